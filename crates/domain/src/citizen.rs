@@ -447,3 +447,71 @@ mod tests {
         assert_eq!(d.validate(today()).unwrap_err()[0].rule, "death_date.before_birth");
     }
 }
+
+/// Columns of the citizen CSV format (`dancu gen` writes it, `dancu import` reads it), in
+/// order: the [`CitizenDraft`] fields, then the household number and relation to the head.
+pub const CSV_COLUMNS: [&str; 28] = [
+    "personal_id",
+    "family_name",
+    "middle_name",
+    "given_name",
+    "other_names",
+    "birth_date",
+    "sex",
+    "birth_place",
+    "hometown",
+    "ethnicity",
+    "religion",
+    "nationality",
+    "permanent_unit",
+    "permanent_detail",
+    "temporary_unit",
+    "temporary_detail",
+    "current_unit",
+    "current_detail",
+    "father_id",
+    "father_name",
+    "mother_id",
+    "mother_name",
+    "spouse_id",
+    "cmnd",
+    "status",
+    "death_date",
+    "household_no",
+    "relation_to_head",
+];
+
+impl CitizenDraft {
+    /// Builds a draft from the first 26 columns of a CSV record in [`CSV_COLUMNS`] order.
+    pub fn from_columns<'a>(mut cols: impl Iterator<Item = &'a str>) -> Self {
+        let mut next = || cols.next().unwrap_or("").to_string();
+        CitizenDraft {
+            personal_id: next(),
+            family_name: next(),
+            middle_name: next(),
+            given_name: next(),
+            other_names: next(),
+            birth_date: next(),
+            sex: next(),
+            birth_place: next(),
+            hometown: next(),
+            ethnicity: next(),
+            religion: next(),
+            nationality: next(),
+            permanent_unit: next(),
+            permanent_detail: next(),
+            temporary_unit: next(),
+            temporary_detail: next(),
+            current_unit: next(),
+            current_detail: next(),
+            father_id: next(),
+            father_name: next(),
+            mother_id: next(),
+            mother_name: next(),
+            spouse_id: next(),
+            cmnd: next(),
+            status: next(),
+            death_date: next(),
+        }
+    }
+}

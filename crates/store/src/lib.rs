@@ -1,1 +1,120 @@
+//! Storage for dancu: the [`Store`] trait and its two implementations, embedded SQLite
+//! (`sqlite://path`, the default) and PostgreSQL (`postgres://…`). Each backend has its own
+//! versioned migrations, run on open. One conformance suite (`tests/conformance.rs`) runs
+//! against both.
+//!
+//! Personal data is read and written by the server only through [`registry::Registry`],
+//! which scopes and audits every access; the raw [`Store`] is for the registry, the CLI
+//! (import, migrate) and tests.
 
+pub mod error;
+pub mod model;
+pub mod registry;
+
+pub use error::StoreError;
+pub use model::*;
+
+use async_trait::async_trait;
+use dancu_domain::{Citizen, PersonalId, Sex};
+use std::sync::Arc;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Every storage operation dancu needs. Implementations: `sqlite::SqliteStore`,
+/// `postgres::PgStore`. Chosen at run time by URL scheme with [`open`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Name of the backend, `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Runs pending migrations; returns the versions applied now.
+    async fn migrate(&self) -> Result<Vec<i64>>;
+
+    /// Cheap liveness check of the database (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    // ---- citizens ----
+
+    /// Creates a citizen. `StoreError::Conflict` (rule `citizen.duplicate_id`) if the
+    /// personal ID exists.
+    async fn create_citizen(&self, c: &Citizen, change: &Change) -> Result<StoredCitizen>;
+
+    /// Replaces a citizen's data, keeping the previous version in the history.
+    /// `expected_version` guards against lost updates (`StoreError::VersionMismatch`).
+    async fn update_citizen(&self, c: &Citizen, expected_version: i64, change: &Change) -> Result<StoredCitizen>;
+
+    async fn get_citizen(&self, id: &PersonalId) -> Result<Option<StoredCitizen>>;
+
+    /// Previous versions, newest first, each with who, when and why.
+    async fn citizen_history(&self, id: &PersonalId) -> Result<Vec<CitizenVersion>>;
+
+    /// Scoped, paginated search. Results ordered by name key then personal ID.
+    async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>>;
+
+    /// Bulk insert for imports, in one transaction: rows whose personal ID already exists
+    /// are skipped (counted, not an error), so re-running a file adds nothing twice.
+    /// Household rows are created or joined as given.
+    async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome>;
+
+    async fn count_citizens(&self) -> Result<u64>;
+
+    // ---- households ----
+
+    /// Creates a household from existing citizens; exactly one head (checked by the domain
+    /// and by a unique index).
+    async fn create_household(&self, h: &dancu_domain::Household, change: &Change) -> Result<HouseholdView>;
+
+    /// Replaces the member list (history kept).
+    async fn update_household(&self, h: &dancu_domain::Household, change: &Change) -> Result<HouseholdView>;
+
+    async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>>;
+
+    async fn household_history(&self, number: &str) -> Result<Vec<HouseholdVersion>>;
+
+    // ---- personal ID allocation ----
+
+    /// Allocates a personal ID never used before for a newborn registered in legacy
+    /// province `province` (2 digits). Numbers are never reused, even if deleted.
+    async fn allocate_personal_id(&self, province: &str, sex: Sex, birth_year: i32) -> Result<PersonalId>;
+
+    // ---- officers and sessions ----
+
+    async fn create_officer(&self, o: &NewOfficer) -> Result<Officer>;
+    async fn get_officer_by_username(&self, username: &str) -> Result<Option<Officer>>;
+    async fn get_officer(&self, id: i64) -> Result<Option<Officer>>;
+    async fn list_officers(&self) -> Result<Vec<Officer>>;
+
+    async fn create_session(&self, s: &Session) -> Result<()>;
+    /// A session by the SHA-256 of its token, if not expired at `now`.
+    async fn get_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // ---- audit ----
+
+    /// Appends entries to the hash chain in order, in one transaction. Each entry's
+    /// `hash` = SHA-256(previous hash ‖ canonical entry); see [`model::AuditEntry::chain_hash`].
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
+
+    /// Entries matching the filter, newest first.
+    async fn list_audit(&self, f: &AuditFilter) -> Result<Page<AuditEntry>>;
+
+    /// Recomputes the chain; returns the sequence number of the first broken entry.
+    async fn verify_audit_chain(&self) -> Result<Option<i64>>;
+}
+
+/// Opens the store a URL names (`sqlite://path/to/file.db`, `sqlite::memory:` for tests,
+/// `postgres://…`) and runs migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteStore::open(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(postgres::PgStore::open(url).await?)
+    } else {
+        return Err(StoreError::Config(format!("unsupported database URL scheme: {url:?}")));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub mod postgres;
+pub mod sqlite;

@@ -1,0 +1,310 @@
+//! Values the store reads and writes, shared by both backends.
+
+use chrono::{DateTime, Utc};
+use dancu_domain::household::Member;
+use dancu_domain::{Citizen, PartialDate, PersonalId, Relation, Sex, Violation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+pub type Timestamp = DateTime<Utc>;
+
+/// Who changes something, when and why. Every write to personal data carries one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub actor: String,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// The part of the country an officer may see. Units are codes of the 2025 list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Scope {
+    Nation,
+    /// 2-digit 2025 province code.
+    Province(String),
+    /// 5-digit 2025 commune code.
+    Commune(String),
+}
+
+impl Scope {
+    /// Whether a record whose residence is in this 2025 commune and province is visible.
+    pub fn covers(&self, province: &str, commune: &str) -> bool {
+        match self {
+            Scope::Nation => true,
+            Scope::Province(p) => p == province,
+            Scope::Commune(c) => c == commune,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Nation => f.write_str("nation"),
+            Scope::Province(p) => write!(f, "province:{p}"),
+            Scope::Commune(c) => write!(f, "commune:{c}"),
+        }
+    }
+}
+
+impl From<Scope> for String {
+    fn from(s: Scope) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = Violation;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl FromStr for Scope {
+    type Err = Violation;
+    /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes, checked against the list).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            Violation::new(
+                "scope",
+                "scope.invalid",
+                "Phạm vi phải là nation, province:NN hoặc commune:NNNNN (mã 2025)",
+                "scope must be nation, province:NN or commune:NNNNN (2025 codes)",
+            )
+        };
+        let units = dancu_domain::admin_units();
+        match s.split_once(':') {
+            None if s == "nation" => Ok(Scope::Nation),
+            Some(("province", p)) if units.province_2025(p).is_some() => Ok(Scope::Province(p.into())),
+            Some(("commune", c)) if units.commune_2025(c).is_some() => Ok(Scope::Commune(c.into())),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A citizen as stored: the record plus its version, residence scope and household.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredCitizen {
+    pub citizen: Citizen,
+    pub version: i64,
+    /// 2025 province and commune of the residence that decides visibility.
+    pub scope_province: String,
+    pub scope_commune: String,
+    pub household_no: Option<String>,
+    pub relation: Option<Relation>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+    pub change_reason: String,
+}
+
+/// One earlier version of a citizen record with who wrote it, when and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CitizenVersion {
+    pub version: i64,
+    pub citizen: Citizen,
+    pub changed_at: Timestamp,
+    pub changed_by: String,
+    pub reason: String,
+}
+
+/// A search hit: enough to list and pick a record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CitizenSummary {
+    pub personal_id: PersonalId,
+    pub full_name: String,
+    pub birth_date: PartialDate,
+    pub sex: Sex,
+    pub status: dancu_domain::LifeStatus,
+    pub scope_commune: String,
+    pub household_no: Option<String>,
+}
+
+/// Search criteria; at least one should be set. All given criteria must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CitizenQuery {
+    pub personal_id: Option<PersonalId>,
+    /// Folded name key (see `dancu_domain::fold_key`); matches names starting with it.
+    pub name_key: Option<String>,
+    pub birth_year: Option<i32>,
+    /// Exact stored birth date (its ISO text form).
+    pub birth_date: Option<PartialDate>,
+    /// 2025 commune code of the residence scope.
+    pub commune: Option<String>,
+    pub household_no: Option<String>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One row of a bulk import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    /// Row number in the source file (for the rejects file).
+    pub line: u64,
+    pub citizen: Citizen,
+    pub household: Option<(String, Relation)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportOutcome {
+    pub inserted: u64,
+    /// Rows whose personal ID was already stored (a re-run of the same file).
+    pub skipped_existing: u64,
+    /// Rows refused by a database rule, with their line number.
+    pub rejected: Vec<(u64, Violation)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdMemberView {
+    pub personal_id: PersonalId,
+    pub full_name: String,
+    pub birth_date: PartialDate,
+    pub sex: Sex,
+    pub relation: Relation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdView {
+    pub number: String,
+    pub head: PersonalId,
+    pub members: Vec<HouseholdMemberView>,
+    /// Residence scope of the head.
+    pub scope_province: String,
+    pub scope_commune: String,
+    pub version: i64,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdVersion {
+    pub version: i64,
+    pub members: Vec<Member>,
+    pub changed_at: Timestamp,
+    pub changed_by: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Officer,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Officer => "officer",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "officer" => Some(Role::Officer),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Officer {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// argon2id PHC string.
+    #[serde(skip)]
+    pub password_hash: String,
+    pub active: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOfficer {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub password_hash: String,
+}
+
+/// A web or API session. Only the SHA-256 of the token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub officer_id: i64,
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An access to personal data about to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewAuditEntry {
+    pub at: Timestamp,
+    /// `officer:<username>`, `system:import`, …
+    pub actor: String,
+    /// `citizen.read`, `citizen.search`, `citizen.create`, `citizen.update`, …
+    pub action: String,
+    /// The personal ID or household number concerned, or the query for a search.
+    pub subject: String,
+    pub purpose: String,
+    /// `ok`, `denied`, `not_found`.
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub entry: NewAuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl NewAuditEntry {
+    /// SHA-256 (hex) of the previous hash and this entry's fields, each on its own line.
+    /// Timestamps are hashed as RFC 3339 with microseconds, which both backends keep.
+    pub fn chain_hash(&self, seq: i64, prev_hash: &str) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            prev_hash,
+            &seq.to_string(),
+            &self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            &self.actor,
+            &self.action,
+            &self.subject,
+            &self.purpose,
+            &self.outcome,
+        ] {
+            h.update(part.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// The hash before the first entry.
+pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub subject: Option<String>,
+    pub actor: Option<String>,
+    pub limit: u32,
+    pub offset: u64,
+}

@@ -1,1 +1,176 @@
-fn main() {}
+//! The `dancu` command: serve, demo, migrate, gen, import, officer, id.
+
+mod config;
+mod demo;
+mod import;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "dancu", version, about = "Population registry of Project 06 (Đề án 06)")]
+struct Cli {
+    /// TOML configuration file (settings: docs/OPERATIONS.md).
+    #[arg(long, global = true, env = "DANCU_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "DANCU_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server.
+    Serve(config::ServeArgs),
+    /// Runs the database migrations and exits.
+    Migrate {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Writes a deterministic synthetic population as CSV (docs/CSV.md).
+    Gen {
+        #[arg(long)]
+        people: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this 2025 province (2-digit code); repeatable. Default: the whole country.
+        #[arg(long = "province")]
+        provinces: Vec<String>,
+    },
+    /// Imports data files.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Creates a data folder with a demo province, officers, and starts the server.
+    Demo(demo::DemoArgs),
+    /// Officer accounts.
+    Officer {
+        #[command(subcommand)]
+        what: OfficerCmd,
+    },
+    /// Personal ID tools.
+    Id {
+        #[command(subcommand)]
+        what: IdCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Streams a citizen CSV into the database; bad rows go to a rejects file.
+    Citizens(import::ImportArgs),
+}
+
+#[derive(Subcommand)]
+enum OfficerCmd {
+    /// Creates an officer account; the password is read from DANCU_OFFICER_PASSWORD.
+    Add {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// admin or officer
+        #[arg(long, default_value = "officer")]
+        role: String,
+        /// nation, province:NN or commune:NNNNN (2025 codes)
+        #[arg(long)]
+        scope: String,
+        #[arg(long, env = "DANCU_OFFICER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdCmd {
+    /// Validates a personal ID number and explains its parts.
+    Check { number: String },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    config::init_logging(cli.log_json);
+    let file = config::FileConfig::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Gen { people, seed, out, provinces } => {
+            let started = std::time::Instant::now();
+            let cfg = dancu_gen::GenConfig { people, seed, provinces, today: chrono_today() };
+            let stats = dancu_gen::generate_to_path(&cfg, &out)?;
+            eprintln!(
+                "wrote {} people in {} households to {} in {:.2}s",
+                stats.people,
+                stats.households,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Id { what: IdCmd::Check { number } } => id_check(&number),
+        other => runtime()?.block_on(run_async(other, file)),
+    }
+}
+
+fn chrono_today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
+    match cmd {
+        Command::Serve(args) => serve::run(args.resolve(&file)?).await,
+        Command::Migrate { database_url } => {
+            let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
+            let store = dancu_store::open(&url).await?;
+            eprintln!("migrations up to date on {} ({})", config::redact(&url), store.backend());
+            Ok(())
+        }
+        Command::Import { what: ImportWhat::Citizens(args) } => {
+            let url = args.database_url.clone().or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
+            let report = import::run(&args, &url, true).await?;
+            eprintln!("{report}");
+            Ok(())
+        }
+        Command::Demo(args) => demo::run(args, &file).await,
+        Command::Officer { what: OfficerCmd::Add { database_url, username, display_name, role, scope, password } } => {
+            let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
+            let store = dancu_store::open(&url).await?;
+            let o = demo::add_officer(&store, &username, &display_name, &role, &scope, &password).await?;
+            eprintln!("created officer {} (id {}, {}, {})", o.username, o.id, o.role.code(), o.scope);
+            Ok(())
+        }
+        Command::Gen { .. } | Command::Id { .. } => unreachable!("handled without a runtime"),
+    }
+}
+
+fn id_check(number: &str) -> Result<()> {
+    match number.parse::<dancu_domain::PersonalId>() {
+        Ok(id) => {
+            let e = id.explain();
+            println!("{id}: hợp lệ / valid");
+            println!("  tỉnh đăng ký khai sinh / birth registered in: {} ({})", e.province_name, e.province_code);
+            println!("  giới tính / sex: {} / {}", e.sex.label_vi(), e.sex.label_en());
+            println!("  năm sinh / birth year: {} (thế kỷ / century {})", e.birth_year, e.century);
+            println!("  số ngẫu nhiên / serial: {}", e.serial);
+            Ok(())
+        }
+        Err(v) => {
+            println!("{number}: không hợp lệ / invalid");
+            println!("  quy tắc / rule: {}", v.rule);
+            println!("  {}", v.message_vi);
+            println!("  {}", v.message_en);
+            std::process::exit(1)
+        }
+    }
+}

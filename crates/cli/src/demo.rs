@@ -1,0 +1,167 @@
+//! `dancu demo`: a ready-to-try registry of one province in a data folder (embedded
+//! SQLite): generated citizens, demo officer accounts, and the server. A second start
+//! reuses the folder.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use dancu_store::{CitizenQuery, NewOfficer, Officer, Role, Scope, Store};
+
+use crate::config::{load_or_create_secret, FileConfig};
+use crate::import::{import_into, ImportArgs};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Data folder (created if missing, reused if present).
+    #[arg(long, default_value = "dancu-data")]
+    pub data_dir: PathBuf,
+    /// People in the demo province.
+    #[arg(long, default_value_t = 50_000)]
+    pub people: u64,
+    /// 2025 province code of the demo province (24 = Bắc Ninh, which absorbed Bắc Giang).
+    #[arg(long, default_value = "24")]
+    pub province: String,
+    #[arg(long, default_value_t = 2025)]
+    pub seed: u64,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Prepare the data folder and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// Demo accounts: (username, password, display name, role, scope). The two commune
+/// officers get the two first communes of the province that have citizens.
+pub struct DemoLogin {
+    pub username: String,
+    pub password: String,
+    pub description: String,
+}
+
+pub async fn add_officer(
+    store: &Arc<dyn Store>,
+    username: &str,
+    display_name: &str,
+    role: &str,
+    scope: &str,
+    password: &str,
+) -> Result<Officer> {
+    let req = dancu_server::api::auth::NewOfficerRequest {
+        username: username.into(),
+        display_name: display_name.into(),
+        role: role.into(),
+        scope: scope.into(),
+        password: password.into(),
+    };
+    let (role, scope): (Role, Scope) = dancu_server::api::auth::validate_officer(&req)
+        .map_err(|v| anyhow::anyhow!(v.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")))?;
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || dancu_server::auth::hash_password(&pw)).await?;
+    Ok(store
+        .create_officer(&NewOfficer {
+            username: username.into(),
+            display_name: dancu_domain::nfc(display_name),
+            role,
+            scope,
+            password_hash: hash,
+        })
+        .await?)
+}
+
+/// Two communes of the province that hold citizens.
+async fn populated_communes(store: &Arc<dyn Store>, province: &str) -> Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    for code in dancu_domain::admin_units().communes_of_province_2025(province) {
+        let q = CitizenQuery { commune: Some(code.clone()), limit: 1, ..Default::default() };
+        if store.search_citizens(&q, &Scope::Nation).await?.total > 0 {
+            let name = dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_default();
+            found.push((code.clone(), name));
+            if found.len() == 2 {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let db = args.data_dir.join("dancu.db");
+    let url = format!("sqlite://{}", db.display());
+    let store = dancu_store::open(&url).await?;
+    let province = dancu_domain::admin_units()
+        .province_2025(&args.province)
+        .with_context(|| format!("--province {}: not a 2025 province code", args.province))?
+        .name
+        .clone();
+    if store.count_citizens().await? == 0 {
+        let csv = args.data_dir.join("demo-citizens.csv");
+        eprintln!("generating {} people of {province} …", args.people);
+        let cfg = dancu_gen::GenConfig {
+            people: args.people,
+            seed: args.seed,
+            provinces: vec![args.province.clone()],
+            today: chrono::Local::now().date_naive(),
+        };
+        dancu_gen::generate_to_path(&cfg, &csv)?;
+        eprintln!("importing …");
+        let report = import_into(
+            &store,
+            &ImportArgs {
+                file: csv.clone(),
+                database_url: None,
+                rejects: Some(args.data_dir.join("demo-citizens.rejects.csv")),
+                batch: 20_000,
+                reason: Some("dữ liệu mẫu (demo)".into()),
+            },
+            true,
+        )
+        .await?;
+        eprintln!("{report}");
+    }
+    let communes = populated_communes(&store, &args.province).await?;
+    let mut accounts = vec![
+        ("admin".to_string(), "admin-demo-2025".to_string(), "Quản trị hệ thống".to_string(), "admin", "nation".to_string()),
+        (
+            format!("tinh{}", args.province),
+            format!("tinh{}-demo-2025", args.province),
+            format!("Cán bộ Công an {province}"),
+            "officer",
+            format!("province:{}", args.province),
+        ),
+    ];
+    for (i, (code, name)) in communes.iter().enumerate() {
+        accounts.push((format!("xa{}", i + 1), format!("xa{}-demo-2025", i + 1), format!("Cán bộ Công an {name}"), "officer", format!("commune:{code}")));
+    }
+    let mut logins = Vec::new();
+    for (user, pw, name, role, scope) in accounts {
+        if store.get_officer_by_username(&user).await?.is_none() {
+            add_officer(&store, &user, &name, role, &scope, &pw).await?;
+        }
+        logins.push(DemoLogin { username: user, password: pw, description: format!("{name} ({role}, {scope})") });
+    }
+    eprintln!("data folder ready in {:.1}s", started.elapsed().as_secs_f64());
+    Ok((store, logins))
+}
+
+pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
+    let (store, logins) = prepare(&args).await?;
+    if args.no_serve {
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let port = listener.local_addr()?.port();
+    let config = dancu_server::ServerConfig {
+        token_secret: load_or_create_secret(&args.data_dir.join("token.secret"))?,
+        ..Default::default()
+    };
+    let mut banner = format!("\ndancu demo is running: http://localhost:{port}/\n\nDemo logins (username / password):\n");
+    for l in &logins {
+        banner.push_str(&format!("  {:<8} / {:<20} {}\n", l.username, l.password, l.description));
+    }
+    banner.push_str("\nAPI: http://localhost:{port}/openapi.json · Stop with Ctrl-C.\n".replace("{port}", &port.to_string()).as_str());
+    crate::serve::serve_on(store, listener, config, Some(banner)).await
+}

@@ -1,0 +1,298 @@
+//! `dancu import citizens FILE.csv`: streams the file, validates every row, stores the good
+//! ones in batches (one transaction each) and writes each bad row to a rejects file with
+//! its line, field and rule. Re-running a file adds nothing twice (existing personal IDs
+//! are skipped). A failure or crash leaves earlier batches and earlier data intact.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use dancu_domain::citizen::{CitizenDraft, CSV_COLUMNS};
+use dancu_domain::household::validate_number;
+use dancu_domain::{Relation, Violation};
+use dancu_store::{Change, ImportRow, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// CSV file in the format of docs/CSV.md.
+    pub file: PathBuf,
+    #[arg(long, env = "DANCU_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where bad rows go (default: FILE.rejects.csv).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 20_000)]
+    pub batch: usize,
+    /// Reason recorded on every imported record.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ImportReport {
+    pub rows: u64,
+    pub inserted: u64,
+    pub skipped_existing: u64,
+    pub rejected: u64,
+    pub seconds: f64,
+    pub rejects_file: PathBuf,
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} rows: {} imported, {} already present, {} rejected (see {}) in {:.2}s ({:.0} rows/s)",
+            self.rows,
+            self.inserted,
+            self.skipped_existing,
+            self.rejected,
+            self.rejects_file.display(),
+            self.seconds,
+            self.rows as f64 / self.seconds.max(1e-9)
+        )
+    }
+}
+
+/// Rejects file: `line,field,rule,message_vi,message_en` then the row's own columns.
+struct Rejects {
+    w: csv::Writer<std::fs::File>,
+    count: u64,
+}
+
+impl Rejects {
+    fn create(path: &Path) -> Result<Self> {
+        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating rejects file {}", path.display()))?;
+        let mut header = vec!["line", "field", "rule", "message_vi", "message_en"];
+        header.extend(CSV_COLUMNS);
+        w.write_record(&header)?;
+        Ok(Rejects { w, count: 0 })
+    }
+
+    fn write(&mut self, line: u64, v: &Violation, raw: &[String]) -> Result<()> {
+        self.write_all(line, std::slice::from_ref(v), raw)
+    }
+
+    /// One line per bad row; several broken rules are joined with ` | `.
+    fn write_all(&mut self, line: u64, vs: &[Violation], raw: &[String]) -> Result<()> {
+        let line = line.to_string();
+        let join = |f: &dyn Fn(&Violation) -> &str| vs.iter().map(f).collect::<Vec<_>>().join(" | ");
+        let (field, rule) = (join(&|v| v.field.as_str()), join(&|v| v.rule));
+        let (vi, en) = (join(&|v| v.message_vi.as_str()), join(&|v| v.message_en.as_str()));
+        let mut rec: Vec<&str> = vec![&line, &field, &rule, &vi, &en];
+        rec.extend(raw.iter().map(String::as_str));
+        self.w.write_record(&rec)?;
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// A validated row waiting for its household group to complete.
+struct Parsed {
+    row: ImportRow,
+    raw: Vec<String>,
+}
+
+/// Maps the file's header to [`CSV_COLUMNS`]; any order is accepted, but every column must
+/// be present and no unknown column may appear.
+fn column_map(header: &csv::ByteRecord) -> Result<Vec<usize>> {
+    let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string()).collect();
+    let unknown: Vec<&String> = names.iter().filter(|n| !CSV_COLUMNS.contains(&n.as_str())).collect();
+    let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
+    if !unknown.is_empty() || !missing.is_empty() {
+        bail!(
+            "header line: unknown columns {unknown:?}, missing columns {missing:?} (expected the columns of docs/CSV.md: {})",
+            CSV_COLUMNS.join(",")
+        );
+    }
+    Ok(CSV_COLUMNS.iter().map(|c| names.iter().position(|n| n == c).unwrap()).collect())
+}
+
+/// Reads and validates rows on a thread of its own, sending batches of whole households.
+fn parse_thread(
+    path: PathBuf,
+    batch_size: usize,
+    rejects: Arc<Mutex<Rejects>>,
+    tx: tokio::sync::mpsc::Sender<Vec<ImportRow>>,
+    bar: ProgressBar,
+) -> Result<u64> {
+    let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let map = column_map(rdr.byte_headers()?)?;
+    let today = Utc::now().date_naive();
+    let mut rec = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    let mut batch: Vec<ImportRow> = Vec::with_capacity(batch_size);
+    let mut group: Vec<Parsed> = Vec::new();
+    let mut group_no = String::new();
+
+    let flush_group = |group: &mut Vec<Parsed>, batch: &mut Vec<ImportRow>| -> Result<()> {
+        let heads = group.iter().filter(|p| matches!(p.row.household, Some((_, Relation::Head)))).count();
+        if heads == 1 || group.is_empty() {
+            batch.extend(group.drain(..).map(|p| p.row));
+            return Ok(());
+        }
+        let no = group[0].row.household.as_ref().map(|h| h.0.clone()).unwrap_or_default();
+        let v = Violation::new(
+            "household_no",
+            "household.head_count",
+            format!("Hộ {no} có {heads} chủ hộ trong tệp; các dòng của một hộ phải liền nhau và có đúng một chủ hộ"),
+            format!("household {no} has {heads} heads in this file; a household's rows must be contiguous with exactly one head"),
+        );
+        let mut r = rejects.lock().unwrap();
+        for p in group.drain(..) {
+            r.write(p.row.line, &v, &p.raw)?;
+        }
+        Ok(())
+    };
+
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A broken record (e.g. an unterminated quote) cannot be skipped safely.
+                bail!("line {}: unreadable CSV: {e}", rec.position().map(|p| p.line()).unwrap_or(0));
+            }
+        }
+        rows += 1;
+        let line = rec.position().map(|p| p.line()).unwrap_or(rows + 1);
+        if rows % 16_384 == 0 {
+            bar.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+        }
+        let raw: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        let reject = |v: Violation| -> Result<()> { rejects.lock().unwrap().write(line, &v, &raw) };
+        if rec.len() != CSV_COLUMNS.len() {
+            reject(Violation::new(
+                "row",
+                "csv.field_count",
+                format!("Dòng có {} cột, cần {}", rec.len(), CSV_COLUMNS.len()),
+                format!("the row has {} fields, expected {}", rec.len(), CSV_COLUMNS.len()),
+            ))?;
+            continue;
+        }
+        if let Some(i) = rec.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            reject(Violation::new(
+                CSV_COLUMNS[map.iter().position(|&m| m == i).unwrap_or(0)],
+                "encoding.utf8",
+                "Không phải UTF-8 hợp lệ",
+                "not valid UTF-8",
+            ))?;
+            continue;
+        }
+        let field = |i: usize| raw[map[i]].as_str();
+        let draft = CitizenDraft::from_columns((0..26).map(field));
+        let citizen = match draft.validate(today) {
+            Ok(c) => c,
+            Err(errs) => {
+                rejects.lock().unwrap().write_all(line, &errs, &raw)?;
+                continue;
+            }
+        };
+        let (no, rel) = (field(26).trim(), field(27).trim());
+        let household = if no.is_empty() {
+            None
+        } else {
+            match validate_number(no).and_then(|_| Relation::parse(rel)) {
+                Ok(r) => Some((no.to_string(), r)),
+                Err(v) => {
+                    reject(v)?;
+                    continue;
+                }
+            }
+        };
+        if no != group_no {
+            flush_group(&mut group, &mut batch)?;
+            group_no = no.to_string();
+            if batch.len() >= batch_size {
+                if tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_err() {
+                    bail!("the database side stopped");
+                }
+            }
+        }
+        let parsed = Parsed { row: ImportRow { line, citizen, household }, raw };
+        if no.is_empty() {
+            batch.push(parsed.row);
+        } else {
+            group.push(parsed);
+        }
+    }
+    flush_group(&mut group, &mut batch)?;
+    if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+        bail!("the database side stopped");
+    }
+    Ok(rows)
+}
+
+pub async fn run(args: &ImportArgs, url: &str, progress: bool) -> Result<ImportReport> {
+    let store = dancu_store::open(url).await?;
+    import_into(&store, args, progress).await
+}
+
+pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bool) -> Result<ImportReport> {
+    let started = Instant::now();
+    let rejects_path = args.rejects.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".rejects.csv");
+        PathBuf::from(p)
+    });
+    let rejects = Arc::new(Mutex::new(Rejects::create(&rejects_path)?));
+    let size = std::fs::metadata(&args.file).with_context(|| format!("opening {}", args.file.display()))?.len();
+    let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})")
+            .unwrap(),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportRow>>(2);
+    let parser = {
+        let (path, rejects, bar) = (args.file.clone(), rejects.clone(), bar.clone());
+        let batch = args.batch.max(1);
+        std::thread::spawn(move || parse_thread(path, batch, rejects, tx, bar))
+    };
+    let file_name = args.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let change = Change {
+        actor: "system:import".into(),
+        reason: args.reason.clone().unwrap_or_else(|| format!("nhập dữ liệu từ tệp {file_name}")),
+        at: dancu_store::registry::now(),
+    };
+    let mut report = ImportReport { rejects_file: rejects_path, ..Default::default() };
+    while let Some(batch) = rx.recv().await {
+        let outcome = store.import_batch(&batch, &change).await.context("storing a batch (earlier batches are kept)")?;
+        report.inserted += outcome.inserted;
+        report.skipped_existing += outcome.skipped_existing;
+        if !outcome.rejected.is_empty() {
+            let mut r = rejects.lock().unwrap();
+            for (line, v) in &outcome.rejected {
+                let raw = batch.iter().find(|row| row.line == *line).map(raw_of).unwrap_or_default();
+                r.write(*line, v, &raw)?;
+            }
+        }
+    }
+    report.rows = parser.join().map_err(|_| anyhow::anyhow!("the CSV reader panicked"))??;
+    bar.finish_and_clear();
+    let mut r = rejects.lock().unwrap();
+    r.w.flush()?;
+    report.rejected = r.count;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn raw_of(row: &ImportRow) -> Vec<String> {
+    let d = row.citizen.to_draft();
+    let mut v = vec![
+        d.personal_id, d.family_name, d.middle_name, d.given_name, d.other_names, d.birth_date, d.sex, d.birth_place,
+        d.hometown, d.ethnicity, d.religion, d.nationality, d.permanent_unit, d.permanent_detail, d.temporary_unit,
+        d.temporary_detail, d.current_unit, d.current_detail, d.father_id, d.father_name, d.mother_id, d.mother_name,
+        d.spouse_id, d.cmnd, d.status, d.death_date,
+    ];
+    match &row.household {
+        Some((no, rel)) => v.extend([no.clone(), rel.code().to_string()]),
+        None => v.extend([String::new(), String::new()]),
+    }
+    v
+}

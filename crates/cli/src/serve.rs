@@ -1,0 +1,54 @@
+//! `dancu serve`: open the store, start the audit writer, serve until Ctrl-C / SIGTERM,
+//! then finish in-flight requests and flush the audit log.
+
+use anyhow::Result;
+use dancu_store::registry::{AuditSink, Registry};
+
+use crate::config::{redact, ServeSettings};
+
+pub async fn run(s: ServeSettings) -> Result<()> {
+    let store = dancu_store::open(&s.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(s.listen).await?;
+    tracing::info!(database = %redact(&s.database_url), backend = store.backend(), "store ready");
+    serve_on(store, listener, s.server, None).await
+}
+
+/// Serves on an already bound listener; prints `banner` once listening.
+pub async fn serve_on(
+    store: std::sync::Arc<dyn dancu_store::Store>,
+    listener: tokio::net::TcpListener,
+    config: dancu_server::ServerConfig,
+    banner: Option<String>,
+) -> Result<()> {
+    let (sink, writer) = AuditSink::start(store.clone(), 512);
+    let state = dancu_server::AppState::new(Registry::new(store, sink), config);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    dancu_server::serve(listener, state, shutdown_signal()).await?;
+    // The router (and with it every audit sink) is dropped when serve returns.
+    writer.shutdown().await;
+    tracing::info!("stopped; audit log flushed");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,47 @@
+//! The officer JSON API under `/api/v1`. Bearer tokens (or a web session) authenticate;
+//! every handler that touches personal data goes through the audited registry.
+
+pub mod auth;
+pub mod citizens;
+pub mod households;
+pub mod tools;
+
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/token", post(auth::token))
+        .route("/api/v1/officers", get(auth::list_officers).post(auth::create_officer))
+        .route("/api/v1/citizens", get(citizens::search).post(citizens::create))
+        .route("/api/v1/citizens/{id}", get(citizens::read).put(citizens::update))
+        .route("/api/v1/citizens/{id}/history", get(citizens::history))
+        .route("/api/v1/citizens/{id}/access-log", get(citizens::access_log))
+        .route("/api/v1/households", post(households::create))
+        .route("/api/v1/households/{number}", get(households::read).put(households::update))
+        .route("/api/v1/households/{number}/history", get(households::history))
+        .route("/api/v1/personal-ids", post(tools::allocate_id))
+        .route("/api/v1/personal-ids/{id}/explain", get(tools::explain_id))
+        .route("/api/v1/units/{unit}", get(tools::unit))
+        .route("/api/v1/audit/verify", get(tools::verify_audit))
+        .route("/api/v1/bench/constant", get(tools::constant))
+}
+
+/// The declared purpose of an access (`X-Purpose` header or `purpose` query parameter),
+/// recorded in the audit log. Officers who do not state one are recorded as "nghiệp vụ"
+/// (official duty).
+pub fn purpose(headers: &HeaderMap, query: Option<&str>) -> String {
+    let raw = query
+        .map(str::to_string)
+        .or_else(|| headers.get("x-purpose").and_then(|v| v.to_str().ok()).map(str::to_string))
+        .unwrap_or_default();
+    let p = dancu_domain::nfc(&raw);
+    if p.is_empty() {
+        "nghiệp vụ".into()
+    } else {
+        p.chars().take(200).collect()
+    }
+}

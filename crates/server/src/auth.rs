@@ -1,0 +1,301 @@
+//! Officer authentication: argon2id passwords, signed bearer tokens (HS256 JWT) for the
+//! API, server-side sessions with secure cookies and a CSRF token for the web pages, and a
+//! login throttle with back-off.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use jsonwebtoken::{Algorithm as JwtAlg, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use dancu_store::registry::{now, Access};
+use dancu_store::{Officer, Role, Scope};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "dancu_session";
+pub const LOGIN_CSRF_COOKIE: &str = "dancu_login_csrf";
+
+/// argon2id with OWASP's recommended parameters (19 MiB, 2 iterations, 1 lane).
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).unwrap())
+}
+
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2().hash_password(password.as_bytes(), &salt).unwrap().to_string()
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+}
+
+/// A hash to verify against when the username is unknown, so that the answer takes as
+/// long as for a known one and does not reveal which usernames exist.
+pub static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password("dancu-dummy"));
+
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: i64,
+    usr: String,
+    role: String,
+    scope: String,
+    iat: i64,
+    exp: i64,
+    iss: String,
+}
+
+/// Signing keys for bearer tokens.
+pub struct TokenKeys {
+    enc: EncodingKey,
+    dec: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(JwtAlg::HS256);
+        validation.set_issuer(&["dancu"]);
+        validation.leeway = 5;
+        TokenKeys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret), validation }
+    }
+
+    pub fn issue(&self, o: &Officer, ttl: Duration) -> String {
+        let iat = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: o.id,
+            usr: o.username.clone(),
+            role: o.role.code().into(),
+            scope: o.scope.to_string(),
+            iat,
+            exp: iat + ttl.as_secs() as i64,
+            iss: "dancu".into(),
+        };
+        jsonwebtoken::encode(&Header::new(JwtAlg::HS256), &claims, &self.enc).unwrap()
+    }
+
+    fn verify(&self, token: &str) -> Option<Principal> {
+        let c = jsonwebtoken::decode::<Claims>(token, &self.dec, &self.validation).ok()?.claims;
+        Some(Principal {
+            officer_id: c.sub,
+            username: c.usr,
+            role: Role::parse(&c.role)?,
+            scope: c.scope.parse().ok()?,
+            csrf: None,
+        })
+    }
+}
+
+/// The logged-in officer of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub officer_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// Set for cookie sessions: forms must echo it back.
+    pub csrf: Option<String>,
+}
+
+impl Principal {
+    pub fn access(&self, purpose: &str) -> Access {
+        Access { actor: format!("officer:{}", self.username), scope: self.scope.clone(), purpose: purpose.to_string() }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// Checks a submitted form's CSRF token against the session's.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), ApiError> {
+        match &self.csrf {
+            Some(t) if constant_time_eq(t.as_bytes(), submitted.as_bytes()) => Ok(()),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "csrf",
+                "Phiên biểu mẫu không hợp lệ, hãy tải lại trang",
+                "invalid form token (CSRF); reload the page",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        let principal = if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthorized)?;
+            state.keys.verify(token.trim()).ok_or_else(ApiError::unauthorized)?
+        } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
+            let store = state.registry.store();
+            let session =
+                store.get_session(&sha256_hex(token), now()).await?.ok_or_else(ApiError::unauthorized)?;
+            let officer = store
+                .get_officer(session.officer_id)
+                .await?
+                .filter(|o| o.active)
+                .ok_or_else(ApiError::unauthorized)?;
+            Principal {
+                officer_id: officer.id,
+                username: officer.username,
+                role: officer.role,
+                scope: officer.scope,
+                csrf: Some(session.csrf_token),
+            }
+        } else {
+            return Err(ApiError::unauthorized());
+        };
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+/// Counts failed logins per username and locks it with doubling back-off after
+/// `FREE_FAILURES` failures (30 s, 60 s, … up to 15 min).
+#[derive(Default)]
+pub struct LoginThrottle {
+    state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+const FREE_FAILURES: u32 = 5;
+
+impl LoginThrottle {
+    /// How long the username stays locked, if it is.
+    pub fn locked_for(&self, username: &str) -> Option<Duration> {
+        let s = self.state.lock().unwrap();
+        let until = s.get(username)?.1?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    pub fn failed(&self, username: &str) {
+        let mut s = self.state.lock().unwrap();
+        let e = s.entry(username.to_string()).or_insert((0, None));
+        e.0 += 1;
+        if e.0 >= FREE_FAILURES {
+            let secs = (30u64 << (e.0 - FREE_FAILURES).min(5)).min(900);
+            e.1 = Some(Instant::now() + Duration::from_secs(secs));
+        }
+    }
+
+    pub fn succeeded(&self, username: &str) {
+        self.state.lock().unwrap().remove(username);
+    }
+}
+
+pub fn locked_error(d: Duration) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "login_locked",
+        format!("Đăng nhập sai quá nhiều lần; thử lại sau {} giây", d.as_secs() + 1),
+        format!("too many failed logins; try again in {} s", d.as_secs() + 1),
+    )
+}
+
+pub fn bad_credentials() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "Sai tên đăng nhập hoặc mật khẩu",
+        "wrong username or password",
+    )
+}
+
+/// Checks a username and password, with throttling and constant-time behaviour for
+/// unknown users.
+pub async fn authenticate(state: &AppState, username: &str, password: &str) -> Result<Officer, ApiError> {
+    if let Some(d) = state.login_throttle.locked_for(username) {
+        return Err(locked_error(d));
+    }
+    let officer = state.registry.store().get_officer_by_username(username).await?;
+    let hash = officer.as_ref().map(|o| o.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let pw = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    match officer {
+        Some(o) if ok && o.active => {
+            state.login_throttle.succeeded(username);
+            Ok(o)
+        }
+        _ => {
+            state.login_throttle.failed(username);
+            Err(bad_credentials())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify() {
+        let h = hash_password("correct horse");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "wrong"));
+        assert!(!verify_password("garbage", "x"));
+    }
+
+    #[test]
+    fn throttle_locks_after_failures() {
+        let t = LoginThrottle::default();
+        for _ in 0..4 {
+            t.failed("a");
+        }
+        assert!(t.locked_for("a").is_none());
+        t.failed("a");
+        assert!(t.locked_for("a").unwrap() > Duration::from_secs(20));
+        t.succeeded("a");
+        assert!(t.locked_for("a").is_none());
+    }
+
+    #[test]
+    fn cookies_parse() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; dancu_session=abc; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, "dancu_session"), Some("abc"));
+        assert_eq!(cookie(&h, "x"), None);
+    }
+}

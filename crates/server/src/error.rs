@@ -1,0 +1,202 @@
+//! The one place where failures become HTTP responses: a status, a stable machine code, a
+//! message in Vietnamese and English, and the violated rules with their fields. Internal
+//! error text goes to the log only.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dancu_domain::Violation;
+use dancu_store::registry::RegistryError;
+use dancu_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message_vi: String,
+    pub message_en: String,
+    pub violations: Vec<Violation>,
+}
+
+/// Error body: `{"error": {...}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code, e.g. `validation_failed`, `not_found`, `unauthorized`.
+    code: &'static str,
+    message_vi: String,
+    message_en: String,
+    /// For `validation_failed` and `conflict`: each broken rule with its field.
+    #[schema(value_type = Vec<Object>)]
+    violations: Vec<Violation>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> Self {
+        ApiError { status, code, message_vi: vi.into(), message_en: en.into(), violations: Vec::new() }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy", "not found")
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Cần đăng nhập", "authentication required")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Không có quyền thực hiện", "not permitted")
+    }
+
+    pub fn invalid(violations: Vec<Violation>) -> Self {
+        let summary_en = violations.iter().map(|v| format!("{}: {}", v.field, v.message_en)).collect::<Vec<_>>().join("; ");
+        let summary_vi = violations.iter().map(|v| format!("{}: {}", v.field, v.message_vi)).collect::<Vec<_>>().join("; ");
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            message_vi: format!("Dữ liệu không hợp lệ — {summary_vi}"),
+            message_en: format!("invalid data — {summary_en}"),
+            violations,
+        }
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Lỗi hệ thống, vui lòng thử lại", "internal error, please retry")
+    }
+}
+
+impl From<Violation> for ApiError {
+    fn from(v: Violation) -> Self {
+        ApiError::invalid(vec![v])
+    }
+}
+
+impl From<Vec<Violation>> for ApiError {
+    fn from(v: Vec<Violation>) -> Self {
+        ApiError::invalid(v)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Invalid(v) => ApiError::invalid(v),
+            StoreError::Conflict(v) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message_vi: v.message_vi.clone(),
+                message_en: v.message_en.clone(),
+                violations: vec![v],
+            },
+            StoreError::VersionMismatch { expected, actual } => ApiError::new(
+                StatusCode::CONFLICT,
+                "version_mismatch",
+                format!("Hồ sơ đã bị thay đổi (phiên bản {actual}, bạn sửa từ phiên bản {expected}); hãy tải lại"),
+                format!("the record changed (now version {actual}, you edited version {expected}); reload it"),
+            ),
+            StoreError::Config(m) | StoreError::Backend(m) => {
+                tracing::error!(error = %m, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::NotFound => ApiError::not_found(),
+            RegistryError::OutOfScope(v) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "out_of_scope",
+                message_vi: v.message_vi.clone(),
+                message_en: v.message_en.clone(),
+                violations: vec![v],
+            },
+            RegistryError::AuditUnavailable => {
+                tracing::error!("audit log unavailable; refusing access to personal data");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "audit_unavailable",
+                    "Không ghi được nhật ký truy cập nên không thể trả dữ liệu",
+                    "the access log cannot be written, so no data is returned",
+                )
+            }
+            RegistryError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Phải gửi Content-Type: application/json",
+                "the body must be sent with Content-Type: application/json",
+            ),
+            JsonRejection::JsonDataError(e) => ApiError {
+                violations: vec![Violation::new("body", "json.schema", "Sai cấu trúc dữ liệu", e.body_text())],
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    format!("Nội dung không đúng cấu trúc: {}", e.body_text()),
+                    format!("the body does not match the schema: {}", e.body_text()),
+                )
+            },
+            JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("JSON không hợp lệ: {}", e.body_text()),
+                format!("malformed JSON: {}", e.body_text()),
+            ),
+            JsonRejection::BytesRejection(_) => payload_too_large(),
+            _ => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "Yêu cầu không hợp lệ", "bad request"),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("Tham số truy vấn không hợp lệ: {}", r.body_text()),
+            format!("invalid query parameters: {}", r.body_text()),
+        )
+    }
+}
+
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "Nội dung gửi lên quá lớn",
+        "the request body is too large",
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message_vi: self.message_vi,
+                message_en: self.message_en,
+                violations: self.violations,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

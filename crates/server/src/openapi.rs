@@ -1,0 +1,51 @@
+//! `/openapi.json`, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dancu API", description = "Population registry of Project 06: officer API. Errors are JSON `{\"error\": {code, message_vi, message_en, violations[]}}` with stable codes."),
+    paths(
+        api::auth::token,
+        api::auth::create_officer,
+        api::auth::list_officers,
+        api::citizens::search,
+        api::citizens::read,
+        api::citizens::create,
+        api::citizens::update,
+        api::citizens::history,
+        api::citizens::access_log,
+        api::households::create,
+        api::households::read,
+        api::households::update,
+        api::households::history,
+        api::tools::allocate_id,
+        api::tools::explain_id,
+        api::tools::unit,
+        api::tools::verify_audit,
+        api::tools::constant,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,136 @@
+//! Login and logout pages. The login form carries a double-submit CSRF token (cookie +
+//! hidden field); the session cookie is HttpOnly, SameSite=Strict and Secure.
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use dancu_store::registry::now;
+use dancu_store::Session;
+
+use super::{lang_choice, layout, page, Lang, WebUser};
+use crate::auth::{authenticate, constant_time_eq, cookie, random_token, sha256_hex, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+/// Only local paths are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/search".to_string(),
+    }
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, path: &str, max_age: Option<u64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
+    if state.config.cookie_secure {
+        c.push_str("; Secure");
+    }
+    if let Some(a) = max_age {
+        c.push_str(&format!("; Max-Age={a}"));
+    }
+    HeaderValue::from_str(&c).unwrap()
+}
+
+fn render(state: &AppState, lang: Lang, next: &str, username: &str, error: Option<String>, status: StatusCode, uri: &Uri) -> Response {
+    let csrf = random_token();
+    let body = layout(
+        lang,
+        lang.t("Đăng nhập", "Log in"),
+        None,
+        html! {
+            section.card style="max-width:420px;margin:2rem auto" {
+                h1 { (lang.t("Đăng nhập cán bộ", "Officer login")) }
+                @if let Some(e) = &error {
+                    p.error role="alert" data-testid="login-error" { (e) }
+                }
+                form method="post" action="/login" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="next" value=(next);
+                    label for="username" { (lang.t("Tên đăng nhập", "Username")) }
+                    input #username type="text" name="username" value=(username) autocomplete="username" required autofocus;
+                    label for="password" { (lang.t("Mật khẩu", "Password")) }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    p { button type="submit" #login { (lang.t("Đăng nhập", "Log in")) } }
+                }
+            }
+        },
+    );
+    let mut resp = page(lang_choice(uri), status, body);
+    resp.headers_mut().append(header::SET_COOKIE, cookie_header(state, LOGIN_CSRF_COOKIE, &csrf, "/login", Some(1800)));
+    resp
+}
+
+pub async fn form(State(s): State<AppState>, lang: Lang, uri: Uri, Query(q): Query<NextParam>) -> Response {
+    render(&s, lang, &safe_next(q.next.as_deref()), "", None, StatusCode::OK, &uri)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+pub async fn submit(State(s): State<AppState>, lang: Lang, uri: Uri, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), f.csrf.as_bytes()));
+    if !csrf_ok {
+        let msg = lang.t("Phiên đăng nhập đã hết hạn, hãy thử lại", "The login form expired; please try again");
+        return render(&s, lang, &next, &f.username, Some(msg.into()), StatusCode::FORBIDDEN, &uri);
+    }
+    let officer = match authenticate(&s, f.username.trim(), &f.password).await {
+        Ok(o) => o,
+        Err(e) => {
+            let msg = match lang {
+                Lang::Vi => e.message_vi,
+                Lang::En => e.message_en,
+            };
+            return render(&s, lang, &next, &f.username, Some(msg), e.status, &uri);
+        }
+    };
+    let token = random_token();
+    let created = now();
+    let session = Session {
+        token_hash: sha256_hex(&token),
+        officer_id: officer.id,
+        csrf_token: random_token(),
+        created_at: created,
+        expires_at: created + chrono::Duration::from_std(s.config.session_ttl).unwrap(),
+    };
+    if let Err(e) = s.registry.store().create_session(&session).await {
+        return super::error_page(lang, None, e.into());
+    }
+    tracing::info!(officer = %officer.username, "officer logged in");
+    let mut resp = Redirect::to(&next).into_response();
+    let h = resp.headers_mut();
+    h.append(header::SET_COOKIE, cookie_header(&s, SESSION_COOKIE, &token, "/", Some(s.config.session_ttl.as_secs())));
+    h.append(header::SET_COOKIE, cookie_header(&s, LOGIN_CSRF_COOKIE, "", "/login", Some(0)));
+    resp
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+pub async fn logout(State(s): State<AppState>, lang: Lang, WebUser(p): WebUser, headers: HeaderMap, Form(f): Form<LogoutForm>) -> Response {
+    if let Err(e) = p.check_csrf(&f.csrf) {
+        return super::error_page(lang, Some(&p), e);
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if let Err(e) = s.registry.store().delete_session(&sha256_hex(token)).await {
+            return super::error_page(lang, Some(&p), e.into());
+        }
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&s, SESSION_COOKIE, "", "/", Some(0)));
+    resp
+}

@@ -1,0 +1,180 @@
+//! Server-rendered officer pages (Vietnamese by default, English with `?lang=en`). No
+//! JavaScript is needed; the stylesheet is embedded; every page works on a phone.
+
+mod citizen;
+mod login;
+mod search;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/search") }))
+        .route("/static/style.css", get(style))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", axum::routing::post(login::logout))
+        .route("/search", get(search::search_page))
+        .route("/citizens/{id}", get(citizen::citizen_page))
+        .route("/households/{number}", get(citizen::household_page))
+}
+
+const CSS: &str = include_str!("style.css");
+
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS).into_response()
+}
+
+/// Page language: `?lang=` (remembered in a cookie), else the cookie, else Vietnamese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Vi,
+    En,
+}
+
+impl Lang {
+    pub fn t(self, vi: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+    fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(l) = lang_choice(&parts.uri) {
+            return Ok(l);
+        }
+        Ok(match crate::auth::cookie(&parts.headers, "dancu_lang") {
+            Some("en") => Lang::En,
+            _ => Lang::Vi,
+        })
+    }
+}
+
+/// A web page's officer, or a redirect to the login page.
+pub struct WebUser(pub Principal);
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Principal::from_request_parts(parts, state).await {
+            Ok(p) => Ok(WebUser(p)),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/search");
+                Err(Redirect::to(&format!("/login?next={}", urlencode(next))).into_response())
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The page frame: header with the officer and language switch, then the content.
+pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — dancu" }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/search" { "dancu" }
+                    span.sub { (lang.t("CSDL quốc gia về dân cư", "National population database")) }
+                    nav {
+                        @if let Some(u) = user {
+                            span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());
+                                button type="submit" { (lang.t("Đăng xuất", "Log out")) }
+                            }
+                        }
+                        @match lang {
+                            Lang::Vi => a href="?lang=en" { "English" },
+                            Lang::En => a href="?lang=vi" { "Tiếng Việt" },
+                        }
+                    }
+                }
+                main { (content) }
+            }
+        }
+    }
+}
+
+/// Renders a page, storing the language choice when `?lang=` was given.
+pub fn page(parts_lang: Option<Lang>, status: StatusCode, markup: Markup) -> Response {
+    let mut resp = (status, markup).into_response();
+    if let Some(l) = parts_lang {
+        if let Ok(v) = HeaderValue::from_str(&format!("dancu_lang={}; Path=/; Max-Age=31536000; SameSite=Lax", l.code())) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// Error page for web handlers.
+pub fn error_page(lang: Lang, user: Option<&Principal>, e: ApiError) -> Response {
+    let msg = match lang {
+        Lang::Vi => e.message_vi.clone(),
+        Lang::En => e.message_en.clone(),
+    };
+    let body = layout(
+        lang,
+        lang.t("Lỗi", "Error"),
+        user,
+        html! {
+            section.card.error role="alert" {
+                h1 { (lang.t("Không thực hiện được", "Could not complete the request")) }
+                p data-testid="error" { (msg) }
+                @for v in &e.violations {
+                    p { code { (v.field) } " — " (match lang { Lang::Vi => &v.message_vi, Lang::En => &v.message_en }) " (" code { (v.rule) } ")" }
+                }
+                p { a href="/search" { (lang.t("Về trang tìm kiếm", "Back to search")) } }
+            }
+        },
+    );
+    (e.status, body).into_response()
+}
+
+/// Whether `?lang=` was given on this request (to remember it).
+pub fn lang_choice(uri: &axum::http::Uri) -> Option<Lang> {
+    uri.query().and_then(|q| {
+        q.split('&').find_map(|kv| match kv {
+            "lang=en" => Some(Lang::En),
+            "lang=vi" => Some(Lang::Vi),
+            _ => None,
+        })
+    })
+}

@@ -1,0 +1,344 @@
+//! HTTP API behaviour against the real server, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn body(r: reqwest::Response) -> Value {
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_behaviour_on_every_backend() {
+    for backend in backends().await {
+        let app = TestApp::start(backend).await;
+        auth_and_scope(&app).await;
+        bad_input(&app).await;
+        updates_keep_history(&app).await;
+        households(&app).await;
+        audit_and_ops(&app).await;
+        login_throttle(&app).await;
+        eprintln!("api tests passed on {backend}");
+    }
+}
+
+async fn auth_and_scope(app: &TestApp) {
+    let c = app.client();
+    let a_id = app.citizen_a.personal_id.to_string();
+    let b_id = app.citizen_b.personal_id.to_string();
+
+    // No personal data without login.
+    let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(body(r).await["error"]["code"], "unauthorized");
+    let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).bearer_auth("forged.token.value").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Wrong password.
+    let r = c
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .json(&json!({"username": "xa_a", "password": "wrong-password-x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(body(r).await["error"]["code"], "invalid_credentials");
+
+    let t = app.token("xa_a").await;
+    let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = body(r).await;
+    assert_eq!(v["citizen"]["name"]["given"], "Ấn");
+    assert_eq!(v["scope_commune"], COMMUNE_A);
+
+    // Commune A's officer cannot see commune B's citizen, and cannot tell it exists.
+    let r = c.get(format!("{}/api/v1/citizens/{b_id}", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let denied = body(r).await;
+    let r = c.get(format!("{}/api/v1/citizens/001099999999", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(r).await, denied, "out-of-scope and missing must answer alike");
+
+    // Search: folded name, no marks; scoped.
+    let r = c.get(format!("{}/api/v1/citizens?q=nguyen%20van&limit=10", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = body(r).await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["personal_id"], a_id.as_str());
+    let r = c.get(format!("{}/api/v1/citizens?q=tran", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 0, "commune B's citizen must not be found by commune A");
+    // The province officer sees both.
+    let tp = app.token("tinh01").await;
+    let r = c.get(format!("{}/api/v1/citizens?q=tran%20thi", app.base)).bearer_auth(&tp).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 1);
+    let r = c.get(format!("{}/api/v1/citizens?q={b_id}", app.base)).bearer_auth(&tp).send().await.unwrap();
+    assert_eq!(body(r).await["items"][0]["personal_id"], b_id.as_str());
+    // Date of birth in the Vietnamese form.
+    let r = c.get(format!("{}/api/v1/citizens?name=Nguyễn&birth_date=15/03/1985", app.base)).bearer_auth(&tp).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 1);
+
+    // Officers cannot create officers.
+    let r = c
+        .post(format!("{}/api/v1/officers", app.base))
+        .bearer_auth(&t)
+        .json(&json!({"username": "x", "display_name": "x", "role": "admin", "scope": "nation", "password": "aaaaaaaaaaaaaaa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn bad_input(app: &TestApp) {
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/citizens", app.base);
+    let count_before = app.store.count_citizens().await.unwrap();
+
+    // Invalid fields: each named with its rule.
+    let mut d = serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985-02-30", "Nữ", COMMUNE_A)).unwrap();
+    d["permanent_unit"] = json!("00004");
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "khai sinh"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v = body(r).await;
+    assert_eq!(v["error"]["code"], "validation_failed");
+    let rules: Vec<(String, String)> = v["error"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["field"].as_str().unwrap().into(), x["rule"].as_str().unwrap().into()))
+        .collect();
+    assert!(rules.contains(&("birth_date".into(), "date.invalid_day".into())), "{rules:?}");
+    assert!(rules.contains(&("permanent_unit".into(), "unit.list_missing".into())), "{rules:?}");
+    assert!(v["error"]["message_vi"].as_str().unwrap().contains("birth_date"));
+
+    // Invalid personal ID: which rule.
+    let d = draft("003085001235", "Lê", "Văn", "Cường", "1985", "Nam", COMMUNE_A);
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "x"})).send().await.unwrap();
+    let v = body(r).await;
+    assert_eq!(v["error"]["violations"][0]["rule"], "id.province");
+
+    // Unknown field.
+    let mut d = serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985", "Nam", COMMUNE_A)).unwrap();
+    d["favourite_colour"] = json!("red");
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v = body(r).await;
+    assert_eq!(v["error"]["code"], "invalid_body");
+    assert!(v["error"]["message_en"].as_str().unwrap().contains("favourite_colour"), "{v}");
+
+    // Wrong content type, malformed JSON, oversized body.
+    let r = c.post(&url).bearer_auth(&t).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body(r).await["error"]["code"], "unsupported_media_type");
+    let r = c.post(&url).bearer_auth(&t).header("content-type", "application/json").body("{\"citizen\":").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let big = json!({"citizen": {"other_names": "x".repeat(100_000)}, "reason": "x"});
+    let r = c.post(&url).bearer_auth(&t).json(&big).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body(r).await["error"]["code"], "payload_too_large");
+
+    // A missing reason.
+    let d = draft("001085001235", "Lê", "Văn", "Cường", "1985", "Nam", COMMUNE_A);
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": " "})).send().await.unwrap();
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "reason.required");
+
+    // Creating outside one's scope.
+    let d = draft("001085001236", "Lê", "Văn", "Dũng", "1985", "Nam", COMMUNE_B);
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(r).await["error"]["code"], "out_of_scope");
+
+    // A duplicate personal ID.
+    let d = draft(app.citizen_a.personal_id.as_str(), "Nguyễn", "Văn", "Ấn", "1985-03-15", "Nam", COMMUNE_A);
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "citizen.duplicate_id");
+
+    // Nothing was written by any of the above.
+    assert_eq!(app.store.count_citizens().await.unwrap(), count_before);
+
+    // Bad search parameters.
+    let r = c.get(format!("{url}?limit=1000")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "page.limit");
+    let r = c.get(format!("{url}?colour=red")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["error"]["code"], "invalid_query");
+}
+
+async fn updates_keep_history(app: &TestApp) {
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/citizens", app.base);
+    let d = draft("001201000777", "Phạm", "Minh", "Khôi", "2001-01-09", "Nam", COMMUNE_A);
+    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký thường trú"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(body(r).await["version"], 1);
+
+    let mut d2 = d.clone();
+    d2.other_names = "Khôi Phạm".into();
+    let r = c
+        .put(format!("{url}/001201000777"))
+        .bearer_auth(&t)
+        .json(&json!({"citizen": d2, "expected_version": 1, "reason": "bổ sung tên gọi khác"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(body(r).await["version"], 2);
+
+    // A stale version is refused.
+    let r = c
+        .put(format!("{url}/001201000777"))
+        .bearer_auth(&t)
+        .json(&json!({"citizen": d2, "expected_version": 1, "reason": "sửa lại"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await["error"]["code"], "version_mismatch");
+
+    let r = c.get(format!("{url}/001201000777/history")).bearer_auth(&t).send().await.unwrap();
+    let h = body(r).await;
+    assert_eq!(h.as_array().unwrap().len(), 1);
+    assert_eq!(h[0]["version"], 1);
+    assert_eq!(h[0]["reason"], "đăng ký thường trú");
+    assert_eq!(h[0]["changed_by"], "officer:xa_a");
+    assert_eq!(h[0]["citizen"]["other_names"], "");
+}
+
+async fn households(app: &TestApp) {
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/households", app.base);
+    let a = app.citizen_a.personal_id.to_string();
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"number": "HKT1", "reason": "lập hộ", "members": [
+            {"personal_id": a, "relation": "head"}, {"personal_id": "001201000777", "relation": "head"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "household.head_count");
+
+    // A member outside the scope is refused.
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"number": "HKT1", "reason": "lập hộ", "members": [
+            {"personal_id": a, "relation": "head"}, {"personal_id": app.citizen_b.personal_id.to_string(), "relation": "spouse"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"number": "HKT1", "reason": "lập hộ", "members": [
+            {"personal_id": a, "relation": "head"}, {"personal_id": "001201000777", "relation": "child"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+
+    let r = c.get(format!("{url}/HKT1")).bearer_auth(&t).send().await.unwrap();
+    let h = body(r).await;
+    assert_eq!(h["head"], a.as_str());
+    assert_eq!(h["members"].as_array().unwrap().len(), 2);
+    let r = c.get(format!("{}/api/v1/citizens?household=HKT1", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 2);
+    // Commune B's officer cannot see it.
+    let tb = app.token("xa_b").await;
+    let r = c.get(format!("{url}/HKT1")).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Change of head keeps history.
+    let r = c
+        .put(format!("{url}/HKT1"))
+        .bearer_auth(&t)
+        .json(&json!({"number": "HKT1", "reason": "thay đổi chủ hộ", "members": [
+            {"personal_id": a, "relation": "parent"}, {"personal_id": "001201000777", "relation": "head"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let r = c.get(format!("{url}/HKT1/history")).bearer_auth(&t).send().await.unwrap();
+    let h = body(r).await;
+    assert_eq!(h[0]["reason"], "lập hộ");
+}
+
+async fn audit_and_ops(app: &TestApp) {
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let a = app.citizen_a.personal_id.to_string();
+    let r = c.get(format!("{}/api/v1/citizens/{a}?purpose=kiểm%20tra%20hồ%20sơ", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(format!("{}/api/v1/citizens/{a}/access-log", app.base)).bearer_auth(&t).send().await.unwrap();
+    let log = body(r).await;
+    let items = log["items"].as_array().unwrap();
+    assert!(
+        items.iter().any(|e| e["actor"] == "officer:xa_a" && e["action"] == "citizen.read" && e["purpose"] == "kiểm tra hồ sơ"),
+        "{log}"
+    );
+    // The denied read by commune B's officer is recorded too.
+    let tb = app.token("xa_b").await;
+    c.get(format!("{}/api/v1/citizens/{a}", app.base)).bearer_auth(&tb).send().await.unwrap();
+    let admin = app.token("admin").await;
+    let r = c.get(format!("{}/api/v1/citizens/{a}/access-log", app.base)).bearer_auth(&admin).send().await.unwrap();
+    let log = body(r).await;
+    assert!(log["items"].as_array().unwrap().iter().any(|e| e["actor"] == "officer:xa_b" && e["outcome"] == "denied"), "{log}");
+    let r = c.get(format!("{}/api/v1/audit/verify", app.base)).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(body(r).await["intact"], true);
+
+    // Newborn personal IDs.
+    let r = c
+        .post(format!("{}/api/v1/personal-ids", app.base))
+        .bearer_auth(&t)
+        .json(&json!({"province": "01", "sex": "F", "birth_year": 2026}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = body(r).await["personal_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("001326"), "{id}");
+
+    // Ops endpoints.
+    assert_eq!(c.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
+    assert_eq!(c.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
+    let m = c.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(m.contains("dancu_http_requests_total{method=\"GET\",route=\"/api/v1/citizens/{id}\""), "{m}");
+    assert!(!m.contains(&a), "metrics must not contain personal IDs");
+    let o = body(c.get(format!("{}/openapi.json", app.base)).send().await.unwrap()).await;
+    assert!(o["paths"]["/api/v1/citizens/{id}"]["get"].is_object());
+    assert!(o["components"]["securitySchemes"]["bearer"].is_object());
+    let r = c.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(r).await["error"]["code"], "not_found");
+}
+
+async fn login_throttle(app: &TestApp) {
+    let c = app.client();
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        last = c
+            .post(format!("{}/api/v1/auth/token", app.base))
+            .json(&json!({"username": "tinh01", "password": "guess-guess-guess"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password is refused while locked.
+    let r = c
+        .post(format!("{}/api/v1/auth/token", app.base))
+        .json(&json!({"username": "tinh01", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body(r).await["error"]["code"], "login_locked");
+}

@@ -1,0 +1,169 @@
+//! Browser tests in headless Chromium (Debian's `chromium` + `chromium-driver`): log in,
+//! search, open a citizen, check what is shown and what is not, on both backends.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(name: &str) -> Option<String> {
+    ["/usr/bin/", "/usr/local/bin/", "/usr/lib/chromium/"].iter().map(|d| format!("{d}{name}")).find(|p| std::path::Path::new(p).exists())
+}
+
+/// Starts chromedriver, or returns None (a failure in CI) when Chromium is not installed.
+fn start_driver() -> Option<Driver> {
+    let (Some(driver), Some(_)) = (which("chromedriver"), which("chromium")) else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("chromium and chromium-driver must be installed in CI (the test script installs them)");
+        }
+        eprintln!("SKIPPING browser tests: chromium/chromedriver not installed (run ./test.sh, which installs them)");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    Some(Driver { child, port })
+}
+
+async fn browser(port: u16) -> Client {
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": which("chromium").unwrap(),
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1200,900"]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    for attempt in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if attempt < 49 => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("cannot start a Chromium session: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("element {css}")).text().await.unwrap()
+}
+
+async fn login(c: &Client, app: &TestApp, user: &str, password: &str) {
+    c.goto(&format!("{}/search", app.base)).await.unwrap();
+    // Not logged in: sent to the login page.
+    assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+    c.find(Locator::Css("#username")).await.unwrap().send_keys(user).await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys(password).await.unwrap();
+    c.find(Locator::Css("#login")).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_pages_in_chromium() {
+    let Some(driver) = start_driver() else { return };
+    for backend in backends().await {
+        let app = TestApp::start(backend).await;
+        let c = browser(driver.port).await;
+        let result = run_pages(&c, &app).await;
+        let _ = c.close().await;
+        result.unwrap_or_else(|e| panic!("{backend}: {e}"));
+        eprintln!("browser tests passed on {backend}");
+    }
+}
+
+async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
+    // A wrong password shows the reason and stays on the login page.
+    login(c, app, "xa_a", "wrong-password-123").await;
+    let err = text(c, "[data-testid=login-error]").await;
+    if !err.contains("Sai tên đăng nhập hoặc mật khẩu") {
+        return Err(format!("login error text: {err}"));
+    }
+
+    // Commune A's officer logs in and lands on search.
+    c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Css("#login")).await.unwrap().click().await.unwrap();
+    let url = c.current_url().await.unwrap();
+    if url.path() != "/search" {
+        return Err(format!("after login at {url}"));
+    }
+    let who = text(c, "[data-testid=current-user]").await;
+    assert!(who.contains("xa_a"), "{who}");
+
+    // Search without marks finds the citizen with marks.
+    c.find(Locator::Css("#q")).await.unwrap().send_keys("nguyen van an").await.unwrap();
+    c.find(Locator::Css("#search-button")).await.unwrap().click().await.unwrap();
+    let count = text(c, "[data-testid=result-count]").await;
+    assert!(count.ends_with(": 1"), "result count: {count}");
+    let name = text(c, "a.name").await;
+    assert_eq!(name, "Nguyễn Văn Ấn");
+
+    // Open the citizen and check what is shown.
+    c.find(Locator::Css("a.name")).await.unwrap().click().await.unwrap();
+    assert_eq!(text(c, "[data-testid=citizen-name]").await, "Nguyễn Văn Ấn");
+    assert_eq!(text(c, "[data-testid=personal-id]").await, app.citizen_a.personal_id.to_string());
+    assert_eq!(text(c, "[data-testid=birth-date]").await, "15/03/1985");
+    let permanent = text(c, "[data-testid=permanent]").await;
+    assert!(permanent.contains("Phường Ba Đình") && permanent.contains("Thành phố Hà Nội"), "{permanent}");
+    let history = text(c, "[data-testid=history]").await;
+    assert!(history.contains("dữ liệu kiểm thử"), "{history}");
+    let log = text(c, "[data-testid=access-log]").await;
+    assert!(log.contains("officer:xa_a"), "the officer's own read is in the access log: {log}");
+
+    // Commune B's citizen: not found, by search or by address.
+    c.goto(&format!("{}/search?q=tran%20thi%20binh", app.base)).await.unwrap();
+    let count = text(c, "[data-testid=result-count]").await;
+    assert!(count.ends_with(": 0"), "{count}");
+    c.goto(&format!("{}/citizens/{}", app.base, app.citizen_b.personal_id)).await.unwrap();
+    let err = text(c, "[data-testid=error]").await;
+    assert_eq!(err, "Không tìm thấy");
+    let body = text(c, "main").await;
+    assert!(!body.contains("Trần Thị Bình"), "B's name must not appear");
+
+    // English on request, remembered by cookie.
+    c.goto(&format!("{}/search?lang=en", app.base)).await.unwrap();
+    assert_eq!(text(c, "h1").await, "Search citizens");
+    c.goto(&format!("{}/search", app.base)).await.unwrap();
+    assert_eq!(text(c, "h1").await, "Search citizens");
+    c.goto(&format!("{}/search?lang=vi", app.base)).await.unwrap();
+    assert_eq!(text(c, "h1").await, "Tìm kiếm công dân");
+
+    // Works on a phone-sized screen: nothing wider than the viewport.
+    c.set_window_size(375, 740).await.unwrap();
+    c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
+    let overflow = c
+        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(overflow.as_i64().unwrap() <= 0, "page overflows a phone screen by {overflow}px");
+    c.set_window_size(1200, 900).await.unwrap();
+
+    // Logging out ends the session.
+    c.goto(&format!("{}/search", app.base)).await.unwrap();
+    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
+    if !c.current_url().await.unwrap().path().starts_with("/login") {
+        return Err("after logout a citizen page must redirect to login".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Test harness: starts the real application on port 0 with a fresh database of each
+//! backend (SQLite temp file; PostgreSQL fresh database when reachable), with officers of
+//! two communes and citizens in each.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use dancu_domain::citizen::CitizenDraft;
+use dancu_domain::Citizen;
+use dancu_store::registry::{now, AuditSink, Registry};
+use dancu_store::{Change, NewOfficer, Role, Scope, Store};
+
+/// Commune A (Phường Ba Đình, Hà Nội) and commune B (Phường Ngọc Hà, Hà Nội).
+pub const COMMUNE_A: &str = "00004";
+pub const COMMUNE_B: &str = "00008";
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub backend: &'static str,
+    pub store: Arc<dyn Store>,
+    pub citizen_a: Citizen,
+    pub citizen_b: Citizen,
+    _tmp: Option<tempfile::TempDir>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// The backends to run against: SQLite always; PostgreSQL when reachable. In CI
+/// (`CI=true`) an unreachable PostgreSQL is a failure.
+pub async fn backends() -> Vec<&'static str> {
+    let mut v = vec!["sqlite"];
+    match pg_admin().await {
+        Ok(_) => v.push("postgres"),
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("PostgreSQL unreachable in CI ({}): {e}", pg_url());
+            }
+            eprintln!("SKIPPING PostgreSQL: unreachable at {} ({e})", pg_url());
+        }
+    }
+    v
+}
+
+pub fn pg_url() -> String {
+    std::env::var("DANCU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn pg_admin() -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, conn) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+/// A fresh PostgreSQL database; returns its URL.
+pub async fn fresh_pg_database() -> String {
+    let admin = pg_admin().await.expect("postgres");
+    let name = format!("dancu_srv_{}", dancu_server::auth::random_token()[..12].to_lowercase());
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let base = pg_url();
+    let cut = base.rfind('/').unwrap();
+    format!("{}/{}", &base[..cut], name)
+}
+
+pub fn draft(id: &str, family: &str, middle: &str, given: &str, dob: &str, sex: &str, commune: &str) -> CitizenDraft {
+    CitizenDraft {
+        personal_id: id.into(),
+        family_name: family.into(),
+        middle_name: middle.into(),
+        given_name: given.into(),
+        birth_date: dob.into(),
+        sex: sex.into(),
+        permanent_unit: format!("2025:{commune}"),
+        permanent_detail: "Số 5 ngõ 12".into(),
+        ..Default::default()
+    }
+}
+
+impl TestApp {
+    pub async fn start(backend: &'static str) -> TestApp {
+        let (url, tmp) = match backend {
+            "sqlite" => {
+                let dir = tempfile::tempdir().unwrap();
+                (format!("sqlite://{}", dir.path().join("t.db").display()), Some(dir))
+            }
+            _ => (fresh_pg_database().await, None),
+        };
+        let store = dancu_store::open(&url).await.unwrap();
+        for (user, role, scope) in [
+            ("admin", Role::Admin, Scope::Nation),
+            ("xa_a", Role::Officer, Scope::Commune(COMMUNE_A.into())),
+            ("xa_b", Role::Officer, Scope::Commune(COMMUNE_B.into())),
+            ("tinh01", Role::Officer, Scope::Province("01".into())),
+        ] {
+            store
+                .create_officer(&NewOfficer {
+                    username: user.into(),
+                    display_name: format!("Cán bộ {user}"),
+                    role,
+                    scope,
+                    password_hash: dancu_server::auth::hash_password(PASSWORD),
+                })
+                .await
+                .unwrap();
+        }
+        let today = chrono::Utc::now().date_naive();
+        let change = Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: now() };
+        let citizen_a = draft("001085001234", "Nguyễn", "Văn", "Ấn", "15/03/1985", "Nam", COMMUNE_A).validate(today).unwrap();
+        let citizen_b = draft("001190004321", "Trần", "Thị", "Bình", "1990-07-02", "Nữ", COMMUNE_B).validate(today).unwrap();
+        store.create_citizen(&citizen_a, &change).await.unwrap();
+        store.create_citizen(&citizen_b, &change).await.unwrap();
+
+        let (sink, _writer) = AuditSink::start(store.clone(), 256);
+        let config = dancu_server::ServerConfig { cookie_secure: true, ..Default::default() };
+        let state = dancu_server::AppState::new(Registry::new(store.clone(), sink), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            dancu_server::serve(listener, state, std::future::pending()).await.unwrap();
+        });
+        TestApp {
+            base: format!("http://localhost:{port}"),
+            backend,
+            store,
+            citizen_a,
+            citizen_b,
+            _tmp: tmp,
+            _server: server,
+        }
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    pub async fn token(&self, user: &str) -> String {
+        let r = self
+            .client()
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .json(&serde_json::json!({"username": user, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login of {user} on {}", self.backend);
+        r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+    }
+}

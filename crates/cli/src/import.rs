@@ -194,11 +194,12 @@ fn parse_thread(
                 continue;
             }
         };
-        let (no, rel) = (field(26).trim(), field(27).trim());
+        let (no, rel) = (field(26).trim().to_string(), field(27).trim().to_string());
+        let no = no.as_str();
         let household = if no.is_empty() {
             None
         } else {
-            match validate_number(no).and_then(|_| Relation::parse(rel)) {
+            match validate_number(no).and_then(|_| Relation::parse(&rel)) {
                 Ok(r) => Some((no.to_string(), r)),
                 Err(v) => {
                     reject(v)?;

@@ -1,6 +1,7 @@
 //! The search page: by personal ID or name (marks optional), date of birth and commune,
 //! paginated, within the officer's scope.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -112,7 +113,15 @@ fn pager_link(p: &SearchParams, offset: u64) -> String {
     s
 }
 
-pub async fn search_page(State(s): State<AppState>, lang: Lang, uri: Uri, user: WebUser, params: Option<Query<SearchParams>>) -> Response {
-    let params = params.map(|Query(p)| p).unwrap_or_default();
-    page_handler(s, lang, uri, user, params).await
+pub async fn search_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    user: WebUser,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Response {
+    match params {
+        Ok(Query(params)) => page_handler(s, lang, uri, user, params).await,
+        Err(e) => error_page(lang, Some(&user.0), e.into()),
+    }
 }

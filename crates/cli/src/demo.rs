@@ -104,7 +104,7 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)
             people: args.people,
             seed: args.seed,
             provinces: vec![args.province.clone()],
-            today: chrono::Local::now().date_naive(),
+            today: dancu_domain::date::vietnam_today(chrono::Utc::now()),
         };
         dancu_gen::generate_to_path(&cfg, &csv)?;
         eprintln!("importing …");

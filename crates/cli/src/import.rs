@@ -124,7 +124,7 @@ fn parse_thread(
     let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let mut rdr = csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(std::io::BufReader::with_capacity(1 << 20, file));
     let map = column_map(rdr.byte_headers()?)?;
-    let today = Utc::now().date_naive();
+    let today = dancu_domain::date::vietnam_today(Utc::now());
     let mut rec = csv::ByteRecord::new();
     let mut rows = 0u64;
     let mut batch: Vec<ImportRow> = Vec::with_capacity(batch_size);

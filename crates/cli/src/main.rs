@@ -120,7 +120,7 @@ fn main() -> Result<()> {
 }
 
 fn chrono_today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+    dancu_domain::date::vietnam_today(chrono::Utc::now())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -9,6 +9,13 @@ use std::str::FromStr;
 
 use crate::error::Violation;
 
+/// Today's date in Vietnam (UTC+7), from a UTC instant the caller reads from its clock.
+/// Every "not in the future" check uses this, so a birth registered in the morning in
+/// Hà Nội is not refused because UTC is still on the day before.
+pub fn vietnam_today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    (now + chrono::Duration::hours(7)).date_naive()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartialDate {
     Year(i32),

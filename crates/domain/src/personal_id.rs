@@ -104,7 +104,7 @@ impl PersonalId {
     }
 
     pub fn sex(&self) -> Sex {
-        if (self.0[3] - b'0') % 2 == 0 {
+        if (self.0[3] - b'0').is_multiple_of(2) {
             Sex::Male
         } else {
             Sex::Female
@@ -174,7 +174,7 @@ impl FromStr for PersonalId {
     type Err = Violation;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         use chrono::Datelike;
-        PersonalId::parse_until(s, chrono::Utc::now().year())
+        PersonalId::parse_until(s, crate::date::vietnam_today(chrono::Utc::now()).year())
     }
 }
 

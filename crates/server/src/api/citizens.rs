@@ -172,7 +172,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<StoredCitizen>)> {
     let Json(req) = body?;
     let reason = require_reason(&req.reason)?;
-    let c = req.citizen.validate(chrono::Utc::now().date_naive()).map_err(ApiError::invalid)?;
+    let c = req.citizen.validate(dancu_domain::date::vietnam_today(chrono::Utc::now())).map_err(ApiError::invalid)?;
     let access = p.access(&purpose(&headers, None));
     Ok((StatusCode::CREATED, Json(s.registry.create_citizen(&access, &c, &reason).await?)))
 }
@@ -190,7 +190,7 @@ pub async fn update(
     let id = parse_id(&id)?;
     let Json(req) = body?;
     let reason = require_reason(&req.reason)?;
-    let c = req.citizen.validate(chrono::Utc::now().date_naive()).map_err(ApiError::invalid)?;
+    let c = req.citizen.validate(dancu_domain::date::vietnam_today(chrono::Utc::now())).map_err(ApiError::invalid)?;
     if c.personal_id != id {
         return Err(Violation::new(
             "citizen.personal_id",

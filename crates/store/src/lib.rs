@@ -10,6 +10,7 @@
 pub mod error;
 pub mod model;
 pub mod registry;
+mod rows;
 
 pub use error::StoreError;
 pub use model::*;
@@ -57,6 +58,17 @@ pub trait Store: Send + Sync + 'static {
     async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome>;
 
     async fn count_citizens(&self) -> Result<u64>;
+
+    /// Announces a bulk import of about `expected_rows` rows. When that is large compared
+    /// with what is stored, the backend stops maintaining its search indexes (by name, by
+    /// residence, by household) until [`Store::finish_import`] rebuilds them in one pass,
+    /// which is many times faster than maintaining them row by row. Searches still work
+    /// meanwhile, slowly. Returns whether the indexes were dropped. An import interrupted
+    /// before `finish_import` is repaired by `migrate`, which `open` runs.
+    async fn begin_import(&self, expected_rows: u64) -> Result<bool>;
+
+    /// Rebuilds any search index [`Store::begin_import`] dropped (a no-op otherwise).
+    async fn finish_import(&self) -> Result<()>;
 
     // ---- households ----
 

@@ -1,0 +1,671 @@
+//! The PostgreSQL backend: a deadpool pool of tokio-postgres connections, statements
+//! prepared once per connection (`prepare_cached`), imports through binary `COPY`.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{BufMut, BytesMut};
+use chrono::{TimeZone, Utc};
+use dancu_domain::{Citizen, Household, PersonalId, Relation, Sex};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures_util::{SinkExt, StreamExt};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, Json, ToSql, Type};
+use tokio_postgres::{IsolationLevel, NoTls};
+
+use crate::model::*;
+use crate::rows::{self, Fate, Migration, Ph, RowGet, Val};
+use crate::{Result, Store, StoreError};
+
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../../migrations/postgres/0001_init.sql") }];
+
+const PH: Ph = Ph::Dollar;
+const POOL_SIZE: usize = 16;
+/// Key of the advisory lock that serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x64616e6375;
+
+/// PostgreSQL store; cheap to clone.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    sql: std::sync::Arc<Sql>,
+}
+
+struct Sql {
+    insert_citizen: String,
+    update_citizen: String,
+    stored_by_id: String,
+    current_for_update: String,
+    copy_stage: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("pool", &self.pool.status()).finish()
+    }
+}
+
+impl ToSql for Val {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Val::Text(s) => s.to_sql(ty, out),
+            Val::OptText(o) => o.to_sql(ty, out),
+            Val::Int(i) => i.to_sql(ty, out),
+            Val::Ts(t) => t.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <String as ToSql>::accepts(ty) || <i64 as ToSql>::accepts(ty) || <Timestamp as ToSql>::accepts(ty)
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Val::Text(s) => s.to_sql_checked(ty, out),
+            Val::OptText(o) => o.to_sql_checked(ty, out),
+            Val::Int(i) => i.to_sql_checked(ty, out),
+            Val::Ts(t) => t.to_sql_checked(ty, out),
+        }
+    }
+}
+
+impl RowGet for tokio_postgres::Row {
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn ts(&self, i: usize) -> Result<Timestamp> {
+        Ok(self.try_get(i)?)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        Ok(self.try_get(i)?)
+    }
+    fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T> {
+        let v: Json<serde_json::Value> = self.try_get(i)?;
+        serde_json::from_value(v.0).map_err(|e| rows::corrupt("JSON", e))
+    }
+}
+
+fn refs(v: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    v.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+/// The name of the unique constraint a statement broke, if that is why it failed.
+fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
+    let db = e.as_db_error()?;
+    (db.code() == &SqlState::UNIQUE_VIOLATION).then(|| db.constraint().unwrap_or(""))
+}
+
+impl PgStore {
+    /// Connects to `postgres://…`. Does not migrate; see [`crate::open`].
+    pub async fn open(url: &str) -> Result<Self> {
+        let cfg: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(10)))
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| StoreError::Config(format!("PostgreSQL pool: {e}")))?;
+        let cols = rows::all_citizen_columns();
+        let sql = Sql {
+            insert_citizen: rows::insert_citizen_sql(PH),
+            update_citizen: rows::update_citizen_sql(PH),
+            stored_by_id: format!("{} WHERE c.personal_id = $1", *rows::STORED_CITIZEN_SELECT),
+            current_for_update: format!("{} FOR UPDATE", *rows::CURRENT_FOR_UPDATE),
+            copy_stage: format!("COPY import_stage ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
+        };
+        let store = PgStore { pool, sql: std::sync::Arc::new(sql) };
+        drop(store.client().await?);
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<Object> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+async fn get_stored(c: &impl GenericClient, sql: &Sql, id: &str) -> Result<Option<StoredCitizen>> {
+    let st = c.prepare_cached(&sql.stored_by_id).await?;
+    c.query_opt(&st, &[&id]).await?.map(|r| rows::stored_from_row(&r)).transpose()
+}
+
+async fn get_household(c: &impl GenericClient, number: &str) -> Result<Option<HouseholdView>> {
+    let hs = c.prepare_cached(rows::HOUSEHOLD_SQL).await?;
+    let Some(h) = c.query_opt(&hs, &[&number]).await? else { return Ok(None) };
+    let ms = c.prepare_cached(rows::HOUSEHOLD_MEMBERS_SQL).await?;
+    let members = c.query(&ms, &[&number]).await?.iter().map(rows::member_from_row).collect::<Result<Vec<_>>>()?;
+    rows::household_view(&h, members)
+}
+
+/// Checks every member and inserts them into household `h.number`.
+async fn insert_members(c: &impl GenericClient, h: &Household) -> Result<()> {
+    let check = c.prepare_cached(&format!("{} FOR UPDATE", rows::MEMBER_CHECK_SQL)).await?;
+    let set = c.prepare_cached(rows::SET_MEMBER_SQL).await?;
+    for m in &h.members {
+        let found = c.query_opt(&check, &[&m.personal_id.as_str()]).await?.map(|r| r.get::<_, Option<String>>(0));
+        rows::check_member(&m.personal_id, &h.number, found)?;
+        c.execute(&set, &[&m.personal_id.as_str(), &h.number, &m.relation.code()]).await.map_err(|e| {
+            match unique_violation(&e) {
+                Some("citizens_household_head") => StoreError::Conflict(rows::head_taken(&h.number)),
+                _ => e.into(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+async fn page<T>(
+    c: &impl GenericClient,
+    count_sql: &str,
+    page_sql: &str,
+    f: &rows::Filter,
+    limit: u32,
+    offset: u64,
+    map: impl Fn(&tokio_postgres::Row) -> Result<T>,
+) -> Result<Page<T>> {
+    let (cs, ps) = tokio::try_join!(c.prepare_cached(count_sql), c.prepare_cached(page_sql))?;
+    let (cp, pp) = (refs(rows::count_params(f)), refs(&f.params));
+    let (total, found) = tokio::try_join!(c.query_one(&cs, &cp), c.query(&ps, &pp))?;
+    let items = found.iter().map(map).collect::<Result<Vec<_>>>()?;
+    Ok(Page { items, total: total.get::<_, i64>(0) as u64, limit, offset })
+}
+
+/// Creates the deferrable indexes that are missing (after a bulk import).
+async fn create_indexes(c: &Object) -> Result<()> {
+    for (name, sql) in rows::DEFERRABLE_INDEXES {
+        let exists: bool = c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]).await?.get(0);
+        if !exists {
+            let t = std::time::Instant::now();
+            c.batch_execute(&format!("SET maintenance_work_mem = '256MB'; {sql}; RESET maintenance_work_mem")).await?;
+            tracing::info!(index = name, seconds = t.elapsed().as_secs_f64(), "built index");
+        }
+    }
+    Ok(())
+}
+
+/// Microseconds since 2000-01-01 UTC, PostgreSQL's binary timestamp.
+fn pg_micros(t: &Timestamp) -> i64 {
+    let epoch = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap();
+    (*t - epoch).num_microseconds().unwrap_or(i64::MAX)
+}
+
+fn put_text(buf: &mut BytesMut, s: &str) {
+    buf.put_i32(s.len() as i32);
+    buf.put_slice(s.as_bytes());
+}
+
+/// One row of binary `COPY` data: the values of `parts`, in order.
+fn put_row(buf: &mut BytesMut, parts: &[&[Val]]) {
+    buf.put_i16(parts.iter().map(|p| p.len()).sum::<usize>() as i16);
+    for v in parts.iter().flat_map(|p| p.iter()) {
+        match v {
+            Val::Text(s) | Val::OptText(Some(s)) => put_text(buf, s),
+            Val::OptText(None) => buf.put_i32(-1),
+            Val::Int(i) => {
+                buf.put_i32(8);
+                buf.put_i64(*i);
+            }
+            Val::Ts(t) => {
+                buf.put_i32(8);
+                buf.put_i64(pg_micros(t));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<Vec<i64>> {
+        let mut client = self.client().await?;
+        let mut applied = Vec::new();
+        for m in MIGRATIONS {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version bigint PRIMARY KEY, name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())",
+            )
+            .await?;
+            let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&m.version]).await?;
+            if done.is_some() {
+                tx.commit().await?;
+                continue;
+            }
+            tx.batch_execute(m.sql).await?;
+            tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&m.version, &m.name])
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
+            applied.push(m.version);
+        }
+        create_indexes(&client).await?;
+        Ok(applied)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    async fn create_citizen(&self, c: &Citizen, change: &Change) -> Result<StoredCitizen> {
+        let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
+        let meta = rows::citizen_meta(1, change);
+        let client = self.client().await?;
+        let st = client.prepare_cached(&self.sql.insert_citizen).await?;
+        let hv = rows::household_vals(None);
+        let params: Vec<&(dyn ToSql + Sync)> =
+            cols.vals.iter().chain(&meta).chain(&hv).map(|v| v as &(dyn ToSql + Sync)).collect();
+        if client.execute(&st, &params).await? == 0 {
+            return Err(StoreError::Conflict(rows::duplicate_id(cols.id())));
+        }
+        Ok(rows::new_stored(c, &cols, change))
+    }
+
+    async fn update_citizen(&self, c: &Citizen, expected_version: i64, change: &Change) -> Result<StoredCitizen> {
+        let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx.prepare_cached(&self.sql.current_for_update).await?;
+        let row = tx.query_opt(&st, &[&cols.id()]).await?.ok_or(StoreError::NotFound)?;
+        let prev = rows::current_from_row(&row)?;
+        rows::check_version(expected_version, prev.version)?;
+        let hist = tx
+            .prepare_cached(
+                "INSERT INTO citizen_history (personal_id, version, data, changed_at, changed_by, reason) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await?;
+        tx.execute(
+            &hist,
+            &[&cols.id(), &prev.version, &Json(&prev.citizen), &prev.changed_at, &prev.changed_by, &prev.reason],
+        )
+        .await?;
+        let meta = [
+            Val::Int(prev.version + 1),
+            Val::Ts(change.at),
+            Val::Text(change.actor.clone()),
+            Val::Text(change.reason.clone()),
+        ];
+        let up = tx.prepare_cached(&self.sql.update_citizen).await?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            cols.vals.iter().chain(meta.iter()).map(|v| v as &(dyn ToSql + Sync)).collect();
+        tx.execute(&up, &params).await?;
+        let stored = get_stored(&tx, &self.sql, cols.id()).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get_citizen(&self, id: &PersonalId) -> Result<Option<StoredCitizen>> {
+        get_stored(&self.client().await?, &self.sql, id.as_str()).await
+    }
+
+    async fn citizen_history(&self, id: &PersonalId) -> Result<Vec<CitizenVersion>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(rows::CITIZEN_HISTORY_SQL).await?;
+        client.query(&st, &[&id.as_str()]).await?.iter().map(rows::history_from_row).collect()
+    }
+
+    async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>> {
+        let (count_sql, page_sql, f, limit) = rows::search_sql(q, scope, PH);
+        let client = self.client().await?;
+        page(&client, &count_sql, &page_sql, &f, limit, q.offset, rows::summary_from_row).await
+    }
+
+    async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
+        let (items, rejected) = rows::prepare_import(batch);
+        let mut out = ImportOutcome { rejected, ..Default::default() };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+
+        // What the database already holds, in two round trips.
+        let ids: Vec<&str> = items.iter().map(|i| i.cols.id()).collect();
+        let heads: Vec<&str> = items
+            .iter()
+            .filter_map(|i| match &i.household {
+                Some((n, Relation::Head)) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
+        let (s_ids, s_heads) = tokio::try_join!(
+            tx.prepare_cached("SELECT personal_id FROM citizens WHERE personal_id = ANY($1)"),
+            tx.prepare_cached("SELECT household_no FROM citizens WHERE relation = 'head' AND household_no = ANY($1)"),
+        )?;
+        let (p_ids, p_heads): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&ids], [&heads]);
+        let (found_ids, found_heads) = tokio::try_join!(tx.query(&s_ids, &p_ids), tx.query(&s_heads, &p_heads))?;
+        let existing: HashSet<String> = found_ids.iter().map(|r| r.get(0)).collect();
+        let taken: HashSet<String> = found_heads.iter().map(|r| r.get(0)).collect();
+        let fates = rows::plan_import(&items, |id| Ok(existing.contains(id)), |no| Ok(taken.contains(no)))?;
+
+        let mut accepted = 0u64;
+        let mut buf = BytesMut::with_capacity(items.len() * 400 + 64);
+        buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.put_i32(0);
+        buf.put_i32(0);
+        let meta = rows::citizen_meta(1, change);
+        for (it, fate) in items.iter().zip(&fates) {
+            match fate {
+                Fate::Skip => out.skipped_existing += 1,
+                Fate::Reject(v) => out.rejected.push((it.line, v.clone())),
+                Fate::Insert => {
+                    accepted += 1;
+                    put_row(&mut buf, &[&it.cols.vals, &meta, &rows::household_vals(it.household.as_ref())]);
+                }
+            }
+        }
+        buf.put_i16(-1);
+        out.rejected.sort_by_key(|(line, _)| *line);
+        if accepted == 0 {
+            tx.commit().await?;
+            return Ok(out);
+        }
+
+        let households = rows::new_households(&items, &fates);
+        if !households.is_empty() {
+            let st = tx
+                .prepare_cached(
+                    "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
+                     SELECT n, 1, $2, $3, $4 FROM unnest($1::text[]) AS n ON CONFLICT (number) DO NOTHING",
+                )
+                .await?;
+            tx.execute(&st, &[&households, &change.at, &change.actor, &change.reason]).await?;
+        }
+
+        tx.batch_execute("CREATE TEMP TABLE import_stage (LIKE citizens) ON COMMIT DROP").await?;
+        let sink = tx.copy_in::<_, bytes::Bytes>(self.sql.copy_stage.as_str()).await?;
+        let mut sink = std::pin::pin!(sink);
+        while !buf.is_empty() {
+            let chunk = buf.split_to(buf.len().min(1 << 20)).freeze();
+            sink.send(chunk).await?;
+        }
+        sink.as_mut().finish().await?;
+        let inserted = tx
+            .execute("INSERT INTO citizens SELECT * FROM import_stage ON CONFLICT (personal_id) DO NOTHING", &[])
+            .await?;
+        if inserted != accepted {
+            // Another writer stored some of these personal IDs since the check above.
+            return Err(StoreError::Backend(format!(
+                "{} of the batch's citizens were stored concurrently; retry the batch",
+                accepted - inserted
+            )));
+        }
+        tx.commit().await?;
+        out.inserted = inserted;
+        Ok(out)
+    }
+
+    async fn begin_import(&self, expected_rows: u64) -> Result<bool> {
+        let client = self.client().await?;
+        let stored: f32 =
+            client.query_one("SELECT reltuples FROM pg_class WHERE oid = 'citizens'::regclass", &[]).await?.get(0);
+        if !rows::should_defer_indexes(expected_rows, stored.max(0.0) as u64) {
+            return Ok(false);
+        }
+        for (name, _) in rows::DEFERRABLE_INDEXES {
+            client.batch_execute(&format!("DROP INDEX IF EXISTS {name}")).await?;
+        }
+        Ok(true)
+    }
+
+    async fn finish_import(&self) -> Result<()> {
+        create_indexes(&self.client().await?).await?;
+        // Fresh statistics for the planner after a large load.
+        self.client().await?.batch_execute("ANALYZE citizens").await?;
+        Ok(())
+    }
+
+    async fn count_citizens(&self) -> Result<u64> {
+        let n: i64 = self.client().await?.query_one("SELECT count(*) FROM citizens", &[]).await?.get(0);
+        Ok(n as u64)
+    }
+
+    async fn create_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
+        rows::check_household(h)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
+                 VALUES ($1, 1, $2, $3, $4) ON CONFLICT (number) DO NOTHING",
+            )
+            .await?;
+        if tx.execute(&st, &[&h.number, &change.at, &change.actor, &change.reason]).await? == 0 {
+            return Err(StoreError::Conflict(rows::household_exists(&h.number)));
+        }
+        insert_members(&tx, h).await?;
+        let view = get_household(&tx, &h.number).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn update_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
+        rows::check_household(h)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "SELECT version, updated_at, updated_by, change_reason FROM households WHERE number = $1 FOR UPDATE",
+            )
+            .await?;
+        let cur = tx.query_opt(&st, &[&h.number]).await?.ok_or(StoreError::NotFound)?;
+        let version = cur.int(0)?;
+        let ms = tx.prepare_cached(rows::CURRENT_MEMBERS_SQL).await?;
+        let members =
+            tx.query(&ms, &[&h.number]).await?.iter().map(rows::member_pair_from_row).collect::<Result<Vec<_>>>()?;
+        let hist = tx
+            .prepare_cached(
+                "INSERT INTO household_history (number, version, members, changed_at, changed_by, reason) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await?;
+        tx.execute(&hist, &[&h.number, &version, &Json(&members), &cur.ts(1)?, &cur.text(2)?, &cur.text(3)?])
+            .await?;
+        let del = tx.prepare_cached(rows::CLEAR_MEMBERS_SQL).await?;
+        tx.execute(&del, &[&h.number]).await?;
+        insert_members(&tx, h).await?;
+        let up = tx
+            .prepare_cached(
+                "UPDATE households SET version = $2, updated_at = $3, updated_by = $4, change_reason = $5 \
+                 WHERE number = $1",
+            )
+            .await?;
+        tx.execute(&up, &[&h.number, &(version + 1), &change.at, &change.actor, &change.reason]).await?;
+        let view = get_household(&tx, &h.number).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>> {
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let v = get_household(&tx, number).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn household_history(&self, number: &str) -> Result<Vec<HouseholdVersion>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(rows::HOUSEHOLD_HISTORY_SQL).await?;
+        client.query(&st, &[&number]).await?.iter().map(rows::household_history_from_row).collect()
+    }
+
+    async fn allocate_personal_id(&self, province: &str, sex: Sex, birth_year: i32) -> Result<PersonalId> {
+        let prefix = rows::id_prefix(province, sex, birth_year)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let (next, taken) = tokio::try_join!(
+            tx.prepare_cached(
+                "INSERT INTO id_allocations (prefix, next_counter) VALUES ($1, 1) \
+                 ON CONFLICT (prefix) DO UPDATE SET next_counter = id_allocations.next_counter + 1 \
+                 RETURNING next_counter - 1",
+            ),
+            tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = $1"),
+        )?;
+        let id = loop {
+            let counter: i64 = tx.query_one(&next, &[&prefix]).await?.get(0);
+            let id = rows::id_candidate(province, sex, birth_year, counter)?;
+            if tx.query_opt(&taken, &[&id.as_str()]).await?.is_none() {
+                break id;
+            }
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn create_officer(&self, o: &NewOfficer) -> Result<Officer> {
+        let client = self.client().await?;
+        let st = client
+            .prepare_cached(
+                "INSERT INTO officers (username, display_name, role, scope, password_hash, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, true, $6) ON CONFLICT (username) DO NOTHING RETURNING id",
+            )
+            .await?;
+        let created_at = rows::now();
+        let row = client
+            .query_opt(
+                &st,
+                &[&o.username, &o.display_name, &o.role.code(), &o.scope.to_string(), &o.password_hash, &created_at],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Conflict(rows::duplicate_username(&o.username)))?;
+        Ok(Officer {
+            id: row.get(0),
+            username: o.username.clone(),
+            display_name: o.display_name.clone(),
+            role: o.role,
+            scope: o.scope.clone(),
+            password_hash: o.password_hash.clone(),
+            active: true,
+            created_at,
+        })
+    }
+
+    async fn get_officer_by_username(&self, username: &str) -> Result<Option<Officer>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(&format!("{} WHERE username = $1", rows::OFFICER_SELECT)).await?;
+        client.query_opt(&st, &[&username]).await?.map(|r| rows::officer_from_row(&r)).transpose()
+    }
+
+    async fn get_officer(&self, id: i64) -> Result<Option<Officer>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(&format!("{} WHERE id = $1", rows::OFFICER_SELECT)).await?;
+        client.query_opt(&st, &[&id]).await?.map(|r| rows::officer_from_row(&r)).transpose()
+    }
+
+    async fn list_officers(&self) -> Result<Vec<Officer>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(&format!("{} ORDER BY username", rows::OFFICER_SELECT)).await?;
+        client.query(&st, &[]).await?.iter().map(rows::officer_from_row).collect()
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        let client = self.client().await?;
+        let st = client
+            .prepare_cached(
+                "INSERT INTO sessions (token_hash, officer_id, csrf_token, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        client.execute(&st, &[&s.token_hash, &s.officer_id, &s.csrf_token, &s.created_at, &s.expires_at]).await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>> {
+        let client = self.client().await?;
+        let st = client
+            .prepare_cached(&format!("{} WHERE token_hash = $1 AND expires_at > $2", rows::SESSION_SELECT))
+            .await?;
+        client.query_opt(&st, &[&token_hash, &now]).await?.map(|r| rows::session_from_row(&r)).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let client = self.client().await?;
+        let st = client.prepare_cached("DELETE FROM sessions WHERE token_hash = $1").await?;
+        client.execute(&st, &[&token_hash]).await?;
+        Ok(())
+    }
+
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let (head, ins, up) = tokio::try_join!(
+            tx.prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"),
+            tx.prepare_cached(
+                "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
+                 SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::text[])",
+            ),
+            tx.prepare_cached("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"),
+        )?;
+        let row = tx.query_one(&head, &[]).await?;
+        let chained = rows::chain(entries, row.int(0)?, &row.text(1)?);
+        let col = |f: fn(&AuditEntry) -> &str| chained.iter().map(f).collect::<Vec<&str>>();
+        let seqs: Vec<i64> = chained.iter().map(|e| e.seq).collect();
+        let ats: Vec<Timestamp> = chained.iter().map(|e| e.entry.at).collect();
+        tx.execute(
+            &ins,
+            &[
+                &seqs,
+                &ats,
+                &col(|e| &e.entry.actor),
+                &col(|e| &e.entry.action),
+                &col(|e| &e.entry.subject),
+                &col(|e| &e.entry.purpose),
+                &col(|e| &e.entry.outcome),
+                &col(|e| &e.prev_hash),
+                &col(|e| &e.hash),
+            ],
+        )
+        .await?;
+        let last = chained.last().expect("entries is not empty");
+        tx.execute(&up, &[&last.seq, &last.hash]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, f: &AuditFilter) -> Result<Page<AuditEntry>> {
+        let (count_sql, page_sql, filter, limit) = rows::audit_sql(f, PH);
+        let client = self.client().await?;
+        page(&client, &count_sql, &page_sql, &filter, limit, f.offset, rows::audit_from_row).await
+    }
+
+    async fn verify_audit_chain(&self) -> Result<Option<i64>> {
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let head = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?;
+        let head = (head.int(0)?, head.text(1)?);
+        let stream =
+            tx.query_raw(&format!("{} ORDER BY seq", rows::AUDIT_SELECT), Vec::<&str>::new()).await?;
+        let mut stream = std::pin::pin!(stream);
+        let mut check = rows::ChainCheck::new();
+        while let Some(row) = stream.next().await {
+            if check.feed(&rows::audit_from_row(&row?)?) {
+                break;
+            }
+        }
+        drop(stream);
+        tx.commit().await?;
+        Ok(check.finish(Some(head)))
+    }
+}

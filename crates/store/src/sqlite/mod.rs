@@ -1,0 +1,772 @@
+//! The embedded SQLite backend: one writer connection behind a mutex (SQLite has one writer
+//! at a time anyway) and a few read connections, WAL journal, `synchronous=NORMAL`. Every
+//! call runs on tokio's blocking pool.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dancu_domain::{Citizen, Household, PersonalId, Sex};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior};
+
+use crate::model::*;
+use crate::rows::{self, Migration, Ph, RowGet, Val};
+use crate::{Result, Store, StoreError};
+
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") }];
+
+const READERS: usize = 4;
+const PH: Ph = Ph::Question;
+
+/// SQLite store; cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    /// Empty for an in-memory database: reads then use the writer.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    sql: Sql,
+}
+
+/// Statements built once from the shared column lists.
+struct Sql {
+    insert_citizen: String,
+    update_citizen: String,
+    stored_by_id: String,
+    current_for_update: String,
+    household: String,
+    household_members: String,
+    member_check: String,
+    household_history: String,
+    current_members: String,
+    citizen_history: String,
+    set_member: String,
+    clear_members: String,
+}
+
+impl Sql {
+    fn new() -> Self {
+        Sql {
+            insert_citizen: rows::insert_citizen_sql(PH),
+            update_citizen: rows::update_citizen_sql(PH),
+            stored_by_id: format!("{} WHERE c.personal_id = ?1", *rows::STORED_CITIZEN_SELECT),
+            current_for_update: PH.sql(&rows::CURRENT_FOR_UPDATE),
+            household: PH.sql(rows::HOUSEHOLD_SQL),
+            household_members: PH.sql(rows::HOUSEHOLD_MEMBERS_SQL),
+            member_check: PH.sql(rows::MEMBER_CHECK_SQL),
+            household_history: PH.sql(rows::HOUSEHOLD_HISTORY_SQL),
+            current_members: PH.sql(rows::CURRENT_MEMBERS_SQL),
+            citizen_history: PH.sql(rows::CITIZEN_HISTORY_SQL),
+            set_member: PH.sql(rows::SET_MEMBER_SQL),
+            clear_members: PH.sql(rows::CLEAR_MEMBERS_SQL),
+        }
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("readers", &self.inner.readers.len()).finish()
+    }
+}
+
+impl ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Val::Text(s) => s.to_sql(),
+            Val::OptText(o) => o.to_sql(),
+            Val::Int(i) => i.to_sql(),
+            Val::Ts(t) => Ok(ToSqlOutput::from(rows::ts_text(t))),
+        }
+    }
+}
+
+impl RowGet for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
+    }
+    fn ts(&self, i: usize) -> Result<Timestamp> {
+        rows::parse_ts_text(self.get_ref(i)?.as_str().map_err(|e| rows::corrupt("timestamp", e))?)
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        Ok(self.get(i)?)
+    }
+    fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T> {
+        let s = self.get_ref(i)?.as_str().map_err(|e| rows::corrupt("JSON", e))?;
+        serde_json::from_str(s).map_err(|e| rows::corrupt("JSON", e))
+    }
+}
+
+fn configure(c: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+    c.busy_timeout(Duration::from_secs(10))?;
+    c.set_prepared_statement_cache_capacity(64);
+    c.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
+         PRAGMA cache_size = -{cache_kib};"
+    ))
+}
+
+impl SqliteStore {
+    /// Opens `sqlite://path/to/file.db` (created if missing; `sqlite:///abs/path` for an
+    /// absolute path) or `sqlite::memory:`. Does not migrate; see [`crate::open`].
+    pub async fn open(url: &str) -> Result<Self> {
+        let url = url.to_string();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&url))
+            .await
+            .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+
+    fn open_blocking(url: &str) -> Result<Self> {
+        let sql = Sql::new();
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            let c = Connection::open_in_memory()?;
+            configure(&c, 65_536)?;
+            return Ok(SqliteStore {
+                inner: Arc::new(Inner { writer: Mutex::new(c), readers: Vec::new(), next_reader: 0.into(), sql }),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::Config(format!("not a SQLite URL: {url:?}")))?;
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() {
+            return Err(StoreError::Config("the SQLite URL names no file".into()));
+        }
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let writer = Connection::open(path)?;
+        // Larger pages make the bulk commits of imports cheaper; only a new file takes it.
+        let ps = std::env::var("DANCU_EXP_PAGE").unwrap_or("16384".into());
+        writer.execute_batch(&format!("PRAGMA page_size = {ps}"))?;
+        if let Ok(n) = std::env::var("DANCU_EXP_CKPT") {
+            writer.execute_batch(&format!("PRAGMA wal_autocheckpoint = {n}"))?;
+        }
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Config(format!("SQLite refused WAL mode (got {mode})")));
+        }
+        configure(&writer, 262_144)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&r, 32_768)?;
+            r.execute_batch("PRAGMA query_only = ON")?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: 0.into(), sql }) })
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Sql) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = lock(&inner.writer);
+            f(&mut c, &inner.sql)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Sql) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            if inner.readers.is_empty() {
+                return f(&lock(&inner.writer), &inner.sql);
+            }
+            let n = inner.readers.len();
+            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
+            for i in 0..n {
+                if let Ok(c) = inner.readers[(start + i) % n].try_lock() {
+                    return f(&c, &inner.sql);
+                }
+            }
+            f(&lock(&inner.readers[start % n]), &inner.sql)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(c.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+fn get_stored(c: &Connection, sql: &Sql, id: &str) -> Result<Option<StoredCitizen>> {
+    let mut st = c.prepare_cached(&sql.stored_by_id)?;
+    let mut rs = st.query([id])?;
+    match rs.next()? {
+        Some(r) => Ok(Some(rows::stored_from_row(r)?)),
+        None => Ok(None),
+    }
+}
+
+fn get_household(c: &Connection, sql: &Sql, number: &str) -> Result<Option<HouseholdView>> {
+    let mut st = c.prepare_cached(&sql.household)?;
+    let mut rs = st.query([number])?;
+    let Some(h) = rs.next()? else { return Ok(None) };
+    let mut ms = c.prepare_cached(&sql.household_members)?;
+    let members = ms
+        .query_and_then([number], |r| rows::member_from_row(r))?
+        .collect::<Result<Vec<_>>>()?;
+    rows::household_view(h, members)
+}
+
+/// Whether a statement failed on a unique index (the only one a citizen row can break
+/// besides its personal ID, which the statements handle, is the one-head index).
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+/// Checks every member and inserts them into household `number`.
+fn insert_members(tx: &Connection, sql: &Sql, h: &Household) -> Result<()> {
+    let mut check = tx.prepare_cached(&sql.member_check)?;
+    let mut set = tx.prepare_cached(&sql.set_member)?;
+    for m in &h.members {
+        let found: Option<Option<String>> = check.query_row([m.personal_id.as_str()], |r| r.get(0)).optional()?;
+        rows::check_member(&m.personal_id, &h.number, found)?;
+        set.execute(params![m.personal_id.as_str(), h.number, m.relation.code()]).map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict(rows::head_taken(&h.number))
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates the deferrable indexes that are missing (after a bulk import).
+fn create_indexes(c: &Connection) -> Result<()> {
+    c.execute_batch("PRAGMA threads = 2")?;
+    for (name, sql) in rows::DEFERRABLE_INDEXES {
+        let exists = c
+            .query_row("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1", [name], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !exists {
+            let t = std::time::Instant::now();
+            c.execute_batch(sql)?;
+            tracing::info!(index = name, seconds = t.elapsed().as_secs_f64(), "built index");
+        }
+    }
+    Ok(())
+}
+
+fn page<T>(
+    c: &Connection,
+    count_sql: &str,
+    page_sql: &str,
+    f: &rows::Filter,
+    limit: u32,
+    offset: u64,
+    map: impl Fn(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Page<T>> {
+    let total: i64 =
+        c.prepare_cached(count_sql)?.query_row(params_from_iter(rows::count_params(f)), |r| r.get(0))?;
+    let mut st = c.prepare_cached(page_sql)?;
+    let items = st.query_and_then(params_from_iter(&f.params), map)?.collect::<Result<Vec<_>>>()?;
+    Ok(Page { items, total: total as u64, limit, offset })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<Vec<i64>> {
+        self.write(|c, _| {
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )?;
+            let mut applied = Vec::new();
+            for m in MIGRATIONS {
+                let tx = immediate(c)?;
+                let done: bool = tx
+                    .query_row("SELECT 1 FROM schema_migrations WHERE version = ?1", [m.version], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if done {
+                    continue;
+                }
+                tx.execute_batch(m.sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![m.version, m.name, rows::ts_text(&rows::now())],
+                )?;
+                tx.commit()?;
+                tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
+                applied.push(m.version);
+            }
+            create_indexes(c)?;
+            Ok(applied)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c, _| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    async fn create_citizen(&self, c: &Citizen, change: &Change) -> Result<StoredCitizen> {
+        let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
+        let stored = rows::new_stored(c, &cols, change);
+        let meta = rows::citizen_meta(1, change);
+        self.write(move |conn, sql| {
+            let n = conn
+                .prepare_cached(&sql.insert_citizen)?
+                .execute(params_from_iter(cols.vals.iter().chain(&meta).chain(&rows::household_vals(None))))?;
+            if n == 0 {
+                return Err(StoreError::Conflict(rows::duplicate_id(cols.id())));
+            }
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn update_citizen(&self, c: &Citizen, expected_version: i64, change: &Change) -> Result<StoredCitizen> {
+        let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
+        let change = change.clone();
+        self.write(move |conn, sql| {
+            let tx = immediate(conn)?;
+            let prev = {
+                let mut st = tx.prepare_cached(&sql.current_for_update)?;
+                let mut rs = st.query([cols.id()])?;
+                match rs.next()? {
+                    Some(r) => rows::current_from_row(r)?,
+                    None => return Err(StoreError::NotFound),
+                }
+            };
+            rows::check_version(expected_version, prev.version)?;
+            tx.prepare_cached(
+                "INSERT INTO citizen_history (personal_id, version, data, changed_at, changed_by, reason) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                cols.id(),
+                prev.version,
+                serde_json::to_string(&prev.citizen)?,
+                rows::ts_text(&prev.changed_at),
+                prev.changed_by,
+                prev.reason
+            ])?;
+            let meta = [
+                Val::Int(prev.version + 1),
+                Val::Ts(change.at),
+                Val::Text(change.actor.clone()),
+                Val::Text(change.reason.clone()),
+            ];
+            tx.prepare_cached(&sql.update_citizen)?.execute(params_from_iter(cols.vals.iter().chain(meta.iter())))?;
+            let stored = get_stored(&tx, sql, cols.id())?.ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn get_citizen(&self, id: &PersonalId) -> Result<Option<StoredCitizen>> {
+        let id = *id;
+        self.read(move |c, sql| get_stored(c, sql, id.as_str())).await
+    }
+
+    async fn citizen_history(&self, id: &PersonalId) -> Result<Vec<CitizenVersion>> {
+        let id = *id;
+        self.read(move |c, sql| {
+            let mut st = c.prepare_cached(&sql.citizen_history)?;
+            let v = st.query_and_then([id.as_str()], |r| rows::history_from_row(r))?.collect();
+            v
+        })
+        .await
+    }
+
+    async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>> {
+        let (count_sql, page_sql, f, limit) = rows::search_sql(q, scope, PH);
+        let offset = q.offset;
+        self.read(move |c, _| {
+            let tx = c.unchecked_transaction()?;
+            let p = page(&tx, &count_sql, &page_sql, &f, limit, offset, |r| rows::summary_from_row(r))?;
+            tx.finish()?;
+            Ok(p)
+        })
+        .await
+    }
+
+    async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
+        let (mut items, rejected) = rows::prepare_import(batch);
+        if std::env::var("DANCU_EXP_SORT").is_ok() {
+            items.sort_by(|a, b| a.cols.id().cmp(b.cols.id()));
+        }
+        let meta = rows::citizen_meta(1, change);
+        let (at, actor, reason) = (rows::ts_text(&change.at), change.actor.clone(), change.reason.clone());
+        self.write(move |conn, sql| {
+            let mut out = ImportOutcome { rejected, ..Default::default() };
+            let tx = immediate(conn)?;
+            {
+                let mut hh = tx.prepare_cached(
+                    "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
+                     VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
+                )?;
+                let exp_ignore = std::env::var("DANCU_EXP_IGNORE").is_ok();
+                let ins_sql = if exp_ignore {
+                    sql.insert_citizen.replace("INSERT INTO", "INSERT OR IGNORE INTO").replace(" ON CONFLICT (personal_id) DO NOTHING", "")
+                } else {
+                    sql.insert_citizen.clone()
+                };
+                let mut ins = tx.prepare_cached(&ins_sql)?;
+                let mut households: HashSet<&str> = HashSet::new();
+                for it in &items {
+                    if let Some((no, _)) = &it.household {
+                        if households.insert(no) {
+                            hh.execute(params![no, at, actor, reason])?;
+                        }
+                    }
+                    let hv = rows::household_vals(it.household.as_ref());
+                    // A personal ID already stored is skipped by the statement; a second head
+                    // breaks the one-head index, which undoes only this statement.
+                    match ins.execute(params_from_iter(it.cols.vals.iter().chain(&meta).chain(&hv))) {
+                        Ok(0) => out.skipped_existing += 1,
+                        Ok(_) => out.inserted += 1,
+                        Err(e) if unique_violation(&e) => {
+                            let no = it.household.as_ref().map(|h| h.0.as_str()).unwrap_or_default();
+                            out.rejected.push((it.line, rows::head_taken(no)));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            tx.commit()?;
+            out.rejected.sort_by_key(|(line, _)| *line);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn begin_import(&self, expected_rows: u64) -> Result<bool> {
+        self.write(move |c, _| {
+            let stored: i64 = c.query_row("SELECT coalesce(max(rowid), 0) FROM citizens", [], |r| r.get(0))?;
+            if !rows::should_defer_indexes(expected_rows, stored as u64) {
+                return Ok(false);
+            }
+            for (name, _) in rows::DEFERRABLE_INDEXES {
+                c.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn finish_import(&self) -> Result<()> {
+        self.write(|c, _| create_indexes(c)).await
+    }
+
+    async fn count_citizens(&self) -> Result<u64> {
+        self.read(|c, _| Ok(c.query_row("SELECT count(*) FROM citizens", [], |r| r.get::<_, i64>(0))? as u64)).await
+    }
+
+    async fn create_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
+        rows::check_household(h)?;
+        let (h, change) = (h.clone(), change.clone());
+        self.write(move |conn, sql| {
+            let tx = immediate(conn)?;
+            let n = tx
+                .prepare_cached(
+                    "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
+                     VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
+                )?
+                .execute(params![h.number, rows::ts_text(&change.at), change.actor, change.reason])?;
+            if n == 0 {
+                return Err(StoreError::Conflict(rows::household_exists(&h.number)));
+            }
+            insert_members(&tx, sql, &h)?;
+            let view = get_household(&tx, sql, &h.number)?.ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(view)
+        })
+        .await
+    }
+
+    async fn update_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
+        rows::check_household(h)?;
+        let (h, change) = (h.clone(), change.clone());
+        self.write(move |conn, sql| {
+            let tx = immediate(conn)?;
+            let (version, at, by, why) = {
+                let mut st = tx.prepare_cached(
+                    "SELECT version, updated_at, updated_by, change_reason FROM households WHERE number = ?1",
+                )?;
+                let mut rs = st.query([&h.number])?;
+                let Some(r) = rs.next()? else { return Err(StoreError::NotFound) };
+                (r.int(0)?, r.text(1)?, r.text(2)?, r.text(3)?)
+            };
+            let members = tx
+                .prepare_cached(&sql.current_members)?
+                .query_and_then([&h.number], |r| rows::member_pair_from_row(r))?
+                .collect::<Result<Vec<_>>>()?;
+            tx.prepare_cached(
+                "INSERT INTO household_history (number, version, members, changed_at, changed_by, reason) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![h.number, version, serde_json::to_string(&members)?, at, by, why])?;
+            tx.prepare_cached(&sql.clear_members)?.execute([&h.number])?;
+            insert_members(&tx, sql, &h)?;
+            tx.prepare_cached(
+                "UPDATE households SET version = ?2, updated_at = ?3, updated_by = ?4, change_reason = ?5 \
+                 WHERE number = ?1",
+            )?
+            .execute(params![h.number, version + 1, rows::ts_text(&change.at), change.actor, change.reason])?;
+            let view = get_household(&tx, sql, &h.number)?.ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(view)
+        })
+        .await
+    }
+
+    async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>> {
+        let number = number.to_string();
+        self.read(move |c, sql| {
+            let tx = c.unchecked_transaction()?;
+            let v = get_household(&tx, sql, &number)?;
+            tx.finish()?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn household_history(&self, number: &str) -> Result<Vec<HouseholdVersion>> {
+        let number = number.to_string();
+        self.read(move |c, sql| {
+            let mut st = c.prepare_cached(&sql.household_history)?;
+            let v = st.query_and_then([&number], |r| rows::household_history_from_row(r))?.collect();
+            v
+        })
+        .await
+    }
+
+    async fn allocate_personal_id(&self, province: &str, sex: Sex, birth_year: i32) -> Result<PersonalId> {
+        let prefix = rows::id_prefix(province, sex, birth_year)?;
+        let province = province.to_string();
+        self.write(move |conn, _| {
+            let tx = immediate(conn)?;
+            let id = {
+                let mut next = tx.prepare_cached(
+                    "INSERT INTO id_allocations (prefix, next_counter) VALUES (?1, 1) \
+                     ON CONFLICT (prefix) DO UPDATE SET next_counter = next_counter + 1 \
+                     RETURNING next_counter - 1",
+                )?;
+                let mut taken = tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = ?1")?;
+                loop {
+                    let counter: i64 = next.query_row([&prefix], |r| r.get(0))?;
+                    let id = rows::id_candidate(&province, sex, birth_year, counter)?;
+                    if !taken.exists([id.as_str()])? {
+                        break id;
+                    }
+                }
+            };
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn create_officer(&self, o: &NewOfficer) -> Result<Officer> {
+        let o = o.clone();
+        self.write(move |c, _| {
+            let created_at = rows::now();
+            let id: Option<i64> = c
+                .prepare_cached(
+                    "INSERT INTO officers (username, display_name, role, scope, password_hash, active, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT (username) DO NOTHING RETURNING id",
+                )?
+                .query_row(
+                    params![
+                        o.username,
+                        o.display_name,
+                        o.role.code(),
+                        o.scope.to_string(),
+                        o.password_hash,
+                        rows::ts_text(&created_at)
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = id.ok_or_else(|| StoreError::Conflict(rows::duplicate_username(&o.username)))?;
+            Ok(Officer {
+                id,
+                username: o.username,
+                display_name: o.display_name,
+                role: o.role,
+                scope: o.scope,
+                password_hash: o.password_hash,
+                active: true,
+                created_at,
+            })
+        })
+        .await
+    }
+
+    async fn get_officer_by_username(&self, username: &str) -> Result<Option<Officer>> {
+        let username = username.to_string();
+        self.read(move |c, _| {
+            let mut st = c.prepare_cached(&format!("{} WHERE username = ?1", rows::OFFICER_SELECT))?;
+            let mut rs = st.query([&username])?;
+            rs.next()?.map(|r| rows::officer_from_row(r)).transpose()
+        })
+        .await
+    }
+
+    async fn get_officer(&self, id: i64) -> Result<Option<Officer>> {
+        self.read(move |c, _| {
+            let mut st = c.prepare_cached(&format!("{} WHERE id = ?1", rows::OFFICER_SELECT))?;
+            let mut rs = st.query([id])?;
+            rs.next()?.map(|r| rows::officer_from_row(r)).transpose()
+        })
+        .await
+    }
+
+    async fn list_officers(&self) -> Result<Vec<Officer>> {
+        self.read(|c, _| {
+            let mut st = c.prepare_cached(&format!("{} ORDER BY username", rows::OFFICER_SELECT))?;
+            let v = st.query_and_then([], |r| rows::officer_from_row(r))?.collect();
+            v
+        })
+        .await
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        let s = s.clone();
+        self.write(move |c, _| {
+            c.prepare_cached(
+                "INSERT INTO sessions (token_hash, officer_id, csrf_token, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                s.token_hash,
+                s.officer_id,
+                s.csrf_token,
+                rows::ts_text(&s.created_at),
+                rows::ts_text(&s.expires_at)
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>> {
+        let token_hash = token_hash.to_string();
+        self.read(move |c, _| {
+            let mut st = c
+                .prepare_cached(&format!("{} WHERE token_hash = ?1 AND expires_at > ?2", rows::SESSION_SELECT))?;
+            let mut rs = st.query(params![token_hash, rows::ts_text(&now)])?;
+            rs.next()?.map(|r| rows::session_from_row(r)).transpose()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let token_hash = token_hash.to_string();
+        self.write(move |c, _| {
+            c.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?.execute([&token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let entries = entries.to_vec();
+        self.write(move |conn, _| {
+            let tx = immediate(conn)?;
+            {
+                let (seq, hash): (i64, String) = tx
+                    .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?
+                    .unwrap_or((0, AUDIT_GENESIS.to_string()));
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                for e in rows::chain(&entries, seq, &hash) {
+                    ins.execute(params![
+                        e.seq,
+                        rows::ts_text(&e.entry.at),
+                        e.entry.actor,
+                        e.entry.action,
+                        e.entry.subject,
+                        e.entry.purpose,
+                        e.entry.outcome,
+                        e.prev_hash,
+                        e.hash
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_audit(&self, f: &AuditFilter) -> Result<Page<AuditEntry>> {
+        let (count_sql, page_sql, filter, limit) = rows::audit_sql(f, PH);
+        let offset = f.offset;
+        self.read(move |c, _| {
+            let tx = c.unchecked_transaction()?;
+            let p = page(&tx, &count_sql, &page_sql, &filter, limit, offset, |r| rows::audit_from_row(r))?;
+            tx.finish()?;
+            Ok(p)
+        })
+        .await
+    }
+
+    async fn verify_audit_chain(&self) -> Result<Option<i64>> {
+        self.read(|c, _| {
+            let mut check = rows::ChainCheck::new();
+            let mut st = c.prepare(&format!("{} ORDER BY seq", rows::AUDIT_SELECT))?;
+            let mut rs = st.query([])?;
+            while let Some(r) = rs.next()? {
+                if check.feed(&rows::audit_from_row(r)?) {
+                    break;
+                }
+            }
+            Ok(check.finish(None))
+        })
+        .await
+    }
+}

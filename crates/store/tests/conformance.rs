@@ -1,0 +1,779 @@
+//! One behaviour suite for every `Store` backend. Each check is written once, as a function
+//! of a [`Harness`], and instantiated for SQLite (a temporary file) and PostgreSQL (a fresh
+//! database per test on `DANCU_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
+//! Without a reachable PostgreSQL the PostgreSQL tests are skipped, except under `CI=true`,
+//! where they fail.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use dancu_domain::citizen::CitizenDraft;
+use dancu_domain::household::Member;
+use dancu_domain::{Citizen, Household, PartialDate, PersonalId, Relation, Sex};
+use dancu_store::registry::now;
+use dancu_store::*;
+
+// ---------------------------------------------------------------------------------------
+// harness
+
+enum Raw {
+    Sqlite(PathBuf),
+    Pg { admin_url: String, url: String, db: String },
+}
+
+struct Harness {
+    store: Arc<dyn Store>,
+    raw: Raw,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Harness {
+    /// Runs SQL directly on the database, around the store.
+    async fn exec(&self, sql: &str) -> Result<(), String> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                c.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
+                c.execute_batch("PRAGMA foreign_keys = ON").map_err(|e| e.to_string())?;
+                c.execute_batch(sql).map_err(|e| e.to_string())
+            }
+            Raw::Pg { url, .. } => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                client.batch_execute(sql).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The first column of the first row of a query, as an integer.
+    async fn scalar(&self, sql: &str) -> i64 {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                c.query_row(sql, [], |r| r.get(0)).unwrap()
+            }
+            Raw::Pg { url, .. } => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                client.query_one(sql, &[]).await.unwrap().get(0)
+            }
+        }
+    }
+
+    /// How many of the search indexes exist.
+    async fn search_indexes(&self) -> i64 {
+        let names = "('citizens_name', 'citizens_scope_name', 'citizens_household')";
+        match &self.raw {
+            Raw::Sqlite(_) => {
+                self.scalar(&format!("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN {names}")).await
+            }
+            Raw::Pg { .. } => {
+                self.scalar(&format!("SELECT count(*) FROM pg_class WHERE relkind = 'i' AND relname IN {names}")).await
+            }
+        }
+    }
+
+    async fn finish(self) {
+        let Harness { store, raw, _dir } = self;
+        drop(store);
+        if let Raw::Pg { admin_url, db, .. } = raw {
+            if let Ok((client, conn)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+                tokio::spawn(conn);
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+            }
+        }
+    }
+}
+
+async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dancu.db");
+    let store = dancu_store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    Harness { store, raw: Raw::Sqlite(path), _dir: Some(dir) }
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(base.len());
+    format!("{}/{db}{query}", &base[..host_end])
+}
+
+async fn postgres() -> Option<Harness> {
+    let admin_url = std::env::var("DANCU_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let client = match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+        Ok((client, conn)) => {
+            tokio::spawn(conn);
+            client
+        }
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("PostgreSQL at {admin_url} is unreachable under CI: {e}");
+            }
+            eprintln!("skipping PostgreSQL test: {admin_url} unreachable: {e}");
+            return None;
+        }
+    };
+    let db = format!("dancu_t_{:016x}", rand::random::<u64>());
+    client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
+    let url = with_database(&admin_url, &db);
+    let store = dancu_store::open(&url).await.unwrap();
+    assert_eq!(store.backend(), "postgres");
+    Some(Harness { store, raw: Raw::Pg { admin_url, url, db }, _dir: None })
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let h = super::sqlite().await;
+                    super::$name(&h).await;
+                    h.finish().await;
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(h) = super::postgres().await else { return };
+                    super::$name(&h).await;
+                    h.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrate_twice_is_a_no_op,
+    create_get_and_duplicate,
+    full_record_round_trips,
+    update_keeps_history_and_checks_version,
+    search_by_name_year_date_commune,
+    search_respects_scope_and_pages,
+    households_have_one_head_and_members_once,
+    household_updates_keep_history,
+    allocated_ids_are_new_and_valid,
+    officers_and_sessions,
+    audit_chain_appends_lists_and_verifies,
+    audit_chain_survives_concurrent_writers,
+    import_inserts_skips_and_rejects,
+    bulk_import_defers_and_restores_indexes,
+);
+
+// ---------------------------------------------------------------------------------------
+// fixtures
+
+const BA_DINH: &str = "2025:00004"; // Hà Nội (01)
+const NGOC_HA: &str = "2025:00008"; // Hà Nội (01)
+const THU_DAU_MOT: &str = "2025:25747"; // Thành phố Hồ Chí Minh (79)
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+}
+
+fn id(sex: Sex, year: i32, serial: u32) -> String {
+    PersonalId::compose("01", sex, year, serial).unwrap().to_string()
+}
+
+fn draft(pid: &str, name: &str, birth: &str, unit: &str) -> CitizenDraft {
+    let parsed = PersonalId::parse_until(pid, 2100).unwrap();
+    let words: Vec<&str> = name.split(' ').collect();
+    CitizenDraft {
+        personal_id: pid.into(),
+        family_name: words[0].into(),
+        middle_name: words[1..words.len() - 1].join(" "),
+        given_name: words[words.len() - 1].into(),
+        birth_date: birth.into(),
+        sex: parsed.sex().code().into(),
+        permanent_unit: unit.into(),
+        permanent_detail: "Số 1 phố Phan Đình Phùng".into(),
+        ..Default::default()
+    }
+}
+
+fn citizen(pid: &str, name: &str, birth: &str, unit: &str) -> Citizen {
+    draft(pid, name, birth, unit).validate(today()).unwrap_or_else(|e| panic!("{pid}: {e:?}"))
+}
+
+fn change(actor: &str, reason: &str) -> Change {
+    Change { actor: actor.into(), reason: reason.into(), at: now() }
+}
+
+fn pid(s: &str) -> PersonalId {
+    PersonalId::parse_until(s, 2100).unwrap()
+}
+
+fn rule_of<T: std::fmt::Debug>(r: Result<T, StoreError>) -> &'static str {
+    match r {
+        Err(StoreError::Conflict(v)) => v.rule,
+        Err(StoreError::Invalid(v)) => v[0].rule,
+        other => panic!("expected a conflict or invalid, got {other:?}"),
+    }
+}
+
+fn query(name: &str) -> CitizenQuery {
+    CitizenQuery { name_key: Some(name.into()), limit: 50, ..Default::default() }
+}
+
+fn names(p: &Page<CitizenSummary>) -> Vec<&str> {
+    p.items.iter().map(|s| s.full_name.as_str()).collect()
+}
+
+fn household(number: &str, members: &[(&str, Relation)]) -> Household {
+    Household {
+        number: number.into(),
+        members: members.iter().map(|(p, r)| Member { personal_id: pid(p), relation: *r }).collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// checks
+
+async fn migrate_twice_is_a_no_op(h: &Harness) {
+    assert_eq!(h.store.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(h.store.migrate().await.unwrap(), Vec::<i64>::new());
+    h.store.ping().await.unwrap();
+    assert_eq!(h.store.count_citizens().await.unwrap(), 0);
+}
+
+async fn create_get_and_duplicate(h: &Harness) {
+    let c = citizen(&id(Sex::Male, 1990, 1), "Nguyễn Văn An", "1990-03-07", BA_DINH);
+    let ch = change("officer:lan", "đăng ký mới");
+    let stored = h.store.create_citizen(&c, &ch).await.unwrap();
+    assert_eq!(stored.version, 1);
+    assert_eq!((stored.scope_province.as_str(), stored.scope_commune.as_str()), ("01", "00004"));
+
+    let got = h.store.get_citizen(&c.personal_id).await.unwrap().unwrap();
+    assert_eq!(got, stored);
+    assert_eq!(got.citizen, c);
+    assert_eq!(got.created_at, ch.at);
+    assert_eq!(got.updated_by, "officer:lan");
+    assert_eq!(got.change_reason, "đăng ký mới");
+    assert_eq!(got.household_no, None);
+
+    let again = h.store.create_citizen(&c, &change("officer:lan", "lần hai")).await;
+    assert_eq!(rule_of(again), "citizen.duplicate_id");
+    assert!(h.store.get_citizen(&pid(&id(Sex::Male, 1990, 2))).await.unwrap().is_none());
+    assert_eq!(h.store.count_citizens().await.unwrap(), 1);
+}
+
+async fn full_record_round_trips(h: &Harness) {
+    let father = id(Sex::Male, 1930, 7);
+    let mut d = draft(&id(Sex::Female, 1955, 3), "Lê Thị Thuỷ", "1955-11", NGOC_HA);
+    d.other_names = "Bà Ba".into();
+    d.birth_place = "legacy:00004".into();
+    d.hometown = BA_DINH.into();
+    d.ethnicity = "02".into();
+    d.religion = "01".into();
+    d.temporary_unit = THU_DAU_MOT.into();
+    d.temporary_detail = "Khu phố 2".into();
+    d.current_unit = BA_DINH.into();
+    d.current_detail = "Ngõ 5".into();
+    d.father_id = father.clone();
+    d.father_name = "Lê Văn Bảy".into();
+    d.mother_name = "Phạm Thị Tám".into();
+    d.spouse_id = id(Sex::Male, 1950, 9);
+    d.cmnd = "012345678".into();
+    d.status = "deceased".into();
+    d.death_date = "2020-01-02".into();
+    let c = d.validate(today()).unwrap();
+    h.store.create_citizen(&c, &change("system:test", "full")).await.unwrap();
+    let got = h.store.get_citizen(&c.personal_id).await.unwrap().unwrap();
+    assert_eq!(got.citizen, c);
+    // The current residence decides the scope.
+    assert_eq!((got.scope_province.as_str(), got.scope_commune.as_str()), ("01", "00004"));
+    let y = h.store.create_citizen(&citizen(&id(Sex::Male, 1940, 1), "Đỗ An", "1940", NGOC_HA), &change("a", "b")).await;
+    assert_eq!(y.unwrap().citizen.birth_date, PartialDate::Year(1940));
+}
+
+async fn update_keeps_history_and_checks_version(h: &Harness) {
+    let c = citizen(&id(Sex::Female, 1992, 5), "Trần Thị Mai", "1992-08-15", BA_DINH);
+    let first = change("officer:lan", "đăng ký");
+    h.store.create_citizen(&c, &first).await.unwrap();
+
+    let mut moved = c.to_draft();
+    moved.permanent_unit = THU_DAU_MOT.into();
+    moved.given_name = "Mây".into();
+    let moved = moved.validate(today()).unwrap();
+    let second = change("officer:hung", "chuyển hộ khẩu");
+    let v2 = h.store.update_citizen(&moved, 1, &second).await.unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.citizen, moved);
+    assert_eq!((v2.scope_province.as_str(), v2.scope_commune.as_str()), ("79", "25747"));
+    assert_eq!(v2.updated_by, "officer:hung");
+    assert_eq!(v2.updated_at, second.at);
+    assert_eq!(v2.created_at, first.at);
+
+    let stale = h.store.update_citizen(&c, 1, &change("officer:x", "cũ")).await;
+    assert!(matches!(stale, Err(StoreError::VersionMismatch { expected: 1, actual: 2 })), "{stale:?}");
+
+    let third = change("officer:lan", "sửa tên");
+    h.store.update_citizen(&c, 2, &third).await.unwrap();
+    let hist = h.store.citizen_history(&c.personal_id).await.unwrap();
+    assert_eq!(hist.iter().map(|v| v.version).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(hist[1].citizen, c);
+    assert_eq!((hist[1].changed_by.as_str(), hist[1].reason.as_str()), ("officer:lan", "đăng ký"));
+    assert_eq!(hist[1].changed_at, first.at);
+    assert_eq!(hist[0].citizen, moved);
+    assert_eq!((hist[0].changed_by.as_str(), hist[0].reason.as_str()), ("officer:hung", "chuyển hộ khẩu"));
+    assert_eq!(hist[0].changed_at, second.at);
+
+    let now = h.store.get_citizen(&c.personal_id).await.unwrap().unwrap();
+    assert_eq!((now.version, now.citizen.clone()), (3, c.clone()));
+
+    let ghost = citizen(&id(Sex::Male, 1970, 1), "Hà Văn Ma", "1970", BA_DINH);
+    assert!(matches!(h.store.update_citizen(&ghost, 1, &third).await, Err(StoreError::NotFound)));
+}
+
+/// Citizens shared by the search checks.
+async fn seed_search(h: &Harness) -> Vec<Citizen> {
+    let people = [
+        citizen(&id(Sex::Male, 1980, 1), "Nguyễn Văn An", "1980-01-02", BA_DINH),
+        citizen(&id(Sex::Male, 1985, 2), "Nguyễn Văn Bình", "1985", NGOC_HA),
+        citizen(&id(Sex::Female, 1980, 3), "Nguyễn Thị Hoà", "1980-05", THU_DAU_MOT),
+        citizen(&id(Sex::Male, 1980, 4), "Trần Văn An", "1980-01-02", BA_DINH),
+        citizen(&id(Sex::Female, 1990, 5), "Nguyễn Vân Anh", "1990-12-31", BA_DINH),
+        citizen(&id(Sex::Male, 1991, 6), "Nguyễn Văn An", "1991-04-04", THU_DAU_MOT),
+    ];
+    let ch = change("system:test", "seed");
+    for c in &people {
+        h.store.create_citizen(c, &ch).await.unwrap();
+    }
+    people.to_vec()
+}
+
+async fn search_by_name_year_date_commune(h: &Harness) {
+    let p = seed_search(h).await;
+    let nation = Scope::Nation;
+
+    let r = h.store.search_citizens(&query("nguyen van"), &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Văn An", "Nguyễn Vân Anh", "Nguyễn Văn Bình"]);
+    assert_eq!(r.total, 4);
+    // Same order for equal names: by personal ID.
+    assert!(r.items[0].personal_id < r.items[1].personal_id);
+    // Marks and case do not matter.
+    let r2 = h.store.search_citizens(&query("  NGUYỄN   Văn "), &nation).await.unwrap();
+    assert_eq!(r2.total, 4);
+    let r = h.store.search_citizens(&query("nguyen van an"), &nation).await.unwrap();
+    assert_eq!(r.total, 3, "{:?}", names(&r));
+    let r = h.store.search_citizens(&query("nguyen thi hoa"), &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Thị Hoà"]);
+    assert_eq!(r.items[0].birth_date, PartialDate::YearMonth(1980, 5));
+    assert_eq!(r.items[0].sex, Sex::Female);
+    assert_eq!(r.items[0].scope_commune, "25747");
+
+    let by_year = CitizenQuery { birth_year: Some(1980), limit: 10, ..Default::default() };
+    let r = h.store.search_citizens(&by_year, &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Thị Hoà", "Nguyễn Văn An", "Trần Văn An"]);
+
+    let by_date = CitizenQuery { birth_date: Some("1980-01-02".parse().unwrap()), limit: 10, ..Default::default() };
+    let r = h.store.search_citizens(&by_date, &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Trần Văn An"]);
+
+    let name_and_year = CitizenQuery { birth_year: Some(1991), ..query("nguyen van an") };
+    let r = h.store.search_citizens(&name_and_year, &nation).await.unwrap();
+    assert_eq!(r.items.len(), 1);
+    assert_eq!(r.items[0].personal_id, p[5].personal_id);
+
+    let by_commune = CitizenQuery { commune: Some("00004".into()), limit: 10, ..Default::default() };
+    let r = h.store.search_citizens(&by_commune, &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Vân Anh", "Trần Văn An"]);
+
+    let by_id = CitizenQuery { personal_id: Some(p[3].personal_id), limit: 10, ..Default::default() };
+    let r = h.store.search_citizens(&by_id, &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Trần Văn An"]);
+
+    let none = h.store.search_citizens(&query("zzz"), &nation).await.unwrap();
+    assert_eq!((none.total, none.items.len()), (0, 0));
+}
+
+async fn search_respects_scope_and_pages(h: &Harness) {
+    let p = seed_search(h).await;
+    let ba_dinh = Scope::Commune("00004".into());
+    let r = h.store.search_citizens(&query("nguyen"), &ba_dinh).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Vân Anh"]);
+    assert!(r.items.iter().all(|s| s.scope_commune == "00004"));
+    // Asking for another commune inside a commune scope finds nothing.
+    let other = CitizenQuery { commune: Some("00008".into()), limit: 10, ..Default::default() };
+    assert_eq!(h.store.search_citizens(&other, &ba_dinh).await.unwrap().total, 0);
+    // Nor does asking for an out-of-scope person by ID or by household.
+    let by_id = CitizenQuery { personal_id: Some(p[2].personal_id), limit: 10, ..Default::default() };
+    assert_eq!(h.store.search_citizens(&by_id, &ba_dinh).await.unwrap().total, 0);
+
+    let hcm = Scope::Province("79".into());
+    let r = h.store.search_citizens(&query("nguyen"), &hcm).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Thị Hoà", "Nguyễn Văn An"]);
+    let hanoi = Scope::Province("01".into());
+    let r = h.store.search_citizens(&query("nguyen"), &hanoi).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Vân Anh", "Nguyễn Văn Bình"]);
+
+    // Pages.
+    let all = h.store.search_citizens(&query("nguyen"), &Scope::Nation).await.unwrap();
+    assert_eq!(all.total, 5);
+    let mut paged = Vec::new();
+    for offset in [0, 2, 4] {
+        let q = CitizenQuery { limit: 2, offset, ..query("nguyen") };
+        let page = h.store.search_citizens(&q, &Scope::Nation).await.unwrap();
+        assert_eq!((page.total, page.limit, page.offset), (5, 2, offset));
+        paged.extend(page.items);
+    }
+    assert_eq!(paged, all.items);
+    let past = CitizenQuery { limit: 2, offset: 10, ..query("nguyen") };
+    let page = h.store.search_citizens(&past, &Scope::Nation).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (5, 0));
+
+    // By household, within scope.
+    let hh = household("HN0001", &[(p[0].personal_id.as_str(), Relation::Head), (p[4].personal_id.as_str(), Relation::Child)]);
+    h.store.create_household(&hh, &change("officer:lan", "lập hộ")).await.unwrap();
+    let by_hh = CitizenQuery { household_no: Some("HN0001".into()), limit: 10, ..Default::default() };
+    let r = h.store.search_citizens(&by_hh, &ba_dinh).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Vân Anh"]);
+    assert!(r.items.iter().all(|s| s.household_no.as_deref() == Some("HN0001")));
+    assert_eq!(h.store.search_citizens(&by_hh, &hcm).await.unwrap().total, 0);
+}
+
+async fn households_have_one_head_and_members_once(h: &Harness) {
+    let ch = change("officer:lan", "seed");
+    let a = citizen(&id(Sex::Male, 1960, 1), "Phạm Văn Cha", "1960", NGOC_HA);
+    let b = citizen(&id(Sex::Female, 1962, 2), "Lý Thị Mẹ", "1962", NGOC_HA);
+    let c = citizen(&id(Sex::Male, 1990, 3), "Phạm Văn Con", "1990", THU_DAU_MOT);
+    let d = citizen(&id(Sex::Female, 1991, 4), "Phạm Thị Út", "1991", THU_DAU_MOT);
+    for x in [&a, &b, &c, &d] {
+        h.store.create_citizen(x, &ch).await.unwrap();
+    }
+    let (a_id, b_id, c_id, d_id) = (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str(), d.personal_id.as_str());
+    let hh = household("HK001", &[(b_id, Relation::Spouse), (a_id, Relation::Head)]);
+    let made = change("officer:lan", "lập hộ");
+    let v = h.store.create_household(&hh, &made).await.unwrap();
+    assert_eq!(v.head, a.personal_id);
+    assert_eq!((v.scope_province.as_str(), v.scope_commune.as_str()), ("01", "00008"));
+    assert_eq!(v.version, 1);
+    assert_eq!((v.updated_at, v.updated_by.as_str()), (made.at, "officer:lan"));
+    assert_eq!(v.members.len(), 2);
+    assert_eq!((v.members[0].personal_id, v.members[0].relation), (a.personal_id, Relation::Head));
+    assert_eq!(v.members[0].full_name, "Phạm Văn Cha");
+    assert_eq!(v.members[1].relation, Relation::Spouse);
+    assert_eq!(h.store.get_household("HK001").await.unwrap().unwrap(), v);
+    let member = h.store.get_citizen(&b.personal_id).await.unwrap().unwrap();
+    assert_eq!((member.household_no.as_deref(), member.relation), (Some("HK001"), Some(Relation::Spouse)));
+
+    // Two heads.
+    let two = household("HK002", &[(c_id, Relation::Head), (d_id, Relation::Head)]);
+    assert_eq!(rule_of(h.store.create_household(&two, &ch).await), "household.head_count");
+    // No head at all.
+    let none = household("HK002", &[(c_id, Relation::Child)]);
+    assert_eq!(rule_of(h.store.create_household(&none, &ch).await), "household.head_count");
+    // A member of another household.
+    let taken = household("HK002", &[(c_id, Relation::Head), (b_id, Relation::Spouse)]);
+    assert_eq!(rule_of(h.store.create_household(&taken, &ch).await), "household.member_taken");
+    // Nothing of the refused household was kept.
+    assert!(h.store.get_household("HK002").await.unwrap().is_none());
+    // An unknown citizen.
+    let ghost = id(Sex::Male, 1999, 99);
+    let unknown = household("HK002", &[(c_id, Relation::Head), (ghost.as_str(), Relation::Child)]);
+    assert_eq!(rule_of(h.store.create_household(&unknown, &ch).await), "household.member_unknown");
+    // The same number twice.
+    let dup = household("HK001", &[(c_id, Relation::Head)]);
+    assert_eq!(rule_of(h.store.create_household(&dup, &ch).await), "household.duplicate_number");
+
+    let ok = household("HK002", &[(c_id, Relation::Head), (d_id, Relation::Sibling)]);
+    let v2 = h.store.create_household(&ok, &ch).await.unwrap();
+    assert_eq!((v2.scope_province.as_str(), v2.scope_commune.as_str()), ("79", "25747"));
+
+    // The database itself refuses a second head.
+    let raw = h
+        .exec(&format!("UPDATE citizens SET relation = 'head' WHERE personal_id = '{d_id}'"))
+        .await;
+    assert!(raw.is_err(), "a second head was accepted by the database");
+    assert!(h.store.get_household("NOPE").await.unwrap().is_none());
+}
+
+async fn household_updates_keep_history(h: &Harness) {
+    let ch = change("officer:lan", "seed");
+    let a = citizen(&id(Sex::Male, 1960, 11), "Vũ Văn Một", "1960", BA_DINH);
+    let b = citizen(&id(Sex::Female, 1965, 12), "Vũ Thị Hai", "1965", BA_DINH);
+    let c = citizen(&id(Sex::Male, 1995, 13), "Vũ Văn Ba", "1995", NGOC_HA);
+    for x in [&a, &b, &c] {
+        h.store.create_citizen(x, &ch).await.unwrap();
+    }
+    let (a_id, b_id, c_id) = (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str());
+    let first = change("officer:lan", "lập hộ");
+    h.store.create_household(&household("HK9", &[(a_id, Relation::Head), (b_id, Relation::Spouse)]), &first).await.unwrap();
+
+    let second = change("officer:hung", "thêm con");
+    let v = h
+        .store
+        .update_household(
+            &household("HK9", &[(a_id, Relation::Head), (b_id, Relation::Spouse), (c_id, Relation::Child)]),
+            &second,
+        )
+        .await
+        .unwrap();
+    assert_eq!((v.version, v.members.len()), (2, 3));
+    assert_eq!(v.updated_by, "officer:hung");
+
+    // The wife becomes the head; the husband leaves.
+    let third = change("officer:hung", "đổi chủ hộ");
+    let v = h
+        .store
+        .update_household(&household("HK9", &[(b_id, Relation::Head), (c_id, Relation::Child)]), &third)
+        .await
+        .unwrap();
+    assert_eq!((v.version, v.head), (3, b.personal_id));
+    assert!(h.store.get_citizen(&a.personal_id).await.unwrap().unwrap().household_no.is_none());
+
+    let hist = h.store.household_history("HK9").await.unwrap();
+    assert_eq!(hist.iter().map(|x| x.version).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(hist[1].members.len(), 2);
+    assert_eq!((hist[1].changed_by.as_str(), hist[1].reason.as_str(), hist[1].changed_at), ("officer:lan", "lập hộ", first.at));
+    assert_eq!(hist[0].members.len(), 3);
+    assert_eq!((hist[0].changed_by.as_str(), hist[0].changed_at), ("officer:hung", second.at));
+    assert!(hist[0].members.iter().any(|m| m.personal_id == c.personal_id && m.relation == Relation::Child));
+
+    let two_heads = household("HK9", &[(b_id, Relation::Head), (c_id, Relation::Head)]);
+    assert_eq!(rule_of(h.store.update_household(&two_heads, &third).await), "household.head_count");
+    let missing = household("HK404", &[(a_id, Relation::Head)]);
+    assert!(matches!(h.store.update_household(&missing, &third).await, Err(StoreError::NotFound)));
+    // A refused update changes nothing.
+    let other = household("HK10", &[(a_id, Relation::Head)]);
+    h.store.create_household(&other, &ch).await.unwrap();
+    let steal = household("HK9", &[(b_id, Relation::Head), (a_id, Relation::Spouse)]);
+    assert_eq!(rule_of(h.store.update_household(&steal, &third).await), "household.member_taken");
+    let still = h.store.get_household("HK9").await.unwrap().unwrap();
+    assert_eq!((still.version, still.members.len()), (3, 2));
+}
+
+async fn allocated_ids_are_new_and_valid(h: &Harness) {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..5 {
+        let id = h.store.allocate_personal_id("01", Sex::Female, 1990).await.unwrap();
+        let back = PersonalId::parse_until(id.as_str(), 2026).unwrap();
+        assert_eq!((back.sex(), back.birth_year(), back.province_prefix()), (Sex::Female, 1990, "001"));
+        assert!(seen.insert(id), "{id} allocated twice");
+    }
+    let boy = h.store.allocate_personal_id("79", Sex::Male, 2024).await.unwrap();
+    assert_eq!((boy.sex(), boy.birth_year(), boy.province_prefix()), (Sex::Male, 2024, "079"));
+    assert!(boy.as_str().starts_with("079224"), "{boy}");
+
+    // A number already held (say, by an imported record) is skipped.
+    use dancu_domain::personal_id::serial_for;
+    let held = PersonalId::compose("01", Sex::Male, 1985, serial_for(0)).unwrap();
+    h.store.create_citizen(&citizen(held.as_str(), "Đặng Văn Cũ", "1985", BA_DINH), &change("a", "b")).await.unwrap();
+    let next = h.store.allocate_personal_id("01", Sex::Male, 1985).await.unwrap();
+    assert_eq!(next, PersonalId::compose("01", Sex::Male, 1985, serial_for(1)).unwrap());
+
+    assert!(matches!(h.store.allocate_personal_id("03", Sex::Male, 1985).await, Err(StoreError::Invalid(_))));
+}
+
+async fn officers_and_sessions(h: &Harness) {
+    let o = NewOfficer {
+        username: "lan".into(),
+        display_name: "Nguyễn Thị Lan".into(),
+        role: Role::Officer,
+        scope: Scope::Commune("00004".into()),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+    };
+    let made = h.store.create_officer(&o).await.unwrap();
+    assert!(made.active);
+    assert_eq!((made.username.as_str(), made.scope.clone()), ("lan", Scope::Commune("00004".into())));
+    assert_eq!(rule_of(h.store.create_officer(&o).await), "officer.duplicate_username");
+    let admin = h
+        .store
+        .create_officer(&NewOfficer { username: "admin".into(), role: Role::Admin, scope: Scope::Nation, ..o.clone() })
+        .await
+        .unwrap();
+    assert_ne!(admin.id, made.id);
+    assert_eq!(h.store.get_officer_by_username("lan").await.unwrap().unwrap(), made);
+    assert_eq!(h.store.get_officer(admin.id).await.unwrap().unwrap(), admin);
+    assert!(h.store.get_officer_by_username("nobody").await.unwrap().is_none());
+    assert!(h.store.get_officer(9999).await.unwrap().is_none());
+    let all = h.store.list_officers().await.unwrap();
+    assert_eq!(all.iter().map(|o| o.username.as_str()).collect::<Vec<_>>(), vec!["admin", "lan"]);
+    assert_eq!(all[1].password_hash, o.password_hash);
+
+    let t0 = now();
+    let s = Session {
+        token_hash: "a".repeat(64),
+        officer_id: made.id,
+        csrf_token: "csrf".into(),
+        created_at: t0,
+        expires_at: t0 + Duration::hours(8),
+    };
+    h.store.create_session(&s).await.unwrap();
+    assert_eq!(h.store.get_session(&s.token_hash, t0 + Duration::hours(1)).await.unwrap(), Some(s.clone()));
+    assert_eq!(h.store.get_session(&s.token_hash, t0 + Duration::hours(9)).await.unwrap(), None);
+    assert_eq!(h.store.get_session(&"b".repeat(64), t0).await.unwrap(), None);
+    h.store.delete_session(&s.token_hash).await.unwrap();
+    assert_eq!(h.store.get_session(&s.token_hash, t0).await.unwrap(), None);
+}
+
+fn entry(actor: &str, action: &str, subject: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        at: now(),
+        actor: actor.into(),
+        action: action.into(),
+        subject: subject.into(),
+        purpose: "xác minh".into(),
+        outcome: "ok".into(),
+    }
+}
+
+async fn audit_chain_appends_lists_and_verifies(h: &Harness) {
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+    let x = "001090000001";
+    let first = vec![entry("officer:lan", "citizen.read", x), entry("officer:lan", "citizen.search", "name=an")];
+    h.store.append_audit(&first).await.unwrap();
+    h.store.append_audit(&[]).await.unwrap();
+    h.store
+        .append_audit(&[entry("officer:hung", "citizen.read", x), entry("officer:hung", "citizen.update", x)])
+        .await
+        .unwrap();
+    h.store.append_audit(&[entry("officer:lan", "citizen.read", "001090000002")]).await.unwrap();
+
+    let of_x = h.store.list_audit(&AuditFilter { subject: Some(x.into()), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(of_x.total, 3);
+    assert_eq!(of_x.items.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3, 1]);
+    assert_eq!(of_x.items[2].entry, first[0]);
+    assert_eq!(of_x.items[2].prev_hash, AUDIT_GENESIS);
+    assert_eq!(of_x.items[2].hash, first[0].chain_hash(1, AUDIT_GENESIS));
+
+    let lan = h
+        .store
+        .list_audit(&AuditFilter { actor: Some("officer:lan".into()), limit: 2, offset: 1, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!((lan.total, lan.items.iter().map(|e| e.seq).collect::<Vec<_>>()), (3, vec![2, 1]));
+    let all = h.store.list_audit(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(all.total, 5);
+    for w in all.items.windows(2) {
+        assert_eq!(w[0].prev_hash, w[1].hash, "entries are chained");
+    }
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+
+    h.exec("UPDATE audit_log SET purpose = 'tò mò' WHERE seq = 3").await.unwrap();
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), Some(3));
+    h.exec("UPDATE audit_log SET purpose = 'xác minh' WHERE seq = 3").await.unwrap();
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+    h.exec("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), Some(2));
+}
+
+async fn audit_chain_survives_concurrent_writers(h: &Harness) {
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let e = entry(&format!("officer:{t}"), "citizen.read", &format!("{i}"));
+                store.append_audit(&[e.clone(), e]).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = h.store.list_audit(&AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
+    assert_eq!(all.total, 80);
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+}
+
+fn row(line: u64, c: Citizen, hh: Option<(&str, Relation)>) -> ImportRow {
+    ImportRow { line, citizen: c, household: hh.map(|(n, r)| (n.to_string(), r)) }
+}
+
+async fn import_inserts_skips_and_rejects(h: &Harness) {
+    let c = |serial: u32, name: &str, unit: &str| citizen(&id(Sex::Male, 1970, serial), name, "1970", unit);
+    let ch = change("system:import", "nhập dữ liệu");
+    let first = vec![
+        row(2, c(1, "Hồ Văn Một", BA_DINH), Some(("H100", Relation::Head))),
+        row(3, c(2, "Hồ Văn Hai", BA_DINH), Some(("H100", Relation::Sibling))),
+        row(4, c(3, "Hồ Văn Ba", BA_DINH), Some(("H100", Relation::Other))),
+        row(5, c(4, "Mai Văn Bốn", THU_DAU_MOT), Some(("H101", Relation::Head))),
+        row(6, c(5, "Mai Văn Năm", NGOC_HA), None),
+    ];
+    let out = h.store.import_batch(&first, &ch).await.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing, out.rejected.len()), (5, 0, 0), "{out:?}");
+    assert_eq!(h.store.count_citizens().await.unwrap(), 5);
+    let got = h.store.get_citizen(&first[1].citizen.personal_id).await.unwrap().unwrap();
+    assert_eq!(got.citizen, first[1].citizen);
+    assert_eq!((got.household_no.as_deref(), got.relation), (Some("H100"), Some(Relation::Sibling)));
+    assert_eq!((got.updated_by.as_str(), got.change_reason.as_str(), got.created_at), ("system:import", "nhập dữ liệu", ch.at));
+    let h100 = h.store.get_household("H100").await.unwrap().unwrap();
+    assert_eq!((h100.head, h100.members.len(), h100.version), (first[0].citizen.personal_id, 3, 1));
+
+    // A re-run adds nothing twice.
+    let again = h.store.import_batch(&first, &ch).await.unwrap();
+    assert_eq!((again.inserted, again.skipped_existing, again.rejected.len()), (0, 5, 0), "{again:?}");
+    assert_eq!(h.store.count_citizens().await.unwrap(), 5);
+
+    let second = vec![
+        row(10, c(6, "Hồ Văn Sáu", BA_DINH), Some(("H100", Relation::Head))), // H100 has a head
+        row(11, c(7, "Mai Văn Bảy", THU_DAU_MOT), Some(("H101", Relation::Child))),
+        row(12, c(8, "Lò Văn Tám", NGOC_HA), Some(("H102", Relation::Head))),
+        row(13, c(9, "Lò Văn Chín", NGOC_HA), Some(("H102", Relation::Head))), // second head in the batch
+        row(14, c(7, "Mai Văn Bảy", THU_DAU_MOT), Some(("H101", Relation::Child))), // twice in the batch
+        row(15, c(10, "Lò Văn Mười", NGOC_HA), Some(("H-1", Relation::Head))), // bad number
+        row(16, c(1, "Hồ Văn Một", BA_DINH), Some(("H100", Relation::Head))), // stored already
+    ];
+    let out = h.store.import_batch(&second, &ch).await.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing), (2, 2), "{out:?}");
+    let rejected: Vec<(u64, &str)> = out.rejected.iter().map(|(l, v)| (*l, v.rule)).collect();
+    assert_eq!(
+        rejected,
+        vec![(10, "household.head_count"), (13, "household.head_count"), (15, "household.number_format")]
+    );
+    assert!(h.store.get_citizen(&second[0].citizen.personal_id).await.unwrap().is_none());
+    assert!(h.store.get_citizen(&second[3].citizen.personal_id).await.unwrap().is_none());
+    assert_eq!(h.store.get_household("H101").await.unwrap().unwrap().members.len(), 2);
+    assert_eq!(h.store.get_household("H102").await.unwrap().unwrap().head, second[2].citizen.personal_id);
+    assert_eq!(h.store.get_household("H100").await.unwrap().unwrap().members.len(), 3);
+    assert_eq!(h.store.count_citizens().await.unwrap(), 7);
+    // Imported records are searchable.
+    let r = h.store.search_citizens(&query("ho van"), &Scope::Nation).await.unwrap();
+    assert_eq!(r.total, 3);
+    let empty = h.store.import_batch(&[], &ch).await.unwrap();
+    assert_eq!(empty, ImportOutcome::default());
+}
+
+async fn bulk_import_defers_and_restores_indexes(h: &Harness) {
+    assert_eq!(h.search_indexes().await, 3);
+    // Small imports keep the indexes.
+    assert!(!h.store.begin_import(5_000).await.unwrap());
+    assert_eq!(h.search_indexes().await, 3);
+    assert!(h.store.begin_import(1_000_000).await.unwrap());
+    assert_eq!(h.search_indexes().await, 0);
+    let ch = change("system:import", "bulk");
+    let rows: Vec<ImportRow> = (0..50)
+        .map(|i| {
+            let c = citizen(&id(Sex::Female, 1975, i), "Đinh Thị Hạnh", "1975", if i % 2 == 0 { BA_DINH } else { NGOC_HA });
+            row(i as u64 + 2, c, Some((&format!("B{}", i / 5), if i % 5 == 0 { Relation::Head } else { Relation::Child })))
+        })
+        .collect();
+    let out = h.store.import_batch(&rows, &ch).await.unwrap();
+    assert_eq!((out.inserted, out.rejected.len()), (50, 0));
+    // Searches work without the indexes, only slower.
+    let scoped = Scope::Commune("00004".into());
+    assert_eq!(h.store.search_citizens(&query("dinh thi"), &scoped).await.unwrap().total, 25);
+    h.store.finish_import().await.unwrap();
+    assert_eq!(h.search_indexes().await, 3);
+    assert_eq!(h.store.search_citizens(&query("dinh thi"), &scoped).await.unwrap().total, 25);
+    assert_eq!(h.store.get_household("B3").await.unwrap().unwrap().members.len(), 5);
+    h.store.finish_import().await.unwrap();
+
+    // An import that never finished is repaired by migrate (run on every open).
+    assert!(h.store.begin_import(1_000_000).await.unwrap());
+    assert_eq!(h.search_indexes().await, 0);
+    h.store.migrate().await.unwrap();
+    assert_eq!(h.search_indexes().await, 3);
+}

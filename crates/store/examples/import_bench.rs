@@ -23,18 +23,18 @@ use dancu_domain::{
 use dancu_store::{Change, ImportRow};
 
 const FAMILY: [&str; 16] = [
-    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
-    "Lý",
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
+    "Dương", "Lý",
 ];
 const MIDDLE_M: [&str; 8] = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thanh", "Công", "Xuân"];
 const MIDDLE_F: [&str; 8] = ["Thị", "Ngọc", "Thu", "Minh", "Thanh", "Kim", "Diệu", "Hồng"];
 const GIVEN_M: [&str; 16] = [
-    "An", "Bình", "Cường", "Dũng", "Hùng", "Khánh", "Long", "Nam", "Phong", "Quân", "Sơn", "Tâm", "Thắng", "Trung",
-    "Tuấn", "Vinh",
+    "An", "Bình", "Cường", "Dũng", "Hùng", "Khánh", "Long", "Nam", "Phong", "Quân", "Sơn", "Tâm", "Thắng",
+    "Trung", "Tuấn", "Vinh",
 ];
 const GIVEN_F: [&str; 16] = [
-    "Anh", "Chi", "Dung", "Giang", "Hà", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung", "Phương", "Thảo",
-    "Trang", "Yến",
+    "Anh", "Chi", "Dung", "Giang", "Hà", "Hoa", "Hương", "Lan", "Linh", "Mai", "Ngân", "Nhung", "Phương",
+    "Thảo", "Trang", "Yến",
 ];
 
 struct Synth {
@@ -89,7 +89,9 @@ impl Synth {
             ethnicity: "01".into(),
             religion: "00".into(),
             nationality: "VN".into(),
-            permanent: Some(Address { unit, detail: format!("Số {} đường Láng", 1 + household % 300) }),
+            permanent: Some(Address {
+                unit, detail: format!("Số {} đường Láng", 1 + household % 300)
+            }),
             temporary: None,
             current: None,
             father_id: None,
@@ -158,7 +160,11 @@ async fn main() {
     }
     let url = url.expect("usage: import_bench URL [ROWS] [--batch N] [--csv FILE]");
     let store = dancu_store::open(&url).await.expect("open store");
-    let change = Change { actor: "system:bench".into(), reason: "import benchmark".into(), at: dancu_store::registry::now() };
+    let change = Change {
+        actor: "system:bench".into(),
+        reason: "import benchmark".into(),
+        at: dancu_store::registry::now(),
+    };
 
     let wall = Instant::now();
     let mut build = Duration::ZERO;

@@ -42,7 +42,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces a citizen's data, keeping the previous version in the history.
     /// `expected_version` guards against lost updates (`StoreError::VersionMismatch`).
-    async fn update_citizen(&self, c: &Citizen, expected_version: i64, change: &Change) -> Result<StoredCitizen>;
+    async fn update_citizen(
+        &self,
+        c: &Citizen,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<StoredCitizen>;
 
     async fn get_citizen(&self, id: &PersonalId) -> Result<Option<StoredCitizen>>;
 
@@ -53,8 +58,11 @@ pub trait Store: Send + Sync + 'static {
     async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>>;
 
     /// Bulk insert for imports, in one transaction: rows whose personal ID already exists
-    /// are skipped (counted, not an error), so re-running a file adds nothing twice.
-    /// Household rows are created or joined as given.
+    /// (or appears earlier in the batch) are skipped (counted, not an error), so re-running
+    /// a file adds nothing twice. Households are created on first sight and joined as given;
+    /// a row that would give a household a second head is refused (`rejected`, with its
+    /// line) and the rest of the batch is stored. For large imports, bracket the batches
+    /// with [`Store::begin_import`] and [`Store::finish_import`].
     async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome>;
 
     async fn count_citizens(&self) -> Result<u64>;

@@ -9,8 +9,8 @@ use std::sync::LazyLock;
 use chrono::{DateTime, SecondsFormat, Utc};
 use dancu_domain::household::Member;
 use dancu_domain::{
-    fold_key, Address, Citizen, CmndNumber, Household, LifeStatus, NameParts, PartialDate, PersonalId, Relation,
-    Sex, UnitRef, Violation,
+    fold_key, Address, Citizen, CmndNumber, Household, LifeStatus, NameParts, PartialDate, PersonalId,
+    Relation, Sex, UnitRef, Violation,
 };
 use serde::de::DeserializeOwned;
 
@@ -158,7 +158,8 @@ pub(crate) const CITIZEN_COLUMNS: [&str; 31] = [
     "scope_commune",
 ];
 
-pub(crate) const CITIZEN_META: [&str; 5] = ["version", "created_at", "updated_at", "updated_by", "change_reason"];
+pub(crate) const CITIZEN_META: [&str; 5] =
+    ["version", "created_at", "updated_at", "updated_by", "change_reason"];
 
 /// Index of `scope_province` in [`CITIZEN_COLUMNS`]; `scope_commune` follows.
 const SCOPE_COL: usize = 29;
@@ -178,7 +179,8 @@ impl CitizenCols {
         let key = fold_key(&full);
         let unit = |u: &Option<UnitRef>| Val::OptText(u.map(|u| u.to_string()));
         let addr_unit = |a: &Option<Address>| Val::OptText(a.as_ref().map(|a| a.unit.to_string()));
-        let addr_detail = |a: &Option<Address>| Val::Text(a.as_ref().map(|a| a.detail.clone()).unwrap_or_default());
+        let addr_detail =
+            |a: &Option<Address>| Val::Text(a.as_ref().map(|a| a.detail.clone()).unwrap_or_default());
         let pid = |p: &Option<PersonalId>| Val::OptText(p.map(|p| p.to_string()));
         Ok(CitizenCols {
             vals: [
@@ -319,8 +321,10 @@ pub(crate) fn citizen_from_row(r: &impl RowGet, b: usize) -> Result<Citizen> {
             None => None,
         })
     };
-    let unit = |i: usize| -> Result<Option<UnitRef>> { r.opt_text(b + i)?.map(|s| parse_unit(&s)).transpose() };
-    let pid = |i: usize| -> Result<Option<PersonalId>> { r.opt_text(b + i)?.map(|s| parse_pid(&s)).transpose() };
+    let unit =
+        |i: usize| -> Result<Option<UnitRef>> { r.opt_text(b + i)?.map(|s| parse_unit(&s)).transpose() };
+    let pid =
+        |i: usize| -> Result<Option<PersonalId>> { r.opt_text(b + i)?.map(|s| parse_pid(&s)).transpose() };
     Ok(Citizen {
         personal_id: parse_pid(&r.text(b)?)?,
         name: NameParts { family: r.text(b + 1)?, middle: r.text(b + 2)?, given: r.text(b + 3)? },
@@ -565,7 +569,8 @@ pub(crate) const HOUSEHOLD_MEMBERS_SQL: &str =
 pub(crate) const MEMBER_CHECK_SQL: &str = "SELECT household_no FROM citizens WHERE personal_id = $1";
 
 /// Makes a citizen a member of a household.
-pub(crate) const SET_MEMBER_SQL: &str = "UPDATE citizens SET household_no = $2, relation = $3 WHERE personal_id = $1";
+pub(crate) const SET_MEMBER_SQL: &str =
+    "UPDATE citizens SET household_no = $2, relation = $3 WHERE personal_id = $1";
 
 /// Empties a household.
 pub(crate) const CLEAR_MEMBERS_SQL: &str =
@@ -696,6 +701,16 @@ pub(crate) fn head_taken(number: &str) -> Violation {
         "household.head_count",
         format!("Hộ {number} đã có chủ hộ"),
         format!("household {number} already has a head"),
+    )
+}
+
+/// A row the database refused for a reason the validation of the record does not know.
+pub(crate) fn row_refused() -> Violation {
+    Violation::new(
+        "personal_id",
+        "import.refused",
+        "Cơ sở dữ liệu từ chối dòng này",
+        "the database refused this row",
     )
 }
 

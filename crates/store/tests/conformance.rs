@@ -39,7 +39,8 @@ impl Harness {
                 c.execute_batch(sql).map_err(|e| e.to_string())
             }
             Raw::Pg { url, .. } => {
-                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+                let (client, conn) =
+                    tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
                 tokio::spawn(conn);
                 client.batch_execute(sql).await.map_err(|e| e.to_string())
             }
@@ -66,10 +67,16 @@ impl Harness {
         let names = "('citizens_name', 'citizens_scope_name', 'citizens_household')";
         match &self.raw {
             Raw::Sqlite(_) => {
-                self.scalar(&format!("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN {names}")).await
+                self.scalar(&format!(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN {names}"
+                ))
+                .await
             }
             Raw::Pg { .. } => {
-                self.scalar(&format!("SELECT count(*) FROM pg_class WHERE relkind = 'i' AND relname IN {names}")).await
+                self.scalar(&format!(
+                    "SELECT count(*) FROM pg_class WHERE relkind = 'i' AND relname IN {names}"
+                ))
+                .await
             }
         }
     }
@@ -293,7 +300,10 @@ async fn full_record_round_trips(h: &Harness) {
     assert_eq!(got.citizen, c);
     // The current residence decides the scope.
     assert_eq!((got.scope_province.as_str(), got.scope_commune.as_str()), ("01", "00004"));
-    let y = h.store.create_citizen(&citizen(&id(Sex::Male, 1940, 1), "Đỗ An", "1940", NGOC_HA), &change("a", "b")).await;
+    let y = h
+        .store
+        .create_citizen(&citizen(&id(Sex::Male, 1940, 1), "Đỗ An", "1940", NGOC_HA), &change("a", "b"))
+        .await;
     assert_eq!(y.unwrap().citizen.birth_date, PartialDate::Year(1940));
 }
 
@@ -377,7 +387,8 @@ async fn search_by_name_year_date_commune(h: &Harness) {
     let r = h.store.search_citizens(&by_year, &nation).await.unwrap();
     assert_eq!(names(&r), vec!["Nguyễn Thị Hoà", "Nguyễn Văn An", "Trần Văn An"]);
 
-    let by_date = CitizenQuery { birth_date: Some("1980-01-02".parse().unwrap()), limit: 10, ..Default::default() };
+    let by_date =
+        CitizenQuery { birth_date: Some("1980-01-02".parse().unwrap()), limit: 10, ..Default::default() };
     let r = h.store.search_citizens(&by_date, &nation).await.unwrap();
     assert_eq!(names(&r), vec!["Nguyễn Văn An", "Trần Văn An"]);
 
@@ -434,7 +445,10 @@ async fn search_respects_scope_and_pages(h: &Harness) {
     assert_eq!((page.total, page.items.len()), (5, 0));
 
     // By household, within scope.
-    let hh = household("HN0001", &[(p[0].personal_id.as_str(), Relation::Head), (p[4].personal_id.as_str(), Relation::Child)]);
+    let hh = household(
+        "HN0001",
+        &[(p[0].personal_id.as_str(), Relation::Head), (p[4].personal_id.as_str(), Relation::Child)],
+    );
     h.store.create_household(&hh, &change("officer:lan", "lập hộ")).await.unwrap();
     let by_hh = CitizenQuery { household_no: Some("HN0001".into()), limit: 10, ..Default::default() };
     let r = h.store.search_citizens(&by_hh, &ba_dinh).await.unwrap();
@@ -452,7 +466,8 @@ async fn households_have_one_head_and_members_once(h: &Harness) {
     for x in [&a, &b, &c, &d] {
         h.store.create_citizen(x, &ch).await.unwrap();
     }
-    let (a_id, b_id, c_id, d_id) = (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str(), d.personal_id.as_str());
+    let (a_id, b_id, c_id, d_id) =
+        (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str(), d.personal_id.as_str());
     let hh = household("HK001", &[(b_id, Relation::Spouse), (a_id, Relation::Head)]);
     let made = change("officer:lan", "lập hộ");
     let v = h.store.create_household(&hh, &made).await.unwrap();
@@ -492,9 +507,7 @@ async fn households_have_one_head_and_members_once(h: &Harness) {
     assert_eq!((v2.scope_province.as_str(), v2.scope_commune.as_str()), ("79", "25747"));
 
     // The database itself refuses a second head.
-    let raw = h
-        .exec(&format!("UPDATE citizens SET relation = 'head' WHERE personal_id = '{d_id}'"))
-        .await;
+    let raw = h.exec(&format!("UPDATE citizens SET relation = 'head' WHERE personal_id = '{d_id}'")).await;
     assert!(raw.is_err(), "a second head was accepted by the database");
     assert!(h.store.get_household("NOPE").await.unwrap().is_none());
 }
@@ -509,7 +522,10 @@ async fn household_updates_keep_history(h: &Harness) {
     }
     let (a_id, b_id, c_id) = (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str());
     let first = change("officer:lan", "lập hộ");
-    h.store.create_household(&household("HK9", &[(a_id, Relation::Head), (b_id, Relation::Spouse)]), &first).await.unwrap();
+    h.store
+        .create_household(&household("HK9", &[(a_id, Relation::Head), (b_id, Relation::Spouse)]), &first)
+        .await
+        .unwrap();
 
     let second = change("officer:hung", "thêm con");
     let v = h
@@ -536,7 +552,10 @@ async fn household_updates_keep_history(h: &Harness) {
     let hist = h.store.household_history("HK9").await.unwrap();
     assert_eq!(hist.iter().map(|x| x.version).collect::<Vec<_>>(), vec![2, 1]);
     assert_eq!(hist[1].members.len(), 2);
-    assert_eq!((hist[1].changed_by.as_str(), hist[1].reason.as_str(), hist[1].changed_at), ("officer:lan", "lập hộ", first.at));
+    assert_eq!(
+        (hist[1].changed_by.as_str(), hist[1].reason.as_str(), hist[1].changed_at),
+        ("officer:lan", "lập hộ", first.at)
+    );
     assert_eq!(hist[0].members.len(), 3);
     assert_eq!((hist[0].changed_by.as_str(), hist[0].changed_at), ("officer:hung", second.at));
     assert!(hist[0].members.iter().any(|m| m.personal_id == c.personal_id && m.relation == Relation::Child));
@@ -569,7 +588,10 @@ async fn allocated_ids_are_new_and_valid(h: &Harness) {
     // A number already held (say, by an imported record) is skipped.
     use dancu_domain::personal_id::serial_for;
     let held = PersonalId::compose("01", Sex::Male, 1985, serial_for(0)).unwrap();
-    h.store.create_citizen(&citizen(held.as_str(), "Đặng Văn Cũ", "1985", BA_DINH), &change("a", "b")).await.unwrap();
+    h.store
+        .create_citizen(&citizen(held.as_str(), "Đặng Văn Cũ", "1985", BA_DINH), &change("a", "b"))
+        .await
+        .unwrap();
     let next = h.store.allocate_personal_id("01", Sex::Male, 1985).await.unwrap();
     assert_eq!(next, PersonalId::compose("01", Sex::Male, 1985, serial_for(1)).unwrap());
 
@@ -590,7 +612,12 @@ async fn officers_and_sessions(h: &Harness) {
     assert_eq!(rule_of(h.store.create_officer(&o).await), "officer.duplicate_username");
     let admin = h
         .store
-        .create_officer(&NewOfficer { username: "admin".into(), role: Role::Admin, scope: Scope::Nation, ..o.clone() })
+        .create_officer(&NewOfficer {
+            username: "admin".into(),
+            role: Role::Admin,
+            scope: Scope::Nation,
+            ..o.clone()
+        })
         .await
         .unwrap();
     assert_ne!(admin.id, made.id);
@@ -632,7 +659,8 @@ fn entry(actor: &str, action: &str, subject: &str) -> NewAuditEntry {
 async fn audit_chain_appends_lists_and_verifies(h: &Harness) {
     assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
     let x = "001090000001";
-    let first = vec![entry("officer:lan", "citizen.read", x), entry("officer:lan", "citizen.search", "name=an")];
+    let first =
+        vec![entry("officer:lan", "citizen.read", x), entry("officer:lan", "citizen.search", "name=an")];
     h.store.append_audit(&first).await.unwrap();
     h.store.append_audit(&[]).await.unwrap();
     h.store
@@ -641,7 +669,11 @@ async fn audit_chain_appends_lists_and_verifies(h: &Harness) {
         .unwrap();
     h.store.append_audit(&[entry("officer:lan", "citizen.read", "001090000002")]).await.unwrap();
 
-    let of_x = h.store.list_audit(&AuditFilter { subject: Some(x.into()), limit: 10, ..Default::default() }).await.unwrap();
+    let of_x = h
+        .store
+        .list_audit(&AuditFilter { subject: Some(x.into()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(of_x.total, 3);
     assert_eq!(of_x.items.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3, 1]);
     assert_eq!(of_x.items[2].entry, first[0]);
@@ -650,7 +682,12 @@ async fn audit_chain_appends_lists_and_verifies(h: &Harness) {
 
     let lan = h
         .store
-        .list_audit(&AuditFilter { actor: Some("officer:lan".into()), limit: 2, offset: 1, ..Default::default() })
+        .list_audit(&AuditFilter {
+            actor: Some("officer:lan".into()),
+            limit: 2,
+            offset: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!((lan.total, lan.items.iter().map(|e| e.seq).collect::<Vec<_>>()), (3, vec![2, 1]));
@@ -708,7 +745,10 @@ async fn import_inserts_skips_and_rejects(h: &Harness) {
     let got = h.store.get_citizen(&first[1].citizen.personal_id).await.unwrap().unwrap();
     assert_eq!(got.citizen, first[1].citizen);
     assert_eq!((got.household_no.as_deref(), got.relation), (Some("H100"), Some(Relation::Sibling)));
-    assert_eq!((got.updated_by.as_str(), got.change_reason.as_str(), got.created_at), ("system:import", "nhập dữ liệu", ch.at));
+    assert_eq!(
+        (got.updated_by.as_str(), got.change_reason.as_str(), got.created_at),
+        ("system:import", "nhập dữ liệu", ch.at)
+    );
     let h100 = h.store.get_household("H100").await.unwrap().unwrap();
     assert_eq!((h100.head, h100.members.len(), h100.version), (first[0].citizen.personal_id, 3, 1));
 
@@ -724,7 +764,7 @@ async fn import_inserts_skips_and_rejects(h: &Harness) {
         row(13, c(9, "Lò Văn Chín", NGOC_HA), Some(("H102", Relation::Head))), // second head in the batch
         row(14, c(7, "Mai Văn Bảy", THU_DAU_MOT), Some(("H101", Relation::Child))), // twice in the batch
         row(15, c(10, "Lò Văn Mười", NGOC_HA), Some(("H-1", Relation::Head))), // bad number
-        row(16, c(1, "Hồ Văn Một", BA_DINH), Some(("H100", Relation::Head))), // stored already
+        row(16, c(1, "Hồ Văn Một", BA_DINH), Some(("H100", Relation::Head))),  // stored already
     ];
     let out = h.store.import_batch(&second, &ch).await.unwrap();
     assert_eq!((out.inserted, out.skipped_existing), (2, 2), "{out:?}");
@@ -756,8 +796,17 @@ async fn bulk_import_defers_and_restores_indexes(h: &Harness) {
     let ch = change("system:import", "bulk");
     let rows: Vec<ImportRow> = (0..50)
         .map(|i| {
-            let c = citizen(&id(Sex::Female, 1975, i), "Đinh Thị Hạnh", "1975", if i % 2 == 0 { BA_DINH } else { NGOC_HA });
-            row(i as u64 + 2, c, Some((&format!("B{}", i / 5), if i % 5 == 0 { Relation::Head } else { Relation::Child })))
+            let c = citizen(
+                &id(Sex::Female, 1975, i),
+                "Đinh Thị Hạnh",
+                "1975",
+                if i % 2 == 0 { BA_DINH } else { NGOC_HA },
+            );
+            row(
+                i as u64 + 2,
+                c,
+                Some((&format!("B{}", i / 5), if i % 5 == 0 { Relation::Head } else { Relation::Child })),
+            )
         })
         .collect();
     let out = h.store.import_batch(&rows, &ch).await.unwrap();
@@ -771,9 +820,36 @@ async fn bulk_import_defers_and_restores_indexes(h: &Harness) {
     assert_eq!(h.store.get_household("B3").await.unwrap().unwrap().members.len(), 5);
     h.store.finish_import().await.unwrap();
 
+    if let Raw::Pg { .. } = h.raw {
+        // The household foreign key, dropped for the import, is back.
+        let fk = h.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'citizens_household_fk'").await;
+        assert_eq!(fk, 1);
+    }
+
     // An import that never finished is repaired by migrate (run on every open).
     assert!(h.store.begin_import(1_000_000).await.unwrap());
     assert_eq!(h.search_indexes().await, 0);
     h.store.migrate().await.unwrap();
     assert_eq!(h.search_indexes().await, 3);
+}
+
+/// The in-memory database (tests and demos) behaves like a file, through one connection.
+#[tokio::test]
+async fn in_memory_sqlite_works() {
+    let store = dancu_store::open("sqlite::memory:").await.unwrap();
+    let c = citizen(&id(Sex::Male, 1990, 1), "Nguyễn Văn An", "1990", BA_DINH);
+    store.create_citizen(&c, &change("a", "b")).await.unwrap();
+    assert_eq!(store.get_citizen(&c.personal_id).await.unwrap().unwrap().citizen, c);
+    assert_eq!(store.search_citizens(&query("nguyen"), &Scope::Nation).await.unwrap().total, 1);
+    let rows = vec![row(
+        2,
+        citizen(&id(Sex::Male, 1990, 2), "Lê Văn Hai", "1990", NGOC_HA),
+        Some(("M1", Relation::Head)),
+    )];
+    assert_eq!(store.import_batch(&rows, &change("a", "b")).await.unwrap().inserted, 1);
+    store.append_audit(&[entry("a", "citizen.read", "x")]).await.unwrap();
+    assert_eq!(store.verify_audit_chain().await.unwrap(), None);
+    // A second in-memory store is a database of its own.
+    let other = dancu_store::open("sqlite::memory:").await.unwrap();
+    assert_eq!(other.count_citizens().await.unwrap(), 0);
 }

@@ -47,7 +47,7 @@ CREATE TABLE citizens (
     updated_by       text   NOT NULL,
     change_reason    text   NOT NULL,
     -- The household the person belongs to (at most one) and their relation to its head.
-    household_no     text COLLATE "C" REFERENCES households (number),
+    household_no     text COLLATE "C" CONSTRAINT citizens_household_fk REFERENCES households (number),
     relation         text,
     CHECK ((household_no IS NULL) = (relation IS NULL))
 );

@@ -39,6 +39,7 @@ struct Sql {
     stored_by_id: String,
     current_for_update: String,
     copy_stage: String,
+    copy_citizens: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -48,7 +49,11 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl ToSql for Val {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Val::Text(s) => s.to_sql(ty, out),
             Val::OptText(o) => o.to_sql(ty, out),
@@ -127,6 +132,7 @@ impl PgStore {
             stored_by_id: format!("{} WHERE c.personal_id = $1", *rows::STORED_CITIZEN_SELECT),
             current_for_update: format!("{} FOR UPDATE", *rows::CURRENT_FOR_UPDATE),
             copy_stage: format!("COPY import_stage ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
+            copy_citizens: format!("COPY citizens ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
         };
         let store = PgStore { pool, sql: std::sync::Arc::new(sql) };
         drop(store.client().await?);
@@ -147,7 +153,8 @@ async fn get_household(c: &impl GenericClient, number: &str) -> Result<Option<Ho
     let hs = c.prepare_cached(rows::HOUSEHOLD_SQL).await?;
     let Some(h) = c.query_opt(&hs, &[&number]).await? else { return Ok(None) };
     let ms = c.prepare_cached(rows::HOUSEHOLD_MEMBERS_SQL).await?;
-    let members = c.query(&ms, &[&number]).await?.iter().map(rows::member_from_row).collect::<Result<Vec<_>>>()?;
+    let members =
+        c.query(&ms, &[&number]).await?.iter().map(rows::member_from_row).collect::<Result<Vec<_>>>()?;
     rows::household_view(&h, members)
 }
 
@@ -156,7 +163,8 @@ async fn insert_members(c: &impl GenericClient, h: &Household) -> Result<()> {
     let check = c.prepare_cached(&format!("{} FOR UPDATE", rows::MEMBER_CHECK_SQL)).await?;
     let set = c.prepare_cached(rows::SET_MEMBER_SQL).await?;
     for m in &h.members {
-        let found = c.query_opt(&check, &[&m.personal_id.as_str()]).await?.map(|r| r.get::<_, Option<String>>(0));
+        let found =
+            c.query_opt(&check, &[&m.personal_id.as_str()]).await?.map(|r| r.get::<_, Option<String>>(0));
         rows::check_member(&m.personal_id, &h.number, found)?;
         c.execute(&set, &[&m.personal_id.as_str(), &h.number, &m.relation.code()]).await.map_err(|e| {
             match unique_violation(&e) {
@@ -184,17 +192,99 @@ async fn page<T>(
     Ok(Page { items, total: total.get::<_, i64>(0) as u64, limit, offset })
 }
 
-/// Creates the deferrable indexes that are missing (after a bulk import).
-async fn create_indexes(c: &Object) -> Result<()> {
-    for (name, sql) in rows::DEFERRABLE_INDEXES {
-        let exists: bool = c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]).await?.get(0);
-        if !exists {
+/// The foreign key from a citizen's household to `households`, which a bulk import drops
+/// with the deferrable indexes (checking it costs a query per row) and validates at the end.
+const HOUSEHOLD_FK: &str = "citizens_household_fk";
+
+impl PgStore {
+    /// Recreates what `begin_import` dropped: the deferrable indexes, built in parallel on
+    /// connections of their own, then the household foreign key. Whether anything was missing.
+    async fn restore_deferred(&self) -> Result<bool> {
+        let client = self.client().await?;
+        let mut missing = Vec::new();
+        for (name, sql) in rows::DEFERRABLE_INDEXES {
+            let exists: bool = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]).await?.get(0);
+            if !exists {
+                missing.push((name, sql));
+            }
+        }
+        let builds = missing.iter().map(|(name, sql)| async move {
+            let c = self.client().await?;
             let t = std::time::Instant::now();
-            c.batch_execute(&format!("SET maintenance_work_mem = '256MB'; {sql}; RESET maintenance_work_mem")).await?;
+            c.batch_execute(&format!(
+                "SET maintenance_work_mem = '256MB'; {sql}; RESET maintenance_work_mem"
+            ))
+            .await?;
             tracing::info!(index = name, seconds = t.elapsed().as_secs_f64(), "built index");
+            Ok::<_, StoreError>(())
+        });
+        futures_util::future::try_join_all(builds).await?;
+        let fk: bool = client
+            .query_one("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = $1)", &[&HOUSEHOLD_FK])
+            .await?
+            .get(0);
+        if !fk {
+            client
+                .batch_execute(&format!(
+                    "ALTER TABLE citizens ADD CONSTRAINT {HOUSEHOLD_FK} \
+                     FOREIGN KEY (household_no) REFERENCES households (number)"
+                ))
+                .await?;
+        }
+        Ok(!missing.is_empty() || !fk)
+    }
+}
+
+const COPY_HOUSEHOLDS: &str =
+    "COPY households (number, version, updated_at, updated_by, change_reason) FROM STDIN (FORMAT binary)";
+
+/// Binary `COPY` data of new households.
+fn household_copy_data(numbers: &[&str], change: &Change) -> bytes::Bytes {
+    let mut buf = BytesMut::with_capacity(numbers.len() * 80 + 64);
+    buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.put_i32(0);
+    buf.put_i32(0);
+    let meta =
+        [Val::Int(1), Val::Ts(change.at), Val::Text(change.actor.clone()), Val::Text(change.reason.clone())];
+    for n in numbers {
+        put_row(&mut buf, &[&[Val::Text(n.to_string())], &meta]);
+    }
+    buf.put_i16(-1);
+    buf.freeze()
+}
+
+/// Binary `COPY` data of the rows to insert, and how many there are.
+fn copy_data(items: &[rows::ImportItem], fates: &[Fate], meta: &[Val]) -> (bytes::Bytes, u64) {
+    let mut buf = BytesMut::with_capacity(items.len() * 400 + 64);
+    buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.put_i32(0);
+    buf.put_i32(0);
+    let mut n = 0;
+    for (it, fate) in items.iter().zip(fates) {
+        if *fate == Fate::Insert {
+            n += 1;
+            put_row(&mut buf, &[&it.cols.vals, meta, &rows::household_vals(it.household.as_ref())]);
         }
     }
-    Ok(())
+    buf.put_i16(-1);
+    (buf.freeze(), n)
+}
+
+/// Runs a `COPY … FROM STDIN` with `data`; the number of rows copied.
+async fn copy_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    statement: &str,
+    data: bytes::Bytes,
+) -> std::result::Result<u64, tokio_postgres::Error> {
+    let sink = tx.copy_in::<_, bytes::Bytes>(statement).await?;
+    let mut sink = std::pin::pin!(sink);
+    let mut at = 0;
+    while at < data.len() {
+        let end = (at + (1 << 20)).min(data.len());
+        sink.send(data.slice(at..end)).await?;
+        at = end;
+    }
+    sink.as_mut().finish().await
 }
 
 /// Microseconds since 2000-01-01 UTC, PostgreSQL's binary timestamp.
@@ -245,19 +335,24 @@ impl Store for PgStore {
                     applied_at timestamptz NOT NULL DEFAULT now())",
             )
             .await?;
-            let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&m.version]).await?;
+            let done =
+                tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&m.version]).await?;
             if done.is_some() {
                 tx.commit().await?;
                 continue;
             }
             tx.batch_execute(m.sql).await?;
-            tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[&m.version, &m.name])
-                .await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[&m.version, &m.name],
+            )
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
             applied.push(m.version);
         }
-        create_indexes(&client).await?;
+        drop(client);
+        self.restore_deferred().await?;
         Ok(applied)
     }
 
@@ -280,7 +375,12 @@ impl Store for PgStore {
         Ok(rows::new_stored(c, &cols, change))
     }
 
-    async fn update_citizen(&self, c: &Citizen, expected_version: i64, change: &Change) -> Result<StoredCitizen> {
+    async fn update_citizen(
+        &self,
+        c: &Citizen,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<StoredCitizen> {
         let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -296,7 +396,14 @@ impl Store for PgStore {
             .await?;
         tx.execute(
             &hist,
-            &[&cols.id(), &prev.version, &Json(&prev.citizen), &prev.changed_at, &prev.changed_by, &prev.reason],
+            &[
+                &cols.id(),
+                &prev.version,
+                &Json(&prev.citizen),
+                &prev.changed_at,
+                &prev.changed_by,
+                &prev.reason,
+            ],
         )
         .await?;
         let meta = [
@@ -332,12 +439,10 @@ impl Store for PgStore {
 
     async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
         let (items, rejected) = rows::prepare_import(batch);
-        let mut out = ImportOutcome { rejected, ..Default::default() };
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
+        let mut tx = client.transaction().await?;
 
-        // What the database already holds, in two round trips.
-        let ids: Vec<&str> = items.iter().map(|i| i.cols.id()).collect();
+        // Households that already have a head.
         let heads: Vec<&str> = items
             .iter()
             .filter_map(|i| match &i.household {
@@ -345,60 +450,94 @@ impl Store for PgStore {
                 _ => None,
             })
             .collect();
-        let (s_ids, s_heads) = tokio::try_join!(
-            tx.prepare_cached("SELECT personal_id FROM citizens WHERE personal_id = ANY($1)"),
-            tx.prepare_cached("SELECT household_no FROM citizens WHERE relation = 'head' AND household_no = ANY($1)"),
-        )?;
-        let (p_ids, p_heads): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) = ([&ids], [&heads]);
-        let (found_ids, found_heads) = tokio::try_join!(tx.query(&s_ids, &p_ids), tx.query(&s_heads, &p_heads))?;
-        let existing: HashSet<String> = found_ids.iter().map(|r| r.get(0)).collect();
-        let taken: HashSet<String> = found_heads.iter().map(|r| r.get(0)).collect();
-        let fates = rows::plan_import(&items, |id| Ok(existing.contains(id)), |no| Ok(taken.contains(no)))?;
+        let taken: HashSet<String> = if heads.is_empty() {
+            HashSet::new()
+        } else {
+            let st = tx
+                .prepare_cached(
+                    "SELECT household_no FROM citizens WHERE relation = 'head' AND household_no = ANY($1)",
+                )
+                .await?;
+            tx.query(&st, &[&heads]).await?.iter().map(|r| r.get(0)).collect()
+        };
 
-        let mut accepted = 0u64;
-        let mut buf = BytesMut::with_capacity(items.len() * 400 + 64);
-        buf.put_slice(b"PGCOPY\n\xff\r\n\0");
-        buf.put_i32(0);
-        buf.put_i32(0);
-        let meta = rows::citizen_meta(1, change);
-        for (it, fate) in items.iter().zip(&fates) {
-            match fate {
-                Fate::Skip => out.skipped_existing += 1,
-                Fate::Reject(v) => out.rejected.push((it.line, v.clone())),
-                Fate::Insert => {
-                    accepted += 1;
-                    put_row(&mut buf, &[&it.cols.vals, &meta, &rows::household_vals(it.household.as_ref())]);
+        let outcome = |fates: &[Fate], inserted: u64| {
+            let mut out = ImportOutcome { rejected: rejected.clone(), inserted, ..Default::default() };
+            for (it, fate) in items.iter().zip(fates) {
+                match fate {
+                    Fate::Skip => out.skipped_existing += 1,
+                    Fate::Reject(v) => out.rejected.push((it.line, v.clone())),
+                    Fate::Insert => {}
                 }
             }
-        }
-        buf.put_i16(-1);
-        out.rejected.sort_by_key(|(line, _)| *line);
-        if accepted == 0 {
-            tx.commit().await?;
-            return Ok(out);
+            out.rejected.sort_by_key(|(line, _)| *line);
+            out
+        };
+        let meta = rows::citizen_meta(1, change);
+
+        // Fast path, for new data: assume no personal ID is stored yet and COPY straight into
+        // the tables. Should one be stored (a re-run), the savepoint undoes the COPY and the
+        // exact path below decides row by row. A row refused for its household may as well
+        // be a stored one (to skip), so refusals take the exact path too.
+        let fates = rows::plan_import(&items, |_| Ok(false), |no| Ok(taken.contains(no)))?;
+        if !fates.iter().any(|f| matches!(f, Fate::Reject(_))) {
+            let numbers = rows::new_households(&items, &fates);
+            let (data, accepted) = copy_data(&items, &fates, &meta);
+            if accepted == 0 {
+                tx.commit().await?;
+                return Ok(outcome(&fates, 0));
+            }
+            let st = tx.prepare_cached("SELECT number FROM households WHERE number = ANY($1)").await?;
+            let known: HashSet<String> = tx.query(&st, &[&numbers]).await?.iter().map(|r| r.get(0)).collect();
+            let sp = tx.savepoint("import_copy").await?;
+            let copied = async {
+                let new: Vec<&str> = numbers.into_iter().filter(|n| !known.contains(*n)).collect();
+                if !new.is_empty() {
+                    copy_in(&sp, COPY_HOUSEHOLDS, household_copy_data(&new, change)).await?;
+                }
+                copy_in(&sp, &self.sql.copy_citizens, data).await
+            };
+            match copied.await {
+                Ok(n) => {
+                    sp.commit().await?;
+                    tx.commit().await?;
+                    return Ok(outcome(&fates, n));
+                }
+                Err(e) if matches!(unique_violation(&e), Some("citizens_pkey" | "households_pkey")) => {
+                    sp.rollback().await?
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
 
-        let households = rows::new_households(&items, &fates);
-        if !households.is_empty() {
+        // Exact path: look the personal IDs up, stage the new rows, insert skipping any
+        // stored meanwhile.
+        let ids: Vec<&str> = items.iter().map(|i| i.cols.id()).collect();
+        let st = tx.prepare_cached("SELECT personal_id FROM citizens WHERE personal_id = ANY($1)").await?;
+        let existing: HashSet<String> = tx.query(&st, &[&ids]).await?.iter().map(|r| r.get(0)).collect();
+        let fates = rows::plan_import(&items, |id| Ok(existing.contains(id)), |no| Ok(taken.contains(no)))?;
+        let (data, accepted) = copy_data(&items, &fates, &meta);
+        if accepted == 0 {
+            tx.commit().await?;
+            return Ok(outcome(&fates, 0));
+        }
+        let numbers = rows::new_households(&items, &fates);
+        if !numbers.is_empty() {
             let st = tx
                 .prepare_cached(
                     "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
                      SELECT n, 1, $2, $3, $4 FROM unnest($1::text[]) AS n ON CONFLICT (number) DO NOTHING",
                 )
                 .await?;
-            tx.execute(&st, &[&households, &change.at, &change.actor, &change.reason]).await?;
+            tx.execute(&st, &[&numbers, &change.at, &change.actor, &change.reason]).await?;
         }
-
         tx.batch_execute("CREATE TEMP TABLE import_stage (LIKE citizens) ON COMMIT DROP").await?;
-        let sink = tx.copy_in::<_, bytes::Bytes>(self.sql.copy_stage.as_str()).await?;
-        let mut sink = std::pin::pin!(sink);
-        while !buf.is_empty() {
-            let chunk = buf.split_to(buf.len().min(1 << 20)).freeze();
-            sink.send(chunk).await?;
-        }
-        sink.as_mut().finish().await?;
+        copy_in(&tx, &self.sql.copy_stage, data).await?;
         let inserted = tx
-            .execute("INSERT INTO citizens SELECT * FROM import_stage ON CONFLICT (personal_id) DO NOTHING", &[])
+            .execute(
+                "INSERT INTO citizens SELECT * FROM import_stage ON CONFLICT (personal_id) DO NOTHING",
+                &[],
+            )
             .await?;
         if inserted != accepted {
             // Another writer stored some of these personal IDs since the check above.
@@ -408,27 +547,31 @@ impl Store for PgStore {
             )));
         }
         tx.commit().await?;
-        out.inserted = inserted;
-        Ok(out)
+        Ok(outcome(&fates, inserted))
     }
 
     async fn begin_import(&self, expected_rows: u64) -> Result<bool> {
         let client = self.client().await?;
-        let stored: f32 =
-            client.query_one("SELECT reltuples FROM pg_class WHERE oid = 'citizens'::regclass", &[]).await?.get(0);
+        let stored: f32 = client
+            .query_one("SELECT reltuples FROM pg_class WHERE oid = 'citizens'::regclass", &[])
+            .await?
+            .get(0);
         if !rows::should_defer_indexes(expected_rows, stored.max(0.0) as u64) {
             return Ok(false);
         }
+        let mut sql = format!("ALTER TABLE citizens DROP CONSTRAINT IF EXISTS {HOUSEHOLD_FK};");
         for (name, _) in rows::DEFERRABLE_INDEXES {
-            client.batch_execute(&format!("DROP INDEX IF EXISTS {name}")).await?;
+            sql.push_str(&format!(" DROP INDEX IF EXISTS {name};"));
         }
+        client.batch_execute(&sql).await?;
         Ok(true)
     }
 
     async fn finish_import(&self) -> Result<()> {
-        create_indexes(&self.client().await?).await?;
-        // Fresh statistics for the planner after a large load.
-        self.client().await?.batch_execute("ANALYZE citizens").await?;
+        if self.restore_deferred().await? {
+            // Fresh statistics for the planner after a large load.
+            self.client().await?.batch_execute("ANALYZE citizens").await?;
+        }
         Ok(())
     }
 
@@ -468,8 +611,12 @@ impl Store for PgStore {
         let cur = tx.query_opt(&st, &[&h.number]).await?.ok_or(StoreError::NotFound)?;
         let version = cur.int(0)?;
         let ms = tx.prepare_cached(rows::CURRENT_MEMBERS_SQL).await?;
-        let members =
-            tx.query(&ms, &[&h.number]).await?.iter().map(rows::member_pair_from_row).collect::<Result<Vec<_>>>()?;
+        let members = tx
+            .query(&ms, &[&h.number])
+            .await?
+            .iter()
+            .map(rows::member_pair_from_row)
+            .collect::<Result<Vec<_>>>()?;
         let hist = tx
             .prepare_cached(
                 "INSERT INTO household_history (number, version, members, changed_at, changed_by, reason) \
@@ -495,7 +642,12 @@ impl Store for PgStore {
 
     async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>> {
         let mut client = self.client().await?;
-        let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
         let v = get_household(&tx, number).await?;
         tx.commit().await?;
         Ok(v)
@@ -542,7 +694,14 @@ impl Store for PgStore {
         let row = client
             .query_opt(
                 &st,
-                &[&o.username, &o.display_name, &o.role.code(), &o.scope.to_string(), &o.password_hash, &created_at],
+                &[
+                    &o.username,
+                    &o.display_name,
+                    &o.role.code(),
+                    &o.scope.to_string(),
+                    &o.password_hash,
+                    &created_at,
+                ],
             )
             .await?
             .ok_or_else(|| StoreError::Conflict(rows::duplicate_username(&o.username)))?;
@@ -584,7 +743,9 @@ impl Store for PgStore {
                  VALUES ($1, $2, $3, $4, $5)",
             )
             .await?;
-        client.execute(&st, &[&s.token_hash, &s.officer_id, &s.csrf_token, &s.created_at, &s.expires_at]).await?;
+        client
+            .execute(&st, &[&s.token_hash, &s.officer_id, &s.csrf_token, &s.created_at, &s.expires_at])
+            .await?;
         Ok(())
     }
 
@@ -652,19 +813,25 @@ impl Store for PgStore {
 
     async fn verify_audit_chain(&self) -> Result<Option<i64>> {
         let mut client = self.client().await?;
-        let tx = client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
         let head = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?;
         let head = (head.int(0)?, head.text(1)?);
-        let stream =
-            tx.query_raw(&format!("{} ORDER BY seq", rows::AUDIT_SELECT), Vec::<&str>::new()).await?;
-        let mut stream = std::pin::pin!(stream);
         let mut check = rows::ChainCheck::new();
-        while let Some(row) = stream.next().await {
-            if check.feed(&rows::audit_from_row(&row?)?) {
-                break;
+        {
+            let stream =
+                tx.query_raw(&format!("{} ORDER BY seq", rows::AUDIT_SELECT), Vec::<&str>::new()).await?;
+            let mut stream = std::pin::pin!(stream);
+            while let Some(row) = stream.next().await {
+                if check.feed(&rows::audit_from_row(&row?)?) {
+                    break;
+                }
             }
         }
-        drop(stream);
         tx.commit().await?;
         Ok(check.finish(Some(head)))
     }

@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dancu_domain::{Citizen, Household, PersonalId, Sex};
+use dancu_domain::{Citizen, Household, PersonalId, Relation, Sex};
 use rusqlite::types::ToSqlOutput;
-use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior};
+use rusqlite::{
+    params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior,
+};
 
 use crate::model::*;
 use crate::rows::{self, Migration, Ph, RowGet, Val};
@@ -51,6 +53,9 @@ struct Sql {
     citizen_history: String,
     set_member: String,
     clear_members: String,
+    /// The import insert: `OR IGNORE` skips a row that breaks a uniqueness rule (a stored
+    /// personal ID, a second head) without undoing the rest of the transaction.
+    import_citizen: String,
 }
 
 impl Sql {
@@ -68,6 +73,9 @@ impl Sql {
             citizen_history: PH.sql(rows::CITIZEN_HISTORY_SQL),
             set_member: PH.sql(rows::SET_MEMBER_SQL),
             clear_members: PH.sql(rows::CLEAR_MEMBERS_SQL),
+            import_citizen: rows::insert_citizen_sql(PH)
+                .replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+                .replace(" ON CONFLICT (personal_id) DO NOTHING", ""),
         }
     }
 }
@@ -112,7 +120,7 @@ impl RowGet for rusqlite::Row<'_> {
 }
 
 fn configure(c: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
-    c.busy_timeout(Duration::from_secs(10))?;
+    c.busy_timeout(Duration::from_secs(30))?;
     c.set_prepared_statement_cache_capacity(64);
     c.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
@@ -136,7 +144,12 @@ impl SqliteStore {
             let c = Connection::open_in_memory()?;
             configure(&c, 65_536)?;
             return Ok(SqliteStore {
-                inner: Arc::new(Inner { writer: Mutex::new(c), readers: Vec::new(), next_reader: 0.into(), sql }),
+                inner: Arc::new(Inner {
+                    writer: Mutex::new(c),
+                    readers: Vec::new(),
+                    next_reader: 0.into(),
+                    sql,
+                }),
             });
         }
         let path = url
@@ -153,11 +166,7 @@ impl SqliteStore {
         }
         let writer = Connection::open(path)?;
         // Larger pages make the bulk commits of imports cheaper; only a new file takes it.
-        let ps = std::env::var("DANCU_EXP_PAGE").unwrap_or("16384".into());
-        writer.execute_batch(&format!("PRAGMA page_size = {ps}"))?;
-        if let Ok(n) = std::env::var("DANCU_EXP_CKPT") {
-            writer.execute_batch(&format!("PRAGMA wal_autocheckpoint = {n}"))?;
-        }
+        writer.execute_batch("PRAGMA page_size = 16384")?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Config(format!("SQLite refused WAL mode (got {mode})")));
@@ -167,13 +176,17 @@ impl SqliteStore {
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
             )?;
             configure(&r, 32_768)?;
             r.execute_batch("PRAGMA query_only = ON")?;
             readers.push(Mutex::new(r));
         }
-        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: 0.into(), sql }) })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: 0.into(), sql }),
+        })
     }
 
     /// Runs `f` with the writer connection on the blocking pool.
@@ -238,9 +251,7 @@ fn get_household(c: &Connection, sql: &Sql, number: &str) -> Result<Option<House
     let mut rs = st.query([number])?;
     let Some(h) = rs.next()? else { return Ok(None) };
     let mut ms = c.prepare_cached(&sql.household_members)?;
-    let members = ms
-        .query_and_then([number], |r| rows::member_from_row(r))?
-        .collect::<Result<Vec<_>>>()?;
+    let members = ms.query_and_then([number], |r| rows::member_from_row(r))?.collect::<Result<Vec<_>>>()?;
     rows::household_view(h, members)
 }
 
@@ -255,7 +266,8 @@ fn insert_members(tx: &Connection, sql: &Sql, h: &Household) -> Result<()> {
     let mut check = tx.prepare_cached(&sql.member_check)?;
     let mut set = tx.prepare_cached(&sql.set_member)?;
     for m in &h.members {
-        let found: Option<Option<String>> = check.query_row([m.personal_id.as_str()], |r| r.get(0)).optional()?;
+        let found: Option<Option<String>> =
+            check.query_row([m.personal_id.as_str()], |r| r.get(0)).optional()?;
         rows::check_member(&m.personal_id, &h.number, found)?;
         set.execute(params![m.personal_id.as_str(), h.number, m.relation.code()]).map_err(|e| {
             if unique_violation(&e) {
@@ -347,9 +359,9 @@ impl Store for SqliteStore {
         let stored = rows::new_stored(c, &cols, change);
         let meta = rows::citizen_meta(1, change);
         self.write(move |conn, sql| {
-            let n = conn
-                .prepare_cached(&sql.insert_citizen)?
-                .execute(params_from_iter(cols.vals.iter().chain(&meta).chain(&rows::household_vals(None))))?;
+            let n = conn.prepare_cached(&sql.insert_citizen)?.execute(params_from_iter(
+                cols.vals.iter().chain(&meta).chain(&rows::household_vals(None)),
+            ))?;
             if n == 0 {
                 return Err(StoreError::Conflict(rows::duplicate_id(cols.id())));
             }
@@ -358,7 +370,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_citizen(&self, c: &Citizen, expected_version: i64, change: &Change) -> Result<StoredCitizen> {
+    async fn update_citizen(
+        &self,
+        c: &Citizen,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<StoredCitizen> {
         let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
         let change = change.clone();
         self.write(move |conn, sql| {
@@ -390,7 +407,8 @@ impl Store for SqliteStore {
                 Val::Text(change.actor.clone()),
                 Val::Text(change.reason.clone()),
             ];
-            tx.prepare_cached(&sql.update_citizen)?.execute(params_from_iter(cols.vals.iter().chain(meta.iter())))?;
+            tx.prepare_cached(&sql.update_citizen)?
+                .execute(params_from_iter(cols.vals.iter().chain(meta.iter())))?;
             let stored = get_stored(&tx, sql, cols.id())?.ok_or(StoreError::NotFound)?;
             tx.commit()?;
             Ok(stored)
@@ -426,10 +444,7 @@ impl Store for SqliteStore {
     }
 
     async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
-        let (mut items, rejected) = rows::prepare_import(batch);
-        if std::env::var("DANCU_EXP_SORT").is_ok() {
-            items.sort_by(|a, b| a.cols.id().cmp(b.cols.id()));
-        }
+        let (items, rejected) = rows::prepare_import(batch);
         let meta = rows::citizen_meta(1, change);
         let (at, actor, reason) = (rows::ts_text(&change.at), change.actor.clone(), change.reason.clone());
         self.write(move |conn, sql| {
@@ -440,13 +455,13 @@ impl Store for SqliteStore {
                     "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
                      VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
                 )?;
-                let exp_ignore = std::env::var("DANCU_EXP_IGNORE").is_ok();
-                let ins_sql = if exp_ignore {
-                    sql.insert_citizen.replace("INSERT INTO", "INSERT OR IGNORE INTO").replace(" ON CONFLICT (personal_id) DO NOTHING", "")
-                } else {
-                    sql.insert_citizen.clone()
-                };
-                let mut ins = tx.prepare_cached(&ins_sql)?;
+                let mut ins = tx.prepare_cached(&sql.import_citizen)?;
+                let mut exists = tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = ?1")?;
+                // The bookkeeping columns are the same for every row: bound once.
+                let n = rows::CITIZEN_COLUMNS.len();
+                for (i, v) in meta.iter().enumerate() {
+                    ins.raw_bind_parameter(n + 1 + i, v)?;
+                }
                 let mut households: HashSet<&str> = HashSet::new();
                 for it in &items {
                     if let Some((no, _)) = &it.household {
@@ -454,17 +469,23 @@ impl Store for SqliteStore {
                             hh.execute(params![no, at, actor, reason])?;
                         }
                     }
-                    let hv = rows::household_vals(it.household.as_ref());
-                    // A personal ID already stored is skipped by the statement; a second head
-                    // breaks the one-head index, which undoes only this statement.
-                    match ins.execute(params_from_iter(it.cols.vals.iter().chain(&meta).chain(&hv))) {
-                        Ok(0) => out.skipped_existing += 1,
-                        Ok(_) => out.inserted += 1,
-                        Err(e) if unique_violation(&e) => {
-                            let no = it.household.as_ref().map(|h| h.0.as_str()).unwrap_or_default();
-                            out.rejected.push((it.line, rows::head_taken(no)));
-                        }
-                        Err(e) => return Err(e.into()),
+                    for (i, v) in it.cols.vals.iter().enumerate() {
+                        ins.raw_bind_parameter(i + 1, v)?;
+                    }
+                    for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
+                        ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
+                    }
+                    if ins.raw_execute()? == 1 {
+                        out.inserted += 1;
+                        continue;
+                    }
+                    // Ignored: a personal ID already stored, or a second head for the household.
+                    if exists.exists([it.cols.id()])? {
+                        out.skipped_existing += 1;
+                    } else if let Some((no, Relation::Head)) = &it.household {
+                        out.rejected.push((it.line, rows::head_taken(no)));
+                    } else {
+                        out.rejected.push((it.line, rows::row_refused()));
                     }
                 }
             }
@@ -477,7 +498,8 @@ impl Store for SqliteStore {
 
     async fn begin_import(&self, expected_rows: u64) -> Result<bool> {
         self.write(move |c, _| {
-            let stored: i64 = c.query_row("SELECT coalesce(max(rowid), 0) FROM citizens", [], |r| r.get(0))?;
+            let stored: i64 =
+                c.query_row("SELECT coalesce(max(rowid), 0) FROM citizens", [], |r| r.get(0))?;
             if !rows::should_defer_indexes(expected_rows, stored as u64) {
                 return Ok(false);
             }
@@ -494,7 +516,8 @@ impl Store for SqliteStore {
     }
 
     async fn count_citizens(&self) -> Result<u64> {
-        self.read(|c, _| Ok(c.query_row("SELECT count(*) FROM citizens", [], |r| r.get::<_, i64>(0))? as u64)).await
+        self.read(|c, _| Ok(c.query_row("SELECT count(*) FROM citizens", [], |r| r.get::<_, i64>(0))? as u64))
+            .await
     }
 
     async fn create_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
@@ -540,14 +563,27 @@ impl Store for SqliteStore {
                 "INSERT INTO household_history (number, version, members, changed_at, changed_by, reason) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![h.number, version, serde_json::to_string(&members)?, at, by, why])?;
+            .execute(params![
+                h.number,
+                version,
+                serde_json::to_string(&members)?,
+                at,
+                by,
+                why
+            ])?;
             tx.prepare_cached(&sql.clear_members)?.execute([&h.number])?;
             insert_members(&tx, sql, &h)?;
             tx.prepare_cached(
                 "UPDATE households SET version = ?2, updated_at = ?3, updated_by = ?4, change_reason = ?5 \
                  WHERE number = ?1",
             )?
-            .execute(params![h.number, version + 1, rows::ts_text(&change.at), change.actor, change.reason])?;
+            .execute(params![
+                h.number,
+                version + 1,
+                rows::ts_text(&change.at),
+                change.actor,
+                change.reason
+            ])?;
             let view = get_household(&tx, sql, &h.number)?.ok_or(StoreError::NotFound)?;
             tx.commit()?;
             Ok(view)
@@ -643,7 +679,7 @@ impl Store for SqliteStore {
         self.read(move |c, _| {
             let mut st = c.prepare_cached(&format!("{} WHERE username = ?1", rows::OFFICER_SELECT))?;
             let mut rs = st.query([&username])?;
-            rs.next()?.map(|r| rows::officer_from_row(r)).transpose()
+            rs.next()?.map(rows::officer_from_row).transpose()
         })
         .await
     }
@@ -652,7 +688,7 @@ impl Store for SqliteStore {
         self.read(move |c, _| {
             let mut st = c.prepare_cached(&format!("{} WHERE id = ?1", rows::OFFICER_SELECT))?;
             let mut rs = st.query([id])?;
-            rs.next()?.map(|r| rows::officer_from_row(r)).transpose()
+            rs.next()?.map(rows::officer_from_row).transpose()
         })
         .await
     }
@@ -688,10 +724,12 @@ impl Store for SqliteStore {
     async fn get_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>> {
         let token_hash = token_hash.to_string();
         self.read(move |c, _| {
-            let mut st = c
-                .prepare_cached(&format!("{} WHERE token_hash = ?1 AND expires_at > ?2", rows::SESSION_SELECT))?;
+            let mut st = c.prepare_cached(&format!(
+                "{} WHERE token_hash = ?1 AND expires_at > ?2",
+                rows::SESSION_SELECT
+            ))?;
             let mut rs = st.query(params![token_hash, rows::ts_text(&now)])?;
-            rs.next()?.map(|r| rows::session_from_row(r)).transpose()
+            rs.next()?.map(rows::session_from_row).transpose()
         })
         .await
     }

@@ -3,7 +3,8 @@
 # server, with N people stored, 64 keep-alive connections, load from wrk on the same
 # machine. Also reports the server's peak memory (VmHWM).
 #
-#   bench/lookup.sh [PEOPLE=1000000] [RUNS=3] [DURATION=15s]
+#   bench/lookup.sh [PEOPLE=1000000] [RUNS=3] [DURATION=15s]   (BACKENDS="sqlite postgres")
+# Data is kept in $WORK (default /tmp/dancu-bench) between runs; delete it after a schema change.
 # Needs: wrk (apt-get install wrk), PostgreSQL at $PG_URL for the PostgreSQL half.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +40,13 @@ run_backend() {
   kill -TERM $pid; wait $pid || true
 }
 
+BACKENDS=${BACKENDS:-sqlite postgres}
 SQLITE_DB="$WORK/lookup-$PEOPLE.db"
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
 if [ ! -f "$SQLITE_DB" ]; then "$BIN" import citizens "$CSV" --database-url "sqlite://$SQLITE_DB" --rejects "$WORK/rejects.csv"; fi
 run_backend sqlite "sqlite://$SQLITE_DB" 18081
+fi
+[[ " $BACKENDS " == *" postgres "* ]] || exit 0
 
 PGDB="dancu_bench_lookup_$PEOPLE"
 if ! psql "$PG_ADMIN" -tAc "select 1 from pg_database where datname='$PGDB'" | grep -q 1; then

@@ -109,7 +109,8 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_officer ON sessions (officer_id);
 
-CREATE TABLE audit_log (
+-- In its own file, attached as `audit` (see sqlite::audit_path).
+CREATE TABLE audit.audit_log (
     seq       INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,
     actor     TEXT NOT NULL,
@@ -121,5 +122,5 @@ CREATE TABLE audit_log (
     hash      TEXT NOT NULL
 );
 
-CREATE INDEX audit_log_subject ON audit_log (subject, seq);
-CREATE INDEX audit_log_actor ON audit_log (actor, seq);
+CREATE INDEX audit.audit_log_subject ON audit_log (subject, seq);
+CREATE INDEX audit.audit_log_actor ON audit_log (actor, seq);

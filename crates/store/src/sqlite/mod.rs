@@ -123,9 +123,18 @@ fn configure(c: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     c.busy_timeout(Duration::from_secs(30))?;
     c.set_prepared_statement_cache_capacity(64);
     c.execute_batch(&format!(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
-         PRAGMA cache_size = -{cache_kib};"
+        "PRAGMA main.synchronous = NORMAL; PRAGMA audit.synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{cache_kib}; PRAGMA audit.cache_size = -8192;"
     ))
+}
+
+/// The audit log lives in a file of its own beside the database (`x.db` → `x.db-audit`),
+/// attached to every connection as schema `audit`. Appending to it then leaves the
+/// registry file unchanged, so readers keep their page caches: in WAL mode a reader drops
+/// its whole cache whenever the file it reads has changed, which an audit append on every
+/// read would otherwise cause.
+pub fn audit_path(path: &str) -> String {
+    format!("{path}-audit")
 }
 
 impl SqliteStore {
@@ -142,6 +151,7 @@ impl SqliteStore {
         let sql = Sql::new();
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             let c = Connection::open_in_memory()?;
+            c.execute_batch("ATTACH DATABASE ':memory:' AS audit")?;
             configure(&c, 65_536)?;
             return Ok(SqliteStore {
                 inner: Arc::new(Inner {
@@ -171,6 +181,12 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Config(format!("SQLite refused WAL mode (got {mode})")));
         }
+        let audit = audit_path(path);
+        writer.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
+        let mode: String = writer.query_row("PRAGMA audit.journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Config(format!("SQLite refused WAL mode for the audit log (got {mode})")));
+        }
         configure(&writer, 262_144)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -180,6 +196,7 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
+            r.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
             configure(&r, 32_768)?;
             r.execute_batch("PRAGMA query_only = ON")?;
             readers.push(Mutex::new(r));
@@ -202,6 +219,24 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+
+    /// Runs a point read (one row by key, tens of microseconds) on the calling thread.
+    /// Handing such a read to the blocking pool costs more in thread wake-ups than the
+    /// read itself; anything that may scan goes through [`Self::read`] instead.
+    fn read_point<T>(&self, f: impl FnOnce(&Connection, &Sql) -> Result<T>) -> Result<T> {
+        let inner = &self.inner;
+        if inner.readers.is_empty() {
+            return f(&lock(&inner.writer), &inner.sql);
+        }
+        let n = inner.readers.len();
+        let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Ok(c) = inner.readers[(start + i) % n].try_lock() {
+                return f(&c, &inner.sql);
+            }
+        }
+        f(&lock(&inner.readers[start % n]), &inner.sql)
     }
 
     /// Runs `f` with a read connection on the blocking pool.
@@ -417,8 +452,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_citizen(&self, id: &PersonalId) -> Result<Option<StoredCitizen>> {
-        let id = *id;
-        self.read(move |c, sql| get_stored(c, sql, id.as_str())).await
+        self.read_point(|c, sql| get_stored(c, sql, id.as_str()))
     }
 
     async fn citizen_history(&self, id: &PersonalId) -> Result<Vec<CitizenVersion>> {
@@ -692,12 +726,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_officer(&self, id: i64) -> Result<Option<Officer>> {
-        self.read(move |c, _| {
+        self.read_point(|c, _| {
             let mut st = c.prepare_cached(&format!("{} WHERE id = ?1", rows::OFFICER_SELECT))?;
             let mut rs = st.query([id])?;
             rs.next()?.map(rows::officer_from_row).transpose()
         })
-        .await
     }
 
     async fn list_officers(&self) -> Result<Vec<Officer>> {
@@ -729,8 +762,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>> {
-        let token_hash = token_hash.to_string();
-        self.read(move |c, _| {
+        self.read_point(|c, _| {
             let mut st = c.prepare_cached(&format!(
                 "{} WHERE token_hash = ?1 AND expires_at > ?2",
                 rows::SESSION_SELECT
@@ -738,7 +770,6 @@ impl Store for SqliteStore {
             let mut rs = st.query(params![token_hash, rows::ts_text(&now)])?;
             rs.next()?.map(rows::session_from_row).transpose()
         })
-        .await
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {

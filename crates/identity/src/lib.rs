@@ -1,0 +1,26 @@
+//! Identity documents and accounts: the ID card (CCCD / thẻ căn cước) life cycle and expiry,
+//! the card's QR payload (with repair of legacy Vietnamese encodings), TOTP second factors and
+//! electronic identity (VNeID-style) accounts.
+//!
+//! Pure code: no I/O, no async, no database; the clock is always an argument. Every broken
+//! rule is a [`dancu_domain::Violation`] with a stable rule code (listed in docs/IDENTITY.md).
+
+pub mod card;
+pub mod eid;
+pub mod legacy;
+pub mod qr;
+pub mod totp;
+
+pub use card::{
+    birthday_at, card_expiry, due_for_renewal, next_milestone, next_milestone_with, renewal_due_from,
+    transition, ApplicationKind, Card, CardStatus, ExpiryRule, HandoverMethod, Milestone, Move,
+    RenewalReason, ReplacementReason, Stage, StageKind,
+};
+pub use eid::{
+    apply, check_level2, check_registration, normalize_phone, validate_number, AccountEvent, AccountState,
+    Actor, DocumentKind, IntegratedDocument, Level, Phase, RegistrationClaim, VerificationState,
+    DOCUMENT_RULES,
+};
+pub use legacy::{repair, Encoding};
+pub use qr::{CardQr, ParsedQr};
+pub use totp::TotpParams;

@@ -94,6 +94,8 @@ enum OfficerCmd {
 enum IdCmd {
     /// Validates a personal ID number and explains its parts.
     Check { number: String },
+    /// Parses a chip-card QR payload (6, 7 or 8+ fields; repairs legacy-encoded text).
+    ParseQr { payload: String },
 }
 
 fn main() -> Result<()> {
@@ -115,6 +117,19 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Id { what: IdCmd::Check { number } } => id_check(&number),
+        Command::Id { what: IdCmd::ParseQr { payload } } => match dancu_identity::qr::parse_detailed(&payload) {
+            Ok(p) => {
+                print!("{}", p.explain());
+                Ok(())
+            }
+            Err(v) => {
+                println!("không đọc được mã QR / unreadable QR payload");
+                println!("  trường / field: {}; quy tắc / rule: {}", v.field, v.rule);
+                println!("  {}", v.message_vi);
+                println!("  {}", v.message_en);
+                std::process::exit(1)
+            }
+        },
         other => runtime()?.block_on(run_async(other, file)),
     }
 }

@@ -24,7 +24,8 @@ pub struct FileConfig {
 impl FileConfig {
     pub fn load(path: Option<&Path>) -> Result<Self> {
         let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
     }
 }
@@ -71,7 +72,8 @@ pub struct ServeSettings {
 
 impl ServeArgs {
     pub fn resolve(self, file: &FileConfig) -> Result<ServeSettings> {
-        let database_url = self.database_url.or(file.database_url.clone()).unwrap_or_else(default_database_url);
+        let database_url =
+            self.database_url.or(file.database_url.clone()).unwrap_or_else(default_database_url);
         let listen = self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap());
         let mut server = dancu_server::ServerConfig {
             cookie_secure: self.cookie_secure.or(file.cookie_secure).unwrap_or(true),
@@ -86,7 +88,10 @@ impl ServeArgs {
         if let Some(b) = file.max_body_bytes {
             server.max_body_bytes = b;
         }
-        let secret_file = self.token_secret_file.or(file.token_secret_file.clone()).unwrap_or_else(|| secret_path_for(&database_url));
+        let secret_file = self
+            .token_secret_file
+            .or(file.token_secret_file.clone())
+            .unwrap_or_else(|| secret_path_for(&database_url));
         server.token_secret = load_or_create_secret(Path::new(&secret_file))?;
         Ok(ServeSettings { database_url, listen, server })
     }

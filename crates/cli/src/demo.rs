@@ -76,7 +76,8 @@ async fn populated_communes(store: &Arc<dyn Store>, province: &str) -> Result<Ve
     for code in dancu_domain::admin_units().communes_of_province_2025(province) {
         let q = CitizenQuery { commune: Some(code.clone()), limit: 1, ..Default::default() };
         if store.search_citizens(&q, &Scope::Nation).await?.total > 0 {
-            let name = dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_default();
+            let name =
+                dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_default();
             found.push((code.clone(), name));
             if found.len() == 2 {
                 break;
@@ -88,7 +89,8 @@ async fn populated_communes(store: &Arc<dyn Store>, province: &str) -> Result<Ve
 
 pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)> {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let db = args.data_dir.join("dancu.db");
     let url = format!("sqlite://{}", db.display());
     let store = dancu_store::open(&url).await?;
@@ -124,7 +126,13 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)
     }
     let communes = populated_communes(&store, &args.province).await?;
     let mut accounts = vec![
-        ("admin".to_string(), "admin-demo-2025".to_string(), "Quản trị hệ thống".to_string(), "admin", "nation".to_string()),
+        (
+            "admin".to_string(),
+            "admin-demo-2025".to_string(),
+            "Quản trị hệ thống".to_string(),
+            "admin",
+            "nation".to_string(),
+        ),
         (
             format!("tinh{}", args.province),
             format!("tinh{}-demo-2025", args.province),
@@ -134,14 +142,24 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)
         ),
     ];
     for (i, (code, name)) in communes.iter().enumerate() {
-        accounts.push((format!("xa{}", i + 1), format!("xa{}-demo-2025", i + 1), format!("Cán bộ Công an {name}"), "officer", format!("commune:{code}")));
+        accounts.push((
+            format!("xa{}", i + 1),
+            format!("xa{}-demo-2025", i + 1),
+            format!("Cán bộ Công an {name}"),
+            "officer",
+            format!("commune:{code}"),
+        ));
     }
     let mut logins = Vec::new();
     for (user, pw, name, role, scope) in accounts {
         if store.get_officer_by_username(&user).await?.is_none() {
             add_officer(&store, &user, &name, role, &scope, &pw).await?;
         }
-        logins.push(DemoLogin { username: user, password: pw, description: format!("{name} ({role}, {scope})") });
+        logins.push(DemoLogin {
+            username: user,
+            password: pw,
+            description: format!("{name} ({role}, {scope})"),
+        });
     }
     eprintln!("data folder ready in {:.1}s", started.elapsed().as_secs_f64());
     Ok((store, logins))
@@ -152,16 +170,23 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     let port = listener.local_addr()?.port();
     let config = dancu_server::ServerConfig {
         token_secret: load_or_create_secret(&args.data_dir.join("token.secret"))?,
         ..Default::default()
     };
-    let mut banner = format!("\ndancu demo is running: http://localhost:{port}/\n\nDemo logins (username / password):\n");
+    let mut banner =
+        format!("\ndancu demo is running: http://localhost:{port}/\n\nDemo logins (username / password):\n");
     for l in &logins {
         banner.push_str(&format!("  {:<8} / {:<20} {}\n", l.username, l.password, l.description));
     }
-    banner.push_str("\nAPI: http://localhost:{port}/openapi.json · Stop with Ctrl-C.\n".replace("{port}", &port.to_string()).as_str());
+    banner.push_str(
+        "\nAPI: http://localhost:{port}/openapi.json · Stop with Ctrl-C.\n"
+            .replace("{port}", &port.to_string())
+            .as_str(),
+    );
     crate::serve::serve_on(store, listener, config, Some(banner)).await
 }

@@ -67,7 +67,12 @@ struct Rejects {
 
 impl Rejects {
     fn create(path: &Path) -> Result<Self> {
-        let mut w = csv::Writer::from_path(path).with_context(|| format!("creating rejects file {}", path.display()))?;
+        // Flexible: a rejected row may have more fields than the header (short rows are
+        // padded below, so every row has at least the header's columns).
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .with_context(|| format!("creating rejects file {}", path.display()))?;
         let mut header = vec!["line", "field", "rule", "message_vi", "message_en"];
         header.extend(CSV_COLUMNS);
         w.write_record(&header)?;
@@ -86,6 +91,9 @@ impl Rejects {
         let (vi, en) = (join(&|v| v.message_vi.as_str()), join(&|v| v.message_en.as_str()));
         let mut rec: Vec<&str> = vec![&line, &field, &rule, &vi, &en];
         rec.extend(raw.iter().map(String::as_str));
+        while rec.len() < 5 + CSV_COLUMNS.len() {
+            rec.push("");
+        }
         self.w.write_record(&rec)?;
         self.count += 1;
         Ok(())
@@ -101,7 +109,10 @@ struct Parsed {
 /// Maps the file's header to [`CSV_COLUMNS`]; any order is accepted, but every column must
 /// be present and no unknown column may appear.
 fn column_map(header: &csv::ByteRecord) -> Result<Vec<usize>> {
-    let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string()).collect();
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
     let unknown: Vec<&String> = names.iter().filter(|n| !CSV_COLUMNS.contains(&n.as_str())).collect();
     let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
     if !unknown.is_empty() || !missing.is_empty() {
@@ -122,7 +133,10 @@ fn parse_thread(
     bar: ProgressBar,
 ) -> Result<u64> {
     let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
     let map = column_map(rdr.byte_headers()?)?;
     let today = dancu_domain::date::vietnam_today(Utc::now());
     let mut rec = csv::ByteRecord::new();
@@ -162,7 +176,7 @@ fn parse_thread(
         }
         rows += 1;
         let line = rec.position().map(|p| p.line()).unwrap_or(rows + 1);
-        if rows % 16_384 == 0 {
+        if rows.is_multiple_of(16_384) {
             bar.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
         }
         let raw: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
@@ -210,10 +224,10 @@ fn parse_thread(
         if no != group_no {
             flush_group(&mut group, &mut batch)?;
             group_no = no.to_string();
-            if batch.len() >= batch_size {
-                if tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_err() {
-                    bail!("the database side stopped");
-                }
+            if batch.len() >= batch_size
+                && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_err()
+            {
+                bail!("the database side stopped");
             }
         }
         let parsed = Parsed { row: ImportRow { line, citizen, household }, raw };
@@ -243,11 +257,14 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
         PathBuf::from(p)
     });
     let rejects = Arc::new(Mutex::new(Rejects::create(&rejects_path)?));
-    let size = std::fs::metadata(&args.file).with_context(|| format!("opening {}", args.file.display()))?.len();
+    let size =
+        std::fs::metadata(&args.file).with_context(|| format!("opening {}", args.file.display()))?.len();
     let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})")
-            .unwrap(),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})",
+        )
+        .unwrap(),
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportRow>>(2);
     let parser = {
@@ -268,7 +285,10 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
     let mut db_time = std::time::Duration::ZERO;
     while let Some(batch) = rx.recv().await {
         let t = Instant::now();
-        let outcome = store.import_batch(&batch, &change).await.context("storing a batch (earlier batches are kept)")?;
+        let outcome = store
+            .import_batch(&batch, &change)
+            .await
+            .context("storing a batch (earlier batches are kept)")?;
         db_time += t.elapsed();
         report.inserted += outcome.inserted;
         report.skipped_existing += outcome.skipped_existing;
@@ -284,7 +304,11 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
     bar.set_message("rebuilding search indexes");
     let t = Instant::now();
     store.finish_import().await.context("rebuilding the search indexes")?;
-    tracing::info!(batches_s = db_time.as_secs_f64(), index_rebuild_s = t.elapsed().as_secs_f64(), "database time");
+    tracing::info!(
+        batches_s = db_time.as_secs_f64(),
+        index_rebuild_s = t.elapsed().as_secs_f64(),
+        "database time"
+    );
     bar.finish_and_clear();
     let mut r = rejects.lock().unwrap();
     r.w.flush()?;
@@ -296,10 +320,32 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
 fn raw_of(row: &ImportRow) -> Vec<String> {
     let d = row.citizen.to_draft();
     let mut v = vec![
-        d.personal_id, d.family_name, d.middle_name, d.given_name, d.other_names, d.birth_date, d.sex, d.birth_place,
-        d.hometown, d.ethnicity, d.religion, d.nationality, d.permanent_unit, d.permanent_detail, d.temporary_unit,
-        d.temporary_detail, d.current_unit, d.current_detail, d.father_id, d.father_name, d.mother_id, d.mother_name,
-        d.spouse_id, d.cmnd, d.status, d.death_date,
+        d.personal_id,
+        d.family_name,
+        d.middle_name,
+        d.given_name,
+        d.other_names,
+        d.birth_date,
+        d.sex,
+        d.birth_place,
+        d.hometown,
+        d.ethnicity,
+        d.religion,
+        d.nationality,
+        d.permanent_unit,
+        d.permanent_detail,
+        d.temporary_unit,
+        d.temporary_detail,
+        d.current_unit,
+        d.current_detail,
+        d.father_id,
+        d.father_name,
+        d.mother_id,
+        d.mother_name,
+        d.spouse_id,
+        d.cmnd,
+        d.status,
+        d.death_date,
     ];
     match &row.household {
         Some((no, rel)) => v.extend([no.clone(), rel.code().to_string()]),

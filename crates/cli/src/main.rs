@@ -117,19 +117,21 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Id { what: IdCmd::Check { number } } => id_check(&number),
-        Command::Id { what: IdCmd::ParseQr { payload } } => match dancu_identity::qr::parse_detailed(&payload) {
-            Ok(p) => {
-                print!("{}", p.explain());
-                Ok(())
+        Command::Id { what: IdCmd::ParseQr { payload } } => {
+            match dancu_identity::qr::parse_detailed(&payload) {
+                Ok(p) => {
+                    print!("{}", p.explain());
+                    Ok(())
+                }
+                Err(v) => {
+                    println!("không đọc được mã QR / unreadable QR payload");
+                    println!("  trường / field: {}; quy tắc / rule: {}", v.field, v.rule);
+                    println!("  {}", v.message_vi);
+                    println!("  {}", v.message_en);
+                    std::process::exit(1)
+                }
             }
-            Err(v) => {
-                println!("không đọc được mã QR / unreadable QR payload");
-                println!("  trường / field: {}; quy tắc / rule: {}", v.field, v.rule);
-                println!("  {}", v.message_vi);
-                println!("  {}", v.message_en);
-                std::process::exit(1)
-            }
-        },
+        }
         other => runtime()?.block_on(run_async(other, file)),
     }
 }
@@ -152,13 +154,19 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             Ok(())
         }
         Command::Import { what: ImportWhat::Citizens(args) } => {
-            let url = args.database_url.clone().or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
+            let url = args
+                .database_url
+                .clone()
+                .or(file.database_url.clone())
+                .unwrap_or_else(config::default_database_url);
             let report = import::run(&args, &url, true).await?;
             eprintln!("{report}");
             Ok(())
         }
         Command::Demo(args) => demo::run(args, &file).await,
-        Command::Officer { what: OfficerCmd::Add { database_url, username, display_name, role, scope, password } } => {
+        Command::Officer {
+            what: OfficerCmd::Add { database_url, username, display_name, role, scope, password },
+        } => {
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
             let store = dancu_store::open(&url).await?;
             let o = demo::add_officer(&store, &username, &display_name, &role, &scope, &password).await?;
@@ -174,7 +182,10 @@ fn id_check(number: &str) -> Result<()> {
         Ok(id) => {
             let e = id.explain();
             println!("{id}: hợp lệ / valid");
-            println!("  tỉnh đăng ký khai sinh / birth registered in: {} ({})", e.province_name, e.province_code);
+            println!(
+                "  tỉnh đăng ký khai sinh / birth registered in: {} ({})",
+                e.province_name, e.province_code
+            );
             println!("  giới tính / sex: {} / {}", e.sex.label_vi(), e.sex.label_en());
             println!("  năm sinh / birth year: {} (thế kỷ / century {})", e.birth_year, e.century);
             println!("  số ngẫu nhiên / serial: {}", e.serial);

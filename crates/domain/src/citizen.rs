@@ -380,74 +380,6 @@ impl CitizenDraft {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
-    }
-
-    pub(crate) fn sample() -> CitizenDraft {
-        CitizenDraft {
-            personal_id: "001190001234".into(),
-            family_name: "Nguyễn".into(),
-            middle_name: "Thị".into(),
-            given_name: "Hoà".into(),
-            birth_date: "1990-05-04".into(),
-            sex: "Nữ".into(),
-            permanent_unit: "2025:00004".into(),
-            permanent_detail: "Số 1 phố Phan Đình Phùng".into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn valid_record_round_trips_through_draft() {
-        let c = sample().validate(today()).unwrap();
-        assert_eq!(c.sex, Sex::Female);
-        assert_eq!(c.scope_unit().unwrap().to_string(), "2025:00004");
-        assert_eq!(c.to_draft().validate(today()).unwrap(), c);
-    }
-
-    #[test]
-    fn reports_every_broken_field() {
-        let mut d = sample();
-        d.personal_id = "001090001234".into(); // male digit
-        d.birth_date = "1990-02-30".into();
-        d.permanent_unit = "00004".into();
-        d.ethnicity = "99".into();
-        let errs = d.validate(today()).unwrap_err();
-        let rules: Vec<(&str, &str)> = errs.iter().map(|e| (e.field.as_str(), e.rule)).collect();
-        assert!(rules.contains(&("birth_date", "date.invalid_day")), "{rules:?}");
-        assert!(rules.contains(&("permanent_unit", "unit.list_missing")), "{rules:?}");
-        assert!(rules.contains(&("ethnicity", "ethnicity.unknown")), "{rules:?}");
-    }
-
-    #[test]
-    fn id_must_agree_with_sex_and_year() {
-        let mut d = sample();
-        d.sex = "Nam".into();
-        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "id.sex_mismatch");
-        let mut d = sample();
-        d.birth_date = "1991".into();
-        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "id.year_mismatch");
-    }
-
-    #[test]
-    fn residence_and_death_rules() {
-        let mut d = sample();
-        d.permanent_unit.clear();
-        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "residence.required");
-        let mut d = sample();
-        d.death_date = "2000".into();
-        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "death_date.not_deceased");
-        d.status = "deceased".into();
-        d.death_date = "1980".into();
-        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "death_date.before_birth");
-    }
-}
-
 /// Columns of the citizen CSV format (`dancu gen` writes it, `dancu import` reads it), in
 /// order: the [`CitizenDraft`] fields, then the household number and relation to the head.
 pub const CSV_COLUMNS: [&str; 28] = [
@@ -513,5 +445,73 @@ impl CitizenDraft {
             status: next(),
             death_date: next(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    pub(crate) fn sample() -> CitizenDraft {
+        CitizenDraft {
+            personal_id: "001190001234".into(),
+            family_name: "Nguyễn".into(),
+            middle_name: "Thị".into(),
+            given_name: "Hoà".into(),
+            birth_date: "1990-05-04".into(),
+            sex: "Nữ".into(),
+            permanent_unit: "2025:00004".into(),
+            permanent_detail: "Số 1 phố Phan Đình Phùng".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn valid_record_round_trips_through_draft() {
+        let c = sample().validate(today()).unwrap();
+        assert_eq!(c.sex, Sex::Female);
+        assert_eq!(c.scope_unit().unwrap().to_string(), "2025:00004");
+        assert_eq!(c.to_draft().validate(today()).unwrap(), c);
+    }
+
+    #[test]
+    fn reports_every_broken_field() {
+        let mut d = sample();
+        d.personal_id = "001090001234".into(); // male digit
+        d.birth_date = "1990-02-30".into();
+        d.permanent_unit = "00004".into();
+        d.ethnicity = "99".into();
+        let errs = d.validate(today()).unwrap_err();
+        let rules: Vec<(&str, &str)> = errs.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+        assert!(rules.contains(&("birth_date", "date.invalid_day")), "{rules:?}");
+        assert!(rules.contains(&("permanent_unit", "unit.list_missing")), "{rules:?}");
+        assert!(rules.contains(&("ethnicity", "ethnicity.unknown")), "{rules:?}");
+    }
+
+    #[test]
+    fn id_must_agree_with_sex_and_year() {
+        let mut d = sample();
+        d.sex = "Nam".into();
+        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "id.sex_mismatch");
+        let mut d = sample();
+        d.birth_date = "1991".into();
+        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "id.year_mismatch");
+    }
+
+    #[test]
+    fn residence_and_death_rules() {
+        let mut d = sample();
+        d.permanent_unit.clear();
+        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "residence.required");
+        let mut d = sample();
+        d.death_date = "2000".into();
+        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "death_date.not_deceased");
+        d.status = "deceased".into();
+        d.death_date = "1980".into();
+        assert_eq!(d.validate(today()).unwrap_err()[0].rule, "death_date.before_birth");
     }
 }

@@ -36,12 +36,15 @@ pub fn hash_password(password: &str) -> String {
 }
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    PasswordHash::new(hash)
+        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
 }
 
 /// A hash to verify against when the username is unknown, so that the answer takes as
 /// long as for a known one and does not reveal which usernames exist.
-pub static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password("dancu-dummy"));
+pub static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password("dancu-dummy"));
 
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -118,7 +121,11 @@ pub struct Principal {
 
 impl Principal {
     pub fn access(&self, purpose: &str) -> Access {
-        Access { actor: format!("officer:{}", self.username), scope: self.scope.clone(), purpose: purpose.to_string() }
+        Access {
+            actor: format!("officer:{}", self.username),
+            scope: self.scope.clone(),
+            purpose: purpose.to_string(),
+        }
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
@@ -167,7 +174,11 @@ impl FromRequestParts<AppState> for Principal {
             return Ok(p.clone());
         }
         let principal = if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
-            let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthorized)?;
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(ApiError::unauthorized)?;
             state.keys.verify(token.trim()).ok_or_else(ApiError::unauthorized)?
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let store = state.registry.store();

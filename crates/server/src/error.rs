@@ -56,8 +56,16 @@ impl ApiError {
     }
 
     pub fn invalid(violations: Vec<Violation>) -> Self {
-        let summary_en = violations.iter().map(|v| format!("{}: {}", v.field, v.message_en)).collect::<Vec<_>>().join("; ");
-        let summary_vi = violations.iter().map(|v| format!("{}: {}", v.field, v.message_vi)).collect::<Vec<_>>().join("; ");
+        let summary_en = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.message_en))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let summary_vi = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.message_vi))
+            .collect::<Vec<_>>()
+            .join("; ");
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "validation_failed",
@@ -68,7 +76,12 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Lỗi hệ thống, vui lòng thử lại", "internal error, please retry")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Lỗi hệ thống, vui lòng thử lại",
+            "internal error, please retry",
+        )
     }
 }
 
@@ -99,8 +112,12 @@ impl From<StoreError> for ApiError {
             StoreError::VersionMismatch { expected, actual } => ApiError::new(
                 StatusCode::CONFLICT,
                 "version_mismatch",
-                format!("Hồ sơ đã bị thay đổi (phiên bản {actual}, bạn sửa từ phiên bản {expected}); hãy tải lại"),
-                format!("the record changed (now version {actual}, you edited version {expected}); reload it"),
+                format!(
+                    "Hồ sơ đã bị thay đổi (phiên bản {actual}, bạn sửa từ phiên bản {expected}); hãy tải lại"
+                ),
+                format!(
+                    "the record changed (now version {actual}, you edited version {expected}); reload it"
+                ),
             ),
             StoreError::Config(m) | StoreError::Backend(m) => {
                 tracing::error!(error = %m, "store failure");
@@ -145,7 +162,12 @@ impl From<JsonRejection> for ApiError {
                 "the body must be sent with Content-Type: application/json",
             ),
             JsonRejection::JsonDataError(e) => ApiError {
-                violations: vec![Violation::new("body", "json.schema", "Sai cấu trúc dữ liệu", e.body_text())],
+                violations: vec![Violation::new(
+                    "body",
+                    "json.schema",
+                    "Sai cấu trúc dữ liệu",
+                    e.body_text(),
+                )],
                 ..ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_body",

@@ -69,7 +69,13 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(registry: Registry, config: ServerConfig) -> Self {
         let keys = TokenKeys::from_secret(&config.token_secret);
-        AppState(Arc::new(Inner { registry, config, keys, metrics: Metrics::new(), login_throttle: LoginThrottle::default() }))
+        AppState(Arc::new(Inner {
+            registry,
+            config,
+            keys,
+            metrics: Metrics::new(),
+            login_throttle: LoginThrottle::default(),
+        }))
     }
 }
 

@@ -68,7 +68,11 @@ impl Metrics {
             for (i, c) in s.by_class.iter().enumerate() {
                 let n = c.load(Ordering::Relaxed);
                 if n > 0 {
-                    let _ = writeln!(out, "dancu_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{}xx\"}} {n}", i + 1);
+                    let _ = writeln!(
+                        out,
+                        "dancu_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{}xx\"}} {n}",
+                        i + 1
+                    );
                 }
             }
         }
@@ -90,7 +94,10 @@ impl Metrics {
                 "dancu_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}",
                 s.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
             );
-            let _ = writeln!(out, "dancu_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "dancu_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {count}"
+            );
         }
         let uptime = self.started.get().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
         let _ = writeln!(out, "# TYPE dancu_uptime_seconds gauge\ndancu_uptime_seconds {uptime}");
@@ -104,7 +111,11 @@ impl Metrics {
 /// Middleware recording every request under its route template (never the raw path, which
 /// could hold a personal ID).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;

@@ -33,7 +33,12 @@ async fn auth_and_scope(app: &TestApp) {
     let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(body(r).await["error"]["code"], "unauthorized");
-    let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).bearer_auth("forged.token.value").send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/v1/citizens/{a_id}", app.base))
+        .bearer_auth("forged.token.value")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // Wrong password.
@@ -62,7 +67,12 @@ async fn auth_and_scope(app: &TestApp) {
     assert_eq!(body(r).await, denied, "out-of-scope and missing must answer alike");
 
     // Search: folded name, no marks; scoped.
-    let r = c.get(format!("{}/api/v1/citizens?q=nguyen%20van&limit=10", app.base)).bearer_auth(&t).send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/v1/citizens?q=nguyen%20van&limit=10", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v = body(r).await;
     assert_eq!(v["total"], 1);
@@ -71,12 +81,18 @@ async fn auth_and_scope(app: &TestApp) {
     assert_eq!(body(r).await["total"], 0, "commune B's citizen must not be found by commune A");
     // The province officer sees both.
     let tp = app.token("tinh01").await;
-    let r = c.get(format!("{}/api/v1/citizens?q=tran%20thi", app.base)).bearer_auth(&tp).send().await.unwrap();
+    let r =
+        c.get(format!("{}/api/v1/citizens?q=tran%20thi", app.base)).bearer_auth(&tp).send().await.unwrap();
     assert_eq!(body(r).await["total"], 1);
     let r = c.get(format!("{}/api/v1/citizens?q={b_id}", app.base)).bearer_auth(&tp).send().await.unwrap();
     assert_eq!(body(r).await["items"][0]["personal_id"], b_id.as_str());
     // Date of birth in the Vietnamese form.
-    let r = c.get(format!("{}/api/v1/citizens?name=Nguyễn&birth_date=15/03/1985", app.base)).bearer_auth(&tp).send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/v1/citizens?name=Nguyễn&birth_date=15/03/1985", app.base))
+        .bearer_auth(&tp)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(body(r).await["total"], 1);
 
     // Officers cannot create officers.
@@ -97,9 +113,17 @@ async fn bad_input(app: &TestApp) {
     let count_before = app.store.count_citizens().await.unwrap();
 
     // Invalid fields: each named with its rule.
-    let mut d = serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985-02-30", "Nữ", COMMUNE_A)).unwrap();
+    let mut d =
+        serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985-02-30", "Nữ", COMMUNE_A))
+            .unwrap();
     d["permanent_unit"] = json!("00004");
-    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "khai sinh"})).send().await.unwrap();
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"citizen": d, "reason": "khai sinh"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let v = body(r).await;
     assert_eq!(v["error"]["code"], "validation_failed");
@@ -120,7 +144,8 @@ async fn bad_input(app: &TestApp) {
     assert_eq!(v["error"]["violations"][0]["rule"], "id.province");
 
     // Unknown field.
-    let mut d = serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985", "Nam", COMMUNE_A)).unwrap();
+    let mut d =
+        serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985", "Nam", COMMUNE_A)).unwrap();
     d["favourite_colour"] = json!("red");
     let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "x"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -129,10 +154,18 @@ async fn bad_input(app: &TestApp) {
     assert!(v["error"]["message_en"].as_str().unwrap().contains("favourite_colour"), "{v}");
 
     // Wrong content type, malformed JSON, oversized body.
-    let r = c.post(&url).bearer_auth(&t).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    let r =
+        c.post(&url).bearer_auth(&t).header("content-type", "text/plain").body("{}").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(body(r).await["error"]["code"], "unsupported_media_type");
-    let r = c.post(&url).bearer_auth(&t).header("content-type", "application/json").body("{\"citizen\":").send().await.unwrap();
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("{\"citizen\":")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let big = json!({"citizen": {"other_names": "x".repeat(100_000)}, "reason": "x"});
     let r = c.post(&url).bearer_auth(&t).json(&big).send().await.unwrap();
@@ -146,13 +179,15 @@ async fn bad_input(app: &TestApp) {
 
     // Creating outside one's scope.
     let d = draft("001085001236", "Lê", "Văn", "Dũng", "1985", "Nam", COMMUNE_B);
-    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký"})).send().await.unwrap();
+    let r =
+        c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(body(r).await["error"]["code"], "out_of_scope");
 
     // A duplicate personal ID.
     let d = draft(app.citizen_a.personal_id.as_str(), "Nguyễn", "Văn", "Ấn", "1985-03-15", "Nam", COMMUNE_A);
-    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký"})).send().await.unwrap();
+    let r =
+        c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "citizen.duplicate_id");
 
@@ -171,7 +206,13 @@ async fn updates_keep_history(app: &TestApp) {
     let t = app.token("xa_a").await;
     let url = format!("{}/api/v1/citizens", app.base);
     let d = draft("001201000777", "Phạm", "Minh", "Khôi", "2001-01-09", "Nam", COMMUNE_A);
-    let r = c.post(&url).bearer_auth(&t).json(&json!({"citizen": d, "reason": "đăng ký thường trú"})).send().await.unwrap();
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"citizen": d, "reason": "đăng ký thường trú"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(body(r).await["version"], 1);
 
@@ -248,7 +289,8 @@ async fn households(app: &TestApp) {
     let h = body(r).await;
     assert_eq!(h["head"], a.as_str());
     assert_eq!(h["members"].as_array().unwrap().len(), 2);
-    let r = c.get(format!("{}/api/v1/citizens?household=HKT1", app.base)).bearer_auth(&t).send().await.unwrap();
+    let r =
+        c.get(format!("{}/api/v1/citizens?household=HKT1", app.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(body(r).await["total"], 2);
     // Commune B's officer cannot see it.
     let tb = app.token("xa_b").await;
@@ -274,22 +316,42 @@ async fn audit_and_ops(app: &TestApp) {
     let c = app.client();
     let t = app.token("xa_a").await;
     let a = app.citizen_a.personal_id.to_string();
-    let r = c.get(format!("{}/api/v1/citizens/{a}?purpose=kiểm%20tra%20hồ%20sơ", app.base)).bearer_auth(&t).send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/v1/citizens/{a}?purpose=kiểm%20tra%20hồ%20sơ", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = c.get(format!("{}/api/v1/citizens/{a}/access-log", app.base)).bearer_auth(&t).send().await.unwrap();
+    let r =
+        c.get(format!("{}/api/v1/citizens/{a}/access-log", app.base)).bearer_auth(&t).send().await.unwrap();
     let log = body(r).await;
     let items = log["items"].as_array().unwrap();
     assert!(
-        items.iter().any(|e| e["actor"] == "officer:xa_a" && e["action"] == "citizen.read" && e["purpose"] == "kiểm tra hồ sơ"),
+        items.iter().any(|e| e["actor"] == "officer:xa_a"
+            && e["action"] == "citizen.read"
+            && e["purpose"] == "kiểm tra hồ sơ"),
         "{log}"
     );
     // The denied read by commune B's officer is recorded too.
     let tb = app.token("xa_b").await;
     c.get(format!("{}/api/v1/citizens/{a}", app.base)).bearer_auth(&tb).send().await.unwrap();
     let admin = app.token("admin").await;
-    let r = c.get(format!("{}/api/v1/citizens/{a}/access-log", app.base)).bearer_auth(&admin).send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/v1/citizens/{a}/access-log", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     let log = body(r).await;
-    assert!(log["items"].as_array().unwrap().iter().any(|e| e["actor"] == "officer:xa_b" && e["outcome"] == "denied"), "{log}");
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "officer:xa_b" && e["outcome"] == "denied"),
+        "{log}"
+    );
     let r = c.get(format!("{}/api/v1/audit/verify", app.base)).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(body(r).await["intact"], true);
 

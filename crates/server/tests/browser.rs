@@ -22,7 +22,10 @@ impl Drop for Driver {
 }
 
 fn which(name: &str) -> Option<String> {
-    ["/usr/bin/", "/usr/local/bin/", "/usr/lib/chromium/"].iter().map(|d| format!("{d}{name}")).find(|p| std::path::Path::new(p).exists())
+    ["/usr/bin/", "/usr/local/bin/", "/usr/lib/chromium/"]
+        .iter()
+        .map(|d| format!("{d}{name}"))
+        .find(|p| std::path::Path::new(p).exists())
 }
 
 /// Starts chromedriver, or returns None (a failure in CI) when Chromium is not installed.
@@ -35,7 +38,12 @@ fn start_driver() -> Option<Driver> {
         return None;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     Some(Driver { child, port })
 }
 
@@ -152,7 +160,10 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     c.set_window_size(375, 740).await.unwrap();
     c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
     let overflow = c
-        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;", vec![])
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
         .await
         .unwrap();
     assert!(overflow.as_i64().unwrap() <= 0, "page overflows a phone screen by {overflow}px");

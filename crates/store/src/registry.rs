@@ -184,7 +184,13 @@ impl Registry {
     }
 
     /// Updates a record the caller can see, to data that stays in their scope.
-    pub async fn update_citizen(&self, a: &Access, c: &Citizen, expected_version: i64, reason: &str) -> Result<StoredCitizen> {
+    pub async fn update_citizen(
+        &self,
+        a: &Access,
+        c: &Citizen,
+        expected_version: i64,
+        reason: &str,
+    ) -> Result<StoredCitizen> {
         self.read_citizen(a, &c.personal_id).await?;
         self.check_scope(a, c)?;
         let stored = self.store.update_citizen(c, expected_version, &change(a, reason)).await?;
@@ -244,7 +250,13 @@ impl Registry {
     }
 
     /// Audit entries about one subject (for "who accessed this record").
-    pub async fn audit_of(&self, a: &Access, subject: &str, limit: u32, offset: u64) -> Result<Page<AuditEntry>> {
+    pub async fn audit_of(
+        &self,
+        a: &Access,
+        subject: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<AuditEntry>> {
         self.read_citizen(a, &subject.parse().map_err(|_| RegistryError::NotFound)?).await?;
         Ok(self
             .store

@@ -34,8 +34,11 @@ impl Harness {
         match &self.raw {
             Raw::Sqlite(path) => {
                 let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
-                c.execute("ATTACH DATABASE ?1 AS audit", [dancu_store::sqlite::audit_path(path.to_str().unwrap())])
-                    .map_err(|e| e.to_string())?;
+                c.execute(
+                    "ATTACH DATABASE ?1 AS audit",
+                    [dancu_store::sqlite::audit_path(path.to_str().unwrap())],
+                )
+                .map_err(|e| e.to_string())?;
                 c.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
                 c.execute_batch("PRAGMA foreign_keys = ON").map_err(|e| e.to_string())?;
                 c.execute_batch(sql).map_err(|e| e.to_string())
@@ -54,7 +57,11 @@ impl Harness {
         match &self.raw {
             Raw::Sqlite(path) => {
                 let c = rusqlite::Connection::open(path).unwrap();
-                c.execute("ATTACH DATABASE ?1 AS audit", [dancu_store::sqlite::audit_path(path.to_str().unwrap())]).unwrap();
+                c.execute(
+                    "ATTACH DATABASE ?1 AS audit",
+                    [dancu_store::sqlite::audit_path(path.to_str().unwrap())],
+                )
+                .unwrap();
                 c.query_row(sql, [], |r| r.get(0)).unwrap()
             }
             Raw::Pg { url, .. } => {

@@ -28,7 +28,10 @@ pub struct TokenResponse {
 /// Exchanges an officer's username and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/token", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-pub async fn token(State(s): State<AppState>, body: Result<Json<TokenRequest>, JsonRejection>) -> ApiResult<Json<TokenResponse>> {
+pub async fn token(
+    State(s): State<AppState>,
+    body: Result<Json<TokenRequest>, JsonRejection>,
+) -> ApiResult<Json<TokenResponse>> {
     let Json(req) = body?;
     let officer = authenticate(&s, &req.username, &req.password).await?;
     Ok(Json(TokenResponse {
@@ -76,7 +79,10 @@ impl From<Officer> for OfficerOut {
 /// Validates a new officer account (shared by the API and the CLI's demo setup).
 pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Violation>> {
     let mut errs = Vec::new();
-    if r.username.len() < 3 || r.username.len() > 64 || !r.username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+    if r.username.len() < 3
+        || r.username.len() > 64
+        || !r.username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
         errs.push(Violation::new(
             "username",
             "officer.username_format",
@@ -85,11 +91,21 @@ pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Viol
         ));
     }
     if r.password.chars().count() < 12 {
-        errs.push(Violation::new("password", "officer.password_length", "Mật khẩu tối thiểu 12 ký tự", "password must be at least 12 characters"));
+        errs.push(Violation::new(
+            "password",
+            "officer.password_length",
+            "Mật khẩu tối thiểu 12 ký tự",
+            "password must be at least 12 characters",
+        ));
     }
     let role = Role::parse(&r.role);
     if role.is_none() {
-        errs.push(Violation::new("role", "officer.role", "Vai trò phải là admin hoặc officer", "role must be admin or officer"));
+        errs.push(Violation::new(
+            "role",
+            "officer.role",
+            "Vai trò phải là admin hoặc officer",
+            "role must be admin or officer",
+        ));
     }
     let scope = r.scope.parse::<Scope>().map_err(|v| errs.push(v)).ok();
     if errs.is_empty() {
@@ -111,7 +127,8 @@ pub async fn create_officer(
     let Json(req) = body?;
     let (role, scope) = validate_officer(&req).map_err(ApiError::invalid)?;
     let pw = req.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|_| ApiError::internal())?;
+    let hash =
+        tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|_| ApiError::internal())?;
     let o = s
         .registry
         .store()

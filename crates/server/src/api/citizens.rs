@@ -41,11 +41,21 @@ impl SearchParams {
     /// Turns the parameters into a store query, naming the parameter of any mistake.
     pub fn to_query(&self) -> Result<CitizenQuery, Vec<Violation>> {
         let mut errs = Vec::new();
-        let mut q = CitizenQuery { limit: self.limit.unwrap_or(20), offset: self.offset.unwrap_or(0), ..Default::default() };
+        let mut q = CitizenQuery {
+            limit: self.limit.unwrap_or(20),
+            offset: self.offset.unwrap_or(0),
+            ..Default::default()
+        };
         if q.limit == 0 || q.limit > MAX_PAGE {
-            errs.push(Violation::new("limit", "page.limit", "limit phải từ 1 đến 100", "limit must be 1 to 100"));
+            errs.push(Violation::new(
+                "limit",
+                "page.limit",
+                "limit phải từ 1 đến 100",
+                "limit must be 1 to 100",
+            ));
         }
-        let nonempty = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let nonempty =
+            |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         if let Some(text) = nonempty(&self.q) {
             if text.bytes().all(|b| b.is_ascii_digit()) {
                 match text.parse::<PersonalId>() {
@@ -172,7 +182,10 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<StoredCitizen>)> {
     let Json(req) = body?;
     let reason = require_reason(&req.reason)?;
-    let c = req.citizen.validate(dancu_domain::date::vietnam_today(chrono::Utc::now())).map_err(ApiError::invalid)?;
+    let c = req
+        .citizen
+        .validate(dancu_domain::date::vietnam_today(chrono::Utc::now()))
+        .map_err(ApiError::invalid)?;
     let access = p.access(&purpose(&headers, None));
     Ok((StatusCode::CREATED, Json(s.registry.create_citizen(&access, &c, &reason).await?)))
 }
@@ -190,7 +203,10 @@ pub async fn update(
     let id = parse_id(&id)?;
     let Json(req) = body?;
     let reason = require_reason(&req.reason)?;
-    let c = req.citizen.validate(dancu_domain::date::vietnam_today(chrono::Utc::now())).map_err(ApiError::invalid)?;
+    let c = req
+        .citizen
+        .validate(dancu_domain::date::vietnam_today(chrono::Utc::now()))
+        .map_err(ApiError::invalid)?;
     if c.personal_id != id {
         return Err(Violation::new(
             "citizen.personal_id",

@@ -38,8 +38,13 @@ fn to_household(h: &HouseholdIn) -> Result<Household, ApiError> {
     }
     let mut members = Vec::new();
     for (i, m) in h.members.iter().enumerate() {
-        let id = m.personal_id.parse().map_err(|v: Violation| errs.push(v.at(format!("members[{i}].personal_id")))).ok();
-        let rel = Relation::parse(&m.relation).map_err(|v| errs.push(v.at(format!("members[{i}].relation")))).ok();
+        let id = m
+            .personal_id
+            .parse()
+            .map_err(|v: Violation| errs.push(v.at(format!("members[{i}].personal_id"))))
+            .ok();
+        let rel =
+            Relation::parse(&m.relation).map_err(|v| errs.push(v.at(format!("members[{i}].relation")))).ok();
         if let (Some(personal_id), Some(relation)) = (id, rel) {
             members.push(Member { personal_id, relation });
         }
@@ -82,7 +87,13 @@ pub async fn update(
     let reason = require_reason(&req.reason)?;
     let h = to_household(&req)?;
     if h.number != number {
-        return Err(Violation::new("number", "household.path_mismatch", "Mã hộ khác mã trên đường dẫn", "the number differs from the path").into());
+        return Err(Violation::new(
+            "number",
+            "household.path_mismatch",
+            "Mã hộ khác mã trên đường dẫn",
+            "the number differs from the path",
+        )
+        .into());
     }
     let access = p.access(&purpose(&headers, None));
     Ok(Json(s.registry.update_household(&access, &h, &reason).await?))

@@ -35,12 +35,22 @@ pub async fn allocate_id(
     let Json(req) = body?;
     let mut errs = Vec::new();
     if !admin_units().is_legacy_province(&req.province) {
-        errs.push(Violation::new("province", "id.province", "Mã tỉnh không tồn tại", "unknown province code"));
+        errs.push(Violation::new(
+            "province",
+            "id.province",
+            "Mã tỉnh không tồn tại",
+            "unknown province code",
+        ));
     }
     let sex = Sex::parse(&req.sex).map_err(|v| errs.push(v)).ok();
     let year = chrono::Datelike::year(&chrono::Utc::now());
     if !(1900..=year).contains(&req.birth_year) {
-        errs.push(Violation::new("birth_year", "id.birth_year", "Năm sinh không hợp lệ", "invalid birth year"));
+        errs.push(Violation::new(
+            "birth_year",
+            "id.birth_year",
+            "Năm sinh không hợp lệ",
+            "invalid birth year",
+        ));
     }
     if !errs.is_empty() {
         return Err(ApiError::invalid(errs));

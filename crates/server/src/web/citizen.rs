@@ -39,7 +39,13 @@ fn person_link(id: &Option<PersonalId>, name: &str) -> Markup {
     }
 }
 
-pub async fn citizen_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser, Path(id): Path<String>) -> Response {
+pub async fn citizen_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+) -> Response {
     let id: PersonalId = match id.parse() {
         Ok(id) => id,
         Err(v) => return error_page(lang, Some(&p), ApiError::invalid(vec![v])),
@@ -133,7 +139,13 @@ pub async fn citizen_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUs
     page(lang_choice(&uri), StatusCode::OK, body)
 }
 
-pub async fn household_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser, Path(number): Path<String>) -> Response {
+pub async fn household_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(number): Path<String>,
+) -> Response {
     let access = p.access(WEB_PURPOSE);
     let h = match s.registry.household(&access, &number).await {
         Ok(h) => h,

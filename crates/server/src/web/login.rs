@@ -11,7 +11,9 @@ use dancu_store::registry::now;
 use dancu_store::Session;
 
 use super::{lang_choice, layout, page, Lang, WebUser};
-use crate::auth::{authenticate, constant_time_eq, cookie, random_token, sha256_hex, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{
+    authenticate, constant_time_eq, cookie, random_token, sha256_hex, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -38,7 +40,15 @@ fn cookie_header(state: &AppState, name: &str, value: &str, path: &str, max_age:
     HeaderValue::from_str(&c).unwrap()
 }
 
-fn render(state: &AppState, lang: Lang, next: &str, username: &str, error: Option<String>, status: StatusCode, uri: &Uri) -> Response {
+fn render(
+    state: &AppState,
+    lang: Lang,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+    status: StatusCode,
+    uri: &Uri,
+) -> Response {
     let csrf = random_token();
     let body = layout(
         lang,
@@ -63,7 +73,8 @@ fn render(state: &AppState, lang: Lang, next: &str, username: &str, error: Optio
         },
     );
     let mut resp = page(lang_choice(uri), status, body);
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(state, LOGIN_CSRF_COOKIE, &csrf, "/login", Some(1800)));
+    resp.headers_mut()
+        .append(header::SET_COOKIE, cookie_header(state, LOGIN_CSRF_COOKIE, &csrf, "/login", Some(1800)));
     resp
 }
 
@@ -79,11 +90,19 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn submit(State(s): State<AppState>, lang: Lang, uri: Uri, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = safe_next(f.next.as_deref());
-    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), f.csrf.as_bytes()));
+    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE)
+        .is_some_and(|c| constant_time_eq(c.as_bytes(), f.csrf.as_bytes()));
     if !csrf_ok {
-        let msg = lang.t("Phiên đăng nhập đã hết hạn, hãy thử lại", "The login form expired; please try again");
+        let msg =
+            lang.t("Phiên đăng nhập đã hết hạn, hãy thử lại", "The login form expired; please try again");
         return render(&s, lang, &next, &f.username, Some(msg.into()), StatusCode::FORBIDDEN, &uri);
     }
     let officer = match authenticate(&s, f.username.trim(), &f.password).await {
@@ -111,7 +130,10 @@ pub async fn submit(State(s): State<AppState>, lang: Lang, uri: Uri, headers: He
     tracing::info!(officer = %officer.username, "officer logged in");
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, cookie_header(&s, SESSION_COOKIE, &token, "/", Some(s.config.session_ttl.as_secs())));
+    h.append(
+        header::SET_COOKIE,
+        cookie_header(&s, SESSION_COOKIE, &token, "/", Some(s.config.session_ttl.as_secs())),
+    );
     h.append(header::SET_COOKIE, cookie_header(&s, LOGIN_CSRF_COOKIE, "", "/login", Some(0)));
     resp
 }
@@ -121,7 +143,13 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-pub async fn logout(State(s): State<AppState>, lang: Lang, WebUser(p): WebUser, headers: HeaderMap, Form(f): Form<LogoutForm>) -> Response {
+pub async fn logout(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    headers: HeaderMap,
+    Form(f): Form<LogoutForm>,
+) -> Response {
     if let Err(e) = p.check_csrf(&f.csrf) {
         return super::error_page(lang, Some(&p), e);
     }

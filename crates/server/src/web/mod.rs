@@ -31,7 +31,11 @@ pub fn routes() -> Router<AppState> {
 const CSS: &str = include_str!("style.css");
 
 async fn style() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        CSS,
+    )
+        .into_response()
 }
 
 /// Page language: `?lang=` (remembered in a cookie), else the cookie, else Vietnamese.
@@ -137,7 +141,9 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
 pub fn page(parts_lang: Option<Lang>, status: StatusCode, markup: Markup) -> Response {
     let mut resp = (status, markup).into_response();
     if let Some(l) = parts_lang {
-        if let Ok(v) = HeaderValue::from_str(&format!("dancu_lang={}; Path=/; Max-Age=31536000; SameSite=Lax", l.code())) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("dancu_lang={}; Path=/; Max-Age=31536000; SameSite=Lax", l.code()))
+        {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }

@@ -14,7 +14,13 @@ use crate::AppState;
 
 pub const WEB_PURPOSE: &str = "tra cứu nghiệp vụ (web)";
 
-pub async fn page_handler(s: AppState, lang: Lang, uri: Uri, user: WebUser, params: SearchParams) -> Response {
+pub async fn page_handler(
+    s: AppState,
+    lang: Lang,
+    uri: Uri,
+    user: WebUser,
+    params: SearchParams,
+) -> Response {
     let p = &user.0;
     let has_criteria = [&params.q, &params.name, &params.birth_date, &params.commune, &params.household]
         .iter()
@@ -105,7 +111,13 @@ pub async fn page_handler(s: AppState, lang: Lang, uri: Uri, user: WebUser, para
 
 fn pager_link(p: &SearchParams, offset: u64) -> String {
     let mut s = format!("/search?offset={offset}");
-    for (k, v) in [("q", &p.q), ("birth_date", &p.birth_date), ("commune", &p.commune), ("household", &p.household), ("name", &p.name)] {
+    for (k, v) in [
+        ("q", &p.q),
+        ("birth_date", &p.birth_date),
+        ("commune", &p.commune),
+        ("household", &p.household),
+        ("name", &p.name),
+    ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             s.push_str(&format!("&{k}={}", urlencode(v)));
         }

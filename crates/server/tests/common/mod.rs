@@ -63,7 +63,15 @@ pub async fn fresh_pg_database() -> String {
     format!("{}/{}", &base[..cut], name)
 }
 
-pub fn draft(id: &str, family: &str, middle: &str, given: &str, dob: &str, sex: &str, commune: &str) -> CitizenDraft {
+pub fn draft(
+    id: &str,
+    family: &str,
+    middle: &str,
+    given: &str,
+    dob: &str,
+    sex: &str,
+    commune: &str,
+) -> CitizenDraft {
     CitizenDraft {
         personal_id: id.into(),
         family_name: family.into(),
@@ -105,9 +113,14 @@ impl TestApp {
                 .unwrap();
         }
         let today = chrono::Utc::now().date_naive();
-        let change = Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: now() };
-        let citizen_a = draft("001085001234", "Nguyễn", "Văn", "Ấn", "15/03/1985", "Nam", COMMUNE_A).validate(today).unwrap();
-        let citizen_b = draft("001190004321", "Trần", "Thị", "Bình", "1990-07-02", "Nữ", COMMUNE_B).validate(today).unwrap();
+        let change =
+            Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: now() };
+        let citizen_a = draft("001085001234", "Nguyễn", "Văn", "Ấn", "15/03/1985", "Nam", COMMUNE_A)
+            .validate(today)
+            .unwrap();
+        let citizen_b = draft("001190004321", "Trần", "Thị", "Bình", "1990-07-02", "Nữ", COMMUNE_B)
+            .validate(today)
+            .unwrap();
         store.create_citizen(&citizen_a, &change).await.unwrap();
         store.create_citizen(&citizen_b, &change).await.unwrap();
 

@@ -185,7 +185,9 @@ impl SqliteStore {
         writer.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
         let mode: String = writer.query_row("PRAGMA audit.journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Config(format!("SQLite refused WAL mode for the audit log (got {mode})")));
+            return Err(StoreError::Config(format!(
+                "SQLite refused WAL mode for the audit log (got {mode})"
+            )));
         }
         configure(&writer, 262_144)?;
         let mut readers = Vec::with_capacity(READERS);

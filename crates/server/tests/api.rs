@@ -18,6 +18,7 @@ async fn api_behaviour_on_every_backend() {
         bad_input(&app).await;
         updates_keep_history(&app).await;
         households(&app).await;
+        cards(&app).await;
         audit_and_ops(&app).await;
         login_throttle(&app).await;
         eprintln!("api tests passed on {backend}");
@@ -403,4 +404,173 @@ async fn login_throttle(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body(r).await["error"]["code"], "login_locked");
+}
+
+async fn cards(app: &TestApp) {
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let a_id = app.citizen_a.personal_id.to_string();
+    let url = format!("{}/api/v1/card-applications", app.base);
+
+    // Intake, without biometrics yet.
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"personal_id": a_id, "kind": "first_issue", "biometrics_captured": false, "reason": "cấp lần đầu"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v = body(r).await;
+    assert_eq!(
+        (v["stage"].as_str(), v["kind"].as_str(), v["version"].as_i64()),
+        (Some("intake"), Some("first_issue"), Some(1))
+    );
+    let id = v["id"].as_i64().unwrap();
+    let tr = format!("{url}/{id}/transitions");
+
+    // Unknown kind: 422 with the rule.
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"personal_id": a_id, "kind": "gift", "reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.kind_unknown");
+
+    // A skip: 422 card.stage_skip, nothing changes.
+    let r = c
+        .post(&tr)
+        .bearer_auth(&t)
+        .json(&json!({"to": "card_received", "expected_version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.stage_skip");
+    // Production needs the biometrics.
+    let r = c
+        .post(&tr)
+        .bearer_auth(&t)
+        .json(&json!({"to": "sent_to_production", "expected_version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.biometrics_missing");
+    // A stale version: 409.
+    let r = c
+        .post(&tr)
+        .bearer_auth(&t)
+        .json(&json!({"to": "intake", "expected_version": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await["error"]["code"], "version_mismatch");
+
+    // Every stage to hand-over.
+    let steps = [
+        json!({"to": "intake", "biometrics_captured": true, "expected_version": 1}),
+        json!({"to": "sent_to_production", "expected_version": 2}),
+        json!({"to": "card_received", "expected_version": 3}),
+        json!({"to": "handed_over", "handover_method": "post", "expected_version": 4}),
+    ];
+    for step in &steps {
+        let r = c.post(&tr).bearer_auth(&t).json(step).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{step}");
+    }
+    let r = c.get(format!("{url}/{id}")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = body(r).await;
+    assert_eq!(
+        (v["stage"].as_str(), v["method"].as_str(), v["version"].as_i64()),
+        (Some("handed_over"), Some("post"), Some(5))
+    );
+    assert_eq!(v["events"].as_array().unwrap().len(), 4);
+    assert_eq!(v["events"][3]["to_stage"], "handed_over");
+
+    // The card, with its expiry (born 15/03/1985).
+    let r = c.get(format!("{}/api/v1/citizens/{a_id}/cards", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = body(r).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    let card = &v[0];
+    assert_eq!((card["number"].as_str(), card["status"].as_str()), (Some(a_id.as_str()), Some("valid")));
+    let issued: chrono::NaiveDate = card["issue_date"].as_str().unwrap().parse().unwrap();
+    let birth = app.citizen_a.birth_date;
+    let expected = dancu_identity::card_expiry(&birth, issued);
+    assert_eq!(card["expiry"].as_str().map(str::to_string), expected.map(|d| d.to_string()));
+    assert_eq!(issued, dancu_domain::date::vietnam_today(chrono::Utc::now()));
+
+    // Hand-over is final.
+    let r = c
+        .post(&tr)
+        .bearer_auth(&t)
+        .json(&json!({"to": "cancelled", "reason": "x", "expected_version": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.terminal");
+
+    // Board and list.
+    let r = c.get(format!("{url}/board")).bearer_auth(&t).send().await.unwrap();
+    let v = body(r).await;
+    let handed = v.as_array().unwrap().iter().find(|c| c["stage"] == "handed_over").unwrap();
+    assert_eq!(handed["count"], 1);
+    let r = c.get(format!("{url}?stage=handed_over&limit=10")).bearer_auth(&t).send().await.unwrap();
+    let v = body(r).await;
+    assert_eq!((v["total"].as_u64(), v["items"][0]["id"].as_i64()), (Some(1), Some(id)));
+    let r = c.get(format!("{url}?stage=nowhere")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Commune B's officer sees none of it, and gets 404 like for a missing application.
+    let tb = app.token("xa_b").await;
+    let r = c.get(format!("{url}/{id}")).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let denied = body(r).await;
+    let r = c.get(format!("{url}/999999")).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(body(r).await, denied);
+    let r = c
+        .post(&tr)
+        .bearer_auth(&tb)
+        .json(&json!({"to": "cancelled", "reason": "x", "expected_version": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c.get(format!("{url}/board")).bearer_auth(&tb).send().await.unwrap();
+    assert!(body(r).await.as_array().unwrap().iter().all(|c| c["count"] == 0));
+    let r =
+        c.get(format!("{}/api/v1/citizens/{a_id}/cards", app.base)).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c
+        .post(&url)
+        .bearer_auth(&tb)
+        .json(&json!({"personal_id": a_id, "kind": "first_issue", "reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The reads and writes are in the citizen's access log.
+    let actions: Vec<String> = app
+        .store
+        .list_audit(&dancu_store::AuditFilter {
+            subject: Some(a_id.clone()),
+            actor: None,
+            limit: 200,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    for a in ["card.application.create", "card.application.transition", "card.application.read", "card.read"]
+    {
+        assert!(actions.iter().any(|x| x == a), "{a} missing in {actions:?}");
+    }
 }

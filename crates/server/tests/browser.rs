@@ -1,5 +1,6 @@
 //! Browser tests in headless Chromium (Debian's `chromium` + `chromium-driver`): log in,
-//! search, open a citizen, check what is shown and what is not, on both backends.
+//! search, open a citizen, check what is shown and what is not, take an ID card from intake
+//! to hand-over, on both backends.
 
 mod common;
 
@@ -74,8 +75,35 @@ async fn browser(port: u16) -> Client {
     unreachable!()
 }
 
+/// The text of an element, waiting (up to 10 s) for it to appear: a click that submits a
+/// form returns before the next page has loaded.
 async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("element {css}")).text().await.unwrap()
+    wait_for(c, css).await.text().await.unwrap()
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("element {css}"))
+}
+
+/// Waits until the element's text satisfies `ok`; its last text.
+async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if ok(&t) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
 }
 
 async fn login(c: &Client, app: &TestApp, user: &str, password: &str) {
@@ -155,6 +183,36 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     assert_eq!(text(c, "h1").await, "Search citizens");
     c.goto(&format!("{}/search?lang=vi", app.base)).await.unwrap();
     assert_eq!(text(c, "h1").await, "Tìm kiếm công dân");
+
+    // An ID card from intake to hand-over.
+    c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
+    c.find(Locator::Css("#intake-reason")).await.unwrap().send_keys("cấp lần đầu").await.unwrap();
+    c.find(Locator::Css("#biometrics")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#intake-button")).await.unwrap().click().await.unwrap();
+    let stage = text(c, "[data-testid=stage]").await;
+    if !stage.starts_with("Thu nhận hồ sơ") {
+        return Err(format!("after intake: {stage}"));
+    }
+    c.find(Locator::Css("[data-testid=nav-cards]")).await.unwrap().click().await.unwrap();
+    assert_eq!(text(c, "[data-testid=board-intake]").await, "1");
+    wait_for(c, "[data-testid=application-link]").await.click().await.unwrap();
+    for to in ["sent_to_production", "card_received", "handed_over"] {
+        // Each button appears only once the previous move's page has loaded.
+        wait_for(c, &format!("[data-testid=move-{to}]")).await.click().await.unwrap();
+    }
+    let stage = text_until(c, "[data-testid=stage]", |t| t.starts_with("Đã trả")).await;
+    assert!(stage.starts_with("Đã trả thẻ cho công dân"), "{stage}");
+    assert!(c.find(Locator::Css("[data-testid=moves]")).await.is_err(), "no moves after hand-over");
+    let events = text(c, "[data-testid=events]").await;
+    assert!(events.contains("Đã nhận thẻ tại đơn vị"), "{events}");
+    c.goto(&format!("{}/cards", app.base)).await.unwrap();
+    assert_eq!(text(c, "[data-testid=board-handed_over]").await, "1");
+    c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
+    assert_eq!(text(c, "[data-testid=card-status]").await, "Còn hiệu lực");
+    c.goto(&format!("{}/cards?lang=en", app.base)).await.unwrap();
+    assert_eq!(text(c, "h1").await, "ID cards");
+    c.goto(&format!("{}/cards?lang=vi", app.base)).await.unwrap();
+    assert_eq!(text(c, "h1").await, "Thẻ căn cước");
 
     // Works on a phone-sized screen: nothing wider than the viewport.
     c.set_window_size(375, 740).await.unwrap();

@@ -97,6 +97,50 @@ pub trait Store: Send + Sync + 'static {
     /// province `province` (2 digits). Numbers are never reused, even if deleted.
     async fn allocate_personal_id(&self, province: &str, sex: Sex, birth_year: i32) -> Result<PersonalId>;
 
+    // ---- ID card applications and cards ----
+
+    /// Takes in a card application at intake, copying the citizen's residence scope.
+    /// `StoreError::NotFound` if the citizen does not exist.
+    async fn create_card_application(
+        &self,
+        a: &NewCardApplication,
+        change: &Change,
+    ) -> Result<CardApplication>;
+
+    async fn get_card_application(&self, id: i64) -> Result<Option<CardApplication>>;
+
+    /// Moves an application to `to`, checked by `dancu_identity::transition`
+    /// (`StoreError::Invalid` with its violation when refused; nothing changes) and by
+    /// `expected_version` (`StoreError::VersionMismatch`). The move is kept in the history.
+    /// A hand-over issues the card (dated the Vietnam day of `change.at`, expiry by the
+    /// 25/40/60 rule) and revokes the person's previous valid cards.
+    async fn transition_card_application(
+        &self,
+        id: i64,
+        to: &dancu_identity::Stage,
+        reason: Option<&str>,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<CardApplication>;
+
+    /// How many applications in the scope are at each stage (every stage listed).
+    async fn card_board(&self, scope: &Scope) -> Result<Vec<StageCount>>;
+
+    /// Applications in the scope, optionally at one stage, longest waiting first.
+    async fn list_card_applications(
+        &self,
+        scope: &Scope,
+        stage: Option<dancu_identity::StageKind>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<CardApplication>>;
+
+    /// The stage changes of an application, oldest first.
+    async fn card_application_history(&self, id: i64) -> Result<Vec<CardEvent>>;
+
+    /// A person's cards, newest first.
+    async fn get_cards(&self, personal_id: &PersonalId) -> Result<Vec<StoredCard>>;
+
     // ---- officers and sessions ----
 
     async fn create_officer(&self, o: &NewOfficer) -> Result<Officer>;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use dancu_domain::household::Member;
 use dancu_domain::{Citizen, PartialDate, PersonalId, Relation, Sex, Violation};
+use dancu_identity::{ApplicationKind, CardStatus, Stage, StageKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -307,4 +308,78 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub limit: u32,
     pub offset: u64,
+}
+
+// ---------------------------------------------------------------------------------------
+// ID card applications and cards (issue 3, part 1)
+
+/// Serialises an application kind as its stable code (`first_issue`, `renewal.damaged`, …).
+fn kind_code<S: serde::Serializer>(k: &ApplicationKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(k.code())
+}
+
+/// A card application as stored. The stage (with its data) is flattened into the JSON:
+/// `"stage": "intake", "biometrics_captured": true`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardApplication {
+    pub id: i64,
+    pub personal_id: PersonalId,
+    #[serde(serialize_with = "kind_code")]
+    pub kind: ApplicationKind,
+    #[serde(flatten)]
+    pub stage: Stage,
+    /// Why the citizen applied (given at intake).
+    pub intake_reason: String,
+    /// Residence scope of the citizen when the application was taken in.
+    pub scope_province: String,
+    pub scope_commune: String,
+    /// The unit (officer scope) where the file was taken in.
+    pub unit: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+    pub version: i64,
+}
+
+/// What an officer gives at intake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCardApplication {
+    pub personal_id: PersonalId,
+    pub kind: ApplicationKind,
+    pub biometrics_captured: bool,
+    pub reason: String,
+    /// The unit taking the file in (the officer's scope).
+    pub unit: String,
+}
+
+/// One stage change of an application (its history).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CardEvent {
+    pub seq: i64,
+    pub from_stage: StageKind,
+    pub to_stage: StageKind,
+    pub reason: String,
+    pub at: Timestamp,
+    pub by: String,
+}
+
+/// How many applications wait at one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StageCount {
+    pub stage: StageKind,
+    pub count: u64,
+}
+
+/// A card as the registry keeps it; the number is the holder's personal ID.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredCard {
+    pub number: PersonalId,
+    pub issue_date: chrono::NaiveDate,
+    /// `None`: valid for life.
+    pub expiry: Option<chrono::NaiveDate>,
+    pub issuing_authority: String,
+    /// `valid`, or `revoked` once a newer card replaced it.
+    pub status: CardStatus,
+    pub application_id: i64,
 }

@@ -249,6 +249,98 @@ impl Registry {
         Ok(v)
     }
 
+    // ---- ID card applications ----
+
+    /// The application if it exists and is in the caller's scope; the read is audited under
+    /// the holder's personal ID (so it shows in "who accessed this record").
+    async fn scoped_card_app(&self, a: &Access, action: &str, id: i64) -> Result<CardApplication> {
+        let found = self.store.get_card_application(id).await?;
+        let (subject, outcome) = match &found {
+            None => (format!("card_application:{id}"), "not_found"),
+            Some(c) if !a.scope.covers(&c.scope_province, &c.scope_commune) => {
+                (c.personal_id.to_string(), "denied")
+            }
+            Some(c) => (c.personal_id.to_string(), "ok"),
+        };
+        self.log(a, action, &subject, outcome).await?;
+        match found {
+            Some(c) if outcome == "ok" => Ok(c),
+            _ => Err(RegistryError::NotFound),
+        }
+    }
+
+    /// Takes in a card application for a citizen the caller can see.
+    pub async fn create_card_application(
+        &self,
+        a: &Access,
+        n: &NewCardApplication,
+    ) -> Result<CardApplication> {
+        self.read_citizen(a, &n.personal_id).await?;
+        let app = self.store.create_card_application(n, &change(a, &n.reason)).await?;
+        self.log(a, "card.application.create", n.personal_id.as_str(), "ok").await?;
+        Ok(app)
+    }
+
+    /// An application with its stage history.
+    pub async fn card_application(&self, a: &Access, id: i64) -> Result<(CardApplication, Vec<CardEvent>)> {
+        let app = self.scoped_card_app(a, "card.application.read", id).await?;
+        let events = self.store.card_application_history(id).await?;
+        Ok((app, events))
+    }
+
+    /// Moves an application in the caller's scope (the rules are the store's).
+    pub async fn transition_card_application(
+        &self,
+        a: &Access,
+        id: i64,
+        to: &dancu_identity::Stage,
+        reason: Option<&str>,
+        expected_version: i64,
+    ) -> Result<CardApplication> {
+        let cur = self.scoped_card_app(a, "card.application.read", id).await?;
+        let next = self
+            .store
+            .transition_card_application(
+                id,
+                to,
+                reason,
+                expected_version,
+                &change(a, reason.unwrap_or_default()),
+            )
+            .await?;
+        self.log(a, "card.application.transition", cur.personal_id.as_str(), "ok").await?;
+        Ok(next)
+    }
+
+    /// Counts per stage in the caller's scope.
+    pub async fn card_board(&self, a: &Access) -> Result<Vec<StageCount>> {
+        let board = self.store.card_board(&a.scope).await?;
+        self.log(a, "card.board", &a.scope.to_string(), "ok").await?;
+        Ok(board)
+    }
+
+    /// Applications in the caller's scope, optionally at one stage.
+    pub async fn list_card_applications(
+        &self,
+        a: &Access,
+        stage: Option<dancu_identity::StageKind>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<CardApplication>> {
+        let page = self.store.list_card_applications(&a.scope, stage, limit, offset).await?;
+        let subject = format!("{}&stage={}", a.scope, stage.map(|s| s.code()).unwrap_or("*"));
+        self.log(a, "card.application.list", &subject, "ok").await?;
+        Ok(page)
+    }
+
+    /// A citizen's cards (the citizen must be in the caller's scope).
+    pub async fn cards(&self, a: &Access, id: &PersonalId) -> Result<Vec<StoredCard>> {
+        self.read_citizen(a, id).await?;
+        let cards = self.store.get_cards(id).await?;
+        self.log(a, "card.read", id.as_str(), "ok").await?;
+        Ok(cards)
+    }
+
     /// Audit entries about one subject (for "who accessed this record").
     pub async fn audit_of(
         &self,

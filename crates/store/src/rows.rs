@@ -1033,3 +1033,237 @@ mod tests {
         assert_eq!(run(&entries[..2], Some((3, entries[2].hash.clone()))), Some(3));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// ID card applications and cards
+
+/// Who issues cards (printed on the card).
+pub(crate) const CARD_AUTHORITY: &str = "Cục Cảnh sát quản lý hành chính về trật tự xã hội";
+
+pub(crate) const CARD_APP_SELECT: &str =
+    "SELECT id, personal_id, kind, stage, biometrics_captured, handover_method, stage_reason, reason, \
+     scope_province, scope_commune, unit, created_at, created_by, updated_at, updated_by, version \
+     FROM card_applications";
+
+/// `INSERT` of a new application (at intake, version 1), returning its id. Parameters:
+/// personal ID, kind, biometrics flag, reason, province, commune, unit, at, by.
+pub(crate) const CARD_APP_INSERT: &str =
+    "INSERT INTO card_applications (personal_id, kind, stage, biometrics_captured, handover_method, \
+     stage_reason, reason, scope_province, scope_commune, unit, created_at, created_by, updated_at, \
+     updated_by, version) VALUES ($1, $2, 'intake', $3, NULL, '', $4, $5, $6, $7, $8, $9, $8, $9, 1) \
+     RETURNING id";
+
+/// Parameters: id, stage, biometrics flag, handover method, stage reason, at, by, version.
+pub(crate) const CARD_APP_UPDATE: &str =
+    "UPDATE card_applications SET stage = $2, biometrics_captured = $3, handover_method = $4, \
+     stage_reason = $5, updated_at = $6, updated_by = $7, version = $8 WHERE id = $1";
+
+/// Parameters: application id, seq, from, to, reason, at, actor.
+pub(crate) const CARD_EVENT_INSERT: &str =
+    "INSERT INTO card_application_events (application_id, seq, from_stage, to_stage, reason, at, actor) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(crate) const CARD_EVENTS_SQL: &str =
+    "SELECT seq, from_stage, to_stage, reason, at, actor FROM card_application_events \
+     WHERE application_id = $1 ORDER BY seq";
+
+pub(crate) const CITIZEN_SCOPE_SQL: &str =
+    "SELECT scope_province, scope_commune, birth_date FROM citizens WHERE personal_id = $1";
+
+/// Marks the person's valid cards as replaced. Parameter: personal ID.
+pub(crate) const CARD_REVOKE_SQL: &str =
+    "UPDATE cards SET status = 'revoked' WHERE personal_id = $1 AND status = 'valid'";
+
+/// Parameters: personal ID, number, issue date, expiry, authority, status, application id.
+pub(crate) const CARD_INSERT: &str =
+    "INSERT INTO cards (personal_id, number, issue_date, expiry, issuing_authority, status, application_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(crate) const CARDS_SQL: &str =
+    "SELECT number, issue_date, expiry, issuing_authority, status, application_id FROM cards \
+     WHERE personal_id = $1 ORDER BY issue_date DESC, application_id DESC";
+
+fn kind_of(s: &str) -> Result<dancu_identity::StageKind> {
+    dancu_identity::StageKind::from_code(s).ok_or_else(|| corrupt("stage", s))
+}
+
+fn parse_day(s: &str) -> Result<chrono::NaiveDate> {
+    s.parse().map_err(|e| corrupt("date", e))
+}
+
+/// The stored columns of a stage: code, biometrics flag, handover method, side reason.
+pub(crate) fn stage_cols(s: &dancu_identity::Stage) -> (&'static str, bool, Option<&'static str>, String) {
+    use dancu_identity::Stage;
+    let bio = matches!(s, Stage::Intake { biometrics_captured: true });
+    let method = match s {
+        Stage::HandedOver { method } => Some(method.code()),
+        _ => None,
+    };
+    (s.kind().code(), bio, method, s.reason().unwrap_or_default().to_string())
+}
+
+fn stage_from_cols(
+    code: &str,
+    bio: bool,
+    method: Option<&str>,
+    reason: String,
+) -> Result<dancu_identity::Stage> {
+    use dancu_identity::{HandoverMethod, Stage, StageKind};
+    Ok(match kind_of(code)? {
+        StageKind::Intake => Stage::Intake { biometrics_captured: bio },
+        StageKind::SentToProduction => Stage::SentToProduction,
+        StageKind::CardReceived => Stage::CardReceived,
+        StageKind::HandedOver => Stage::HandedOver {
+            method: match method {
+                Some("post") => HandoverMethod::Post,
+                _ => HandoverMethod::InPerson,
+            },
+        },
+        StageKind::Rejected => Stage::Rejected { reason },
+        StageKind::Error => Stage::Error { reason },
+        StageKind::Cancelled => Stage::Cancelled { reason },
+    })
+}
+
+pub(crate) fn card_app_from_row(r: &impl RowGet) -> Result<CardApplication> {
+    Ok(CardApplication {
+        id: r.int(0)?,
+        personal_id: parse_pid(&r.text(1)?)?,
+        kind: dancu_identity::ApplicationKind::from_code(&r.text(2)?).map_err(|v| corrupt("kind", v))?,
+        stage: stage_from_cols(&r.text(3)?, r.flag(4)?, r.opt_text(5)?.as_deref(), r.text(6)?)?,
+        intake_reason: r.text(7)?,
+        scope_province: r.text(8)?,
+        scope_commune: r.text(9)?,
+        unit: r.text(10)?,
+        created_at: r.ts(11)?,
+        created_by: r.text(12)?,
+        updated_at: r.ts(13)?,
+        updated_by: r.text(14)?,
+        version: r.int(15)?,
+    })
+}
+
+pub(crate) fn card_event_from_row(r: &impl RowGet) -> Result<CardEvent> {
+    Ok(CardEvent {
+        seq: r.int(0)?,
+        from_stage: kind_of(&r.text(1)?)?,
+        to_stage: kind_of(&r.text(2)?)?,
+        reason: r.text(3)?,
+        at: r.ts(4)?,
+        by: r.text(5)?,
+    })
+}
+
+pub(crate) fn card_from_row(r: &impl RowGet) -> Result<StoredCard> {
+    let status = match r.text(4)?.as_str() {
+        "valid" => dancu_identity::CardStatus::Valid,
+        "revoked" => dancu_identity::CardStatus::Revoked,
+        "lost" => dancu_identity::CardStatus::Lost,
+        s => return Err(corrupt("card status", s)),
+    };
+    Ok(StoredCard {
+        number: parse_pid(&r.text(0)?)?,
+        issue_date: parse_day(&r.text(1)?)?,
+        expiry: r.opt_text(2)?.map(|s| parse_day(&s)).transpose()?,
+        issuing_authority: r.text(3)?,
+        status,
+        application_id: r.int(5)?,
+    })
+}
+
+/// Checks a move of `cur` with the identity rules and the expected version; the
+/// application as it will be after the move, and the event recording it (its `seq` is the
+/// version it leaves).
+pub(crate) fn plan_card_transition(
+    cur: &CardApplication,
+    to: &dancu_identity::Stage,
+    reason: Option<&str>,
+    expected_version: i64,
+    change: &Change,
+) -> Result<(CardApplication, CardEvent)> {
+    check_version(expected_version, cur.version)?;
+    dancu_identity::transition(&cur.stage, to, reason).map_err(|v| StoreError::Invalid(vec![v]))?;
+    let event = CardEvent {
+        seq: cur.version,
+        from_stage: cur.stage.kind(),
+        to_stage: to.kind(),
+        reason: to.reason().or(reason).map(str::trim).unwrap_or_default().to_string(),
+        at: change.at,
+        by: change.actor.clone(),
+    };
+    let next = CardApplication {
+        stage: to.clone(),
+        updated_at: change.at,
+        updated_by: change.actor.clone(),
+        version: cur.version + 1,
+        ..cur.clone()
+    };
+    Ok((next, event))
+}
+
+/// The card a hand-over issues: dated the Vietnam day of the change, expiry by 25/40/60.
+pub(crate) fn issue_card(app: &CardApplication, birth_date: &str, change: &Change) -> Result<StoredCard> {
+    let birth = parse_date(birth_date)?;
+    let day = dancu_domain::date::vietnam_today(change.at);
+    let card = dancu_identity::Card::issue(app.personal_id, &birth, day, CARD_AUTHORITY)
+        .map_err(|v| StoreError::Invalid(vec![v]))?;
+    Ok(StoredCard {
+        number: card.number,
+        issue_date: card.issue_date,
+        expiry: card.expiry,
+        issuing_authority: card.issuing_authority,
+        status: dancu_identity::CardStatus::Valid,
+        application_id: app.id,
+    })
+}
+
+/// Scope (and optionally stage) as a filter on `card_applications`.
+pub(crate) fn card_filter(scope: &Scope, stage: Option<dancu_identity::StageKind>, ph: Ph) -> Filter {
+    let mut f = Filter::default();
+    match scope {
+        Scope::Nation => {}
+        Scope::Province(p) => f.and(ph, "scope_province = #", Val::Text(p.clone())),
+        Scope::Commune(c) => f.and(ph, "scope_commune = #", Val::Text(c.clone())),
+    }
+    if let Some(s) = stage {
+        f.and(ph, "stage = #", Val::Text(s.code().to_string()));
+    }
+    f
+}
+
+/// Board statement: counts per stage code in the scope.
+pub(crate) fn card_board_sql(scope: &Scope, ph: Ph) -> (String, Filter) {
+    let f = card_filter(scope, None, ph);
+    (format!("SELECT stage, count(*) FROM card_applications{} GROUP BY stage", f.sql), f)
+}
+
+/// Every stage with its count (zero when absent).
+pub(crate) fn board_from(counts: Vec<(String, i64)>) -> Result<Vec<StageCount>> {
+    let mut out: Vec<StageCount> =
+        dancu_identity::StageKind::ALL.iter().map(|&stage| StageCount { stage, count: 0 }).collect();
+    for (code, n) in counts {
+        let k = kind_of(&code)?;
+        if let Some(c) = out.iter_mut().find(|c| c.stage == k) {
+            c.count = n as u64;
+        }
+    }
+    Ok(out)
+}
+
+/// Count and page statements of an application list (oldest change first: what waits
+/// longest comes first).
+pub(crate) fn card_list_sql(
+    scope: &Scope,
+    stage: Option<dancu_identity::StageKind>,
+    limit: u32,
+    offset: u64,
+    ph: Ph,
+) -> (String, String, Filter, u32) {
+    let mut f = card_filter(scope, stage, ph);
+    let count = format!("SELECT count(*) FROM card_applications{}", f.sql);
+    let limit = page_limit(limit);
+    let lp = f.param(ph, Val::Int(limit as i64));
+    let op = f.param(ph, Val::Int(offset.min(i64::MAX as u64) as i64));
+    let page = format!("{CARD_APP_SELECT}{} ORDER BY updated_at, id LIMIT {lp} OFFSET {op}", f.sql);
+    (count, page, f, limit)
+}

@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDate};
 use dancu_domain::citizen::CitizenDraft;
 use dancu_domain::household::Member;
 use dancu_domain::{Citizen, Household, PartialDate, PersonalId, Relation, Sex};
+use dancu_identity::{card_expiry, ApplicationKind, CardStatus, HandoverMethod, Stage, StageKind};
 use dancu_store::registry::now;
 use dancu_store::*;
 
@@ -186,6 +187,9 @@ conformance!(
     audit_chain_survives_concurrent_writers,
     import_inserts_skips_and_rejects,
     bulk_import_defers_and_restores_indexes,
+    card_life_cycle_issues_a_card,
+    card_transitions_are_checked,
+    card_board_counts_in_scope,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -841,6 +845,158 @@ async fn bulk_import_defers_and_restores_indexes(h: &Harness) {
     assert_eq!(h.search_indexes().await, 0);
     h.store.migrate().await.unwrap();
     assert_eq!(h.search_indexes().await, 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// ID card applications
+
+fn new_app(personal_id: &str, bio: bool) -> NewCardApplication {
+    NewCardApplication {
+        personal_id: pid(personal_id),
+        kind: ApplicationKind::FirstIssue,
+        biometrics_captured: bio,
+        reason: "cấp thẻ lần đầu".into(),
+        unit: "commune:00004".into(),
+    }
+}
+
+async fn card_life_cycle_issues_a_card(h: &Harness) {
+    let c = citizen(&id(Sex::Male, 1990, 11), "Phạm Văn Thẻ", "1990-03-07", BA_DINH);
+    h.store.create_citizen(&c, &change("a", "b")).await.unwrap();
+    let s = &h.store;
+    let app = s
+        .create_card_application(&new_app(c.personal_id.as_str(), true), &change("officer:lan", "x"))
+        .await
+        .unwrap();
+    assert_eq!(app.stage, Stage::Intake { biometrics_captured: true });
+    assert_eq!((app.version, app.scope_commune.as_str(), app.scope_province.as_str()), (1, "00004", "01"));
+    assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap(), app);
+    let hand = Stage::HandedOver { method: HandoverMethod::InPerson };
+    let mut v = 1;
+    for to in [Stage::SentToProduction, Stage::CardReceived, hand.clone()] {
+        let next =
+            s.transition_card_application(app.id, &to, None, v, &change("officer:lan", "")).await.unwrap();
+        assert_eq!((next.stage.clone(), next.version), (to, v + 1));
+        v += 1;
+    }
+    assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap().stage, hand);
+    let hist = s.card_application_history(app.id).await.unwrap();
+    let moves: Vec<(i64, StageKind, StageKind)> =
+        hist.iter().map(|e| (e.seq, e.from_stage, e.to_stage)).collect();
+    assert_eq!(
+        moves,
+        vec![
+            (1, StageKind::Intake, StageKind::SentToProduction),
+            (2, StageKind::SentToProduction, StageKind::CardReceived),
+            (3, StageKind::CardReceived, StageKind::HandedOver)
+        ]
+    );
+    assert_eq!(hist[0].by, "officer:lan");
+    let cards = s.get_cards(&c.personal_id).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    let card = &cards[0];
+    assert_eq!((card.number, card.status, card.application_id), (c.personal_id, CardStatus::Valid, app.id));
+    assert_eq!(card.issue_date, dancu_domain::date::vietnam_today(chrono::Utc::now()));
+    assert_eq!(card.expiry, card_expiry(&c.birth_date, card.issue_date));
+    assert!(card.expiry.is_some());
+
+    // A second card (after a loss) replaces the first.
+    let mut again = new_app(c.personal_id.as_str(), true);
+    again.kind = ApplicationKind::Replacement { reason: dancu_identity::ReplacementReason::Lost };
+    let second = s.create_card_application(&again, &change("officer:lan", "mất thẻ")).await.unwrap();
+    for (i, to) in [Stage::SentToProduction, Stage::CardReceived, hand].into_iter().enumerate() {
+        s.transition_card_application(second.id, &to, None, i as i64 + 1, &change("o", "")).await.unwrap();
+    }
+    let cards = s.get_cards(&c.personal_id).await.unwrap();
+    let statuses: Vec<(i64, CardStatus)> = cards.iter().map(|c| (c.application_id, c.status)).collect();
+    assert_eq!(statuses, vec![(second.id, CardStatus::Valid), (app.id, CardStatus::Revoked)]);
+
+    // No application for a person who does not exist.
+    let ghost = s.create_card_application(&new_app(&id(Sex::Male, 1970, 99), true), &change("a", "b")).await;
+    assert!(matches!(ghost, Err(StoreError::NotFound)), "{ghost:?}");
+}
+
+async fn card_transitions_are_checked(h: &Harness) {
+    let c = citizen(&id(Sex::Female, 1995, 12), "Vũ Thị Hồ", "1995-05-05", BA_DINH);
+    h.store.create_citizen(&c, &change("a", "b")).await.unwrap();
+    let s = &h.store;
+    let app =
+        s.create_card_application(&new_app(c.personal_id.as_str(), false), &change("o", "x")).await.unwrap();
+    let ch = || change("officer:lan", "");
+    // A skip is refused and changes nothing.
+    let r = s.transition_card_application(app.id, &Stage::CardReceived, Some("vội"), 1, &ch()).await;
+    assert_eq!(rule_of(r), "card.stage_skip");
+    // No biometrics, no production.
+    let r = s.transition_card_application(app.id, &Stage::SentToProduction, None, 1, &ch()).await;
+    assert_eq!(rule_of(r), "card.biometrics_missing");
+    assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap(), app);
+    assert!(s.card_application_history(app.id).await.unwrap().is_empty());
+    // Version mismatch.
+    let bio = Stage::Intake { biometrics_captured: true };
+    let r = s.transition_card_application(app.id, &bio, None, 7, &ch()).await;
+    assert!(matches!(r, Err(StoreError::VersionMismatch { expected: 7, actual: 1 })), "{r:?}");
+    s.transition_card_application(app.id, &bio, None, 1, &ch()).await.unwrap();
+    s.transition_card_application(app.id, &Stage::SentToProduction, None, 2, &ch()).await.unwrap();
+    // Going back needs a reason.
+    let r = s.transition_card_application(app.id, &bio, None, 3, &ch()).await;
+    assert_eq!(rule_of(r), "card.stage_back_without_reason");
+    let r = s.transition_card_application(app.id, &bio, Some("  "), 3, &ch()).await;
+    assert_eq!(rule_of(r), "card.stage_back_without_reason");
+    let back = s.transition_card_application(app.id, &bio, Some("ảnh mờ"), 3, &ch()).await.unwrap();
+    assert_eq!((back.stage, back.version), (bio.clone(), 4));
+    let hist = s.card_application_history(app.id).await.unwrap();
+    assert_eq!(hist.last().unwrap().reason, "ảnh mờ");
+    // Cancelled is final.
+    let cancel = Stage::Cancelled { reason: "công dân rút hồ sơ".into() };
+    let done = s.transition_card_application(app.id, &cancel, None, 4, &ch()).await.unwrap();
+    assert_eq!(done.stage, cancel);
+    let r = s.transition_card_application(app.id, &Stage::SentToProduction, None, 5, &ch()).await;
+    assert_eq!(rule_of(r), "card.terminal");
+    assert!(s.get_cards(&c.personal_id).await.unwrap().is_empty());
+    assert!(matches!(
+        s.transition_card_application(424242, &bio, None, 1, &ch()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn card_board_counts_in_scope(h: &Harness) {
+    let s = &h.store;
+    let a1 = citizen(&id(Sex::Male, 1980, 21), "Đặng Văn Một", "1980", BA_DINH);
+    let a2 = citizen(&id(Sex::Male, 1981, 22), "Đặng Văn Hai", "1981", BA_DINH);
+    let b = citizen(&id(Sex::Male, 1982, 23), "Đặng Văn Ba", "1982", NGOC_HA);
+    let hcm = citizen(&id(Sex::Male, 1983, 24), "Đặng Văn Bốn", "1983", THU_DAU_MOT);
+    for c in [&a1, &a2, &b, &hcm] {
+        s.create_citizen(c, &change("a", "b")).await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for c in [&a1, &a2, &b, &hcm] {
+        ids.push(
+            s.create_card_application(&new_app(c.personal_id.as_str(), true), &change("o", "x"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    s.transition_card_application(ids[1], &Stage::SentToProduction, None, 1, &change("o", "")).await.unwrap();
+    let count = |board: &[StageCount], k: StageKind| board.iter().find(|c| c.stage == k).unwrap().count;
+    let a = Scope::Commune("00004".into());
+    let board = s.card_board(&a).await.unwrap();
+    assert_eq!(board.len(), StageKind::ALL.len());
+    assert_eq!((count(&board, StageKind::Intake), count(&board, StageKind::SentToProduction)), (1, 1));
+    let board = s.card_board(&Scope::Province("01".into())).await.unwrap();
+    assert_eq!(count(&board, StageKind::Intake), 2);
+    let board = s.card_board(&Scope::Nation).await.unwrap();
+    assert_eq!((count(&board, StageKind::Intake), count(&board, StageKind::HandedOver)), (3, 0));
+
+    let page = s.list_card_applications(&a, Some(StageKind::Intake), 10, 0).await.unwrap();
+    assert_eq!(page.total, 1);
+    assert_eq!(page.items[0].personal_id, a1.personal_id);
+    let page = s.list_card_applications(&a, None, 10, 0).await.unwrap();
+    assert_eq!(page.total, 2);
+    let page = s.list_card_applications(&Scope::Province("79".into()), None, 10, 0).await.unwrap();
+    assert_eq!((page.total, page.items[0].id), (1, ids[3]));
+    let page = s.list_card_applications(&Scope::Nation, None, 2, 2).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (4, 2));
 }
 
 /// The in-memory database (tests and demos) behaves like a file, through one connection.

@@ -2,6 +2,7 @@
 //! every handler that touches personal data goes through the audited registry.
 
 pub mod auth;
+pub mod cards;
 pub mod citizens;
 pub mod households;
 pub mod tools;
@@ -20,6 +21,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/citizens/{id}", get(citizens::read).put(citizens::update))
         .route("/api/v1/citizens/{id}/history", get(citizens::history))
         .route("/api/v1/citizens/{id}/access-log", get(citizens::access_log))
+        .route("/api/v1/citizens/{id}/cards", get(cards::citizen_cards))
+        .route("/api/v1/card-applications", get(cards::list).post(cards::create))
+        .route("/api/v1/card-applications/board", get(cards::board))
+        .route("/api/v1/card-applications/{id}", get(cards::read))
+        .route("/api/v1/card-applications/{id}/transitions", post(cards::transition))
         .route("/api/v1/households", post(households::create))
         .route("/api/v1/households/{number}", get(households::read).put(households::update))
         .route("/api/v1/households/{number}/history", get(households::history))

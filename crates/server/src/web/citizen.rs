@@ -66,6 +66,10 @@ pub async fn citizen_page(
         .await
         .map(|p| p.items)
         .unwrap_or_default();
+    let cards = match s.registry.cards(&access, &id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
     let c = &stored.citizen;
     let body = layout(
         lang,
@@ -111,6 +115,7 @@ pub async fn citizen_page(
                     }
                 }
             }
+            (super::cards::citizen_section(lang, &p, c.personal_id.as_str(), &cards))
             section.card {
                 h2 { (lang.t("Lịch sử thay đổi", "Change history")) }
                 div.table-wrap { table data-testid="history" {

@@ -1,6 +1,7 @@
 //! Server-rendered officer pages (Vietnamese by default, English with `?lang=en`). No
 //! JavaScript is needed; the stylesheet is embedded; every page works on a phone.
 
+mod cards;
 mod citizen;
 mod login;
 mod search;
@@ -26,6 +27,9 @@ pub fn routes() -> Router<AppState> {
         .route("/search", get(search::search_page))
         .route("/citizens/{id}", get(citizen::citizen_page))
         .route("/households/{number}", get(citizen::household_page))
+        .route("/cards", get(cards::board_page).post(cards::intake_submit))
+        .route("/cards/{id}", get(cards::application_page))
+        .route("/cards/{id}/transitions", axum::routing::post(cards::move_submit))
 }
 
 const CSS: &str = include_str!("style.css");
@@ -119,6 +123,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                     span.sub { (lang.t("CSDL quốc gia về dân cư", "National population database")) }
                     nav {
                         @if let Some(u) = user {
+                            a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
                             span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

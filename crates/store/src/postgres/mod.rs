@@ -18,8 +18,10 @@ use crate::model::*;
 use crate::rows::{self, Fate, Migration, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../../migrations/postgres/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../../migrations/postgres/0001_init.sql") },
+    Migration { version: 2, name: "cards", sql: include_str!("../../migrations/postgres/0002_cards.sql") },
+];
 
 const PH: Ph = Ph::Dollar;
 const POOL_SIZE: usize = 16;
@@ -315,6 +317,13 @@ fn put_row(buf: &mut BytesMut, parts: &[&[Val]]) {
             }
         }
     }
+}
+
+async fn get_card_app(c: &impl GenericClient, id: i64, for_update: bool) -> Result<Option<CardApplication>> {
+    let sql =
+        format!("{} WHERE id = $1{}", rows::CARD_APP_SELECT, if for_update { " FOR UPDATE" } else { "" });
+    let st = c.prepare_cached(&sql).await?;
+    c.query_opt(&st, &[&id]).await?.map(|r| rows::card_app_from_row(&r)).transpose()
 }
 
 #[async_trait]
@@ -680,6 +689,128 @@ impl Store for PgStore {
         };
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn create_card_application(
+        &self,
+        a: &NewCardApplication,
+        change: &Change,
+    ) -> Result<CardApplication> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx.prepare_cached(rows::CITIZEN_SCOPE_SQL).await?;
+        let row = tx.query_opt(&st, &[&a.personal_id.as_str()]).await?.ok_or(StoreError::NotFound)?;
+        let (province, commune) = (row.text(0)?, row.text(1)?);
+        let ins = tx.prepare_cached(rows::CARD_APP_INSERT).await?;
+        let id: i64 = tx
+            .query_one(
+                &ins,
+                &[
+                    &a.personal_id.as_str(),
+                    &a.kind.code(),
+                    &a.biometrics_captured,
+                    &a.reason,
+                    &province,
+                    &commune,
+                    &a.unit,
+                    &change.at,
+                    &change.actor,
+                ],
+            )
+            .await?
+            .get(0);
+        let app = get_card_app(&tx, id, false).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    async fn get_card_application(&self, id: i64) -> Result<Option<CardApplication>> {
+        get_card_app(&self.client().await?, id, false).await
+    }
+
+    async fn transition_card_application(
+        &self,
+        id: i64,
+        to: &dancu_identity::Stage,
+        reason: Option<&str>,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<CardApplication> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let cur = get_card_app(&tx, id, true).await?.ok_or(StoreError::NotFound)?;
+        let (next, ev) = rows::plan_card_transition(&cur, to, reason, expected_version, change)?;
+        let (code, bio, method, side) = rows::stage_cols(&next.stage);
+        let up = tx.prepare_cached(rows::CARD_APP_UPDATE).await?;
+        tx.execute(&up, &[&id, &code, &bio, &method, &side, &change.at, &change.actor, &next.version])
+            .await?;
+        let ins = tx.prepare_cached(rows::CARD_EVENT_INSERT).await?;
+        tx.execute(
+            &ins,
+            &[&id, &ev.seq, &ev.from_stage.code(), &ev.to_stage.code(), &ev.reason, &ev.at, &ev.by],
+        )
+        .await?;
+        if next.stage.kind() == dancu_identity::StageKind::HandedOver {
+            let pid = cur.personal_id.as_str();
+            let st = tx.prepare_cached(rows::CITIZEN_SCOPE_SQL).await?;
+            let birth = tx.query_one(&st, &[&pid]).await?.text(2)?;
+            let card = rows::issue_card(&next, &birth, change)?;
+            let revoke = tx.prepare_cached(rows::CARD_REVOKE_SQL).await?;
+            tx.execute(&revoke, &[&pid]).await?;
+            let ins = tx.prepare_cached(rows::CARD_INSERT).await?;
+            tx.execute(
+                &ins,
+                &[
+                    &pid,
+                    &card.number.as_str(),
+                    &card.issue_date.to_string(),
+                    &card.expiry.map(|d| d.to_string()),
+                    &card.issuing_authority,
+                    &card.status.code(),
+                    &id,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    async fn card_board(&self, scope: &Scope) -> Result<Vec<StageCount>> {
+        let (sql, f) = rows::card_board_sql(scope, PH);
+        let client = self.client().await?;
+        let st = client.prepare_cached(&sql).await?;
+        let counts = client
+            .query(&st, &refs(&f.params))
+            .await?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.int(1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        rows::board_from(counts)
+    }
+
+    async fn list_card_applications(
+        &self,
+        scope: &Scope,
+        stage: Option<dancu_identity::StageKind>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<CardApplication>> {
+        let (count_sql, page_sql, f, limit) = rows::card_list_sql(scope, stage, limit, offset, PH);
+        let client = self.client().await?;
+        page(&client, &count_sql, &page_sql, &f, limit, offset, rows::card_app_from_row).await
+    }
+
+    async fn card_application_history(&self, id: i64) -> Result<Vec<CardEvent>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(rows::CARD_EVENTS_SQL).await?;
+        client.query(&st, &[&id]).await?.iter().map(rows::card_event_from_row).collect()
+    }
+
+    async fn get_cards(&self, personal_id: &PersonalId) -> Result<Vec<StoredCard>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(rows::CARDS_SQL).await?;
+        client.query(&st, &[&personal_id.as_str()]).await?.iter().map(rows::card_from_row).collect()
     }
 
     async fn create_officer(&self, o: &NewOfficer) -> Result<Officer> {

@@ -19,8 +19,10 @@ use crate::model::*;
 use crate::rows::{self, Migration, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, name: "cards", sql: include_str!("../../migrations/sqlite/0002_cards.sql") },
+];
 
 const READERS: usize = 4;
 const PH: Ph = Ph::Question;
@@ -350,6 +352,12 @@ fn page<T>(
     Ok(Page { items, total: total as u64, limit, offset })
 }
 
+fn get_card_app(c: &Connection, id: i64) -> Result<Option<CardApplication>> {
+    let mut st = c.prepare_cached(&format!("{} WHERE id = ?1", rows::CARD_APP_SELECT))?;
+    let mut rs = st.query([id])?;
+    rs.next()?.map(rows::card_app_from_row).transpose()
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -677,6 +685,149 @@ impl Store for SqliteStore {
             };
             tx.commit()?;
             Ok(id)
+        })
+        .await
+    }
+
+    async fn create_card_application(
+        &self,
+        a: &NewCardApplication,
+        change: &Change,
+    ) -> Result<CardApplication> {
+        let (a, change) = (a.clone(), change.clone());
+        self.write(move |conn, _| {
+            let tx = immediate(conn)?;
+            let (province, commune): (String, String) = tx
+                .prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?
+                .query_row([a.personal_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            let id: i64 = tx.prepare_cached(&PH.sql(rows::CARD_APP_INSERT))?.query_row(
+                params![
+                    a.personal_id.as_str(),
+                    a.kind.code(),
+                    a.biometrics_captured,
+                    a.reason,
+                    province,
+                    commune,
+                    a.unit,
+                    rows::ts_text(&change.at),
+                    change.actor
+                ],
+                |r| r.get(0),
+            )?;
+            let app = get_card_app(&tx, id)?.ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(app)
+        })
+        .await
+    }
+
+    async fn get_card_application(&self, id: i64) -> Result<Option<CardApplication>> {
+        self.read_point(|c, _| get_card_app(c, id))
+    }
+
+    async fn transition_card_application(
+        &self,
+        id: i64,
+        to: &dancu_identity::Stage,
+        reason: Option<&str>,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<CardApplication> {
+        let (to, reason, change) = (to.clone(), reason.map(str::to_string), change.clone());
+        self.write(move |conn, _| {
+            let tx = immediate(conn)?;
+            let cur = get_card_app(&tx, id)?.ok_or(StoreError::NotFound)?;
+            let (next, ev) =
+                rows::plan_card_transition(&cur, &to, reason.as_deref(), expected_version, &change)?;
+            let (code, bio, method, side) = rows::stage_cols(&next.stage);
+            let at = rows::ts_text(&change.at);
+            tx.prepare_cached(&PH.sql(rows::CARD_APP_UPDATE))?.execute(params![
+                id,
+                code,
+                bio,
+                method,
+                side,
+                at,
+                change.actor,
+                next.version
+            ])?;
+            tx.prepare_cached(&PH.sql(rows::CARD_EVENT_INSERT))?.execute(params![
+                id,
+                ev.seq,
+                ev.from_stage.code(),
+                ev.to_stage.code(),
+                ev.reason,
+                at,
+                ev.by
+            ])?;
+            if next.stage.kind() == dancu_identity::StageKind::HandedOver {
+                let birth: String = tx
+                    .prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?
+                    .query_row([cur.personal_id.as_str()], |r| r.get(2))?;
+                let card = rows::issue_card(&next, &birth, &change)?;
+                tx.prepare_cached(&PH.sql(rows::CARD_REVOKE_SQL))?.execute([cur.personal_id.as_str()])?;
+                tx.prepare_cached(&PH.sql(rows::CARD_INSERT))?.execute(params![
+                    cur.personal_id.as_str(),
+                    card.number.as_str(),
+                    card.issue_date.to_string(),
+                    card.expiry.map(|d| d.to_string()),
+                    card.issuing_authority,
+                    card.status.code(),
+                    id
+                ])?;
+            }
+            tx.commit()?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn card_board(&self, scope: &Scope) -> Result<Vec<StageCount>> {
+        let (sql, f) = rows::card_board_sql(scope, PH);
+        self.read(move |c, _| {
+            let mut st = c.prepare_cached(&sql)?;
+            let counts = st
+                .query_map(params_from_iter(&f.params), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+            rows::board_from(counts)
+        })
+        .await
+    }
+
+    async fn list_card_applications(
+        &self,
+        scope: &Scope,
+        stage: Option<dancu_identity::StageKind>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<CardApplication>> {
+        let (count_sql, page_sql, f, limit) = rows::card_list_sql(scope, stage, limit, offset, PH);
+        self.read(move |c, _| {
+            let tx = c.unchecked_transaction()?;
+            let p = page(&tx, &count_sql, &page_sql, &f, limit, offset, |r| rows::card_app_from_row(r))?;
+            tx.finish()?;
+            Ok(p)
+        })
+        .await
+    }
+
+    async fn card_application_history(&self, id: i64) -> Result<Vec<CardEvent>> {
+        self.read(move |c, _| {
+            let mut st = c.prepare_cached(&PH.sql(rows::CARD_EVENTS_SQL))?;
+            let v = st.query_and_then([id], |r| rows::card_event_from_row(r))?.collect();
+            v
+        })
+        .await
+    }
+
+    async fn get_cards(&self, personal_id: &PersonalId) -> Result<Vec<StoredCard>> {
+        let id = *personal_id;
+        self.read(move |c, _| {
+            let mut st = c.prepare_cached(&PH.sql(rows::CARDS_SQL))?;
+            let v = st.query_and_then([id.as_str()], |r| rows::card_from_row(r))?.collect();
+            v
         })
         .await
     }

@@ -368,6 +368,12 @@ async fn audit_and_ops(app: &TestApp) {
     let id = body(r).await["personal_id"].as_str().unwrap().to_string();
     assert!(id.starts_with("001326"), "{id}");
 
+    // Personal data is never cached and pages cannot be framed.
+    let r = c.get(format!("{}/api/v1/citizens/{a}", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+
     // Ops endpoints.
     assert_eq!(c.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
     assert_eq!(c.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);

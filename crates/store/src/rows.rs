@@ -970,71 +970,6 @@ impl ChainCheck {
 }
 
 // ---------------------------------------------------------------------------------------
-// migrations
-
-/// One schema migration: applied in order, each in its own transaction, recorded in
-/// `schema_migrations`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefix_upper_bounds_prefixes() {
-        assert_eq!(prefix_upper("nguyen van").as_deref(), Some("nguyen vao"));
-        assert_eq!(prefix_upper("a\u{10FFFF}").as_deref(), Some("b"));
-        assert_eq!(prefix_upper("\u{10FFFF}"), None);
-        let up = prefix_upper("nguyen van").unwrap();
-        assert!("nguyen van an" < up.as_str() && "nguyen van" < up.as_str() && "nguyen vanh" < up.as_str());
-    }
-
-    #[test]
-    fn update_sql_sets_every_column_but_the_key() {
-        let s = update_citizen_sql(Ph::Dollar);
-        assert!(s.contains("family_name = $2"));
-        assert!(s.contains("change_reason = $35"));
-        assert!(!s.contains("created_at"));
-        assert!(s.ends_with("WHERE personal_id = $1"));
-    }
-
-    #[test]
-    fn chain_check_finds_breaks() {
-        let at = now();
-        let e = |s: &str| NewAuditEntry {
-            at,
-            actor: "a".into(),
-            action: "x".into(),
-            subject: s.into(),
-            purpose: "p".into(),
-            outcome: "ok".into(),
-        };
-        let entries = chain(&[e("1"), e("2"), e("3")], 0, AUDIT_GENESIS);
-        let run = |es: &[AuditEntry], head| {
-            let mut c = ChainCheck::new();
-            for x in es {
-                if c.feed(x) {
-                    break;
-                }
-            }
-            c.finish(head)
-        };
-        assert_eq!(run(&entries, Some((3, entries[2].hash.clone()))), None);
-        let mut t = entries.clone();
-        t[1].entry.subject = "changed".into();
-        assert_eq!(run(&t, None), Some(2));
-        let gap = vec![entries[0].clone(), entries[2].clone()];
-        assert_eq!(run(&gap, None), Some(2));
-        assert_eq!(run(&entries[..2], Some((3, entries[2].hash.clone()))), Some(3));
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // ID card applications and cards
 
 /// Who issues cards (printed on the card).
@@ -1266,4 +1201,69 @@ pub(crate) fn card_list_sql(
     let op = f.param(ph, Val::Int(offset.min(i64::MAX as u64) as i64));
     let page = format!("{CARD_APP_SELECT}{} ORDER BY updated_at, id LIMIT {lp} OFFSET {op}", f.sql);
     (count, page, f, limit)
+}
+
+// ---------------------------------------------------------------------------------------
+// migrations
+
+/// One schema migration: applied in order, each in its own transaction, recorded in
+/// `schema_migrations`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_upper_bounds_prefixes() {
+        assert_eq!(prefix_upper("nguyen van").as_deref(), Some("nguyen vao"));
+        assert_eq!(prefix_upper("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper("\u{10FFFF}"), None);
+        let up = prefix_upper("nguyen van").unwrap();
+        assert!("nguyen van an" < up.as_str() && "nguyen van" < up.as_str() && "nguyen vanh" < up.as_str());
+    }
+
+    #[test]
+    fn update_sql_sets_every_column_but_the_key() {
+        let s = update_citizen_sql(Ph::Dollar);
+        assert!(s.contains("family_name = $2"));
+        assert!(s.contains("change_reason = $35"));
+        assert!(!s.contains("created_at"));
+        assert!(s.ends_with("WHERE personal_id = $1"));
+    }
+
+    #[test]
+    fn chain_check_finds_breaks() {
+        let at = now();
+        let e = |s: &str| NewAuditEntry {
+            at,
+            actor: "a".into(),
+            action: "x".into(),
+            subject: s.into(),
+            purpose: "p".into(),
+            outcome: "ok".into(),
+        };
+        let entries = chain(&[e("1"), e("2"), e("3")], 0, AUDIT_GENESIS);
+        let run = |es: &[AuditEntry], head| {
+            let mut c = ChainCheck::new();
+            for x in es {
+                if c.feed(x) {
+                    break;
+                }
+            }
+            c.finish(head)
+        };
+        assert_eq!(run(&entries, Some((3, entries[2].hash.clone()))), None);
+        let mut t = entries.clone();
+        t[1].entry.subject = "changed".into();
+        assert_eq!(run(&t, None), Some(2));
+        let gap = vec![entries[0].clone(), entries[2].clone()];
+        assert_eq!(run(&gap, None), Some(2));
+        assert_eq!(run(&entries[..2], Some((3, entries[2].hash.clone()))), Some(3));
+    }
 }

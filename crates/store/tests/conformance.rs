@@ -872,12 +872,10 @@ async fn card_life_cycle_issues_a_card(h: &Harness) {
     assert_eq!((app.version, app.scope_commune.as_str(), app.scope_province.as_str()), (1, "00004", "01"));
     assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap(), app);
     let hand = Stage::HandedOver { method: HandoverMethod::InPerson };
-    let mut v = 1;
-    for to in [Stage::SentToProduction, Stage::CardReceived, hand.clone()] {
+    for (v, to) in (1..).zip([Stage::SentToProduction, Stage::CardReceived, hand.clone()]) {
         let next =
             s.transition_card_application(app.id, &to, None, v, &change("officer:lan", "")).await.unwrap();
         assert_eq!((next.stage.clone(), next.version), (to, v + 1));
-        v += 1;
     }
     assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap().stage, hand);
     let hist = s.card_application_history(app.id).await.unwrap();

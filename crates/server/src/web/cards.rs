@@ -1,0 +1,351 @@
+//! ID card pages: the board of what waits at each stage in the officer's scope, the list per
+//! stage, an application with its history and the moves it allows, and intake (the form is
+//! on the citizen page). Forms carry the session's CSRF token.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use dancu_identity::{ApplicationKind, HandoverMethod, Stage, StageKind};
+use dancu_store::{NewCardApplication, StoredCard};
+
+use super::search::WEB_PURPOSE;
+use super::{error_page, lang_choice, layout, page, Lang, WebUser};
+use crate::api::cards::{parse_app_id, parse_stage_kind, target_stage};
+use crate::api::citizens::{parse_id, require_reason};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::AppState;
+
+fn stage_label(lang: Lang, k: StageKind) -> &'static str {
+    match lang {
+        Lang::Vi => k.label_vi(),
+        Lang::En => k.label_en(),
+    }
+}
+
+fn kind_label(lang: Lang, k: ApplicationKind) -> &'static str {
+    match lang {
+        Lang::Vi => k.label_vi(),
+        Lang::En => k.label_en(),
+    }
+}
+
+fn stage_text(lang: Lang, s: &Stage) -> String {
+    let mut t = stage_label(lang, s.kind()).to_string();
+    match s {
+        Stage::Intake { biometrics_captured } => t.push_str(if *biometrics_captured {
+            lang.t(" (đã thu nhận sinh trắc)", " (biometrics captured)")
+        } else {
+            lang.t(" (chưa thu nhận sinh trắc)", " (biometrics not captured)")
+        }),
+        Stage::HandedOver { method } => t.push_str(&format!(
+            " ({})",
+            if lang == Lang::Vi { method.label_vi() } else { method.label_en() }
+        )),
+        _ => {}
+    }
+    if let Some(r) = s.reason() {
+        t.push_str(&format!(": {r}"));
+    }
+    t
+}
+
+#[derive(Deserialize)]
+pub struct BoardParams {
+    stage: Option<String>,
+    offset: Option<u64>,
+}
+
+pub async fn board_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    q: Result<Query<BoardParams>, QueryRejection>,
+) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let access = p.access(WEB_PURPOSE);
+    let stage = match q.stage.as_deref().filter(|s| !s.is_empty()).map(parse_stage_kind).transpose() {
+        Ok(s) => s,
+        Err(e) => return error_page(lang, Some(&p), e),
+    };
+    let board = match s.registry.card_board(&access).await {
+        Ok(b) => b,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let list = match s.registry.list_card_applications(&access, stage, 50, q.offset.unwrap_or(0)).await {
+        Ok(l) => l,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let title = lang.t("Thẻ căn cước", "ID cards");
+    let body = layout(
+        lang,
+        title,
+        Some(&p),
+        html! {
+            section.card {
+                h1 { (title) }
+                div.table-wrap { table data-testid="board" {
+                    thead { tr { th { (lang.t("Bước", "Stage")) } th { (lang.t("Số hồ sơ", "Applications")) } } }
+                    tbody {
+                        @for c in &board {
+                            tr {
+                                td { a href=(format!("/cards?stage={}", c.stage.code())) { (stage_label(lang, c.stage)) } }
+                                td data-testid=(format!("board-{}", c.stage.code())) { (c.count) }
+                            }
+                        }
+                    }
+                } }
+            }
+            section.card {
+                h2 { (stage.map(|k| stage_label(lang, k)).unwrap_or(lang.t("Tất cả hồ sơ", "All applications"))) ": " (list.total) }
+                div.table-wrap { table data-testid="applications" {
+                    thead { tr {
+                        th { (lang.t("Hồ sơ", "Application")) }
+                        th { (lang.t("Số định danh", "Personal ID")) }
+                        th { (lang.t("Loại", "Kind")) }
+                        th { (lang.t("Bước", "Stage")) }
+                        th { (lang.t("Cập nhật", "Updated")) }
+                    } }
+                    tbody {
+                        @for a in &list.items {
+                            tr {
+                                td { a data-testid="application-link" href=(format!("/cards/{}", a.id)) { "#" (a.id) } }
+                                td { (a.personal_id) }
+                                td { (kind_label(lang, a.kind)) }
+                                td { (stage_label(lang, a.stage.kind())) }
+                                td { (a.updated_at.format("%d/%m/%Y %H:%M")) }
+                            }
+                        }
+                    }
+                } }
+            }
+        },
+    );
+    page(lang_choice(&uri), StatusCode::OK, body)
+}
+
+fn move_form(
+    lang: Lang,
+    p: &Principal,
+    id: i64,
+    version: i64,
+    stage: &Stage,
+    to: StageKind,
+    reason_required: bool,
+) -> Markup {
+    let action = format!("/cards/{id}/transitions");
+    let capture = matches!(stage, Stage::Intake { biometrics_captured: false });
+    let label = match (to, capture) {
+        (StageKind::Intake, true) => {
+            lang.t("Ghi nhận đã thu nhận sinh trắc", "Record biometrics captured").to_string()
+        }
+        (StageKind::Intake, false) if stage.kind() == StageKind::Intake => {
+            lang.t("Hủy ghi nhận sinh trắc", "Undo biometrics capture").to_string()
+        }
+        _ => format!("{} {}", lang.t("Chuyển sang:", "Move to:"), stage_label(lang, to)),
+    };
+    html! {
+        form.move method="post" action=(action) {
+            input type="hidden" name="csrf" value=(p.csrf.clone().unwrap_or_default());
+            input type="hidden" name="to" value=(to.code());
+            input type="hidden" name="expected_version" value=(version);
+            @if to == StageKind::Intake {
+                input type="hidden" name="biometrics_captured" value=(if stage.kind() == StageKind::Intake { capture } else { true });
+            }
+            @if to == StageKind::HandedOver {
+                select name="handover_method" aria-label=(lang.t("Hình thức trả thẻ", "Hand-over method")) {
+                    @for m in [HandoverMethod::InPerson, HandoverMethod::Post] {
+                        option value=(m.code()) { (if lang == Lang::Vi { m.label_vi() } else { m.label_en() }) }
+                    }
+                }
+            }
+            @if reason_required {
+                input type="text" name="reason" required placeholder=(lang.t("Lý do", "Reason")) aria-label=(lang.t("Lý do", "Reason"));
+            }
+            " "
+            button type="submit" data-testid=(format!("move-{}", to.code())) { (label) }
+        }
+    }
+}
+
+pub async fn application_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match parse_app_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(lang, Some(&p), e),
+    };
+    let (app, events) = match s.registry.card_application(&p.access(WEB_PURPOSE), id).await {
+        Ok(x) => x,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let title = format!("{} #{}", lang.t("Hồ sơ cấp thẻ", "Card application"), app.id);
+    let body = layout(
+        lang,
+        &title,
+        Some(&p),
+        html! {
+            section.card {
+                h1 { (title) }
+                dl {
+                    dt { (lang.t("Công dân", "Citizen")) } dd { a href=(format!("/citizens/{}", app.personal_id)) { (app.personal_id) } }
+                    dt { (lang.t("Loại", "Kind")) } dd { (kind_label(lang, app.kind)) }
+                    dt { (lang.t("Bước hiện tại", "Current stage")) } dd data-testid="stage" { (stage_text(lang, &app.stage)) }
+                    dt { (lang.t("Lý do đề nghị", "Reason")) } dd { (app.intake_reason) }
+                    dt { (lang.t("Nơi thu nhận", "Taken in at")) } dd { (app.unit) ", " (app.created_by) ", " (app.created_at.format("%d/%m/%Y %H:%M")) }
+                    dt { (lang.t("Phiên bản", "Version")) } dd { (app.version) }
+                }
+            }
+            @let moves = app.stage.moves();
+            @if !moves.is_empty() {
+                section.card data-testid="moves" {
+                    h2 { (lang.t("Chuyển bước", "Move")) }
+                    @for m in &moves {
+                        (move_form(lang, &p, app.id, app.version, &app.stage, m.to, m.reason_required))
+                    }
+                }
+            }
+            section.card {
+                h2 { (lang.t("Lịch sử xử lý", "History")) }
+                div.table-wrap { table data-testid="events" {
+                    thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Từ", "From")) } th { (lang.t("Sang", "To")) } th { (lang.t("Lý do", "Reason")) } th { (lang.t("Người thực hiện", "By")) } } }
+                    tbody {
+                        @for e in &events {
+                            tr { td { (e.at.format("%d/%m/%Y %H:%M")) } td { (stage_label(lang, e.from_stage)) } td { (stage_label(lang, e.to_stage)) } td { (e.reason) } td { (e.by) } }
+                        }
+                    }
+                } }
+            }
+        },
+    );
+    page(lang_choice(&uri), StatusCode::OK, body)
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    csrf: String,
+    to: String,
+    expected_version: i64,
+    reason: Option<String>,
+    handover_method: Option<String>,
+    biometrics_captured: Option<bool>,
+}
+
+pub async fn move_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Response {
+    let result = async {
+        p.check_csrf(&f.csrf)?;
+        let id = parse_app_id(&id)?;
+        let reason = f.reason.as_deref().map(dancu_domain::nfc).filter(|r| !r.is_empty());
+        let to = target_stage(&f.to, reason.as_deref(), f.handover_method.as_deref(), f.biometrics_captured)?;
+        s.registry
+            .transition_card_application(
+                &p.access(WEB_PURPOSE),
+                id,
+                &to,
+                reason.as_deref(),
+                f.expected_version,
+            )
+            .await?;
+        Ok::<_, ApiError>(id)
+    }
+    .await;
+    match result {
+        Ok(id) => Redirect::to(&format!("/cards/{id}")).into_response(),
+        Err(e) => error_page(lang, Some(&p), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct IntakeForm {
+    csrf: String,
+    personal_id: String,
+    kind: String,
+    reason: String,
+    biometrics_captured: Option<String>,
+}
+
+pub async fn intake_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Form(f): Form<IntakeForm>,
+) -> Response {
+    let result = async {
+        p.check_csrf(&f.csrf)?;
+        let n = NewCardApplication {
+            personal_id: parse_id(&f.personal_id)?,
+            kind: ApplicationKind::from_code(&f.kind)?,
+            biometrics_captured: f.biometrics_captured.is_some(),
+            reason: require_reason(&f.reason)?,
+            unit: p.scope.to_string(),
+        };
+        Ok::<_, ApiError>(s.registry.create_card_application(&p.access(WEB_PURPOSE), &n).await?.id)
+    }
+    .await;
+    match result {
+        Ok(id) => Redirect::to(&format!("/cards/{id}")).into_response(),
+        Err(e) => error_page(lang, Some(&p), e),
+    }
+}
+
+/// The citizen page's section: their cards and the intake form.
+pub fn citizen_section(lang: Lang, p: &Principal, personal_id: &str, cards: &[StoredCard]) -> Markup {
+    html! {
+        section.card {
+            h2 { (lang.t("Thẻ căn cước", "ID cards")) }
+            div.table-wrap { table data-testid="cards" {
+                thead { tr { th { (lang.t("Số thẻ", "Number")) } th { (lang.t("Ngày cấp", "Issued")) } th { (lang.t("Có giá trị đến", "Valid until")) } th { (lang.t("Trạng thái", "Status")) } th { (lang.t("Hồ sơ", "Application")) } } }
+                tbody {
+                    @for c in cards {
+                        tr {
+                            td { (c.number) }
+                            td { (c.issue_date.format("%d/%m/%Y")) }
+                            td data-testid="card-expiry" { (c.expiry.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_else(|| lang.t("Không thời hạn", "No expiry").into())) }
+                            td data-testid="card-status" { (if lang == Lang::Vi { c.status.label_vi() } else { c.status.label_en() }) }
+                            td { a href=(format!("/cards/{}", c.application_id)) { "#" (c.application_id) } }
+                        }
+                    }
+                }
+            } }
+            h3 { (lang.t("Thu nhận hồ sơ cấp thẻ", "Take in a card application")) }
+            form method="post" action="/cards" data-testid="intake-form" {
+                input type="hidden" name="csrf" value=(p.csrf.clone().unwrap_or_default());
+                input type="hidden" name="personal_id" value=(personal_id);
+                div.grid {
+                    div {
+                        label for="kind" { (lang.t("Loại hồ sơ", "Kind")) }
+                        select #kind name="kind" {
+                            @for k in ApplicationKind::ALL { option value=(k.code()) { (kind_label(lang, k)) } }
+                        }
+                    }
+                    div {
+                        label for="intake-reason" { (lang.t("Lý do", "Reason")) }
+                        input #intake-reason type="text" name="reason" required;
+                    }
+                    div {
+                        label { input #biometrics type="checkbox" name="biometrics_captured" value="on"; " " (lang.t("Đã thu nhận ảnh và vân tay", "Face and fingerprints captured")) }
+                    }
+                    div { button #intake-button type="submit" { (lang.t("Thu nhận", "Take in")) } }
+                }
+            }
+        }
+    }
+}

@@ -141,7 +141,9 @@ fn chrono_today() -> chrono::NaiveDate {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    // A bounded blocking pool: SQLite work runs there, and hundreds of idle threads (each
+    // with its own malloc arena) only add memory.
+    Ok(tokio::runtime::Builder::new_multi_thread().max_blocking_threads(64).enable_all().build()?)
 }
 
 async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {

@@ -201,7 +201,8 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
             r.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
-            configure(&r, 32_768)?;
+            // Small: look-ups by random personal ID rarely hit a cache this size anyway.
+            configure(&r, 16_384)?;
             r.execute_batch("PRAGMA query_only = ON")?;
             readers.push(Mutex::new(r));
         }

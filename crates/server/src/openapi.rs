@@ -25,6 +25,7 @@ use crate::api;
         api::cards::transition,
         api::cards::board,
         api::cards::citizen_cards,
+        api::cards::due_for_renewal,
         api::households::create,
         api::households::read,
         api::households::update,

@@ -579,4 +579,72 @@ async fn cards(app: &TestApp) {
     {
         assert!(actions.iter().any(|x| x == a), "{a} missing in {actions:?}");
     }
+    due_for_renewal(app, &a_id, expected.unwrap()).await;
+}
+
+/// The due-for-renewal list: citizen A's card (born 15/03/1985, expiring at 60) is listed
+/// once its 30-day window opens within the look-ahead, in commune A only.
+async fn due_for_renewal(app: &TestApp, a_id: &str, expiry: chrono::NaiveDate) {
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/cards/due-for-renewal", app.base);
+    let due = expiry - chrono::Duration::days(30);
+    let on = due - chrono::Duration::days(10);
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["personal_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = c.get(format!("{url}?on={on}&within_days=10")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = body(r).await;
+    assert_eq!(ids(&v), vec![a_id.to_string()]);
+    assert_eq!(v["total"], 1);
+    let d = &v["items"][0];
+    assert_eq!(
+        (d["expiry"].as_str(), d["birth_date"].as_str()),
+        (Some(expiry.to_string().as_str()), Some("1985-03-15"))
+    );
+    assert_eq!(d["renewal_due_from"].as_str(), Some(due.to_string().as_str()));
+    assert_eq!(d["scope_commune"].as_str(), Some(COMMUNE_A));
+    // One day short of the window, and after expiry: not listed. Today: not listed.
+    let r = c.get(format!("{url}?on={on}&within_days=9")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 0);
+    let after = expiry + chrono::Duration::days(1);
+    let r = c.get(format!("{url}?on={after}&within_days=0")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 0);
+    let r = c.get(&url).bearer_auth(&t).send().await.unwrap();
+    assert_eq!((r.status(), body(r).await["total"].as_u64()), (StatusCode::OK, Some(0)));
+    // Commune B's officer does not see it.
+    let tb = app.token("xa_b").await;
+    let r = c.get(format!("{url}?on={on}&within_days=10")).bearer_auth(&tb).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 0);
+    // Bad input: 422 with the rule.
+    for (q, rule) in [
+        ("within_days=3651", "card.due_within_days"),
+        ("on=2045-02-30", "date.invalid"),
+        ("limit=0", "page.limit"),
+    ] {
+        let r = c.get(format!("{url}?{q}")).bearer_auth(&t).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+        assert_eq!(body(r).await["error"]["violations"][0]["rule"], rule, "{q}");
+    }
+    let r = c.get(format!("{url}?within_days=-1")).bearer_auth(&t).send().await.unwrap();
+    assert!(r.status().is_client_error());
+    let r = c.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Audited, with the query as subject.
+    let subject = format!("commune:{COMMUNE_A}&on={on}&within_days=10");
+    let entries = app
+        .store
+        .list_audit(&dancu_store::AuditFilter { subject: Some(subject), actor: None, limit: 10, offset: 0 })
+        .await
+        .unwrap();
+    assert!(entries
+        .items
+        .iter()
+        .any(|e| e.entry.action == "card.due_list" && e.entry.actor == "officer:xa_a"));
 }

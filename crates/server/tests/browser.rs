@@ -213,6 +213,19 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     assert_eq!(text(c, "h1").await, "ID cards");
     c.goto(&format!("{}/cards?lang=vi", app.base)).await.unwrap();
     assert_eq!(text(c, "h1").await, "Thẻ căn cước");
+    // The due-for-renewal list, linked from the board: A's card (expiring at 60) is listed
+    // ten days before its 30-day window opens with a ten-day look-ahead.
+    wait_for(c, "[data-testid=due-link]").await.click().await.unwrap();
+    assert_eq!(text_until(c, "h1", |t| t.starts_with("Danh sách")).await, "Danh sách đến hạn đổi thẻ");
+    let issued = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    let expiry = dancu_identity::card_expiry(&app.citizen_a.birth_date, issued).unwrap();
+    let on = expiry - chrono::Duration::days(40);
+    c.goto(&format!("{}/cards/due?on={on}&within_days=10&lang=en", app.base)).await.unwrap();
+    assert_eq!(text(c, "h1").await, "Due for renewal");
+    assert_eq!(text(c, "[data-testid=due-total]").await, "Cards due: 1");
+    let rows = text(c, "[data-testid=due-cards]").await;
+    assert!(rows.contains(app.citizen_a.personal_id.as_str()), "{rows}");
+    c.goto(&format!("{}/cards?lang=vi", app.base)).await.unwrap();
 
     // Works on a phone-sized screen: nothing wider than the viewport.
     c.set_window_size(375, 740).await.unwrap();

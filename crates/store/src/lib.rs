@@ -14,6 +14,7 @@ mod rows;
 
 pub use error::StoreError;
 pub use model::*;
+pub use rows::{MAX_DUE_WITHIN_DAYS, RENEWAL_NOTICE_DAYS};
 
 use async_trait::async_trait;
 use dancu_domain::{Citizen, PersonalId, Sex};
@@ -140,6 +141,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// A person's cards, newest first.
     async fn get_cards(&self, personal_id: &PersonalId) -> Result<Vec<StoredCard>>;
+
+    /// Records cards issued before the registry kept applications (legacy card data), one
+    /// transaction for the batch: each gets a completed application (`reason` from
+    /// `change`), replaces the holder's earlier valid cards, and takes the holder's current
+    /// residence scope. A holder missing from the registry fails the whole batch with
+    /// `NotFound`. Returns how many cards were recorded.
+    async fn import_cards(&self, cards: &[ImportCard], change: &Change) -> Result<u64>;
+
+    /// The due-for-renewal list in `scope` on day `on`, looking `within_days` ahead (capped
+    /// at [`MAX_DUE_WITHIN_DAYS`]): valid cards whose `renewal_due_from` (expiry minus
+    /// [`RENEWAL_NOTICE_DAYS`], as `dancu_identity::card::renewal_due_from`) is on or before
+    /// `on + within_days`, and that have not expired on `on` (expiry ≥ `on`). With
+    /// `within_days = 0` this is exactly the valid, unexpired cards for which
+    /// `dancu_identity::card::due_for_renewal(birth, issue, on, RENEWAL_NOTICE_DAYS)` holds.
+    /// Cards without expiry never appear. Scope is the holder's residence when the card was
+    /// issued. Soonest first, then by personal ID.
+    async fn cards_due_for_renewal(
+        &self,
+        scope: &Scope,
+        on: chrono::NaiveDate,
+        within_days: u32,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<DueCard>>;
 
     // ---- officers and sessions ----
 

@@ -383,3 +383,29 @@ pub struct StoredCard {
     pub status: CardStatus,
     pub application_id: i64,
 }
+
+/// One line of the due-for-renewal list: a valid card whose renewal window has started (or
+/// starts within the look-ahead) and that has not expired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DueCard {
+    pub personal_id: PersonalId,
+    pub full_name: String,
+    /// As recorded (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
+    pub birth_date: String,
+    /// The card's expiry (valid through that day).
+    pub expiry: chrono::NaiveDate,
+    /// The first day the card is on the list without look-ahead (expiry minus
+    /// [`crate::RENEWAL_NOTICE_DAYS`]).
+    pub renewal_due_from: chrono::NaiveDate,
+    pub scope_commune: String,
+}
+
+/// A card issued before the registry kept card applications (a migration from the legacy
+/// card system): recorded with a completed application and the 25/40/60 expiry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportCard {
+    pub personal_id: PersonalId,
+    pub issue_date: chrono::NaiveDate,
+    /// The unit that issued it (recorded on the application).
+    pub unit: String,
+}

@@ -333,6 +333,23 @@ impl Registry {
         Ok(page)
     }
 
+    /// The due-for-renewal list in the caller's scope on day `on` (see
+    /// [`crate::Store::cards_due_for_renewal`]); audited as `card.due_list`.
+    pub async fn cards_due_for_renewal(
+        &self,
+        a: &Access,
+        on: chrono::NaiveDate,
+        within_days: u32,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<DueCard>> {
+        let page = self.store.cards_due_for_renewal(&a.scope, on, within_days, limit, offset).await?;
+        let within = within_days.min(crate::MAX_DUE_WITHIN_DAYS);
+        let subject = format!("{}&on={on}&within_days={within}", a.scope);
+        self.log(a, "card.due_list", &subject, "ok").await?;
+        Ok(page)
+    }
+
     /// A citizen's cards (the citizen must be in the caller's scope).
     pub async fn cards(&self, a: &Access, id: &PersonalId) -> Result<Vec<StoredCard>> {
         self.read_citizen(a, id).await?;

@@ -1009,10 +1009,63 @@ pub(crate) const CITIZEN_SCOPE_SQL: &str =
 pub(crate) const CARD_REVOKE_SQL: &str =
     "UPDATE cards SET status = 'revoked' WHERE personal_id = $1 AND status = 'valid'";
 
-/// Parameters: personal ID, number, issue date, expiry, authority, status, application id.
+/// Marks the valid cards of several people as replaced. Parameter: array of personal IDs
+/// (PostgreSQL).
+pub(crate) const CARD_REVOKE_MANY_SQL: &str =
+    "UPDATE cards SET status = 'revoked' WHERE personal_id = ANY($1) AND status = 'valid'";
+
+/// Parameters: personal ID, number, issue date, expiry, authority, status, application id,
+/// renewal due from, province, commune (the holder's residence scope at issue).
 pub(crate) const CARD_INSERT: &str =
-    "INSERT INTO cards (personal_id, number, issue_date, expiry, issuing_authority, status, application_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    "INSERT INTO cards (personal_id, number, issue_date, expiry, issuing_authority, status, application_id, \
+     renewal_due_from, scope_province, scope_commune) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// `INSERT` of the completed application an imported card is recorded under (handed over
+/// in person, version 1), returning its id. Parameters: personal ID, reason, province,
+/// commune, unit, at, by.
+pub(crate) const CARD_APP_IMPORT: &str =
+    "INSERT INTO card_applications (personal_id, kind, stage, biometrics_captured, handover_method, \
+     stage_reason, reason, scope_province, scope_commune, unit, created_at, created_by, updated_at, \
+     updated_by, version) VALUES ($1, 'first_issue', 'handed_over', TRUE, 'in_person', '', $2, $3, $4, $5, \
+     $6, $7, $6, $7, 1) RETURNING id";
+
+/// The card an import records: issued on `issue_date`, expiry by 25/40/60, and its
+/// `renewal_due_from`.
+pub(crate) fn imported_card(
+    c: &ImportCard,
+    birth_date: &str,
+    application_id: i64,
+) -> Result<(StoredCard, Option<String>)> {
+    let birth = parse_date(birth_date)?;
+    let card = dancu_identity::Card::issue(c.personal_id, &birth, c.issue_date, CARD_AUTHORITY)
+        .map_err(|v| StoreError::Invalid(vec![v]))?;
+    let due = card_renewal_due_from(birth_date, c.issue_date)?;
+    let stored = StoredCard {
+        number: card.number,
+        issue_date: card.issue_date,
+        expiry: card.expiry,
+        issuing_authority: card.issuing_authority,
+        status: dancu_identity::CardStatus::Valid,
+        application_id,
+    };
+    Ok((stored, due))
+}
+
+/// The registry's standing notice window: a card's `renewal_due_from` is this many days
+/// before its expiry (`dancu_identity::card::renewal_due_from`).
+pub const RENEWAL_NOTICE_DAYS: u32 = 30;
+
+/// Longest look-ahead the due-for-renewal list accepts (ten years).
+pub const MAX_DUE_WITHIN_DAYS: u32 = 3650;
+
+/// The stored `renewal_due_from` of a card: `None` for a card valid for life.
+pub(crate) fn card_renewal_due_from(
+    birth_date: &str,
+    issue_date: chrono::NaiveDate,
+) -> Result<Option<String>> {
+    let birth = parse_date(birth_date)?;
+    Ok(dancu_identity::card::renewal_due_from(&birth, issue_date, RENEWAL_NOTICE_DAYS).map(|d| d.to_string()))
+}
 
 pub(crate) const CARDS_SQL: &str =
     "SELECT number, issue_date, expiry, issuing_authority, status, application_id FROM cards \
@@ -1201,6 +1254,56 @@ pub(crate) fn card_list_sql(
     let op = f.param(ph, Val::Int(offset.min(i64::MAX as u64) as i64));
     let page = format!("{CARD_APP_SELECT}{} ORDER BY updated_at, id LIMIT {lp} OFFSET {op}", f.sql);
     (count, page, f, limit)
+}
+
+/// Count and page statements of the due-for-renewal list on day `on` looking `within_days`
+/// ahead: valid cards whose `renewal_due_from` is on or before `on + within_days` and whose
+/// expiry is on or after `on` (a card is valid through its expiry day). Because
+/// `renewal_due_from = expiry - RENEWAL_NOTICE_DAYS`, the second bound is
+/// `renewal_due_from >= on - RENEWAL_NOTICE_DAYS`, so both bounds are one range of the
+/// partial index `(scope, renewal_due_from) WHERE status = 'valid'`. Soonest first.
+pub(crate) fn card_due_sql(
+    scope: &Scope,
+    on: chrono::NaiveDate,
+    within_days: u32,
+    limit: u32,
+    offset: u64,
+    ph: Ph,
+) -> (String, String, Filter, u32) {
+    let mut f = Filter::default();
+    match scope {
+        Scope::Nation => {}
+        Scope::Province(p) => f.and(ph, "k.scope_province = #", Val::Text(p.clone())),
+        Scope::Commune(c) => f.and(ph, "k.scope_commune = #", Val::Text(c.clone())),
+    }
+    // A literal, not a parameter: the partial indexes only match `status = 'valid'` as written.
+    f.sql.push_str(if f.sql.is_empty() { " WHERE k.status = 'valid'" } else { " AND k.status = 'valid'" });
+    let lo = on - chrono::Duration::days(i64::from(RENEWAL_NOTICE_DAYS));
+    let hi = on + chrono::Duration::days(i64::from(within_days.min(MAX_DUE_WITHIN_DAYS)));
+    f.and(ph, "k.renewal_due_from >= #", Val::Text(lo.to_string()));
+    f.and(ph, "k.renewal_due_from <= #", Val::Text(hi.to_string()));
+    let count = format!("SELECT count(*) FROM cards k{}", f.sql);
+    let limit = page_limit(limit);
+    let lp = f.param(ph, Val::Int(limit as i64));
+    let op = f.param(ph, Val::Int(offset.min(i64::MAX as u64) as i64));
+    let page = format!(
+        "SELECT k.personal_id, c.full_name, c.birth_date, k.expiry, k.renewal_due_from, k.scope_commune \
+         FROM cards k JOIN citizens c ON c.personal_id = k.personal_id{} \
+         ORDER BY k.renewal_due_from, k.personal_id LIMIT {lp} OFFSET {op}",
+        f.sql
+    );
+    (count, page, f, limit)
+}
+
+pub(crate) fn due_card_from_row(r: &impl RowGet) -> Result<DueCard> {
+    Ok(DueCard {
+        personal_id: parse_pid(&r.text(0)?)?,
+        full_name: r.text(1)?,
+        birth_date: r.text(2)?,
+        expiry: parse_day(&r.text(3)?)?,
+        renewal_due_from: parse_day(&r.text(4)?)?,
+        scope_commune: r.text(5)?,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -190,6 +190,7 @@ conformance!(
     card_life_cycle_issues_a_card,
     card_transitions_are_checked,
     card_board_counts_in_scope,
+    cards_due_for_renewal_near_a_milestone,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -995,6 +996,126 @@ async fn card_board_counts_in_scope(h: &Harness) {
     assert_eq!((page.total, page.items[0].id), (1, ids[3]));
     let page = s.list_card_applications(&Scope::Nation, None, 2, 2).await.unwrap();
     assert_eq!((page.total, page.items.len()), (4, 2));
+}
+
+async fn issue(s: &Arc<dyn Store>, c: &Citizen) {
+    s.create_citizen(c, &change("a", "b")).await.unwrap();
+    let app =
+        s.create_card_application(&new_app(c.personal_id.as_str(), true), &change("o", "x")).await.unwrap();
+    let hand = Stage::HandedOver { method: HandoverMethod::InPerson };
+    for (v, to) in (1..).zip([Stage::SentToProduction, Stage::CardReceived, hand]) {
+        s.transition_card_application(app.id, &to, None, v, &change("o", "")).await.unwrap();
+    }
+}
+
+async fn cards_due_for_renewal_near_a_milestone(h: &Harness) {
+    let s = &h.store;
+    use chrono::Datelike;
+    let issued = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    // Turning 25 in a little over two years: a card issued today expires then.
+    let year = issued.year() - 23 + 1;
+    let near = citizen(&id(Sex::Female, year, 31), "Lý Thị Gần", &format!("{year}-01-15"), BA_DINH);
+    let near_hcm = citizen(&id(Sex::Male, year, 32), "Lý Văn Xa", &format!("{year}-01-20"), THU_DAU_MOT);
+    // 36 today: the next milestone is 40, years away. 66: no expiry at all.
+    let far = citizen(&id(Sex::Male, issued.year() - 36, 33), "Lý Văn Bình", "1990-06-01", NGOC_HA);
+    let old = citizen(&id(Sex::Male, issued.year() - 66, 34), "Lý Văn Già", "1960-06-01", BA_DINH);
+    for c in [&near, &near_hcm, &far, &old] {
+        issue(s, c).await;
+    }
+    let expiry = card_expiry(&near.birth_date, issued).unwrap();
+    assert_eq!(expiry, NaiveDate::from_ymd_opt(year + 25, 1, 15).unwrap());
+    let due = expiry - chrono::Duration::days(i64::from(dancu_store::RENEWAL_NOTICE_DAYS));
+
+    // The day the window opens, the near holder is due; the day before, only with look-ahead.
+    let page = s.cards_due_for_renewal(&Scope::Nation, due, 0, 50, 0).await.unwrap();
+    assert_eq!(page.total, 1);
+    let d = &page.items[0];
+    assert_eq!(
+        (d.personal_id, d.full_name.as_str(), d.birth_date.as_str(), d.expiry, d.renewal_due_from),
+        (near.personal_id, "Lý Thị Gần", format!("{year}-01-15").as_str(), expiry, due)
+    );
+    assert_eq!(d.scope_commune, "00004");
+    let before = due - chrono::Duration::days(1);
+    assert_eq!(s.cards_due_for_renewal(&Scope::Nation, before, 0, 50, 0).await.unwrap().total, 0);
+    let page = s.cards_due_for_renewal(&Scope::Nation, before, 10, 50, 0).await.unwrap();
+    let ids: Vec<PersonalId> = page.items.iter().map(|d| d.personal_id).collect();
+    assert_eq!(ids, vec![near.personal_id, near_hcm.personal_id]);
+    // Scope: the holder's residence.
+    let hn = s.cards_due_for_renewal(&Scope::Province("01".into()), before, 10, 50, 0).await.unwrap();
+    assert_eq!((hn.total, hn.items[0].personal_id), (1, near.personal_id));
+    let hcm = s.cards_due_for_renewal(&Scope::Province("79".into()), before, 10, 50, 0).await.unwrap();
+    assert_eq!((hcm.total, hcm.items[0].personal_id), (1, near_hcm.personal_id));
+    let ngoc_ha = s.cards_due_for_renewal(&Scope::Commune(NGOC_HA[5..].into()), before, 10, 50, 0).await;
+    assert_eq!(ngoc_ha.unwrap().total, 0);
+    let ba_dinh = s.cards_due_for_renewal(&Scope::Commune("00004".into()), before, 10, 50, 0).await.unwrap();
+    assert_eq!(ba_dinh.total, 1);
+    // Paging keeps the total.
+    let p2 = s.cards_due_for_renewal(&Scope::Nation, before, 10, 1, 1).await.unwrap();
+    assert_eq!((p2.total, p2.items.len(), p2.items[0].personal_id), (2, 1, near_hcm.personal_id));
+    // On the expiry day the card is still listed; the day after it is expired, not due.
+    assert_eq!(
+        s.cards_due_for_renewal(&Scope::Commune("00004".into()), expiry, 0, 50, 0).await.unwrap().total,
+        1
+    );
+    let after = expiry + chrono::Duration::days(1);
+    assert_eq!(
+        s.cards_due_for_renewal(&Scope::Commune("00004".into()), after, 0, 50, 0).await.unwrap().total,
+        0
+    );
+    // Three years ahead the near holder is listed, the 36-year-old (next milestone 40) is
+    // not; ten years ahead both are; the 66-year-old (no expiry) never is.
+    let now_list = s.cards_due_for_renewal(&Scope::Nation, issued, 365, 50, 0).await.unwrap();
+    assert_eq!(now_list.total, 0);
+    let hn = Scope::Province("01".into());
+    let listed = |p: Page<DueCard>| p.items.iter().map(|d| d.personal_id).collect::<Vec<_>>();
+    let three = listed(s.cards_due_for_renewal(&hn, issued, 3 * 365, 50, 0).await.unwrap());
+    assert_eq!(three, vec![near.personal_id]);
+    let ten = listed(s.cards_due_for_renewal(&hn, issued, 3650, 50, 0).await.unwrap());
+    assert_eq!(ten, vec![near.personal_id, far.personal_id]);
+    // A replaced (revoked) card is not listed.
+    let mut again = new_app(near.personal_id.as_str(), true);
+    again.kind = ApplicationKind::Replacement { reason: dancu_identity::ReplacementReason::Lost };
+    let app = s.create_card_application(&again, &change("o", "mất thẻ")).await.unwrap();
+    for (v, to) in (1..).zip([Stage::SentToProduction, Stage::CardReceived]) {
+        s.transition_card_application(app.id, &to, None, v, &change("o", "")).await.unwrap();
+    }
+    let hand = Stage::HandedOver { method: HandoverMethod::Post };
+    s.transition_card_application(app.id, &hand, None, 3, &change("o", "")).await.unwrap();
+    // The new card (same day, same birth) has the same dates: still exactly one line.
+    let page = s.cards_due_for_renewal(&Scope::Commune("00004".into()), due, 0, 50, 0).await.unwrap();
+    assert_eq!(page.total, 1);
+
+    // A legacy card imported for the 36-year-old, issued at 20 (2010-07-01): it expired at
+    // 25 (2015-06-01), so it is not due on 2015-06-02 but is on 2015-05-15.
+    let legacy = ImportCard {
+        personal_id: far.personal_id,
+        issue_date: NaiveDate::from_ymd_opt(2010, 7, 1).unwrap(),
+        unit: "commune:00008".into(),
+    };
+    assert_eq!(s.import_cards(&[legacy], &change("import", "dữ liệu thẻ cũ")).await.unwrap(), 1);
+    let on = NaiveDate::from_ymd_opt(2015, 5, 15).unwrap();
+    let page = s.cards_due_for_renewal(&Scope::Commune("00008".into()), on, 0, 50, 0).await.unwrap();
+    assert_eq!(listed(page), vec![far.personal_id]);
+    let on = NaiveDate::from_ymd_opt(2015, 6, 2).unwrap();
+    assert_eq!(
+        s.cards_due_for_renewal(&Scope::Commune("00008".into()), on, 0, 50, 0).await.unwrap().total,
+        0
+    );
+    // It replaced the card issued today, which is no longer listed ten years ahead.
+    let ten = listed(s.cards_due_for_renewal(&hn, issued, 3650, 50, 0).await.unwrap());
+    assert_eq!(ten, vec![near.personal_id]);
+    let cards = s.get_cards(&far.personal_id).await.unwrap();
+    assert_eq!(cards.iter().filter(|c| c.status == CardStatus::Valid).count(), 1);
+    // An unknown holder fails the batch, which records nothing.
+    let ghost = ImportCard {
+        personal_id: pid(&id(Sex::Male, 1970, 98)),
+        issue_date: NaiveDate::from_ymd_opt(2010, 7, 1).unwrap(),
+        unit: "x".into(),
+    };
+    let again = ImportCard { personal_id: old.personal_id, ..ghost.clone() };
+    let r = s.import_cards(&[again, ghost], &change("import", "x")).await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert_eq!(s.get_cards(&old.personal_id).await.unwrap().len(), 1);
 }
 
 /// The in-memory database (tests and demos) behaves like a file, through one connection.

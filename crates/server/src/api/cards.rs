@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use dancu_domain::Violation;
 use dancu_identity::{ApplicationKind, HandoverMethod, Stage, StageKind};
-use dancu_store::{CardApplication, CardEvent, NewCardApplication, Page, StageCount, StoredCard};
+use dancu_store::{CardApplication, CardEvent, DueCard, NewCardApplication, Page, StageCount, StoredCard};
 
 use super::citizens::{parse_id, require_reason, PurposeParam, MAX_PAGE};
 use super::purpose;
@@ -71,6 +71,57 @@ pub struct ListParams {
     pub purpose: Option<String>,
     /// Page language (web pages only).
     pub lang: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DueParams {
+    /// Look-ahead in days, 0–3650, default 60: cards whose renewal window (30 days before
+    /// expiry) opens by `on + within_days`.
+    pub within_days: Option<u32>,
+    /// The day the list is for (`YYYY-MM-DD`); today in Vietnam when absent.
+    pub on: Option<String>,
+    /// 1–100, default 20.
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub purpose: Option<String>,
+    /// Page language (web pages only).
+    pub lang: Option<String>,
+}
+
+/// Default look-ahead of the due-for-renewal list.
+pub const DEFAULT_DUE_WITHIN_DAYS: u32 = 60;
+
+/// Checked parameters of the due-for-renewal list: (on, within_days, limit).
+pub fn due_args(q: &DueParams) -> Result<(chrono::NaiveDate, u32, u32), ApiError> {
+    let on = match q.on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => dancu_domain::date::vietnam_today(chrono::Utc::now()),
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::from(Violation::new("on", "date.invalid", "Ngày không hợp lệ", "invalid date"))
+        })?,
+    };
+    let within = q.within_days.unwrap_or(DEFAULT_DUE_WITHIN_DAYS);
+    if within > dancu_store::MAX_DUE_WITHIN_DAYS {
+        return Err(Violation::new(
+            "within_days",
+            "card.due_within_days",
+            "within_days phải từ 0 đến 3650",
+            "within_days must be 0 to 3650",
+        )
+        .into());
+    }
+    let limit = q.limit.unwrap_or(20);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Violation::new(
+            "limit",
+            "page.limit",
+            "limit phải từ 1 đến 100",
+            "limit must be 1 to 100",
+        )
+        .into());
+    }
+    Ok((on, within, limit))
 }
 
 fn unknown(field: &'static str, rule: &'static str) -> ApiError {
@@ -229,4 +280,21 @@ pub async fn citizen_cards(
     let id = parse_id(&id)?;
     let access = p.access(&purpose(&headers, pp.purpose.as_deref()));
     Ok(Json(s.registry.cards(&access, &id).await?))
+}
+
+/// The due-for-renewal list in the caller's scope: valid cards whose renewal window (30
+/// days before expiry, by the 25/40/60 rule) opens by `on + within_days` and that have not
+/// expired on `on`; soonest first. Audited as `card.due_list`.
+#[utoipa::path(get, path = "/api/v1/cards/due-for-renewal", params(DueParams), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "Page of due cards"), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn due_for_renewal(
+    State(s): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    params: Result<Query<DueParams>, QueryRejection>,
+) -> ApiResult<Json<Page<DueCard>>> {
+    let Query(q) = params?;
+    let (on, within, limit) = due_args(&q)?;
+    let access = p.access(&purpose(&headers, q.purpose.as_deref()));
+    Ok(Json(s.registry.cards_due_for_renewal(&access, on, within, limit, q.offset.unwrap_or(0)).await?))
 }

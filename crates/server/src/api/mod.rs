@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/citizens/{id}/history", get(citizens::history))
         .route("/api/v1/citizens/{id}/access-log", get(citizens::access_log))
         .route("/api/v1/citizens/{id}/cards", get(cards::citizen_cards))
+        .route("/api/v1/cards/due-for-renewal", get(cards::due_for_renewal))
         .route("/api/v1/card-applications", get(cards::list).post(cards::create))
         .route("/api/v1/card-applications/board", get(cards::board))
         .route("/api/v1/card-applications/{id}", get(cards::read))

@@ -14,7 +14,7 @@ use dancu_store::{NewCardApplication, StoredCard};
 
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
-use crate::api::cards::{parse_app_id, parse_stage_kind, target_stage};
+use crate::api::cards::{due_args, parse_app_id, parse_stage_kind, target_stage, DueParams};
 use crate::api::citizens::{parse_id, require_reason};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -92,6 +92,7 @@ pub async fn board_page(
         html! {
             section.card {
                 h1 { (title) }
+                p { a data-testid="due-link" href="/cards/due" { (lang.t("Danh sách đến hạn đổi thẻ", "Due-for-renewal list")) } }
                 div.table-wrap { table data-testid="board" {
                     thead { tr { th { (lang.t("Bước", "Stage")) } th { (lang.t("Số hồ sơ", "Applications")) } } }
                     tbody {
@@ -348,4 +349,85 @@ pub fn citizen_section(lang: Lang, p: &Principal, personal_id: &str, cards: &[St
             }
         }
     }
+}
+
+/// The due-for-renewal list in the officer's scope, 50 a page.
+pub async fn due_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    q: Result<Query<DueParams>, QueryRejection>,
+) -> Response {
+    let mut q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    q.limit = Some(q.limit.unwrap_or(50));
+    let (on, within, limit) = match due_args(&q) {
+        Ok(x) => x,
+        Err(e) => return error_page(lang, Some(&p), e),
+    };
+    let offset = q.offset.unwrap_or(0);
+    let list = match s.registry.cards_due_for_renewal(&p.access(WEB_PURPOSE), on, within, limit, offset).await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let link = |offset: u64| format!("/cards/due?on={on}&within_days={within}&limit={limit}&offset={offset}");
+    let title = lang.t("Danh sách đến hạn đổi thẻ", "Due for renewal");
+    let body = layout(
+        lang,
+        title,
+        Some(&p),
+        html! {
+            section.card {
+                h1 { (title) }
+                p { a href="/cards" { (lang.t("← Bảng hồ sơ thẻ", "← Card board")) } }
+                form method="get" action="/cards/due" {
+                    label { (lang.t("Ngày", "On")) " " input type="date" name="on" value=(on.to_string()); }
+                    " "
+                    label { (lang.t("Trong vòng (ngày)", "Within (days)")) " "
+                        input type="number" name="within_days" min="0" max="3650" value=(within); }
+                    " "
+                    button type="submit" { (lang.t("Xem", "Show")) }
+                }
+                p data-testid="due-total" {
+                    (lang.t("Số thẻ đến hạn: ", "Cards due: ")) (list.total)
+                }
+                div.table-wrap { table data-testid="due-cards" {
+                    thead { tr {
+                        th { (lang.t("Số định danh", "Personal ID")) }
+                        th { (lang.t("Họ và tên", "Full name")) }
+                        th { (lang.t("Ngày sinh", "Date of birth")) }
+                        th { (lang.t("Xã, phường", "Commune")) }
+                        th { (lang.t("Bắt đầu đổi từ", "Renewal from")) }
+                        th { (lang.t("Hết hạn", "Expires")) }
+                    } }
+                    tbody {
+                        @for d in &list.items {
+                            tr {
+                                td { a href=(format!("/citizens/{}", d.personal_id)) { (d.personal_id) } }
+                                td { (d.full_name) }
+                                td { (d.birth_date) }
+                                td { (d.scope_commune) }
+                                td { (d.renewal_due_from.format("%d/%m/%Y")) }
+                                td { (d.expiry.format("%d/%m/%Y")) }
+                            }
+                        }
+                    }
+                } }
+                nav.paging {
+                    @if offset > 0 {
+                        a data-testid="due-prev" href=(link(offset.saturating_sub(u64::from(limit)))) { (lang.t("« Trang trước", "« Previous")) }
+                        " "
+                    }
+                    @if offset + (list.items.len() as u64) < list.total {
+                        a data-testid="due-next" href=(link(offset + u64::from(limit))) { (lang.t("Trang sau »", "Next »")) }
+                    }
+                }
+            }
+        },
+    );
+    page(lang_choice(&uri), StatusCode::OK, body)
 }

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/citizens/{id}", get(citizen::citizen_page))
         .route("/households/{number}", get(citizen::household_page))
         .route("/cards", get(cards::board_page).post(cards::intake_submit))
+        .route("/cards/due", get(cards::due_page))
         .route("/cards/{id}", get(cards::application_page))
         .route("/cards/{id}/transitions", axum::routing::post(cards::move_submit))
 }

@@ -21,6 +21,11 @@ use crate::{Result, Store, StoreError};
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/postgres/0001_init.sql") },
     Migration { version: 2, name: "cards", sql: include_str!("../../migrations/postgres/0002_cards.sql") },
+    Migration {
+        version: 3,
+        name: "card_renewal",
+        sql: include_str!("../../migrations/postgres/0003_card_renewal.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;
@@ -753,8 +758,10 @@ impl Store for PgStore {
         if next.stage.kind() == dancu_identity::StageKind::HandedOver {
             let pid = cur.personal_id.as_str();
             let st = tx.prepare_cached(rows::CITIZEN_SCOPE_SQL).await?;
-            let birth = tx.query_one(&st, &[&pid]).await?.text(2)?;
+            let row = tx.query_one(&st, &[&pid]).await?;
+            let (province, commune, birth) = (row.text(0)?, row.text(1)?, row.text(2)?);
             let card = rows::issue_card(&next, &birth, change)?;
+            let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
             let revoke = tx.prepare_cached(rows::CARD_REVOKE_SQL).await?;
             tx.execute(&revoke, &[&pid]).await?;
             let ins = tx.prepare_cached(rows::CARD_INSERT).await?;
@@ -768,6 +775,9 @@ impl Store for PgStore {
                     &card.issuing_authority,
                     &card.status.code(),
                     &id,
+                    &due,
+                    &province,
+                    &commune,
                 ],
             )
             .await?;
@@ -811,6 +821,68 @@ impl Store for PgStore {
         let client = self.client().await?;
         let st = client.prepare_cached(rows::CARDS_SQL).await?;
         client.query(&st, &[&personal_id.as_str()]).await?.iter().map(rows::card_from_row).collect()
+    }
+
+    async fn import_cards(&self, cards: &[ImportCard], change: &Change) -> Result<u64> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let scope_st = tx.prepare_cached(rows::CITIZEN_SCOPE_SQL).await?;
+        let app_st = tx.prepare_cached(rows::CARD_APP_IMPORT).await?;
+        // One revocation for the batch (a per-row UPDATE gets a generic plan made while the
+        // table was small); within the batch, a holder's earlier cards go in revoked.
+        let pids: Vec<&str> = cards.iter().map(|c| c.personal_id.as_str()).collect();
+        let revoke_st = tx.prepare_cached(rows::CARD_REVOKE_MANY_SQL).await?;
+        tx.execute(&revoke_st, &[&pids]).await?;
+        let mut last = std::collections::HashMap::new();
+        for (i, c) in cards.iter().enumerate() {
+            last.insert(c.personal_id, i);
+        }
+        let ins_st = tx.prepare_cached(rows::CARD_INSERT).await?;
+        for (i, c) in cards.iter().enumerate() {
+            let pid = c.personal_id.as_str();
+            let row = tx.query_opt(&scope_st, &[&pid]).await?.ok_or(StoreError::NotFound)?;
+            let (province, commune, birth) = (row.text(0)?, row.text(1)?, row.text(2)?);
+            let id = tx
+                .query_one(
+                    &app_st,
+                    &[&pid, &change.reason, &province, &commune, &c.unit, &change.at, &change.actor],
+                )
+                .await?
+                .int(0)?;
+            let (card, due) = rows::imported_card(c, &birth, id)?;
+            let status = if last[&c.personal_id] == i { card.status.code() } else { "revoked" };
+            tx.execute(
+                &ins_st,
+                &[
+                    &pid,
+                    &card.number.as_str(),
+                    &card.issue_date.to_string(),
+                    &card.expiry.map(|d| d.to_string()),
+                    &card.issuing_authority,
+                    &status,
+                    &id,
+                    &due,
+                    &province,
+                    &commune,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(cards.len() as u64)
+    }
+
+    async fn cards_due_for_renewal(
+        &self,
+        scope: &Scope,
+        on: chrono::NaiveDate,
+        within_days: u32,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<DueCard>> {
+        let (count_sql, page_sql, f, limit) = rows::card_due_sql(scope, on, within_days, limit, offset, PH);
+        let client = self.client().await?;
+        page(&client, &count_sql, &page_sql, &f, limit, offset, rows::due_card_from_row).await
     }
 
     async fn create_officer(&self, o: &NewOfficer) -> Result<Officer> {

@@ -22,6 +22,11 @@ use crate::{Result, Store, StoreError};
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, name: "cards", sql: include_str!("../../migrations/sqlite/0002_cards.sql") },
+    Migration {
+        version: 3,
+        name: "card_renewal",
+        sql: include_str!("../../migrations/sqlite/0003_card_renewal.sql"),
+    },
 ];
 
 const READERS: usize = 4;
@@ -764,10 +769,11 @@ impl Store for SqliteStore {
                 ev.by
             ])?;
             if next.stage.kind() == dancu_identity::StageKind::HandedOver {
-                let birth: String = tx
+                let (province, commune, birth): (String, String, String) = tx
                     .prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?
-                    .query_row([cur.personal_id.as_str()], |r| r.get(2))?;
+                    .query_row([cur.personal_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 let card = rows::issue_card(&next, &birth, &change)?;
+                let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
                 tx.prepare_cached(&PH.sql(rows::CARD_REVOKE_SQL))?.execute([cur.personal_id.as_str()])?;
                 tx.prepare_cached(&PH.sql(rows::CARD_INSERT))?.execute(params![
                     cur.personal_id.as_str(),
@@ -776,7 +782,10 @@ impl Store for SqliteStore {
                     card.expiry.map(|d| d.to_string()),
                     card.issuing_authority,
                     card.status.code(),
-                    id
+                    id,
+                    due,
+                    province,
+                    commune
                 ])?;
             }
             tx.commit()?;
@@ -829,6 +838,66 @@ impl Store for SqliteStore {
             let mut st = c.prepare_cached(&PH.sql(rows::CARDS_SQL))?;
             let v = st.query_and_then([id.as_str()], |r| rows::card_from_row(r))?.collect();
             v
+        })
+        .await
+    }
+
+    async fn import_cards(&self, cards: &[ImportCard], change: &Change) -> Result<u64> {
+        let (cards, change) = (cards.to_vec(), change.clone());
+        self.write(move |conn, _| {
+            let tx = immediate(conn)?;
+            let at = rows::ts_text(&change.at);
+            {
+                let mut scope_st = tx.prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?;
+                let mut app_st = tx.prepare_cached(&PH.sql(rows::CARD_APP_IMPORT))?;
+                let mut revoke_st = tx.prepare_cached(&PH.sql(rows::CARD_REVOKE_SQL))?;
+                let mut ins_st = tx.prepare_cached(&PH.sql(rows::CARD_INSERT))?;
+                for c in &cards {
+                    let pid = c.personal_id.as_str();
+                    let (province, commune, birth): (String, String, String) = scope_st
+                        .query_row([pid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()?
+                        .ok_or(StoreError::NotFound)?;
+                    let id: i64 = app_st.query_row(
+                        params![pid, change.reason, province, commune, c.unit, at, change.actor],
+                        |r| r.get(0),
+                    )?;
+                    let (card, due) = rows::imported_card(c, &birth, id)?;
+                    revoke_st.execute([pid])?;
+                    ins_st.execute(params![
+                        pid,
+                        card.number.as_str(),
+                        card.issue_date.to_string(),
+                        card.expiry.map(|d| d.to_string()),
+                        card.issuing_authority,
+                        card.status.code(),
+                        id,
+                        due,
+                        province,
+                        commune
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(cards.len() as u64)
+        })
+        .await
+    }
+
+    async fn cards_due_for_renewal(
+        &self,
+        scope: &Scope,
+        on: chrono::NaiveDate,
+        within_days: u32,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<DueCard>> {
+        let (count_sql, page_sql, f, limit) = rows::card_due_sql(scope, on, within_days, limit, offset, PH);
+        self.read(move |c, _| {
+            let tx = c.unchecked_transaction()?;
+            let p = page(&tx, &count_sql, &page_sql, &f, limit, offset, |r| rows::due_card_from_row(r))?;
+            tx.finish()?;
+            Ok(p)
         })
         .await
     }

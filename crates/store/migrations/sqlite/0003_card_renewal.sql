@@ -1,0 +1,17 @@
+-- Due-for-renewal list (issue 3): each card carries the first day it appears on the list
+-- (expiry minus the registry's 30-day notice window; NULL for a card valid for life) and
+-- its holder's residence scope at issue, so that a scoped, date-bounded page is one range
+-- scan of a partial index over valid cards.
+
+ALTER TABLE cards ADD COLUMN renewal_due_from TEXT;
+ALTER TABLE cards ADD COLUMN scope_province TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN scope_commune TEXT NOT NULL DEFAULT '';
+
+UPDATE cards SET
+    renewal_due_from = CASE WHEN expiry IS NULL THEN NULL ELSE date(expiry, '-30 days') END,
+    scope_province = (SELECT c.scope_province FROM citizens c WHERE c.personal_id = cards.personal_id),
+    scope_commune = (SELECT c.scope_commune FROM citizens c WHERE c.personal_id = cards.personal_id);
+
+CREATE INDEX cards_due_nation ON cards (renewal_due_from) WHERE status = 'valid';
+CREATE INDEX cards_due_province ON cards (scope_province, renewal_due_from) WHERE status = 'valid';
+CREATE INDEX cards_due_commune ON cards (scope_commune, renewal_due_from) WHERE status = 'valid';

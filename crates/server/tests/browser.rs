@@ -139,6 +139,9 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     // Commune A's officer logs in and lands on search.
     c.find(Locator::Css("#password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     c.find(Locator::Css("#login")).await.unwrap().click().await.unwrap();
+    // The next page's header, before the address is read: the click may return before the
+    // navigation ends.
+    wait_for(c, "[data-testid=current-user]").await;
     let url = c.current_url().await.unwrap();
     if url.path() != "/search" {
         return Err(format!("after login at {url}"));

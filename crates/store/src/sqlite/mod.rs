@@ -326,6 +326,32 @@ fn insert_members(tx: &Connection, sql: &Sql, h: &Household) -> Result<()> {
 }
 
 /// Creates the deferrable indexes that are missing (after a bulk import).
+/// Revokes the holder's valid cards and stores the new one (hand-over and bulk import).
+fn replace_card(
+    tx: &rusqlite::Transaction<'_>,
+    personal_id: &str,
+    card: &StoredCard,
+    application_id: i64,
+    renewal_due_from: Option<String>,
+    province: &str,
+    commune: &str,
+) -> Result<()> {
+    tx.prepare_cached(&PH.sql(rows::CARD_REVOKE_SQL))?.execute([personal_id])?;
+    tx.prepare_cached(&PH.sql(rows::CARD_INSERT))?.execute(params![
+        personal_id,
+        card.number.as_str(),
+        card.issue_date.to_string(),
+        card.expiry.map(|d| d.to_string()),
+        card.issuing_authority,
+        card.status.code(),
+        application_id,
+        renewal_due_from,
+        province,
+        commune
+    ])?;
+    Ok(())
+}
+
 fn create_indexes(c: &Connection) -> Result<()> {
     c.execute_batch("PRAGMA threads = 2")?;
     for (name, sql) in rows::DEFERRABLE_INDEXES {
@@ -774,19 +800,7 @@ impl Store for SqliteStore {
                     .query_row([cur.personal_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 let card = rows::issue_card(&next, &birth, &change)?;
                 let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
-                tx.prepare_cached(&PH.sql(rows::CARD_REVOKE_SQL))?.execute([cur.personal_id.as_str()])?;
-                tx.prepare_cached(&PH.sql(rows::CARD_INSERT))?.execute(params![
-                    cur.personal_id.as_str(),
-                    card.number.as_str(),
-                    card.issue_date.to_string(),
-                    card.expiry.map(|d| d.to_string()),
-                    card.issuing_authority,
-                    card.status.code(),
-                    id,
-                    due,
-                    province,
-                    commune
-                ])?;
+                replace_card(&tx, cur.personal_id.as_str(), &card, id, due, &province, &commune)?;
             }
             tx.commit()?;
             Ok(next)
@@ -850,8 +864,6 @@ impl Store for SqliteStore {
             {
                 let mut scope_st = tx.prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?;
                 let mut app_st = tx.prepare_cached(&PH.sql(rows::CARD_APP_IMPORT))?;
-                let mut revoke_st = tx.prepare_cached(&PH.sql(rows::CARD_REVOKE_SQL))?;
-                let mut ins_st = tx.prepare_cached(&PH.sql(rows::CARD_INSERT))?;
                 for c in &cards {
                     let pid = c.personal_id.as_str();
                     let (province, commune, birth): (String, String, String) = scope_st
@@ -863,19 +875,7 @@ impl Store for SqliteStore {
                         |r| r.get(0),
                     )?;
                     let (card, due) = rows::imported_card(c, &birth, id)?;
-                    revoke_st.execute([pid])?;
-                    ins_st.execute(params![
-                        pid,
-                        card.number.as_str(),
-                        card.issue_date.to_string(),
-                        card.expiry.map(|d| d.to_string()),
-                        card.issuing_authority,
-                        card.status.code(),
-                        id,
-                        due,
-                        province,
-                        commune
-                    ])?;
+                    replace_card(&tx, pid, &card, id, due, &province, &commune)?;
                 }
             }
             tx.commit()?;

@@ -235,18 +235,7 @@ impl SqliteStore {
     /// Handing such a read to the blocking pool costs more in thread wake-ups than the
     /// read itself; anything that may scan goes through [`Self::read`] instead.
     fn read_point<T>(&self, f: impl FnOnce(&Connection, &Sql) -> Result<T>) -> Result<T> {
-        let inner = &self.inner;
-        if inner.readers.is_empty() {
-            return f(&lock(&inner.writer), &inner.sql);
-        }
-        let n = inner.readers.len();
-        let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(c) = inner.readers[(start + i) % n].try_lock() {
-                return f(&c, &inner.sql);
-            }
-        }
-        f(&lock(&inner.readers[start % n]), &inner.sql)
+        self.inner.with_reader(f)
     }
 
     /// Runs `f` with a read connection on the blocking pool.
@@ -256,21 +245,27 @@ impl SqliteStore {
         F: FnOnce(&Connection, &Sql) -> Result<T> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            if inner.readers.is_empty() {
-                return f(&lock(&inner.writer), &inner.sql);
+        tokio::task::spawn_blocking(move || inner.with_reader(f))
+            .await
+            .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+    }
+}
+
+impl Inner {
+    /// Runs `f` on a free read connection (round robin, waiting on one if all are busy),
+    /// or on the writer for an in-memory database, which has no readers.
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection, &Sql) -> Result<T>) -> Result<T> {
+        if self.readers.is_empty() {
+            return f(&lock(&self.writer), &self.sql);
+        }
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Ok(c) = self.readers[(start + i) % n].try_lock() {
+                return f(&c, &self.sql);
             }
-            let n = inner.readers.len();
-            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
-            for i in 0..n {
-                if let Ok(c) = inner.readers[(start + i) % n].try_lock() {
-                    return f(&c, &inner.sql);
-                }
-            }
-            f(&lock(&inner.readers[start % n]), &inner.sql)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+        }
+        f(&lock(&self.readers[start % n]), &self.sql)
     }
 }
 

@@ -297,16 +297,10 @@ pub fn normalize_phone(raw: &str) -> Result<String, Violation> {
     Ok(digits)
 }
 
-/// Checks a level-1 self-registration against the registry record found under the claimed
-/// personal ID. Input that does not depend on the record (phone, portrait) is checked first.
+/// Checks what a level-1 claim says on its own, before any record is looked up.
 ///
-/// Rule codes, in checking order: `eid.phone_format`, `eid.portrait_missing`,
-/// `eid.personal_id_mismatch`, `eid.deceased` (the record is not alive: deceased or missing),
-/// `eid.name_mismatch`, `eid.dob_mismatch`, `eid.sex_mismatch`.
-///
-/// The caller must not show these reasons to someone who may not learn that the personal ID
-/// exists (see docs/IDENTITY.md).
-pub fn check_registration(claim: &RegistrationClaim, record: &Citizen) -> Result<(), Violation> {
+/// Rule codes, in checking order: `eid.phone_format`, `eid.portrait_missing`.
+pub fn check_claim(claim: &RegistrationClaim) -> Result<(), Violation> {
     normalize_phone(&claim.phone)?;
     if !claim.portrait_captured {
         return Err(Violation::new(
@@ -316,6 +310,32 @@ pub fn check_registration(claim: &RegistrationClaim, record: &Citizen) -> Result
             "a portrait must be taken",
         ));
     }
+    Ok(())
+}
+
+/// The answer to a claim whose personal ID has no record: the same as a wrong name, so that
+/// the answer does not reveal whether the personal ID exists.
+pub fn name_mismatch() -> Violation {
+    Violation::new(
+        "full_name",
+        "eid.name_mismatch",
+        "Họ và tên không khớp với Cơ sở dữ liệu quốc gia về dân cư",
+        "the full name does not match the population database",
+    )
+}
+
+/// Checks a level-1 self-registration against the registry record found under the claimed
+/// personal ID. Input that does not depend on the record ([`check_claim`]) is checked first;
+/// the record's status last, so that only someone who already knows the person's name, date
+/// of birth and sex learns it.
+///
+/// Rule codes, in checking order: `eid.phone_format`, `eid.portrait_missing`,
+/// `eid.personal_id_mismatch`, `eid.name_mismatch`, `eid.dob_mismatch`, `eid.sex_mismatch`,
+/// `eid.deceased` (the record is not alive: deceased or missing).
+///
+/// A caller that finds no record answers [`name_mismatch`] (see docs/IDENTITY.md).
+pub fn check_registration(claim: &RegistrationClaim, record: &Citizen) -> Result<(), Violation> {
+    check_claim(claim)?;
     if claim.personal_id != record.personal_id {
         return Err(Violation::new(
             "personal_id",
@@ -324,21 +344,8 @@ pub fn check_registration(claim: &RegistrationClaim, record: &Citizen) -> Result
             "the personal ID does not match the record",
         ));
     }
-    if record.status != LifeStatus::Alive {
-        return Err(Violation::new(
-            "personal_id",
-            "eid.deceased",
-            format!("Hồ sơ dân cư ở trạng thái “{}”: không thể đăng ký tài khoản", record.status.label_vi()),
-            format!("the registry record is {}: no account can be registered", record.status.code()),
-        ));
-    }
     if name_match_key(&claim.full_name) != name_match_key(&record.name.full()) {
-        return Err(Violation::new(
-            "full_name",
-            "eid.name_mismatch",
-            "Họ và tên không khớp với Cơ sở dữ liệu quốc gia về dân cư",
-            "the full name does not match the population database",
-        ));
+        return Err(name_mismatch());
     }
     if !birth_date_matches(&claim.birth_date, &record.birth_date) {
         return Err(Violation::new(
@@ -354,6 +361,14 @@ pub fn check_registration(claim: &RegistrationClaim, record: &Citizen) -> Result
             "eid.sex_mismatch",
             "Giới tính không khớp với Cơ sở dữ liệu quốc gia về dân cư",
             "the sex does not match the population database",
+        ));
+    }
+    if record.status != LifeStatus::Alive {
+        return Err(Violation::new(
+            "personal_id",
+            "eid.deceased",
+            format!("Hồ sơ dân cư ở trạng thái “{}”: không thể đăng ký tài khoản", record.status.label_vi()),
+            format!("the registry record is {}: no account can be registered", record.status.code()),
         ));
     }
     Ok(())

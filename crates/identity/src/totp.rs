@@ -162,6 +162,11 @@ pub fn secret_base32(secret: &[u8]) -> String {
     BASE32_NOPAD.encode(secret)
 }
 
+/// The secret back from [`secret_base32`]; `None` if the text is not base32.
+pub fn secret_from_base32(s: &str) -> Option<Vec<u8>> {
+    BASE32_NOPAD.decode(s.as_bytes()).ok()
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod citizen_auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -29,6 +30,8 @@ pub struct ServerConfig {
     /// Mark cookies `Secure` (on for production; browsers accept it on http://localhost).
     pub cookie_secure: bool,
     pub session_ttl: Duration,
+    /// Lifetime of a citizen portal session (short: it may be a shared phone).
+    pub citizen_session_ttl: Duration,
     pub token_ttl: Duration,
     pub max_body_bytes: usize,
     /// Secret for signing bearer tokens (at least 32 bytes).
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
         ServerConfig {
             cookie_secure: true,
             session_ttl: Duration::from_secs(8 * 3600),
+            citizen_session_ttl: Duration::from_secs(15 * 60),
             token_ttl: Duration::from_secs(3600),
             max_body_bytes: 64 * 1024,
             token_secret: auth::random_token().into_bytes(),

@@ -7,7 +7,10 @@
 //! which scopes and audits every access; the raw [`Store`] is for the registry, the CLI
 //! (import, migrate) and tests.
 
+pub mod eid;
 pub mod error;
+#[doc(hidden)]
+pub mod exec;
 pub mod model;
 pub mod registry;
 mod rows;
@@ -28,6 +31,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send + Sync + 'static {
     /// Name of the backend, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// The shared-SQL executor, for features written once for both backends ([`eid`]).
+    fn exec(&self) -> &dyn exec::SqlExec;
 
     /// Runs pending migrations; returns the versions applied now.
     async fn migrate(&self) -> Result<Vec<i64>>;

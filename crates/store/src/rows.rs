@@ -22,9 +22,11 @@ use crate::{Result, StoreError};
 
 /// A value bound to a statement parameter; each backend converts it to its own type.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Val {
+pub enum Val {
     Text(String),
     OptText(Option<String>),
+    /// SQL NULL of any column type.
+    Null,
     Int(i64),
     /// SQLite stores it as RFC 3339 text ([`ts_text`]), PostgreSQL as `timestamptz`.
     Ts(Timestamp),

@@ -76,31 +76,8 @@ pub async fn citizen_page(
         &c.name.full(),
         Some(&p),
         html! {
-            section.card {
-                h1 data-testid="citizen-name" { (c.name.full()) }
-                dl {
-                    dt { (lang.t("Số định danh cá nhân", "Personal ID")) } dd data-testid="personal-id" { (c.personal_id) }
-                    dt { (lang.t("Ngày sinh", "Date of birth")) } dd data-testid="birth-date" { (c.birth_date.display_vi()) }
-                    dt { (lang.t("Giới tính", "Sex")) } dd { (match lang { Lang::Vi => c.sex.label_vi(), Lang::En => c.sex.label_en() }) }
-                    dt { (lang.t("Tên gọi khác", "Other names")) } dd { (if c.other_names.is_empty() { "—" } else { &c.other_names }) }
-                    dt { (lang.t("Dân tộc", "Ethnicity")) } dd { (catalog::ethnicity_name(&c.ethnicity).unwrap_or(&c.ethnicity)) }
-                    dt { (lang.t("Tôn giáo", "Religion")) } dd { (catalog::religion_name(&c.religion).unwrap_or(&c.religion)) }
-                    dt { (lang.t("Quốc tịch", "Nationality")) } dd { (c.nationality) }
-                    dt { (lang.t("Nơi đăng ký khai sinh", "Birth registered in")) } dd { (c.birth_place.map(|u| unit_text(&u)).unwrap_or_else(|| "—".into())) }
-                    dt { (lang.t("Quê quán", "Hometown")) } dd { (c.hometown.map(|u| unit_text(&u)).unwrap_or_else(|| "—".into())) }
-                    dt { (lang.t("Số CMND cũ", "Old CMND number")) } dd { (c.cmnd.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
-                    dt { (lang.t("Tình trạng", "Status")) } dd data-testid="status" { (c.status.label_vi())
-                        @if let Some(d) = c.death_date { " (" (d.display_vi()) ")" } }
-                }
-            }
-            section.card {
-                h2 { (lang.t("Cư trú", "Residence")) }
-                dl {
-                    dt { (lang.t("Nơi thường trú", "Permanent residence")) } dd data-testid="permanent" { (address(lang, &c.permanent)) }
-                    dt { (lang.t("Nơi tạm trú", "Temporary residence")) } dd { (address(lang, &c.temporary)) }
-                    dt { (lang.t("Nơi ở hiện tại", "Current residence")) } dd { (address(lang, &c.current)) }
-                }
-            }
+            (identity_section(lang, c))
+            (residence_section(lang, c))
             section.card {
                 h2 { (lang.t("Gia đình và hộ", "Family and household")) }
                 dl {
@@ -128,20 +105,81 @@ pub async fn citizen_page(
                     }
                 } }
             }
-            section.card {
-                h2 { (lang.t("Nhật ký truy cập hồ sơ", "Who accessed this record")) }
-                div.table-wrap { table data-testid="access-log" {
-                    thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Người truy cập", "Who")) } th { (lang.t("Thao tác", "Action")) } th { (lang.t("Mục đích", "Purpose")) } } }
-                    tbody {
-                        @for a in &accesses {
-                            tr { td { (a.entry.at.format("%d/%m/%Y %H:%M:%S")) } td { (a.entry.actor) } td { (a.entry.action) } td { (a.entry.purpose) } }
-                        }
-                    }
-                } }
-            }
+            (eid_links(lang, &p, c))
+            (access_section(lang, &accesses))
         },
     );
     page(lang_choice(&uri), StatusCode::OK, body)
+}
+
+/// Identity fields of a record (officer page and citizen portal).
+pub(super) fn identity_section(lang: Lang, c: &dancu_domain::Citizen) -> Markup {
+    html! {
+        section.card {
+            h1 data-testid="citizen-name" { (c.name.full()) }
+            dl {
+                dt { (lang.t("Số định danh cá nhân", "Personal ID")) } dd data-testid="personal-id" { (c.personal_id) }
+                dt { (lang.t("Ngày sinh", "Date of birth")) } dd data-testid="birth-date" { (c.birth_date.display_vi()) }
+                dt { (lang.t("Giới tính", "Sex")) } dd { (match lang { Lang::Vi => c.sex.label_vi(), Lang::En => c.sex.label_en() }) }
+                dt { (lang.t("Tên gọi khác", "Other names")) } dd { (if c.other_names.is_empty() { "—" } else { &c.other_names }) }
+                dt { (lang.t("Dân tộc", "Ethnicity")) } dd { (catalog::ethnicity_name(&c.ethnicity).unwrap_or(&c.ethnicity)) }
+                dt { (lang.t("Tôn giáo", "Religion")) } dd { (catalog::religion_name(&c.religion).unwrap_or(&c.religion)) }
+                dt { (lang.t("Quốc tịch", "Nationality")) } dd { (c.nationality) }
+                dt { (lang.t("Nơi đăng ký khai sinh", "Birth registered in")) } dd { (c.birth_place.map(|u| unit_text(&u)).unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("Quê quán", "Hometown")) } dd { (c.hometown.map(|u| unit_text(&u)).unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("Số CMND cũ", "Old CMND number")) } dd { (c.cmnd.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("Tình trạng", "Status")) } dd data-testid="status" { (c.status.label_vi())
+                    @if let Some(d) = c.death_date { " (" (d.display_vi()) ")" } }
+            }
+        }
+    }
+}
+
+/// Residence of a record (officer page and citizen portal).
+pub(super) fn residence_section(lang: Lang, c: &dancu_domain::Citizen) -> Markup {
+    html! {
+        section.card {
+            h2 { (lang.t("Cư trú", "Residence")) }
+            dl {
+                dt { (lang.t("Nơi thường trú", "Permanent residence")) } dd data-testid="permanent" { (address(lang, &c.permanent)) }
+                dt { (lang.t("Nơi tạm trú", "Temporary residence")) } dd { (address(lang, &c.temporary)) }
+                dt { (lang.t("Nơi ở hiện tại", "Current residence")) } dd { (address(lang, &c.current)) }
+            }
+        }
+    }
+}
+
+/// The audit entries about a record: who read or changed it, why and when.
+pub(super) fn access_section(lang: Lang, accesses: &[dancu_store::AuditEntry]) -> Markup {
+    html! {
+        section.card {
+            h2 { (lang.t("Nhật ký truy cập hồ sơ", "Who accessed this record")) }
+            div.table-wrap { table data-testid="access-log" {
+                thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Người truy cập", "Who")) } th { (lang.t("Thao tác", "Action")) } th { (lang.t("Mục đích", "Purpose")) } } }
+                tbody {
+                    @for a in accesses {
+                        tr { td { (a.entry.at.format("%d/%m/%Y %H:%M:%S")) } td { (a.entry.actor) } td { (a.entry.action) } td { (a.entry.purpose) } }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// Links to the electronic identity account and the old-CMND confirmation service.
+fn eid_links(lang: Lang, p: &crate::auth::Principal, c: &dancu_domain::Citizen) -> Markup {
+    html! {
+        section.card {
+            h2 { (lang.t("Định danh điện tử và xác nhận", "Electronic identity and confirmations")) }
+            p { a data-testid="eid-link" href=(format!("/eid/accounts/{}", c.personal_id)) { (lang.t("Tài khoản định danh điện tử", "Electronic identity account")) } }
+            @if c.cmnd.is_some() {
+                form method="post" action=(format!("/citizens/{}/cmnd-confirmation", c.personal_id)) {
+                    input type="hidden" name="csrf" value=(p.csrf.clone().unwrap_or_default());
+                    button type="submit" data-testid="cmnd-confirm" { (lang.t("Cấp giấy xác nhận số CMND cũ", "Issue old-CMND confirmation")) }
+                }
+            }
+        }
+    }
 }
 
 pub async fn household_page(

@@ -29,7 +29,13 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn cookie_header(state: &AppState, name: &str, value: &str, path: &str, max_age: Option<u64>) -> HeaderValue {
+pub(super) fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<u64>,
+) -> HeaderValue {
     let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
     if state.config.cookie_secure {
         c.push_str("; Secure");

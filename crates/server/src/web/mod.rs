@@ -3,7 +3,9 @@
 
 mod cards;
 mod citizen;
+mod eid;
 mod login;
+mod portal;
 mod search;
 
 use axum::extract::FromRequestParts;
@@ -31,6 +33,19 @@ pub fn routes() -> Router<AppState> {
         .route("/cards/due", get(cards::due_page))
         .route("/cards/{id}", get(cards::application_page))
         .route("/cards/{id}/transitions", axum::routing::post(cards::move_submit))
+        .route("/eid", get(eid::queue_page))
+        .route("/eid/accounts/{id}", get(eid::account_page))
+        .route("/eid/accounts/{id}/actions", axum::routing::post(eid::action_submit))
+        .route("/citizens/{id}/cmnd-confirmation", axum::routing::post(eid::confirm_cmnd_submit))
+        .route("/cmnd/{number}", get(eid::confirmation_page))
+        .route("/portal", get(portal::home))
+        .route("/portal/login", axum::routing::post(portal::login))
+        .route("/portal/logout", axum::routing::post(portal::logout))
+        .route("/portal/register", get(portal::register_form).post(portal::register))
+        .route("/portal/me", get(portal::me))
+        .route("/portal/access", get(portal::access))
+        .route("/portal/lock", axum::routing::post(portal::lock))
+        .route("/portal/reset", get(portal::reset_form).post(portal::reset))
 }
 
 const CSS: &str = include_str!("style.css");
@@ -123,8 +138,12 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                     a.brand href="/search" { "dancu" }
                     span.sub { (lang.t("CSDL quốc gia về dân cư", "National population database")) }
                     nav {
+                        @if user.is_none() {
+                            a href="/portal" { (lang.t("Cổng công dân", "Citizen portal")) }
+                        }
                         @if let Some(u) = user {
                             a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
+                            a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
                             span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

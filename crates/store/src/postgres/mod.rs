@@ -1,6 +1,8 @@
 //! The PostgreSQL backend: a deadpool pool of tokio-postgres connections, statements
 //! prepared once per connection (`prepare_cached`), imports through binary `COPY`.
 
+mod exec;
+
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -26,6 +28,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "card_renewal",
         sql: include_str!("../../migrations/postgres/0003_card_renewal.sql"),
     },
+    Migration { version: 4, name: "eid", sql: include_str!("../../migrations/postgres/0004_eid.sql") },
 ];
 
 const PH: Ph = Ph::Dollar;
@@ -64,6 +67,7 @@ impl ToSql for Val {
         match self {
             Val::Text(s) => s.to_sql(ty, out),
             Val::OptText(o) => o.to_sql(ty, out),
+            Val::Null => Ok(IsNull::Yes),
             Val::Int(i) => i.to_sql(ty, out),
             Val::Ts(t) => t.to_sql(ty, out),
         }
@@ -81,6 +85,7 @@ impl ToSql for Val {
         match self {
             Val::Text(s) => s.to_sql_checked(ty, out),
             Val::OptText(o) => o.to_sql_checked(ty, out),
+            Val::Null => Ok(IsNull::Yes),
             Val::Int(i) => i.to_sql_checked(ty, out),
             Val::Ts(t) => t.to_sql_checked(ty, out),
         }
@@ -311,7 +316,7 @@ fn put_row(buf: &mut BytesMut, parts: &[&[Val]]) {
     for v in parts.iter().flat_map(|p| p.iter()) {
         match v {
             Val::Text(s) | Val::OptText(Some(s)) => put_text(buf, s),
-            Val::OptText(None) => buf.put_i32(-1),
+            Val::OptText(None) | Val::Null => buf.put_i32(-1),
             Val::Int(i) => {
                 buf.put_i32(8);
                 buf.put_i64(*i);
@@ -333,6 +338,10 @@ async fn get_card_app(c: &impl GenericClient, id: i64, for_update: bool) -> Resu
 
 #[async_trait]
 impl Store for PgStore {
+    fn exec(&self) -> &dyn crate::exec::SqlExec {
+        self
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }

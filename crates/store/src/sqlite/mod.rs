@@ -2,6 +2,8 @@
 //! at a time anyway) and a few read connections, WAL journal, `synchronous=NORMAL`. Every
 //! call runs on tokio's blocking pool.
 
+mod exec;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "card_renewal",
         sql: include_str!("../../migrations/sqlite/0003_card_renewal.sql"),
     },
+    Migration { version: 4, name: "eid", sql: include_str!("../../migrations/sqlite/0004_eid.sql") },
 ];
 
 const READERS: usize = 4;
@@ -98,6 +101,7 @@ impl ToSql for Val {
         match self {
             Val::Text(s) => s.to_sql(),
             Val::OptText(o) => o.to_sql(),
+            Val::Null => Ok(ToSqlOutput::from(rusqlite::types::Null)),
             Val::Int(i) => i.to_sql(),
             Val::Ts(t) => Ok(ToSqlOutput::from(rows::ts_text(t))),
         }
@@ -387,6 +391,10 @@ fn get_card_app(c: &Connection, id: i64) -> Result<Option<CardApplication>> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn exec(&self) -> &dyn crate::exec::SqlExec {
+        self
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -17,6 +17,9 @@ use tokio::task::JoinHandle;
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod eid;
+pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
+
 /// Who is asking, what they may see, and why.
 #[derive(Debug, Clone)]
 pub struct Access {

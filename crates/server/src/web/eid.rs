@@ -1,0 +1,426 @@
+//! Officer pages for electronic identity accounts: the queue (registrations waiting for
+//! approval, level-1 accounts to upgrade in person, counts per level and state), one account
+//! with its history and the actions it allows, and the old-CMND confirmation document.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use dancu_domain::{PersonalId, Violation};
+use dancu_identity::eid::{AccountEvent, Actor, DocumentKind, Level, VerificationState};
+use dancu_store::eid::{CmndConfirmation, EidCount};
+use dancu_store::registry::now;
+
+use super::search::WEB_PURPOSE;
+use super::{error_page, lang_choice, layout, page, Lang, WebUser};
+use crate::api::citizens::{parse_id, require_reason};
+use crate::auth::{random_token, sha256_hex, Principal};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// State codes an officer can filter on, with their labels.
+const STATES: [(&str, &str, &str); 4] = [
+    ("registered", "Chờ phê duyệt", "Waiting for approval"),
+    ("approved", "Đã phê duyệt", "Approved"),
+    ("activated", "Đã kích hoạt", "Activated"),
+    ("locked", "Đã khóa", "Locked"),
+];
+
+fn state_label(lang: Lang, code: &str) -> &'static str {
+    STATES.iter().find(|s| s.0 == code).map(|s| lang.t(s.1, s.2)).unwrap_or("?")
+}
+
+fn level_label(lang: Lang, l: Level) -> &'static str {
+    match lang {
+        Lang::Vi => l.label_vi(),
+        Lang::En => l.label_en(),
+    }
+}
+
+/// Totals per level and state (rows) over the officer's scope.
+fn counts_table(lang: Lang, counts: &[EidCount]) -> Markup {
+    let total = |l: Level, st: &str| -> u64 {
+        counts.iter().filter(|c| c.level == l && c.state == st).map(|c| c.count).sum()
+    };
+    html! {
+        div.table-wrap { table data-testid="eid-counts" {
+            thead { tr { th { (lang.t("Mức", "Level")) } @for s in STATES { th { (lang.t(s.1, s.2)) } } th { (lang.t("Tổng", "Total")) } } }
+            tbody {
+                @for l in [Level::One, Level::Two] {
+                    tr {
+                        td { (level_label(lang, l)) }
+                        @for s in STATES { td { (total(l, s.0)) } }
+                        td { (STATES.iter().map(|s| total(l, s.0)).sum::<u64>()) }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct QueueParams {
+    state: Option<String>,
+    level: Option<String>,
+    offset: Option<u64>,
+}
+
+pub async fn queue_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Query(q): Query<QueueParams>,
+) -> Response {
+    let access = p.access(WEB_PURPOSE);
+    let state = q.state.as_deref().filter(|s| STATES.iter().any(|x| x.0 == *s)).unwrap_or("registered");
+    let level = match q.level.as_deref() {
+        Some("1") => Some(Level::One),
+        Some("2") => Some(Level::Two),
+        _ => None,
+    };
+    let offset = q.offset.unwrap_or(0);
+    let (counts, list) = match tokio::try_join!(
+        s.registry.eid_counts(&access),
+        s.registry.eid_list(&access, Some(state), level, 50, offset)
+    ) {
+        Ok(r) => r,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let body = layout(
+        lang,
+        lang.t("Định danh điện tử", "Electronic identity"),
+        Some(&p),
+        html! {
+            section.card {
+                h1 { (lang.t("Tài khoản định danh điện tử", "Electronic identity accounts")) }
+                (counts_table(lang, &counts))
+            }
+            section.card {
+                nav.tabs {
+                    @for st in STATES {
+                        a href=(format!("/eid?state={}", st.0)) data-testid=(format!("tab-{}", st.0)) { (lang.t(st.1, st.2)) }
+                        " "
+                    }
+                    a href="/eid?state=activated&level=1" { (lang.t("Mức 1 chờ nâng mức 2", "Level 1, to upgrade")) }
+                }
+                h2 { (state_label(lang, state)) @if let Some(l) = level { " · " (level_label(lang, l)) } " (" (list.total) ")" }
+                div.table-wrap { table data-testid="eid-queue" {
+                    thead { tr { th { (lang.t("Số định danh", "Personal ID")) } th { (lang.t("Họ và tên", "Full name")) } th { (lang.t("Mức", "Level")) } th { (lang.t("Xã", "Commune")) } th { (lang.t("Cập nhật", "Updated")) } } }
+                    tbody {
+                        @for a in &list.items {
+                            tr {
+                                td { a href=(format!("/eid/accounts/{}", a.personal_id)) { (a.personal_id) } }
+                                td { (a.full_name) }
+                                td { (level_label(lang, a.level)) }
+                                td { (a.scope_commune) }
+                                td { (a.updated_at.format("%d/%m/%Y %H:%M")) }
+                            }
+                        }
+                    }
+                } }
+                div.pager {
+                    @if offset > 0 { a href=(format!("/eid?state={state}&offset={}", offset.saturating_sub(50))) { (lang.t("← Trước", "← Previous")) } }
+                    @if offset + 50 < list.total { a href=(format!("/eid?state={state}&offset={}", offset + 50)) { (lang.t("Sau →", "Next →")) } }
+                }
+            }
+        },
+    );
+    page(lang_choice(&uri), StatusCode::OK, body)
+}
+
+fn action_form(p: &Principal, id: &PersonalId, action: &str, version: i64, inner: Markup) -> Markup {
+    html! {
+        form method="post" action=(format!("/eid/accounts/{id}/actions")) {
+            input type="hidden" name="csrf" value=(p.csrf.clone().unwrap_or_default());
+            input type="hidden" name="action" value=(action);
+            input type="hidden" name="version" value=(version);
+            (inner)
+        }
+    }
+}
+
+pub async fn account_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(lang, Some(&p), e),
+    };
+    let v = match s.registry.eid_view(&p.access(WEB_PURPOSE), &id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    account_markup(lang, &uri, &p, &v, None)
+}
+
+fn account_markup(
+    lang: Lang,
+    uri: &Uri,
+    p: &Principal,
+    v: &dancu_store::registry::EidView,
+    notice: Option<Markup>,
+) -> Response {
+    let a = &v.account;
+    let id = &a.personal_id;
+    let body = layout(
+        lang,
+        &v.full_name,
+        Some(p),
+        html! {
+            @if let Some(n) = notice { section.card data-testid="notice" { (n) } }
+            section.card {
+                h1 { (v.full_name) " — " (id) }
+                p { a href=(format!("/citizens/{id}")) { (lang.t("Hồ sơ dân cư", "Registry record")) } }
+                dl {
+                    dt { (lang.t("Mức", "Level")) } dd data-testid="eid-level" { (level_label(lang, a.level)) }
+                    dt { (lang.t("Trạng thái", "State")) } dd data-testid="eid-state" { (a.state.label_vi()) }
+                    dt { (lang.t("Số điện thoại", "Phone")) } dd { (a.phone) }
+                    dt { (lang.t("Đăng ký lúc", "Registered")) } dd { (a.created_at.format("%d/%m/%Y %H:%M")) }
+                }
+            }
+            section.card {
+                h2 { (lang.t("Xử lý", "Actions")) }
+                @if a.state.code() == "registered" {
+                    (action_form(p, id, "approve", a.version, html! { button #approve type="submit" { (lang.t("Phê duyệt", "Approve")) } }))
+                }
+                @if a.level == Level::One && !a.state.is_locked() {
+                    (action_form(p, id, "upgrade", a.version, html! {
+                        label { input type="checkbox" name="biometrics_verified" value="on"; " " (lang.t("Đã đối chiếu ảnh chân dung và vân tay trực tiếp", "Face and fingerprints verified in person")) }
+                        button #upgrade type="submit" { (lang.t("Nâng lên mức 2", "Upgrade to level 2")) }
+                    }))
+                }
+                @if a.state.is_locked() {
+                    (action_form(p, id, "unlock", a.version, html! {
+                        label for="unlock-reason" { (lang.t("Lý do mở khóa", "Reason to unlock")) }
+                        input #unlock-reason type="text" name="reason" required;
+                        button #unlock type="submit" { (lang.t("Mở khóa", "Unlock")) }
+                    }))
+                } @else {
+                    (action_form(p, id, "lock", a.version, html! {
+                        label for="lock-reason" { (lang.t("Lý do khóa", "Reason to lock")) }
+                        input #lock-reason type="text" name="reason" required;
+                        button #lock type="submit" { (lang.t("Khóa tài khoản", "Lock the account")) }
+                    }))
+                }
+                (action_form(p, id, "reset", a.version, html! {
+                    p.muted { (lang.t("Chỉ cấp mã sau khi đã kiểm tra thẻ căn cước của công dân trực tiếp.", "Issue a code only after checking the citizen's ID card in person.")) }
+                    button #issue-reset type="submit" { (lang.t("Cấp mã đặt lại mật khẩu", "Issue a password-reset code")) }
+                }))
+            }
+            section.card {
+                h2 { (lang.t("Giấy tờ tích hợp", "Integrated documents")) }
+                div.table-wrap { table data-testid="documents" {
+                    thead { tr { th { (lang.t("Loại", "Kind")) } th { (lang.t("Số", "Number")) } th { (lang.t("Cơ quan", "Agency")) } th { (lang.t("Xác thực", "Verification")) } th {} } }
+                    tbody { @for d in &v.documents {
+                        tr {
+                            td { (d.kind.label_vi()) } td { (d.number) } td { (d.source_agency) } td { (d.state.label_vi()) }
+                            td { @if d.state == VerificationState::Pending {
+                                (action_form(p, id, "verify", a.version, html! {
+                                    input type="hidden" name="kind" value=(d.kind.code());
+                                    button type="submit" { (lang.t("Xác thực", "Verify")) }
+                                }))
+                                (action_form(p, id, "reject", a.version, html! {
+                                    input type="hidden" name="kind" value=(d.kind.code());
+                                    input type="text" name="reason" placeholder=(lang.t("Lý do từ chối", "Reason")) required;
+                                    button type="submit" { (lang.t("Từ chối", "Reject")) }
+                                }))
+                            } }
+                        }
+                    } }
+                } }
+                (action_form(p, id, "document", a.version, html! {
+                    div.grid {
+                        div { label for="kind" { (lang.t("Loại giấy tờ", "Kind")) }
+                            select #kind name="kind" { @for k in DocumentKind::ALL { option value=(k.code()) { (k.label_vi()) } } } }
+                        div { label for="number" { (lang.t("Số", "Number")) } input #number type="text" name="number" required; }
+                        div { label for="agency" { (lang.t("Cơ quan cung cấp (để trống: mặc định)", "Source agency (blank: default)")) } input #agency type="text" name="agency"; }
+                        div { button type="submit" { (lang.t("Tích hợp", "Link")) } }
+                    }
+                }))
+            }
+            section.card {
+                h2 { (lang.t("Lịch sử tài khoản", "Account history")) }
+                div.table-wrap { table data-testid="eid-history" {
+                    thead { tr { th { "#" } th { (lang.t("Sự kiện", "Event")) } th { (lang.t("Trạng thái", "State")) } th { (lang.t("Người thực hiện", "By")) } th { (lang.t("Lý do", "Reason")) } th { (lang.t("Thời gian", "When")) } } }
+                    tbody { @for e in &v.events {
+                        tr { td { (e.seq) } td { (e.event) } td { (e.from_state) " → " (e.to_state) } td { (e.actor) } td { (e.reason) } td { (e.at.format("%d/%m/%Y %H:%M:%S")) } }
+                    } }
+                } }
+                h2 { (lang.t("Đăng nhập gần đây", "Recent logins")) }
+                ul { @for l in &v.logins { li { (l.at.format("%d/%m/%Y %H:%M:%S")) " — " (l.outcome) } } }
+            }
+        },
+    );
+    page(lang_choice(uri), StatusCode::OK, body)
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    action: String,
+    version: Option<i64>,
+    #[serde(default)]
+    reason: String,
+    biometrics_verified: Option<String>,
+    kind: Option<String>,
+    #[serde(default)]
+    number: String,
+    agency: Option<String>,
+}
+
+fn parse_kind(code: Option<&str>) -> Result<DocumentKind, ApiError> {
+    code.and_then(DocumentKind::from_code).ok_or_else(|| {
+        Violation::new("kind", "eid.document_kind", "Loại giấy tờ không hợp lệ", "unknown document kind")
+            .into()
+    })
+}
+
+/// How long an officer-issued reset code stays valid.
+pub const RESET_CODE_HOURS: i64 = 24;
+
+/// A reset code an officer reads out: 10 digits from a random token, grouped for reading.
+pub fn new_reset_code() -> String {
+    let digits: String = random_token().bytes().filter(u8::is_ascii_digit).take(10).map(char::from).collect();
+    format!("{}-{}", &digits[..5], &digits[5..])
+}
+
+pub async fn action_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let run = async {
+        p.check_csrf(&f.csrf)?;
+        let id = parse_id(&id)?;
+        let access = p.access(WEB_PURPOSE);
+        let r = &s.registry;
+        let mut notice = None;
+        match f.action.as_str() {
+            "approve" => {
+                r.eid_officer_event(&access, &id, &AccountEvent::Approve, f.version).await?;
+            }
+            "lock" | "unlock" => {
+                let reason = require_reason(&f.reason)?;
+                let ev = if f.action == "lock" {
+                    AccountEvent::Lock { by: Actor::Officer, reason }
+                } else {
+                    AccountEvent::Unlock { by: Actor::Officer, reason }
+                };
+                r.eid_officer_event(&access, &id, &ev, f.version).await?;
+            }
+            "upgrade" => {
+                let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+                r.eid_upgrade_level2(&access, &id, f.biometrics_verified.is_some(), today, f.version).await?;
+            }
+            "reset" => {
+                let code = new_reset_code();
+                let expires = now() + chrono::Duration::hours(RESET_CODE_HOURS);
+                r.eid_issue_reset(&access, &id, sha256_hex(&code), expires).await?;
+                notice = Some(html! {
+                    p { (lang.t("Mã đặt lại mật khẩu (đọc cho công dân; hiệu lực 24 giờ, chỉ hiện một lần):", "Reset code (read it to the citizen; valid 24 hours, shown once):")) }
+                    p { code data-testid="reset-code" style="font-size:1.3rem" { (code) } }
+                });
+            }
+            "document" => {
+                let kind = parse_kind(f.kind.as_deref())?;
+                r.eid_link_document(&access, &id, kind, &f.number, f.agency.as_deref()).await?;
+            }
+            "verify" | "reject" => {
+                let kind = parse_kind(f.kind.as_deref())?;
+                let to = if f.action == "verify" {
+                    VerificationState::Verified
+                } else {
+                    VerificationState::Rejected { reason: f.reason.clone() }
+                };
+                r.eid_document_state(&access, &id, kind, to).await?;
+            }
+            _ => {
+                return Err(ApiError::from(Violation::new(
+                    "action",
+                    "eid.action_unknown",
+                    "Thao tác không hợp lệ",
+                    "unknown action",
+                )))
+            }
+        }
+        Ok::<_, ApiError>((id, notice))
+    };
+    match run.await {
+        Ok((id, None)) => Redirect::to(&format!("/eid/accounts/{id}")).into_response(),
+        Ok((id, Some(n))) => match s.registry.eid_view(&p.access(WEB_PURPOSE), &id).await {
+            Ok(v) => account_markup(lang, &uri, &p, &v, Some(n)),
+            Err(e) => error_page(lang, Some(&p), e.into()),
+        },
+        Err(e) => error_page(lang, Some(&p), e),
+    }
+}
+
+// ---- old CMND confirmation ----
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn confirm_cmnd_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let run = async {
+        p.check_csrf(&f.csrf)?;
+        let id = parse_id(&id)?;
+        Ok::<_, ApiError>(s.registry.confirm_cmnd(&p.access(WEB_PURPOSE), &id).await?)
+    };
+    match run.await {
+        Ok(c) => Redirect::to(&format!("/cmnd/{}", c.number)).into_response(),
+        Err(e) => error_page(lang, Some(&p), e),
+    }
+}
+
+/// The confirmation as a printable document.
+pub fn confirmation_markup(lang: Lang, c: &CmndConfirmation) -> Markup {
+    let unit = dancu_domain::admin_units()
+        .commune_2025(&c.scope_commune)
+        .map(|u| format!("{}, {}", u.name, u.province_name))
+        .unwrap_or_default();
+    html! {
+        section.card.document data-testid="cmnd-confirmation" {
+            p style="text-align:center" { b { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" } br; "Độc lập - Tự do - Hạnh phúc" }
+            h1 style="text-align:center" { "GIẤY XÁC NHẬN SỐ CHỨNG MINH NHÂN DÂN" }
+            p { (lang.t("Số", "No.")) ": " span data-testid="confirmation-number" { (c.number) } }
+            p { "Cơ quan công an xác nhận: công dân " b { (c.full_name) } ", sinh ngày " (c.birth_date) ", có số định danh cá nhân " b { (c.personal_id) }
+                @if !c.card_issue.is_empty() { " (thẻ căn cước số " (c.card_issue) ")" }
+                ", trước đây đã được cấp Chứng minh nhân dân số " b data-testid="confirmed-cmnd" { (c.cmnd) } "." }
+            p { "Nơi cư trú: " (unit) }
+            p.muted { "Cấp lúc " (c.issued_at.format("%d/%m/%Y %H:%M")) " bởi " (c.issued_by) ". Giấy xác nhận tra cứu lại được theo số trên." }
+        }
+    }
+}
+
+pub async fn confirmation_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(number): Path<String>,
+) -> Response {
+    let c = match s.registry.cmnd_confirmation(&p.access(WEB_PURPOSE), &number).await {
+        Ok(c) => c,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let body = layout(lang, &c.number, Some(&p), confirmation_markup(lang, &c));
+    page(lang_choice(&uri), StatusCode::OK, body)
+}

@@ -43,6 +43,13 @@ enum Command {
         /// Only this 2025 province (2-digit code); repeatable. Default: the whole country.
         #[arg(long = "province")]
         provinces: Vec<String>,
+        /// Extra records of the same people with realistic errors: RATE extra records per
+        /// person (0–1, e.g. 0.1). Adds the columns record_id and phone (docs/CSV.md).
+        #[arg(long, value_name = "RATE")]
+        duplicates: Option<f64>,
+        /// With --duplicates: write record_id,person_id for every record to FILE.
+        #[arg(long, value_name = "FILE", requires = "duplicates")]
+        truth: Option<PathBuf>,
     },
     /// Imports data files.
     Import {
@@ -103,10 +110,15 @@ fn main() -> Result<()> {
     config::init_logging(cli.log_json);
     let file = config::FileConfig::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Gen { people, seed, out, provinces } => {
+        Command::Gen { people, seed, out, provinces, duplicates, truth } => {
             let started = std::time::Instant::now();
             let cfg = dancu_gen::GenConfig { people, seed, provinces, today: chrono_today() };
-            let stats = dancu_gen::generate_to_path(&cfg, &out)?;
+            let stats = match duplicates {
+                Some(rate) => {
+                    dancu_gen::generate_with_duplicates_to_path(&cfg, rate, &out, truth.as_deref())?
+                }
+                None => dancu_gen::generate_to_path(&cfg, &out)?,
+            };
             eprintln!(
                 "wrote {} people in {} households to {} in {:.2}s",
                 stats.people,
@@ -114,6 +126,9 @@ fn main() -> Result<()> {
                 out.display(),
                 started.elapsed().as_secs_f64()
             );
+            if duplicates.is_some() {
+                eprintln!("{}", dancu_gen::describe_duplicates(&stats));
+            }
             Ok(())
         }
         Command::Id { what: IdCmd::Check { number } } => id_check(&number),

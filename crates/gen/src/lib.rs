@@ -6,6 +6,11 @@
 //! output. Rows are streamed one household at a time, so memory does not grow with the
 //! number of people.
 //!
+//! With duplicates ([`generate_with_duplicates`], `dancu gen --duplicates RATE --truth
+//! FILE`), every row gains a `record_id` and a `phone` column, a share of people get extra
+//! records with realistic errors ([`ErrorKind`]), and a truth file maps every record to its
+//! person (docs/CSV.md, "Duplicates and the truth file").
+//!
 //! ```no_run
 //! let cfg = dancu_gen::GenConfig { people: 1000, seed: 42, ..Default::default() };
 //! let stats = dancu_gen::generate_to_path(&cfg, "/tmp/people.csv").unwrap();
@@ -17,12 +22,16 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
+mod dups;
 mod geo;
 mod households;
 mod names;
 mod numfmt;
 mod population;
+mod typos;
 mod weighted;
+
+pub use dups::ErrorKind;
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +67,11 @@ impl Default for GenConfig {
 pub struct GenStats {
     pub people: u64,
     pub households: u64,
+    /// Rows written: `people` plus the duplicates.
+    pub records: u64,
+    /// With duplicates: how many duplicate records carry each [`ErrorKind`] (indexed by
+    /// `kind as usize`).
+    pub errors: [u64; ErrorKind::COUNT],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +84,8 @@ pub enum GenError {
     DateOutOfRange(NaiveDate),
     #[error("no more personal ID numbers for prefix {province}, birth year {year} (10^6 per prefix, year and sex)")]
     IdSpaceExhausted { province: String, year: i32 },
+    #[error("duplicate rate {0} is out of range (0 to 1 extra records per person)")]
+    DuplicateRate(f64),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -78,6 +94,31 @@ pub enum GenError {
 /// `\n` line ends) to `out`. Rows are built in memory one household at a time and handed to
 /// `out` in chunks of about 256 KiB, so `out` needs no buffering of its own.
 pub fn generate<W: Write>(cfg: &GenConfig, out: W) -> Result<GenStats, GenError> {
+    run(cfg, None, out, &mut std::io::sink())
+}
+
+/// [`generate`] with duplicates: the same people (the same rows, plus `record_id` and
+/// `phone`), and for a share `rate` of them (0–1: extra records per person; some people
+/// get two) extra records with errors, written a few rows after the original. The truth
+/// (`record_id,person_id`, one row per record) goes to `truth`.
+pub fn generate_with_duplicates<W: Write, T: Write>(
+    cfg: &GenConfig,
+    rate: f64,
+    out: W,
+    mut truth: T,
+) -> Result<GenStats, GenError> {
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(GenError::DuplicateRate(rate));
+    }
+    run(cfg, Some(rate), out, &mut truth)
+}
+
+fn run<W: Write>(
+    cfg: &GenConfig,
+    rate: Option<f64>,
+    out: W,
+    truth: &mut dyn Write,
+) -> Result<GenStats, GenError> {
     use chrono::Datelike;
     if !(1950..=2199).contains(&cfg.today.year()) {
         return Err(GenError::DateOutOfRange(cfg.today));
@@ -85,14 +126,51 @@ pub fn generate<W: Write>(cfg: &GenConfig, out: W) -> Result<GenStats, GenError>
     let names = names::Names::new();
     let shapes = households::Shapes::new();
     let mut g = population::Generator::new(cfg, &names, &shapes)?;
+    g.dups = rate.map(|r| dups::Duplicator::new(cfg.seed, r));
     let mut out = out;
-    g.run(cfg.people, &mut out)
+    g.run(cfg.people, &mut out, truth)
 }
 
 /// [`generate`] into a new file at `path` (replaced if it exists).
 pub fn generate_to_path(cfg: &GenConfig, path: impl AsRef<Path>) -> Result<GenStats, GenError> {
     let mut file = std::fs::File::create(path)?;
     let stats = generate(cfg, &mut file)?;
+    file.flush()?;
+    Ok(stats)
+}
+
+/// One line for people: how many duplicates were written and how often each error occurs.
+pub fn describe_duplicates(stats: &GenStats) -> String {
+    let mut s = format!(
+        "{} records: {} originals and {} duplicates; errors in duplicates:",
+        stats.records,
+        stats.people,
+        stats.records - stats.people
+    );
+    for k in ErrorKind::ALL {
+        s.push_str(&format!(" {} {}", k.code(), stats.errors[k as usize]));
+    }
+    s
+}
+
+/// [`generate_with_duplicates`] into new files (replaced if they exist); without `truth`
+/// the truth rows are not kept.
+pub fn generate_with_duplicates_to_path(
+    cfg: &GenConfig,
+    rate: f64,
+    path: impl AsRef<Path>,
+    truth: Option<&Path>,
+) -> Result<GenStats, GenError> {
+    let mut file = std::fs::File::create(path)?;
+    let stats = match truth {
+        Some(t) => {
+            let mut t = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(t)?);
+            let stats = generate_with_duplicates(cfg, rate, &mut file, &mut t)?;
+            t.flush()?;
+            stats
+        }
+        None => generate_with_duplicates(cfg, rate, &mut file, std::io::sink())?,
+    };
     file.flush()?;
     Ok(stats)
 }

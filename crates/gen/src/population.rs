@@ -11,12 +11,13 @@ use dancu_domain::{LifeStatus, PartialDate, PersonalId, Relation, Sex};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::dups::Duplicator;
 use crate::geo::{Detail, World};
 use crate::households::{truncate, Builder, Member, Parent, Shapes};
 use crate::names::Names;
 use crate::numfmt::{push_field, push_padded, push_u32};
 use crate::weighted::Weighted;
-use crate::{GenConfig, GenError, GenStats};
+use crate::{ErrorKind, GenConfig, GenError, GenStats};
 
 /// Provinces whose cities draw people on temporary residence (tạm trú): Hà Nội, Hồ Chí
 /// Minh City, Đồng Nai, Bắc Ninh, Hải Phòng, Đà Nẵng.
@@ -73,6 +74,8 @@ pub(crate) struct Generator<'a> {
     members: Vec<Member>,
     identities: Vec<Identity>,
     line: Vec<u8>,
+    /// With `--duplicates`: record ids, phones and extra records.
+    pub(crate) dups: Option<Duplicator>,
 }
 
 /// SplitMix64: a well-mixed hash of a seed and a key.
@@ -132,13 +135,24 @@ impl<'a> Generator<'a> {
             members: Vec::with_capacity(16),
             identities: Vec::with_capacity(16),
             line: Vec::with_capacity(CHUNK + 16 * 1024),
+            dups: None,
         })
     }
 
-    pub(crate) fn run<W: Write>(&mut self, people: u64, out: &mut W) -> Result<GenStats, GenError> {
+    /// Writes the rows to `out`, and with duplicates the truth rows to `truth`.
+    pub(crate) fn run<W: Write>(
+        &mut self,
+        people: u64,
+        out: &mut W,
+        truth: &mut dyn Write,
+    ) -> Result<GenStats, GenError> {
         out.write_all(dancu_domain::citizen::CSV_COLUMNS.join(",").as_bytes())?;
+        if self.dups.is_some() {
+            out.write_all(Duplicator::header())?;
+            truth.write_all(Duplicator::truth_header())?;
+        }
         out.write_all(b"\n")?;
-        let mut stats = GenStats { people: 0, households: 0 };
+        let mut stats = GenStats { people: 0, households: 0, records: 0, errors: [0; ErrorKind::COUNT] };
         while stats.people < people {
             let ci = self.allowed[self.rng.gen_range(0..self.allowed.len())];
             let region = self.world.region(ci);
@@ -153,19 +167,40 @@ impl<'a> Generator<'a> {
             }
             stats.households += 1;
             for i in 0..members.len() {
+                let start = self.line.len();
                 self.write_row(&members, i, ci, &detail, stats.households);
+                if let Some(d) = self.dups.as_mut() {
+                    d.after_row(&mut self.line, start, ci, &members[i]);
+                }
             }
             if self.line.len() >= CHUNK {
-                out.write_all(&self.line)?;
-                self.line.clear();
+                self.flush(out, truth)?;
             }
             stats.people += members.len() as u64;
             self.members = members;
         }
+        if let Some(d) = self.dups.as_mut() {
+            d.finish(&mut self.line);
+        }
+        self.flush(out, truth)?;
+        out.flush()?;
+        truth.flush()?;
+        stats.records = stats.people;
+        if let Some(d) = &self.dups {
+            stats.records += d.duplicates;
+            stats.errors = d.errors;
+        }
+        Ok(stats)
+    }
+
+    fn flush<W: Write>(&mut self, out: &mut W, truth: &mut dyn Write) -> std::io::Result<()> {
         out.write_all(&self.line)?;
         self.line.clear();
-        out.flush()?;
-        Ok(stats)
+        if let Some(d) = self.dups.as_mut() {
+            truth.write_all(&d.truth)?;
+            d.truth.clear();
+        }
+        Ok(())
     }
 
     fn next_id(&mut self, province: u8, sex: Sex, year: i32) -> Result<[u8; 12], GenError> {

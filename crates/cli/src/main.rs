@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod import;
+mod matching_cmd;
 mod serve;
 
 use std::path::PathBuf;
@@ -68,6 +69,12 @@ enum Command {
         #[command(subcommand)]
         what: IdCmd,
     },
+    /// Finds records of the same person in one list (--config: mapping, docs/MATCHING.md).
+    Dedup(matching_cmd::DedupArgs),
+    /// Finds records of the same person across two lists.
+    Link(matching_cmd::LinkArgs),
+    /// Checks a sector list against the registry: ID problems, disagreements, probable IDs.
+    Reconcile(matching_cmd::ReconcileArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +115,13 @@ enum IdCmd {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     config::init_logging(cli.log_json);
+    // Matching commands read --config as their column mapping, not as server settings.
+    match &cli.command {
+        Command::Dedup(a) => return matching_cmd::dedup(a, cli.config.as_deref()),
+        Command::Link(a) => return matching_cmd::link(a, cli.config.as_deref()),
+        Command::Reconcile(a) => return matching_cmd::reconcile(a, cli.config.as_deref()),
+        _ => {}
+    }
     let file = config::FileConfig::load(cli.config.as_deref())?;
     match cli.command {
         Command::Gen { people, seed, out, provinces, duplicates, truth } => {
@@ -190,7 +204,11 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             eprintln!("created officer {} (id {}, {}, {})", o.username, o.id, o.role.code(), o.scope);
             Ok(())
         }
-        Command::Gen { .. } | Command::Id { .. } => unreachable!("handled without a runtime"),
+        Command::Gen { .. }
+        | Command::Id { .. }
+        | Command::Dedup(_)
+        | Command::Link(_)
+        | Command::Reconcile(_) => unreachable!("handled without a runtime"),
     }
 }
 

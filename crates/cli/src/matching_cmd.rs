@@ -1,0 +1,258 @@
+//! `dancu dedup`, `dancu link`, `dancu reconcile`: the matching engine (crates/matching) on
+//! CSV files. The mapping file is the global `--config` (docs/MATCHING.md); without it,
+//! dancu's own citizen CSV mapping is used.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use dancu_matching::explain::field_headers;
+use dancu_matching::{eval, reconcile, Dataset, MatchConfig, Matcher, Truth};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DedupArgs {
+    /// The list to deduplicate.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output: `record_id,cluster_id` for every record read.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Optional output: every predicted pair with its score and per-field evidence.
+    #[arg(long)]
+    pub pairs: Option<PathBuf>,
+    /// `record_id,person_id` file: prints pairwise precision, recall, F1 and blocking recall.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every matching command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Match probability threshold (default: the mapping's `settings.threshold`).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Where to write rows and fields that could not be read (`line,column,rule,action`).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct LinkArgs {
+    #[arg(long)]
+    pub left: PathBuf,
+    #[arg(long)]
+    pub right: PathBuf,
+    /// Output: pairs across the two files with score and per-field evidence.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReconcileArgs {
+    /// The sector list (any columns, mapped by --config).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The registry as a dancu citizen CSV export (docs/CSV.md).
+    #[arg(long)]
+    pub registry: PathBuf,
+    /// The sector list with `id_check,status,reason,suggested_id,score` appended.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Counts per unit and category.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn load_config(path: Option<&Path>) -> Result<MatchConfig> {
+    match path {
+        None => Ok(MatchConfig::dancu_default()),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading mapping {}", p.display()))?;
+            MatchConfig::from_toml(&text).with_context(|| format!("mapping {}", p.display()))
+        }
+    }
+}
+
+fn threshold(arg: Option<f64>, cfg: &MatchConfig) -> Result<f64> {
+    let t = arg.unwrap_or(cfg.settings.threshold);
+    anyhow::ensure!(t > 0.0 && t < 1.0, "--threshold: a probability strictly between 0 and 1, got {t}");
+    Ok(t)
+}
+
+fn report_read(ds: &Dataset, rejects: Option<&Path>, started: Instant) -> Result<()> {
+    let dropped = ds.issues.iter().filter(|i| i.dropped).count();
+    eprintln!(
+        "read {} records ({} rows rejected, {} fields ignored) in {:.2}s",
+        ds.len(),
+        dropped,
+        ds.issues.len() - dropped,
+        started.elapsed().as_secs_f64()
+    );
+    for i in ds.issues.iter().take(5) {
+        eprintln!(
+            "  line {}: column {}: {} ({})",
+            i.line,
+            i.column,
+            i.rule,
+            if i.dropped { "row rejected" } else { "field ignored" }
+        );
+    }
+    if let Some(p) = rejects {
+        dancu_matching::io::write_issues(p, &ds.issues)?;
+        eprintln!("issues written to {}", p.display());
+    } else if !ds.issues.is_empty() {
+        eprintln!("  (use --rejects FILE for the full list)");
+    }
+    Ok(())
+}
+
+fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats) {
+    for (name, pairs, oversized) in &stats.blocking.rules {
+        eprintln!("  blocking rule {name:<22} {pairs:>11} pairs  {oversized:>6} oversized blocks");
+    }
+    eprintln!(
+        "compared {} candidate pairs ({} patterns); share of matches λ = {:.5}",
+        stats.blocking.pairs, stats.distinct_patterns, m.model.lambda
+    );
+    let cats = &m.cfg.categories;
+    for (i, f) in m.model.fields.iter().enumerate() {
+        let levels: Vec<String> = f
+            .levels()
+            .iter()
+            .enumerate()
+            .map(|(l, name)| format!("{name} {:+.1}", m.model.weights[i][l]))
+            .collect();
+        eprintln!("  {:<14} [m from {:<20}] {}", f.name(cats), m.model.m_source[i], levels.join(", "));
+    }
+}
+
+/// Writes explained pairs: ids, probability, weight, then one column per field.
+fn write_pairs(path: &Path, m: &Matcher<'_>, pairs: &[(u32, u32, f32)]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut header =
+        vec!["left_id".to_string(), "right_id".into(), "probability".into(), "match_weight".into()];
+    header.extend(field_headers(&m.model.fields, &m.cfg.categories));
+    w.write_record(&header)?;
+    for &(i, j, _) in pairs {
+        let e = m.explain(i, j);
+        let mut row = vec![
+            m.ds.ids[i as usize].to_string(),
+            m.ds.ids[j as usize].to_string(),
+            format!("{:.6}", e.probability),
+        ];
+        row.push(format!("{:.3}", e.weight));
+        row.extend(e.fields.iter().map(dancu_matching::explain::Explanation::cell));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn dedup(args: &DedupArgs, config: Option<&Path>) -> Result<()> {
+    let started = Instant::now();
+    let cfg = load_config(config)?;
+    let t = threshold(args.common.threshold, &cfg)?;
+    let ds = Dataset::read(&[&args.input], &cfg)?;
+    report_read(&ds, args.common.rejects.as_deref(), started)?;
+    let truth = args.truth.as_deref().map(|p| Truth::read(p, &ds.ids)).transpose()?;
+    let phase = Instant::now();
+    let (m, result) = dancu_matching::dedup(&ds, &cfg, t, truth.as_ref());
+    report_model(&m, &result.stats);
+    let clusters = {
+        let mut sizes = std::collections::HashMap::<u32, u32>::new();
+        for &l in &result.labels {
+            *sizes.entry(l).or_default() += 1;
+        }
+        sizes.values().filter(|&&n| n > 1).count()
+    };
+    eprintln!(
+        "{} pairs at probability ≥ {t}; {} clusters of two or more records; matching took {:.2}s",
+        result.pairs.len(),
+        clusters,
+        phase.elapsed().as_secs_f64()
+    );
+    let mut w =
+        csv::Writer::from_path(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    w.write_record(["record_id", "cluster_id"])?;
+    for (i, &l) in result.labels.iter().enumerate() {
+        w.write_record([&*ds.ids[i], &*ds.ids[l as usize]])?;
+    }
+    w.flush()?;
+    if let Some(p) = &args.pairs {
+        let tw = m.threshold_weight(t);
+        let kept: Vec<(u32, u32, f32)> = result.pairs.iter().copied().filter(|p| p.2 as f64 >= tw).collect();
+        write_pairs(p, &m, &kept)?;
+    }
+    if let Some(truth) = &truth {
+        let q = eval::pairwise(&result.labels, truth);
+        let compared = result.stats.true_pairs_compared.unwrap_or(0);
+        let recall = if truth.true_pairs == 0 { 1.0 } else { compared as f64 / truth.true_pairs as f64 };
+        println!("blocking recall: {recall:.4} ({compared} of {} true pairs compared)", truth.true_pairs);
+        println!(
+            "pairwise precision {:.4}  recall {:.4}  F1 {:.4}  ({} predicted pairs, {} correct, {} true)",
+            q.precision, q.recall, q.f1, q.predicted_pairs, q.true_positives, q.true_pairs
+        );
+    }
+    eprintln!("done in {:.2}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub fn link(args: &LinkArgs, config: Option<&Path>) -> Result<()> {
+    let started = Instant::now();
+    let cfg = load_config(config)?;
+    let t = threshold(args.common.threshold, &cfg)?;
+    let ds = Dataset::read(&[&args.left, &args.right], &cfg)?;
+    report_read(&ds, args.common.rejects.as_deref(), started)?;
+    let (m, stats) = Matcher::train(&ds, &cfg, None);
+    report_model(&m, &stats);
+    let pairs = m.scored_pairs(m.threshold_weight(t));
+    write_pairs(&args.out, &m, &pairs)?;
+    eprintln!(
+        "{} linked pairs written to {} in {:.2}s",
+        pairs.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn reconcile(args: &ReconcileArgs, config: Option<&Path>) -> Result<()> {
+    let started = Instant::now();
+    let cfg = load_config(config)?;
+    let t = threshold(args.common.threshold, &cfg)?;
+    let mut loader = dancu_matching::Loader::default();
+    loader.read_csv(&args.input, &cfg, 0)?;
+    let sector_issues = loader.issues.len();
+    reconcile::load_registry_csv(&mut loader, &args.registry, &cfg)?;
+    let registry_issues = loader.issues.split_off(sector_issues);
+    let ds = Dataset::from_loader(loader, true);
+    report_read(&ds, args.common.rejects.as_deref(), started)?;
+    if !registry_issues.is_empty() {
+        eprintln!("registry: {} rows or fields could not be read", registry_issues.len());
+    }
+    let results = reconcile::reconcile(&ds, &cfg, t);
+    reconcile::write_result(&args.input, &args.out, &results, &ds.issues)?;
+    let rejected = ds.issues.iter().filter(|i| i.dropped).count() as u64;
+    let summary = reconcile::summary(&results, rejected);
+    let mut totals = [0u64; reconcile::STATUSES.len()];
+    for c in summary.values() {
+        for (t, s) in totals.iter_mut().zip(c.statuses) {
+            *t += s;
+        }
+    }
+    for (name, n) in reconcile::STATUSES.iter().zip(totals) {
+        eprintln!("  {name:<18} {n}");
+    }
+    if let Some(p) = &args.summary {
+        reconcile::write_summary(p, &summary)?;
+    }
+    eprintln!("reconciled {} rows in {:.2}s", results.len(), started.elapsed().as_secs_f64());
+    Ok(())
+}

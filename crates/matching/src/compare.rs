@@ -1,0 +1,414 @@
+//! Comparators: each field of a pair gets a graded level (0 = strongest agreement) or
+//! `NULL` when one side is empty. Levels, not similarity scores, because Fellegi–Sunter
+//! learns one m/u probability per level, and because an officer can read "swapped day and
+//! month" where a number would mean nothing.
+
+use crate::record::{Record, Sym};
+
+/// The level of a comparison where one side has no value: it adds no evidence.
+pub const NULL: u8 = 15;
+
+/// A field compared between two records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    FamilyName,
+    GivenName,
+    MiddleName,
+    BirthDate,
+    PersonalId,
+    Cmnd,
+    Unit,
+    Place,
+    Detail,
+    Postcode,
+    Phone,
+    Category(u8),
+}
+
+impl Field {
+    /// Names of the levels, strongest first.
+    pub fn levels(self) -> &'static [&'static str] {
+        match self {
+            Field::FamilyName => &["exact", "similar", "different"],
+            Field::GivenName => &["exact", "very_similar", "similar", "different"],
+            Field::MiddleName => &["exact", "missing_or_extra_word", "similar", "different"],
+            Field::BirthDate => {
+                &["exact", "day_month_swapped", "partial_date_agrees", "one_part_differs", "different"]
+            }
+            Field::PersonalId => &["exact", "one_digit_off", "different"],
+            Field::Cmnd | Field::Postcode | Field::Phone | Field::Category(_) => &["exact", "different"],
+            Field::Unit => &["same_commune", "same_province", "different"],
+            Field::Place => &["same_commune", "same_province", "different"],
+            Field::Detail => &["exact", "same_numbers", "different"],
+        }
+    }
+
+    /// A name for reports (`given_name`, `birth_date`, `sex`…).
+    pub fn name(self, categories: &[(String, String)]) -> String {
+        match self {
+            Field::FamilyName => "family_name".into(),
+            Field::GivenName => "given_name".into(),
+            Field::MiddleName => "middle_name".into(),
+            Field::BirthDate => "birth_date".into(),
+            Field::PersonalId => "personal_id".into(),
+            Field::Cmnd => "cmnd".into(),
+            Field::Unit => "unit".into(),
+            Field::Place => "place".into(),
+            Field::Detail => "address_detail".into(),
+            Field::Postcode => "postcode".into(),
+            Field::Phone => "phone".into(),
+            Field::Category(i) => categories.get(i as usize).map(|c| c.0.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Most fields a model may have (levels are packed 4 bits each into a `u64` pattern).
+pub const MAX_FIELDS: usize = 16;
+
+/// The comparison of one pair: a level per field, and the name symbols that were found
+/// equal (for term-frequency adjustment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Comparison {
+    pub levels: [u8; MAX_FIELDS],
+    pub family_sym: Sym,
+    pub given_sym: Sym,
+}
+
+impl Comparison {
+    /// The levels packed 4 bits per field: the key EM counts patterns by.
+    pub fn pattern(&self, n: usize) -> u64 {
+        self.levels[..n].iter().enumerate().fold(0u64, |p, (i, &l)| p | ((l as u64) << (4 * i)))
+    }
+}
+
+pub fn unpack(pattern: u64, i: usize) -> u8 {
+    ((pattern >> (4 * i)) & 0xF) as u8
+}
+
+/// Compares records on the fields of a model. Holds the interned strings for the
+/// string-similarity levels.
+#[derive(Debug)]
+pub struct Comparator<'a> {
+    pub fields: Vec<Field>,
+    pub strings: &'a [Box<str>],
+}
+
+impl Comparator<'_> {
+    pub fn compare(&self, a: &Record, b: &Record) -> Comparison {
+        let mut c = Comparison { levels: [NULL; MAX_FIELDS], family_sym: 0, given_sym: 0 };
+        let names = align_names(a.name_tokens(), b.name_tokens());
+        for (i, f) in self.fields.iter().enumerate() {
+            c.levels[i] = match *f {
+                Field::FamilyName => {
+                    let l = self.token_level(names.family, &[0.88]);
+                    if l == 0 {
+                        c.family_sym = names.family.0;
+                    }
+                    l
+                }
+                Field::GivenName => {
+                    let l = self.token_level(names.given, &[0.92, 0.80]);
+                    if l == 0 {
+                        c.given_sym = names.given.0;
+                    }
+                    l
+                }
+                Field::MiddleName => self.middle_level(names.middle_a, names.middle_b),
+                Field::BirthDate => date_level(a, b),
+                Field::PersonalId => id_level(a.pid, b.pid),
+                Field::Cmnd => exact(a.cmnd as u64, b.cmnd as u64),
+                Field::Unit => unit_level(a, b),
+                Field::Place => place_level(a, b),
+                Field::Detail => {
+                    if a.detail == 0 || b.detail == 0 {
+                        NULL
+                    } else if a.detail == b.detail {
+                        0
+                    } else if a.detail_digits != 0 && a.detail_digits == b.detail_digits {
+                        1
+                    } else {
+                        2
+                    }
+                }
+                Field::Postcode => exact(a.postcode as u64, b.postcode as u64),
+                Field::Phone => exact(a.phone, b.phone),
+                Field::Category(k) => exact(a.cats[k as usize] as u64, b.cats[k as usize] as u64),
+            };
+        }
+        c
+    }
+
+    fn token_level(&self, (x, y): (Sym, Sym), thresholds: &[f64]) -> u8 {
+        if x == 0 || y == 0 {
+            return NULL;
+        }
+        if x == y {
+            return 0;
+        }
+        let sim = jaro_winkler(self.strings[x as usize].as_bytes(), self.strings[y as usize].as_bytes());
+        thresholds.iter().position(|t| sim >= *t).map(|p| p as u8 + 1).unwrap_or(thresholds.len() as u8 + 1)
+    }
+
+    fn middle_level(&self, a: &[Sym], b: &[Sym]) -> u8 {
+        if a.is_empty() && b.is_empty() {
+            return NULL;
+        }
+        if a == b {
+            return 0;
+        }
+        let subset = |x: &[Sym], y: &[Sym]| x.iter().all(|t| y.contains(t));
+        if a.is_empty() || b.is_empty() || subset(a, b) || subset(b, a) {
+            return 1;
+        }
+        let join = |x: &[Sym]| x.iter().map(|s| &*self.strings[*s as usize]).collect::<Vec<_>>().join(" ");
+        if jaro_winkler(join(a).as_bytes(), join(b).as_bytes()) >= 0.88 {
+            2
+        } else {
+            3
+        }
+    }
+}
+
+fn exact(a: u64, b: u64) -> u8 {
+    match (a, b) {
+        (0, _) | (_, 0) => NULL,
+        (a, b) if a == b => 0,
+        _ => 1,
+    }
+}
+
+/// Names aligned between two records: which token of each plays family and given name, and
+/// the middle words. Vietnamese names are written family-first, but lists from other
+/// agencies (and foreign-style forms) put the given name first or swap the two columns; the
+/// orientation of `b` that agrees best with `a` is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aligned<'r> {
+    pub family: (Sym, Sym),
+    pub given: (Sym, Sym),
+    pub middle_a: &'r [Sym],
+    pub middle_b: &'r [Sym],
+}
+
+pub fn align_names<'r>(a: &'r [Sym], b: &'r [Sym]) -> Aligned<'r> {
+    let split = |t: &'r [Sym]| -> (Sym, Sym, &'r [Sym]) {
+        match t.len() {
+            0 => (0, 0, &[]),
+            1 => (0, t[0], &[]),
+            n => (t[0], t[n - 1], &t[1..n - 1]),
+        }
+    };
+    let (fa, ga, ma) = split(a);
+    let (fb, gb, mb) = split(b);
+    let n = b.len();
+    // Orientations of b: as written; family and given swapped; given written first
+    // (b = given family middle…); a written given-first relative to b.
+    let mut options: [(Sym, Sym, &'r [Sym]); 4] = [(fb, gb, mb), (gb, fb, mb), (fb, gb, mb), (fb, gb, mb)];
+    let count = if n >= 3 {
+        options[2] = (b[1], b[0], &b[2..]);
+        options[3] = (b[n - 1], b[n - 2], &b[..n - 2]);
+        4
+    } else {
+        2
+    };
+    let score = |&(f, g, m): &(Sym, Sym, &[Sym])| {
+        let eq = |x: Sym, y: Sym| (x != 0 && x == y) as u32;
+        4 * eq(fa, f) + 4 * eq(ga, g) + m.iter().filter(|t| ma.contains(t)).count() as u32
+    };
+    let mut best = options[0];
+    let mut best_score = score(&best);
+    for o in &options[1..count] {
+        let s = score(o);
+        if s > best_score {
+            best = *o;
+            best_score = s;
+        }
+    }
+    Aligned { family: (fa, best.0), given: (ga, best.1), middle_a: ma, middle_b: best.2 }
+}
+
+fn date_level(a: &Record, b: &Record) -> u8 {
+    let (x, y) = (a.date, b.date);
+    if !x.is_some() || !y.is_some() {
+        return NULL;
+    }
+    if x.is_full() && y.is_full() {
+        if x == y {
+            return 0;
+        }
+        if x.year == y.year && x.day == y.month && x.month == y.day {
+            return 1;
+        }
+    } else if x.year == y.year && (x.month == 0 || y.month == 0 || x.month == y.month) {
+        return 2;
+    }
+    let same_dm = x.month == y.month && x.day == y.day;
+    if (x.year == y.year && (x.month == y.month || (x.day == y.day && x.day != 0)))
+        || (same_dm && x.year.abs_diff(y.year) <= 1)
+        || (same_dm && digit_transposed(x.year as u64, y.year as u64, 4))
+    {
+        return 3;
+    }
+    4
+}
+
+/// Identifier levels: equal; one digit wrong or two adjacent digits swapped; different.
+pub fn id_level(a: u64, b: u64) -> u8 {
+    if a == 0 || b == 0 {
+        return NULL;
+    }
+    if a == b {
+        return 0;
+    }
+    if one_digit_off(a, b, 12) || digit_transposed(a, b, 12) {
+        1
+    } else {
+        2
+    }
+}
+
+fn digits(mut n: u64, len: usize) -> [u8; 12] {
+    let mut d = [0u8; 12];
+    for i in (0..len.min(12)).rev() {
+        d[i] = (n % 10) as u8;
+        n /= 10;
+    }
+    d
+}
+
+fn one_digit_off(a: u64, b: u64, len: usize) -> bool {
+    let (x, y) = (digits(a, len), digits(b, len));
+    x.iter().zip(&y).filter(|(p, q)| p != q).count() == 1
+}
+
+fn digit_transposed(a: u64, b: u64, len: usize) -> bool {
+    let (x, y) = (digits(a, len), digits(b, len));
+    let diff: Vec<usize> = (0..len).filter(|&i| x[i] != y[i]).collect();
+    diff.len() == 2 && diff[1] == diff[0] + 1 && x[diff[0]] == y[diff[1]] && x[diff[1]] == y[diff[0]]
+}
+
+fn unit_level(a: &Record, b: &Record) -> u8 {
+    if a.commune == 0 || b.commune == 0 {
+        return NULL;
+    }
+    let cands = |r: &Record| -> &'static [u32] { crate::normalise::split_candidates(r.split) };
+    let in_split = |r: &Record, c: u32| r.split != 0 && cands(r).contains(&c);
+    if a.commune == b.commune || in_split(a, b.commune) || in_split(b, a.commune) {
+        0
+    } else if a.province == b.province {
+        1
+    } else {
+        2
+    }
+}
+
+fn place_level(a: &Record, b: &Record) -> u8 {
+    let prov = exact(a.province_text as u64, b.province_text as u64);
+    let comm = exact(a.commune_text as u64, b.commune_text as u64);
+    match (comm, prov) {
+        (0, 0 | NULL) => 0,
+        (_, 0) => 1,
+        (NULL, NULL) => NULL,
+        _ => 2,
+    }
+}
+
+/// Jaro–Winkler similarity on bytes (folded names are ASCII), without allocating.
+pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() || a.len() > 64 || b.len() > 64 {
+        return 0.0;
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut a_match = [false; 64];
+    let mut b_match = [false; 64];
+    let mut matches = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if !b_match[j] && b[j] == ca {
+                a_match[i] = true;
+                b_match[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut k = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        if a_match[i] {
+            while !b_match[k] {
+                k += 1;
+            }
+            if ca != b[k] {
+                transpositions += 1;
+            }
+            k += 1;
+        }
+    }
+    let m = matches as f64;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64 / 2.0) / m) / 3.0;
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
+    jaro + prefix * 0.1 * (1.0 - jaro)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::Ymd;
+
+    #[test]
+    fn jaro_winkler_known_values() {
+        assert!((jaro_winkler(b"martha", b"marhta") - 0.9611).abs() < 1e-3);
+        assert!((jaro_winkler(b"dwayne", b"duane") - 0.84).abs() < 1e-2);
+        assert_eq!(jaro_winkler(b"abc", b"xyz"), 0.0);
+        assert_eq!(jaro_winkler(b"nguyen", b"nguyen"), 1.0);
+    }
+
+    #[test]
+    fn names_align_across_orders() {
+        // Nguyễn Thị Ngọc Ánh = [1, 2, 3, 4]
+        let a = [1, 2, 3, 4];
+        let al = align_names(&a, &[4, 1, 2, 3]); // given first
+        assert_eq!((al.family, al.given), ((1, 1), (4, 4)));
+        let al = align_names(&a, &[4, 2, 3, 1]); // family and given swapped
+        assert_eq!((al.family, al.given), ((1, 1), (4, 4)));
+        let al = align_names(&a, &[1, 3, 4]); // a middle word missing
+        assert_eq!((al.family, al.given, al.middle_b), ((1, 1), (4, 4), &[3][..]));
+        let al = align_names(&[1, 2, 3, 4], &[2, 3, 4, 1]); // a given-first relative to b
+        assert_eq!((al.family.1, al.given.1), (1, 4));
+    }
+
+    fn rec(y: u16, m: u8, d: u8) -> Record {
+        Record { date: Ymd { year: y, month: m, day: d }, ..Default::default() }
+    }
+
+    #[test]
+    fn date_levels() {
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 5, 4)), 0);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 4, 5)), 1);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 0, 0)), 2);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 5, 0)), 2);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 5, 9)), 3);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 5, 4)), 3);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1909, 5, 4)), 3);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1975, 8, 19)), 4);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), 4);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(0, 0, 0)), NULL);
+    }
+
+    #[test]
+    fn id_levels() {
+        assert_eq!(id_level(1_090_012_345, 1_090_012_345), 0);
+        assert_eq!(id_level(1_090_012_345, 1_090_012_346), 1);
+        assert_eq!(id_level(1_090_012_345, 1_090_012_354), 1);
+        assert_eq!(id_level(1_090_012_345, 1_090_099_999), 2);
+        assert_eq!(id_level(0, 1_090_099_999), NULL);
+    }
+}

@@ -1,0 +1,258 @@
+//! The mapping file: which CSV column holds which kind of field. Matching works on lists from
+//! any agency (health, insurance, tax, associations), so nothing about dancu's own CSV format
+//! is assumed here; `configs/dancu.toml` is just one mapping among others.
+//!
+//! Every error names the key (and for header problems, the column) and the rule broken, so an
+//! officer can fix the file without reading code. The format is documented in docs/MATCHING.md.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The mapping for dancu's own citizen CSV (docs/CSV.md) plus the generator's `record_id`
+/// and `phone` columns; used when no `--config` is given.
+pub const DANCU_TOML: &str = include_str!("../configs/dancu.toml");
+
+/// Field kinds a column can be mapped to (the keys of `[columns]`).
+pub const FIELD_KINDS: [&str; 14] = [
+    "full_name",
+    "family_name",
+    "middle_name",
+    "given_name",
+    "birth_date",
+    "personal_id",
+    "cmnd",
+    "unit",
+    "province",
+    "commune",
+    "address_detail",
+    "postcode",
+    "phone",
+    "record_id",
+];
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("config: key `{key}`: {message} (rule {rule})")]
+pub struct ConfigError {
+    pub key: String,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, rule: &'static str, message: impl Into<String>) -> Self {
+        ConfigError { key: key.into(), rule, message: message.into() }
+    }
+}
+
+/// Which list a bare 5-digit unit code (no `2025:` / `legacy:` prefix) belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum BareUnitList {
+    #[serde(rename = "2025")]
+    V2025,
+    #[serde(rename = "legacy")]
+    Legacy,
+    /// Bare codes are refused (treated as missing and reported), the safest default: a code
+    /// means nothing without its list.
+    #[serde(rename = "none")]
+    Refuse,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    categories: BTreeMap<String, String>,
+    #[serde(default)]
+    settings: Settings,
+}
+
+/// Tuning knobs; every one has a default that suits lists of 10⁴–10⁷ rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Match probability at or above which a pair is a predicted match.
+    pub threshold: f64,
+    /// Columns that may be absent from a file's header (treated as empty).
+    pub optional_columns: Vec<String>,
+    /// List of bare unit codes.
+    pub unit_list: BareUnitList,
+    /// Blocks with more records than this are not compared all-against-all but through a
+    /// sorted window (see blocking.rs).
+    pub max_block: usize,
+    /// Neighbours compared in an oversized block.
+    pub window: usize,
+    /// Largest cluster the clustering step will build.
+    pub max_cluster: usize,
+    /// Random pairs drawn to estimate u probabilities.
+    pub u_sample_pairs: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            threshold: 0.9,
+            optional_columns: Vec::new(),
+            unit_list: BareUnitList::V2025,
+            max_block: 400,
+            window: 25,
+            max_cluster: 20,
+            u_sample_pairs: 2_000_000,
+        }
+    }
+}
+
+/// A validated mapping.
+#[derive(Debug, Clone)]
+pub struct MatchConfig {
+    /// Field kind → column name.
+    pub columns: BTreeMap<String, String>,
+    /// Category name (e.g. `sex`) → column name; compared for exact equality.
+    pub categories: Vec<(String, String)>,
+    pub settings: Settings,
+}
+
+/// At most this many category columns (they share the comparison-vector budget).
+pub const MAX_CATEGORIES: usize = 3;
+
+impl MatchConfig {
+    /// Parses and checks a mapping. Errors name the key and the rule.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span_key = e.message().to_string();
+            ConfigError::new(key_of_toml_error(text, &e), "config.syntax", span_key)
+        })?;
+        for (kind, column) in &raw.columns {
+            if !FIELD_KINDS.contains(&kind.as_str()) {
+                return Err(ConfigError::new(
+                    format!("columns.{kind}"),
+                    "config.unknown_kind",
+                    format!("unknown field kind; expected one of {}", FIELD_KINDS.join(", ")),
+                ));
+            }
+            if column.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("columns.{kind}"),
+                    "config.empty_column",
+                    "the column name is empty",
+                ));
+            }
+        }
+        let has = |k: &str| raw.columns.contains_key(k);
+        if has("full_name") && (has("family_name") || has("given_name") || has("middle_name")) {
+            return Err(ConfigError::new(
+                "columns.full_name",
+                "config.name_conflict",
+                "map either full_name or family_name/middle_name/given_name, not both",
+            ));
+        }
+        if !(has("full_name") || (has("family_name") && has("given_name"))) {
+            return Err(ConfigError::new(
+                "columns",
+                "config.name_required",
+                "a name is required: map full_name, or family_name and given_name",
+            ));
+        }
+        if raw.categories.len() > MAX_CATEGORIES {
+            return Err(ConfigError::new(
+                "categories",
+                "config.too_many_categories",
+                format!("at most {MAX_CATEGORIES} category columns"),
+            ));
+        }
+        let s = &raw.settings;
+        if !(s.threshold > 0.0 && s.threshold < 1.0) {
+            return Err(ConfigError::new(
+                "settings.threshold",
+                "config.threshold_range",
+                "the threshold is a probability strictly between 0 and 1",
+            ));
+        }
+        for (key, v, min) in [
+            ("settings.max_block", s.max_block, 2),
+            ("settings.window", s.window, 1),
+            ("settings.max_cluster", s.max_cluster, 2),
+            ("settings.u_sample_pairs", s.u_sample_pairs, 1000),
+        ] {
+            if v < min {
+                return Err(ConfigError::new(key, "config.too_small", format!("must be at least {min}")));
+            }
+        }
+        Ok(MatchConfig {
+            columns: raw.columns,
+            categories: raw.categories.into_iter().collect(),
+            settings: raw.settings,
+        })
+    }
+
+    /// The mapping for dancu's own CSV.
+    pub fn dancu_default() -> Self {
+        Self::from_toml(DANCU_TOML).expect("the embedded dancu.toml is valid")
+    }
+
+    pub fn column(&self, kind: &str) -> Option<&str> {
+        self.columns.get(kind).map(String::as_str)
+    }
+
+    /// Every column the mapping reads, with the key that names it.
+    pub fn referenced(&self) -> Vec<(String, &str)> {
+        let mut v: Vec<(String, &str)> =
+            self.columns.iter().map(|(k, c)| (format!("columns.{k}"), c.as_str())).collect();
+        v.extend(self.categories.iter().map(|(k, c)| (format!("categories.{k}"), c.as_str())));
+        v
+    }
+}
+
+fn line_start_of(before: &str) -> usize {
+    before.rfind('\n').map(|i| i + 1).unwrap_or(0)
+}
+
+/// The dotted key a TOML error is about, found from its byte span (best effort).
+fn key_of_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else { return "(file)".into() };
+    let before = &text[..span.start.min(text.len())];
+    let table = before[..line_start_of(before)]
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+        .unwrap_or("");
+    let line_start = line_start_of(before);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").trim();
+    match (table.is_empty(), key.is_empty() || key.starts_with('[')) {
+        (_, true) if !table.is_empty() => table.to_string(),
+        (true, _) => key.to_string(),
+        _ => format!("{table}.{key}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_parses() {
+        let c = MatchConfig::dancu_default();
+        assert_eq!(c.column("given_name"), Some("given_name"));
+        assert_eq!(c.categories, vec![("sex".to_string(), "sex".to_string())]);
+    }
+
+    #[test]
+    fn errors_name_key_and_rule() {
+        let e = MatchConfig::from_toml("[columns]\nfull_nam = \"x\"\n").unwrap_err();
+        assert_eq!((e.key.as_str(), e.rule), ("columns.full_nam", "config.unknown_kind"));
+        let e = MatchConfig::from_toml("[columns]\nfamily_name = \"ho\"\n").unwrap_err();
+        assert_eq!(e.rule, "config.name_required");
+        let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\nthreshold = 1.5\n")
+            .unwrap_err();
+        assert_eq!((e.key.as_str(), e.rule), ("settings.threshold", "config.threshold_range"));
+        let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\nthreshhold = 0.5\n")
+            .unwrap_err();
+        assert_eq!(e.rule, "config.syntax");
+        assert!(e.to_string().contains("threshhold"), "{e}");
+        let e = MatchConfig::from_toml("[columns]\nfull_name = 3\n").unwrap_err();
+        assert_eq!((e.key.as_str(), e.rule), ("columns.full_name", "config.syntax"));
+    }
+}

@@ -1,0 +1,222 @@
+//! Reading lists into records. Rows are read as bytes (a list saved in a legacy 8-bit
+//! encoding is not valid UTF-8), in chunks parsed in parallel. Nothing is dropped silently:
+//! a row that cannot be matched goes to the issues list with its line, column and rule.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::config::MatchConfig;
+use crate::normalise::decode_field;
+use crate::record::{self, Interner, Issue, Kind, Record, RowFields, KINDS};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: line {line}: {message}")]
+    Csv { path: PathBuf, line: u64, message: String },
+    #[error(
+        "{path}: key `{key}` names column `{column}`, which is not in the header (columns: {available})"
+    )]
+    UnknownColumn { path: PathBuf, key: String, column: String, available: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{path}: line {line}: {message}")]
+    Truth { path: PathBuf, line: u64, message: String },
+}
+
+/// Records read so far, with one interner shared by every source.
+#[derive(Debug, Default)]
+pub struct Loader {
+    pub interner: Interner,
+    pub records: Vec<Record>,
+    pub ids: Vec<Box<str>>,
+    pub issues: Vec<Issue>,
+}
+
+/// Where each kind's value is in a row (column index), from the header.
+#[derive(Debug, Clone)]
+struct Layout {
+    kinds: [Option<usize>; KINDS.len()],
+    cats: Vec<usize>,
+    width: usize,
+}
+
+fn layout(header: &csv::ByteRecord, cfg: &MatchConfig, path: &Path) -> Result<Layout, MatchError> {
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = decode_field(h);
+            // A byte-order mark before the first column name is tolerated.
+            if i == 0 {
+                h.trim_start_matches('\u{feff}').trim().to_string()
+            } else {
+                h.trim().to_string()
+            }
+        })
+        .collect();
+    let find = |key: &str, col: &str| -> Result<Option<usize>, MatchError> {
+        match names.iter().position(|n| n == col) {
+            Some(i) => Ok(Some(i)),
+            None if cfg.settings.optional_columns.iter().any(|c| c == col) => Ok(None),
+            None => Err(MatchError::UnknownColumn {
+                path: path.to_path_buf(),
+                key: key.to_string(),
+                column: col.to_string(),
+                available: names.join(","),
+            }),
+        }
+    };
+    let mut kinds = [None; KINDS.len()];
+    for k in KINDS {
+        if let Some(col) = cfg.column(k.key()) {
+            kinds[k as usize] = find(&format!("columns.{}", k.key()), col)?;
+        }
+    }
+    let mut cats = Vec::new();
+    for (name, col) in &cfg.categories {
+        cats.push(find(&format!("categories.{name}"), col)?.unwrap_or(usize::MAX));
+    }
+    Ok(Layout { kinds, cats, width: names.len() })
+}
+
+const CHUNK: usize = 16_384;
+
+/// A row after parsing: the record and its id (unless dropped), and its problems.
+type Parsed = (Option<(Record, String)>, Vec<Issue>);
+
+impl Loader {
+    /// Reads a CSV file as source `source`. Fatal: unreadable file, a header that lacks a
+    /// mapped column. Per row: a wrong number of fields, no name, an empty or repeated
+    /// record id drop the row (reported); an unreadable field is reported and left empty.
+    pub fn read_csv(&mut self, path: &Path, cfg: &MatchConfig, source: u8) -> Result<(), MatchError> {
+        let file = std::fs::File::open(path).map_err(|e| MatchError::Io { path: path.into(), source: e })?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        let csv_err = |e: csv::Error| MatchError::Csv {
+            path: path.into(),
+            line: e.position().map(|p| p.line()).unwrap_or(0),
+            message: e.to_string(),
+        };
+        let header = rdr.byte_headers().map_err(csv_err)?.clone();
+        let lay = layout(&header, cfg, path)?;
+        let mut chunk: Vec<csv::ByteRecord> = Vec::with_capacity(CHUNK);
+        let mut seen: HashMap<Box<str>, u32> = HashMap::new();
+        let has_id = lay.kinds[Kind::RecordId as usize].is_some();
+        loop {
+            chunk.clear();
+            while chunk.len() < CHUNK {
+                let mut rec = csv::ByteRecord::new();
+                if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+                    break;
+                }
+                chunk.push(rec);
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let interner = &self.interner;
+            let lay = &lay;
+            let parsed: Vec<Parsed> = chunk
+                .par_iter()
+                .map(|row| {
+                    let line = row.position().map(|p| p.line()).unwrap_or(0) as u32;
+                    let mut issues = Vec::new();
+                    if row.len() != lay.width {
+                        issues.push(Issue {
+                            line,
+                            column: format!("({} fields, header has {})", row.len(), lay.width),
+                            rule: "row.field_count",
+                            dropped: true,
+                        });
+                        return (None, issues);
+                    }
+                    let mut f = RowFields::default();
+                    for k in KINDS {
+                        if let Some(i) = lay.kinds[k as usize] {
+                            f.set(k, decode_field(&row[i]));
+                        }
+                    }
+                    for (slot, &i) in lay.cats.iter().enumerate() {
+                        if i != usize::MAX {
+                            f.cats[slot] = decode_field(&row[i]);
+                        }
+                    }
+                    let built = record::build(f, cfg, interner, line, &mut issues);
+                    (built, issues)
+                })
+                .collect();
+            self.push_parsed(parsed, cfg, source, has_id, &mut seen);
+        }
+        Ok(())
+    }
+
+    /// Adds rows built elsewhere (the registry side of reconciliation).
+    pub fn push_rows<'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = (u32, RowFields<'a>)>,
+        cfg: &MatchConfig,
+        source: u8,
+    ) {
+        let mut seen = HashMap::new();
+        let parsed: Vec<_> = rows
+            .into_iter()
+            .map(|(line, f)| {
+                let mut issues = Vec::new();
+                (record::build(f, cfg, &self.interner, line, &mut issues), issues)
+            })
+            .collect();
+        self.push_parsed(parsed, cfg, source, false, &mut seen);
+    }
+
+    fn push_parsed(
+        &mut self,
+        parsed: Vec<Parsed>,
+        cfg: &MatchConfig,
+        source: u8,
+        has_id_column: bool,
+        seen: &mut HashMap<Box<str>, u32>,
+    ) {
+        let id_col = cfg.column(Kind::RecordId.key()).unwrap_or("record_id");
+        let reject =
+            |line: u32, rule: &'static str| Issue { line, column: id_col.to_string(), rule, dropped: true };
+        for (built, issues) in parsed {
+            self.issues.extend(issues);
+            let Some((mut r, id)) = built else { continue };
+            r.source = source;
+            let id: Box<str> = match (has_id_column, id.is_empty()) {
+                (true, true) => {
+                    self.issues.push(reject(r.line, "record_id.missing"));
+                    continue;
+                }
+                // Without a record-id column the line number names the row.
+                (false, _) => format!("line{}", r.line).into(),
+                (true, false) => id.into(),
+            };
+            if seen.insert(id.clone(), r.line).is_some() {
+                self.issues.push(reject(r.line, "record_id.duplicate"));
+                continue;
+            }
+            self.records.push(r);
+            self.ids.push(id);
+        }
+    }
+}
+
+/// Writes the issues list (`line,column,rule,action`).
+pub fn write_issues(path: &Path, issues: &[Issue]) -> Result<(), MatchError> {
+    let io = |e: std::io::Error| MatchError::Io { path: path.into(), source: e };
+    let mut w = csv::Writer::from_path(path).map_err(|e| io(e.into()))?;
+    w.write_record(["line", "column", "rule", "action"]).map_err(|e| io(e.into()))?;
+    for i in issues {
+        let action = if i.dropped { "row_rejected" } else { "field_ignored" };
+        w.write_record([i.line.to_string().as_str(), &i.column, i.rule, action]).map_err(|e| io(e.into()))?;
+    }
+    w.flush().map_err(io)
+}

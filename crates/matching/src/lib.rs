@@ -1,0 +1,236 @@
+//! Record linkage for Vietnamese population lists: finding the records of one person within
+//! a list (dedup), across two lists (link), and checking a sector agency's list against the
+//! registry (reconcile).
+//!
+//! The pipeline, one module per step:
+//! 1. [`config`]: which column holds what, from a TOML mapping;
+//! 2. [`io`] + [`record`] + [`normalise`]: rows read as bytes, legacy encodings repaired,
+//!    names folded (marks, đ, typing-method artefacts), dates, IDs, phones and units packed;
+//! 3. [`blocking`]: candidate pairs from several rules, each pair compared once;
+//! 4. [`compare`]: graded levels per field;
+//! 5. [`scoring`]: Fellegi–Sunter weights, u from random pairs, m by EM, term-frequency
+//!    adjustment of name weights;
+//! 6. [`cluster`]: components cut by average linkage so chains do not merge strangers;
+//! 7. [`explain`]: per-field evidence of every pair;
+//! 8. [`reconcile`]: the sector-list categories and per-unit summary.
+//!
+//! Everything runs in parallel with rayon; records are small fixed-size structs.
+
+pub mod blocking;
+pub mod cluster;
+pub mod compare;
+pub mod config;
+pub mod eval;
+pub mod explain;
+pub mod io;
+pub mod normalise;
+pub mod reconcile;
+pub mod record;
+pub mod scoring;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use compare::{Comparator, Field};
+pub use config::MatchConfig;
+pub use eval::{PairMetrics, Truth};
+pub use explain::Explanation;
+pub use io::{Loader, MatchError};
+use record::{Issue, Record};
+use scoring::Model;
+
+/// Loaded records of one or two sources, with the interned name strings.
+#[derive(Debug)]
+pub struct Dataset {
+    pub records: Vec<Record>,
+    pub ids: Vec<Box<str>>,
+    pub strings: Vec<Box<str>>,
+    pub issues: Vec<Issue>,
+    /// Two sources: only pairs across them are compared.
+    pub cross: bool,
+}
+
+impl Dataset {
+    /// Reads one file (dedup) or two (link: the first is source 0, the second source 1).
+    pub fn read(paths: &[&Path], cfg: &MatchConfig) -> Result<Self, MatchError> {
+        let mut loader = Loader::default();
+        for (source, p) in paths.iter().enumerate() {
+            loader.read_csv(p, cfg, source as u8)?;
+        }
+        Ok(Self::from_loader(loader, paths.len() > 1))
+    }
+
+    pub fn from_loader(loader: Loader, cross: bool) -> Self {
+        let strings = loader.interner.strings();
+        Dataset { records: loader.records, ids: loader.ids, strings, issues: loader.issues, cross }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// The fields a mapping makes comparable.
+pub fn fields_for(cfg: &MatchConfig) -> Vec<Field> {
+    let has = |k: &str| cfg.column(k).is_some();
+    let mut f = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+    for (key, field) in [
+        ("birth_date", Field::BirthDate),
+        ("personal_id", Field::PersonalId),
+        ("cmnd", Field::Cmnd),
+        ("unit", Field::Unit),
+        ("address_detail", Field::Detail),
+        ("postcode", Field::Postcode),
+        ("phone", Field::Phone),
+    ] {
+        if has(key) {
+            f.push(field);
+        }
+    }
+    if has("province") || has("commune") {
+        f.push(Field::Place);
+    }
+    f.extend((0..cfg.categories.len()).map(|i| Field::Category(i as u8)));
+    f
+}
+
+/// Counts from training, for the report.
+#[derive(Debug, Clone, Default)]
+pub struct TrainStats {
+    pub blocking: blocking::BlockStats,
+    pub distinct_patterns: usize,
+    /// True pairs that blocking compared (with a truth file).
+    pub true_pairs_compared: Option<u64>,
+}
+
+/// A trained matcher over a dataset.
+#[derive(Debug)]
+pub struct Matcher<'a> {
+    pub ds: &'a Dataset,
+    pub cmp: Comparator<'a>,
+    pub model: Model,
+    pub rules: Vec<blocking::Rule>,
+    pub cfg: &'a MatchConfig,
+}
+
+impl<'a> Matcher<'a> {
+    /// Estimates u from random pairs and m, λ by EM over the blocked candidate pairs.
+    pub fn train(ds: &'a Dataset, cfg: &'a MatchConfig, truth: Option<&Truth>) -> (Self, TrainStats) {
+        let fields = fields_for(cfg);
+        let cmp = Comparator { fields: fields.clone(), strings: &ds.strings };
+        let rules = blocking::rules_for(&fields);
+        let s = &cfg.settings;
+        let u = scoring::estimate_u(&ds.records, &cmp, s.u_sample_pairs, ds.cross);
+        let n = fields.len();
+        let nr = rules.len();
+        // Pattern counts over all candidate pairs (index nr) and per rule that blocks the pair.
+        let ((patterns, true_compared), bstats) = blocking::visit(
+            &ds.records,
+            &rules,
+            blocking::Walk { max_block: s.max_block, window: s.window, cross: ds.cross },
+            || (vec![HashMap::<u64, u64>::new(); nr + 1], 0u64),
+            |acc, i, j| {
+                let (a, b) = (&ds.records[i as usize], &ds.records[j as usize]);
+                let p = cmp.compare(a, b).pattern(n);
+                *acc.0[nr].entry(p).or_default() += 1;
+                for (r, rule) in rules.iter().enumerate() {
+                    if rule.shared(a, b) {
+                        *acc.0[r].entry(p).or_default() += 1;
+                    }
+                }
+                if truth.is_some_and(|t| t.same(i, j)) {
+                    acc.1 += 1;
+                }
+            },
+            |mut a, b| {
+                for (x, y) in a.0.iter_mut().zip(b.0) {
+                    for (k, v) in y {
+                        *x.entry(k).or_default() += v;
+                    }
+                }
+                a.1 += b.1;
+                a
+            },
+        );
+        let sessions: Vec<scoring::Session<'_>> = rules
+            .iter()
+            .zip(&patterns)
+            .map(|(r, p)| scoring::Session { name: r.name, patterns: p, involves: r.involves })
+            .collect();
+        let (m, lambda, m_source) = scoring::train_sessions(&fields, &sessions, &patterns[nr], &u);
+        let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source);
+        let stats = TrainStats {
+            blocking: bstats,
+            distinct_patterns: patterns[nr].len(),
+            true_pairs_compared: truth.map(|_| true_compared),
+        };
+        (Matcher { ds, cmp, model, rules, cfg }, stats)
+    }
+
+    /// The match weight of any two records.
+    pub fn weight(&self, i: u32, j: u32) -> f64 {
+        self.model.weight(&self.cmp.compare(&self.ds.records[i as usize], &self.ds.records[j as usize]))
+    }
+
+    pub fn explain(&self, i: u32, j: u32) -> Explanation {
+        let c = self.cmp.compare(&self.ds.records[i as usize], &self.ds.records[j as usize]);
+        Explanation::new(&self.model, &c, &self.cfg.categories)
+    }
+
+    /// Candidate pairs with a weight at or above `min_weight`, sorted.
+    pub fn scored_pairs(&self, min_weight: f64) -> Vec<(u32, u32, f32)> {
+        let s = &self.cfg.settings;
+        let (mut pairs, _) = blocking::visit(
+            &self.ds.records,
+            &self.rules,
+            blocking::Walk { max_block: s.max_block, window: s.window, cross: self.ds.cross },
+            Vec::new,
+            |acc: &mut Vec<(u32, u32, f32)>, i, j| {
+                let w = self.weight(i, j);
+                if w >= min_weight {
+                    acc.push((i, j, w as f32));
+                }
+            },
+            |mut a, b| {
+                a.extend(b);
+                a
+            },
+        );
+        pairs.sort_unstable_by_key(|p| (p.0, p.1));
+        pairs.dedup_by_key(|p| (p.0, p.1));
+        pairs
+    }
+
+    /// The weight at which a pair reaches the configured match probability.
+    pub fn threshold_weight(&self, probability: f64) -> f64 {
+        self.model.weight_for(probability)
+    }
+}
+
+/// The result of deduplication.
+#[derive(Debug)]
+pub struct DedupResult {
+    /// Per record: the index of the first record of its cluster.
+    pub labels: Vec<u32>,
+    /// Predicted matching pairs (weight at or above the threshold).
+    pub pairs: Vec<(u32, u32, f32)>,
+    pub stats: TrainStats,
+}
+
+/// Deduplicates a dataset: train, score candidate pairs, cluster.
+pub fn dedup<'a>(
+    ds: &'a Dataset,
+    cfg: &'a MatchConfig,
+    threshold: f64,
+    truth: Option<&Truth>,
+) -> (Matcher<'a>, DedupResult) {
+    let (m, stats) = Matcher::train(ds, cfg, truth);
+    let tw = m.threshold_weight(threshold);
+    let pairs = m.scored_pairs(tw);
+    let labels = cluster::cluster(ds.len(), &pairs, tw, cfg.settings.max_cluster, |i, j| m.weight(i, j));
+    (m, DedupResult { labels, pairs, stats })
+}

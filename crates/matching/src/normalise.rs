@@ -1,0 +1,421 @@
+//! Turning raw field text into comparable values. The folding itself (`fold_key`: NFD, no
+//! marks, đ→d, lower case) and the legacy-encoding repair live in `dancu-domain` and
+//! `dancu-identity`; this module adds what matching needs on top: undoing typing-method
+//! artefacts (Telex `dd` for `đ`, doubled vowels, tone keys left in the word, VNI digits),
+//! i/y spelling variants, and compact numeric forms of dates, IDs, phones and unit codes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use dancu_domain::personal_id::PersonalId;
+use dancu_domain::text::fold_key;
+use dancu_domain::units::{admin_units, Conversion, UnitList, UnitRef};
+use dancu_domain::PartialDate;
+
+use crate::config::BareUnitList;
+
+/// A field's bytes as text: UTF-8 when valid, otherwise read as Windows-1252 so that the
+/// legacy-encoding repair (which works from the Windows-1252 reading) can undo it.
+pub fn decode_field(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(dancu_identity::legacy::decode_cp1252(bytes)),
+    }
+}
+
+/// Repairs the text fields of one row together (one encoding chosen for all of them, which
+/// is far more reliable than a choice per field). Pure-ASCII rows are left alone quickly.
+pub fn repair_row_text(fields: &mut [String]) {
+    if fields.iter().all(|f| f.is_ascii()) {
+        return;
+    }
+    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let (fixed, _) = dancu_identity::legacy::repair_fields(&refs);
+    for (f, r) in fields.iter_mut().zip(fixed) {
+        *f = r;
+    }
+}
+
+/// The folded name tokens of a text: `fold_key`, [`fold_token`] on each word, then the
+/// identity crate's `name_match_key` (i/y spelling: `Lý` = `Lí`) over the result.
+pub fn name_tokens(s: &str) -> impl Iterator<Item = String> {
+    let folded = if s.is_ascii() { s.to_ascii_lowercase() } else { fold_key(s) };
+    let words: Vec<String> =
+        folded.split([' ', '-', '.', ',']).map(fold_token).filter(|t| !t.is_empty()).collect();
+    let key = dancu_identity::eid::name_match_key(&words.join(" "));
+    key.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect::<Vec<_>>().into_iter()
+}
+
+/// Undoes typing-method artefacts in one folded (ASCII, lower-case) word, so that `ddinh`,
+/// `dinh`, `nguyeenx`, `nguye64n` and `nguyen` give the same token. Applied to both sides
+/// of every comparison, so it only has to be consistent, not a perfect Telex decoder:
+/// - VNI tone/shape digits are dropped (`nguye64n`);
+/// - a leading `dd` is `đ` (no Vietnamese word starts with two d's);
+/// - `w` after a, o, u is a Telex shape key (`truwowng`), elsewhere it stands for `ư`;
+/// - doubled a, e, o are Telex circumflex keys (`caan` = `cân`);
+/// - a final s, f, r, x, j or z is a Telex tone key (no Vietnamese syllable ends in them).
+pub fn fold_token(word: &str) -> String {
+    let b = word.as_bytes();
+    if b.iter().all(u8::is_ascii_digit) {
+        return word.to_string();
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    for &c in b {
+        if c.is_ascii_digit() {
+            continue;
+        }
+        if c == b'w' {
+            match out.last() {
+                Some(b'a' | b'o' | b'u') => continue,
+                _ => {
+                    out.push(b'u');
+                    continue;
+                }
+            }
+        }
+        if matches!(c, b'a' | b'e' | b'o') && out.last() == Some(&c) {
+            continue;
+        }
+        out.push(c);
+    }
+    if out.starts_with(b"dd") {
+        out.remove(0);
+    }
+    if out.len() > 2 && matches!(out.last(), Some(b's' | b'f' | b'r' | b'x' | b'j' | b'z')) {
+        out.pop();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A date packed for comparison: year, month (0 = unknown), day (0 = unknown). Year 0 means
+/// no date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Ymd {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Ymd {
+    pub const NONE: Ymd = Ymd { year: 0, month: 0, day: 0 };
+
+    pub fn is_some(&self) -> bool {
+        self.year != 0
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.day != 0
+    }
+}
+
+/// Parses a birth date in any of the forms `PartialDate` accepts, plus `DD-MM-YYYY`,
+/// `DD.MM.YYYY` and the chip card's `DDMMYYYY`. Day-first is read first; when the day is
+/// above 12 that is unambiguous, and when the date only parses with day and month the other
+/// way round (`1990-25-03`) it is read that way: the swapped-date comparator level then does
+/// the rest.
+pub fn parse_date(s: &str) -> Result<Ymd, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(Ymd::NONE);
+    }
+    let owned;
+    let mut text = s;
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        owned = format!("{}/{}/{}", &s[0..2], &s[2..4], &s[4..8]);
+        text = &owned;
+    } else if s.len() == 10 && (s.as_bytes()[2] == b'-' || s.as_bytes()[2] == b'.') {
+        owned = s.replace(['-', '.'], "/");
+        text = &owned;
+    }
+    match text.parse::<PartialDate>() {
+        Ok(d) => Ok(from_partial(d)),
+        Err(v) if v.rule == "date.invalid_month" || v.rule == "date.invalid_day" => {
+            // Try day and month the other way round.
+            let swapped = swap_day_month(text).ok_or(v.rule)?;
+            swapped.parse::<PartialDate>().map(from_partial).map_err(|_| v.rule)
+        }
+        Err(v) => Err(v.rule),
+    }
+}
+
+fn swap_day_month(s: &str) -> Option<String> {
+    if s.contains('/') {
+        let p: Vec<&str> = s.split('/').collect();
+        if let [d, m, y] = p.as_slice() {
+            return Some(format!("{m}/{d}/{y}"));
+        }
+    } else {
+        let p: Vec<&str> = s.split('-').collect();
+        if let [y, m, d] = p.as_slice() {
+            return Some(format!("{y}-{d}-{m}"));
+        }
+    }
+    None
+}
+
+fn from_partial(d: PartialDate) -> Ymd {
+    let (y, m, dd) = match d {
+        PartialDate::Year(y) => (y, 0, 0),
+        PartialDate::YearMonth(y, m) => (y, m, 0),
+        // Display is `YYYY-MM-DD`: read the day from it rather than pull chrono in here.
+        PartialDate::Full(_) => {
+            let s = d.to_string();
+            (d.year(), d.month().unwrap_or(0), s[8..10].parse().unwrap_or(0))
+        }
+    };
+    Ymd { year: y as u16, month: m as u8, day: dd as u8 }
+}
+
+/// What an identifier column held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdValue {
+    Missing,
+    /// 12 digits that pass the personal-ID rules.
+    Valid(u64),
+    /// Digits that look like a personal ID but break a rule (wrong length after repair of a
+    /// lost leading zero, unknown province, future century): kept for comparison, reported
+    /// as `id_bad_format` in reconciliation. The rule is the domain's rule code.
+    BadFormat(u64, &'static str),
+    /// Something that is no number at all.
+    Garbage(&'static str),
+    /// 9 digits: an old CMND number written where the personal ID was asked for.
+    Cmnd(u32),
+}
+
+/// Reads a personal-ID field. Spaces, dots and dashes between digit groups are ignored; an
+/// 11-digit number is read with the leading zero a spreadsheet dropped, but stays
+/// `BadFormat` so the sector agency is told to fix it.
+pub fn parse_personal_id(s: &str) -> IdValue {
+    let s = s.trim();
+    if s.is_empty() {
+        return IdValue::Missing;
+    }
+    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return IdValue::Garbage("id.non_digit");
+    }
+    match digits.len() {
+        9 => IdValue::Cmnd(digits.parse().unwrap_or(0)),
+        11 => IdValue::BadFormat(digits.parse().unwrap_or(0), "id.length"),
+        12 => {
+            let n = digits.parse().unwrap_or(0);
+            match PersonalId::parse_until(&digits, 2200) {
+                Ok(_) if digits == s => IdValue::Valid(n),
+                Ok(_) => IdValue::BadFormat(n, "id.separators"),
+                Err(v) => IdValue::BadFormat(n, v.rule),
+            }
+        }
+        _ => IdValue::Garbage("id.length"),
+    }
+}
+
+/// Reads a CMND field: 9 digits, else missing.
+pub fn parse_cmnd(s: &str) -> Option<u32> {
+    let s = s.trim();
+    (s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().unwrap_or(0))
+}
+
+/// A phone number as a number: mobiles through the identity crate's `normalize_phone`
+/// (`0912 345 678`, `+84912345678` and `84912345678` are the same), other numbers
+/// (landlines) by their digits, compared as written. `None` when there are too few digits.
+pub fn parse_phone(s: &str) -> Option<u64> {
+    if let Ok(mobile) = dancu_identity::eid::normalize_phone(s) {
+        return mobile.parse().ok();
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    (9..=15).contains(&digits.len()).then(|| digits.parse().ok()).flatten()
+}
+
+/// A commune placed in the 2025 list: its code, the candidates when a legacy commune was
+/// split over several new ones, and the 2025 province.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit2025 {
+    pub commune: u32,
+    /// The legacy code when the legacy commune was split (see [`split_candidates`]), else 0.
+    pub split_from: u32,
+    pub province: u8,
+}
+
+/// The 2025 communes a split legacy commune now lies in, by legacy code (441 entries).
+pub fn split_candidates(legacy: u32) -> &'static [u32] {
+    static TABLE: LazyLock<HashMap<u32, Vec<u32>>> = LazyLock::new(|| {
+        let units = admin_units();
+        let mut t = HashMap::new();
+        // The mapping is keyed by legacy commune code: walk all 5-digit codes once.
+        for code in 0..100_000u32 {
+            let s = format!("{code:05}");
+            if let Conversion::Split(c) = units.convert_legacy(&s) {
+                t.insert(code, c.iter().map(|u| u.code().parse().unwrap_or(0)).collect());
+            }
+        }
+        t
+    });
+    TABLE.get(&legacy).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Reads a unit code (`2025:00004`, `legacy:00004`, or a bare code read in `bare` list) and
+/// maps legacy communes through the old→new table.
+pub fn parse_unit(s: &str, bare: BareUnitList) -> Result<Option<Unit2025>, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let unit: UnitRef = if s.contains(':') {
+        s.parse().map_err(|v: dancu_domain::Violation| v.rule)?
+    } else {
+        let list = match bare {
+            BareUnitList::V2025 => UnitList::V2025,
+            BareUnitList::Legacy => UnitList::Legacy,
+            BareUnitList::Refuse => return Err("unit.list_missing"),
+        };
+        UnitRef::new(list, s).map_err(|v| v.rule)?
+    };
+    let code = |u: &UnitRef| u.code().parse::<u32>().unwrap_or(0);
+    let province = |u: &UnitRef| u.describe().province_code.parse::<u8>().unwrap_or(0);
+    match unit.list {
+        UnitList::V2025 => {
+            Ok(Some(Unit2025 { commune: code(&unit), split_from: 0, province: province(&unit) }))
+        }
+        UnitList::Legacy => match admin_units().convert_legacy(unit.code()) {
+            Conversion::One(u) => {
+                Ok(Some(Unit2025 { commune: code(&u), split_from: 0, province: province(&u) }))
+            }
+            Conversion::Split(c) => Ok(Some(Unit2025 {
+                commune: code(&c[0]),
+                split_from: code(&unit),
+                province: province(&c[0]),
+            })),
+            Conversion::Unmapped => Err("unit.unmapped"),
+        },
+    }
+}
+
+/// Folds a place name typed as text (`Tỉnh Tuyên Quang`, `TP. Hồ Chí Minh`, `xã Yên Sơn`)
+/// to its bare folded name, dropping the unit-kind word in front.
+pub fn fold_place(s: &str) -> String {
+    let f = fold_key(s).replace('.', " ");
+    let f = nfc_spaces(&f);
+    for prefix in ["thanh pho ", "tinh ", "tp ", "xa ", "phuong ", "thi tran ", "dac khu ", "quan ", "huyen "]
+    {
+        if let Some(rest) = f.strip_prefix(prefix) {
+            return rest.to_string();
+        }
+    }
+    f
+}
+
+fn nfc_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// 64-bit FNV-1a, for hashing folded free text and building block keys (stable across runs
+/// and platforms, so outputs are reproducible).
+pub fn hash_bytes(h: u64, bytes: &[u8]) -> u64 {
+    let mut h = if h == 0 { 0xcbf2_9ce4_8422_2325 } else { h };
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Mixes integers into a block key; never returns 0 (0 means "no key").
+pub fn key(parts: &[u64]) -> u64 {
+    let mut h = 0x9e37_79b9_7f4a_7c15u64;
+    for &p in parts {
+        h = (h ^ p).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 31;
+    }
+    h.max(1)
+}
+
+/// The folded address detail, and a hash of its digits alone (the house number and hamlet
+/// number survive most retyping).
+pub fn detail_hashes(s: &str) -> (u64, u64) {
+    let f = fold_key(s);
+    if f.is_empty() {
+        return (0, 0);
+    }
+    let words: Vec<&str> = f.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let text = hash_bytes(0, words.join(" ").as_bytes()).max(1);
+    let digits: Vec<&str> = words.iter().copied().filter(|w| w.bytes().any(|b| b.is_ascii_digit())).collect();
+    let digits = if digits.is_empty() { 0 } else { hash_bytes(0, digits.join(" ").as_bytes()).max(1) };
+    (text, digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    fn toks(s: &str) -> Vec<String> {
+        name_tokens(s).collect()
+    }
+
+    #[test]
+    fn typing_artefacts_fold_to_the_same_token() {
+        assert_eq!(toks("Đinh"), toks("Ddinh"));
+        assert_eq!(toks("Đinh"), toks("Dinh"));
+        assert_eq!(toks("Nguyễn"), toks("Nguyeenx"));
+        assert_eq!(toks("Nguyễn"), toks("Nguye64n"));
+        assert_eq!(toks("Trương"), toks("Truwowng"));
+        assert_eq!(toks("Lý"), toks("Lí"));
+        assert_eq!(toks("Lý"), toks("Lys"));
+        assert_eq!(toks("Thủy"), toks("Thuỷ"));
+        assert_eq!(toks("Hoà"), toks("Hòa"));
+        let nfd: String = "Nguyễn Văn Đức".nfd().collect();
+        assert_eq!(toks(&nfd), vec!["nguyen", "van", "duc"]);
+        assert_ne!(toks("Huy"), toks("Hui"));
+        assert_ne!(toks("An"), toks("Anh"));
+    }
+
+    #[test]
+    fn dates_in_many_forms() {
+        let full = Ymd { year: 1990, month: 5, day: 4 };
+        assert_eq!(parse_date("1990-05-04"), Ok(full));
+        assert_eq!(parse_date("04/05/1990"), Ok(full));
+        assert_eq!(parse_date("04-05-1990"), Ok(full));
+        assert_eq!(parse_date("04051990"), Ok(full));
+        assert_eq!(parse_date("1990"), Ok(Ymd { year: 1990, month: 0, day: 0 }));
+        assert_eq!(parse_date("1990-25-03"), Ok(Ymd { year: 1990, month: 3, day: 25 }));
+        assert_eq!(parse_date(""), Ok(Ymd::NONE));
+        assert_eq!(parse_date("31/31/1990"), Err("date.invalid_month"));
+        assert_eq!(parse_date("abc"), Err("date.format"));
+    }
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(parse_personal_id("001090012345"), IdValue::Valid(1_090_012_345));
+        assert_eq!(parse_personal_id("01090012345"), IdValue::BadFormat(1_090_012_345, "id.length"));
+        assert_eq!(parse_personal_id("003090012345"), IdValue::BadFormat(3_090_012_345, "id.province"));
+        assert_eq!(parse_personal_id("001 090 012345"), IdValue::BadFormat(1_090_012_345, "id.separators"));
+        assert_eq!(parse_personal_id("123456789"), IdValue::Cmnd(123_456_789));
+        assert_eq!(parse_personal_id("12a"), IdValue::Garbage("id.non_digit"));
+        assert_eq!(parse_personal_id(" "), IdValue::Missing);
+        assert_eq!(parse_phone("0912 345 678"), Some(912_345_678));
+        assert_eq!(parse_phone("+84 912345678"), Some(912_345_678));
+        assert_eq!(parse_phone("84912345678"), Some(912_345_678));
+        assert_eq!(parse_phone("024 3825 1234"), Some(2_438_251_234));
+        assert_eq!(parse_phone("12"), None);
+    }
+
+    #[test]
+    fn legacy_units_map_to_2025() {
+        let new = parse_unit("2025:00004", BareUnitList::Refuse).unwrap().unwrap();
+        let old = parse_unit("legacy:00004", BareUnitList::Refuse).unwrap().unwrap();
+        assert_eq!(new, old);
+        assert_eq!(parse_unit("00004", BareUnitList::V2025).unwrap().unwrap(), new);
+        assert_eq!(parse_unit("00004", BareUnitList::Refuse), Err("unit.list_missing"));
+        assert_eq!(parse_unit("2025:99999", BareUnitList::V2025), Err("unit.unknown"));
+        assert_eq!(new.province, 1);
+    }
+
+    #[test]
+    fn places_and_details() {
+        assert_eq!(fold_place("Tỉnh Tuyên Quang"), "tuyen quang");
+        assert_eq!(fold_place("TP. Hồ Chí Minh"), "ho chi minh");
+        assert_eq!(detail_hashes("Số 12, Thôn 3"), detail_hashes("so 12 thon 3"));
+        assert_eq!(detail_hashes("Số 12, Thôn 3").1, detail_hashes("12 thon 3 Yen Son").1);
+    }
+}

@@ -1,0 +1,323 @@
+//! The compact record every comparison works on. Matching millions of rows in a couple of
+//! gigabytes means no strings per record: name tokens are interned (a `u32` symbol each),
+//! dates, IDs, phones and unit codes are packed integers, free text is a hash.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use crate::config::{MatchConfig, MAX_CATEGORIES};
+use crate::normalise::{self, IdValue, Ymd};
+
+/// An interned folded string; 0 is "none".
+pub type Sym = u32;
+
+/// At most this many name words are kept (longer names keep the first words and the last).
+pub const MAX_NAME_TOKENS: usize = 6;
+
+/// Field kinds in a fixed order, so a row's values fit an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    FullName,
+    FamilyName,
+    MiddleName,
+    GivenName,
+    BirthDate,
+    PersonalId,
+    Cmnd,
+    Unit,
+    Province,
+    Commune,
+    AddressDetail,
+    Postcode,
+    Phone,
+    RecordId,
+}
+
+pub const KINDS: [Kind; 14] = [
+    Kind::FullName,
+    Kind::FamilyName,
+    Kind::MiddleName,
+    Kind::GivenName,
+    Kind::BirthDate,
+    Kind::PersonalId,
+    Kind::Cmnd,
+    Kind::Unit,
+    Kind::Province,
+    Kind::Commune,
+    Kind::AddressDetail,
+    Kind::Postcode,
+    Kind::Phone,
+    Kind::RecordId,
+];
+
+impl Kind {
+    /// The config key (`[columns]` table) of this kind; same order as `config::FIELD_KINDS`.
+    pub fn key(self) -> &'static str {
+        crate::config::FIELD_KINDS[self as usize]
+    }
+
+    /// Text fields that go through legacy-encoding repair together.
+    fn is_text(self) -> bool {
+        matches!(
+            self,
+            Kind::FullName
+                | Kind::FamilyName
+                | Kind::MiddleName
+                | Kind::GivenName
+                | Kind::Province
+                | Kind::Commune
+                | Kind::AddressDetail
+        )
+    }
+}
+
+/// How the personal-ID field of a row looked (used by reconciliation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdCheck {
+    Missing,
+    Valid,
+    /// Index into [`ID_RULES`].
+    BadFormat(u8),
+}
+
+/// Rule codes a bad personal ID can break (from `dancu_domain::personal_id` and
+/// `normalise::parse_personal_id`).
+pub const ID_RULES: [&str; 6] =
+    ["id.non_digit", "id.length", "id.province", "id.century_sex", "id.separators", "id.other"];
+
+fn id_rule_index(rule: &str) -> u8 {
+    ID_RULES.iter().position(|r| *r == rule).unwrap_or(ID_RULES.len() - 1) as u8
+}
+
+/// One row, ready for comparison.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record {
+    /// Folded name words in written order (family, middle…, given); unused slots are 0.
+    pub names: [Sym; MAX_NAME_TOKENS],
+    pub n_names: u8,
+    pub date: Ymd,
+    /// The 12 personal-ID digits as a number (valid or not), 0 when absent.
+    pub pid: u64,
+    pub cmnd: u32,
+    /// 2025 commune code, 0 when unknown.
+    pub commune: u32,
+    /// The legacy commune code when that commune was split over several 2025 communes
+    /// (candidates: [`normalise::split_candidates`]), else 0.
+    pub split: u32,
+    /// 2025 province code (from the unit), 0 when unknown.
+    pub province: u8,
+    pub province_text: Sym,
+    pub commune_text: Sym,
+    pub detail: u64,
+    pub detail_digits: u64,
+    pub postcode: u32,
+    pub phone: u64,
+    pub cats: [Sym; MAX_CATEGORIES],
+    /// Which file a record came from (link and reconcile modes): 0 left, 1 right.
+    pub source: u8,
+    pub id_check: Option<IdCheck>,
+    /// Line of the CSV file the row started on (the header is line 1).
+    pub line: u32,
+}
+
+impl Record {
+    pub fn name_tokens(&self) -> &[Sym] {
+        &self.names[..self.n_names as usize]
+    }
+
+    pub fn family(&self) -> Sym {
+        self.names[0]
+    }
+
+    pub fn given(&self) -> Sym {
+        if self.n_names > 1 {
+            self.names[self.n_names as usize - 1]
+        } else {
+            0
+        }
+    }
+}
+
+/// Interns folded strings from several threads at once (sharded by hash, so threads rarely
+/// wait on each other).
+#[derive(Debug)]
+pub struct Interner {
+    shards: Vec<Mutex<HashMap<Box<str>, Sym>>>,
+    next: AtomicU32,
+}
+
+const SHARDS: usize = 64;
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            next: AtomicU32::new(1),
+        }
+    }
+}
+
+impl Interner {
+    pub fn intern(&self, s: &str) -> Sym {
+        if s.is_empty() {
+            return 0;
+        }
+        let shard = (normalise::hash_bytes(0, s.as_bytes()) % SHARDS as u64) as usize;
+        let mut map = self.shards[shard].lock().unwrap();
+        if let Some(&id) = map.get(s) {
+            return id;
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        map.insert(s.into(), id);
+        id
+    }
+
+    /// The strings by symbol (index 0 is the empty string).
+    pub fn strings(&self) -> Vec<Box<str>> {
+        let mut v: Vec<Box<str>> = vec!["".into(); self.next.load(Ordering::Relaxed) as usize];
+        for shard in &self.shards {
+            for (s, &id) in shard.lock().unwrap().iter() {
+                v[id as usize] = s.clone();
+            }
+        }
+        v
+    }
+}
+
+/// A problem with one field or row. `dropped` rows are not matched; otherwise the field was
+/// treated as empty and the row kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub line: u32,
+    pub column: String,
+    pub rule: &'static str,
+    pub dropped: bool,
+}
+
+/// A row's raw values by kind, plus the category values.
+#[derive(Debug, Default)]
+pub struct RowFields<'a> {
+    pub by_kind: [Cow<'a, str>; KINDS.len()],
+    pub cats: [Cow<'a, str>; MAX_CATEGORIES],
+}
+
+impl<'a> RowFields<'a> {
+    pub fn get(&self, k: Kind) -> &str {
+        &self.by_kind[k as usize]
+    }
+
+    pub fn set(&mut self, k: Kind, v: impl Into<Cow<'a, str>>) {
+        self.by_kind[k as usize] = v.into();
+    }
+}
+
+/// Builds a record from raw values: repairs and folds text, parses the rest. Field problems
+/// are pushed to `issues` (the field is then empty); a row without any name is dropped.
+pub fn build(
+    mut f: RowFields<'_>,
+    cfg: &MatchConfig,
+    interner: &Interner,
+    line: u32,
+    issues: &mut Vec<Issue>,
+) -> Option<(Record, String)> {
+    let col = |k: Kind| cfg.column(k.key()).unwrap_or(k.key()).to_string();
+    // Repair the text fields of the row together.
+    let text_kinds: Vec<Kind> =
+        KINDS.iter().copied().filter(|k| k.is_text() && !f.get(*k).is_ascii()).collect();
+    if !text_kinds.is_empty() {
+        let mut texts: Vec<String> = text_kinds.iter().map(|k| f.get(*k).to_string()).collect();
+        normalise::repair_row_text(&mut texts);
+        for (k, t) in text_kinds.iter().zip(texts) {
+            f.set(*k, t);
+        }
+    }
+    let mut r = Record { line, ..Default::default() };
+    // Names: the full name, or family + middle + given, as folded words.
+    let mut tokens: Vec<String> = Vec::with_capacity(4);
+    for k in [Kind::FullName, Kind::FamilyName, Kind::MiddleName, Kind::GivenName] {
+        tokens.extend(normalise::name_tokens(f.get(k)));
+    }
+    if tokens.is_empty() {
+        let column = col(if cfg.column("full_name").is_some() { Kind::FullName } else { Kind::GivenName });
+        issues.push(Issue { line, column, rule: "name.missing", dropped: true });
+        return None;
+    }
+    if tokens.len() > MAX_NAME_TOKENS {
+        let last = tokens.pop().unwrap();
+        tokens.truncate(MAX_NAME_TOKENS - 1);
+        tokens.push(last);
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        r.names[i] = interner.intern(t);
+    }
+    r.n_names = tokens.len() as u8;
+
+    match normalise::parse_date(f.get(Kind::BirthDate)) {
+        Ok(d) => r.date = d,
+        Err(rule) => issues.push(Issue { line, column: col(Kind::BirthDate), rule, dropped: false }),
+    }
+    if cfg.column("personal_id").is_some() {
+        r.id_check = Some(IdCheck::Missing);
+        match normalise::parse_personal_id(f.get(Kind::PersonalId)) {
+            IdValue::Missing => {}
+            IdValue::Valid(n) => {
+                r.pid = n;
+                r.id_check = Some(IdCheck::Valid);
+            }
+            IdValue::BadFormat(n, rule) => {
+                r.pid = n;
+                r.id_check = Some(IdCheck::BadFormat(id_rule_index(rule)));
+            }
+            IdValue::Garbage(rule) => r.id_check = Some(IdCheck::BadFormat(id_rule_index(rule))),
+            IdValue::Cmnd(n) => {
+                r.cmnd = n;
+                r.id_check = Some(IdCheck::BadFormat(id_rule_index("id.length")));
+            }
+        }
+    }
+    if let Some(n) = normalise::parse_cmnd(f.get(Kind::Cmnd)) {
+        r.cmnd = n;
+    }
+    match normalise::parse_unit(f.get(Kind::Unit), cfg.settings.unit_list) {
+        Ok(Some(u)) => {
+            r.commune = u.commune;
+            r.province = u.province;
+            r.split = u.split_from;
+        }
+        Ok(None) => {}
+        Err(rule) => issues.push(Issue { line, column: col(Kind::Unit), rule, dropped: false }),
+    }
+    r.province_text = interner.intern(&normalise::fold_place(f.get(Kind::Province)));
+    r.commune_text = interner.intern(&normalise::fold_place(f.get(Kind::Commune)));
+    let (detail, digits) = normalise::detail_hashes(f.get(Kind::AddressDetail));
+    r.detail = detail;
+    r.detail_digits = digits;
+    let pc = f.get(Kind::Postcode).trim();
+    if !pc.is_empty() {
+        match pc.parse::<u32>() {
+            Ok(n) if pc.len() <= 6 => r.postcode = n,
+            _ => issues.push(Issue {
+                line,
+                column: col(Kind::Postcode),
+                rule: "postcode.format",
+                dropped: false,
+            }),
+        }
+    }
+    let phone = f.get(Kind::Phone);
+    if !phone.trim().is_empty() {
+        match normalise::parse_phone(phone) {
+            Some(p) => r.phone = p,
+            None => {
+                issues.push(Issue { line, column: col(Kind::Phone), rule: "phone.format", dropped: false })
+            }
+        }
+    }
+    for (i, c) in f.cats.iter().enumerate() {
+        r.cats[i] = interner.intern(&dancu_domain::fold_key(c));
+    }
+    let id = f.get(Kind::RecordId).trim().to_string();
+    Some((r, id))
+}

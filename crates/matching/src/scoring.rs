@@ -1,0 +1,399 @@
+//! Fellegi–Sunter scoring without labels. Each field level has an m probability (how often
+//! true matches show it) and a u probability (how often non-matches do); a pair's match
+//! weight is the sum of log2(m/u) over its fields. Nobody has labelled data for a sector
+//! list, so:
+//! - u comes from random pairs (in a big list almost every random pair is a non-match);
+//! - m and the share of matches λ come from expectation–maximisation over the candidate
+//!   pairs, counted by comparison pattern (a few thousand distinct patterns, so EM costs
+//!   nothing however many pairs there are);
+//! - exact name agreement is weighed by how common the name is (term frequency): agreeing
+//!   on "Nguyễn" (38% of people) proves far less than agreeing on "Khổng".
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::compare::{unpack, Comparator, Comparison, Field, NULL};
+use crate::record::Record;
+
+/// Probabilities are kept away from 0 and 1 so that no single field can veto or prove a
+/// match on its own.
+const FLOOR: f64 = 1e-5;
+/// How far a term-frequency adjustment may move an exact-name weight, in bits.
+const TF_MAX_SHIFT: f64 = 8.0;
+
+/// A trained model.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub fields: Vec<Field>,
+    pub m: Vec<Vec<f64>>,
+    pub u: Vec<Vec<f64>>,
+    /// Share of candidate pairs that are matches (the prior).
+    pub lambda: f64,
+    /// log2(m/u) per field and level.
+    pub weights: Vec<Vec<f64>>,
+    /// Share of records whose family (given) name is each symbol; empty when not adjusting.
+    pub tf_family: Vec<f32>,
+    pub tf_given: Vec<f32>,
+    /// Per field, the training session (blocking rule) its m came from.
+    pub m_source: Vec<&'static str>,
+}
+
+impl Model {
+    /// The weight a field contributes (0 for a `NULL` level), with term-frequency adjustment
+    /// for exact family and given names.
+    pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {
+        let l = c.levels[i];
+        if l == NULL {
+            return 0.0;
+        }
+        let base = self.weights[i][l as usize];
+        if l != 0 {
+            return base;
+        }
+        let tf = match self.fields[i] {
+            Field::FamilyName => self.tf_family.get(c.family_sym as usize),
+            Field::GivenName => self.tf_given.get(c.given_sym as usize),
+            _ => None,
+        };
+        match tf {
+            Some(&share) if share > 0.0 => {
+                let adjusted = (self.m[i][0] / share as f64).log2();
+                adjusted.clamp(base - TF_MAX_SHIFT, base + TF_MAX_SHIFT)
+            }
+            _ => base,
+        }
+    }
+
+    /// Total match weight in bits (log2 Bayes factor, prior excluded).
+    pub fn weight(&self, c: &Comparison) -> f64 {
+        (0..self.fields.len()).map(|i| self.field_weight(i, c)).sum()
+    }
+
+    /// Match probability of a weight, with the prior λ.
+    pub fn probability(&self, weight: f64) -> f64 {
+        let odds = self.lambda / (1.0 - self.lambda) * weight.exp2();
+        odds / (1.0 + odds)
+    }
+
+    /// The weight at which the probability reaches `p`.
+    pub fn weight_for(&self, p: f64) -> f64 {
+        (p / (1.0 - p) * (1.0 - self.lambda) / self.lambda).log2()
+    }
+}
+
+/// splitmix64: a tiny deterministic generator for sampling pairs (outputs are reproducible).
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Level counts per field.
+type Counts = Vec<Vec<f64>>;
+
+fn empty_counts(fields: &[Field]) -> Counts {
+    fields.iter().map(|f| vec![0.0; f.levels().len()]).collect()
+}
+
+/// u probabilities from `samples` random pairs. With `cross` (link and reconcile modes) a
+/// pair takes one record from each source.
+pub fn estimate_u(records: &[Record], cmp: &Comparator<'_>, samples: usize, cross: bool) -> Vec<Vec<f64>> {
+    let n = records.len();
+    let (left, right): (Vec<u32>, Vec<u32>) = if cross {
+        (
+            (0..n as u32).filter(|&i| records[i as usize].source == 0).collect(),
+            (0..n as u32).filter(|&i| records[i as usize].source == 1).collect(),
+        )
+    } else {
+        ((0..n as u32).collect(), Vec::new())
+    };
+    let chunks = 64usize;
+    let per_chunk = samples.div_ceil(chunks);
+    let counts = (0..chunks)
+        .into_par_iter()
+        .fold(
+            || empty_counts(&cmp.fields),
+            |mut acc, chunk| {
+                let mut rng = SplitMix(0x5eed ^ (chunk as u64) << 32);
+                for _ in 0..per_chunk {
+                    let (i, j) = if cross {
+                        if left.is_empty() || right.is_empty() {
+                            break;
+                        }
+                        (left[rng.below(left.len())], right[rng.below(right.len())])
+                    } else {
+                        if n < 2 {
+                            break;
+                        }
+                        (rng.below(n) as u32, rng.below(n) as u32)
+                    };
+                    if i == j {
+                        continue;
+                    }
+                    let c = cmp.compare(&records[i as usize], &records[j as usize]);
+                    for (f, counts) in acc.iter_mut().enumerate() {
+                        let l = c.levels[f];
+                        if l != NULL {
+                            counts[l as usize] += 1.0;
+                        }
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(|| empty_counts(&cmp.fields), add_counts);
+    counts.into_iter().map(|c| normalise(c, 1.0)).collect()
+}
+
+fn add_counts(mut a: Counts, b: Counts) -> Counts {
+    for (x, y) in a.iter_mut().zip(b) {
+        for (p, q) in x.iter_mut().zip(y) {
+            *p += q;
+        }
+    }
+    a
+}
+
+/// Probabilities from counts, with `pseudo` added to every level and a floor.
+fn normalise(counts: Vec<f64>, pseudo: f64) -> Vec<f64> {
+    let total: f64 = counts.iter().sum::<f64>() + pseudo * counts.len() as f64;
+    let mut p: Vec<f64> = counts.iter().map(|c| ((c + pseudo) / total).max(FLOOR)).collect();
+    let s: f64 = p.iter().sum();
+    p.iter_mut().for_each(|x| *x /= s);
+    p
+}
+
+/// Starting m: most matches agree exactly, the rest spread over the weaker levels.
+fn initial_m(fields: &[Field]) -> Vec<Vec<f64>> {
+    fields
+        .iter()
+        .map(|f| {
+            let n = f.levels().len();
+            let mut v = vec![0.1 / (n - 1) as f64; n];
+            v[0] = 0.9;
+            v
+        })
+        .collect()
+}
+
+/// EM for m and λ with u fixed, over candidate pairs counted by pattern. Fields with
+/// `skip[f]` set are left out (their levels were forced by the blocking rule that produced
+/// the pairs, so they say nothing about matches).
+pub fn train(
+    fields: &[Field],
+    patterns: &HashMap<u64, u64>,
+    u: &[Vec<f64>],
+    skip: &[bool],
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut m = initial_m(fields);
+    let mut lambda = 0.1f64;
+    let pats: Vec<(u64, f64)> = patterns.iter().map(|(&p, &c)| (p, c as f64)).collect();
+    let total: f64 = pats.iter().map(|p| p.1).sum();
+    if total == 0.0 {
+        return (m, lambda, 0);
+    }
+    let mut iterations = 0;
+    for it in 0..200 {
+        iterations = it + 1;
+        let mut mc = empty_counts(fields);
+        let mut matches = 0.0;
+        for &(p, count) in &pats {
+            let (mut pm, mut pu) = (lambda, 1.0 - lambda);
+            for f in 0..fields.len() {
+                let l = unpack(p, f);
+                if l != NULL && !skip[f] {
+                    pm *= m[f][l as usize];
+                    pu *= u[f][l as usize];
+                }
+            }
+            let post = pm / (pm + pu);
+            matches += post * count;
+            for (f, c) in mc.iter_mut().enumerate() {
+                let l = unpack(p, f);
+                if l != NULL && !skip[f] {
+                    c[l as usize] += post * count;
+                }
+            }
+        }
+        let new_m: Vec<Vec<f64>> = mc.into_iter().map(|c| normalise(c, 0.01)).collect();
+        let delta = new_m
+            .iter()
+            .zip(&m)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0.0f64, f64::max);
+        m = new_m;
+        lambda = (matches / total).clamp(1e-6, 1.0 - 1e-6);
+        if delta < 1e-6 {
+            break;
+        }
+    }
+    (m, lambda, iterations)
+}
+
+/// The training pairs of one blocking rule, and the fields that rule forces to agree.
+#[derive(Debug)]
+pub struct Session<'a> {
+    pub name: &'static str,
+    pub patterns: &'a HashMap<u64, u64>,
+    pub involves: &'a [Field],
+}
+
+/// Below this many pairs a session is not trusted to estimate anything.
+const MIN_SESSION_PAIRS: u64 = 50;
+
+/// m estimated the way Splink does it, per blocking rule: EM over the pairs of one rule
+/// estimates m for the fields that rule does not involve (pairs blocked on a name are a fair
+/// sample for dates, IDs and addresses, and vice versa). Pairs of households — same family
+/// name and address, different given name and birth date — thus never teach the model that
+/// an address is what makes a match. Each field takes m from the first session (in the
+/// order given, strongest rule first) that does not involve it; then λ is re-estimated
+/// over all candidate pairs with m and u fixed. Returns m, λ and the session each field's
+/// m came from.
+pub fn train_sessions(
+    fields: &[Field],
+    sessions: &[Session<'_>],
+    all: &HashMap<u64, u64>,
+    u: &[Vec<f64>],
+) -> (Vec<Vec<f64>>, f64, Vec<&'static str>) {
+    let mut m = initial_m(fields);
+    let mut source = vec!["prior"; fields.len()];
+    let mut done = vec![false; fields.len()];
+    for s in sessions {
+        if s.patterns.values().sum::<u64>() < MIN_SESSION_PAIRS {
+            continue;
+        }
+        let skip: Vec<bool> = fields.iter().map(|f| s.involves.contains(f)).collect();
+        if fields.iter().enumerate().all(|(i, _)| skip[i] || done[i]) {
+            continue;
+        }
+        let (sm, _, _) = train(fields, s.patterns, u, &skip);
+        for i in 0..fields.len() {
+            if !skip[i] && !done[i] {
+                m[i] = sm[i].clone();
+                done[i] = true;
+                source[i] = s.name;
+            }
+        }
+    }
+    let lambda = estimate_lambda(fields, all, &m, u);
+    (m, lambda, source)
+}
+
+/// The share of matches among candidate pairs, m and u fixed.
+fn estimate_lambda(fields: &[Field], patterns: &HashMap<u64, u64>, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
+    let bf: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|(&p, &c)| {
+            let mut r = 1.0;
+            for f in 0..fields.len() {
+                let l = unpack(p, f);
+                if l != NULL {
+                    r *= m[f][l as usize] / u[f][l as usize];
+                }
+            }
+            (r, c as f64)
+        })
+        .collect();
+    let total: f64 = bf.iter().map(|x| x.1).sum();
+    if total == 0.0 {
+        return 1e-6;
+    }
+    let mut lambda = 0.01f64;
+    for _ in 0..100 {
+        let odds = lambda / (1.0 - lambda);
+        let matches: f64 = bf.iter().map(|(r, c)| c * (odds * r) / (1.0 + odds * r)).sum();
+        let new = (matches / total).clamp(1e-9, 1.0 - 1e-9);
+        if (new - lambda).abs() < 1e-9 {
+            lambda = new;
+            break;
+        }
+        lambda = new;
+    }
+    lambda
+}
+
+/// Assembles a model from m, u and name frequencies.
+pub fn model(
+    fields: Vec<Field>,
+    m: Vec<Vec<f64>>,
+    u: Vec<Vec<f64>>,
+    lambda: f64,
+    records: &[Record],
+    n_strings: usize,
+    m_source: Vec<&'static str>,
+) -> Model {
+    let weights =
+        m.iter().zip(&u).map(|(m, u)| m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect()).collect();
+    let (tf_family, tf_given) = name_frequencies(records, n_strings);
+    Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source }
+}
+
+/// Share of records with each family name and each given name.
+fn name_frequencies(records: &[Record], n_strings: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut fam = vec![0u32; n_strings];
+    let mut giv = vec![0u32; n_strings];
+    for r in records {
+        if r.n_names >= 2 {
+            fam[r.family() as usize] += 1;
+        }
+        giv[r.given() as usize] += 1;
+    }
+    let n = records.len().max(1) as f32;
+    let share = |v: Vec<u32>| v.into_iter().map(|c| c as f32 / n).collect();
+    (share(fam), share(giv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn em_separates_a_planted_mixture() {
+        // Two fields with two levels each; matches agree 90%, non-matches 10%.
+        let fields = vec![Field::Phone, Field::Cmnd];
+        let u = vec![vec![0.05, 0.95], vec![0.02, 0.98]];
+        let mut pats = HashMap::new();
+        let mut add = |a: u8, b: u8, c: u64| *pats.entry((a as u64) | ((b as u64) << 4)).or_default() += c;
+        // 1000 matches: 0.9 / 0.95 agreement; 9000 non-matches with u.
+        add(0, 0, 855);
+        add(0, 1, 45);
+        add(1, 0, 95);
+        add(1, 1, 5);
+        add(0, 0, 9);
+        add(0, 1, 441);
+        add(1, 0, 171);
+        add(1, 1, 8379);
+        let (m, lambda, _) = train(&fields, &pats, &u, &[false, false]);
+        assert!((lambda - 0.1).abs() < 0.02, "lambda {lambda}");
+        assert!((m[0][0] - 0.9).abs() < 0.05, "m {m:?}");
+        assert!((m[1][0] - 0.95).abs() < 0.05, "m {m:?}");
+    }
+
+    #[test]
+    fn probability_and_weight_are_inverse() {
+        let m = Model {
+            fields: vec![],
+            m: vec![],
+            u: vec![],
+            lambda: 0.01,
+            weights: vec![],
+            tf_family: vec![],
+            tf_given: vec![],
+            m_source: vec![],
+        };
+        let w = m.weight_for(0.9);
+        assert!((m.probability(w) - 0.9).abs() < 1e-9);
+    }
+}

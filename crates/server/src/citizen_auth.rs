@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use chrono::Utc;
 use dancu_domain::{PersonalId, Violation};
-use dancu_identity::eid::{AccountEvent, AccountState, Actor, Phase};
+use dancu_identity::eid::{AccountEvent, AccountState, Actor, Phase, RegistrationClaim};
 use dancu_identity::totp;
 use dancu_store::eid::{self, CitizenSession, EidAccount};
 use dancu_store::registry::now;
@@ -131,7 +131,7 @@ pub async fn citizen_login(
         state.login_throttle.failed(&key);
         return Err(bad_citizen_credentials());
     };
-    let id = account.personal_id.clone();
+    let id = account.personal_id;
     let key_ref = &key;
     let fail = |outcome: &'static str| async move {
         state.login_throttle.failed(key_ref);
@@ -191,7 +191,7 @@ pub async fn open_session(state: &AppState, id: &PersonalId) -> Result<String, A
     let created = now();
     let s = CitizenSession {
         token_hash: sha256_hex(&token),
-        personal_id: id.clone(),
+        personal_id: *id,
         csrf_token: random_token(),
         created_at: created,
         expires_at: created + chrono::Duration::from_std(state.config.citizen_session_ttl).unwrap(),
@@ -203,4 +203,46 @@ pub async fn open_session(state: &AppState, id: &PersonalId) -> Result<String, A
 /// A fresh TOTP secret (base32).
 pub fn new_totp_secret() -> String {
     totp::secret_base32(&totp::new_secret(&mut rand::rngs::OsRng))
+}
+
+/// How long an officer-issued reset code stays valid.
+pub const RESET_CODE_HOURS: i64 = 24;
+
+/// A reset code an officer reads out: 10 digits from a random token, grouped for reading.
+pub fn new_reset_code() -> String {
+    let digits: String = random_token().bytes().filter(u8::is_ascii_digit).take(10).map(char::from).collect();
+    format!("{}-{}", &digits[..5], &digits[5..])
+}
+
+/// Level-1 registration with throttling: refusals that say something about the registry
+/// (a field that does not match) count as failed attempts for the personal ID, so the
+/// registration cannot be used to probe records. Returns the account and its TOTP secret.
+pub async fn register_citizen(
+    state: &AppState,
+    claim: &RegistrationClaim,
+    password: &str,
+) -> Result<(EidAccount, String), ApiError> {
+    let key = format!("register:{}", claim.personal_id);
+    if let Some(d) = state.login_throttle.locked_for(&key) {
+        return Err(locked_error(d));
+    }
+    check_password(password)?;
+    let pw = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let secret = new_totp_secret();
+    match state.registry.eid_register(claim, hash, secret.clone()).await {
+        Ok(a) => Ok((a, secret)),
+        Err(e) => {
+            let e = ApiError::from(e);
+            if e.violations.iter().any(|v| {
+                ["eid.name_mismatch", "eid.dob_mismatch", "eid.sex_mismatch", "eid.deceased"]
+                    .contains(&v.rule)
+            }) {
+                state.login_throttle.failed(&key);
+            }
+            Err(e)
+        }
+    }
 }

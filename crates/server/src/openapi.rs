@@ -8,7 +8,7 @@ use crate::api;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "dancu API", description = "Population registry of Project 06: officer API. Errors are JSON `{\"error\": {code, message_vi, message_en, violations[]}}` with stable codes."),
+    info(title = "dancu API", description = "Population registry of Project 06: officer API and citizen eID registration. Errors are JSON `{\"error\": {code, message_vi, message_en, violations[]}}` with stable codes."),
     paths(
         api::auth::token,
         api::auth::create_officer,
@@ -26,6 +26,15 @@ use crate::api;
         api::cards::board,
         api::cards::citizen_cards,
         api::cards::due_for_renewal,
+        api::eid::register,
+        api::eid::list,
+        api::eid::stats,
+        api::eid::read,
+        api::eid::event,
+        api::eid::reset_code,
+        api::eid::document,
+        api::eid::confirm_cmnd,
+        api::eid::read_confirmation,
         api::households::create,
         api::households::read,
         api::households::update,

@@ -1148,7 +1148,7 @@ async fn in_memory_sqlite_works() {
 fn account(c: &Citizen) -> eid::EidAccount {
     let at = now();
     eid::EidAccount {
-        personal_id: c.personal_id.clone(),
+        personal_id: c.personal_id,
         level: dancu_identity::eid::Level::One,
         state: dancu_identity::eid::AccountState::Registered,
         phone: "0912345678".into(),
@@ -1183,13 +1183,19 @@ async fn eid_accounts_round_trip_and_keep_history(h: &Harness) {
     assert_eq!(rule_of(again), "eid.account_exists");
     // A versioned save with its event; a stale version changes nothing.
     let locked = eid::EidAccount {
-        state: AccountState::Locked { by: Actor::Officer, reason: "nghi giả mạo".into(), previous: Phase::Registered },
+        state: AccountState::Locked {
+            by: Actor::Officer,
+            reason: "nghi giả mạo".into(),
+            previous: Phase::Registered,
+        },
         totp_last_step: Some(12345),
         reset_expires_at: Some(now()),
         reset_code_hash: Some("abc".into()),
         ..a.clone()
     };
-    let saved = eid::save_account(s, &locked, 1, "registered", Some(&eid_change("lock", "officer:lan"))).await.unwrap();
+    let saved = eid::save_account(s, &locked, 1, "registered", Some(&eid_change("lock", "officer:lan")))
+        .await
+        .unwrap();
     assert_eq!(saved.version, 2);
     let read = eid::get_account(s, &c.personal_id).await.unwrap().unwrap();
     assert_eq!(read, saved);
@@ -1225,12 +1231,14 @@ async fn eid_lists_counts_sessions_documents(h: &Harness) {
     assert_eq!(all.total, 2);
     let ba_dinh = eid::list_accounts(s, &Scope::Commune("00004".into()), None, None, 10, 0).await.unwrap();
     assert_eq!(ba_dinh.items.iter().map(|i| i.full_name.as_str()).collect::<Vec<_>>(), vec!["Lê Văn Một"]);
-    let approved = eid::list_accounts(s, &Scope::Province("01".into()), Some("approved"), Some(Level::One), 10, 0)
-        .await
-        .unwrap();
-    assert_eq!((approved.total, approved.items[0].personal_id.clone()), (1, a2.personal_id.clone()));
+    let approved =
+        eid::list_accounts(s, &Scope::Province("01".into()), Some("approved"), Some(Level::One), 10, 0)
+            .await
+            .unwrap();
+    assert_eq!((approved.total, approved.items[0].personal_id), (1, a2.personal_id));
     let counts = eid::counts(s, &Scope::Province("01".into())).await.unwrap();
-    let got: Vec<(&str, &str, u64)> = counts.iter().map(|c| (c.commune.as_str(), c.state.as_str(), c.count)).collect();
+    let got: Vec<(&str, &str, u64)> =
+        counts.iter().map(|c| (c.commune.as_str(), c.state.as_str(), c.count)).collect();
     assert_eq!(got, vec![("00004", "registered", 1), ("00008", "approved", 1)]);
 
     // Login history, newest first.
@@ -1243,7 +1251,7 @@ async fn eid_lists_counts_sessions_documents(h: &Harness) {
     let t = now();
     let sess = eid::CitizenSession {
         token_hash: "h1".into(),
-        personal_id: a1.personal_id.clone(),
+        personal_id: a1.personal_id,
         csrf_token: "c".into(),
         created_at: t,
         expires_at: t + Duration::minutes(15),
@@ -1283,7 +1291,7 @@ async fn cmnd_confirmations_are_numbered(h: &Harness) {
     let at = now();
     let conf = eid::CmndConfirmation {
         number: String::new(),
-        personal_id: c.personal_id.clone(),
+        personal_id: c.personal_id,
         cmnd: "012345678".into(),
         full_name: "Đỗ Văn Cũ".into(),
         birth_date: "1960-06-06".into(),

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cards;
 pub mod citizens;
+pub mod eid;
 pub mod households;
 pub mod tools;
 
@@ -27,6 +28,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/card-applications/board", get(cards::board))
         .route("/api/v1/card-applications/{id}", get(cards::read))
         .route("/api/v1/card-applications/{id}/transitions", post(cards::transition))
+        .route("/api/v1/citizens/{id}/cmnd-confirmations", post(eid::confirm_cmnd))
+        .route("/api/v1/cmnd-confirmations/{number}", get(eid::read_confirmation))
+        .route("/api/v1/eid/registrations", post(eid::register))
+        .route("/api/v1/eid/accounts", get(eid::list))
+        .route("/api/v1/eid/stats", get(eid::stats))
+        .route("/api/v1/eid/accounts/{id}", get(eid::read))
+        .route("/api/v1/eid/accounts/{id}/events", post(eid::event))
+        .route("/api/v1/eid/accounts/{id}/reset-code", post(eid::reset_code))
+        .route("/api/v1/eid/accounts/{id}/documents", post(eid::document))
         .route("/api/v1/households", post(households::create))
         .route("/api/v1/households/{number}", get(households::read).put(households::update))
         .route("/api/v1/households/{number}/history", get(households::history))

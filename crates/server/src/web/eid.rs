@@ -16,7 +16,8 @@ use dancu_store::registry::now;
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::citizens::{parse_id, require_reason};
-use crate::auth::{random_token, sha256_hex, Principal};
+use crate::auth::{sha256_hex, Principal};
+use crate::citizen_auth::{new_reset_code, RESET_CODE_HOURS};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -116,7 +117,7 @@ pub async fn queue_page(
                                 td { (a.full_name) }
                                 td { (level_label(lang, a.level)) }
                                 td { (a.scope_commune) }
-                                td { (a.updated_at.format("%d/%m/%Y %H:%M")) }
+                                td { (super::vn_time(&a.updated_at)) }
                             }
                         }
                     }
@@ -182,7 +183,7 @@ fn account_markup(
                     dt { (lang.t("Mức", "Level")) } dd data-testid="eid-level" { (level_label(lang, a.level)) }
                     dt { (lang.t("Trạng thái", "State")) } dd data-testid="eid-state" { (a.state.label_vi()) }
                     dt { (lang.t("Số điện thoại", "Phone")) } dd { (a.phone) }
-                    dt { (lang.t("Đăng ký lúc", "Registered")) } dd { (a.created_at.format("%d/%m/%Y %H:%M")) }
+                    dt { (lang.t("Đăng ký lúc", "Registered")) } dd { (super::vn_time(&a.created_at)) }
                 }
             }
             section.card {
@@ -250,11 +251,11 @@ fn account_markup(
                 div.table-wrap { table data-testid="eid-history" {
                     thead { tr { th { "#" } th { (lang.t("Sự kiện", "Event")) } th { (lang.t("Trạng thái", "State")) } th { (lang.t("Người thực hiện", "By")) } th { (lang.t("Lý do", "Reason")) } th { (lang.t("Thời gian", "When")) } } }
                     tbody { @for e in &v.events {
-                        tr { td { (e.seq) } td { (e.event) } td { (e.from_state) " → " (e.to_state) } td { (e.actor) } td { (e.reason) } td { (e.at.format("%d/%m/%Y %H:%M:%S")) } }
+                        tr { td { (e.seq) } td { (e.event) } td { (e.from_state) " → " (e.to_state) } td { (e.actor) } td { (e.reason) } td { (super::vn_time(&e.at)) } }
                     } }
                 } }
                 h2 { (lang.t("Đăng nhập gần đây", "Recent logins")) }
-                ul { @for l in &v.logins { li { (l.at.format("%d/%m/%Y %H:%M:%S")) " — " (l.outcome) } } }
+                ul { @for l in &v.logins { li { (super::vn_time(&l.at)) " — " (l.outcome) } } }
             }
         },
     );
@@ -280,15 +281,6 @@ fn parse_kind(code: Option<&str>) -> Result<DocumentKind, ApiError> {
         Violation::new("kind", "eid.document_kind", "Loại giấy tờ không hợp lệ", "unknown document kind")
             .into()
     })
-}
-
-/// How long an officer-issued reset code stays valid.
-pub const RESET_CODE_HOURS: i64 = 24;
-
-/// A reset code an officer reads out: 10 digits from a random token, grouped for reading.
-pub fn new_reset_code() -> String {
-    let digits: String = random_token().bytes().filter(u8::is_ascii_digit).take(10).map(char::from).collect();
-    format!("{}-{}", &digits[..5], &digits[5..])
 }
 
 pub async fn action_submit(
@@ -405,7 +397,7 @@ pub fn confirmation_markup(lang: Lang, c: &CmndConfirmation) -> Markup {
                 @if !c.card_issue.is_empty() { " (thẻ căn cước số " (c.card_issue) ")" }
                 ", trước đây đã được cấp Chứng minh nhân dân số " b data-testid="confirmed-cmnd" { (c.cmnd) } "." }
             p { "Nơi cư trú: " (unit) }
-            p.muted { "Cấp lúc " (c.issued_at.format("%d/%m/%Y %H:%M")) " bởi " (c.issued_by) ". Giấy xác nhận tra cứu lại được theo số trên." }
+            p.muted { "Cấp lúc " (super::vn_time(&c.issued_at)) " bởi " (c.issued_by) ". Giấy xác nhận tra cứu lại được theo số trên." }
         }
     }
 }

@@ -209,3 +209,9 @@ pub fn lang_choice(uri: &axum::http::Uri) -> Option<Lang> {
         })
     })
 }
+
+/// A timestamp as people in Vietnam read it (UTC+7, no daylight saving).
+pub fn vn_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    let vn = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+    t.with_timezone(&vn).format("%d/%m/%Y %H:%M:%S").to_string()
+}

@@ -20,8 +20,8 @@ use super::login::cookie_header;
 use super::{lang_choice, layout, page, Lang};
 use crate::auth::{constant_time_eq, cookie, hash_password, random_token, sha256_hex};
 use crate::citizen_auth::{
-    check_password, citizen_login, new_totp_secret, open_session, CitizenPrincipal, CITIZEN_COOKIE,
-    PORTAL_CSRF_COOKIE, PORTAL_PATH,
+    check_password, citizen_login, new_totp_secret, open_session, register_citizen, CitizenPrincipal,
+    CITIZEN_COOKIE, PORTAL_CSRF_COOKIE, PORTAL_PATH,
 };
 use crate::error::ApiError;
 use crate::AppState;
@@ -291,24 +291,13 @@ pub async fn register(
     if let Err(e) = public_csrf_ok(&headers, &f.csrf) {
         return register_page(&s, lang, &uri, &f, Some(e));
     }
-    // Registration is throttled like a login: it answers questions about the registry.
-    let key = format!("register:{}", f.personal_id.trim());
-    if let Some(d) = s.login_throttle.locked_for(&key) {
-        return register_page(&s, lang, &uri, &f, Some(crate::auth::locked_error(d)));
-    }
     let claim = match claim_of(&f) {
         Ok(c) => c,
         Err(e) => return register_page(&s, lang, &uri, &f, Some(e)),
     };
-    let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw)).await.unwrap_or_default();
-    let secret = new_totp_secret();
-    let account = match s.registry.eid_register(&claim, hash, secret.clone()).await {
-        Ok(a) => a,
-        Err(e) => {
-            s.login_throttle.failed(&key);
-            return register_page(&s, lang, &uri, &f, Some(e.into()));
-        }
+    let (account, secret) = match register_citizen(&s, &claim, &f.password).await {
+        Ok(r) => r,
+        Err(e) => return register_page(&s, lang, &uri, &f, Some(e)),
     };
     let uri_otp = totp::provisioning_uri(
         &totp::secret_from_base32(&secret).unwrap_or_default(),
@@ -403,7 +392,7 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
             }
             section.card {
                 h2 { (lang.t("Lần đăng nhập gần đây", "Recent logins")) }
-                ul { @for l in &rec.logins { li { (l.at.format("%d/%m/%Y %H:%M:%S")) " — " (l.outcome) " (" (l.client) ")" } } }
+                ul { @for l in &rec.logins { li { (super::vn_time(&l.at)) " — " (l.outcome) " (" (l.client) ")" } } }
             }
         },
     );
@@ -454,14 +443,15 @@ pub async fn access(
                 p.muted { (lang.t("Mọi lần cán bộ hoặc cơ quan đọc, tìm kiếm hay thay đổi hồ sơ của bạn đều được ghi lại.",
                     "Every read, search or change of your record by an officer or agency is recorded.")) }
                 div.table-wrap { table data-testid="access-log" {
-                    thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Người truy cập", "Who")) } th { (lang.t("Thao tác", "Action")) } th { (lang.t("Mục đích", "Purpose")) } } }
+                    thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Người truy cập", "Who")) } th { (lang.t("Thao tác", "Action")) } th { (lang.t("Mục đích", "Purpose")) } th { (lang.t("Kết quả", "Outcome")) } } }
                     tbody {
                         @for a in &log.items {
                             tr {
-                                td { (a.entry.at.format("%d/%m/%Y %H:%M:%S")) }
+                                td { (super::vn_time(&a.entry.at)) }
                                 td { @if a.entry.actor == own { (lang.t("Bạn", "You")) } @else { (a.entry.actor) } }
                                 td { (a.entry.action) }
                                 td { (a.entry.purpose) }
+                                td { (a.entry.outcome) }
                             }
                         }
                     }

@@ -52,7 +52,7 @@ pub fn citizen_actor(id: &PersonalId) -> String {
 /// The card a level-2 upgrade looks at: the holder's current (valid-status) card.
 fn current_card(cards: &[StoredCard]) -> Option<Card> {
     cards.iter().filter(|c| c.status == CardStatus::Valid).max_by_key(|c| c.issue_date).map(|c| Card {
-        number: c.number.clone(),
+        number: c.number,
         issue_date: c.issue_date,
         expiry: c.expiry,
         issuing_authority: c.issuing_authority.clone(),
@@ -277,7 +277,7 @@ impl Registry {
             .unwrap_or_default();
         let c = CmndConfirmation {
             number: String::new(),
-            personal_id: id.clone(),
+            personal_id: *id,
             cmnd,
             full_name: rec.citizen.name.full(),
             birth_date: rec.citizen.birth_date.to_string(),
@@ -335,7 +335,7 @@ impl Registry {
         };
         let at = now();
         let account = EidAccount {
-            personal_id: id.clone(),
+            personal_id: *id,
             level: Level::One,
             state: AccountState::Registered,
             phone: rules::normalize_phone(&claim.phone).map_err(invalid)?,

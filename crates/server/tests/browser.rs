@@ -1,6 +1,8 @@
 //! Browser tests in headless Chromium (Debian's `chromium` + `chromium-driver`): log in,
 //! search, open a citizen, check what is shown and what is not, take an ID card from intake
-//! to hand-over, on both backends.
+//! to hand-over; a citizen's level-1 registration refused on a wrong date of birth, then
+//! accepted, approved by an officer, a TOTP login, and the officer's read in "who accessed my
+//! data"; on both backends.
 
 mod common;
 
@@ -250,5 +252,95 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     if !c.current_url().await.unwrap().path().starts_with("/login") {
         return Err("after logout a citizen page must redirect to login".into());
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizen_portal_in_chromium() {
+    let Some(driver) = start_driver() else { return };
+    for backend in backends().await {
+        let app = TestApp::start(backend).await;
+        let c = browser(driver.port).await;
+        let result = run_portal(&c, &app).await;
+        let _ = c.close().await;
+        result.unwrap_or_else(|e| panic!("{backend}: {e}"));
+        eprintln!("portal browser tests passed on {backend}");
+    }
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = wait_for(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn run_portal(c: &Client, app: &TestApp) -> Result<(), String> {
+    let id = app.citizen_a.personal_id.to_string();
+    c.goto(&format!("{}/portal", app.base)).await.unwrap();
+    wait_for(c, "[data-testid=register-link]").await.click().await.unwrap();
+    // A wrong date of birth: refused with the reason, nothing stored.
+    fill(c, "#personal_id", &id).await;
+    fill(c, "#full_name", "Nguyễn Văn Ấn").await;
+    fill(c, "#birth_date", "16/03/1985").await;
+    fill(c, "#phone", "0912345678").await;
+    wait_for(c, "#portrait_captured").await.click().await.unwrap();
+    fill(c, "#password", "mat-khau-cong-dan-1").await;
+    fill(c, "#password2", "mat-khau-cong-dan-1").await;
+    wait_for(c, "#register").await.click().await.unwrap();
+    let err = text(c, "[data-testid=portal-error]").await;
+    if !err.contains("Ngày sinh không khớp") {
+        return Err(format!("registration error: {err}"));
+    }
+    // The form keeps what was typed (but not the passwords); correct the date.
+    fill(c, "#birth_date", "15/03/1985").await;
+    fill(c, "#password", "mat-khau-cong-dan-1").await;
+    fill(c, "#password2", "mat-khau-cong-dan-1").await;
+    wait_for(c, "#register").await.click().await.unwrap();
+    let secret = text(c, "[data-testid=totp-secret]").await;
+    assert_eq!(secret.len(), 32, "{secret}");
+
+    // An officer of the commune approves it and opens the citizen's record.
+    login(c, app, "xa_a", PASSWORD).await;
+    wait_for(c, "[data-testid=current-user]").await;
+    wait_for(c, "[data-testid=nav-eid]").await.click().await.unwrap();
+    let queue = text(c, "[data-testid=eid-queue]").await;
+    assert!(queue.contains(&id), "{queue}");
+    c.goto(&format!("{}/eid/accounts/{id}", app.base)).await.unwrap();
+    wait_for(c, "#approve").await.click().await.unwrap();
+    let state = text_until(c, "[data-testid=eid-state]", |t| t.contains("phê duyệt")).await;
+    assert_eq!(state, "Đã phê duyệt, chờ kích hoạt");
+    c.goto(&format!("{}/citizens/{id}", app.base)).await.unwrap();
+    assert_eq!(text(c, "[data-testid=citizen-name]").await, "Nguyễn Văn Ấn");
+    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+
+    // The citizen logs in with password and TOTP and sees the officer's read.
+    c.goto(&format!("{}/portal", app.base)).await.unwrap();
+    fill(c, "#personal_id", &id).await;
+    fill(c, "#password", "mat-khau-cong-dan-1").await;
+    let raw = dancu_identity::totp::secret_from_base32(&secret).unwrap();
+    let code = dancu_identity::totp::generate(&raw, chrono::Utc::now().timestamp() as u64);
+    fill(c, "#code", &code).await;
+    wait_for(c, "#portal-login").await.click().await.unwrap();
+    let state = text(c, "[data-testid=eid-state]").await;
+    if state != "Đã kích hoạt" {
+        return Err(format!("after login: {state}"));
+    }
+    wait_for(c, "[data-testid=nav-access]").await.click().await.unwrap();
+    let log = text_until(c, "[data-testid=access-log]", |t| t.contains("officer:xa_a")).await;
+    assert!(log.contains("officer:xa_a") && log.contains("citizen.read"), "{log}");
+
+    // Works on a phone-sized screen.
+    c.set_window_size(375, 740).await.unwrap();
+    c.goto(&format!("{}/portal/me", app.base)).await.unwrap();
+    wait_for(c, "[data-testid=eid-state]").await;
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(overflow.as_i64().unwrap() <= 0, "portal overflows a phone screen by {overflow}px");
+    c.set_window_size(1200, 900).await.unwrap();
     Ok(())
 }

@@ -118,8 +118,8 @@ fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats) {
         eprintln!("  blocking rule {name:<22} {pairs:>11} pairs  {oversized:>6} oversized blocks");
     }
     eprintln!(
-        "compared {} candidate pairs ({} patterns); share of matches λ = {:.5}",
-        stats.blocking.pairs, stats.distinct_patterns, m.model.lambda
+        "compared {} candidate pairs; trained on {} pairs (one block in {}, {} patterns); share of matches λ = {:.5}",
+        stats.blocking.pairs, stats.training_pairs, stats.sample_every, stats.distinct_patterns, m.model.lambda
     );
     let cats = &m.cfg.categories;
     for (i, f) in m.model.fields.iter().enumerate() {
@@ -210,9 +210,10 @@ pub fn link(args: &LinkArgs, config: Option<&Path>) -> Result<()> {
     let t = threshold(args.common.threshold, &cfg)?;
     let ds = Dataset::read(&[&args.left, &args.right], &cfg)?;
     report_read(&ds, args.common.rejects.as_deref(), started)?;
-    let (m, stats) = Matcher::train(&ds, &cfg, None);
+    let (m, mut stats) = Matcher::train(&ds, &cfg);
+    let (pairs, blocking, _) = m.scored_pairs(m.threshold_weight(t), None);
+    stats.blocking = blocking;
     report_model(&m, &stats);
-    let pairs = m.scored_pairs(m.threshold_weight(t));
     write_pairs(&args.out, &m, &pairs)?;
     eprintln!(
         "{} linked pairs written to {} in {:.2}s",

@@ -47,14 +47,24 @@ fn phone_keys(r: &Record) -> [u64; 2] {
     [if r.phone != 0 { key(&[3, r.phone]) } else { 0 }, 0]
 }
 
-/// First and last name word (in either order) and birth year: robust to a missing or extra
-/// middle name, swapped family/given columns and any day/month error.
+/// The 2025 province, or the folded province text when there is no unit code.
+fn place(r: &Record) -> u64 {
+    if r.province != 0 {
+        r.province as u64
+    } else {
+        r.province_text as u64 | 1 << 40
+    }
+}
+
+/// First and last name word (in either order), birth year and province: robust to a
+/// missing or extra middle name, swapped family/given columns, any day/month error and an
+/// ID error.
 fn name_ends_year_keys(r: &Record) -> [u64; 2] {
     if r.n_names < 2 || r.date.year == 0 {
         return [0, 0];
     }
     let (f, g) = (r.family() as u64, r.given() as u64);
-    [key(&[4, f.min(g), f.max(g), r.date.year as u64]), 0]
+    [key(&[4, f.min(g), f.max(g), r.date.year as u64, place(r)]), 0]
 }
 
 /// All name words as a set, and the province: robust to any word order and any date error.
@@ -67,7 +77,7 @@ fn name_set_province_keys(r: &Record) -> [u64; 2] {
     t[..n].sort_unstable();
     let mut parts = [0u64; 8];
     parts[0] = 5;
-    parts[1] = if r.province != 0 { r.province as u64 } else { r.province_text as u64 | 1 << 40 };
+    parts[1] = place(r);
     for (i, s) in t[..n].iter().enumerate() {
         parts[2 + i] = *s as u64;
     }
@@ -81,8 +91,7 @@ fn date_province_keys(r: &Record) -> [u64; 2] {
     if !d.is_full() {
         return [0, 0];
     }
-    let place = if r.province != 0 { r.province as u64 } else { r.province_text as u64 | 1 << 40 };
-    [key(&[6, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64, place]), 0]
+    [key(&[6, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64, place(r)]), 0]
 }
 
 /// Given name and commune: robust to date errors together with a family-name error.
@@ -115,9 +124,9 @@ pub fn rules_for(fields: &[Field]) -> Vec<Rule> {
     }
     if has(Field::BirthDate) {
         rules.push(Rule {
-            name: "name_ends+birth_year",
+            name: "name_ends+year+province",
             keys: name_ends_year_keys,
-            involves: &[Field::FamilyName, Field::GivenName, Field::BirthDate],
+            involves: &[Field::FamilyName, Field::GivenName, Field::BirthDate, Field::Unit, Field::Place],
         });
     }
     rules.push(Rule {
@@ -157,6 +166,8 @@ pub struct Walk {
     pub window: usize,
     /// Only pairs from different sources (link and reconcile modes).
     pub cross: bool,
+    /// Walk only one block in this many (chosen by key hash): a sample for training.
+    pub sample_every: u64,
 }
 
 /// Visits every candidate pair once (as `(i, j)` record indices, `i < j`), in parallel.
@@ -176,7 +187,7 @@ where
     V: Fn(&mut A, u32, u32) + Sync + Send,
     R: Fn(A, A) -> A + Sync + Send,
 {
-    let Walk { max_block, window, cross } = walk;
+    let Walk { max_block, window, cross, sample_every } = walk;
     let mut oversized: Vec<HashSet<u64>> = Vec::new();
     let mut stats = BlockStats::default();
     let mut total: Option<A> = None;
@@ -193,7 +204,7 @@ where
         let mut start = 0;
         for i in 1..=entries.len() {
             if i == entries.len() || entries[i].0 != entries[start].0 {
-                if i - start > 1 {
+                if i - start > 1 && (sample_every <= 1 || entries[start].0.is_multiple_of(sample_every)) {
                     groups.push((start, i));
                 }
                 start = i;
@@ -293,7 +304,7 @@ mod tests {
         let (pairs, stats) = visit(
             &records,
             &rules,
-            Walk { max_block: 10, window: 3, cross: false },
+            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
             Vec::new,
             |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
             |mut a, b| {

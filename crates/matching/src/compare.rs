@@ -160,8 +160,26 @@ impl Comparator<'_> {
         if a.is_empty() || b.is_empty() || subset(a, b) || subset(b, a) {
             return 1;
         }
-        let join = |x: &[Sym]| x.iter().map(|s| &*self.strings[*s as usize]).collect::<Vec<_>>().join(" ");
-        if jaro_winkler(join(a).as_bytes(), join(b).as_bytes()) >= 0.88 {
+        // The words joined in a stack buffer: no allocation per pair.
+        let join = |x: &[Sym], buf: &mut [u8; 64]| -> usize {
+            let mut n = 0;
+            for (k, s) in x.iter().enumerate() {
+                let w = self.strings[*s as usize].as_bytes();
+                if n + w.len() + 1 > buf.len() {
+                    break;
+                }
+                if k > 0 {
+                    buf[n] = b' ';
+                    n += 1;
+                }
+                buf[n..n + w.len()].copy_from_slice(w);
+                n += w.len();
+            }
+            n
+        };
+        let (mut ba, mut bb) = ([0u8; 64], [0u8; 64]);
+        let (na, nb) = (join(a, &mut ba), join(b, &mut bb));
+        if jaro_winkler(&ba[..na], &bb[..nb]) >= 0.88 {
             2
         } else {
             3
@@ -266,24 +284,36 @@ pub fn id_level(a: u64, b: u64) -> u8 {
     }
 }
 
-fn digits(mut n: u64, len: usize) -> [u8; 12] {
-    let mut d = [0u8; 12];
-    for i in (0..len.min(12)).rev() {
-        d[i] = (n % 10) as u8;
-        n /= 10;
+/// Positions (from the right) where the decimal digits of `a` and `b` differ, stopping
+/// after three; with the digits at the first two.
+fn digit_diffs(mut a: u64, mut b: u64, len: usize) -> (usize, [(usize, u8, u8); 2]) {
+    let mut n = 0;
+    let mut at = [(0usize, 0u8, 0u8); 2];
+    for pos in 0..len {
+        let (x, y) = ((a % 10) as u8, (b % 10) as u8);
+        if x != y {
+            if n < 2 {
+                at[n] = (pos, x, y);
+            }
+            n += 1;
+            if n > 2 {
+                break;
+            }
+        }
+        a /= 10;
+        b /= 10;
     }
-    d
+    (n, at)
 }
 
 fn one_digit_off(a: u64, b: u64, len: usize) -> bool {
-    let (x, y) = (digits(a, len), digits(b, len));
-    x.iter().zip(&y).filter(|(p, q)| p != q).count() == 1
+    digit_diffs(a, b, len).0 == 1
 }
 
+/// Two adjacent digits swapped.
 fn digit_transposed(a: u64, b: u64, len: usize) -> bool {
-    let (x, y) = (digits(a, len), digits(b, len));
-    let diff: Vec<usize> = (0..len).filter(|&i| x[i] != y[i]).collect();
-    diff.len() == 2 && diff[1] == diff[0] + 1 && x[diff[0]] == y[diff[1]] && x[diff[1]] == y[diff[0]]
+    let (n, [(p, x0, y0), (q, x1, y1)]) = digit_diffs(a, b, len);
+    n == 2 && q == p + 1 && x0 == y1 && x1 == y0
 }
 
 fn unit_level(a: &Record, b: &Record) -> u8 {

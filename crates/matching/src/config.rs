@@ -99,7 +99,7 @@ impl Default for Settings {
             max_block: 400,
             window: 25,
             max_cluster: 20,
-            u_sample_pairs: 2_000_000,
+            u_sample_pairs: 1_000_000,
         }
     }
 }

@@ -98,9 +98,16 @@ pub fn fields_for(cfg: &MatchConfig) -> Vec<Field> {
     f
 }
 
-/// Counts from training, for the report.
+/// Lists larger than this many records train on a sample of the blocks.
+const TRAIN_SAMPLE_RECORDS: usize = 250_000;
+
+/// Counts from training and scoring, for the report.
 #[derive(Debug, Clone, Default)]
 pub struct TrainStats {
+    /// Pairs the training sample compared, and the sampling rate (one block in …).
+    pub training_pairs: u64,
+    pub sample_every: u64,
+    /// The full blocking run of the scoring pass.
     pub blocking: blocking::BlockStats,
     pub distinct_patterns: usize,
     /// True pairs that blocking compared (with a truth file).
@@ -118,8 +125,9 @@ pub struct Matcher<'a> {
 }
 
 impl<'a> Matcher<'a> {
-    /// Estimates u from random pairs and m, λ by EM over the blocked candidate pairs.
-    pub fn train(ds: &'a Dataset, cfg: &'a MatchConfig, truth: Option<&Truth>) -> (Self, TrainStats) {
+    /// Estimates u from random pairs and m, λ by EM over the blocked candidate pairs (a
+    /// sample of the blocks in large lists: EM needs pattern counts, not every pair).
+    pub fn train(ds: &'a Dataset, cfg: &'a MatchConfig) -> (Self, TrainStats) {
         let fields = fields_for(cfg);
         let cmp = Comparator { fields: fields.clone(), strings: &ds.strings };
         let rules = blocking::rules_for(&fields);
@@ -128,31 +136,33 @@ impl<'a> Matcher<'a> {
         let n = fields.len();
         let nr = rules.len();
         // Pattern counts over all candidate pairs (index nr) and per rule that blocks the pair.
-        let ((patterns, true_compared), bstats) = blocking::visit(
+        let walk = blocking::Walk {
+            max_block: s.max_block,
+            window: s.window,
+            cross: ds.cross,
+            sample_every: (ds.len() / TRAIN_SAMPLE_RECORDS).max(1) as u64,
+        };
+        let (patterns, bstats) = blocking::visit(
             &ds.records,
             &rules,
-            blocking::Walk { max_block: s.max_block, window: s.window, cross: ds.cross },
-            || (vec![HashMap::<u64, u64>::new(); nr + 1], 0u64),
+            walk,
+            || vec![HashMap::<u64, u64>::new(); nr + 1],
             |acc, i, j| {
                 let (a, b) = (&ds.records[i as usize], &ds.records[j as usize]);
                 let p = cmp.compare(a, b).pattern(n);
-                *acc.0[nr].entry(p).or_default() += 1;
+                *acc[nr].entry(p).or_default() += 1;
                 for (r, rule) in rules.iter().enumerate() {
                     if rule.shared(a, b) {
-                        *acc.0[r].entry(p).or_default() += 1;
+                        *acc[r].entry(p).or_default() += 1;
                     }
-                }
-                if truth.is_some_and(|t| t.same(i, j)) {
-                    acc.1 += 1;
                 }
             },
             |mut a, b| {
-                for (x, y) in a.0.iter_mut().zip(b.0) {
+                for (x, y) in a.iter_mut().zip(b) {
                     for (k, v) in y {
                         *x.entry(k).or_default() += v;
                     }
                 }
-                a.1 += b.1;
                 a
             },
         );
@@ -164,9 +174,10 @@ impl<'a> Matcher<'a> {
         let (m, lambda, m_source) = scoring::train_sessions(&fields, &sessions, &patterns[nr], &u);
         let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source);
         let stats = TrainStats {
-            blocking: bstats,
+            training_pairs: bstats.pairs,
+            sample_every: walk.sample_every,
             distinct_patterns: patterns[nr].len(),
-            true_pairs_compared: truth.map(|_| true_compared),
+            ..Default::default()
         };
         (Matcher { ds, cmp, model, rules, cfg }, stats)
     }
@@ -181,28 +192,42 @@ impl<'a> Matcher<'a> {
         Explanation::new(&self.model, &c, &self.cfg.categories)
     }
 
-    /// Candidate pairs with a weight at or above `min_weight`, sorted.
-    pub fn scored_pairs(&self, min_weight: f64) -> Vec<(u32, u32, f32)> {
+    /// Candidate pairs with a weight at or above `min_weight`, sorted; the blocking counts;
+    /// with a truth file, how many true pairs blocking compared.
+    pub fn scored_pairs(
+        &self,
+        min_weight: f64,
+        truth: Option<&Truth>,
+    ) -> (Vec<(u32, u32, f32)>, blocking::BlockStats, u64) {
         let s = &self.cfg.settings;
-        let (mut pairs, _) = blocking::visit(
+        let walk = blocking::Walk {
+            max_block: s.max_block,
+            window: s.window,
+            cross: self.ds.cross,
+            sample_every: 1,
+        };
+        let ((mut pairs, true_compared), stats) = blocking::visit(
             &self.ds.records,
             &self.rules,
-            blocking::Walk { max_block: s.max_block, window: s.window, cross: self.ds.cross },
-            Vec::new,
-            |acc: &mut Vec<(u32, u32, f32)>, i, j| {
+            walk,
+            || (Vec::new(), 0u64),
+            |acc: &mut (Vec<(u32, u32, f32)>, u64), i, j| {
                 let w = self.weight(i, j);
                 if w >= min_weight {
-                    acc.push((i, j, w as f32));
+                    acc.0.push((i, j, w as f32));
+                }
+                if truth.is_some_and(|t| t.same(i, j)) {
+                    acc.1 += 1;
                 }
             },
             |mut a, b| {
-                a.extend(b);
-                a
+                a.0.extend(b.0);
+                (a.0, a.1 + b.1)
             },
         );
         pairs.sort_unstable_by_key(|p| (p.0, p.1));
         pairs.dedup_by_key(|p| (p.0, p.1));
-        pairs
+        (pairs, stats, true_compared)
     }
 
     /// The weight at which a pair reaches the configured match probability.
@@ -228,9 +253,11 @@ pub fn dedup<'a>(
     threshold: f64,
     truth: Option<&Truth>,
 ) -> (Matcher<'a>, DedupResult) {
-    let (m, stats) = Matcher::train(ds, cfg, truth);
+    let (m, mut stats) = Matcher::train(ds, cfg);
     let tw = m.threshold_weight(threshold);
-    let pairs = m.scored_pairs(tw);
+    let (pairs, blocking, true_compared) = m.scored_pairs(tw, truth);
+    stats.blocking = blocking;
+    stats.true_pairs_compared = truth.map(|_| true_compared);
     let labels = cluster::cluster(ds.len(), &pairs, tw, cfg.settings.max_cluster, |i, j| m.weight(i, j));
     (m, DedupResult { labels, pairs, stats })
 }

@@ -24,10 +24,24 @@ pub fn decode_field(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Whether a field could be mojibake at all: the repair only considers text whose every
+/// character has a Windows-1252 byte (it leaves "real Unicode" alone), so a field holding
+/// `ễ` or `ư` — most Vietnamese text — is skipped without calling it.
+fn could_be_mojibake(s: &str) -> bool {
+    !s.is_ascii() && s.chars().all(|c| (c as u32) < 0x100 || CP1252_EXTRA.contains(&c))
+}
+
+/// The characters Windows-1252 puts at 0x80–0x9F.
+const CP1252_EXTRA: [char; 27] = [
+    '€', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 'Ž', '‘', '’', '“', '”', '•', '–', '—', '˜',
+    '™', 'š', '›', 'œ', 'ž', 'Ÿ',
+];
+
 /// Repairs the text fields of one row together (one encoding chosen for all of them, which
-/// is far more reliable than a choice per field). Pure-ASCII rows are left alone quickly.
+/// is far more reliable than a choice per field). Rows where no field could be mojibake
+/// are left alone quickly.
 pub fn repair_row_text(fields: &mut [String]) {
-    if fields.iter().all(|f| f.is_ascii()) {
+    if !fields.iter().any(|f| could_be_mojibake(f)) {
         return;
     }
     let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
@@ -333,14 +347,17 @@ pub fn key(parts: &[u64]) -> u64 {
 /// The folded address detail, and a hash of its digits alone (the house number and hamlet
 /// number survive most retyping).
 pub fn detail_hashes(s: &str) -> (u64, u64) {
-    let f = fold_key(s);
-    if f.is_empty() {
+    if s.trim().is_empty() {
         return (0, 0);
     }
-    let words: Vec<&str> = f.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    let text = hash_bytes(0, words.join(" ").as_bytes()).max(1);
-    let digits: Vec<&str> = words.iter().copied().filter(|w| w.bytes().any(|b| b.is_ascii_digit())).collect();
-    let digits = if digits.is_empty() { 0 } else { hash_bytes(0, digits.join(" ").as_bytes()).max(1) };
+    let f = fold_key(s);
+    let (mut text, mut digits) = (0u64, 0u64);
+    for w in f.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        text = hash_bytes(hash_bytes(text, w.as_bytes()), b" ");
+        if w.bytes().any(|b| b.is_ascii_digit()) {
+            digits = hash_bytes(hash_bytes(digits, w.as_bytes()), b" ");
+        }
+    }
     (text, digits)
 }
 

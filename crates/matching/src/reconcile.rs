@@ -106,11 +106,11 @@ pub const ID_CHECKS: [&str; 4] = ["ok", "no_id", "id_bad_format", "id_not_in_reg
 
 /// Classifies every sector row (source 0 of `ds`) against the registry rows (source 1).
 pub fn reconcile(ds: &Dataset, cfg: &MatchConfig, threshold: f64) -> Vec<RowResult> {
-    let (matcher, _) = Matcher::train(ds, cfg, None);
+    let (matcher, _) = Matcher::train(ds, cfg);
     let tw = matcher.threshold_weight(threshold);
     // Best registry candidate per sector row.
     let mut best: HashMap<u32, (u32, f32)> = HashMap::new();
-    for (i, j, w) in matcher.scored_pairs(tw) {
+    for (i, j, w) in matcher.scored_pairs(tw, None).0 {
         let (s, r) = if ds.records[i as usize].source == 0 { (i, j) } else { (j, i) };
         let e = best.entry(s).or_insert((r, w));
         if w > e.1 {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use crate::config::{MatchConfig, MAX_CATEGORIES};
+use crate::config::{BareUnitList, MatchConfig, MAX_CATEGORIES};
 use crate::normalise::{self, IdValue, Ymd};
 
 /// An interned folded string; 0 is "none".
@@ -140,21 +140,63 @@ impl Record {
     }
 }
 
-/// Interns folded strings from several threads at once (sharded by hash, so threads rarely
-/// wait on each other).
+/// A map shared by the reading threads, sharded by hash so threads rarely wait on each
+/// other. Values are computed outside the lock (two threads may compute the same value
+/// once each; the result is the same).
 #[derive(Debug)]
-pub struct Interner {
-    shards: Vec<Mutex<HashMap<Box<str>, Sym>>>,
-    next: AtomicU32,
+pub struct Sharded<V> {
+    shards: Vec<Mutex<HashMap<Box<str>, V>>>,
 }
 
 const SHARDS: usize = 64;
 
+impl<V: Clone> Default for Sharded<V> {
+    fn default() -> Self {
+        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+impl<V: Clone> Sharded<V> {
+    fn shard(&self, s: &str) -> &Mutex<HashMap<Box<str>, V>> {
+        &self.shards[(normalise::hash_bytes(0, s.as_bytes()) % SHARDS as u64) as usize]
+    }
+
+    pub fn get_or_insert_with(&self, s: &str, make: impl FnOnce() -> V) -> V {
+        if let Some(v) = self.shard(s).lock().unwrap().get(s) {
+            return v.clone();
+        }
+        let v = make();
+        self.shard(s).lock().unwrap().entry(s.into()).or_insert(v).clone()
+    }
+}
+
+/// Name words of one field: up to [`MAX_NAME_TOKENS`] symbols.
+pub type Tokens = ([Sym; MAX_NAME_TOKENS], u8);
+
+/// Interned folded strings, and caches of everything derived from a field's text alone:
+/// lists repeat the same family names, given names, dates and communes millions of times,
+/// so each distinct value is folded or parsed once.
+#[derive(Debug)]
+pub struct Interner {
+    syms: Sharded<Sym>,
+    next: AtomicU32,
+    names: Sharded<Tokens>,
+    dates: Sharded<Result<Ymd, &'static str>>,
+    units: [Sharded<Result<Option<normalise::Unit2025>, &'static str>>; 3],
+    places: Sharded<Sym>,
+    categories: Sharded<Sym>,
+}
+
 impl Default for Interner {
     fn default() -> Self {
         Interner {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            syms: Sharded::default(),
             next: AtomicU32::new(1),
+            names: Sharded::default(),
+            dates: Sharded::default(),
+            units: Default::default(),
+            places: Sharded::default(),
+            categories: Sharded::default(),
         }
     }
 }
@@ -164,25 +206,63 @@ impl Interner {
         if s.is_empty() {
             return 0;
         }
-        let shard = (normalise::hash_bytes(0, s.as_bytes()) % SHARDS as u64) as usize;
-        let mut map = self.shards[shard].lock().unwrap();
-        if let Some(&id) = map.get(s) {
-            return id;
-        }
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        map.insert(s.into(), id);
-        id
+        self.syms.get_or_insert_with(s, || self.next.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The strings by symbol (index 0 is the empty string).
     pub fn strings(&self) -> Vec<Box<str>> {
         let mut v: Vec<Box<str>> = vec!["".into(); self.next.load(Ordering::Relaxed) as usize];
-        for shard in &self.shards {
+        for shard in &self.syms.shards {
             for (s, &id) in shard.lock().unwrap().iter() {
                 v[id as usize] = s.clone();
             }
         }
         v
+    }
+
+    /// The folded name words of a (repaired) name field.
+    pub fn name_tokens(&self, s: &str) -> Tokens {
+        if s.is_empty() {
+            return ([0; MAX_NAME_TOKENS], 0);
+        }
+        self.names.get_or_insert_with(s, || {
+            let mut t = [0; MAX_NAME_TOKENS];
+            let mut n = 0;
+            for w in normalise::name_tokens(s).take(MAX_NAME_TOKENS) {
+                t[n] = self.intern(&w);
+                n += 1;
+            }
+            (t, n as u8)
+        })
+    }
+
+    pub fn date(&self, s: &str) -> Result<Ymd, &'static str> {
+        if s.trim().is_empty() {
+            return Ok(Ymd::NONE);
+        }
+        self.dates.get_or_insert_with(s, || normalise::parse_date(s))
+    }
+
+    pub fn unit(&self, s: &str, bare: BareUnitList) -> Result<Option<normalise::Unit2025>, &'static str> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        self.units[bare as usize].get_or_insert_with(s, || normalise::parse_unit(s, bare))
+    }
+
+    /// A province or commune typed as text, folded without its unit-kind word.
+    pub fn place(&self, s: &str) -> Sym {
+        if s.trim().is_empty() {
+            return 0;
+        }
+        self.places.get_or_insert_with(s, || self.intern(&normalise::fold_place(s)))
+    }
+
+    pub fn category(&self, s: &str) -> Sym {
+        if s.trim().is_empty() {
+            return 0;
+        }
+        self.categories.get_or_insert_with(s, || self.intern(&dancu_domain::fold_key(s)))
     }
 }
 
@@ -235,26 +315,27 @@ pub fn build(
     }
     let mut r = Record { line, ..Default::default() };
     // Names: the full name, or family + middle + given, as folded words.
-    let mut tokens: Vec<String> = Vec::with_capacity(4);
+    let mut n = 0usize;
     for k in [Kind::FullName, Kind::FamilyName, Kind::MiddleName, Kind::GivenName] {
-        tokens.extend(normalise::name_tokens(f.get(k)));
+        let (t, len) = interner.name_tokens(f.get(k));
+        for &sym in &t[..len as usize] {
+            if n < MAX_NAME_TOKENS {
+                r.names[n] = sym;
+                n += 1;
+            } else {
+                // Longer names keep their first words and the last (the given name).
+                r.names[MAX_NAME_TOKENS - 1] = sym;
+            }
+        }
     }
-    if tokens.is_empty() {
+    if n == 0 {
         let column = col(if cfg.column("full_name").is_some() { Kind::FullName } else { Kind::GivenName });
         issues.push(Issue { line, column, rule: "name.missing", dropped: true });
         return None;
     }
-    if tokens.len() > MAX_NAME_TOKENS {
-        let last = tokens.pop().unwrap();
-        tokens.truncate(MAX_NAME_TOKENS - 1);
-        tokens.push(last);
-    }
-    for (i, t) in tokens.iter().enumerate() {
-        r.names[i] = interner.intern(t);
-    }
-    r.n_names = tokens.len() as u8;
+    r.n_names = n as u8;
 
-    match normalise::parse_date(f.get(Kind::BirthDate)) {
+    match interner.date(f.get(Kind::BirthDate)) {
         Ok(d) => r.date = d,
         Err(rule) => issues.push(Issue { line, column: col(Kind::BirthDate), rule, dropped: false }),
     }
@@ -280,7 +361,7 @@ pub fn build(
     if let Some(n) = normalise::parse_cmnd(f.get(Kind::Cmnd)) {
         r.cmnd = n;
     }
-    match normalise::parse_unit(f.get(Kind::Unit), cfg.settings.unit_list) {
+    match interner.unit(f.get(Kind::Unit), cfg.settings.unit_list) {
         Ok(Some(u)) => {
             r.commune = u.commune;
             r.province = u.province;
@@ -289,8 +370,8 @@ pub fn build(
         Ok(None) => {}
         Err(rule) => issues.push(Issue { line, column: col(Kind::Unit), rule, dropped: false }),
     }
-    r.province_text = interner.intern(&normalise::fold_place(f.get(Kind::Province)));
-    r.commune_text = interner.intern(&normalise::fold_place(f.get(Kind::Commune)));
+    r.province_text = interner.place(f.get(Kind::Province));
+    r.commune_text = interner.place(f.get(Kind::Commune));
     let (detail, digits) = normalise::detail_hashes(f.get(Kind::AddressDetail));
     r.detail = detail;
     r.detail_digits = digits;
@@ -316,7 +397,7 @@ pub fn build(
         }
     }
     for (i, c) in f.cats.iter().enumerate() {
-        r.cats[i] = interner.intern(&dancu_domain::fold_key(c));
+        r.cats[i] = interner.category(c);
     }
     let id = f.get(Kind::RecordId).trim().to_string();
     Some((r, id))

@@ -126,26 +126,40 @@ pub fn rules_for(fields: &[Field]) -> Vec<Rule> {
         rules.push(Rule {
             name: "name_ends+year+province",
             keys: name_ends_year_keys,
-            involves: &[Field::FamilyName, Field::GivenName, Field::BirthDate, Field::Unit, Field::Place],
+            involves: &[
+                Field::FamilyName,
+                Field::GivenName,
+                Field::BirthDate,
+                Field::Unit,
+                Field::Address,
+                Field::Place,
+            ],
         });
     }
     rules.push(Rule {
         name: "name_words+province",
         keys: name_set_province_keys,
-        involves: &[Field::FamilyName, Field::GivenName, Field::MiddleName, Field::Unit, Field::Place],
+        involves: &[
+            Field::FamilyName,
+            Field::GivenName,
+            Field::MiddleName,
+            Field::Unit,
+            Field::Address,
+            Field::Place,
+        ],
     });
     if has(Field::BirthDate) {
         rules.push(Rule {
             name: "birth_date+province",
             keys: date_province_keys,
-            involves: &[Field::BirthDate, Field::Unit, Field::Place],
+            involves: &[Field::BirthDate, Field::Unit, Field::Address, Field::Place],
         });
     }
-    if has(Field::Unit) {
+    if has(Field::Unit) || has(Field::Address) {
         rules.push(Rule {
             name: "given_name+commune",
             keys: given_commune_keys,
-            involves: &[Field::GivenName, Field::Unit, Field::Place, Field::Detail],
+            involves: &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
         });
     }
     rules

@@ -18,6 +18,10 @@ pub enum Field {
     PersonalId,
     Cmnd,
     Unit,
+    /// Unit and address detail together: a shared house number in the same commune is one
+    /// piece of evidence, not two (counting both would weigh every household member's
+    /// address twice).
+    Address,
     Place,
     Detail,
     Postcode,
@@ -38,6 +42,13 @@ impl Field {
             Field::PersonalId => &["exact", "one_digit_off", "different"],
             Field::Cmnd | Field::Postcode | Field::Phone | Field::Category(_) => &["exact", "different"],
             Field::Unit => &["same_commune", "same_province", "different"],
+            Field::Address => &[
+                "same_commune_and_detail",
+                "same_commune_and_numbers",
+                "same_commune",
+                "same_province",
+                "different",
+            ],
             Field::Place => &["same_commune", "same_province", "different"],
             Field::Detail => &["exact", "same_numbers", "different"],
         }
@@ -53,6 +64,7 @@ impl Field {
             Field::PersonalId => "personal_id".into(),
             Field::Cmnd => "cmnd".into(),
             Field::Unit => "unit".into(),
+            Field::Address => "address".into(),
             Field::Place => "place".into(),
             Field::Detail => "address_detail".into(),
             Field::Postcode => "postcode".into(),
@@ -118,6 +130,13 @@ impl Comparator<'_> {
                 Field::PersonalId => id_level(a.pid, b.pid),
                 Field::Cmnd => exact(a.cmnd as u64, b.cmnd as u64),
                 Field::Unit => unit_level(a, b),
+                Field::Address => match unit_level(a, b) {
+                    0 if a.detail != 0 && a.detail == b.detail => 0,
+                    0 if a.detail_digits != 0 && a.detail_digits == b.detail_digits => 1,
+                    0 => 2,
+                    NULL => NULL,
+                    l => l + 2,
+                },
                 Field::Place => place_level(a, b),
                 Field::Detail => {
                     if a.detail == 0 || b.detail == 0 {

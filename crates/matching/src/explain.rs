@@ -12,6 +12,8 @@ pub struct FieldEvidence {
     pub field: String,
     /// Level name (`exact`, `day_month_swapped`, …) or `missing` when a side is empty.
     pub level: &'static str,
+    /// The level is the strongest agreement the field has.
+    pub agrees: bool,
     pub weight: f64,
 }
 
@@ -34,6 +36,7 @@ impl Explanation {
                 FieldEvidence {
                     field: f.name(categories),
                     level: if l == NULL { "missing" } else { f.levels()[l as usize] },
+                    agrees: l == 0,
                     weight: model.field_weight(i, c),
                 }
             })
@@ -49,7 +52,7 @@ impl Explanation {
 
     /// Fields whose level is not the strongest agreement (and not missing): what disagrees.
     pub fn disagreements(&self) -> impl Iterator<Item = &FieldEvidence> {
-        self.fields.iter().filter(|f| f.level != "missing" && !matches!(f.level, "exact" | "same_commune"))
+        self.fields.iter().filter(|f| f.level != "missing" && !f.agrees)
     }
 }
 

@@ -78,6 +78,10 @@ impl Dataset {
 pub fn fields_for(cfg: &MatchConfig) -> Vec<Field> {
     let has = |k: &str| cfg.column(k).is_some();
     let mut f = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+    if has("unit") && has("address_detail") {
+        f.push(Field::Address);
+    }
+    let separate_address = !(has("unit") && has("address_detail"));
     for (key, field) in [
         ("birth_date", Field::BirthDate),
         ("personal_id", Field::PersonalId),
@@ -87,7 +91,7 @@ pub fn fields_for(cfg: &MatchConfig) -> Vec<Field> {
         ("postcode", Field::Postcode),
         ("phone", Field::Phone),
     ] {
-        if has(key) {
+        if has(key) && (separate_address || !matches!(field, Field::Unit | Field::Detail)) {
             f.push(field);
         }
     }

@@ -180,9 +180,18 @@ pub fn reconcile(ds: &Dataset, cfg: &MatchConfig, threshold: f64) -> Vec<RowResu
                 out.score = Some(matcher.model.probability(w as f64));
                 let e = matcher.explain(i, c);
                 let agreeing: Vec<&str> =
-                    e.fields.iter().filter(|f| f.weight > 0.0).map(|f| f.field.as_str()).collect();
+                    e.fields.iter().filter(|f| f.agrees).map(|f| f.field.as_str()).collect();
+                let close: Vec<String> = e
+                    .fields
+                    .iter()
+                    .filter(|f| !f.agrees && f.weight > 0.0)
+                    .map(|f| format!("{} ({})", f.field, f.level))
+                    .collect();
                 let sep = if out.reason.is_empty() { "" } else { "; " };
                 out.reason = format!("{}{sep}agrees on {}", out.reason, agreeing.join(", "));
+                if !close.is_empty() {
+                    out.reason.push_str(&format!("; close on {}", close.join(", ")));
+                }
             }
             out
         })

@@ -106,14 +106,21 @@ struct Parsed {
     raw: Vec<String>,
 }
 
+/// Columns `dancu gen --duplicates` adds for matching tests; the registry does not keep them.
+const IGNORED_COLUMNS: [&str; 2] = ["record_id", "phone"];
+
 /// Maps the file's header to [`CSV_COLUMNS`]; any order is accepted, but every column must
-/// be present and no unknown column may appear.
-fn column_map(header: &csv::ByteRecord) -> Result<Vec<usize>> {
+/// be present and no unknown column may appear (the [`IGNORED_COLUMNS`] are allowed).
+/// Returns the map and the number of columns a row must have.
+fn column_map(header: &csv::ByteRecord) -> Result<(Vec<usize>, usize)> {
     let names: Vec<String> = header
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string())
         .collect();
-    let unknown: Vec<&String> = names.iter().filter(|n| !CSV_COLUMNS.contains(&n.as_str())).collect();
+    let unknown: Vec<&String> = names
+        .iter()
+        .filter(|n| !CSV_COLUMNS.contains(&n.as_str()) && !IGNORED_COLUMNS.contains(&n.as_str()))
+        .collect();
     let missing: Vec<&str> = CSV_COLUMNS.iter().copied().filter(|c| !names.iter().any(|n| n == c)).collect();
     if !unknown.is_empty() || !missing.is_empty() {
         bail!(
@@ -121,7 +128,8 @@ fn column_map(header: &csv::ByteRecord) -> Result<Vec<usize>> {
             CSV_COLUMNS.join(",")
         );
     }
-    Ok(CSV_COLUMNS.iter().map(|c| names.iter().position(|n| n == c).unwrap()).collect())
+    let map = CSV_COLUMNS.iter().map(|c| names.iter().position(|n| n == c).unwrap()).collect();
+    Ok((map, names.len()))
 }
 
 /// Reads and validates rows on a thread of its own, sending batches of whole households.
@@ -137,7 +145,7 @@ fn parse_thread(
         .flexible(true)
         .buffer_capacity(1 << 20)
         .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-    let map = column_map(rdr.byte_headers()?)?;
+    let (map, width) = column_map(rdr.byte_headers()?)?;
     let today = dancu_domain::date::vietnam_today(Utc::now());
     let mut rec = csv::ByteRecord::new();
     let mut rows = 0u64;
@@ -181,12 +189,12 @@ fn parse_thread(
         }
         let raw: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
         let reject = |v: Violation| -> Result<()> { rejects.lock().unwrap().write(line, &v, &raw) };
-        if rec.len() != CSV_COLUMNS.len() {
+        if rec.len() != width {
             reject(Violation::new(
                 "row",
                 "csv.field_count",
-                format!("Dòng có {} cột, cần {}", rec.len(), CSV_COLUMNS.len()),
-                format!("the row has {} fields, expected {}", rec.len(), CSV_COLUMNS.len()),
+                format!("Dòng có {} cột, cần {}", rec.len(), width),
+                format!("the row has {} fields, expected {}", rec.len(), width),
             ))?;
             continue;
         }

@@ -2,7 +2,7 @@
 //! pairwise precision, recall and F1 of the clusters, and the share of true pairs that
 //! blocking let through (no scoring can find a pair that was never compared).
 
-use std::collections::HashMap;
+use crate::fastmap::FastMap;
 use std::path::Path;
 
 use crate::io::MatchError;
@@ -21,7 +21,7 @@ pub const UNKNOWN: u32 = u32::MAX;
 impl Truth {
     /// Reads `record_id,person_id` (header required; extra columns ignored).
     pub fn read(path: &Path, ids: &[Box<str>]) -> Result<Self, MatchError> {
-        let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, s)| (&**s, i as u32)).collect();
+        let index: FastMap<&str, u32> = ids.iter().enumerate().map(|(i, s)| (&**s, i as u32)).collect();
         let err = |line: u64, message: String| MatchError::Truth { path: path.into(), line, message };
         let mut rdr = csv::Reader::from_path(path).map_err(|e| err(0, e.to_string()))?;
         let header = rdr.headers().map_err(|e| err(1, e.to_string()))?.clone();
@@ -31,21 +31,28 @@ impl Truth {
             })
         };
         let (rid, pid) = (col("record_id")?, col("person_id")?);
-        let mut persons: HashMap<String, u32> = HashMap::new();
+        let mut persons: FastMap<Vec<u8>, u32> = FastMap::default();
         let mut person = vec![UNKNOWN; ids.len()];
-        for row in rdr.records() {
-            let row = row.map_err(|e| err(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?;
+        let mut row = csv::ByteRecord::new();
+        while rdr
+            .read_byte_record(&mut row)
+            .map_err(|e| err(e.position().map(|p| p.line()).unwrap_or(0), e.to_string()))?
+        {
             let (Some(r), Some(p)) = (row.get(rid), row.get(pid)) else { continue };
+            let Ok(r) = std::str::from_utf8(r) else { continue };
             if let Some(&i) = index.get(r) {
                 let n = persons.len() as u32;
-                person[i as usize] = *persons.entry(p.to_string()).or_insert(n);
+                person[i as usize] = match persons.get(p) {
+                    Some(&x) => x,
+                    None => *persons.entry(p.to_vec()).or_insert(n),
+                };
             }
         }
         Ok(Self::from_persons(person))
     }
 
     pub fn from_persons(person: Vec<u32>) -> Self {
-        let mut sizes: HashMap<u32, u64> = HashMap::new();
+        let mut sizes: FastMap<u32, u64> = FastMap::default();
         for &p in person.iter().filter(|&&p| p != UNKNOWN) {
             *sizes.entry(p).or_default() += 1;
         }
@@ -73,8 +80,8 @@ pub struct PairMetrics {
 /// Pairwise metrics of `labels` (cluster per record) against `truth`.
 pub fn pairwise(labels: &[u32], truth: &Truth) -> PairMetrics {
     let c2 = |n: u64| n * n.saturating_sub(1) / 2;
-    let mut clusters: HashMap<u32, u64> = HashMap::new();
-    let mut both: HashMap<(u32, u32), u64> = HashMap::new();
+    let mut clusters: FastMap<u32, u64> = FastMap::default();
+    let mut both: FastMap<(u32, u32), u64> = FastMap::default();
     for (i, &l) in labels.iter().enumerate() {
         *clusters.entry(l).or_default() += 1;
         let p = truth.person[i];

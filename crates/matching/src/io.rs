@@ -2,7 +2,7 @@
 //! encoding is not valid UTF-8), in chunks parsed in parallel. Nothing is dropped silently:
 //! a row that cannot be matched goes to the issues list with its line, column and rule.
 
-use std::collections::HashMap;
+use crate::fastmap::FastMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -106,55 +106,71 @@ impl Loader {
         };
         let header = rdr.byte_headers().map_err(csv_err)?.clone();
         let lay = layout(&header, cfg, path)?;
-        let mut chunk: Vec<csv::ByteRecord> = Vec::with_capacity(CHUNK);
-        let mut seen: HashMap<Box<str>, u32> = HashMap::new();
+        let mut seen: FastMap<Box<str>, u32> = FastMap::default();
         let has_id = lay.kinds[Kind::RecordId as usize].is_some();
-        loop {
-            chunk.clear();
-            while chunk.len() < CHUNK {
+        // One thread splits the CSV into chunks while the pool parses the previous chunk.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<csv::ByteRecord>, MatchError>>(2);
+        std::thread::scope(|scope| {
+            scope.spawn(move || loop {
+                let mut chunk: Vec<csv::ByteRecord> = Vec::with_capacity(CHUNK);
                 let mut rec = csv::ByteRecord::new();
-                if !rdr.read_byte_record(&mut rec).map_err(csv_err)? {
-                    break;
+                let mut failed = None;
+                while chunk.len() < CHUNK {
+                    match rdr.read_byte_record(&mut rec) {
+                        Ok(true) => chunk.push(std::mem::take(&mut rec)),
+                        Ok(false) => break,
+                        Err(e) => {
+                            failed = Some(csv_err(e));
+                            break;
+                        }
+                    }
                 }
-                chunk.push(rec);
+                let last = chunk.len() < CHUNK || failed.is_some();
+                if !chunk.is_empty() && tx.send(Ok(chunk)).is_err() {
+                    return;
+                }
+                if let Some(e) = failed {
+                    let _ = tx.send(Err(e));
+                }
+                if last {
+                    return;
+                }
+            });
+            for chunk in rx {
+                let chunk = chunk?;
+                let parsed: Vec<Parsed> =
+                    chunk.par_iter().map(|row| self.parse_row(row, &lay, cfg)).collect();
+                self.push_parsed(parsed, cfg, source, has_id, &mut seen);
             }
-            if chunk.is_empty() {
-                break;
-            }
-            let interner = &self.interner;
-            let lay = &lay;
-            let parsed: Vec<Parsed> = chunk
-                .par_iter()
-                .map(|row| {
-                    let line = row.position().map(|p| p.line()).unwrap_or(0) as u32;
-                    let mut issues = Vec::new();
-                    if row.len() != lay.width {
-                        issues.push(Issue {
-                            line,
-                            column: format!("({} fields, header has {})", row.len(), lay.width),
-                            rule: "row.field_count",
-                            dropped: true,
-                        });
-                        return (None, issues);
-                    }
-                    let mut f = RowFields::default();
-                    for k in KINDS {
-                        if let Some(i) = lay.kinds[k as usize] {
-                            f.set(k, decode_field(&row[i]));
-                        }
-                    }
-                    for (slot, &i) in lay.cats.iter().enumerate() {
-                        if i != usize::MAX {
-                            f.cats[slot] = decode_field(&row[i]);
-                        }
-                    }
-                    let built = record::build(f, cfg, interner, line, &mut issues);
-                    (built, issues)
-                })
-                .collect();
-            self.push_parsed(parsed, cfg, source, has_id, &mut seen);
+            Ok(())
+        })
+    }
+
+    fn parse_row(&self, row: &csv::ByteRecord, lay: &Layout, cfg: &MatchConfig) -> Parsed {
+        let line = row.position().map(|p| p.line()).unwrap_or(0) as u32;
+        let mut issues = Vec::new();
+        if row.len() != lay.width {
+            issues.push(Issue {
+                line,
+                column: format!("({} fields, header has {})", row.len(), lay.width),
+                rule: "row.field_count",
+                dropped: true,
+            });
+            return (None, issues);
         }
-        Ok(())
+        let mut f = RowFields::default();
+        for k in KINDS {
+            if let Some(i) = lay.kinds[k as usize] {
+                f.set(k, decode_field(&row[i]));
+            }
+        }
+        for (slot, &i) in lay.cats.iter().enumerate() {
+            if i != usize::MAX {
+                f.cats[slot] = decode_field(&row[i]);
+            }
+        }
+        let built = record::build(f, cfg, &self.interner, line, &mut issues);
+        (built, issues)
     }
 
     /// Adds rows built elsewhere (the registry side of reconciliation).
@@ -164,7 +180,7 @@ impl Loader {
         cfg: &MatchConfig,
         source: u8,
     ) {
-        let mut seen = HashMap::new();
+        let mut seen = FastMap::default();
         let parsed: Vec<_> = rows
             .into_iter()
             .map(|(line, f)| {
@@ -181,7 +197,7 @@ impl Loader {
         cfg: &MatchConfig,
         source: u8,
         has_id_column: bool,
-        seen: &mut HashMap<Box<str>, u32>,
+        seen: &mut FastMap<Box<str>, u32>,
     ) {
         let id_col = cfg.column(Kind::RecordId.key()).unwrap_or("record_id");
         let reject =

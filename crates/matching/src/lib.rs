@@ -22,13 +22,14 @@ pub mod compare;
 pub mod config;
 pub mod eval;
 pub mod explain;
+pub mod fastmap;
 pub mod io;
 pub mod normalise;
 pub mod reconcile;
 pub mod record;
 pub mod scoring;
 
-use std::collections::HashMap;
+use fastmap::FastMap;
 use std::path::Path;
 
 use compare::{Comparator, Field};
@@ -150,7 +151,7 @@ impl<'a> Matcher<'a> {
             &ds.records,
             &rules,
             walk,
-            || vec![HashMap::<u64, u64>::new(); nr + 1],
+            || vec![FastMap::<u64, u64>::default(); nr + 1],
             |acc, i, j| {
                 let (a, b) = (&ds.records[i as usize], &ds.records[j as usize]);
                 let p = cmp.compare(a, b).pattern(n);

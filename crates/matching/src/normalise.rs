@@ -27,7 +27,7 @@ pub fn decode_field(bytes: &[u8]) -> Cow<'_, str> {
 /// Whether a field could be mojibake at all: the repair only considers text whose every
 /// character has a Windows-1252 byte (it leaves "real Unicode" alone), so a field holding
 /// `ễ` or `ư` — most Vietnamese text — is skipped without calling it.
-fn could_be_mojibake(s: &str) -> bool {
+pub fn could_be_mojibake(s: &str) -> bool {
     !s.is_ascii() && s.chars().all(|c| (c as u32) < 0x100 || CP1252_EXTRA.contains(&c))
 }
 
@@ -37,18 +37,12 @@ const CP1252_EXTRA: [char; 27] = [
     '™', 'š', '›', 'œ', 'ž', 'Ÿ',
 ];
 
-/// Repairs the text fields of one row together (one encoding chosen for all of them, which
-/// is far more reliable than a choice per field). Rows where no field could be mojibake
-/// are left alone quickly.
-pub fn repair_row_text(fields: &mut [String]) {
-    if !fields.iter().any(|f| could_be_mojibake(f)) {
-        return;
-    }
-    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-    let (fixed, _) = dancu_identity::legacy::repair_fields(&refs);
-    for (f, r) in fields.iter_mut().zip(fixed) {
-        *f = r;
-    }
+/// Repairs the fields of one row that [`could_be_mojibake`] together (one encoding chosen
+/// for all of them, which is far more reliable than a choice per field). `None` when the
+/// text was left as it is.
+pub fn repair_row_text(fields: &[&str]) -> Option<Vec<String>> {
+    let (fixed, encoding) = dancu_identity::legacy::repair_fields(fields);
+    encoding.map(|_| fixed)
 }
 
 /// The folded name tokens of a text: `fold_key`, [`fold_token`] on each word, then the

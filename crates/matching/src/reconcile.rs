@@ -27,6 +27,7 @@ use dancu_domain::units::admin_units;
 use rayon::prelude::*;
 
 use crate::config::MatchConfig;
+use crate::fastmap::FastMap;
 use crate::io::{Loader, MatchError};
 use crate::record::{IdCheck, Kind, RowFields, ID_RULES};
 use crate::{Dataset, Matcher};
@@ -109,7 +110,7 @@ pub fn reconcile(ds: &Dataset, cfg: &MatchConfig, threshold: f64) -> Vec<RowResu
     let (matcher, _) = Matcher::train(ds, cfg);
     let tw = matcher.threshold_weight(threshold);
     // Best registry candidate per sector row.
-    let mut best: HashMap<u32, (u32, f32)> = HashMap::new();
+    let mut best: FastMap<u32, (u32, f32)> = FastMap::default();
     for (i, j, w) in matcher.scored_pairs(tw, None).0 {
         let (s, r) = if ds.records[i as usize].source == 0 { (i, j) } else { (j, i) };
         let e = best.entry(s).or_insert((r, w));
@@ -117,7 +118,7 @@ pub fn reconcile(ds: &Dataset, cfg: &MatchConfig, threshold: f64) -> Vec<RowResu
             *e = (r, w);
         }
     }
-    let by_pid: HashMap<u64, u32> = ds
+    let by_pid: FastMap<u64, u32> = ds
         .records
         .iter()
         .enumerate()

@@ -2,8 +2,8 @@
 //! gigabytes means no strings per record: name tokens are interned (a `u32` symbol each),
 //! dates, IDs, phones and unit codes are packed integers, free text is a hash.
 
+use crate::fastmap::FastMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
@@ -145,19 +145,19 @@ impl Record {
 /// once each; the result is the same).
 #[derive(Debug)]
 pub struct Sharded<V> {
-    shards: Vec<Mutex<HashMap<Box<str>, V>>>,
+    shards: Vec<Mutex<FastMap<Box<str>, V>>>,
 }
 
 const SHARDS: usize = 64;
 
 impl<V: Clone> Default for Sharded<V> {
     fn default() -> Self {
-        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Sharded { shards: (0..SHARDS).map(|_| Mutex::new(FastMap::default())).collect() }
     }
 }
 
 impl<V: Clone> Sharded<V> {
-    fn shard(&self, s: &str) -> &Mutex<HashMap<Box<str>, V>> {
+    fn shard(&self, s: &str) -> &Mutex<FastMap<Box<str>, V>> {
         &self.shards[(normalise::hash_bytes(0, s.as_bytes()) % SHARDS as u64) as usize]
     }
 
@@ -185,6 +185,9 @@ pub struct Interner {
     units: [Sharded<Result<Option<normalise::Unit2025>, &'static str>>; 3],
     places: Sharded<Sym>,
     categories: Sharded<Sym>,
+    /// Legacy-encoding repairs by the row's suspect fields (short names like `Lê`, `Hà`
+    /// recur, and the repair scores every syllable).
+    repairs: Sharded<Option<Vec<String>>>,
 }
 
 impl Default for Interner {
@@ -197,6 +200,7 @@ impl Default for Interner {
             units: Default::default(),
             places: Sharded::default(),
             categories: Sharded::default(),
+            repairs: Sharded::default(),
         }
     }
 }
@@ -258,6 +262,11 @@ impl Interner {
         self.places.get_or_insert_with(s, || self.intern(&normalise::fold_place(s)))
     }
 
+    /// The repaired texts of a row's suspect fields, `None` when left as they are.
+    pub fn repair(&self, texts: &[&str]) -> Option<Vec<String>> {
+        self.repairs.get_or_insert_with(&texts.join("\u{1f}"), || normalise::repair_row_text(texts))
+    }
+
     pub fn category(&self, s: &str) -> Sym {
         if s.trim().is_empty() {
             return 0;
@@ -303,14 +312,15 @@ pub fn build(
     issues: &mut Vec<Issue>,
 ) -> Option<(Record, String)> {
     let col = |k: Kind| cfg.column(k.key()).unwrap_or(k.key()).to_string();
-    // Repair the text fields of the row together.
-    let text_kinds: Vec<Kind> =
-        KINDS.iter().copied().filter(|k| k.is_text() && !f.get(*k).is_ascii()).collect();
-    if !text_kinds.is_empty() {
-        let mut texts: Vec<String> = text_kinds.iter().map(|k| f.get(*k).to_string()).collect();
-        normalise::repair_row_text(&mut texts);
-        for (k, t) in text_kinds.iter().zip(texts) {
-            f.set(*k, t);
+    // Repair the text fields of the row that could be mojibake, together.
+    let suspects: Vec<Kind> =
+        KINDS.iter().copied().filter(|k| k.is_text() && normalise::could_be_mojibake(f.get(*k))).collect();
+    if !suspects.is_empty() {
+        let texts: Vec<&str> = suspects.iter().map(|k| f.get(*k)).collect();
+        if let Some(fixed) = interner.repair(&texts) {
+            for (k, t) in suspects.iter().zip(fixed) {
+                f.set(*k, t);
+            }
         }
     }
     let mut r = Record { line, ..Default::default() };

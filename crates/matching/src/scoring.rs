@@ -9,7 +9,7 @@
 //! - exact name agreement is weighed by how common the name is (term frequency): agreeing
 //!   on "Nguyễn" (38% of people) proves far less than agreeing on "Khổng".
 
-use std::collections::HashMap;
+use crate::fastmap::FastMap;
 
 use rayon::prelude::*;
 
@@ -193,7 +193,7 @@ fn initial_m(fields: &[Field]) -> Vec<Vec<f64>> {
 /// the pairs, so they say nothing about matches).
 pub fn train(
     fields: &[Field],
-    patterns: &HashMap<u64, u64>,
+    patterns: &FastMap<u64, u64>,
     u: &[Vec<f64>],
     skip: &[bool],
 ) -> (Vec<Vec<f64>>, f64, usize) {
@@ -246,7 +246,7 @@ pub fn train(
 #[derive(Debug)]
 pub struct Session<'a> {
     pub name: &'static str,
-    pub patterns: &'a HashMap<u64, u64>,
+    pub patterns: &'a FastMap<u64, u64>,
     pub involves: &'a [Field],
 }
 
@@ -264,7 +264,7 @@ const MIN_SESSION_PAIRS: u64 = 50;
 pub fn train_sessions(
     fields: &[Field],
     sessions: &[Session<'_>],
-    all: &HashMap<u64, u64>,
+    all: &FastMap<u64, u64>,
     u: &[Vec<f64>],
 ) -> (Vec<Vec<f64>>, f64, Vec<&'static str>) {
     let mut m = initial_m(fields);
@@ -292,7 +292,7 @@ pub fn train_sessions(
 }
 
 /// The share of matches among candidate pairs, m and u fixed.
-fn estimate_lambda(fields: &[Field], patterns: &HashMap<u64, u64>, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
+fn estimate_lambda(fields: &[Field], patterns: &FastMap<u64, u64>, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
     let bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|(&p, &c)| {
@@ -364,7 +364,7 @@ mod tests {
         // Two fields with two levels each; matches agree 90%, non-matches 10%.
         let fields = vec![Field::Phone, Field::Cmnd];
         let u = vec![vec![0.05, 0.95], vec![0.02, 0.98]];
-        let mut pats = HashMap::new();
+        let mut pats = FastMap::default();
         let mut add = |a: u8, b: u8, c: u64| *pats.entry((a as u64) | ((b as u64) << 4)).or_default() += c;
         // 1000 matches: 0.9 / 0.95 agreement; 9000 non-matches with u.
         add(0, 0, 855);

@@ -67,7 +67,25 @@ fn name_ends_year_keys(r: &Record) -> [u64; 2] {
     [key(&[4, f.min(g), f.max(g), r.date.year as u64, place(r)]), 0]
 }
 
-/// All name words as a set, and the province: robust to any word order and any date error.
+/// The commune (2025), both candidates of a split legacy commune, or else the province:
+/// the finest place a block can use without losing the same address written in legacy units.
+fn local_places(r: &Record) -> [u64; 2] {
+    if r.commune == 0 {
+        return [place(r), 0];
+    }
+    let second =
+        if r.split != 0 { crate::normalise::split_candidates(r.split).get(1).copied() } else { None };
+    [r.commune as u64 | 1 << 41, second.map(|c| c as u64 | 1 << 41).unwrap_or(0)]
+}
+
+/// Birth decade (0 when unknown): most date errors (swapped day and month, year only, a
+/// wrong day) keep it, and it splits the blocks of common names tenfold.
+fn decade(r: &Record) -> u64 {
+    (r.date.year / 10) as u64
+}
+
+/// All name words as a set, the province and the birth decade: robust to any word order, a
+/// wrong or missing ID and most date errors.
 fn name_set_province_keys(r: &Record) -> [u64; 2] {
     if r.n_names < 2 {
         return [0, 0];
@@ -75,38 +93,49 @@ fn name_set_province_keys(r: &Record) -> [u64; 2] {
     let mut t = r.names;
     let n = r.n_names as usize;
     t[..n].sort_unstable();
-    let mut parts = [0u64; 8];
+    let mut parts = [0u64; 9];
     parts[0] = 5;
     parts[1] = place(r);
+    parts[2] = decade(r);
     for (i, s) in t[..n].iter().enumerate() {
-        parts[2 + i] = *s as u64;
+        parts[3 + i] = *s as u64;
     }
-    [key(&parts[..2 + n]), 0]
+    [key(&parts[..3 + n]), 0]
 }
 
-/// Full birth date with day and month in either order, and the province: robust to any
+/// Full birth date with day and month in either order, and the commune: robust to any
 /// name error and to a wrong or missing ID.
-fn date_province_keys(r: &Record) -> [u64; 2] {
+fn date_commune_keys(r: &Record) -> [u64; 2] {
     let d = r.date;
     if !d.is_full() {
         return [0, 0];
     }
-    [key(&[6, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64, place(r)]), 0]
+    local_places(r).map(|p| {
+        if p == 0 {
+            0
+        } else {
+            key(&[6, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64, p])
+        }
+    })
 }
 
-/// Given name and commune: robust to date errors together with a family-name error.
+/// Given name, commune and birth decade: robust to a family-name error together with a
+/// day/month error or a wrong ID.
 fn given_commune_keys(r: &Record) -> [u64; 2] {
     if r.commune == 0 || r.n_names < 2 {
         return [0, 0];
     }
-    let mut keys = [key(&[7, r.given() as u64, r.commune as u64]), 0];
-    if r.split != 0 {
-        // A split legacy commune: also the commune the other record may have been given.
-        if let Some(c) = crate::normalise::split_candidates(r.split).get(1) {
-            keys[1] = key(&[7, r.given() as u64, *c as u64]);
-        }
+    local_places(r).map(|p| if p == 0 { 0 } else { key(&[7, r.given() as u64, p, decade(r)]) })
+}
+
+/// The house numbers of the address detail and the commune: a household's block, robust to
+/// every error in names, dates and IDs at once (a duplicate with a typo in the given name, a
+/// year-only date and no ID is still at the same address).
+fn address_keys(r: &Record) -> [u64; 2] {
+    if r.detail_digits == 0 || r.commune == 0 {
+        return [0, 0];
     }
-    keys
+    local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) })
 }
 
 /// The rules that apply to a model's fields, strongest first.
@@ -137,7 +166,7 @@ pub fn rules_for(fields: &[Field]) -> Vec<Rule> {
         });
     }
     rules.push(Rule {
-        name: "name_words+province",
+        name: "name_words+prov+decade",
         keys: name_set_province_keys,
         involves: &[
             Field::FamilyName,
@@ -150,16 +179,23 @@ pub fn rules_for(fields: &[Field]) -> Vec<Rule> {
     });
     if has(Field::BirthDate) {
         rules.push(Rule {
-            name: "birth_date+province",
-            keys: date_province_keys,
+            name: "birth_date+commune",
+            keys: date_commune_keys,
             involves: &[Field::BirthDate, Field::Unit, Field::Address, Field::Place],
         });
     }
     if has(Field::Unit) || has(Field::Address) {
         rules.push(Rule {
-            name: "given_name+commune",
+            name: "given+commune+decade",
             keys: given_commune_keys,
             involves: &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
+        });
+    }
+    if has(Field::Address) {
+        rules.push(Rule {
+            name: "address_numbers",
+            keys: address_keys,
+            involves: &[Field::Unit, Field::Address, Field::Place, Field::Detail],
         });
     }
     rules

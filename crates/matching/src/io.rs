@@ -106,7 +106,7 @@ impl Loader {
         };
         let header = rdr.byte_headers().map_err(csv_err)?.clone();
         let lay = layout(&header, cfg, path)?;
-        let mut seen: FastMap<Box<str>, u32> = FastMap::default();
+        let mut seen: FastMap<u64, u32> = FastMap::default();
         let has_id = lay.kinds[Kind::RecordId as usize].is_some();
         // One thread splits the CSV into chunks while the pool parses the previous chunk.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<csv::ByteRecord>, MatchError>>(2);
@@ -197,7 +197,7 @@ impl Loader {
         cfg: &MatchConfig,
         source: u8,
         has_id_column: bool,
-        seen: &mut FastMap<Box<str>, u32>,
+        seen: &mut FastMap<u64, u32>,
     ) {
         let id_col = cfg.column(Kind::RecordId.key()).unwrap_or("record_id");
         let reject =
@@ -215,9 +215,16 @@ impl Loader {
                 (false, _) => format!("line{}", r.line).into(),
                 (true, false) => id.into(),
             };
-            if seen.insert(id.clone(), r.line).is_some() {
+            // Ids are remembered by a 64-bit hash and the index of the record (not a second
+            // copy of every id); a hit is confirmed against the id itself.
+            let h = crate::normalise::hash_bytes(0, id.as_bytes());
+            let earlier = seen.get(&h).copied();
+            if earlier.is_some_and(|i| self.ids[i as usize] == id) {
                 self.issues.push(reject(r.line, "record_id.duplicate"));
                 continue;
+            }
+            if earlier.is_none() {
+                seen.insert(h, self.records.len() as u32);
             }
             self.records.push(r);
             self.ids.push(id);

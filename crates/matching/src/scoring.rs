@@ -16,9 +16,13 @@ use rayon::prelude::*;
 use crate::compare::{unpack, Comparator, Comparison, Field, NULL};
 use crate::record::Record;
 
-/// Probabilities are kept away from 0 and 1 so that no single field can veto or prove a
-/// match on its own.
+/// u probabilities are kept at or above this, so that a coincidence never seen among the
+/// random pairs cannot prove a match on its own (at most log2(1/FLOOR) ≈ 16.6 bits).
 const FLOOR: f64 = 1e-5;
+/// m probabilities may go lower: a level true matches (almost) never show — a completely
+/// different birth date, a different valid ID — is strong evidence against a match, and
+/// must outweigh a household's shared family name, given name and address.
+const M_FLOOR: f64 = 1e-7;
 /// How far a term-frequency adjustment may move an exact-name weight, in bits.
 const TF_MAX_SHIFT: f64 = 8.0;
 
@@ -154,7 +158,7 @@ pub fn estimate_u(records: &[Record], cmp: &Comparator<'_>, samples: usize, cros
             },
         )
         .reduce(|| empty_counts(&cmp.fields), add_counts);
-    counts.into_iter().map(|c| normalise(c, 1.0)).collect()
+    counts.into_iter().map(|c| normalise(c, 1.0, FLOOR)).collect()
 }
 
 fn add_counts(mut a: Counts, b: Counts) -> Counts {
@@ -167,9 +171,9 @@ fn add_counts(mut a: Counts, b: Counts) -> Counts {
 }
 
 /// Probabilities from counts, with `pseudo` added to every level and a floor.
-fn normalise(counts: Vec<f64>, pseudo: f64) -> Vec<f64> {
+fn normalise(counts: Vec<f64>, pseudo: f64, floor: f64) -> Vec<f64> {
     let total: f64 = counts.iter().sum::<f64>() + pseudo * counts.len() as f64;
-    let mut p: Vec<f64> = counts.iter().map(|c| ((c + pseudo) / total).max(FLOOR)).collect();
+    let mut p: Vec<f64> = counts.iter().map(|c| ((c + pseudo) / total).max(floor)).collect();
     let s: f64 = p.iter().sum();
     p.iter_mut().for_each(|x| *x /= s);
     p
@@ -227,7 +231,7 @@ pub fn train(
                 }
             }
         }
-        let new_m: Vec<Vec<f64>> = mc.into_iter().map(|c| normalise(c, 0.01)).collect();
+        let new_m: Vec<Vec<f64>> = mc.into_iter().map(|c| normalise(c, 0.01, M_FLOOR)).collect();
         let delta = new_m
             .iter()
             .zip(&m)
@@ -257,8 +261,8 @@ const MIN_SESSION_PAIRS: u64 = 50;
 /// estimates m for the fields that rule does not involve (pairs blocked on a name are a fair
 /// sample for dates, IDs and addresses, and vice versa). Pairs of households — same family
 /// name and address, different given name and birth date — thus never teach the model that
-/// an address is what makes a match. Each field takes m from the first session (in the
-/// order given, strongest rule first) that does not involve it; then λ is re-estimated
+/// an address is what makes a match. Each field takes m from the first session (personal
+/// ID first, then by number of pairs) that does not involve it; then λ is re-estimated
 /// over all candidate pairs with m and u fixed. Returns m, λ and the session each field's
 /// m came from.
 pub fn train_sessions(
@@ -270,7 +274,11 @@ pub fn train_sessions(
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
     let mut done = vec![false; fields.len()];
-    for s in sessions {
+    // Pairs sharing a personal ID are nearly all matches: the best teacher for every other
+    // field. After it, the larger a session, the better its estimates.
+    let mut order: Vec<&Session<'_>> = sessions.iter().collect();
+    order.sort_by_key(|s| (s.name != "personal_id", std::cmp::Reverse(s.patterns.values().sum::<u64>())));
+    for s in order {
         if s.patterns.values().sum::<u64>() < MIN_SESSION_PAIRS {
             continue;
         }

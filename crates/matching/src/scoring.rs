@@ -274,6 +274,16 @@ pub fn train_sessions(
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
     let mut done = vec![false; fields.len()];
+    // Identifiers, phone and categories first, from anchor pairs.
+    if let Some(am) = anchor_m(fields, all) {
+        for (i, f) in fields.iter().enumerate() {
+            if !is_anchor_field(*f) {
+                m[i] = am[i].clone();
+                done[i] = true;
+                source[i] = "anchor pairs";
+            }
+        }
+    }
     // Pairs sharing a personal ID are nearly all matches: the best teacher for every other
     // field. After it, the larger a session, the better its estimates.
     let mut order: Vec<&Session<'_>> = sessions.iter().collect();
@@ -297,6 +307,58 @@ pub fn train_sessions(
     }
     let lambda = estimate_lambda(fields, all, &m, u);
     (m, lambda, source)
+}
+
+/// Fields that define an anchor pair.
+fn is_anchor_field(f: Field) -> bool {
+    matches!(
+        f,
+        Field::FamilyName
+            | Field::GivenName
+            | Field::MiddleName
+            | Field::BirthDate
+            | Field::Address
+            | Field::Unit
+            | Field::Detail
+            | Field::Place
+    )
+}
+
+/// m for the other fields (IDs, phone, categories) from anchor pairs: pairs whose full
+/// name, full birth date and address all agree exactly are (nearly) all the same person,
+/// so no EM is needed to read how often their IDs agree, are one digit off or differ.
+/// EM sessions can fail here: in a big list, namesakes born the same year in the same
+/// province are many, and EM over a name block may take them for matches and conclude that
+/// a different personal ID says little. `None` without enough anchor pairs (or without
+/// names, dates and addresses to define them).
+fn anchor_m(fields: &[Field], all: &FastMap<u64, u64>) -> Option<Vec<Vec<f64>>> {
+    let required = [Field::FamilyName, Field::GivenName, Field::BirthDate];
+    if !required.iter().all(|f| fields.contains(f)) {
+        return None;
+    }
+    let has_place = fields.iter().any(|f| matches!(f, Field::Address | Field::Unit | Field::Place));
+    if !has_place {
+        return None;
+    }
+    let mut counts = empty_counts(fields);
+    let mut anchors = 0u64;
+    for (&p, &c) in all {
+        let is_anchor = fields.iter().enumerate().all(|(i, f)| {
+            let l = unpack(p, i);
+            !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f))
+        });
+        if !is_anchor {
+            continue;
+        }
+        anchors += c;
+        for (i, counts) in counts.iter_mut().enumerate() {
+            let l = unpack(p, i);
+            if l != NULL {
+                counts[l as usize] += c as f64;
+            }
+        }
+    }
+    (anchors >= MIN_SESSION_PAIRS).then(|| counts.into_iter().map(|c| normalise(c, 0.01, M_FLOOR)).collect())
 }
 
 /// The share of matches among candidate pairs, m and u fixed.

@@ -3,7 +3,7 @@
 //! the card issued).
 //!
 //! ```text
-//! cargo run --release -p dancu-store --example transition_bench -- URL [APPLICATIONS] [--concurrency C]
+//! cargo run --release -p dancu-store --example transition_bench -- URL [APPLICATIONS] [--concurrency C] [--raw]
 //! ```
 //!
 //! Fills a fresh database with APPLICATIONS (default 20,000) synthetic citizens and one card
@@ -27,8 +27,11 @@ async fn main() {
     let mut url = None;
     let mut total: u64 = 20_000;
     let mut concurrency = 32usize;
+    // `--raw`: call the store directly, without the registry's scope check and audit.
+    let mut raw = false;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--raw" => raw = true,
             "--concurrency" => {
                 concurrency = args.next().and_then(|s| s.parse().ok()).expect("--concurrency C")
             }
@@ -70,7 +73,8 @@ async fn main() {
     }
     let ids = Arc::new(ids);
 
-    let mut line = format!("backend={} applications={total} concurrency={concurrency}", store.backend());
+    let mut line =
+        format!("backend={} applications={total} concurrency={concurrency} raw={raw}", store.backend());
     let all = Instant::now();
     for (version, to, name) in [
         (1, Stage::SentToProduction, "sent_to_production"),

@@ -7,6 +7,7 @@
 //! which scopes and audits every access; the raw [`Store`] is for the registry, the CLI
 //! (import, migrate) and tests.
 
+mod combine;
 pub mod eid;
 pub mod error;
 #[doc(hidden)]

@@ -194,6 +194,7 @@ conformance!(
     eid_accounts_round_trip_and_keep_history,
     eid_lists_counts_sessions_documents,
     cmnd_confirmations_are_numbered,
+    concurrent_transitions_commit_only_allowed_moves,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1309,4 +1310,60 @@ async fn cmnd_confirmations_are_numbered(h: &Harness) {
     assert_eq!(eid::get_cmnd_confirmation(s, &first.number).await.unwrap(), Some(first.clone()));
     assert_eq!(eid::cmnd_confirmations_of(s, &c.personal_id).await.unwrap().len(), 2);
     assert_eq!(eid::get_cmnd_confirmation(s, "XN-0000-x-1").await.unwrap(), None);
+}
+
+/// Moves made together share transactions: refused ones (a stale version, a skipped stage)
+/// leave nothing, allowed ones all land, each exactly once.
+async fn concurrent_transitions_commit_only_allowed_moves(h: &Harness) {
+    let mut apps = Vec::new();
+    for i in 0..12 {
+        let c = citizen(
+            &id(Sex::Male, 1970 + i, 500 + i as u32),
+            "Ngô Văn Cùng",
+            &format!("{}-01-01", 1970 + i),
+            BA_DINH,
+        );
+        h.store.create_citizen(&c, &change("a", "b")).await.unwrap();
+        apps.push(
+            h.store
+                .create_card_application(&new_app(c.personal_id.as_str(), true), &change("o", "x"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut tasks = Vec::new();
+    for &app in &apps {
+        for to in [
+            Stage::SentToProduction,
+            Stage::SentToProduction,
+            Stage::HandedOver { method: HandoverMethod::InPerson },
+        ] {
+            let s = h.store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.transition_card_application(app, &to, None, 1, &change("officer:lan", "")).await
+            }));
+        }
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(a) => {
+                assert_eq!((a.stage, a.version), (Stage::SentToProduction, 2));
+                ok += 1;
+            }
+            Err(StoreError::VersionMismatch { .. }) | Err(StoreError::Invalid(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, apps.len(), "exactly one move per application lands");
+    for &app in &apps {
+        let a = h.store.get_card_application(app).await.unwrap().unwrap();
+        assert_eq!((a.stage, a.version), (Stage::SentToProduction, 2));
+        assert_eq!(h.store.card_application_history(app).await.unwrap().len(), 1);
+    }
+    // A move of an application that does not exist is refused alone.
+    let ghost =
+        h.store.transition_card_application(-5, &Stage::SentToProduction, None, 1, &change("o", "")).await;
+    assert!(matches!(ghost, Err(StoreError::NotFound)), "{ghost:?}");
 }

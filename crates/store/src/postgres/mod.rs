@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, Json, ToSql, Type};
 use tokio_postgres::{IsolationLevel, NoTls};
 
+use crate::combine::{Combiner, TransitionReq};
 use crate::model::*;
 use crate::rows::{self, Fate, Migration, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
@@ -41,6 +42,8 @@ const MIGRATION_LOCK: i64 = 0x64616e6375;
 pub struct PgStore {
     pool: Pool,
     sql: std::sync::Arc<Sql>,
+    /// Card stage transitions, combined into shared transactions (started on first use).
+    transitions: std::sync::Arc<std::sync::OnceLock<Combiner<TransitionReq, CardApplication>>>,
 }
 
 struct Sql {
@@ -125,6 +128,34 @@ fn unique_violation(e: &tokio_postgres::Error) -> Option<&str> {
 }
 
 impl PgStore {
+    /// The transition queue (see [`crate::combine`]).
+    fn transitions(&self) -> &Combiner<TransitionReq, CardApplication> {
+        self.transitions.get_or_init(|| {
+            let pool = self.pool.clone();
+            Combiner::start(64, 1, move |reqs: Vec<TransitionReq>| {
+                let pool = pool.clone();
+                async move {
+                    match transition_batch(&pool, &reqs).await {
+                        Ok(out) => out,
+                        // The database failed: each move again, in a transaction of its own.
+                        Err(_) if reqs.len() > 1 => {
+                            let mut out = Vec::with_capacity(reqs.len());
+                            for r in &reqs {
+                                out.push(
+                                    transition_batch(&pool, std::slice::from_ref(r))
+                                        .await
+                                        .and_then(|mut v| v.remove(0)),
+                                );
+                            }
+                            out
+                        }
+                        Err(e) => vec![Err(e)],
+                    }
+                }
+            })
+        })
+    }
+
     /// Connects to `postgres://…`. Does not migrate; see [`crate::open`].
     pub async fn open(url: &str) -> Result<Self> {
         let cfg: tokio_postgres::Config =
@@ -146,7 +177,7 @@ impl PgStore {
             copy_stage: format!("COPY import_stage ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
             copy_citizens: format!("COPY citizens ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
         };
-        let store = PgStore { pool, sql: std::sync::Arc::new(sql) };
+        let store = PgStore { pool, sql: std::sync::Arc::new(sql), transitions: Default::default() };
         drop(store.client().await?);
         Ok(store)
     }
@@ -334,6 +365,132 @@ async fn get_card_app(c: &impl GenericClient, id: i64, for_update: bool) -> Resu
         format!("{} WHERE id = $1{}", rows::CARD_APP_SELECT, if for_update { " FOR UPDATE" } else { "" });
     let st = c.prepare_cached(&sql).await?;
     c.query_opt(&st, &[&id]).await?.map(|r| rows::card_app_from_row(&r)).transpose()
+}
+
+/// A batch of card stage transitions in one transaction, set-based: one statement reads
+/// (and locks) every application, the moves are planned in order in memory (a second move
+/// of the same application in the batch sees the first), then the applications are updated
+/// (pipelined) and one statement each appends the history and, for hand-overs, revokes the
+/// old cards and issues the new ones. A refused move (not found, stale version, a move the rules forbid)
+/// writes nothing; an `Err` means the database failed and nothing was committed.
+async fn transition_batch(pool: &Pool, reqs: &[TransitionReq]) -> Result<Vec<Result<CardApplication>>> {
+    use std::collections::HashMap;
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let read_sql = format!("{} WHERE id = ANY($1) ORDER BY id FOR UPDATE", rows::CARD_APP_SELECT);
+    let (read, scope, up, ins, revoke, card) = tokio::try_join!(
+        tx.prepare_cached(&read_sql),
+        tx.prepare_cached(
+            "SELECT personal_id, scope_province, scope_commune, birth_date FROM citizens WHERE personal_id = ANY($1)"
+        ),
+        tx.prepare_cached(rows::CARD_APP_UPDATE),
+        tx.prepare_cached(
+            "INSERT INTO card_application_events (application_id, seq, from_stage, to_stage, reason, at, actor) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
+             $7::text[])"
+        ),
+        tx.prepare_cached(rows::CARD_REVOKE_MANY_SQL),
+        tx.prepare_cached(
+            "INSERT INTO cards (personal_id, number, issue_date, expiry, issuing_authority, status, application_id, \
+             renewal_due_from, scope_province, scope_commune) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], \
+             $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[])"
+        ),
+    )?;
+    let ids: Vec<i64> = reqs.iter().map(|r| r.id).collect();
+    let mut apps: HashMap<i64, CardApplication> = HashMap::new();
+    for row in tx.query(&read, &[&ids]).await? {
+        let app = rows::card_app_from_row(&row)?;
+        apps.insert(app.id, app);
+    }
+    // Holders of applications that may be handed over, for the card's expiry and scope.
+    let holders: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r.to.kind() == dancu_identity::StageKind::HandedOver)
+        .filter_map(|r| apps.get(&r.id).map(|a| a.personal_id.as_str()))
+        .collect();
+    let mut scopes: HashMap<String, (String, String, String)> = HashMap::new();
+    if !holders.is_empty() {
+        for row in tx.query(&scope, &[&holders]).await? {
+            scopes.insert(row.text(0)?, (row.text(1)?, row.text(2)?, row.text(3)?));
+        }
+    }
+    let mut out = Vec::with_capacity(reqs.len());
+    let (mut events, mut cards) = (Vec::new(), Vec::new());
+    let mut changed: Vec<i64> = Vec::new();
+    for r in reqs {
+        let planned = (|| {
+            let cur = apps.get(&r.id).ok_or(StoreError::NotFound)?;
+            let (next, ev) =
+                rows::plan_card_transition(cur, &r.to, r.reason.as_deref(), r.expected_version, &r.change)?;
+            let issued = if next.stage.kind() == dancu_identity::StageKind::HandedOver {
+                let (province, commune, birth) =
+                    scopes.get(cur.personal_id.as_str()).ok_or(StoreError::NotFound)?.clone();
+                let card = rows::issue_card(&next, &birth, &r.change)?;
+                let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
+                Some((card, due, province, commune))
+            } else {
+                None
+            };
+            Ok::<_, StoreError>((next, ev, issued))
+        })();
+        match planned {
+            Ok((next, ev, issued)) => {
+                events.push((r.id, ev));
+                if let Some(c) = issued {
+                    cards.push((r.id, c));
+                }
+                if !changed.contains(&r.id) {
+                    changed.push(r.id);
+                }
+                apps.insert(r.id, next.clone());
+                out.push(Ok(next));
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    if !changed.is_empty() {
+        // One UPDATE per application, pipelined on the connection: a primary-key update keeps
+        // its index plan, where a join against an array would be planned as a scan.
+        let updates = changed.iter().map(|id| {
+            let a = &apps[id];
+            let (code, bio, method, side) = rows::stage_cols(&a.stage);
+            let (up, tx) = (&up, &tx);
+            async move {
+                tx.execute(up, &[id, &code, &bio, &method, &side, &a.updated_at, &a.updated_by, &a.version])
+                    .await
+            }
+        });
+        futures_util::future::try_join_all(updates).await?;
+        let e_app: Vec<i64> = events.iter().map(|(id, _)| *id).collect();
+        let e_seq: Vec<i64> = events.iter().map(|(_, e)| e.seq).collect();
+        let e_from: Vec<&str> = events.iter().map(|(_, e)| e.from_stage.code()).collect();
+        let e_to: Vec<&str> = events.iter().map(|(_, e)| e.to_stage.code()).collect();
+        let e_reason: Vec<&str> = events.iter().map(|(_, e)| e.reason.as_str()).collect();
+        let e_at: Vec<Timestamp> = events.iter().map(|(_, e)| e.at).collect();
+        let e_by: Vec<&str> = events.iter().map(|(_, e)| e.by.as_str()).collect();
+        tx.execute(&ins, &[&e_app, &e_seq, &e_from, &e_to, &e_reason, &e_at, &e_by]).await?;
+    }
+    if !cards.is_empty() {
+        let pids: Vec<&str> = cards.iter().map(|(_, (c, ..))| c.number.as_str()).collect();
+        tx.execute(&revoke, &[&pids]).await?;
+        let number = pids.clone();
+        let issue: Vec<String> = cards.iter().map(|(_, (c, ..))| c.issue_date.to_string()).collect();
+        let expiry: Vec<Option<String>> =
+            cards.iter().map(|(_, (c, ..))| c.expiry.map(|d| d.to_string())).collect();
+        let authority: Vec<&str> = cards.iter().map(|(_, (c, ..))| c.issuing_authority.as_str()).collect();
+        let status: Vec<&str> = cards.iter().map(|(_, (c, ..))| c.status.code()).collect();
+        let app_ids: Vec<i64> = cards.iter().map(|(id, _)| *id).collect();
+        let due: Vec<Option<&str>> = cards.iter().map(|(_, (_, d, ..))| d.as_deref()).collect();
+        let province: Vec<&str> = cards.iter().map(|(_, (_, _, p, _))| p.as_str()).collect();
+        let commune: Vec<&str> = cards.iter().map(|(_, (.., c))| c.as_str()).collect();
+        tx.execute(
+            &card,
+            &[&pids, &number, &issue, &expiry, &authority, &status, &app_ids, &due, &province, &commune],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
 }
 
 #[async_trait]
@@ -750,49 +907,14 @@ impl Store for PgStore {
         expected_version: i64,
         change: &Change,
     ) -> Result<CardApplication> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let cur = get_card_app(&tx, id, true).await?.ok_or(StoreError::NotFound)?;
-        let (next, ev) = rows::plan_card_transition(&cur, to, reason, expected_version, change)?;
-        let (code, bio, method, side) = rows::stage_cols(&next.stage);
-        let up = tx.prepare_cached(rows::CARD_APP_UPDATE).await?;
-        tx.execute(&up, &[&id, &code, &bio, &method, &side, &change.at, &change.actor, &next.version])
-            .await?;
-        let ins = tx.prepare_cached(rows::CARD_EVENT_INSERT).await?;
-        tx.execute(
-            &ins,
-            &[&id, &ev.seq, &ev.from_stage.code(), &ev.to_stage.code(), &ev.reason, &ev.at, &ev.by],
-        )
-        .await?;
-        if next.stage.kind() == dancu_identity::StageKind::HandedOver {
-            let pid = cur.personal_id.as_str();
-            let st = tx.prepare_cached(rows::CITIZEN_SCOPE_SQL).await?;
-            let row = tx.query_one(&st, &[&pid]).await?;
-            let (province, commune, birth) = (row.text(0)?, row.text(1)?, row.text(2)?);
-            let card = rows::issue_card(&next, &birth, change)?;
-            let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
-            let revoke = tx.prepare_cached(rows::CARD_REVOKE_SQL).await?;
-            tx.execute(&revoke, &[&pid]).await?;
-            let ins = tx.prepare_cached(rows::CARD_INSERT).await?;
-            tx.execute(
-                &ins,
-                &[
-                    &pid,
-                    &card.number.as_str(),
-                    &card.issue_date.to_string(),
-                    &card.expiry.map(|d| d.to_string()),
-                    &card.issuing_authority,
-                    &card.status.code(),
-                    &id,
-                    &due,
-                    &province,
-                    &commune,
-                ],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(next)
+        let req = TransitionReq {
+            id,
+            to: to.clone(),
+            reason: reason.map(str::to_string),
+            expected_version,
+            change: change.clone(),
+        };
+        self.transitions().call(req).await
     }
 
     async fn card_board(&self, scope: &Scope) -> Result<Vec<StageCount>> {

@@ -17,6 +17,7 @@ use rusqlite::{
     params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior,
 };
 
+use crate::combine::{Combiner, TransitionReq};
 use crate::model::*;
 use crate::rows::{self, Migration, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
@@ -39,6 +40,8 @@ const PH: Ph = Ph::Question;
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// Card stage transitions, combined into shared transactions (started on first use).
+    transitions: Arc<std::sync::OnceLock<Combiner<TransitionReq, CardApplication>>>,
 }
 
 struct Inner {
@@ -164,14 +167,12 @@ impl SqliteStore {
             let c = Connection::open_in_memory()?;
             c.execute_batch("ATTACH DATABASE ':memory:' AS audit")?;
             configure(&c, 65_536)?;
-            return Ok(SqliteStore {
-                inner: Arc::new(Inner {
-                    writer: Mutex::new(c),
-                    readers: Vec::new(),
-                    next_reader: 0.into(),
-                    sql,
-                }),
-            });
+            return Ok(SqliteStore::new(Inner {
+                writer: Mutex::new(c),
+                readers: Vec::new(),
+                next_reader: 0.into(),
+                sql,
+            }));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -215,8 +216,28 @@ impl SqliteStore {
             r.execute_batch("PRAGMA query_only = ON")?;
             readers.push(Mutex::new(r));
         }
-        Ok(SqliteStore {
-            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: 0.into(), sql }),
+        Ok(SqliteStore::new(Inner { writer: Mutex::new(writer), readers, next_reader: 0.into(), sql }))
+    }
+
+    fn new(inner: Inner) -> Self {
+        SqliteStore { inner: Arc::new(inner), transitions: Default::default() }
+    }
+
+    /// The transition queue; its task holds the store weakly, so dropping the store ends it.
+    fn transitions(&self) -> &Combiner<TransitionReq, CardApplication> {
+        self.transitions.get_or_init(|| {
+            let weak = Arc::downgrade(&self.inner);
+            Combiner::start(64, 1, move |reqs: Vec<TransitionReq>| {
+                let weak = weak.clone();
+                async move {
+                    let n = reqs.len();
+                    let gone = |n| (0..n).map(|_| Err(StoreError::Backend("store closed".into()))).collect();
+                    let Some(inner) = weak.upgrade() else { return gone(n) };
+                    tokio::task::spawn_blocking(move || transition_batch(&mut lock(&inner.writer), &reqs))
+                        .await
+                        .unwrap_or_else(|_| gone(n))
+                }
+            })
         })
     }
 
@@ -324,10 +345,84 @@ fn insert_members(tx: &Connection, sql: &Sql, h: &Household) -> Result<()> {
     Ok(())
 }
 
+/// One card stage transition inside the caller's transaction, in a savepoint: a refused
+/// move (not found, stale version, a move the rules forbid) leaves nothing behind.
+fn transition_one(tx: &Connection, r: &TransitionReq) -> Result<CardApplication> {
+    tx.execute_batch("SAVEPOINT card_move")?;
+    let out = transition_steps(tx, r);
+    tx.execute_batch(if out.is_ok() {
+        "RELEASE card_move"
+    } else {
+        "ROLLBACK TO card_move; RELEASE card_move"
+    })?;
+    out
+}
+
+fn transition_steps(tx: &Connection, r: &TransitionReq) -> Result<CardApplication> {
+    let cur = get_card_app(tx, r.id)?.ok_or(StoreError::NotFound)?;
+    let (next, ev) =
+        rows::plan_card_transition(&cur, &r.to, r.reason.as_deref(), r.expected_version, &r.change)?;
+    let (code, bio, method, side) = rows::stage_cols(&next.stage);
+    let at = rows::ts_text(&r.change.at);
+    tx.prepare_cached(&PH.sql(rows::CARD_APP_UPDATE))?.execute(params![
+        r.id,
+        code,
+        bio,
+        method,
+        side,
+        at,
+        r.change.actor,
+        next.version
+    ])?;
+    tx.prepare_cached(&PH.sql(rows::CARD_EVENT_INSERT))?.execute(params![
+        r.id,
+        ev.seq,
+        ev.from_stage.code(),
+        ev.to_stage.code(),
+        ev.reason,
+        at,
+        ev.by
+    ])?;
+    if next.stage.kind() == dancu_identity::StageKind::HandedOver {
+        let (province, commune, birth): (String, String, String) = tx
+            .prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?
+            .query_row([cur.personal_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let card = rows::issue_card(&next, &birth, &r.change)?;
+        let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
+        replace_card(tx, cur.personal_id.as_str(), &card, r.id, due, &province, &commune)?;
+    }
+    Ok(next)
+}
+
+/// A batch of transitions in one transaction. Refused moves answer with their error and
+/// write nothing (see [`transition_one`]); if the database itself fails, the batch is rolled back and each move is
+/// retried in a transaction of its own, so one failure never takes the others with it.
+fn transition_batch(conn: &mut Connection, reqs: &[TransitionReq]) -> Vec<Result<CardApplication>> {
+    let batch = (|| {
+        let tx = immediate(conn)?;
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            match transition_one(&tx, r) {
+                Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+                other => out.push(other),
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    })();
+    match batch {
+        Ok(out) => out,
+        Err(_) if reqs.len() > 1 => {
+            reqs.iter().map(|r| transition_batch(conn, std::slice::from_ref(r)).remove(0)).collect()
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
 /// Creates the deferrable indexes that are missing (after a bulk import).
 /// Revokes the holder's valid cards and stores the new one (hand-over and bulk import).
 fn replace_card(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     personal_id: &str,
     card: &StoredCard,
     application_id: i64,
@@ -770,45 +865,14 @@ impl Store for SqliteStore {
         expected_version: i64,
         change: &Change,
     ) -> Result<CardApplication> {
-        let (to, reason, change) = (to.clone(), reason.map(str::to_string), change.clone());
-        self.write(move |conn, _| {
-            let tx = immediate(conn)?;
-            let cur = get_card_app(&tx, id)?.ok_or(StoreError::NotFound)?;
-            let (next, ev) =
-                rows::plan_card_transition(&cur, &to, reason.as_deref(), expected_version, &change)?;
-            let (code, bio, method, side) = rows::stage_cols(&next.stage);
-            let at = rows::ts_text(&change.at);
-            tx.prepare_cached(&PH.sql(rows::CARD_APP_UPDATE))?.execute(params![
-                id,
-                code,
-                bio,
-                method,
-                side,
-                at,
-                change.actor,
-                next.version
-            ])?;
-            tx.prepare_cached(&PH.sql(rows::CARD_EVENT_INSERT))?.execute(params![
-                id,
-                ev.seq,
-                ev.from_stage.code(),
-                ev.to_stage.code(),
-                ev.reason,
-                at,
-                ev.by
-            ])?;
-            if next.stage.kind() == dancu_identity::StageKind::HandedOver {
-                let (province, commune, birth): (String, String, String) = tx
-                    .prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?
-                    .query_row([cur.personal_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-                let card = rows::issue_card(&next, &birth, &change)?;
-                let due = rows::card_renewal_due_from(&birth, card.issue_date)?;
-                replace_card(&tx, cur.personal_id.as_str(), &card, id, due, &province, &commune)?;
-            }
-            tx.commit()?;
-            Ok(next)
-        })
-        .await
+        let req = TransitionReq {
+            id,
+            to: to.clone(),
+            reason: reason.map(str::to_string),
+            expected_version,
+            change: change.clone(),
+        };
+        self.transitions().call(req).await
     }
 
     async fn card_board(&self, scope: &Scope) -> Result<Vec<StageCount>> {

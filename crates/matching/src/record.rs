@@ -412,3 +412,31 @@ pub fn build(
     let id = f.get(Kind::RecordId).trim().to_string();
     Some((r, id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_line_up_with_config_keys() {
+        assert_eq!(KINDS.len(), crate::config::FIELD_KINDS.len());
+        for (i, k) in KINDS.iter().enumerate() {
+            assert_eq!(*k as usize, i);
+        }
+        assert_eq!(Kind::AddressDetail.key(), "address_detail");
+        assert_eq!(Kind::RecordId.key(), "record_id");
+    }
+
+    #[test]
+    fn interner_caches_agree_with_direct_parsing() {
+        let i = Interner::default();
+        let (t, n) = i.name_tokens("Nguyễn Thị");
+        assert_eq!(n, 2);
+        assert_eq!(i.name_tokens("Nguyen Thi"), (t, n));
+        assert_eq!(i.strings()[t[0] as usize].as_ref(), "nguyen");
+        assert_eq!(i.date("04/05/1990"), normalise::parse_date("04/05/1990"));
+        assert_eq!(i.date("04/05/1990"), normalise::parse_date("04/05/1990"));
+        assert_eq!(i.repair(&["Nguyeãn"]), Some(vec!["Nguyễn".to_string()]));
+        assert_eq!(i.repair(&["Hà"]), None);
+    }
+}

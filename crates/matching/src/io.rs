@@ -173,22 +173,25 @@ impl Loader {
         (built, issues)
     }
 
-    /// Adds rows built elsewhere (the registry side of reconciliation).
-    pub fn push_rows<'a>(
+    /// Adds rows built elsewhere (records from the database), in parallel. With
+    /// `has_id_column`, each row's `RecordId` value names it (an empty one is rejected);
+    /// otherwise the line number does.
+    pub fn push_rows(
         &mut self,
-        rows: impl IntoIterator<Item = (u32, RowFields<'a>)>,
+        rows: Vec<(u32, RowFields<'_>)>,
         cfg: &MatchConfig,
         source: u8,
+        has_id_column: bool,
     ) {
         let mut seen = FastMap::default();
-        let parsed: Vec<_> = rows
-            .into_iter()
+        let parsed: Vec<Parsed> = rows
+            .into_par_iter()
             .map(|(line, f)| {
                 let mut issues = Vec::new();
                 (record::build(f, cfg, &self.interner, line, &mut issues), issues)
             })
             .collect();
-        self.push_parsed(parsed, cfg, source, false, &mut seen);
+        self.push_parsed(parsed, cfg, source, has_id_column, &mut seen);
     }
 
     fn push_parsed(

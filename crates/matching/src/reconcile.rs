@@ -63,22 +63,37 @@ fn draft_fields<'a>(d: &'a CitizenDraft, cfg: &MatchConfig) -> RowFields<'a> {
     f
 }
 
-/// Adds registry records (source 1) from any iterator, in parallel chunks.
+/// Adds registry records (source 1) from any iterator (the database, a CSV export), for
+/// reconciliation against a sector list read with the mapping `sector`.
 pub fn load_registry(
     loader: &mut Loader,
     registry: impl IntoIterator<Item = CitizenDraft>,
     sector: &MatchConfig,
 ) {
-    let cfg = registry_config(sector);
-    let mut it = registry.into_iter().peekable();
+    load_drafts(loader, registry, &registry_config(sector), 1);
+}
+
+/// Adds citizen records as `source`, in parallel chunks; each is named by its personal ID
+/// (`Dataset::ids`). With `MatchConfig::dancu_default()` and source 0 this is the input of
+/// a registry deduplication: `Dataset::from_loader(loader, false)`, then `dedup`.
+pub fn load_drafts(
+    loader: &mut Loader,
+    drafts: impl IntoIterator<Item = CitizenDraft>,
+    cfg: &MatchConfig,
+    source: u8,
+) {
+    let mut it = drafts.into_iter().peekable();
     let mut line = 1u32;
     while it.peek().is_some() {
         let chunk: Vec<CitizenDraft> = it.by_ref().take(16_384).collect();
-        let rows = chunk.iter().map(|d| {
-            line += 1;
-            (line, draft_fields(d, &cfg))
-        });
-        loader.push_rows(rows.collect::<Vec<_>>(), &cfg, 1);
+        let rows = chunk
+            .iter()
+            .map(|d| {
+                line += 1;
+                (line, draft_fields(d, cfg))
+            })
+            .collect();
+        loader.push_rows(rows, cfg, source, true);
     }
 }
 

@@ -496,6 +496,8 @@ fn reconciliation_classifies_sector_rows() {
     loader.read_csv(&sector, &cfg, 0).unwrap();
     reconcile::load_registry(&mut loader, drafts, &cfg);
     let ds = Dataset::from_loader(loader, true);
+    // Registry records are named by their personal ID.
+    assert!(ds.ids.iter().any(|id| **id == *o[0].5));
     let results = reconcile::reconcile(&ds, &cfg, 0.9);
     let by_line: HashMap<u32, &reconcile::RowResult> = results.iter().map(|r| (r.line, r)).collect();
     let get = |line: u32| by_line[&line];

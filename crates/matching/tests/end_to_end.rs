@@ -529,3 +529,34 @@ fn reconciliation_classifies_sector_rows() {
     let last = std::fs::read_to_string(&sum_path).unwrap().lines().last().unwrap().to_string();
     assert!(last.ends_with(",6"), "{last}");
 }
+
+#[test]
+fn linking_two_lists_finds_each_duplicate_in_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("all.csv");
+    let (truth_rows, planted) = write_dataset(&all);
+    // Originals (P…) on the left, duplicates (D…) on the right; bytes copied as they are.
+    let (left, right) = (dir.path().join("left.csv"), dir.path().join("right.csv"));
+    let mut rdr = csv::Reader::from_path(&all).unwrap();
+    let header = rdr.byte_headers().unwrap().clone();
+    let mut wl = csv::Writer::from_path(&left).unwrap();
+    let mut wr = csv::Writer::from_path(&right).unwrap();
+    wl.write_byte_record(&header).unwrap();
+    wr.write_byte_record(&header).unwrap();
+    for r in rdr.byte_records() {
+        let r = r.unwrap();
+        if r[0].starts_with(b"P") { wl.write_byte_record(&r) } else { wr.write_byte_record(&r) }.unwrap();
+    }
+    wl.flush().unwrap();
+    wr.flush().unwrap();
+    let cfg = MatchConfig::dancu_default();
+    let ds = Dataset::read(&[&left, &right], &cfg).unwrap();
+    let (m, _) = dancu_matching::Matcher::train(&ds, &cfg);
+    let (pairs, _, _) = m.scored_pairs(m.threshold_weight(0.9), None);
+    let person: HashMap<&str, usize> = truth_rows.iter().map(|(id, p)| (id.as_str(), *p)).collect();
+    let linked: Vec<(usize, usize)> =
+        pairs.iter().map(|&(i, j, _)| (person[&*ds.ids[i as usize]], person[&*ds.ids[j as usize]])).collect();
+    assert!(pairs.iter().all(|&(i, j, _)| ds.records[i as usize].source != ds.records[j as usize].source));
+    assert!(linked.iter().all(|(a, b)| a == b), "a link between different people");
+    assert_eq!(linked.len(), planted, "every duplicate linked to its original");
+}

@@ -87,7 +87,8 @@ async fn populated_communes(store: &Arc<dyn Store>, province: &str) -> Result<Ve
     Ok(found)
 }
 
-pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)> {
+/// The store, the demo logins, and a sample citizen for the portal walk-through.
+pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>, Option<String>)> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
@@ -162,11 +163,40 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>)
         });
     }
     eprintln!("data folder ready in {:.1}s", started.elapsed().as_secs_f64());
-    Ok((store, logins))
+    let sample = match communes.first() {
+        Some((code, _)) => sample_citizen(&store, code).await?,
+        None => None,
+    };
+    Ok((store, logins, sample))
+}
+
+/// A living adult of the first commune with a full date of birth, for the citizen-portal
+/// walk-through in the banner (the demo data is synthetic).
+async fn sample_citizen(store: &Arc<dyn Store>, commune: &str) -> Result<Option<String>> {
+    let q = CitizenQuery { commune: Some(commune.into()), limit: 200, ..Default::default() };
+    let page = store.search_citizens(&q, &Scope::Nation).await?;
+    let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    Ok(page
+        .items
+        .iter()
+        .find(|c| {
+            c.status == dancu_domain::LifeStatus::Alive
+                && matches!(c.birth_date, dancu_domain::PartialDate::Full(_))
+                && (18..60).contains(&c.birth_date.age_on(today))
+        })
+        .map(|c| {
+            format!(
+                "{} · {} · {} · {}",
+                c.personal_id,
+                c.full_name,
+                c.birth_date.display_vi(),
+                c.sex.label_vi()
+            )
+        }))
 }
 
 pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
-    let (store, logins) = prepare(&args).await?;
+    let (store, logins, sample) = prepare(&args).await?;
     if args.no_serve {
         return Ok(());
     }
@@ -182,6 +212,14 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
         format!("\ndancu demo is running: http://localhost:{port}/\n\nDemo logins (username / password):\n");
     for l in &logins {
         banner.push_str(&format!("  {:<8} / {:<20} {}\n", l.username, l.password, l.description));
+    }
+    banner.push_str(&format!(
+        "\nCitizen portal: http://localhost:{port}/portal — register a level-1 account with a demo \
+         citizen's data, approve it as xa1 (menu “Định danh điện tử”), then log in with the \
+         authenticator code.\n"
+    ));
+    if let Some(s) = sample {
+        banner.push_str(&format!("  for example: {s}\n"));
     }
     banner.push_str(
         "\nAPI: http://localhost:{port}/openapi.json · Stop with Ctrl-C.\n"

@@ -100,7 +100,7 @@ impl From<Vec<Violation>> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::not_found(),
+            StoreError::NotFound | StoreError::OutOfScope { .. } => ApiError::not_found(),
             StoreError::Invalid(v) => ApiError::invalid(v),
             StoreError::Conflict(v) => ApiError {
                 status: StatusCode::CONFLICT,

@@ -64,4 +64,16 @@ pub(crate) struct TransitionReq {
     pub reason: Option<String>,
     pub expected_version: i64,
     pub change: crate::model::Change,
+    pub scope: crate::model::Scope,
+}
+
+impl TransitionReq {
+    /// Refuses an application outside the request's scope.
+    pub(crate) fn check_scope(&self, app: &crate::model::CardApplication) -> Result<()> {
+        if self.scope.covers(&app.scope_province, &app.scope_commune) {
+            Ok(())
+        } else {
+            Err(StoreError::OutOfScope { subject: app.personal_id.to_string() })
+        }
+    }
 }

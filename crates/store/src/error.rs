@@ -4,6 +4,10 @@ use dancu_domain::Violation;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// The record exists but lies outside the caller's scope; carries its subject (a
+    /// personal ID) for the audit log. Callers answer it exactly like `NotFound`.
+    #[error("not found")]
+    OutOfScope { subject: String },
     /// A rule the database enforces (unique personal ID, one head per household, …).
     #[error("{0}")]
     Conflict(Violation),

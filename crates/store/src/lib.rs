@@ -129,6 +129,21 @@ pub trait Store: Send + Sync + 'static {
         reason: Option<&str>,
         expected_version: i64,
         change: &Change,
+    ) -> Result<CardApplication> {
+        self.transition_card_application_in(id, to, reason, expected_version, change, &Scope::Nation).await
+    }
+
+    /// [`Store::transition_card_application`] for an application in `scope`: one outside it
+    /// answers `StoreError::OutOfScope` with the holder's personal ID (for the audit log)
+    /// and changes nothing. Checking scope here spares the registry a read per move.
+    async fn transition_card_application_in(
+        &self,
+        id: i64,
+        to: &dancu_identity::Stage,
+        reason: Option<&str>,
+        expected_version: i64,
+        change: &Change,
+        scope: &Scope,
     ) -> Result<CardApplication>;
 
     /// How many applications in the scope are at each stage (every stage listed).

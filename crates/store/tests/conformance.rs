@@ -1362,6 +1362,18 @@ async fn concurrent_transitions_commit_only_allowed_moves(h: &Harness) {
         assert_eq!((a.stage, a.version), (Stage::SentToProduction, 2));
         assert_eq!(h.store.card_application_history(app).await.unwrap().len(), 1);
     }
+    // A move outside the caller's scope is refused with the holder for the audit log.
+    let app = h.store.get_card_application(apps[0]).await.unwrap().unwrap();
+    let other = Scope::Commune("00008".into());
+    let r = h
+        .store
+        .transition_card_application_in(apps[0], &Stage::CardReceived, None, 2, &change("o", ""), &other)
+        .await;
+    assert!(
+        matches!(&r, Err(StoreError::OutOfScope { subject }) if *subject == app.personal_id.to_string()),
+        "{r:?}"
+    );
+    assert_eq!(h.store.get_card_application(apps[0]).await.unwrap().unwrap(), app);
     // A move of an application that does not exist is refused alone.
     let ghost =
         h.store.transition_card_application(-5, &Stage::SentToProduction, None, 1, &change("o", "")).await;

@@ -378,7 +378,7 @@ async fn transition_batch(pool: &Pool, reqs: &[TransitionReq]) -> Result<Vec<Res
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let read_sql = format!("{} WHERE id = ANY($1) ORDER BY id FOR UPDATE", rows::CARD_APP_SELECT);
-    let (read, scope, up, ins, revoke, card) = tokio::try_join!(
+    let (read, scope, up, ins, card) = tokio::try_join!(
         tx.prepare_cached(&read_sql),
         tx.prepare_cached(
             "SELECT personal_id, scope_province, scope_commune, birth_date FROM citizens WHERE personal_id = ANY($1)"
@@ -389,7 +389,6 @@ async fn transition_batch(pool: &Pool, reqs: &[TransitionReq]) -> Result<Vec<Res
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
              $7::text[])"
         ),
-        tx.prepare_cached(rows::CARD_REVOKE_MANY_SQL),
         tx.prepare_cached(
             "INSERT INTO cards (personal_id, number, issue_date, expiry, issuing_authority, status, application_id, \
              renewal_due_from, scope_province, scope_commune) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], \
@@ -420,6 +419,7 @@ async fn transition_batch(pool: &Pool, reqs: &[TransitionReq]) -> Result<Vec<Res
     for r in reqs {
         let planned = (|| {
             let cur = apps.get(&r.id).ok_or(StoreError::NotFound)?;
+            r.check_scope(cur)?;
             let (next, ev) =
                 rows::plan_card_transition(cur, &r.to, r.reason.as_deref(), r.expected_version, &r.change)?;
             let issued = if next.stage.kind() == dancu_identity::StageKind::HandedOver {
@@ -472,7 +472,9 @@ async fn transition_batch(pool: &Pool, reqs: &[TransitionReq]) -> Result<Vec<Res
     }
     if !cards.is_empty() {
         let pids: Vec<&str> = cards.iter().map(|(_, (c, ..))| c.number.as_str()).collect();
-        tx.execute(&revoke, &[&pids]).await?;
+        // Unprepared on purpose: an unnamed statement is planned for its parameters, where a
+        // cached generic plan made while `cards` was small would scan the whole table.
+        tx.execute(rows::CARD_REVOKE_MANY_SQL, &[&pids]).await?;
         let number = pids.clone();
         let issue: Vec<String> = cards.iter().map(|(_, (c, ..))| c.issue_date.to_string()).collect();
         let expiry: Vec<Option<String>> =
@@ -899,13 +901,14 @@ impl Store for PgStore {
         get_card_app(&self.client().await?, id, false).await
     }
 
-    async fn transition_card_application(
+    async fn transition_card_application_in(
         &self,
         id: i64,
         to: &dancu_identity::Stage,
         reason: Option<&str>,
         expected_version: i64,
         change: &Change,
+        scope: &Scope,
     ) -> Result<CardApplication> {
         let req = TransitionReq {
             id,
@@ -913,6 +916,7 @@ impl Store for PgStore {
             reason: reason.map(str::to_string),
             expected_version,
             change: change.clone(),
+            scope: scope.clone(),
         };
         self.transitions().call(req).await
     }

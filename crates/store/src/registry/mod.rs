@@ -291,7 +291,9 @@ impl Registry {
         Ok((app, events))
     }
 
-    /// Moves an application in the caller's scope (the rules are the store's).
+    /// Moves an application in the caller's scope (the rules are the store's). The store
+    /// checks the scope in the same transaction, so a move costs one audit entry and no
+    /// separate read; the entry names the holder, or the application when it is missing.
     pub async fn transition_card_application(
         &self,
         a: &Access,
@@ -300,19 +302,30 @@ impl Registry {
         reason: Option<&str>,
         expected_version: i64,
     ) -> Result<CardApplication> {
-        // One audit entry per move: the scope check logs the access under the move's name.
-        self.scoped_card_app(a, "card.application.transition", id).await?;
-        let next = self
+        let change = change(a, reason.unwrap_or_default());
+        let moved = self
             .store
-            .transition_card_application(
-                id,
-                to,
-                reason,
-                expected_version,
-                &change(a, reason.unwrap_or_default()),
-            )
-            .await?;
-        Ok(next)
+            .transition_card_application_in(id, to, reason, expected_version, &change, &a.scope)
+            .await;
+        let action = "card.application.transition";
+        match moved {
+            Ok(next) => {
+                self.log(a, action, next.personal_id.as_str(), "ok").await?;
+                Ok(next)
+            }
+            Err(StoreError::NotFound) => {
+                self.log(a, action, &format!("card_application:{id}"), "not_found").await?;
+                Err(RegistryError::NotFound)
+            }
+            Err(StoreError::OutOfScope { subject }) => {
+                self.log(a, action, &subject, "denied").await?;
+                Err(RegistryError::NotFound)
+            }
+            Err(e) => {
+                self.log(a, action, &format!("card_application:{id}"), "refused").await?;
+                Err(e.into())
+            }
+        }
     }
 
     /// Counts per stage in the caller's scope.

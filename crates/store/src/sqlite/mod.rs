@@ -360,6 +360,7 @@ fn transition_one(tx: &Connection, r: &TransitionReq) -> Result<CardApplication>
 
 fn transition_steps(tx: &Connection, r: &TransitionReq) -> Result<CardApplication> {
     let cur = get_card_app(tx, r.id)?.ok_or(StoreError::NotFound)?;
+    r.check_scope(&cur)?;
     let (next, ev) =
         rows::plan_card_transition(&cur, &r.to, r.reason.as_deref(), r.expected_version, &r.change)?;
     let (code, bio, method, side) = rows::stage_cols(&next.stage);
@@ -857,13 +858,14 @@ impl Store for SqliteStore {
         self.read_point(|c, _| get_card_app(c, id))
     }
 
-    async fn transition_card_application(
+    async fn transition_card_application_in(
         &self,
         id: i64,
         to: &dancu_identity::Stage,
         reason: Option<&str>,
         expected_version: i64,
         change: &Change,
+        scope: &Scope,
     ) -> Result<CardApplication> {
         let req = TransitionReq {
             id,
@@ -871,6 +873,7 @@ impl Store for SqliteStore {
             reason: reason.map(str::to_string),
             expected_version,
             change: change.clone(),
+            scope: scope.clone(),
         };
         self.transitions().call(req).await
     }

@@ -13,6 +13,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod exec;
 pub mod model;
+pub mod quality;
 pub mod registry;
 mod rows;
 

@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0003_card_renewal.sql"),
     },
     Migration { version: 4, name: "eid", sql: include_str!("../../migrations/postgres/0004_eid.sql") },
+    Migration {
+        version: 6,
+        name: "quality",
+        sql: include_str!("../../migrations/postgres/0006_quality.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -18,6 +18,7 @@ use crate::model::*;
 use crate::{Store, StoreError};
 
 mod eid;
+mod quality;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 
 /// Who is asking, what they may see, and why.

@@ -6,6 +6,7 @@ mod citizen;
 mod eid;
 mod login;
 mod portal;
+mod quality;
 mod search;
 
 use axum::extract::FromRequestParts;
@@ -38,6 +39,10 @@ pub fn routes() -> Router<AppState> {
         .route("/eid/accounts/{id}/actions", axum::routing::post(eid::action_submit))
         .route("/citizens/{id}/cmnd-confirmation", axum::routing::post(eid::confirm_cmnd_submit))
         .route("/cmnd/{number}", get(eid::confirmation_page))
+        .route("/quality", get(quality::summary_page))
+        .route("/quality/runs", axum::routing::post(quality::run_submit))
+        .route("/quality/{rule}", get(quality::worklist_page))
+        .route("/quality/{rule}/marks", axum::routing::post(quality::mark_submit))
         .route("/portal", get(portal::home))
         .route("/portal/login", axum::routing::post(portal::login))
         .route("/portal/logout", axum::routing::post(portal::logout))
@@ -144,6 +149,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                         @if let Some(u) = user {
                             a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
                             a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
+                            a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

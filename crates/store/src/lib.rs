@@ -8,6 +8,7 @@
 //! (import, migrate) and tests.
 
 mod combine;
+pub mod dedup;
 pub mod eid;
 pub mod error;
 #[doc(hidden)]

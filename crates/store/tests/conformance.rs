@@ -195,6 +195,7 @@ conformance!(
     eid_lists_counts_sessions_documents,
     cmnd_confirmations_are_numbered,
     concurrent_transitions_commit_only_allowed_moves,
+    dedup_merge_moves_references_and_undoes,
     quality_rules_find_fix_and_count,
 );
 
@@ -1572,4 +1573,88 @@ async fn quality_rules_find_fix_and_count(h: &Harness) {
     assert_eq!(counts_of(&quality::summary(s, &nation).await.unwrap(), "id_inconsistent"), (0, 0, 0, 2));
     // Only the latest run's findings are kept.
     assert_eq!(h.scalar("SELECT COUNT(DISTINCT run_id) FROM quality_findings").await, 1);
+}
+
+/// A merge moves every reference to the kept record and can be undone exactly; a rejected
+/// pair is never proposed again.
+async fn dedup_merge_moves_references_and_undoes(h: &Harness) {
+    use dancu_store::dedup::{self, Evidence, NewCandidate};
+    let s = h.store.as_ref();
+    let ch = change("officer:lan", "seed");
+    let kept = citizen(&id(Sex::Male, 1960, 61), "Phạm Văn Gộp", "1960-04-05", BA_DINH);
+    let dup = citizen(&id(Sex::Male, 1960, 62), "Pham Van Gop", "1960-05-04", BA_DINH);
+    let mut child = citizen(&id(Sex::Female, 1990, 63), "Phạm Thị Con", "1990", BA_DINH);
+    child.father_id = Some(dup.personal_id);
+    let other = citizen(&id(Sex::Male, 1961, 64), "Phạm Văn Khác", "1961", BA_DINH);
+    for c in [&kept, &dup, &child, &other] {
+        h.store.create_citizen(c, &ch).await.unwrap();
+    }
+    let hh = household(
+        "HKD01",
+        &[(dup.personal_id.as_str(), Relation::Head), (child.personal_id.as_str(), Relation::Child)],
+    );
+    h.store.create_household(&hh, &ch).await.unwrap();
+    let app = h.store.create_card_application(&new_app(dup.personal_id.as_str(), true), &ch).await.unwrap();
+
+    let ev = vec![Evidence { field: "name".into(), level: "exact".into(), weight: 9.5 }];
+    let pairs = vec![
+        NewCandidate {
+            left: dup.personal_id,
+            right: kept.personal_id,
+            weight: 21.0,
+            probability: 0.99,
+            evidence: ev.clone(),
+        },
+        NewCandidate {
+            left: kept.personal_id,
+            right: other.personal_id,
+            weight: 8.0,
+            probability: 0.9,
+            evidence: ev.clone(),
+        },
+    ];
+    assert_eq!(dedup::add_candidates(s, &pairs, now()).await.unwrap(), 2);
+    assert_eq!(dedup::add_candidates(s, &pairs, now()).await.unwrap(), 0, "stored once, in either order");
+    let page = dedup::list(s, &Scope::Commune("00004".into()), Some("open"), 10, 0).await.unwrap();
+    assert_eq!(page.total, 2);
+    let first = &page.items[0];
+    assert_eq!((first.weight, first.evidence.clone()), (21.0, ev.clone()));
+    assert_eq!(dedup::list(s, &Scope::Commune("00008".into()), None, 10, 0).await.unwrap().total, 0);
+
+    // Reject the weaker pair: never proposed again.
+    let weak = page.items[1].id;
+    dedup::reject(s, weak, "officer:lan", "hai người khác nhau", now()).await.unwrap();
+    assert_eq!(rule_of(dedup::reject(s, weak, "officer:lan", "x", now()).await), "dedup.decided");
+    assert_eq!(dedup::add_candidates(s, &pairs[1..], now()).await.unwrap(), 0);
+
+    // Merge, keeping `kept`.
+    let bad_keep = dedup::merge(s, first.id, &other.personal_id, "officer:lan", now()).await;
+    assert_eq!(rule_of(bad_keep), "dedup.keep");
+    let mg = dedup::merge(s, first.id, &kept.personal_id, "officer:lan", now()).await.unwrap();
+    assert_eq!((mg.kept, mg.merged), (kept.personal_id, dup.personal_id));
+    let c = s.get_citizen(&child.personal_id).await.unwrap().unwrap();
+    assert_eq!(c.citizen.father_id, Some(kept.personal_id));
+    assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap().personal_id, kept.personal_id);
+    let k = s.get_citizen(&kept.personal_id).await.unwrap().unwrap();
+    assert_eq!((k.household_no.as_deref(), k.relation), (Some("HKD01"), Some(Relation::Head)));
+    let d = s.get_citizen(&dup.personal_id).await.unwrap().unwrap();
+    assert_eq!(d.household_no, None, "the merged record is kept, out of the household");
+    assert_eq!(dedup::merged_into(s, &dup.personal_id).await.unwrap(), Some(kept.personal_id));
+    let counts = dedup::counts(s, &Scope::Province("01".into()), None).await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!((counts[0].found, counts[0].merged, counts[0].rejected, counts[0].remaining), (2, 1, 1, 0));
+    assert_eq!(rule_of(dedup::merge(s, first.id, &kept.personal_id, "o", now()).await), "dedup.decided");
+
+    // Undo: everything back, the pair open again.
+    dedup::undo(s, first.id, "officer:admin", now()).await.unwrap();
+    let c = s.get_citizen(&child.personal_id).await.unwrap().unwrap();
+    assert_eq!(c.citizen.father_id, Some(dup.personal_id));
+    assert_eq!(s.get_card_application(app.id).await.unwrap().unwrap().personal_id, dup.personal_id);
+    let d = s.get_citizen(&dup.personal_id).await.unwrap().unwrap();
+    assert_eq!((d.household_no.as_deref(), d.relation), (Some("HKD01"), Some(Relation::Head)));
+    assert_eq!(s.get_citizen(&kept.personal_id).await.unwrap().unwrap().household_no, None);
+    assert_eq!(dedup::merged_into(s, &dup.personal_id).await.unwrap(), None);
+    assert_eq!(dedup::get(s, first.id).await.unwrap().unwrap().status, "open");
+    assert_eq!(rule_of(dedup::undo(s, first.id, "o", now()).await), "dedup.not_merged");
+    assert_eq!(dedup::citizens_in(s, &Scope::Commune("00004".into())).await.unwrap().len(), 4);
 }

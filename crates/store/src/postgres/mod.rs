@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0003_card_renewal.sql"),
     },
     Migration { version: 4, name: "eid", sql: include_str!("../../migrations/postgres/0004_eid.sql") },
+    Migration { version: 5, name: "dedup", sql: include_str!("../../migrations/postgres/0005_dedup.sql") },
     Migration {
         version: 6,
         name: "quality",

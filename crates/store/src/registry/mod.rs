@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod dedup;
 mod eid;
 mod quality;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};

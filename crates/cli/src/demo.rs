@@ -87,6 +87,53 @@ async fn populated_communes(store: &Arc<dyn Store>, province: &str) -> Result<Ve
     Ok(found)
 }
 
+/// Share of demo people registered a second time, with the errors real registrations have,
+/// so that the duplicate worklist has real work in it.
+const DEMO_DUPLICATES: f64 = 0.02;
+
+/// Writes the demo population with planted duplicates (`dancu gen --duplicates`). A second
+/// registration of someone is usually made elsewhere, outside their household, so the
+/// duplicates' household columns are cleared (and they are written last); the truth file stays in the data folder.
+fn plant_duplicates(cfg: &dancu_gen::GenConfig, csv: &std::path::Path, dir: &std::path::Path) -> Result<()> {
+    let raw = dir.join("demo-citizens-raw.csv");
+    let truth = dir.join("demo-duplicates-truth.csv");
+    dancu_gen::generate_with_duplicates_to_path(cfg, DEMO_DUPLICATES, &raw, Some(&truth))?;
+    let mut dups = std::collections::HashSet::new();
+    for r in csv::Reader::from_path(&truth)?.records() {
+        let r = r?;
+        if r.get(0) != r.get(1) {
+            dups.insert(r.get(0).unwrap_or_default().to_string());
+        }
+    }
+    let mut rdr = csv::Reader::from_path(&raw)?;
+    let header = rdr.headers()?.clone();
+    let col = |name: &str| header.iter().position(|h| h == name).with_context(|| format!("column {name}"));
+    let (rec, hh, rel) = (col("record_id")?, col("household_no")?, col("relation_to_head")?);
+    let mut w = csv::Writer::from_path(csv)?;
+    w.write_record(&header)?;
+    // Duplicates go last: between a household's rows they would split it for the importer.
+    let mut later = Vec::new();
+    for r in rdr.records() {
+        let r = r?;
+        if dups.contains(&r[rec]) {
+            let fields: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, f)| if i == hh || i == rel { String::new() } else { f.to_string() })
+                .collect();
+            later.push(fields);
+        } else {
+            w.write_record(&r)?;
+        }
+    }
+    for fields in later {
+        w.write_record(&fields)?;
+    }
+    w.flush()?;
+    std::fs::remove_file(&raw)?;
+    Ok(())
+}
+
 /// The store, the demo logins, and a sample citizen for the portal walk-through.
 pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>, Option<String>)> {
     let started = Instant::now();
@@ -109,7 +156,7 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
             provinces: vec![args.province.clone()],
             today: dancu_domain::date::vietnam_today(chrono::Utc::now()),
         };
-        dancu_gen::generate_to_path(&cfg, &csv)?;
+        plant_duplicates(&cfg, &csv, &args.data_dir)?;
         eprintln!("importing …");
         let report = import_into(
             &store,
@@ -124,6 +171,9 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
         )
         .await?;
         eprintln!("{report}");
+        let found =
+            crate::registry_dedup::find(&store, &Scope::Province(args.province.clone()), None).await?;
+        eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
     }
     let communes = populated_communes(&store, &args.province).await?;
     let mut accounts = vec![

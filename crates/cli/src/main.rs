@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod import;
 mod matching_cmd;
+mod registry_dedup;
 mod serve;
 
 use std::path::PathBuf;
@@ -75,6 +76,8 @@ enum Command {
     Link(matching_cmd::LinkArgs),
     /// Checks a sector list against the registry: ID problems, disagreements, probable IDs.
     Reconcile(matching_cmd::ReconcileArgs),
+    /// Finds probable duplicates in the registry and stores them for officers to decide.
+    RegistryDedup(registry_dedup::RegistryDedupArgs),
 }
 
 #[derive(Subcommand)]
@@ -195,6 +198,14 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo::run(args, &file).await,
+        Command::RegistryDedup(args) => {
+            let url = args
+                .database_url
+                .clone()
+                .or(file.database_url.clone())
+                .unwrap_or_else(config::default_database_url);
+            registry_dedup::run(&args, &url).await
+        }
         Command::Officer {
             what: OfficerCmd::Add { database_url, username, display_name, role, scope, password },
         } => {

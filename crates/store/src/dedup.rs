@@ -102,7 +102,8 @@ fn scope_cond(scope: &Scope, n: usize) -> (String, Vec<Val>) {
     }
 }
 
-const CANDIDATE_SELECT: &str = "SELECT d.id, d.left_id, d.right_id, l.full_name, r.full_name, d.weight_milli, \
+const CANDIDATE_SELECT: &str =
+    "SELECT d.id, d.left_id, d.right_id, l.full_name, r.full_name, d.weight_milli, \
      d.probability, d.evidence, d.left_commune, d.right_commune, d.status, d.found_at, d.decided_at, \
      d.decided_by, d.reason FROM dedup_candidates d JOIN citizens l ON l.personal_id = d.left_id \
      JOIN citizens r ON r.personal_id = d.right_id";
@@ -144,7 +145,8 @@ pub async fn add_candidates(store: &dyn Store, pairs: &[NewCandidate], at: Times
     for chunk in pairs.chunks(2_000) {
         let mut stmts = Vec::with_capacity(chunk.len());
         for p in chunk {
-            let (l, r) = if p.left.as_str() < p.right.as_str() { (&p.left, &p.right) } else { (&p.right, &p.left) };
+            let (l, r) =
+                if p.left.as_str() < p.right.as_str() { (&p.left, &p.right) } else { (&p.right, &p.left) };
             stmts.push(Stmt::new(
                 "INSERT INTO dedup_candidates (left_id, right_id, weight_milli, probability, evidence, \
                  left_province, left_commune, right_province, right_commune, status, found_at) \
@@ -256,7 +258,13 @@ fn decide_stmt(id: i64, status: &str, by: &str, reason: &str, at: Timestamp) -> 
     Stmt::new(
         "UPDATE dedup_candidates SET status = $2, decided_by = $3, reason = $4, decided_at = $5 \
          WHERE id = $1 AND status = 'open'",
-        vec![Val::Int(id), Val::Text(status.into()), Val::Text(by.into()), Val::Text(reason.into()), Val::Ts(at)],
+        vec![
+            Val::Int(id),
+            Val::Text(status.into()),
+            Val::Text(by.into()),
+            Val::Text(reason.into()),
+            Val::Ts(at),
+        ],
     )
     .expect_rows(1, already_decided())
 }
@@ -326,11 +334,15 @@ pub async fn merge(store: &dyn Store, id: i64, keep: &PersonalId, by: &str, at: 
         father_of: ids(store, "SELECT personal_id FROM citizens WHERE father_id = $1", &merged).await?,
         mother_of: ids(store, "SELECT personal_id FROM citizens WHERE mother_id = $1", &merged).await?,
         spouse_of: ids(store, "SELECT personal_id FROM citizens WHERE spouse_id = $1", &merged).await?,
-        applications: ids(store, "SELECT CAST(id AS TEXT) FROM card_applications WHERE personal_id = $1", &merged)
-            .await?
-            .iter()
-            .filter_map(|s| s.parse().ok())
-            .collect(),
+        applications: ids(
+            store,
+            "SELECT CAST(id AS TEXT) FROM card_applications WHERE personal_id = $1",
+            &merged,
+        )
+        .await?
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect(),
         cards: ids(store, "SELECT CAST(application_id AS TEXT) FROM cards WHERE personal_id = $1", &merged)
             .await?
             .iter()
@@ -445,7 +457,8 @@ pub async fn undo(store: &dyn Store, candidate_id: i64, by: &str, at: Timestamp)
         }
         stmts.push(household_stmt(&m, mv.household.as_ref()));
     }
-    stmts.push(Stmt::new("UPDATE citizens SET merged_into = NULL WHERE personal_id = $1", vec![Val::Text(m)]));
+    stmts
+        .push(Stmt::new("UPDATE citizens SET merged_into = NULL WHERE personal_id = $1", vec![Val::Text(m)]));
     stmts.push(Stmt::new(
         "UPDATE dedup_merges SET undone_at = $2, undone_by = $3 WHERE id = $1",
         vec![Val::Int(mg.id), Val::Ts(at), Val::Text(by.into())],

@@ -70,12 +70,19 @@ pub async fn citizen_page(
         Ok(c) => c,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
+    let merged_into = dancu_store::dedup::merged_into(s.registry.store().as_ref(), &id).await.ok().flatten();
     let c = &stored.citizen;
     let body = layout(
         lang,
         &c.name.full(),
         Some(&p),
         html! {
+            @if let Some(k) = merged_into {
+                section.card.error data-testid="merged-into" {
+                    (lang.t("Hồ sơ này đã được gộp vào ", "This record was merged into "))
+                    a href=(format!("/citizens/{k}")) { (k) }
+                }
+            }
             (identity_section(lang, c))
             (residence_section(lang, c))
             section.card {

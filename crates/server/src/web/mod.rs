@@ -3,6 +3,7 @@
 
 mod cards;
 mod citizen;
+mod dedup;
 mod eid;
 mod login;
 mod portal;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/eid/accounts/{id}/actions", axum::routing::post(eid::action_submit))
         .route("/citizens/{id}/cmnd-confirmation", axum::routing::post(eid::confirm_cmnd_submit))
         .route("/cmnd/{number}", get(eid::confirmation_page))
+        .route("/dedup", get(dedup::list_page))
+        .route("/dedup/{id}/{action}", axum::routing::post(dedup::decide_submit))
         .route("/quality", get(quality::summary_page))
         .route("/quality/runs", axum::routing::post(quality::run_submit))
         .route("/quality/{rule}", get(quality::worklist_page))
@@ -150,6 +153,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
                             a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
+                            a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
                             span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

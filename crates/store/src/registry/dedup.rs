@@ -66,7 +66,7 @@ impl Registry {
     pub async fn dedup_reject(&self, a: &Access, id: i64, reason: &str) -> Result<Candidate> {
         self.scoped_pair(a, "dedup.reject", id, true).await?;
         dedup::reject(self.store.as_ref(), id, &a.actor, reason, now()).await?;
-        Ok(dedup::get(self.store.as_ref(), id).await?.ok_or(RegistryError::NotFound)?)
+        dedup::get(self.store.as_ref(), id).await?.ok_or(RegistryError::NotFound)
     }
 
     /// Undoes a merge (the caller checks the administrator role).

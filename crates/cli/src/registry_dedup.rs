@@ -1,0 +1,91 @@
+//! `dancu registry-dedup`: runs the matching engine over the registry (a province or the
+//! whole country; pairs across provinces are found when the scope holds both) and stores new
+//! candidate pairs with their evidence for officers to merge or reject. Pairs decided before
+//! are never proposed again.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use dancu_matching::io::Loader;
+use dancu_matching::reconcile::load_drafts;
+use dancu_matching::{Dataset, MatchConfig};
+use dancu_store::dedup::{self, Evidence, NewCandidate};
+use dancu_store::{Scope, Store};
+
+#[derive(clap::Args, Debug)]
+pub struct RegistryDedupArgs {
+    #[arg(long, env = "DANCU_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// nation (default), province:NN or commune:NNNNN (2025 codes).
+    #[arg(long, default_value = "nation")]
+    pub scope: String,
+    /// Match probability from which a pair is proposed (default: the mapping's threshold).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub records: usize,
+    pub pairs: usize,
+    pub new: u64,
+}
+
+/// Finds candidate pairs among the records in `scope` and stores the new ones.
+pub async fn find(store: &Arc<dyn Store>, scope: &Scope, threshold: Option<f64>) -> Result<Found> {
+    let citizens = dedup::citizens_in(store.as_ref(), scope).await.context("reading the registry")?;
+    let records = citizens.len();
+    let pairs = tokio::task::spawn_blocking(move || -> Result<Vec<NewCandidate>> {
+        let cfg = MatchConfig::dancu_default();
+        let t = threshold.unwrap_or(cfg.settings.threshold);
+        anyhow::ensure!(t > 0.0 && t < 1.0, "--threshold: a probability strictly between 0 and 1, got {t}");
+        let mut loader = Loader::default();
+        load_drafts(&mut loader, citizens.iter().map(|c| c.to_draft()), &cfg, 0);
+        let ds = Dataset::from_loader(loader, false);
+        if ds.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let (m, result) = dancu_matching::dedup(&ds, &cfg, t, None);
+        result
+            .pairs
+            .iter()
+            .map(|&(i, j, _)| {
+                let e = m.explain(i, j);
+                Ok(NewCandidate {
+                    left: ds.ids[i as usize].parse().map_err(|v| anyhow::anyhow!("{v:?}"))?,
+                    right: ds.ids[j as usize].parse().map_err(|v| anyhow::anyhow!("{v:?}"))?,
+                    weight: e.weight,
+                    probability: e.probability,
+                    evidence: e
+                        .fields
+                        .iter()
+                        .map(|f| Evidence {
+                            field: f.field.clone(),
+                            level: f.level.to_string(),
+                            weight: f.weight,
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    })
+    .await??;
+    let new = dedup::add_candidates(store.as_ref(), &pairs, dancu_store::registry::now()).await?;
+    Ok(Found { records, pairs: pairs.len(), new })
+}
+
+pub async fn run(args: &RegistryDedupArgs, url: &str) -> Result<()> {
+    let scope: Scope = args.scope.parse().map_err(|v| anyhow::anyhow!("--scope: {v:?}"))?;
+    let store = dancu_store::open(url).await?;
+    let started = std::time::Instant::now();
+    let f = find(&store, &scope, args.threshold).await?;
+    eprintln!(
+        "{} records in {scope}: {} candidate pairs, {} new, in {:.1}s",
+        f.records,
+        f.pairs,
+        f.new,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The duplicate worklist (`/dedup`): candidate pairs the matching engine found in the
+//! officer's scope, each with the evidence per field; merge (choosing the record to keep) or
+//! reject with a reason; counts per commune (found / merged / rejected / remaining);
+//! administrators can undo a merge.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use dancu_domain::Violation;
+use dancu_store::dedup::Candidate;
+use dancu_store::Role;
+
+use super::search::WEB_PURPOSE;
+use super::{error_page, lang_choice, layout, page, Lang, WebUser};
+use crate::api::citizens::{parse_id, require_reason};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::AppState;
+
+const STATUSES: [(&str, &str, &str); 3] =
+    [("open", "Chờ xử lý", "Open"), ("merged", "Đã gộp", "Merged"), ("rejected", "Không trùng", "Rejected")];
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    status: Option<String>,
+    offset: Option<u64>,
+}
+
+fn commune_name(code: &str) -> String {
+    dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_else(|| code.into())
+}
+
+fn pair_card(lang: Lang, p: &Principal, c: &Candidate) -> Markup {
+    let csrf = p.csrf.clone().unwrap_or_default();
+    html! {
+        article.card data-testid="pair" {
+            h2 {
+                a href=(format!("/citizens/{}", c.left)) { (c.left_name) } " (" (c.left) ")"
+                " ≈ "
+                a href=(format!("/citizens/{}", c.right)) { (c.right_name) } " (" (c.right) ")"
+            }
+            p.muted { (lang.t("Xác suất trùng", "Match probability")) ": " (format!("{:.4}", c.probability))
+                " · " (lang.t("trọng số", "weight")) " " (format!("{:+.1}", c.weight)) " bit · "
+                (commune_name(&c.left_commune)) " / " (commune_name(&c.right_commune)) }
+            div.table-wrap { table data-testid="evidence" {
+                thead { tr { th { (lang.t("Trường", "Field")) } th { (lang.t("Mức so khớp", "Level")) } th { (lang.t("Trọng số", "Weight")) } } }
+                tbody { @for e in &c.evidence {
+                    tr { td { (e.field) } td { (e.level) } td { (format!("{:+.2}", e.weight)) } }
+                } }
+            } }
+            @match c.status.as_str() {
+                "open" => {
+                    div.grid {
+                        @for keep in [&c.left, &c.right] {
+                            form method="post" action=(format!("/dedup/{}/merge", c.id)) {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="keep" value=(keep.to_string());
+                                button type="submit" data-testid="merge" { (lang.t("Gộp, giữ ", "Merge, keep ")) (keep) }
+                            }
+                        }
+                        form method="post" action=(format!("/dedup/{}/reject", c.id)) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="text" name="reason" required placeholder=(lang.t("Lý do: hai người khác nhau", "Reason: two different people"));
+                            button type="submit" data-testid="reject" { (lang.t("Không trùng", "Not the same person")) }
+                        }
+                    }
+                }
+                status => {
+                    p { b { (STATUSES.iter().find(|s| s.0 == status).map(|s| lang.t(s.1, s.2)).unwrap_or("?")) }
+                        @if let Some(by) = &c.decided_by { " — " (by) }
+                        @if let Some(at) = &c.decided_at { ", " (super::vn_time(at)) }
+                        @if !c.reason.is_empty() { ": " (c.reason) } }
+                    @if status == "merged" && p.role == Role::Admin {
+                        form method="post" action=(format!("/dedup/{}/undo", c.id)) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" data-testid="undo" { (lang.t("Hủy gộp (quản trị)", "Undo the merge (administrator)")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn list_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Query(q): Query<ListParams>,
+) -> Response {
+    let access = p.access(WEB_PURPOSE);
+    let status = q.status.as_deref().filter(|x| STATUSES.iter().any(|s| s.0 == *x)).unwrap_or("open");
+    let offset = q.offset.unwrap_or(0);
+    let (counts, list) = match tokio::try_join!(
+        s.registry.dedup_counts(&access, None),
+        s.registry.dedup_list(&access, Some(status), 20, offset)
+    ) {
+        Ok(r) => r,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let sum = |f: fn(&dancu_store::dedup::DedupCount) -> u64| counts.iter().map(f).sum::<u64>();
+    let body = layout(
+        lang,
+        lang.t("Hồ sơ trùng", "Duplicate records"),
+        Some(&p),
+        html! {
+            section.card {
+                h1 { (lang.t("Hồ sơ nghi trùng lặp", "Probable duplicate records")) }
+                p.muted { (lang.t("Cặp hồ sơ do công cụ so khớp đề xuất. Gộp chuyển mọi tham chiếu (cha, mẹ, vợ/chồng, hồ sơ và thẻ căn cước, hộ) sang hồ sơ được giữ; hồ sơ bị gộp được giữ lại và đánh dấu.",
+                    "Pairs proposed by the matching engine. A merge moves every reference (parents, spouse, card applications and cards, household) to the kept record; the merged record is kept and marked.")) }
+                div.table-wrap { table data-testid="dedup-counts" {
+                    thead { tr { th { (lang.t("Xã", "Commune")) } th { (lang.t("Phát hiện", "Found")) } th { (lang.t("Đã gộp", "Merged")) } th { (lang.t("Không trùng", "Rejected")) } th { (lang.t("Còn lại", "Remaining")) } } }
+                    tbody {
+                        @for c in &counts {
+                            tr { td { (commune_name(&c.commune)) } td { (c.found) } td { (c.merged) } td { (c.rejected) } td { (c.remaining) } }
+                        }
+                        tr { th { (lang.t("Tổng", "Total")) } th data-testid="total-found" { (sum(|c| c.found)) } th data-testid="total-merged" { (sum(|c| c.merged)) } th { (sum(|c| c.rejected)) } th data-testid="total-remaining" { (sum(|c| c.remaining)) } }
+                    }
+                } }
+                nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={}", st.0)) { (lang.t(st.1, st.2)) } } }
+                p data-testid="dedup-total" { (list.total) " " (lang.t("cặp", "pairs")) }
+            }
+            @for c in &list.items { (pair_card(lang, &p, c)) }
+            div.pager {
+                @if offset > 0 { a href=(format!("/dedup?status={status}&offset={}", offset.saturating_sub(20))) { (lang.t("← Trước", "← Previous")) } }
+                @if offset + 20 < list.total { a href=(format!("/dedup?status={status}&offset={}", offset + 20)) { (lang.t("Sau →", "Next →")) } }
+            }
+        },
+    );
+    page(lang_choice(&uri), StatusCode::OK, body)
+}
+
+#[derive(Deserialize)]
+pub struct DecideForm {
+    csrf: String,
+    keep: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /dedup/{id}/{merge|reject|undo}`.
+pub async fn decide_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Path((id, action)): Path<(i64, String)>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    let run = async {
+        p.check_csrf(&f.csrf)?;
+        let access = p.access(WEB_PURPOSE);
+        match action.as_str() {
+            "merge" => {
+                let keep = parse_id(f.keep.as_deref().unwrap_or_default())?;
+                s.registry.dedup_merge(&access, id, &keep).await?;
+            }
+            "reject" => {
+                let reason = require_reason(&f.reason)?;
+                s.registry.dedup_reject(&access, id, &reason).await?;
+            }
+            "undo" => {
+                p.require_admin()?;
+                s.registry.dedup_undo(&access, id).await?;
+            }
+            _ => {
+                return Err(ApiError::from(Violation::new(
+                    "action",
+                    "dedup.action",
+                    "Thao tác không hợp lệ",
+                    "unknown action",
+                )))
+            }
+        }
+        Ok::<_, ApiError>(())
+    };
+    match run.await {
+        Ok(()) => Redirect::to("/dedup").into_response(),
+        Err(e) => error_page(lang, Some(&p), e),
+    }
+}

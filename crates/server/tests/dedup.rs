@@ -1,0 +1,128 @@
+//! The duplicate worklist over HTTP on SQLite and PostgreSQL: scope, merge, counts, the
+//! merged record's banner, undo for administrators only, reject.
+
+mod common;
+
+use common::*;
+use dancu_store::dedup::{self, Evidence, NewCandidate};
+use reqwest::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_worklist_on_every_backend() {
+    for backend in backends().await {
+        let app = TestApp::start(backend).await;
+        run(&app).await;
+        eprintln!("dedup tests passed on {backend}");
+    }
+}
+
+async fn page(app: &TestApp, user: &str, path: &str) -> (StatusCode, String) {
+    let t = app.token(user).await;
+    let r = app.client().get(format!("{}{path}", app.base)).bearer_auth(&t).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn post(app: &TestApp, user: &str, path: &str, form: &[(&str, &str)]) -> StatusCode {
+    let t = app.token(user).await;
+    app.client().post(format!("{}{path}", app.base)).bearer_auth(&t).form(form).send().await.unwrap().status()
+}
+
+fn total(html: &str, which: &str) -> String {
+    let key = format!("data-testid=\"total-{which}\">");
+    let at = html.find(&key).unwrap_or_else(|| panic!("{which} in {html}")) + key.len();
+    html[at..].split('<').next().unwrap().to_string()
+}
+
+async fn run(app: &TestApp) {
+    // A second registration of citizen A (one digit of the ID wrong), in commune A.
+    let dup = draft("001085001243", "Nguyen", "Van", "An", "15/03/1985", "Nam", COMMUNE_A)
+        .validate(chrono::Utc::now().date_naive())
+        .unwrap();
+    let ch =
+        dancu_store::Change { actor: "test".into(), reason: "test".into(), at: dancu_store::registry::now() };
+    app.store.create_citizen(&dup, &ch).await.unwrap();
+    let other = draft("001190004999", "Trần", "Thị", "Bình", "1990-07-02", "Nữ", COMMUNE_A)
+        .validate(chrono::Utc::now().date_naive())
+        .unwrap();
+    app.store.create_citizen(&other, &ch).await.unwrap();
+    let ev = vec![Evidence { field: "birth_date".into(), level: "exact".into(), weight: 14.7 }];
+    let pairs = [
+        NewCandidate {
+            left: app.citizen_a.personal_id,
+            right: dup.personal_id,
+            weight: 60.0,
+            probability: 1.0,
+            evidence: ev.clone(),
+        },
+        NewCandidate {
+            left: other.personal_id,
+            right: app.citizen_b.personal_id,
+            weight: 20.0,
+            probability: 0.99,
+            evidence: ev,
+        },
+    ];
+    assert_eq!(
+        dedup::add_candidates(app.store.as_ref(), &pairs, dancu_store::registry::now()).await.unwrap(),
+        2
+    );
+    let list = dedup::list(app.store.as_ref(), &dancu_store::Scope::Nation, None, 10, 0).await.unwrap();
+    let (strong, cross) = (list.items[0].id, list.items[1].id);
+
+    // Commune A sees both pairs (each has a record in A); commune B only the cross pair.
+    let (st, html) = page(app, "xa_a", "/dedup").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!((total(&html, "found"), total(&html, "remaining")), ("2".into(), "2".into()));
+    assert!(html.contains("Nguyen Van An") && html.contains("birth_date"), "evidence shown");
+    let (_, html_b) = page(app, "xa_b", "/dedup").await;
+    assert!(!html_b.contains("Nguyen Van An"));
+    // Deciding needs both records in scope.
+    assert_eq!(
+        post(app, "xa_b", &format!("/dedup/{strong}/reject"), &[("csrf", ""), ("reason", "x")]).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(app, "xa_a", &format!("/dedup/{cross}/reject"), &[("csrf", ""), ("reason", "x")]).await,
+        StatusCode::NOT_FOUND
+    );
+    // A reason is required to reject.
+    assert_eq!(
+        post(app, "tinh01", &format!("/dedup/{cross}/reject"), &[("csrf", "")]).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        post(
+            app,
+            "tinh01",
+            &format!("/dedup/{cross}/reject"),
+            &[("csrf", ""), ("reason", "hai người khác nhau")]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+
+    // Merge, keeping A's record.
+    let keep = app.citizen_a.personal_id.to_string();
+    assert_eq!(
+        post(app, "xa_a", &format!("/dedup/{strong}/merge"), &[("csrf", ""), ("keep", &keep)]).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, html) = page(app, "tinh01", "/dedup").await;
+    assert_eq!((total(&html, "merged"), total(&html, "remaining")), ("1".into(), "0".into()));
+    let (_, merged) = page(app, "xa_a", &format!("/citizens/{}", dup.personal_id)).await;
+    assert!(merged.contains("data-testid=\"merged-into\"") && merged.contains(&keep));
+
+    // Only an administrator undoes it.
+    assert_eq!(
+        post(app, "xa_a", &format!("/dedup/{strong}/undo"), &[("csrf", "")]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(app, "admin", &format!("/dedup/{strong}/undo"), &[("csrf", "")]).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, html) = page(app, "tinh01", "/dedup").await;
+    assert_eq!((total(&html, "merged"), total(&html, "remaining")), ("0".into(), "1".into()));
+    let (_, back) = page(app, "xa_a", &format!("/citizens/{}", dup.personal_id)).await;
+    assert!(!back.contains("data-testid=\"merged-into\""));
+}

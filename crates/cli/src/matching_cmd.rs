@@ -57,8 +57,11 @@ pub struct ReconcileArgs {
     #[arg(long)]
     pub input: PathBuf,
     /// The registry as a dancu citizen CSV export (docs/CSV.md).
+    #[arg(long, required_unless_present = "database_url", conflicts_with = "database_url")]
+    pub registry: Option<PathBuf>,
+    /// Or the registry database itself (every record not merged into another).
     #[arg(long)]
-    pub registry: PathBuf,
+    pub database_url: Option<String>,
     /// The sector list with `id_check,status,reason,suggested_id,score` appended.
     #[arg(long)]
     pub out: PathBuf,
@@ -231,7 +234,17 @@ pub fn reconcile(args: &ReconcileArgs, config: Option<&Path>) -> Result<()> {
     let mut loader = dancu_matching::Loader::default();
     loader.read_csv(&args.input, &cfg, 0)?;
     let sector_issues = loader.issues.len();
-    reconcile::load_registry_csv(&mut loader, &args.registry, &cfg)?;
+    match (&args.registry, &args.database_url) {
+        (Some(path), _) => reconcile::load_registry_csv(&mut loader, path, &cfg)?,
+        (None, Some(url)) => {
+            let citizens = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                let store = dancu_store::open(url).await?;
+                dancu_store::dedup::citizens_in(store.as_ref(), &dancu_store::Scope::Nation).await
+            })?;
+            reconcile::load_registry(&mut loader, citizens.iter().map(|c| c.to_draft()), &cfg);
+        }
+        (None, None) => anyhow::bail!("--registry FILE or --database-url URL is required"),
+    }
     let registry_issues = loader.issues.split_off(sector_issues);
     let ds = Dataset::from_loader(loader, true);
     report_read(&ds, args.common.rejects.as_deref(), started)?;

@@ -237,10 +237,11 @@ pub fn reconcile(args: &ReconcileArgs, config: Option<&Path>) -> Result<()> {
     match (&args.registry, &args.database_url) {
         (Some(path), _) => reconcile::load_registry_csv(&mut loader, path, &cfg)?,
         (None, Some(url)) => {
-            let citizens = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-                let store = dancu_store::open(url).await?;
-                dancu_store::dedup::citizens_in(store.as_ref(), &dancu_store::Scope::Nation).await
-            })?;
+            let citizens =
+                tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                    let store = dancu_store::open(url).await?;
+                    dancu_store::dedup::citizens_in(store.as_ref(), &dancu_store::Scope::Nation).await
+                })?;
             reconcile::load_registry(&mut loader, citizens.iter().map(|c| c.to_draft()), &cfg);
         }
         (None, None) => anyhow::bail!("--registry FILE or --database-url URL is required"),

@@ -271,7 +271,12 @@ impl Interner {
         if s.trim().is_empty() {
             return 0;
         }
-        self.categories.get_or_insert_with(s, || self.intern(&dancu_domain::fold_key(s)))
+        // Sex is written `Nam`/`Nữ` in sector lists and `M`/`F` in registry exports: the
+        // spellings `Sex::parse` accepts count as one value.
+        self.categories.get_or_insert_with(s, || match dancu_domain::Sex::parse(s) {
+            Ok(sex) => self.intern(&sex.code().to_ascii_lowercase()),
+            Err(_) => self.intern(&dancu_domain::fold_key(s)),
+        })
     }
 }
 

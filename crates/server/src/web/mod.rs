@@ -8,6 +8,7 @@ mod eid;
 mod login;
 mod portal;
 mod quality;
+mod reconcile;
 mod search;
 
 use axum::extract::FromRequestParts;
@@ -40,6 +41,12 @@ pub fn routes() -> Router<AppState> {
         .route("/eid/accounts/{id}/actions", axum::routing::post(eid::action_submit))
         .route("/citizens/{id}/cmnd-confirmation", axum::routing::post(eid::confirm_cmnd_submit))
         .route("/cmnd/{number}", get(eid::confirmation_page))
+        .route(
+            "/reconcile",
+            get(reconcile::form_page)
+                .post(reconcile::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(reconcile::MAX_UPLOAD)),
+        )
         .route("/dedup", get(dedup::list_page))
         .route("/dedup/{id}/{action}", axum::routing::post(dedup::decide_submit))
         .route("/quality", get(quality::summary_page))
@@ -154,6 +161,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
+                            a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }
                             span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

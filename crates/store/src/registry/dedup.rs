@@ -80,3 +80,13 @@ impl Registry {
 fn commune_province(commune: &str) -> String {
     dancu_domain::admin_units().commune_2025(commune).map(|c| c.province_code.clone()).unwrap_or_default()
 }
+
+impl Registry {
+    /// The records in the caller's scope, for matching a list against the registry (a
+    /// sector-list reconciliation); audited as one `registry.match` access.
+    pub async fn citizens_for_matching(&self, a: &Access) -> Result<Vec<dancu_domain::Citizen>> {
+        let citizens = dedup::citizens_in(self.store.as_ref(), &a.scope).await?;
+        self.log(a, "registry.match", &format!("{}&records={}", a.scope, citizens.len()), "ok").await?;
+        Ok(citizens)
+    }
+}

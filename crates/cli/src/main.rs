@@ -78,6 +78,11 @@ enum Command {
     Reconcile(matching_cmd::ReconcileArgs),
     /// Finds probable duplicates in the registry and stores them for officers to decide.
     RegistryDedup(registry_dedup::RegistryDedupArgs),
+    /// Runs the data-quality rules over the whole registry (the worklists at /quality).
+    Quality {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +203,19 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo::run(args, &file).await,
+        Command::Quality { database_url } => {
+            let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
+            let store = dancu_store::open(&url).await?;
+            let started = std::time::Instant::now();
+            let now = dancu_store::registry::now();
+            let run = dancu_store::quality::run(store.as_ref(), "system:cli", chrono_today(), now).await?;
+            let summary = dancu_store::quality::summary(store.as_ref(), &dancu_store::Scope::Nation).await?;
+            for (rule, c) in summary {
+                eprintln!("  {:<20} {c:?}", rule.code);
+            }
+            eprintln!("quality run {} in {:.1}s", run.id, started.elapsed().as_secs_f64());
+            Ok(())
+        }
         Command::RegistryDedup(args) => {
             let url = args
                 .database_url

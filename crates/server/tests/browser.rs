@@ -307,7 +307,7 @@ async fn run_portal(c: &Client, app: &TestApp) -> Result<(), String> {
     assert!(queue.contains(&id), "{queue}");
     c.goto(&format!("{}/eid/accounts/{id}", app.base)).await.unwrap();
     wait_for(c, "#approve").await.click().await.unwrap();
-    let state = text_until(c, "[data-testid=eid-state]", |t| t.contains("phê duyệt")).await;
+    let state = text_until(c, "[data-testid=eid-state]", |t| t.starts_with("Đã phê duyệt")).await;
     assert_eq!(state, "Đã phê duyệt, chờ kích hoạt");
     c.goto(&format!("{}/citizens/{id}", app.base)).await.unwrap();
     assert_eq!(text(c, "[data-testid=citizen-name]").await, "Nguyễn Văn Ấn");

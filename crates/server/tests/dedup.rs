@@ -109,6 +109,13 @@ async fn run(app: &TestApp) {
     );
     let (_, html) = page(app, "tinh01", "/dedup").await;
     assert_eq!((total(&html, "merged"), total(&html, "remaining")), ("1".into(), "0".into()));
+    // Counts for a period: nothing found or merged from tomorrow on; the quality page links here.
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    let (_, later) = page(app, "tinh01", &format!("/dedup?since={tomorrow}")).await;
+    assert_eq!((total(&later, "found"), total(&later, "merged")), ("0".into(), "0".into()));
+    assert_eq!(page(app, "tinh01", "/dedup?since=31-12-2026").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, quality) = page(app, "tinh01", "/quality").await;
+    assert!(quality.contains("quality-dedup-link"), "{quality}");
     let (_, merged) = page(app, "xa_a", &format!("/citizens/{}", dup.personal_id)).await;
     assert!(merged.contains("data-testid=\"merged-into\"") && merged.contains(&keep));
 

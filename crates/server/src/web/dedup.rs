@@ -27,6 +27,8 @@ const STATUSES: [(&str, &str, &str); 3] =
 pub struct ListParams {
     status: Option<String>,
     offset: Option<u64>,
+    /// `YYYY-MM-DD`: count found / merged / rejected from that day (Vietnam time).
+    since: Option<String>,
 }
 
 fn commune_name(code: &str) -> String {
@@ -95,8 +97,23 @@ pub async fn list_page(
     let access = p.access(WEB_PURPOSE);
     let status = q.status.as_deref().filter(|x| STATUSES.iter().any(|s| s.0 == *x)).unwrap_or("open");
     let offset = q.offset.unwrap_or(0);
+    let since =
+        match q.since.as_deref().filter(|x| !x.is_empty()).map(str::parse::<chrono::NaiveDate>).transpose() {
+            Ok(d) => d,
+            Err(_) => {
+                let v = Violation::new(
+                    "since",
+                    "date.invalid",
+                    "Ngày không hợp lệ (YYYY-MM-DD)",
+                    "invalid date (YYYY-MM-DD)",
+                );
+                return error_page(lang, Some(&p), v.into());
+            }
+        };
+    // Midnight in Vietnam (UTC+7).
+    let since_ts = since.map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(7));
     let (counts, list) = match tokio::try_join!(
-        s.registry.dedup_counts(&access, None),
+        s.registry.dedup_counts(&access, since_ts),
         s.registry.dedup_list(&access, Some(status), 20, offset)
     ) {
         Ok(r) => r,
@@ -121,6 +138,11 @@ pub async fn list_page(
                         tr { th { (lang.t("Tổng", "Total")) } th data-testid="total-found" { (sum(|c| c.found)) } th data-testid="total-merged" { (sum(|c| c.merged)) } th { (sum(|c| c.rejected)) } th data-testid="total-remaining" { (sum(|c| c.remaining)) } }
                     }
                 } }
+                form method="get" action="/dedup" {
+                    label for="since" { (lang.t("Tính từ ngày (phát hiện / gộp / không trùng)", "Count from (found / merged / rejected)")) }
+                    input #since type="date" name="since" value=(since.map(|d| d.to_string()).unwrap_or_default());
+                    " " button type="submit" { (lang.t("Xem", "Show")) }
+                }
                 nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={}", st.0)) { (lang.t(st.1, st.2)) } } }
                 p data-testid="dedup-total" { (list.total) " " (lang.t("cặp", "pairs")) }
             }

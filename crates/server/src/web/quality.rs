@@ -68,7 +68,11 @@ fn counts_head(lang: Lang) -> Markup {
 pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser) -> Response {
     let access = p.access(WEB_PURPOSE);
     let r = &s.registry;
-    let (summary, latest) = match tokio::try_join!(r.quality_summary(&access), r.quality_latest_run()) {
+    let (summary, latest, dups) = match tokio::try_join!(
+        r.quality_summary(&access),
+        r.quality_latest_run(),
+        r.dedup_counts(&access, None)
+    ) {
         Ok(v) => v,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
@@ -102,6 +106,14 @@ pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUs
                                 td { a href=(format!("/quality/{}", rule.code)) { (rule_name(lang, rule)) } br; code { (rule.code) } }
                                 (counts_cells(c))
                             }
+                        }
+                        // Duplicates are decided on their own worklist (merge / reject).
+                        tr data-rule="duplicates" {
+                            td { a href="/dedup" data-testid="quality-dedup-link" { (lang.t("Hồ sơ nghi trùng lặp", "Probable duplicate records")) } br; code { "duplicates" } }
+                            td { (dups.iter().map(|c| c.found).sum::<u64>()) }
+                            td { (dups.iter().map(|c| c.merged).sum::<u64>()) }
+                            td { (dups.iter().map(|c| c.rejected).sum::<u64>()) }
+                            td data-testid="quality-dedup-remaining" { (dups.iter().map(|c| c.remaining).sum::<u64>()) }
                         }
                     }
                 } }

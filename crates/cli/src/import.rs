@@ -79,18 +79,18 @@ impl Rejects {
         Ok(Rejects { w, count: 0 })
     }
 
-    fn write(&mut self, line: u64, v: &Violation, raw: &[String]) -> Result<()> {
+    fn write(&mut self, line: u64, v: &Violation, raw: &csv::StringRecord) -> Result<()> {
         self.write_all(line, std::slice::from_ref(v), raw)
     }
 
     /// One line per bad row; several broken rules are joined with ` | `.
-    fn write_all(&mut self, line: u64, vs: &[Violation], raw: &[String]) -> Result<()> {
+    fn write_all(&mut self, line: u64, vs: &[Violation], raw: &csv::StringRecord) -> Result<()> {
         let line = line.to_string();
         let join = |f: &dyn Fn(&Violation) -> &str| vs.iter().map(f).collect::<Vec<_>>().join(" | ");
         let (field, rule) = (join(&|v| v.field.as_str()), join(&|v| v.rule));
         let (vi, en) = (join(&|v| v.message_vi.as_str()), join(&|v| v.message_en.as_str()));
         let mut rec: Vec<&str> = vec![&line, &field, &rule, &vi, &en];
-        rec.extend(raw.iter().map(String::as_str));
+        rec.extend(raw.iter());
         while rec.len() < 5 + CSV_COLUMNS.len() {
             rec.push("");
         }
@@ -103,7 +103,7 @@ impl Rejects {
 /// A validated row waiting for its household group to complete.
 struct Parsed {
     row: ImportRow,
-    raw: Vec<String>,
+    raw: csv::StringRecord,
 }
 
 /// Columns `dancu gen --duplicates` adds for matching tests; the registry does not keep them.
@@ -132,6 +132,15 @@ fn column_map(header: &csv::ByteRecord) -> Result<(Vec<usize>, usize)> {
     Ok((map, names.len()))
 }
 
+fn field_count(found: usize, width: usize) -> Violation {
+    Violation::new(
+        "row",
+        "csv.field_count",
+        format!("Dòng có {found} cột, cần {width}"),
+        format!("the row has {found} fields, expected {width}"),
+    )
+}
+
 /// Reads and validates rows on a thread of its own, sending batches of whole households.
 fn parse_thread(
     path: PathBuf,
@@ -147,6 +156,9 @@ fn parse_thread(
         .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
     let (map, width) = column_map(rdr.byte_headers()?)?;
     let today = dancu_domain::date::vietnam_today(Utc::now());
+    // One record reused for every row: its buffer is checked as UTF-8 once and read as
+    // text in place (no allocation per field); only rows kept for their household's
+    // check copy it.
     let mut rec = csv::ByteRecord::new();
     let mut rows = 0u64;
     let mut batch: Vec<ImportRow> = Vec::with_capacity(batch_size);
@@ -187,62 +199,75 @@ fn parse_thread(
         if rows.is_multiple_of(16_384) {
             bar.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
         }
-        let raw: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        let bytes = std::mem::take(&mut rec);
+        let raw = match csv::StringRecord::from_byte_record(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let i = e.utf8_error().field();
+                let bytes = e.into_byte_record();
+                let lossy: Vec<String> =
+                    bytes.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                let v = if bytes.len() != width {
+                    field_count(bytes.len(), width)
+                } else {
+                    Violation::new(
+                        CSV_COLUMNS[map.iter().position(|&m| m == i).unwrap_or(0)],
+                        "encoding.utf8",
+                        "Không phải UTF-8 hợp lệ",
+                        "not valid UTF-8",
+                    )
+                };
+                rejects.lock().unwrap().write(line, &v, &csv::StringRecord::from(lossy))?;
+                rec = bytes;
+                continue;
+            }
+        };
         let reject = |v: Violation| -> Result<()> { rejects.lock().unwrap().write(line, &v, &raw) };
-        if rec.len() != width {
-            reject(Violation::new(
-                "row",
-                "csv.field_count",
-                format!("Dòng có {} cột, cần {}", rec.len(), width),
-                format!("the row has {} fields, expected {}", rec.len(), width),
-            ))?;
+        if raw.len() != width {
+            reject(field_count(raw.len(), width))?;
+            rec = raw.into_byte_record();
             continue;
         }
-        if let Some(i) = rec.iter().position(|f| std::str::from_utf8(f).is_err()) {
-            reject(Violation::new(
-                CSV_COLUMNS[map.iter().position(|&m| m == i).unwrap_or(0)],
-                "encoding.utf8",
-                "Không phải UTF-8 hợp lệ",
-                "not valid UTF-8",
-            ))?;
-            continue;
-        }
-        let field = |i: usize| raw[map[i]].as_str();
+        let field = |i: usize| &raw[map[i]];
         let draft = CitizenDraft::from_columns((0..26).map(field));
         let citizen = match draft.validate(today) {
             Ok(c) => c,
             Err(errs) => {
                 rejects.lock().unwrap().write_all(line, &errs, &raw)?;
+                rec = raw.into_byte_record();
                 continue;
             }
         };
-        let (no, rel) = (field(26).trim().to_string(), field(27).trim().to_string());
-        let no = no.as_str();
+        let (no, rel) = (field(26).trim(), field(27).trim());
         let household = if no.is_empty() {
             None
         } else {
-            match validate_number(no).and_then(|_| Relation::parse(&rel)) {
+            match validate_number(no).and_then(|_| Relation::parse(rel)) {
                 Ok(r) => Some((no.to_string(), r)),
                 Err(v) => {
                     reject(v)?;
+                    rec = raw.into_byte_record();
                     continue;
                 }
             }
         };
         if no != group_no {
             flush_group(&mut group, &mut batch)?;
-            group_no = no.to_string();
+            group_no.clear();
+            group_no.push_str(no);
             if batch.len() >= batch_size
                 && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_err()
             {
                 bail!("the database side stopped");
             }
         }
-        let parsed = Parsed { row: ImportRow { line, citizen, household }, raw };
-        if no.is_empty() {
-            batch.push(parsed.row);
+        let row = ImportRow { line, citizen, household };
+        if row.household.is_none() {
+            batch.push(row);
+            rec = raw.into_byte_record();
         } else {
-            group.push(parsed);
+            group.push(Parsed { row, raw: raw.clone() });
+            rec = raw.into_byte_record();
         }
     }
     flush_group(&mut group, &mut batch)?;
@@ -304,7 +329,7 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
             let mut r = rejects.lock().unwrap();
             for (line, v) in &outcome.rejected {
                 let raw = batch.iter().find(|row| row.line == *line).map(raw_of).unwrap_or_default();
-                r.write(*line, v, &raw)?;
+                r.write(*line, v, &csv::StringRecord::from(raw))?;
             }
         }
     }

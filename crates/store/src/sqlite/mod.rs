@@ -465,6 +465,59 @@ fn create_indexes(c: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// One import batch in one transaction (see `import_batch`).
+fn import_tx(
+    conn: &mut Connection,
+    sql: &Sql,
+    items: &[rows::ImportItem],
+    meta: &[Val; 5],
+    (at, actor, reason): (&str, &str, &str),
+    out: &mut ImportOutcome,
+) -> Result<()> {
+    let tx = immediate(conn)?;
+    {
+        let mut hh = tx.prepare_cached(
+            "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
+             VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
+        )?;
+        let mut ins = tx.prepare_cached(&sql.import_citizen)?;
+        let mut exists = tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = ?1")?;
+        // The bookkeeping columns are the same for every row: bound once.
+        let n = rows::CITIZEN_COLUMNS.len();
+        for (i, v) in meta.iter().enumerate() {
+            ins.raw_bind_parameter(n + 1 + i, v)?;
+        }
+        let mut households: HashSet<&str> = HashSet::new();
+        for it in items {
+            if let Some((no, _)) = &it.household {
+                if households.insert(no) {
+                    hh.execute(params![no, at, actor, reason])?;
+                }
+            }
+            for (i, v) in it.cols.vals.iter().enumerate() {
+                ins.raw_bind_parameter(i + 1, v)?;
+            }
+            for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
+                ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
+            }
+            if ins.raw_execute()? == 1 {
+                out.inserted += 1;
+                continue;
+            }
+            // Ignored: a personal ID already stored, or a second head for the household.
+            if exists.exists([it.cols.id()])? {
+                out.skipped_existing += 1;
+            } else if let Some((no, Relation::Head)) = &it.household {
+                out.rejected.push((it.line, rows::head_taken(no)));
+            } else {
+                out.rejected.push((it.line, rows::row_refused()));
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 fn page<T>(
     c: &Connection,
     count_sql: &str,
@@ -626,47 +679,12 @@ impl Store for SqliteStore {
         let (at, actor, reason) = (rows::ts_text(&change.at), change.actor.clone(), change.reason.clone());
         self.write(move |conn, sql| {
             let mut out = ImportOutcome { rejected, ..Default::default() };
-            let tx = immediate(conn)?;
-            {
-                let mut hh = tx.prepare_cached(
-                    "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
-                     VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
-                )?;
-                let mut ins = tx.prepare_cached(&sql.import_citizen)?;
-                let mut exists = tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = ?1")?;
-                // The bookkeeping columns are the same for every row: bound once.
-                let n = rows::CITIZEN_COLUMNS.len();
-                for (i, v) in meta.iter().enumerate() {
-                    ins.raw_bind_parameter(n + 1 + i, v)?;
-                }
-                let mut households: HashSet<&str> = HashSet::new();
-                for it in &items {
-                    if let Some((no, _)) = &it.household {
-                        if households.insert(no) {
-                            hh.execute(params![no, at, actor, reason])?;
-                        }
-                    }
-                    for (i, v) in it.cols.vals.iter().enumerate() {
-                        ins.raw_bind_parameter(i + 1, v)?;
-                    }
-                    for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
-                        ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
-                    }
-                    if ins.raw_execute()? == 1 {
-                        out.inserted += 1;
-                        continue;
-                    }
-                    // Ignored: a personal ID already stored, or a second head for the household.
-                    if exists.exists([it.cols.id()])? {
-                        out.skipped_existing += 1;
-                    } else if let Some((no, Relation::Head)) = &it.household {
-                        out.rejected.push((it.line, rows::head_taken(no)));
-                    } else {
-                        out.rejected.push((it.line, rows::row_refused()));
-                    }
-                }
-            }
-            tx.commit()?;
+            // Every household a row names is inserted just before the row, in the same
+            // transaction, so the per-row foreign-key look-up can only succeed: skipped.
+            conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+            let result = import_tx(conn, sql, &items, &meta, (&at, &actor, &reason), &mut out);
+            conn.execute_batch("PRAGMA foreign_keys = ON")?;
+            result?;
             out.rejected.sort_by_key(|(line, _)| *line);
             Ok(out)
         })

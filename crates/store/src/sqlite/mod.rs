@@ -682,9 +682,12 @@ impl Store for SqliteStore {
             // Every household a row names is inserted just before the row, in the same
             // transaction, so the per-row foreign-key look-up can only succeed: skipped.
             conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-            let result = import_tx(conn, sql, &items, &meta, (&at, &actor, &reason), &mut out);
+            // Foreign keys come back on even if the batch panics (the connection is reused).
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                import_tx(conn, sql, &items, &meta, (&at, &actor, &reason), &mut out)
+            }));
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
-            result?;
+            result.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             out.rejected.sort_by_key(|(line, _)| *line);
             Ok(out)
         })

@@ -243,6 +243,18 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
         .await
         .unwrap();
     assert!(overflow.as_i64().unwrap() <= 0, "page overflows a phone screen by {overflow}px");
+    for path in ["/cards", "/eid", "/dedup", "/quality", "/reconcile"] {
+        c.goto(&format!("{}{path}", app.base)).await.unwrap();
+        wait_for(c, "h1").await;
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(overflow.as_i64().unwrap() <= 0, "{path} overflows a phone screen by {overflow}px");
+    }
     c.set_window_size(1200, 900).await.unwrap();
 
     // Logging out ends the session.

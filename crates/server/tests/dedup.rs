@@ -132,4 +132,57 @@ async fn run(app: &TestApp) {
     assert_eq!((total(&html, "merged"), total(&html, "remaining")), ("0".into(), "1".into()));
     let (_, back) = page(app, "xa_a", &format!("/citizens/{}", dup.personal_id)).await;
     assert!(!back.contains("data-testid=\"merged-into\""));
+
+    // The same through the JSON API.
+    let t = app.token("tinh01").await;
+    let c = app.client();
+    let v: serde_json::Value = c
+        .get(format!("{}/api/v1/dedup/candidates", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["evidence"][0]["field"], "birth_date");
+    let url = format!("{}/api/v1/dedup/candidates/{strong}/decision", app.base);
+    let r =
+        c.post(&url).bearer_auth(&t).json(&serde_json::json!({"decision": "split"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"decision": "merge", "keep": keep}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["pair"]["status"].as_str(), v["merge"]["kept"].as_str()),
+        (Some("merged"), Some(keep.as_str()))
+    );
+    let r = c
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&serde_json::json!({"decision": "merge", "keep": keep}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let counts: serde_json::Value = c
+        .get(format!("{}/api/v1/dedup/counts", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let merged: u64 = counts.as_array().unwrap().iter().map(|x| x["merged"].as_u64().unwrap()).sum();
+    assert_eq!(merged, 1);
+    let r = c.post(&url).bearer_auth(&t).json(&serde_json::json!({"decision": "undo"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

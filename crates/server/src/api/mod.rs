@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cards;
 pub mod citizens;
+pub mod dedup;
 pub mod eid;
 pub mod households;
 pub mod tools;
@@ -30,6 +31,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/card-applications/{id}/transitions", post(cards::transition))
         .route("/api/v1/citizens/{id}/cmnd-confirmations", post(eid::confirm_cmnd))
         .route("/api/v1/cmnd-confirmations/{number}", get(eid::read_confirmation))
+        .route("/api/v1/dedup/candidates", get(dedup::list))
+        .route("/api/v1/dedup/counts", get(dedup::counts))
+        .route("/api/v1/dedup/candidates/{id}/decision", post(dedup::decide))
         .route("/api/v1/eid/registrations", post(eid::register))
         .route("/api/v1/eid/accounts", get(eid::list))
         .route("/api/v1/eid/stats", get(eid::stats))

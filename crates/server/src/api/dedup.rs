@@ -62,6 +62,20 @@ pub async fn list(
     Ok(Json(s.registry.dedup_list(&access, Some(status), limit, q.offset.unwrap_or(0)).await?))
 }
 
+/// A `since` day (`YYYY-MM-DD`) as the instant it starts in Vietnam (UTC+7).
+pub fn since_param(raw: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    let Some(d) = raw.filter(|x| !x.is_empty()) else { return Ok(None) };
+    let day: chrono::NaiveDate = d.parse().map_err(|_| {
+        ApiError::from(Violation::new(
+            "since",
+            "date.invalid",
+            "Ngày không hợp lệ (YYYY-MM-DD)",
+            "invalid date (YYYY-MM-DD)",
+        ))
+    })?;
+    Ok(Some(day.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(7)))
+}
+
 /// Found / merged / rejected (since `since`) and remaining pairs per commune in scope.
 #[utoipa::path(get, path = "/api/v1/dedup/counts", params(CandidateParams), security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
@@ -72,15 +86,7 @@ pub async fn counts(
     q: Result<Query<CandidateParams>, QueryRejection>,
 ) -> ApiResult<Json<Vec<DedupCount>>> {
     let Query(q) = q?;
-    let since = match q.since.as_deref().filter(|x| !x.is_empty()) {
-        None => None,
-        Some(d) => {
-            let day: chrono::NaiveDate = d.parse().map_err(|_| {
-                ApiError::from(Violation::new("since", "date.invalid", "Ngày không hợp lệ", "invalid date"))
-            })?;
-            Some(day.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(7))
-        }
-    };
+    let since = since_param(q.since.as_deref())?;
     Ok(Json(s.registry.dedup_counts(&p.access(&purpose(&headers, None)), since).await?))
 }
 

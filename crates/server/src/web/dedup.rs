@@ -97,21 +97,11 @@ pub async fn list_page(
     let access = p.access(WEB_PURPOSE);
     let status = q.status.as_deref().filter(|x| STATUSES.iter().any(|s| s.0 == *x)).unwrap_or("open");
     let offset = q.offset.unwrap_or(0);
-    let since =
-        match q.since.as_deref().filter(|x| !x.is_empty()).map(str::parse::<chrono::NaiveDate>).transpose() {
-            Ok(d) => d,
-            Err(_) => {
-                let v = Violation::new(
-                    "since",
-                    "date.invalid",
-                    "Ngày không hợp lệ (YYYY-MM-DD)",
-                    "invalid date (YYYY-MM-DD)",
-                );
-                return error_page(lang, Some(&p), v.into());
-            }
-        };
-    // Midnight in Vietnam (UTC+7).
-    let since_ts = since.map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc() - chrono::Duration::hours(7));
+    let since_ts = match crate::api::dedup::since_param(q.since.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return error_page(lang, Some(&p), e),
+    };
+    let since = since_ts.map(|t| (t + chrono::Duration::hours(7)).date_naive());
     let (counts, list) = match tokio::try_join!(
         s.registry.dedup_counts(&access, since_ts),
         s.registry.dedup_list(&access, Some(status), 20, offset)

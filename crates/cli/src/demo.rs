@@ -172,7 +172,7 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
         .await?;
         eprintln!("{report}");
         let found =
-            crate::registry_dedup::find(&store, &Scope::Province(args.province.clone()), None).await?;
+            crate::registry_dedup::find(&store, &Scope::Province(args.province.clone()), None, None).await?;
         eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
         let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
         dancu_store::quality::run(store.as_ref(), "system:demo", today, dancu_store::registry::now()).await?;

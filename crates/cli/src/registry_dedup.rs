@@ -22,6 +22,10 @@ pub struct RegistryDedupArgs {
     /// Match probability from which a pair is proposed (default: the mapping's threshold).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Least total weight (bits) of a proposed pair; default log2(records) + log2(odds of the
+    /// threshold), see `find`.
+    #[arg(long)]
+    pub min_weight: Option<f64>,
 }
 
 /// What a run found.
@@ -33,7 +37,12 @@ pub struct Found {
 }
 
 /// Finds candidate pairs among the records in `scope` and stores the new ones.
-pub async fn find(store: &Arc<dyn Store>, scope: &Scope, threshold: Option<f64>) -> Result<Found> {
+pub async fn find(
+    store: &Arc<dyn Store>,
+    scope: &Scope,
+    threshold: Option<f64>,
+    min_weight: Option<f64>,
+) -> Result<Found> {
     let citizens = dedup::citizens_in(store.as_ref(), scope).await.context("reading the registry")?;
     let records = citizens.len();
     let pairs = tokio::task::spawn_blocking(move || -> Result<Vec<NewCandidate>> {
@@ -46,12 +55,20 @@ pub async fn find(store: &Arc<dyn Store>, scope: &Scope, threshold: Option<f64>)
         if ds.len() < 2 {
             return Ok(Vec::new());
         }
-        let (m, result) = dancu_matching::dedup(&ds, &cfg, t, None);
-        result
-            .pairs
+        // EM needs duplicates to learn from, which a registry mostly lacks: the m
+        // probabilities are a conservative prior instead (`Matcher::use_prior_m`).
+        let (mut m, _) = dancu_matching::Matcher::train(&ds, &cfg);
+        m.use_prior_m();
+        // Two records picked at random are the same person about once in N: a pair must
+        // carry evidence that overcomes that prior (log2 N bits) and still reach the
+        // threshold's odds.
+        let min_weight = min_weight.unwrap_or((ds.len() as f64).log2() + (t / (1.0 - t)).log2());
+        let (pairs, _, _) = m.scored_pairs(min_weight, None);
+        pairs
             .iter()
-            .map(|&(i, j, _)| {
-                let e = m.explain(i, j);
+            .map(|&(i, j, _)| (i, j, m.explain(i, j)))
+            .filter(|(_, _, e)| plausible(e))
+            .map(|(i, j, e)| {
                 Ok(NewCandidate {
                     left: ds.ids[i as usize].parse().map_err(|v| anyhow::anyhow!("{v:?}"))?,
                     right: ds.ids[j as usize].parse().map_err(|v| anyhow::anyhow!("{v:?}"))?,
@@ -75,11 +92,18 @@ pub async fn find(store: &Arc<dyn Store>, scope: &Scope, threshold: Option<f64>)
     Ok(Found { records, pairs: pairs.len(), new })
 }
 
+/// A registry duplicate must at least share a given name and a compatible birth date.
+/// Trained on a registry with few duplicates, the model can take people who live together
+/// (same family name and address) for one person; officers should not get those pairs.
+fn plausible(e: &dancu_matching::Explanation) -> bool {
+    !e.fields.iter().any(|f| (f.field == "given_name" || f.field == "birth_date") && f.level == "different")
+}
+
 pub async fn run(args: &RegistryDedupArgs, url: &str) -> Result<()> {
     let scope: Scope = args.scope.parse().map_err(|v| anyhow::anyhow!("--scope: {v:?}"))?;
     let store = dancu_store::open(url).await?;
     let started = std::time::Instant::now();
-    let f = find(&store, &scope, args.threshold).await?;
+    let f = find(&store, &scope, args.threshold, args.min_weight).await?;
     eprintln!(
         "{} records in {scope}: {} candidate pairs, {} new, in {:.1}s",
         f.records,

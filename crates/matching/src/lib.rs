@@ -235,6 +235,41 @@ impl<'a> Matcher<'a> {
         (pairs, stats, true_compared)
     }
 
+    /// Replaces the m probabilities EM learned by a conservative prior (per field: 0.9 for
+    /// the strongest agreement, 0.09 spread over the intermediate levels, 0.01 for a
+    /// disagreement), keeping u from random pairs and the term-frequency adjustment. For a
+    /// list with almost no duplicates, such as a registry that has been cleaned before, EM has
+    /// nothing to learn from and settles on people who live together as its "matches"
+    /// (measured on 885,401 registry records: an exact birth date weighed −4.4 bits).
+    pub fn use_prior_m(&mut self) {
+        let m = self
+            .model
+            .fields
+            .iter()
+            .map(|f| {
+                let n = f.levels().len();
+                (0..n)
+                    .map(|l| match (l, n) {
+                        (0, _) => 0.9,
+                        (_, 2) => 0.1,
+                        (l, n) if l == n - 1 => 0.01,
+                        _ => 0.09 / (n - 2) as f64,
+                    })
+                    .collect()
+            })
+            .collect();
+        let sources = vec!["prior"; self.model.fields.len()];
+        self.model = scoring::model(
+            self.model.fields.clone(),
+            m,
+            self.model.u.clone(),
+            self.model.lambda,
+            &self.ds.records,
+            self.ds.strings.len(),
+            sources,
+        );
+    }
+
     /// The weight at which a pair reaches the configured match probability.
     pub fn threshold_weight(&self, probability: f64) -> f64 {
         self.model.weight_for(probability)

@@ -479,17 +479,37 @@ pub async fn merged_into(store: &dyn Store, id: &PersonalId) -> Result<Option<Pe
     rows.first().map(|r| rows::parse_pid(&r.text(0)?)).transpose()
 }
 
-/// Every record in `scope` as the registry keeps it (for a deduplication run).
+/// Every record in `scope` as the registry keeps it (for a deduplication run), read in pages
+/// of [`READ_PAGE`] by personal ID so that only one page of raw rows is held at a time.
 pub async fn citizens_in(store: &dyn Store, scope: &Scope) -> Result<Vec<dancu_domain::Citizen>> {
     let cols = rows::CITIZEN_COLUMNS.join(", ");
     let (cond, params) = match scope {
         Scope::Nation => ("TRUE".to_string(), vec![]),
-        Scope::Province(p) => ("scope_province = $1".to_string(), vec![Val::Text(p.clone())]),
-        Scope::Commune(c) => ("scope_commune = $1".to_string(), vec![Val::Text(c.clone())]),
+        Scope::Province(p) => ("scope_province = $2".to_string(), vec![Val::Text(p.clone())]),
+        Scope::Commune(c) => ("scope_commune = $2".to_string(), vec![Val::Text(c.clone())]),
     };
-    let rows = store
-        .exec()
-        .query(&format!("SELECT {cols} FROM citizens WHERE merged_into IS NULL AND {cond}"), params)
-        .await?;
-    rows.iter().map(|r| rows::citizen_from_row(r, 0)).collect()
+    let limit = if params.is_empty() { "$2" } else { "$3" };
+    let sql = format!(
+        "SELECT {cols} FROM citizens WHERE personal_id > $1 AND merged_into IS NULL AND {cond} \
+         ORDER BY personal_id LIMIT {limit}"
+    );
+    let mut out = Vec::new();
+    let mut last = String::new();
+    loop {
+        let mut p = vec![Val::Text(last.clone())];
+        p.extend(params.iter().cloned());
+        p.push(Val::Int(READ_PAGE));
+        let page = store.exec().query(&sql, p).await?;
+        let n = page.len();
+        for r in &page {
+            out.push(rows::citizen_from_row(r, 0)?);
+        }
+        match out.last() {
+            Some(c) if n as i64 == READ_PAGE => last = c.personal_id.to_string(),
+            _ => return Ok(out),
+        }
+    }
 }
+
+/// Rows per page when reading the registry for matching.
+const READ_PAGE: i64 = 50_000;

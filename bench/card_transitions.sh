@@ -12,29 +12,7 @@ set -euo pipefail
 
 APPS=${1:-20000}
 CONC=${2:-32}
-PG_URL=${DANCU_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}
+source "$(dirname "$0")/store_example.sh" transition_bench
 
-cd "$(dirname "$0")/.."
-cargo build --quiet --release -p dancu-store --example transition_bench
-BIN=$CARGO_TARGET_DIR/release/examples/transition_bench
-
-pg_db_url() {
-    local base=${PG_URL%%\?*} query=""
-    [[ $PG_URL == *\?* ]] && query="?${PG_URL#*\?}"
-    local scheme=${base%%://*} rest=${base#*://}
-    echo "$scheme://${rest%%/*}/$1$query"
-}
-
-TMP=$(mktemp -d)
-db="dancu_transition_bench_$$"
-cleanup() {
-    rm -rf "$TMP"
-    psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-"$BIN" "sqlite://$TMP/transition.db" "$APPS" --concurrency "$CONC"
-psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-"$BIN" "$(pg_db_url "$db")" "$APPS" --concurrency "$CONC"
+"$BIN" "$SQLITE_URL" "$APPS" --concurrency "$CONC"
+"$BIN" "$PG_DB_URL" "$APPS" --concurrency "$CONC"

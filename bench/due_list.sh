@@ -14,29 +14,7 @@ set -euo pipefail
 PEOPLE=${1:-1000000}
 RUNS=${2:-5}
 WITHIN=${3:-60}
-PG_URL=${DANCU_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}
+source "$(dirname "$0")/store_example.sh" due_bench
 
-cd "$(dirname "$0")/.."
-cargo build --quiet --release -p dancu-store --example due_bench
-BIN=$CARGO_TARGET_DIR/release/examples/due_bench
-
-pg_db_url() {
-    local base=${PG_URL%%\?*} query=""
-    [[ $PG_URL == *\?* ]] && query="?${PG_URL#*\?}"
-    local scheme=${base%%://*} rest=${base#*://}
-    echo "$scheme://${rest%%/*}/$1$query"
-}
-
-TMP=$(mktemp -d)
-db="dancu_due_bench_$$"
-cleanup() {
-    rm -rf "$TMP"
-    psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-"$BIN" "sqlite://$TMP/due.db" "$PEOPLE" --runs "$RUNS" --within "$WITHIN"
-psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-"$BIN" "$(pg_db_url "$db")" "$PEOPLE" --runs "$RUNS" --within "$WITHIN"
+"$BIN" "$SQLITE_URL" "$PEOPLE" --runs "$RUNS" --within "$WITHIN"
+"$BIN" "$PG_DB_URL" "$PEOPLE" --runs "$RUNS" --within "$WITHIN"

@@ -108,6 +108,18 @@ async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String 
     last
 }
 
+/// The page is no wider than the window (nothing scrolls sideways on a phone).
+async fn assert_fits(c: &Client, what: &str) {
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(overflow.as_i64().unwrap() <= 0, "{what} overflows a phone screen by {overflow}px");
+}
+
 async fn login(c: &Client, app: &TestApp, user: &str, password: &str) {
     c.goto(&format!("{}/search", app.base)).await.unwrap();
     // Not logged in: sent to the login page.
@@ -235,25 +247,11 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     // Works on a phone-sized screen: nothing wider than the viewport.
     c.set_window_size(375, 740).await.unwrap();
     c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(overflow.as_i64().unwrap() <= 0, "page overflows a phone screen by {overflow}px");
+    assert_fits(c, "the citizen page").await;
     for path in ["/cards", "/eid", "/dedup", "/quality", "/reconcile"] {
         c.goto(&format!("{}{path}", app.base)).await.unwrap();
         wait_for(c, "h1").await;
-        let overflow = c
-            .execute(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert!(overflow.as_i64().unwrap() <= 0, "{path} overflows a phone screen by {overflow}px");
+        assert_fits(c, path).await;
     }
     c.set_window_size(1200, 900).await.unwrap();
 
@@ -345,14 +343,7 @@ async fn run_portal(c: &Client, app: &TestApp) -> Result<(), String> {
     c.set_window_size(375, 740).await.unwrap();
     c.goto(&format!("{}/portal/me", app.base)).await.unwrap();
     wait_for(c, "[data-testid=eid-state]").await;
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(overflow.as_i64().unwrap() <= 0, "portal overflows a phone screen by {overflow}px");
+    assert_fits(c, "the portal").await;
     c.set_window_size(1200, 900).await.unwrap();
     Ok(())
 }

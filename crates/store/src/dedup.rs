@@ -43,7 +43,9 @@ pub struct Candidate {
     pub weight: f64,
     pub probability: f64,
     pub evidence: Vec<Evidence>,
+    pub left_province: String,
     pub left_commune: String,
+    pub right_province: String,
     pub right_commune: String,
     /// `open`, `merged` or `rejected`.
     pub status: String,
@@ -104,8 +106,8 @@ fn scope_cond(scope: &Scope, n: usize) -> (String, Vec<Val>) {
 
 const CANDIDATE_SELECT: &str =
     "SELECT d.id, d.left_id, d.right_id, l.full_name, r.full_name, d.weight_milli, \
-     d.probability, d.evidence, d.left_commune, d.right_commune, d.status, d.found_at, d.decided_at, \
-     d.decided_by, d.reason FROM dedup_candidates d JOIN citizens l ON l.personal_id = d.left_id \
+     d.probability, d.evidence, d.left_province, d.left_commune, d.right_province, d.right_commune, d.status, \
+     d.found_at, d.decided_at, d.decided_by, d.reason FROM dedup_candidates d JOIN citizens l ON l.personal_id = d.left_id \
      JOIN citizens r ON r.personal_id = d.right_id";
 
 fn candidate_from(r: &OwnedRow) -> Result<Candidate> {
@@ -118,13 +120,15 @@ fn candidate_from(r: &OwnedRow) -> Result<Candidate> {
         weight: r.int(5)? as f64 / 1000.0,
         probability: r.text(6)?.parse().unwrap_or(0.0),
         evidence: r.json(7)?,
-        left_commune: r.text(8)?,
-        right_commune: r.text(9)?,
-        status: r.text(10)?,
-        found_at: r.ts(11)?,
-        decided_at: r.opt_ts(12)?,
-        decided_by: r.opt_text(13)?,
-        reason: r.text(14)?,
+        left_province: r.text(8)?,
+        left_commune: r.text(9)?,
+        right_province: r.text(10)?,
+        right_commune: r.text(11)?,
+        status: r.text(12)?,
+        found_at: r.ts(13)?,
+        decided_at: r.opt_ts(14)?,
+        decided_by: r.opt_text(15)?,
+        reason: r.text(16)?,
     })
 }
 

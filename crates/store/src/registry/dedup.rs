@@ -34,12 +34,8 @@ impl Registry {
             self.log(a, action, &format!("dedup:{id}"), "not_found").await?;
             return Err(RegistryError::NotFound);
         };
-        let covers = |commune: &str| match &a.scope {
-            crate::Scope::Commune(x) => x == commune,
-            crate::Scope::Province(p) => commune_province(commune) == *p,
-            crate::Scope::Nation => true,
-        };
-        let (l, r) = (covers(&c.left_commune), covers(&c.right_commune));
+        let l = a.scope.covers(&c.left_province, &c.left_commune);
+        let r = a.scope.covers(&c.right_province, &c.right_commune);
         let ok = if both { l && r } else { l || r };
         let outcome = if ok { "ok" } else { "denied" };
         for pid in [&c.left, &c.right] {
@@ -74,14 +70,7 @@ impl Registry {
         self.scoped_pair(a, "dedup.undo", id, true).await?;
         Ok(dedup::undo(self.store.as_ref(), id, &a.actor, now()).await?)
     }
-}
 
-/// The 2025 province of a 2025 commune code.
-fn commune_province(commune: &str) -> String {
-    dancu_domain::admin_units().commune_2025(commune).map(|c| c.province_code.clone()).unwrap_or_default()
-}
-
-impl Registry {
     /// The records in the caller's scope, for matching a list against the registry (a
     /// sector-list reconciliation); audited as one `registry.match` access.
     pub async fn citizens_for_matching(&self, a: &Access) -> Result<Vec<dancu_domain::Citizen>> {

@@ -155,6 +155,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// A public form's double-submit CSRF check: the hidden field equals the form's cookie.
+pub fn double_submit_ok(headers: &HeaderMap, cookie_name: &str, submitted: &str) -> bool {
+    cookie(headers, cookie_name).is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()))
+}
+
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)

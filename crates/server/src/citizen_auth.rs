@@ -105,6 +105,49 @@ pub fn check_password(pw: &str) -> Result<(), Violation> {
     Ok(())
 }
 
+/// What a registration form or request carries, as typed.
+pub struct ClaimInput<'a> {
+    pub personal_id: &'a str,
+    pub full_name: &'a str,
+    pub birth_date: &'a str,
+    pub sex: &'a str,
+    pub phone: &'a str,
+    pub portrait_captured: bool,
+    pub password: &'a str,
+    /// The repeated password of a web form (the API has none).
+    pub password2: Option<&'a str>,
+}
+
+/// Parses a registration into a claim, naming every field that is wrong at once.
+pub fn parse_claim(i: &ClaimInput<'_>) -> Result<RegistrationClaim, ApiError> {
+    let mut violations = Vec::new();
+    let personal_id = i.personal_id.trim().parse::<PersonalId>().map_err(|v| violations.push(v)).ok();
+    let birth_date = i.birth_date.parse::<dancu_domain::PartialDate>().map_err(|v| violations.push(v)).ok();
+    let sex = dancu_domain::Sex::parse(i.sex).map_err(|v| violations.push(v)).ok();
+    if let Err(v) = check_password(i.password) {
+        violations.push(v);
+    }
+    if i.password2.is_some_and(|p2| p2 != i.password) {
+        violations.push(Violation::new(
+            "password2",
+            "password.mismatch",
+            "Hai lần nhập mật khẩu không giống nhau",
+            "the two passwords differ",
+        ));
+    }
+    match (personal_id, birth_date, sex) {
+        (Some(personal_id), Some(birth_date), Some(sex)) if violations.is_empty() => Ok(RegistrationClaim {
+            personal_id,
+            full_name: i.full_name.to_string(),
+            birth_date,
+            sex,
+            phone: i.phone.to_string(),
+            portrait_captured: i.portrait_captured,
+        }),
+        _ => Err(ApiError::invalid(violations)),
+    }
+}
+
 /// Checks personal ID, password and TOTP code; on success spends the code, activates an
 /// approved account, records the login and returns the account.
 pub async fn citizen_login(

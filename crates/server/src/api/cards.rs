@@ -13,7 +13,7 @@ use dancu_domain::Violation;
 use dancu_identity::{ApplicationKind, HandoverMethod, Stage, StageKind};
 use dancu_store::{CardApplication, CardEvent, DueCard, NewCardApplication, Page, StageCount, StoredCard};
 
-use super::citizens::{parse_id, require_reason, PurposeParam, MAX_PAGE};
+use super::citizens::{page_limit, parse_id, require_reason, PurposeParam};
 use super::purpose;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -111,16 +111,7 @@ pub fn due_args(q: &DueParams) -> Result<(chrono::NaiveDate, u32, u32), ApiError
         )
         .into());
     }
-    let limit = q.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(Violation::new(
-            "limit",
-            "page.limit",
-            "limit phải từ 1 đến 100",
-            "limit must be 1 to 100",
-        )
-        .into());
-    }
+    let limit = page_limit(q.limit)?;
     Ok((on, within, limit))
 }
 
@@ -196,16 +187,7 @@ pub async fn list(
 ) -> ApiResult<Json<Page<CardApplication>>> {
     let Query(q) = params?;
     let stage = q.stage.as_deref().filter(|s| !s.is_empty()).map(parse_stage_kind).transpose()?;
-    let limit = q.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(Violation::new(
-            "limit",
-            "page.limit",
-            "limit phải từ 1 đến 100",
-            "limit must be 1 to 100",
-        )
-        .into());
-    }
+    let limit = page_limit(q.limit)?;
     let access = p.access(&purpose(&headers, q.purpose.as_deref()));
     Ok(Json(s.registry.list_card_applications(&access, stage, limit, q.offset.unwrap_or(0)).await?))
 }

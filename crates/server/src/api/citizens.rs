@@ -42,18 +42,13 @@ impl SearchParams {
     pub fn to_query(&self) -> Result<CitizenQuery, Vec<Violation>> {
         let mut errs = Vec::new();
         let mut q = CitizenQuery {
-            limit: self.limit.unwrap_or(20),
+            limit: page_limit(self.limit).unwrap_or_else(|v| {
+                errs.push(v);
+                0
+            }),
             offset: self.offset.unwrap_or(0),
             ..Default::default()
         };
-        if q.limit == 0 || q.limit > MAX_PAGE {
-            errs.push(Violation::new(
-                "limit",
-                "page.limit",
-                "limit phải từ 1 đến 100",
-                "limit must be 1 to 100",
-            ));
-        }
         let nonempty =
             |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         if let Some(text) = nonempty(&self.q) {
@@ -110,6 +105,20 @@ pub async fn search(
     let q = params.to_query().map_err(ApiError::invalid)?;
     let access = p.access(&purpose(&headers, params.purpose.as_deref()));
     Ok(Json(s.registry.search(&access, &q).await?))
+}
+
+/// A list's page size: 20 when not given, else 1 to [`MAX_PAGE`] (`page.limit`).
+pub fn page_limit(limit: Option<u32>) -> Result<u32, Violation> {
+    let limit = limit.unwrap_or(20);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Violation::new(
+            "limit",
+            "page.limit",
+            "limit phải từ 1 đến 100",
+            "limit must be 1 to 100",
+        ));
+    }
+    Ok(limit)
 }
 
 pub fn parse_id(raw: &str) -> Result<PersonalId, ApiError> {

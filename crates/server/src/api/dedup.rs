@@ -13,7 +13,7 @@ use dancu_domain::Violation;
 use dancu_store::dedup::{Candidate, DedupCount, Merge};
 use dancu_store::Page;
 
-use super::citizens::{parse_id, require_reason, MAX_PAGE};
+use super::citizens::{page_limit, parse_id, require_reason};
 use super::purpose;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -48,16 +48,7 @@ pub async fn list(
             Violation::new("status", "dedup.status", "Trạng thái không hợp lệ", "unknown status").into()
         );
     }
-    let limit = q.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(Violation::new(
-            "limit",
-            "page.limit",
-            "limit phải từ 1 đến 100",
-            "limit must be 1 to 100",
-        )
-        .into());
-    }
+    let limit = page_limit(q.limit)?;
     let access = p.access(&purpose(&headers, None));
     Ok(Json(s.registry.dedup_list(&access, Some(status), limit, q.offset.unwrap_or(0)).await?))
 }

@@ -10,17 +10,17 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use dancu_domain::{PartialDate, PersonalId, Sex, Violation};
-use dancu_identity::eid::{AccountEvent, Actor, DocumentKind, Level, RegistrationClaim, VerificationState};
+use dancu_domain::Violation;
+use dancu_identity::eid::{AccountEvent, Actor, DocumentKind, Level, VerificationState};
 use dancu_identity::totp;
 use dancu_store::eid::{CmndConfirmation, EidAccount, EidCount, EidDocument, EidListItem};
 use dancu_store::registry::{now, EidView};
 use dancu_store::Page;
 
-use super::citizens::{parse_id, require_reason, MAX_PAGE};
+use super::citizens::{page_limit, parse_id, require_reason};
 use super::purpose;
 use crate::auth::{sha256_hex, Principal};
-use crate::citizen_auth::{check_password, new_reset_code, register_citizen, RESET_CODE_HOURS};
+use crate::citizen_auth::{new_reset_code, parse_claim, register_citizen, ClaimInput, RESET_CODE_HOURS};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -56,26 +56,16 @@ pub async fn register(
     body: Result<Json<RegistrationRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<RegistrationResponse>)> {
     let Json(b) = body?;
-    let mut violations = Vec::new();
-    let personal_id = b.personal_id.trim().parse::<PersonalId>().map_err(|v| violations.push(v)).ok();
-    let birth_date = b.birth_date.parse::<PartialDate>().map_err(|v| violations.push(v)).ok();
-    let sex = Sex::parse(&b.sex).map_err(|v| violations.push(v)).ok();
-    if let Err(v) = check_password(&b.password) {
-        violations.push(v);
-    }
-    let (Some(personal_id), Some(birth_date), Some(sex), true) =
-        (personal_id, birth_date, sex, violations.is_empty())
-    else {
-        return Err(ApiError::invalid(violations));
-    };
-    let claim = RegistrationClaim {
-        personal_id,
-        full_name: b.full_name,
-        birth_date,
-        sex,
-        phone: b.phone,
+    let claim = parse_claim(&ClaimInput {
+        personal_id: &b.personal_id,
+        full_name: &b.full_name,
+        birth_date: &b.birth_date,
+        sex: &b.sex,
+        phone: &b.phone,
         portrait_captured: b.portrait_captured,
-    };
+        password: &b.password,
+        password2: None,
+    })?;
     let (account, secret) = register_citizen(&s, &claim, &b.password).await?;
     let raw = totp::secret_from_base32(&secret).unwrap_or_default();
     Ok((
@@ -132,16 +122,7 @@ pub async fn list(
             );
         }
     }
-    let limit = q.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(Violation::new(
-            "limit",
-            "page.limit",
-            "limit phải từ 1 đến 100",
-            "limit must be 1 to 100",
-        )
-        .into());
-    }
+    let limit = page_limit(q.limit)?;
     let access = p.access(&purpose(&headers, q.purpose.as_deref()));
     let page =
         s.registry.eid_list(&access, state, level_param(q.level)?, limit, q.offset.unwrap_or(0)).await?;

@@ -359,17 +359,12 @@ pub async fn action_submit(
 
 // ---- old CMND confirmation ----
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn confirm_cmnd_submit(
     State(s): State<AppState>,
     lang: Lang,
     WebUser(p): WebUser,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<super::CsrfForm>,
 ) -> Response {
     let run = async {
         p.check_csrf(&f.csrf)?;

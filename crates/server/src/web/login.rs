@@ -12,7 +12,7 @@ use dancu_store::Session;
 
 use super::{lang_choice, layout, page, Lang, WebUser};
 use crate::auth::{
-    authenticate, constant_time_eq, cookie, random_token, sha256_hex, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
+    authenticate, cookie, double_submit_ok, random_token, sha256_hex, LOGIN_CSRF_COOKIE, SESSION_COOKIE,
 };
 use crate::AppState;
 
@@ -104,9 +104,7 @@ pub async fn submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
-    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE)
-        .is_some_and(|c| constant_time_eq(c.as_bytes(), f.csrf.as_bytes()));
-    if !csrf_ok {
+    if !double_submit_ok(&headers, LOGIN_CSRF_COOKIE, &f.csrf) {
         let msg =
             lang.t("Phiên đăng nhập đã hết hạn, hãy thử lại", "The login form expired; please try again");
         return render(&s, lang, &next, &f.username, Some(msg.into()), StatusCode::FORBIDDEN, &uri);
@@ -144,17 +142,12 @@ pub async fn submit(
     resp
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    csrf: String,
-}
-
 pub async fn logout(
     State(s): State<AppState>,
     lang: Lang,
     WebUser(p): WebUser,
     headers: HeaderMap,
-    Form(f): Form<LogoutForm>,
+    Form(f): Form<super::CsrfForm>,
 ) -> Response {
     if let Err(e) = p.check_csrf(&f.csrf) {
         return super::error_page(lang, Some(&p), e);

@@ -73,6 +73,12 @@ async fn style() -> Response {
         .into_response()
 }
 
+/// A form whose only field is the session's CSRF token (logout, run, confirm, …).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
 /// Page language: `?lang=` (remembered in a cookie), else the cookie, else Vietnamese.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

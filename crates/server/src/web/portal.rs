@@ -11,17 +11,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use dancu_domain::{PartialDate, PersonalId, Sex, Violation};
+use dancu_domain::{PersonalId, Violation};
 use dancu_identity::eid::{AccountEvent, AccountState, Actor, RegistrationClaim};
 use dancu_identity::totp;
 use dancu_store::registry::reset_refused;
 
 use super::login::cookie_header;
 use super::{lang_choice, layout, page, Lang};
-use crate::auth::{constant_time_eq, cookie, hash_password, random_token, sha256_hex};
+use crate::auth::{constant_time_eq, double_submit_ok, hash_password, random_token, sha256_hex};
 use crate::citizen_auth::{
-    check_password, citizen_login, new_totp_secret, open_session, register_citizen, CitizenPrincipal,
-    CITIZEN_COOKIE, PORTAL_CSRF_COOKIE, PORTAL_PATH,
+    check_password, citizen_login, new_totp_secret, open_session, parse_claim, register_citizen,
+    CitizenPrincipal, ClaimInput, CITIZEN_COOKIE, PORTAL_CSRF_COOKIE, PORTAL_PATH,
 };
 use crate::error::ApiError;
 use crate::AppState;
@@ -87,9 +87,7 @@ fn public_page(
 }
 
 fn public_csrf_ok(headers: &HeaderMap, submitted: &str) -> Result<(), ApiError> {
-    if cookie(headers, PORTAL_CSRF_COOKIE)
-        .is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()))
-    {
+    if double_submit_ok(headers, PORTAL_CSRF_COOKIE, submitted) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -172,12 +170,11 @@ pub async fn login(
     resp
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
-pub async fn logout(State(s): State<AppState>, who: CitizenPrincipal, Form(f): Form<CsrfForm>) -> Response {
+pub async fn logout(
+    State(s): State<AppState>,
+    who: CitizenPrincipal,
+    Form(f): Form<super::CsrfForm>,
+) -> Response {
     if who.check_csrf(&f.csrf).is_ok() {
         let _ = dancu_store::eid::delete_session(s.registry.store().as_ref(), &who.token_hash).await;
     }
@@ -251,34 +248,17 @@ pub async fn register_form(State(s): State<AppState>, lang: Lang, uri: Uri) -> R
     register_page(&s, lang, &uri, &RegisterForm::default(), None)
 }
 
-/// Parses the form into a claim, collecting every field error.
 fn claim_of(f: &RegisterForm) -> Result<RegistrationClaim, ApiError> {
-    let mut violations = Vec::new();
-    let personal_id = f.personal_id.trim().parse::<PersonalId>().map_err(|v| violations.push(v)).ok();
-    let birth_date = f.birth_date.parse::<PartialDate>().map_err(|v| violations.push(v)).ok();
-    let sex = Sex::parse(&f.sex).map_err(|v| violations.push(v)).ok();
-    if let Err(v) = check_password(&f.password) {
-        violations.push(v);
-    }
-    if f.password != f.password2 {
-        violations.push(Violation::new(
-            "password2",
-            "password.mismatch",
-            "Hai lần nhập mật khẩu không giống nhau",
-            "the two passwords differ",
-        ));
-    }
-    match (personal_id, birth_date, sex) {
-        (Some(personal_id), Some(birth_date), Some(sex)) if violations.is_empty() => Ok(RegistrationClaim {
-            personal_id,
-            full_name: f.full_name.clone(),
-            birth_date,
-            sex,
-            phone: f.phone.clone(),
-            portrait_captured: f.portrait_captured.is_some(),
-        }),
-        _ => Err(ApiError::invalid(violations)),
-    }
+    parse_claim(&ClaimInput {
+        personal_id: &f.personal_id,
+        full_name: &f.full_name,
+        birth_date: &f.birth_date,
+        sex: &f.sex,
+        phone: &f.phone,
+        portrait_captured: f.portrait_captured.is_some(),
+        password: &f.password,
+        password2: Some(&f.password2),
+    })
 }
 
 pub async fn register(

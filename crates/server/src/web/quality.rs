@@ -123,16 +123,11 @@ pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUs
     page(lang_choice(&uri), StatusCode::OK, body)
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn run_submit(
     State(s): State<AppState>,
     lang: Lang,
     WebUser(p): WebUser,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<super::CsrfForm>,
 ) -> Response {
     let run = async {
         p.check_csrf(&f.csrf)?;

@@ -136,8 +136,8 @@ impl Registry {
         actor: &str,
         expected_version: Option<i64>,
     ) -> Result<EidAccount> {
-        if let Some(v) = expected_version.filter(|v| *v != before.version) {
-            return Err(StoreError::VersionMismatch { expected: v, actual: before.version }.into());
+        if let Some(v) = expected_version {
+            crate::rows::check_version(v, before.version)?;
         }
         let state = rules::apply(&before.state, event).map_err(invalid)?;
         let (code, reason) = match event {
@@ -177,8 +177,8 @@ impl Registry {
         expected_version: Option<i64>,
     ) -> Result<EidAccount> {
         let before = self.scoped_account(a, "eid.upgrade", id).await?;
-        if let Some(v) = expected_version.filter(|v| *v != before.version) {
-            return Err(StoreError::VersionMismatch { expected: v, actual: before.version }.into());
+        if let Some(v) = expected_version {
+            crate::rows::check_version(v, before.version)?;
         }
         if before.level == Level::Two {
             return Err(invalid(Violation::new(

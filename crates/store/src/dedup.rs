@@ -137,6 +137,11 @@ async fn ids(store: &dyn Store, sql: &str, id: &PersonalId) -> Result<Vec<String
     rows.iter().map(|r| r.text(0)).collect()
 }
 
+async fn int_ids(store: &dyn Store, sql: &str, id: &PersonalId) -> Result<Vec<i64>> {
+    let rows = store.exec().query(sql, vec![Val::Text(id.to_string())]).await?;
+    rows.iter().map(|r| r.int(0)).collect()
+}
+
 async fn count(store: &dyn Store, sql: &str) -> Result<u64> {
     let rows = store.exec().query(sql, vec![]).await?;
     Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64)
@@ -338,20 +343,9 @@ pub async fn merge(store: &dyn Store, id: i64, keep: &PersonalId, by: &str, at: 
         father_of: ids(store, "SELECT personal_id FROM citizens WHERE father_id = $1", &merged).await?,
         mother_of: ids(store, "SELECT personal_id FROM citizens WHERE mother_id = $1", &merged).await?,
         spouse_of: ids(store, "SELECT personal_id FROM citizens WHERE spouse_id = $1", &merged).await?,
-        applications: ids(
-            store,
-            "SELECT CAST(id AS TEXT) FROM card_applications WHERE personal_id = $1",
-            &merged,
-        )
-        .await?
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect(),
-        cards: ids(store, "SELECT CAST(application_id AS TEXT) FROM cards WHERE personal_id = $1", &merged)
-            .await?
-            .iter()
-            .filter_map(|s| s.parse().ok())
-            .collect(),
+        applications: int_ids(store, "SELECT id FROM card_applications WHERE personal_id = $1", &merged)
+            .await?,
+        cards: int_ids(store, "SELECT application_id FROM cards WHERE personal_id = $1", &merged).await?,
         household_to_kept: household.is_some() && household_of(store, &k).await?.is_none(),
         household,
     };

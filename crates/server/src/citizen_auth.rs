@@ -212,13 +212,15 @@ pub async fn citizen_login(
     let spent = EidAccount { totp_last_step: Some(step), ..account.clone() };
     let mut saved = eid::save_account(store, &spent, account.version, account.state.code(), None)
         .await
-        .map_err(|_| {
-            ApiError::new(
+        .map_err(|e| match e {
+            // Another login spent the account's state first: with this code, a replay.
+            dancu_store::StoreError::VersionMismatch { .. } => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "totp_failed",
                 "Mã xác thực này đã được sử dụng",
                 "this code was already used",
-            )
+            ),
+            other => other.into(),
         })?;
     if saved.state.phase() == Phase::Approved && !saved.state.is_locked() {
         saved = state.registry.eid_citizen_event(&saved.personal_id, &AccountEvent::Activate).await?;

@@ -538,10 +538,10 @@ pub(crate) fn summary_from_row(r: &impl RowGet) -> Result<CitizenSummary> {
 pub(crate) fn audit_sql(af: &AuditFilter, ph: Ph) -> (String, String, Filter, u32) {
     let mut f = Filter::default();
     if let Some(s) = &af.subject {
-        f.and(ph, "subject = #", Val::Text(s.clone()));
+        f.and(ph, &audit_key_cond("audit_by_subject", "subject"), Val::Text(s.clone()));
     }
     if let Some(a) = &af.actor {
-        f.and(ph, "actor = #", Val::Text(a.clone()));
+        f.and(ph, &audit_key_cond("audit_by_actor", "actor"), Val::Text(a.clone()));
     }
     let count = format!("SELECT count(*) FROM audit_log{}", f.sql);
     let limit = page_limit(af.limit);
@@ -890,6 +890,35 @@ pub(crate) fn session_from_row(r: &impl RowGet) -> Result<Session> {
 
 // ---------------------------------------------------------------------------------------
 // audit
+
+/// The entries whose `column` is the filter value (`#`): those the side table `table`
+/// holds, and those in the tail of the log it has not caught up with yet.
+fn audit_key_cond(table: &str, column: &str) -> String {
+    format!(
+        "seq IN (SELECT seq FROM {table} WHERE {column} = # UNION ALL \
+         SELECT seq FROM audit_log WHERE seq > ({AUDIT_INDEXED_UPTO}) AND {column} = #)"
+    )
+}
+
+/// How far the side tables `audit_by_subject` and `audit_by_actor` may lag behind the log
+/// (entries) before an append brings them up to date, in one sorted insert each. Sorted
+/// batches touch each index page once instead of once per entry; a filtered listing scans
+/// at most this many tail entries (plus one append batch).
+pub(crate) const AUDIT_INDEX_LAG: i64 = 2048;
+
+/// The last entry both side tables hold.
+pub(crate) const AUDIT_INDEXED_UPTO: &str = "SELECT upto FROM audit_indexed WHERE id = 1";
+
+/// Brings the side tables up to date with the log (entries after `$1`), up to `$2`.
+pub(crate) const AUDIT_CATCHUP: [&str; 2] = [
+    "INSERT INTO audit_by_subject (subject, seq) \
+     SELECT subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY subject, seq",
+    "INSERT INTO audit_by_actor (actor, seq) \
+     SELECT actor, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY actor, seq",
+];
+
+/// Records that the side tables hold every entry up to `$1`.
+pub(crate) const AUDIT_INDEXED_SET: &str = "UPDATE audit_indexed SET upto = $1 WHERE id = 1";
 
 pub(crate) const AUDIT_SELECT: &str =
     "SELECT seq, at, actor, action, subject, purpose, outcome, prev_hash, hash FROM audit_log";

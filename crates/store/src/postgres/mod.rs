@@ -36,6 +36,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "quality",
         sql: include_str!("../../migrations/postgres/0006_quality.sql"),
     },
+    Migration {
+        version: 7,
+        name: "audit_catchup",
+        sql: include_str!("../../migrations/postgres/0007_audit_catchup.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;
@@ -1114,7 +1119,7 @@ impl Store for PgStore {
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let (head, ins, up) = tokio::try_join!(
+        let (head, ins, up, upto) = tokio::try_join!(
             tx.prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"),
             tx.prepare_cached(
                 "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
@@ -1122,6 +1127,7 @@ impl Store for PgStore {
                  $6::text[], $7::text[], $8::text[], $9::text[])",
             ),
             tx.prepare_cached("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"),
+            tx.prepare_cached(rows::AUDIT_INDEXED_UPTO),
         )?;
         let row = tx.query_one(&head, &[]).await?;
         let chained = rows::chain(entries, row.int(0)?, &row.text(1)?);
@@ -1145,6 +1151,13 @@ impl Store for PgStore {
         .await?;
         let last = chained.last().expect("entries is not empty");
         tx.execute(&up, &[&last.seq, &last.hash]).await?;
+        let upto: i64 = tx.query_one(&upto, &[]).await?.int(0)?;
+        if last.seq - upto >= rows::AUDIT_INDEX_LAG {
+            for sql in rows::AUDIT_CATCHUP {
+                tx.execute(sql, &[&upto, &last.seq]).await?;
+            }
+            tx.execute(rows::AUDIT_INDEXED_SET, &[&last.seq]).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! at a time anyway) and a few read connections, WAL journal, `synchronous=NORMAL`. Every
 //! call runs on tokio's blocking pool.
 
+mod checkpoint;
 mod exec;
 
 use std::collections::HashSet;
@@ -21,6 +22,7 @@ use crate::combine::{Combiner, TransitionReq};
 use crate::model::*;
 use crate::rows::{self, Migration, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
+use checkpoint::Checkpointer;
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/sqlite/0001_init.sql") },
@@ -33,9 +35,24 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "eid", sql: include_str!("../../migrations/sqlite/0004_eid.sql") },
     Migration { version: 5, name: "dedup", sql: include_str!("../../migrations/sqlite/0005_dedup.sql") },
     Migration { version: 6, name: "quality", sql: include_str!("../../migrations/sqlite/0006_quality.sql") },
+    Migration {
+        version: 7,
+        name: "audit_catchup",
+        sql: include_str!("../../migrations/sqlite/0007_audit_catchup.sql"),
+    },
 ];
 
 const READERS: usize = 4;
+
+/// SQLite's memory budget in this process (page caches of every connection together),
+/// enforced by evicting cached pages. Without it the readers' caches grew past 250 MB
+/// under the look-up benchmark. A bulk import lifts it for the writer's large cache.
+const HEAP_LIMIT: i64 = 128 << 20;
+
+fn set_heap_limit(c: &Connection, bytes: i64) -> Result<()> {
+    c.query_row(&format!("PRAGMA soft_heap_limit = {bytes}"), [], |_| Ok(()))?;
+    Ok(())
+}
 const PH: Ph = Ph::Question;
 
 /// SQLite store; cheap to clone.
@@ -52,6 +69,8 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     sql: Sql,
+    /// `None` for an in-memory database (no WAL).
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Statements built once from the shared column lists.
@@ -174,6 +193,7 @@ impl SqliteStore {
                 readers: Vec::new(),
                 next_reader: 0.into(),
                 sql,
+                checkpointer: None,
             }));
         }
         let path = url
@@ -189,6 +209,7 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
         let writer = Connection::open(path)?;
+        set_heap_limit(&writer, HEAP_LIMIT)?;
         // Larger pages make the bulk commits of imports cheaper; only a new file takes it.
         writer.execute_batch("PRAGMA page_size = 16384")?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -204,6 +225,8 @@ impl SqliteStore {
             )));
         }
         configure(&writer, 262_144)?;
+        // Checkpoints run on the checkpointer's thread, never inside a commit.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -218,7 +241,18 @@ impl SqliteStore {
             r.execute_batch("PRAGMA query_only = ON")?;
             readers.push(Mutex::new(r));
         }
-        Ok(SqliteStore::new(Inner { writer: Mutex::new(writer), readers, next_reader: 0.into(), sql }))
+        let cp = Connection::open(path)?;
+        cp.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
+        cp.busy_timeout(Duration::from_secs(5))?;
+        let checkpointer = Checkpointer::start(cp)
+            .map_err(|e| StoreError::Config(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(SqliteStore::new(Inner {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: 0.into(),
+            sql,
+            checkpointer: Some(checkpointer),
+        }))
     }
 
     fn new(inner: Inner) -> Self {
@@ -279,6 +313,12 @@ impl SqliteStore {
 }
 
 impl Inner {
+    fn pause_checkpoints(&self, paused: bool) {
+        if let Some(cp) = &self.checkpointer {
+            cp.pause(paused);
+        }
+    }
+
     /// Runs `f` on a free read connection (round robin, waiting on one if all are busy),
     /// or on the writer for an in-memory database, which has no readers.
     fn with_reader<T>(&self, f: impl FnOnce(&Connection, &Sql) -> Result<T>) -> Result<T> {
@@ -695,29 +735,38 @@ impl Store for SqliteStore {
     }
 
     async fn begin_import(&self, expected_rows: u64) -> Result<bool> {
-        self.write(move |c, _| {
-            let stored: i64 =
-                c.query_row("SELECT coalesce(max(rowid), 0) FROM citizens", [], |r| r.get(0))?;
-            if !rows::should_defer_indexes(expected_rows, stored as u64) {
-                return Ok(false);
-            }
-            for (name, _) in rows::DEFERRABLE_INDEXES {
-                c.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
-            }
-            // One checkpoint at the end instead of one every 1000 pages (each with fsyncs).
-            c.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-            Ok(true)
-        })
-        .await
+        let deferred = self
+            .write(move |c, _| {
+                let stored: i64 =
+                    c.query_row("SELECT coalesce(max(rowid), 0) FROM citizens", [], |r| r.get(0))?;
+                if !rows::should_defer_indexes(expected_rows, stored as u64) {
+                    return Ok(false);
+                }
+                for (name, _) in rows::DEFERRABLE_INDEXES {
+                    c.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+                }
+                set_heap_limit(c, 0)?;
+                Ok(true)
+            })
+            .await?;
+        if deferred {
+            // One checkpoint at the end instead of many during the load.
+            self.inner.pause_checkpoints(true);
+        }
+        Ok(deferred)
     }
 
     async fn finish_import(&self) -> Result<()> {
-        self.write(|c, _| {
-            create_indexes(c)?;
-            c.execute_batch("PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(TRUNCATE);")?;
-            Ok(())
-        })
-        .await
+        let result = self
+            .write(|c, _| {
+                create_indexes(c)?;
+                c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+                set_heap_limit(c, HEAP_LIMIT)?;
+                Ok(())
+            })
+            .await;
+        self.inner.pause_checkpoints(false);
+        result
     }
 
     async fn count_citizens(&self) -> Result<u64> {
@@ -1115,6 +1164,7 @@ impl Store for SqliteStore {
                     "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
+                let last = seq + entries.len() as i64;
                 for e in rows::chain(&entries, seq, &hash) {
                     ins.execute(params![
                         e.seq,
@@ -1127,6 +1177,14 @@ impl Store for SqliteStore {
                         e.prev_hash,
                         e.hash
                     ])?;
+                }
+                let upto: i64 =
+                    tx.prepare_cached(rows::AUDIT_INDEXED_UPTO)?.query_row([], |r| r.get(0))?;
+                if last - upto >= rows::AUDIT_INDEX_LAG {
+                    for sql in rows::AUDIT_CATCHUP {
+                        tx.prepare_cached(&PH.sql(sql))?.execute([upto, last])?;
+                    }
+                    tx.prepare_cached(&PH.sql(rows::AUDIT_INDEXED_SET))?.execute([last])?;
                 }
             }
             tx.commit()?;

@@ -893,17 +893,26 @@ pub(crate) fn session_from_row(r: &impl RowGet) -> Result<Session> {
 
 /// The entries whose `column` is the filter value (`#`): those the side table `table`
 /// holds, and those in the tail of the log it has not caught up with yet.
+/// The side table is probed once per epoch (its keys lead with the epoch).
 fn audit_key_cond(table: &str, column: &str) -> String {
     format!(
-        "seq IN (SELECT seq FROM {table} WHERE {column} = # UNION ALL \
+        "seq IN (WITH RECURSIVE epochs (n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM epochs \
+         WHERE n < ({AUDIT_INDEXED_UPTO}) / {AUDIT_EPOCH}) \
+         SELECT t.seq FROM epochs JOIN {table} t ON t.epoch = epochs.n AND t.{column} = # UNION ALL \
          SELECT seq FROM audit_log WHERE seq > ({AUDIT_INDEXED_UPTO}) AND {column} = #)"
     )
 }
 
+/// Entries per epoch of the side tables' keys `(epoch, subject or actor, seq)`, with
+/// `epoch = seq / AUDIT_EPOCH`: new entries go into the current epoch's small part of each
+/// table, which stays cached, instead of all over it. The catch-up SQL below and migration
+/// 0007 write the number out.
+pub(crate) const AUDIT_EPOCH: i64 = 65_536;
+
 /// How far the side tables `audit_by_subject` and `audit_by_actor` may lag behind the log
 /// (entries) before an append brings them up to date, in one sorted insert each. Sorted
-/// batches touch each index page once instead of once per entry; a filtered listing scans
-/// at most this many tail entries (plus one append batch).
+/// batches into the current epoch touch a few cached pages instead of one page per entry;
+/// a filtered listing scans at most this many tail entries (plus one append batch).
 pub(crate) const AUDIT_INDEX_LAG: i64 = 2048;
 
 /// The last entry both side tables hold.
@@ -911,10 +920,10 @@ pub(crate) const AUDIT_INDEXED_UPTO: &str = "SELECT upto FROM audit_indexed WHER
 
 /// Brings the side tables up to date with the log (entries after `$1`), up to `$2`.
 pub(crate) const AUDIT_CATCHUP: [&str; 2] = [
-    "INSERT INTO audit_by_subject (subject, seq) \
-     SELECT subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY subject, seq",
-    "INSERT INTO audit_by_actor (actor, seq) \
-     SELECT actor, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY actor, seq",
+    "INSERT INTO audit_by_subject (epoch, subject, seq) \
+     SELECT seq / 65536, subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY 1, 2, 3",
+    "INSERT INTO audit_by_actor (epoch, actor, seq) \
+     SELECT seq / 65536, actor, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY 1, 2, 3",
 ];
 
 /// Records that the side tables hold every entry up to `$1`.

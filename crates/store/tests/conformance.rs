@@ -748,42 +748,52 @@ async fn audit_chain_survives_concurrent_writers(h: &Harness) {
 }
 
 /// Subject and actor listings find every entry, whether the side tables have caught up
-/// with it (the first 3,000 here, past the lag of 2,048) or it is still in the log's tail.
+/// with it (in the first epoch of 65,536 entries or the second) or it is still in the
+/// log's tail. Appends catch up once 2,048 entries lag: every third batch of 1,000 here,
+/// so 1–69,000 are indexed and the last 1,040 are in the tail.
 async fn audit_lookups_cover_indexed_entries_and_the_tail(h: &Harness) {
     let subject = |i: i64| format!("s{}", i % 7);
     let actor = |i: i64| format!("officer:{}", i % 3);
-    for b in 0..5 {
-        let batch: Vec<NewAuditEntry> = (b * 1000 + 1..=b * 1000 + 1000)
-            .map(|seq| entry(&actor(seq), "citizen.read", &subject(seq)))
-            .collect();
-        h.store.append_audit(&batch).await.unwrap();
+    let append = |from: i64, to: i64| {
+        let batch: Vec<NewAuditEntry> =
+            (from..=to).map(|seq| entry(&actor(seq), "citizen.read", &subject(seq))).collect();
+        let store = h.store.clone();
+        async move { store.append_audit(&batch).await.unwrap() }
+    };
+    for b in 0..70 {
+        append(b * 1000 + 1, b * 1000 + 1000).await;
     }
-    for (f, want) in [
+    append(70_001, 70_040).await;
+    let upto = h.scalar("SELECT upto FROM audit_indexed WHERE id = 1").await;
+    assert_eq!(upto, 69_000, "entries copied into the side tables");
+
+    type Pick = Box<dyn Fn(i64) -> bool>;
+    let cases: Vec<(AuditFilter, Pick)> = vec![
+        // The oldest page: entries of the first epoch.
         (
-            AuditFilter { subject: Some("s3".into()), limit: 1000, ..Default::default() },
-            (1..=5000).filter(|&s| subject(s) == "s3").rev().collect::<Vec<i64>>(),
+            AuditFilter { subject: Some("s3".into()), limit: 1000, offset: 9000, ..Default::default() },
+            Box::new(move |s| subject(s) == "s3"),
         ),
+        // The newest page: the tail, then the second epoch.
         (
-            AuditFilter { actor: Some("officer:1".into()), limit: 1000, offset: 1000, ..Default::default() },
-            (1..=5000).filter(|&s| actor(s) == "officer:1").rev().skip(1000).collect(),
+            AuditFilter { actor: Some("officer:1".into()), limit: 1000, offset: 0, ..Default::default() },
+            Box::new(move |s| actor(s) == "officer:1"),
         ),
         (
             AuditFilter {
                 subject: Some("s2".into()),
                 actor: Some("officer:2".into()),
                 limit: 1000,
-                ..Default::default()
+                offset: 2500,
             },
-            (1..=5000).filter(|&s| subject(s) == "s2" && actor(s) == "officer:2").rev().collect(),
+            Box::new(move |s| subject(s) == "s2" && actor(s) == "officer:2"),
         ),
-    ] {
+    ];
+    for (f, pick) in cases {
+        let all: Vec<i64> = (1..=70_040).filter(|&s| pick(s)).rev().collect();
+        let want: Vec<i64> = all.iter().copied().skip(f.offset as usize).take(f.limit as usize).collect();
         let page = h.store.list_audit(&f).await.unwrap();
-        let total = match (&f.subject, &f.actor) {
-            (Some(_), None) => want.len(),
-            (None, Some(_)) => want.len() + 1000,
-            _ => want.len(),
-        };
-        assert_eq!(page.total as usize, total, "{f:?}");
+        assert_eq!(page.total as usize, all.len(), "{f:?}");
         assert_eq!(page.items.iter().map(|e| e.seq).collect::<Vec<_>>(), want, "{f:?}");
     }
     assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);

@@ -4,16 +4,22 @@
 -- write per entry. Entries after audit_indexed.upto (at most rows::AUDIT_INDEX_LAG plus a
 -- batch) are found by scanning the tail of the log; see rows::audit_sql.
 CREATE TABLE audit.audit_by_subject (
+    epoch   INTEGER NOT NULL,
     subject TEXT    NOT NULL,
     seq     INTEGER NOT NULL,
-    PRIMARY KEY (subject, seq)
+    PRIMARY KEY (epoch, subject, seq)
 ) WITHOUT ROWID;
 
 CREATE TABLE audit.audit_by_actor (
+    epoch INTEGER NOT NULL,
     actor TEXT    NOT NULL,
     seq   INTEGER NOT NULL,
-    PRIMARY KEY (actor, seq)
+    PRIMARY KEY (epoch, actor, seq)
 ) WITHOUT ROWID;
+
+-- Keys lead with the epoch (seq / 65536, rows::AUDIT_EPOCH): new entries then go into
+-- the small, cached part of each table that holds the current epoch, instead of all over
+-- it; a look-up probes each epoch in turn.
 
 -- Entries up to `upto` are in both side tables.
 CREATE TABLE audit.audit_indexed (
@@ -21,8 +27,10 @@ CREATE TABLE audit.audit_indexed (
     upto INTEGER NOT NULL
 );
 
-INSERT INTO audit_by_subject (subject, seq) SELECT subject, seq FROM audit_log ORDER BY subject, seq;
-INSERT INTO audit_by_actor (actor, seq) SELECT actor, seq FROM audit_log ORDER BY actor, seq;
+INSERT INTO audit_by_subject (epoch, subject, seq)
+    SELECT seq / 65536, subject, seq FROM audit_log ORDER BY 1, 2, 3;
+INSERT INTO audit_by_actor (epoch, actor, seq)
+    SELECT seq / 65536, actor, seq FROM audit_log ORDER BY 1, 2, 3;
 INSERT INTO audit_indexed (id, upto) SELECT 1, coalesce(max(seq), 0) FROM audit_log;
 DROP INDEX audit.audit_log_subject;
 DROP INDEX audit.audit_log_actor;

@@ -129,6 +129,13 @@ async fn login(c: &Client, app: &TestApp, user: &str, password: &str) {
     c.find(Locator::Css("#login")).await.unwrap().click().await.unwrap();
 }
 
+/// Logs the officer out and waits for the login page it leads to: the click returns
+/// before the form's navigation ends, and a `goto` issued meanwhile can be overtaken by it.
+async fn logout(c: &Client) {
+    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    wait_for(c, "#username").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn officer_pages_in_chromium() {
     let Some(driver) = start_driver() else { return };
@@ -257,7 +264,7 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
 
     // Logging out ends the session.
     c.goto(&format!("{}/search", app.base)).await.unwrap();
-    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    logout(c).await;
     c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
     if !c.current_url().await.unwrap().path().starts_with("/login") {
         return Err("after logout a citizen page must redirect to login".into());
@@ -321,7 +328,7 @@ async fn run_portal(c: &Client, app: &TestApp) -> Result<(), String> {
     assert_eq!(state, "Đã phê duyệt, chờ kích hoạt");
     c.goto(&format!("{}/citizens/{id}", app.base)).await.unwrap();
     assert_eq!(text(c, "[data-testid=citizen-name]").await, "Nguyễn Văn Ấn");
-    c.find(Locator::Css("header form button")).await.unwrap().click().await.unwrap();
+    logout(c).await;
 
     // The citizen logs in with password and TOTP and sees the officer's read.
     c.goto(&format!("{}/portal", app.base)).await.unwrap();

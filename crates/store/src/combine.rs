@@ -68,6 +68,25 @@ pub(crate) struct TransitionReq {
 }
 
 impl TransitionReq {
+    /// The request for one move, as both backends' `transition_card_application_in` take it.
+    pub(crate) fn new(
+        id: i64,
+        to: &dancu_identity::Stage,
+        reason: Option<&str>,
+        expected_version: i64,
+        change: &crate::model::Change,
+        scope: &crate::model::Scope,
+    ) -> Self {
+        TransitionReq {
+            id,
+            to: to.clone(),
+            reason: reason.map(str::to_string),
+            expected_version,
+            change: change.clone(),
+            scope: scope.clone(),
+        }
+    }
+
     /// Refuses an application outside the request's scope.
     pub(crate) fn check_scope(&self, app: &crate::model::CardApplication) -> Result<()> {
         if self.scope.covers(&app.scope_province, &app.scope_commune) {

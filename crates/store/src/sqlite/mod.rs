@@ -939,14 +939,7 @@ impl Store for SqliteStore {
         change: &Change,
         scope: &Scope,
     ) -> Result<CardApplication> {
-        let req = TransitionReq {
-            id,
-            to: to.clone(),
-            reason: reason.map(str::to_string),
-            expected_version,
-            change: change.clone(),
-            scope: scope.clone(),
-        };
+        let req = TransitionReq::new(id, to, reason, expected_version, change, scope);
         self.transitions().call(req).await
     }
 

@@ -192,32 +192,21 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<Page<Candidate>> {
-    let limit = rows::page_limit(limit);
     let (mut cond, mut params) = scope_cond(scope, 1);
     if let Some(s) = status {
         params.push(Val::Text(s.into()));
         cond += &format!(" AND d.status = ${}", params.len());
     }
-    let total = store
-        .exec()
-        .query(&format!("SELECT COUNT(*) FROM dedup_candidates d WHERE {cond}"), params.clone())
-        .await?;
-    let n = params.len();
-    params.extend([Val::Int(limit.into()), Val::Int(offset as i64)]);
-    let rows = store
-        .exec()
-        .query(
-            &format!(
-                "{CANDIDATE_SELECT} WHERE {cond} ORDER BY d.weight_milli DESC, d.id LIMIT ${} OFFSET ${}",
-                n + 1,
-                n + 2
-            ),
-            params,
-        )
-        .await?;
-    let items = rows.iter().map(candidate_from).collect::<Result<Vec<_>>>()?;
-    let total = total.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
-    Ok(Page { items, total, limit, offset })
+    crate::exec::page(
+        store.exec(),
+        &format!("SELECT COUNT(*) FROM dedup_candidates d WHERE {cond}"),
+        &format!("{CANDIDATE_SELECT} WHERE {cond} ORDER BY d.weight_milli DESC, d.id"),
+        params,
+        limit,
+        offset,
+        candidate_from,
+    )
+    .await
 }
 
 /// Found / merged / rejected since `since` (all time when `None`) and remaining, per commune

@@ -323,7 +323,6 @@ pub async fn list_accounts(
     limit: u32,
     offset: u64,
 ) -> Result<Page<EidListItem>> {
-    let limit = rows::page_limit(limit);
     let (mut cond, mut params) = scope_filter(scope, "a.", 1);
     if let Some(s) = state {
         params.push(Val::Text(s.into()));
@@ -333,28 +332,18 @@ pub async fn list_accounts(
         params.push(Val::Int(level_int(l)));
         cond += &format!(" AND a.level = ${}", params.len());
     }
-    let total = store
-        .exec()
-        .query(&format!("SELECT COUNT(*) FROM eid_accounts a WHERE {cond}"), params.clone())
-        .await?;
-    let n = params.len();
-    params.extend([Val::Int(limit.into()), Val::Int(offset as i64)]);
-    let rows = store
-        .exec()
-        .query(
-            &format!(
-                "SELECT a.personal_id, c.full_name, a.level, a.state, a.scope_commune, a.updated_at \
-                 FROM eid_accounts a JOIN citizens c ON c.personal_id = a.personal_id WHERE {cond} \
-                 ORDER BY a.updated_at DESC, a.personal_id LIMIT ${} OFFSET ${}",
-                n + 1,
-                n + 2
-            ),
-            params,
-        )
-        .await?;
-    let items = rows
-        .iter()
-        .map(|r| {
+    crate::exec::page(
+        store.exec(),
+        &format!("SELECT COUNT(*) FROM eid_accounts a WHERE {cond}"),
+        &format!(
+            "SELECT a.personal_id, c.full_name, a.level, a.state, a.scope_commune, a.updated_at \
+             FROM eid_accounts a JOIN citizens c ON c.personal_id = a.personal_id WHERE {cond} \
+             ORDER BY a.updated_at DESC, a.personal_id"
+        ),
+        params,
+        limit,
+        offset,
+        |r| {
             Ok(EidListItem {
                 personal_id: rows::parse_pid(&r.text(0)?)?,
                 full_name: r.text(1)?,
@@ -363,10 +352,9 @@ pub async fn list_accounts(
                 scope_commune: r.text(4)?,
                 updated_at: r.ts(5)?,
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let total = total.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
-    Ok(Page { items, total, limit, offset })
+        },
+    )
+    .await
 }
 
 /// Accounts per level, state and commune in `scope`.

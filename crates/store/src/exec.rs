@@ -117,6 +117,28 @@ pub trait SqlExec: Send + Sync {
     async fn transaction(&self, stmts: Vec<Stmt>) -> Result<()>;
 }
 
+/// One page of a listing in shared SQL: `count_sql` counts what `params` select, and
+/// `page_sql` (ordered, without `LIMIT`/`OFFSET`, which are appended as the next two
+/// parameters) returns the rows, each turned into an item by `item`.
+pub(crate) async fn page<T>(
+    exec: &dyn SqlExec,
+    count_sql: &str,
+    page_sql: &str,
+    mut params: Vec<Val>,
+    limit: u32,
+    offset: u64,
+    item: impl Fn(&OwnedRow) -> Result<T>,
+) -> Result<crate::model::Page<T>> {
+    let limit = rows::page_limit(limit);
+    let total = exec.query(count_sql, params.clone()).await?;
+    let n = params.len();
+    params.extend([Val::Int(limit.into()), Val::Int(offset as i64)]);
+    let rows = exec.query(&format!("{page_sql} LIMIT ${} OFFSET ${}", n + 1, n + 2), params).await?;
+    let items = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
+    let total = total.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
+    Ok(crate::model::Page { items, total, limit, offset })
+}
+
 /// Checks a statement's outcome against its expectations; shared by both backends.
 pub(crate) fn check_outcome(
     stmt: &mut Stmt,

@@ -21,6 +21,19 @@ awk -F, 'NR>1 && NR % int('"$PEOPLE"'/20000+1) == 0 {print $1}' "$CSV" > "$WORK/
 export IDS_FILE="$WORK/ids.txt"
 PW="bench-password-123"
 
+# CPU time in clock ticks: of one process, and of the whole machine (idle and I/O wait excluded).
+proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+# One wrk run (CONSTANT=$1) against port $2, served by process $3. Besides wrk's figures it
+# prints the CPU time per request of the server process and of the whole machine (wrk and,
+# for PostgreSQL, the database's processes included): steadier than req/s on a noisy machine.
+load() {
+  local hz s0 m0 out; hz=$(getconf CLK_TCK); s0=$(proc_ticks "$3"); m0=$(machine_ticks)
+  out=$(CONSTANT=$1 wrk -t2 -c64 -d"$DURATION" --latency -s bench/lookup.lua "http://127.0.0.1:$2" | grep RESULT)
+  local s1 m1 n; s1=$(proc_ticks "$3"); m1=$(machine_ticks); n=$(echo "$out" | sed 's/.*requests=\([0-9]*\).*/\1/')
+  echo "$out $(awk -v s=$((s1 - s0)) -v m=$((m1 - m0)) -v n="$n" -v hz="$hz" 'BEGIN{printf "server_us_per_req=%.1f machine_us_per_req=%.1f", s*1e6/hz/n, m*1e6/hz/n}')"
+}
+
 run_backend() {
   local name=$1 url=$2 port=$3
   DANCU_OFFICER_PASSWORD=$PW "$BIN" officer add --database-url "$url" --username bench --display-name Bench --role admin --scope nation >/dev/null 2>&1 || true
@@ -31,9 +44,8 @@ run_backend() {
   # Warm-up.
   CONSTANT=0 wrk -t2 -c64 -d3s -s bench/lookup.lua "http://127.0.0.1:$port" >/dev/null
   for r in $(seq "$RUNS"); do
-    c=$(CONSTANT=1 wrk -t2 -c64 -d"$DURATION" --latency -s bench/lookup.lua "http://127.0.0.1:$port" | grep RESULT)
-    l=$(CONSTANT=0 wrk -t2 -c64 -d"$DURATION" --latency -s bench/lookup.lua "http://127.0.0.1:$port" | grep RESULT)
-    crps=$(echo "$c" | sed 's/.*rps=\([0-9]*\).*/\1/'); lrps=$(echo "$l" | sed 's/.*rps=\([0-9]*\).*/\1/')
+    c=$(load 1 "$port" "$pid"); l=$(load 0 "$port" "$pid")
+    crps=$(echo "$c" | sed 's/.* rps=\([0-9]*\).*/\1/'); lrps=$(echo "$l" | sed 's/.* rps=\([0-9]*\).*/\1/')
     echo "$name run $r: constant [$c] lookup [$l] ratio=$(awk "BEGIN{printf \"%.2f\", $lrps/$crps}")"
   done
   echo "$name serve peak RSS: $(grep VmHWM /proc/$pid/status)"

@@ -55,6 +55,8 @@ pub struct PgStore {
     sql: std::sync::Arc<Sql>,
     /// Card stage transitions, combined into shared transactions (started on first use).
     transitions: std::sync::Arc<std::sync::OnceLock<Combiner<TransitionReq, CardApplication>>>,
+    /// Set while a background catch-up of the audit side tables runs (at most one).
+    catching_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct Sql {
@@ -188,13 +190,58 @@ impl PgStore {
             copy_stage: format!("COPY import_stage ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
             copy_citizens: format!("COPY citizens ({}) FROM STDIN (FORMAT binary)", cols.join(", ")),
         };
-        let store = PgStore { pool, sql: std::sync::Arc::new(sql), transitions: Default::default() };
+        let store = PgStore {
+            pool,
+            sql: std::sync::Arc::new(sql),
+            transitions: Default::default(),
+            catching_up: Default::default(),
+        };
         drop(store.client().await?);
         Ok(store)
     }
 
     async fn client(&self) -> Result<Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// Starts [`Store::catch_up_audit`] on a task of its own unless one is running. Inside
+    /// the append it held up every request waiting for that append (its bursts set the
+    /// look-up p99); here it runs beside the next appends.
+    fn spawn_audit_catch_up(&self) {
+        use std::sync::atomic::Ordering;
+        if self.catching_up.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let lag = async { store.catch_up_audit().await.and(store.audit_lag().await) }.await;
+                match lag {
+                    // Appends arrived meanwhile and started none: go on.
+                    Ok(lag) if lag >= rows::AUDIT_INDEX_LAG_BACKGROUND => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audit side tables: catch-up failed; the next append retries");
+                        store.catching_up.store(false, Ordering::Release);
+                        return;
+                    }
+                }
+                store.catching_up.store(false, Ordering::Release);
+                // An append may have found the flag still set just before it was cleared.
+                match store.audit_lag().await {
+                    Ok(lag)
+                        if lag >= rows::AUDIT_INDEX_LAG_BACKGROUND
+                            && !store.catching_up.swap(true, Ordering::AcqRel) => {}
+                    _ => return,
+                }
+            }
+        });
+    }
+
+    /// Entries in the log that the look-up side tables do not hold yet.
+    async fn audit_lag(&self) -> Result<i64> {
+        let sql = "SELECT h.seq - i.upto FROM audit_head h, audit_indexed i WHERE h.id = 1 AND i.id = 1";
+        self.client().await?.query_one(sql, &[]).await?.int(0)
     }
 }
 
@@ -1142,11 +1189,26 @@ impl Store for PgStore {
             tx.query_one(&upto, &[]),
         )?;
         let upto: i64 = upto.int(0)?;
-        if last.seq - upto >= rows::AUDIT_INDEX_LAG {
+        tx.commit().await?;
+        if last.seq - upto >= rows::AUDIT_INDEX_LAG_BACKGROUND {
+            self.spawn_audit_catch_up();
+        }
+        Ok(())
+    }
+
+    async fn catch_up_audit(&self) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // The row lock makes concurrent catch-ups (other servers, the CLI) take turns.
+        let upto = tx.query_one(rows::AUDIT_INDEXED_UPTO_FOR_UPDATE, &[]).await?.int(0)?;
+        // Appends hold the head's row lock until they commit, so every entry up to the
+        // committed head is visible: the copied range has no gaps.
+        let last = tx.query_one("SELECT seq FROM audit_head WHERE id = 1", &[]).await?.int(0)?;
+        if last > upto {
             for sql in rows::AUDIT_CATCHUP {
-                tx.execute(sql, &[&upto, &last.seq]).await?;
+                tx.execute(sql, &[&upto, &last]).await?;
             }
-            tx.execute(rows::AUDIT_INDEXED_SET, &[&last.seq]).await?;
+            tx.execute(rows::AUDIT_INDEXED_SET, &[&last]).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -558,6 +558,15 @@ fn import_tx(
     Ok(())
 }
 
+/// Copies the audit entries after `upto` up to `last` into the look-up side tables.
+fn audit_catch_up(tx: &Connection, upto: i64, last: i64) -> Result<()> {
+    for sql in rows::AUDIT_CATCHUP {
+        tx.prepare_cached(&PH.sql(sql))?.execute([upto, last])?;
+    }
+    tx.prepare_cached(&PH.sql(rows::AUDIT_INDEXED_SET))?.execute([last])?;
+    Ok(())
+}
+
 fn page<T>(
     c: &Connection,
     count_sql: &str,
@@ -1174,11 +1183,22 @@ impl Store for SqliteStore {
                 let upto: i64 =
                     tx.prepare_cached(rows::AUDIT_INDEXED_UPTO)?.query_row([], |r| r.get(0))?;
                 if last - upto >= rows::AUDIT_INDEX_LAG {
-                    for sql in rows::AUDIT_CATCHUP {
-                        tx.prepare_cached(&PH.sql(sql))?.execute([upto, last])?;
-                    }
-                    tx.prepare_cached(&PH.sql(rows::AUDIT_INDEXED_SET))?.execute([last])?;
+                    audit_catch_up(&tx, upto, last)?;
                 }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn catch_up_audit(&self) -> Result<()> {
+        self.write(|conn, _| {
+            let tx = immediate(conn)?;
+            let upto: i64 = tx.prepare_cached(rows::AUDIT_INDEXED_UPTO)?.query_row([], |r| r.get(0))?;
+            let last: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| r.get(0))?;
+            if last > upto {
+                audit_catch_up(&tx, upto, last)?;
             }
             tx.commit()?;
             Ok(())

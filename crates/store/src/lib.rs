@@ -211,8 +211,7 @@ pub trait Store: Send + Sync + 'static {
     /// Copies every committed entry the look-up side tables (`audit_by_subject`,
     /// `audit_by_actor`) lack. Appends do this on their own once the tables lag: SQLite
     /// inside the append (2,048 entries), PostgreSQL on a connection of its own after it
-    /// (256 entries).
-    /// Listings are complete either way (they read the log's tail too).
+    /// (256 entries). Listings are complete either way (they read the log's tail too).
     async fn catch_up_audit(&self) -> Result<()>;
 
     /// Entries matching the filter, newest first.

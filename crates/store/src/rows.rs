@@ -917,14 +917,12 @@ pub(crate) const AUDIT_INDEX_LAG: i64 = 2048;
 
 /// The same lag for PostgreSQL, whose catch-up runs beside the appends (see
 /// `PgStore::spawn_audit_catch_up`): smaller, more frequent catch-ups compete less with the
-/// look-ups running meanwhile (look-up p99 10.4 and 10.7 ms against 16.3 and 14.0 ms at
-/// 2,048 in two A/B pairs, BENCHMARKS.md).
+/// look-ups running meanwhile (with a single-pass catch-up, look-up p99 10.4 and 10.7 ms
+/// against 16.3 and 14.0 ms at 2,048 in two A/B pairs, BENCHMARKS.md).
 pub(crate) const AUDIT_INDEX_LAG_BACKGROUND: i64 = 256;
 
 /// The last entry both side tables hold.
 pub(crate) const AUDIT_INDEXED_UPTO: &str = "SELECT upto FROM audit_indexed WHERE id = 1";
-pub(crate) const AUDIT_INDEXED_UPTO_FOR_UPDATE: &str =
-    "SELECT upto FROM audit_indexed WHERE id = 1 FOR UPDATE";
 
 /// Brings the side tables up to date with the log (entries after `$1`), up to `$2`.
 pub(crate) const AUDIT_CATCHUP: [&str; 2] = [

@@ -215,19 +215,14 @@ impl PgStore {
         let store = self.clone();
         tokio::spawn(async move {
             loop {
-                let lag = async { store.catch_up_audit().await.and(store.audit_lag().await) }.await;
-                match lag {
-                    // Appends arrived meanwhile and started none: go on.
-                    Ok(lag) if lag >= rows::AUDIT_INDEX_LAG_BACKGROUND => continue,
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "audit side tables: catch-up failed; the next append retries");
-                        store.catching_up.store(false, Ordering::Release);
-                        return;
-                    }
-                }
+                let caught_up = store.catch_up_audit().await;
                 store.catching_up.store(false, Ordering::Release);
-                // An append may have found the flag still set just before it was cleared.
+                if let Err(e) = caught_up {
+                    tracing::warn!(error = %e, "audit side tables: catch-up failed; the next append retries");
+                    return;
+                }
+                // Appends that came while the flag was set started none: go on if they left
+                // the tables a lag behind, unless one of them has just started its own.
                 match store.audit_lag().await {
                     Ok(lag)
                         if lag >= rows::AUDIT_INDEX_LAG_BACKGROUND
@@ -1200,7 +1195,7 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // The row lock makes concurrent catch-ups (other servers, the CLI) take turns.
-        let upto = tx.query_one(rows::AUDIT_INDEXED_UPTO_FOR_UPDATE, &[]).await?.int(0)?;
+        let upto = tx.query_one(&format!("{} FOR UPDATE", rows::AUDIT_INDEXED_UPTO), &[]).await?.int(0)?;
         // Appends hold the head's row lock until they commit, so every entry up to the
         // committed head is visible: the copied range has no gaps.
         let last = tx.query_one("SELECT seq FROM audit_head WHERE id = 1", &[]).await?.int(0)?;

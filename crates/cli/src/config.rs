@@ -2,7 +2,10 @@
 //! command-line flags (clap reads the environment and flags; the file fills what they leave).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use dancu_store::audit_chain::{AuditKey, CheckpointLog};
+use dancu_store::registry::{AuditSink, AuditWriter, CheckpointPolicy, Registry};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -19,6 +22,9 @@ pub struct FileConfig {
     pub token_ttl_secs: Option<u64>,
     pub max_body_bytes: Option<usize>,
     pub token_secret_file: Option<String>,
+    pub audit_key_file: Option<String>,
+    pub audit_checkpoint_file: Option<String>,
+    pub audit_checkpoint_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -48,6 +54,59 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The audit key file named by the configuration file, for commands that take no flag.
+static FILE_AUDIT_KEY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+static FILE_CHECKPOINTS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Records the configuration file's audit settings for [`open_store`] and [`audit_files`].
+pub fn remember_audit_files(file: &FileConfig) {
+    let _ = FILE_AUDIT_KEY.set(file.audit_key_file.clone());
+    let _ = FILE_CHECKPOINTS.set(file.audit_checkpoint_file.clone());
+}
+
+/// The audit key file and checkpoint log for `database_url`: `DANCU_AUDIT_KEY_FILE` and
+/// `DANCU_AUDIT_CHECKPOINT_FILE`, else the configuration file, else `audit.key` and
+/// `audit.checkpoints` beside the SQLite file (`dancu-audit.*` in the working directory for
+/// PostgreSQL). Every command resolves them the same way, so all append under one key.
+pub fn audit_files(database_url: &str) -> (PathBuf, PathBuf) {
+    let pick = |env: &str, file: &std::sync::OnceLock<Option<String>>, name: &str| -> PathBuf {
+        std::env::var(env)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| file.get().cloned().flatten())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| beside_database(database_url, name))
+    };
+    (
+        pick("DANCU_AUDIT_KEY_FILE", &FILE_AUDIT_KEY, "audit.key"),
+        pick("DANCU_AUDIT_CHECKPOINT_FILE", &FILE_CHECKPOINTS, "audit.checkpoints"),
+    )
+}
+
+/// Opens the store with the audit key (created on first use; see [`audit_files`]).
+pub async fn open_store(database_url: &str) -> Result<std::sync::Arc<dyn dancu_store::Store>> {
+    let (key_file, _) = audit_files(database_url);
+    let key = AuditKey::load_or_create(&key_file)?;
+    Ok(dancu_store::open(database_url, key).await?)
+}
+
+/// A registry for a command-line job, with its audit writer: bulk reads of personal data
+/// (matching, quality runs) go through it and are audited. Drop the registry, then
+/// `writer.shutdown()`, which flushes the entries and signs the chain's head.
+pub async fn open_registry(
+    database_url: &str,
+) -> Result<(std::sync::Arc<dyn dancu_store::Store>, Registry, AuditWriter)> {
+    let store = open_store(database_url).await?;
+    let (key_file, checkpoints) = audit_files(database_url);
+    let policy = CheckpointPolicy {
+        log: CheckpointLog::new(checkpoints),
+        key: AuditKey::load(&key_file)?,
+        every: Duration::from_secs(10),
+    };
+    let (sink, writer) = AuditSink::start(store.clone(), 512, Some(policy));
+    Ok((store.clone(), Registry::new(store, sink), writer))
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
     #[arg(long, env = "DANCU_DATABASE_URL")]
@@ -66,6 +125,8 @@ pub struct ServeArgs {
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
     pub database_url: String,
+    /// How often the audit writer signs a checkpoint while entries are appended.
+    pub audit_checkpoint_every: Duration,
     pub listen: SocketAddr,
     pub server: dancu_server::ServerConfig,
 }
@@ -93,15 +154,22 @@ impl ServeArgs {
             .or(file.token_secret_file.clone())
             .unwrap_or_else(|| secret_path_for(&database_url));
         server.token_secret = load_or_create_secret(Path::new(&secret_file))?;
-        Ok(ServeSettings { database_url, listen, server })
+        let audit_checkpoint_every = Duration::from_secs(file.audit_checkpoint_secs.unwrap_or(10).max(1));
+        Ok(ServeSettings { database_url, audit_checkpoint_every, listen, server })
     }
 }
 
 /// Next to the SQLite file, or in the working directory for PostgreSQL.
 fn secret_path_for(url: &str) -> String {
+    beside_database(url, "token.secret").to_string_lossy().into_owned()
+}
+
+/// `name` next to the SQLite file, or `dancu-<name>` in the working directory for
+/// PostgreSQL.
+fn beside_database(url: &str, name: &str) -> PathBuf {
     match url.strip_prefix("sqlite://") {
-        Some(p) => Path::new(p).with_file_name("token.secret").to_string_lossy().into_owned(),
-        None => "dancu-token.secret".into(),
+        Some(p) if !p.is_empty() && p != ":memory:" => Path::new(p).with_file_name(name),
+        _ => PathBuf::from(format!("dancu-{name}")),
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use dancu_store::registry::Access;
 use dancu_store::{CitizenQuery, NewOfficer, Officer, Role, Scope, Store};
 
 use crate::config::{load_or_create_secret, FileConfig};
@@ -141,7 +142,7 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let db = args.data_dir.join("dancu.db");
     let url = format!("sqlite://{}", db.display());
-    let store = dancu_store::open(&url).await?;
+    let store = crate::config::open_store(&url).await?;
     let province = dancu_domain::admin_units()
         .province_2025(&args.province)
         .with_context(|| format!("--province {}: not a 2025 province code", args.province))?
@@ -171,11 +172,18 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
         )
         .await?;
         eprintln!("{report}");
-        let found =
-            crate::registry_dedup::find(&store, &Scope::Province(args.province.clone()), None, None).await?;
-        eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
+        // The first checks read every record: bulk accesses, audited through the registry.
+        let (_, registry, writer) = crate::config::open_registry(&url).await?;
+        let scope = Scope::Province(args.province.clone());
+        let found = crate::registry_dedup::find(&store, &registry, "demo", &scope, None, None).await;
         let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
-        dancu_store::quality::run(store.as_ref(), "system:demo", today, dancu_store::registry::now()).await?;
+        let quality =
+            registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await;
+        drop(registry);
+        writer.shutdown().await;
+        let found = found?;
+        quality?;
+        eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
     }
     let communes = populated_communes(&store, &args.province).await?;
     let mut accounts = vec![
@@ -278,5 +286,7 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
             .replace("{port}", &port.to_string())
             .as_str(),
     );
-    crate::serve::serve_on(store, listener, config, Some(banner)).await
+    let url = format!("sqlite://{}", args.data_dir.join("dancu.db").display());
+    let audit = crate::serve::AuditSetup::for_database(&url, std::time::Duration::from_secs(10))?;
+    crate::serve::serve_on(store, listener, config, audit, Some(banner)).await
 }

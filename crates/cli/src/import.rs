@@ -278,7 +278,7 @@ fn parse_thread(
 }
 
 pub async fn run(args: &ImportArgs, url: &str, progress: bool) -> Result<ImportReport> {
-    let store = dancu_store::open(url).await?;
+    let store = crate::config::open_store(url).await?;
     import_into(&store, args, progress).await
 }
 

@@ -78,10 +78,29 @@ enum Command {
     Reconcile(matching_cmd::ReconcileArgs),
     /// Finds probable duplicates in the registry and stores them for officers to decide.
     RegistryDedup(registry_dedup::RegistryDedupArgs),
+    /// The audit log: `dancu audit verify` checks the keyed chain and the signed checkpoints.
+    Audit {
+        #[command(subcommand)]
+        what: AuditCmd,
+    },
     /// Runs the data-quality rules over the whole registry (the worklists at /quality).
     Quality {
         #[arg(long, env = "DANCU_DATABASE_URL")]
         database_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recomputes the whole audit chain with the audit key and compares it with the newest
+    /// signed checkpoint. Works offline (no server needed). Exit code 0 when intact, 2 when
+    /// broken, 1 on any other failure (a missing key, an edited checkpoint file).
+    Verify {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -136,6 +155,7 @@ fn main() -> Result<()> {
         _ => {}
     }
     let file = config::FileConfig::load(cli.config.as_deref())?;
+    config::remember_audit_files(&file);
     match cli.command {
         Command::Gen { people, seed, out, provinces, duplicates, truth } => {
             let started = std::time::Instant::now();
@@ -193,7 +213,7 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         Command::Serve(args) => serve::run(args.resolve(&file)?).await,
         Command::Migrate { database_url } => {
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let store = dancu_store::open(&url).await?;
+            let store = config::open_store(&url).await?;
             eprintln!("migrations up to date on {} ({})", config::redact(&url), store.backend());
             Ok(())
         }
@@ -210,16 +230,23 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         Command::Demo(args) => demo::run(args, &file).await,
         Command::Quality { database_url } => {
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let store = dancu_store::open(&url).await?;
+            let (store, registry, writer) = config::open_registry(&url).await?;
             let started = std::time::Instant::now();
-            let now = dancu_store::registry::now();
-            let run = dancu_store::quality::run(store.as_ref(), "system:cli", chrono_today(), now).await?;
+            let a = dancu_store::registry::Access::system("quality", "kiểm tra chất lượng dữ liệu dân cư");
+            let run = registry.quality_run(&a, chrono_today()).await;
+            drop(registry);
+            writer.shutdown().await;
+            let run = run?;
             let summary = dancu_store::quality::summary(store.as_ref(), &dancu_store::Scope::Nation).await?;
             for (rule, c) in summary {
                 eprintln!("  {:<20} {c:?}", rule.code);
             }
             eprintln!("quality run {} in {:.1}s", run.id, started.elapsed().as_secs_f64());
             Ok(())
+        }
+        Command::Audit { what: AuditCmd::Verify { database_url, json } } => {
+            let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
+            audit_verify(&url, json).await
         }
         Command::RegistryDedup(args) => {
             let url = args
@@ -233,7 +260,7 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             what: OfficerCmd::Add { database_url, username, display_name, role, scope, password },
         } => {
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let store = dancu_store::open(&url).await?;
+            let store = config::open_store(&url).await?;
             let o = demo::add_officer(&store, &username, &display_name, &role, &scope, &password).await?;
             eprintln!("created officer {} (id {}, {}, {})", o.username, o.id, o.role.code(), o.scope);
             Ok(())
@@ -244,6 +271,45 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         | Command::Link(_)
         | Command::Reconcile(_) => unreachable!("handled without a runtime"),
     }
+}
+
+/// `dancu audit verify`: never creates a key (a made-up key would only report every entry
+/// as forged).
+async fn audit_verify(url: &str, json: bool) -> Result<()> {
+    use dancu_store::audit_chain::{AuditKey, CheckpointLog};
+    let (key_file, checkpoints) = config::audit_files(url);
+    let key = AuditKey::load(&key_file)?;
+    let store = dancu_store::open(url, key.clone()).await?;
+    let log = CheckpointLog::new(&checkpoints);
+    let report = dancu_store::registry::verify_audit(store.as_ref(), &log, &key, false).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "audit log of {}: {} entries checked (1–{})",
+            config::redact(url),
+            report.checked,
+            report.last_seq
+        );
+        match report.checkpoint_seq {
+            Some(seq) => println!("  newest signed checkpoint: entry {seq} ({})", checkpoints.display()),
+            None => println!(
+                "  no checkpoint in {}: entries cut off the end cannot be detected",
+                checkpoints.display()
+            ),
+        }
+        if report.keyed_from > 1 {
+            println!("  entries before {} predate the audit key (unkeyed form)", report.keyed_from);
+        }
+        match report.broken {
+            None => println!("nguyên vẹn / intact"),
+            Some(b) => println!("BỊ PHÁ VỠ / BROKEN at entry {}: {}", b.seq, b.kind.describe()),
+        }
+    }
+    if report.broken.is_some() {
+        std::process::exit(2);
+    }
+    Ok(())
 }
 
 fn id_check(number: &str) -> Result<()> {

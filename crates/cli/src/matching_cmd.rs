@@ -239,8 +239,15 @@ pub fn reconcile(args: &ReconcileArgs, config: Option<&Path>) -> Result<()> {
         (None, Some(url)) => {
             let citizens =
                 tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-                    let store = dancu_store::open(url).await?;
-                    dancu_store::dedup::citizens_in(store.as_ref(), &dancu_store::Scope::Nation).await
+                    let (_store, registry, writer) = crate::config::open_registry(url).await?;
+                    let a = dancu_store::registry::Access::system(
+                        "reconcile",
+                        "đối soát danh sách chuyên ngành với cơ sở dữ liệu dân cư",
+                    );
+                    let citizens = registry.citizens_for_matching(&a).await;
+                    drop(registry);
+                    writer.shutdown().await;
+                    anyhow::Ok(citizens?)
                 })?;
             reconcile::load_registry(&mut loader, citizens.iter().map(|c| c.to_draft()), &cfg);
         }

@@ -10,6 +10,7 @@ use dancu_matching::io::Loader;
 use dancu_matching::reconcile::load_drafts;
 use dancu_matching::{Dataset, MatchConfig};
 use dancu_store::dedup::{self, Evidence, NewCandidate};
+use dancu_store::registry::{Access, Registry};
 use dancu_store::{Scope, Store};
 
 #[derive(clap::Args, Debug)]
@@ -36,14 +37,21 @@ pub struct Found {
     pub new: u64,
 }
 
-/// Finds candidate pairs among the records in `scope` and stores the new ones.
+/// Finds candidate pairs among the records in `scope` and stores the new ones. The records
+/// are read through the registry, as one audited bulk access by `system:<job>`.
 pub async fn find(
     store: &Arc<dyn Store>,
+    registry: &Registry,
+    job: &str,
     scope: &Scope,
     threshold: Option<f64>,
     min_weight: Option<f64>,
 ) -> Result<Found> {
-    let citizens = dedup::citizens_in(store.as_ref(), scope).await.context("reading the registry")?;
+    let a = Access {
+        scope: scope.clone(),
+        ..Access::system(job, "tìm hồ sơ trùng lặp trong cơ sở dữ liệu dân cư (làm sạch dữ liệu)")
+    };
+    let citizens = registry.citizens_for_matching(&a).await.context("reading the registry")?;
     let records = citizens.len();
     let pairs = tokio::task::spawn_blocking(move || -> Result<Vec<NewCandidate>> {
         let cfg = MatchConfig::dancu_default();
@@ -101,9 +109,12 @@ fn plausible(e: &dancu_matching::Explanation) -> bool {
 
 pub async fn run(args: &RegistryDedupArgs, url: &str) -> Result<()> {
     let scope: Scope = args.scope.parse().map_err(|v| anyhow::anyhow!("--scope: {v:?}"))?;
-    let store = dancu_store::open(url).await?;
+    let (store, registry, writer) = crate::config::open_registry(url).await?;
     let started = std::time::Instant::now();
-    let f = find(&store, &scope, args.threshold, args.min_weight).await?;
+    let f = find(&store, &registry, "registry-dedup", &scope, args.threshold, args.min_weight).await;
+    drop(registry);
+    writer.shutdown().await;
+    let f = f?;
     eprintln!(
         "{} records in {scope}: {} candidate pairs, {} new, in {:.1}s",
         f.records,

@@ -1,26 +1,74 @@
-//! `dancu serve`: open the store, start the audit writer, serve until Ctrl-C / SIGTERM,
-//! then finish in-flight requests and flush the audit log.
+//! `dancu serve`: open the store, check the audit chain, start the audit writer, serve until
+//! Ctrl-C / SIGTERM, then finish in-flight requests, flush the audit log and sign its head.
 
-use anyhow::Result;
-use dancu_store::registry::{AuditSink, Registry};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::config::{redact, ServeSettings};
+use anyhow::{bail, Result};
+use dancu_store::audit_chain::{AuditKey, CheckpointLog};
+use dancu_store::registry::{verify_audit, AuditSink, CheckpointPolicy, Registry};
+use dancu_store::Store;
+
+use crate::config::{audit_files, redact, ServeSettings};
 
 pub async fn run(s: ServeSettings) -> Result<()> {
-    let store = dancu_store::open(&s.database_url).await?;
+    let store = crate::config::open_store(&s.database_url).await?;
+    let audit = AuditSetup::for_database(&s.database_url, s.audit_checkpoint_every)?;
     let listener = tokio::net::TcpListener::bind(s.listen).await?;
     tracing::info!(database = %redact(&s.database_url), backend = store.backend(), "store ready");
-    serve_on(store, listener, s.server, None).await
+    serve_on(store, listener, s.server, audit, None).await
+}
+
+/// The audit key and the checkpoint log a server signs into.
+pub struct AuditSetup {
+    pub policy: CheckpointPolicy,
+}
+
+impl AuditSetup {
+    pub fn for_database(database_url: &str, every: Duration) -> Result<Self> {
+        let (key_file, checkpoints) = audit_files(database_url);
+        let key = AuditKey::load_or_create(&key_file)?;
+        Ok(AuditSetup { policy: CheckpointPolicy { log: CheckpointLog::new(checkpoints), key, every } })
+    }
+}
+
+/// Checks the audit chain from the newest checkpoint on and refuses to serve on a broken
+/// one: a server that appended to a forged or truncated log would bury the evidence. With no
+/// checkpoint yet (a new installation, or an upgrade) it checks the whole chain and warns.
+/// An intact chain's head is signed at once.
+pub async fn check_audit_at_start(store: &dyn Store, audit: &AuditSetup) -> Result<()> {
+    let p = &audit.policy;
+    let report = verify_audit(store, &p.log, &p.key, true).await?;
+    if let Some(b) = report.broken {
+        bail!(
+            "the audit log is broken at entry {} ({}); refusing to start. Run `dancu audit verify` \
+             and restore the database from a backup (docs/OPERATIONS.md)",
+            b.seq,
+            b.kind.describe()
+        );
+    }
+    if report.checkpoint_seq.is_none() && report.last_seq > 0 {
+        tracing::warn!(
+            checkpoints = %p.log.path().display(),
+            entries = report.last_seq,
+            "no audit checkpoint found: entries cut off the end of the log before now cannot be detected"
+        );
+    }
+    let cp = p.write_now(store).await?;
+    tracing::info!(seq = cp.seq, checked = report.checked, checkpoints = %p.log.path().display(), "audit chain verified and signed");
+    Ok(())
 }
 
 /// Serves on an already bound listener; prints `banner` once listening.
 pub async fn serve_on(
-    store: std::sync::Arc<dyn dancu_store::Store>,
+    store: Arc<dyn Store>,
     listener: tokio::net::TcpListener,
     config: dancu_server::ServerConfig,
+    audit: AuditSetup,
     banner: Option<String>,
 ) -> Result<()> {
-    let (sink, writer) = AuditSink::start(store.clone(), 512);
+    check_audit_at_start(store.as_ref(), &audit).await?;
+    let (sink, writer) = AuditSink::start(store.clone(), 512, Some(audit.policy));
     let state = dancu_server::AppState::new(Registry::new(store, sink), config);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
@@ -30,7 +78,7 @@ pub async fn serve_on(
     dancu_server::serve(listener, state, shutdown_signal()).await?;
     // The router (and with it every audit sink) is dropped when serve returns.
     writer.shutdown().await;
-    tracing::info!("stopped; audit log flushed");
+    tracing::info!("stopped; audit log flushed and signed");
     Ok(())
 }
 

@@ -157,5 +157,10 @@ fn gen_and_import_on_every_backend() {
 }
 
 async fn stored(url: &str) -> u64 {
-    dancu_store::open(url).await.unwrap().count_citizens().await.unwrap()
+    dancu_store::open(url, dancu_store::audit_chain::AuditKey::generate())
+        .await
+        .unwrap()
+        .count_citizens()
+        .await
+        .unwrap()
 }

@@ -328,6 +328,21 @@ impl AdminUnits {
             .map(|i| self.provinces_legacy[i].name.as_str())
     }
 
+    /// The 2025 provinces that took in communes of legacy province `code` (one for most;
+    /// sorted). Empty for an unknown code.
+    pub fn provinces_2025_of_legacy(&self, code: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .old_to_new
+            .iter()
+            .filter(|(old, _)| self.communes_legacy.get(*old).is_some_and(|c| c.province_code == code))
+            .flat_map(|(_, news)| news.iter())
+            .filter_map(|new| self.communes_2025.get(new).map(|c| c.province_code.as_str()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// The legacy communes of a legacy province (used by the generator for legacy addresses).
     pub fn legacy_communes_mapping_to(&self, new_code: &str) -> Vec<&str> {
         let mut v: Vec<&str> = self
@@ -360,6 +375,20 @@ static UNITS: LazyLock<AdminUnits> = LazyLock::new(AdminUnits::load);
 /// The embedded administrative-unit lists.
 pub fn admin_units() -> &'static AdminUnits {
     &UNITS
+}
+
+#[cfg(test)]
+mod legacy_province_tests {
+    use super::*;
+
+    #[test]
+    fn legacy_provinces_map_to_their_2025_provinces() {
+        assert_eq!(admin_units().provinces_2025_of_legacy("01"), vec!["01"]);
+        // Bắc Ninh (legacy 27) and Bắc Giang (legacy 24) form the 2025 province 24.
+        assert_eq!(admin_units().provinces_2025_of_legacy("27"), vec!["24"]);
+        assert_eq!(admin_units().provinces_2025_of_legacy("24"), vec!["24"]);
+        assert!(admin_units().provinces_2025_of_legacy("99").is_empty());
+    }
 }
 
 #[cfg(test)]

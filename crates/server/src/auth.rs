@@ -123,6 +123,7 @@ impl Principal {
     pub fn access(&self, purpose: &str) -> Access {
         Access {
             actor: format!("officer:{}", self.username),
+            role: self.role,
             scope: self.scope.clone(),
             purpose: purpose.to_string(),
         }

@@ -147,6 +147,20 @@ impl From<RegistryError> for ApiError {
                     "the access log cannot be written, so no data is returned",
                 )
             }
+            RegistryError::Forbidden(v) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                message_vi: v.message_vi.clone(),
+                message_en: v.message_en.clone(),
+                violations: vec![v],
+            },
+            // Neutral on purpose: it says neither that the record exists nor where.
+            RegistryError::Referred => ApiError::new(
+                StatusCode::ACCEPTED,
+                "referred_for_review",
+                "Yêu cầu đã được chuyển để cơ quan quản lý xem xét; chưa tạo hồ sơ mới",
+                "the request was referred to the registry for review; no new record was created",
+            ),
             RegistryError::Store(s) => s.into(),
         }
     }

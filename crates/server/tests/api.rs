@@ -565,9 +565,8 @@ async fn cards(app: &TestApp) {
         .store
         .list_audit(&dancu_store::AuditFilter {
             subject: Some(a_id.clone()),
-            actor: None,
             limit: 200,
-            offset: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -640,7 +639,7 @@ async fn due_for_renewal(app: &TestApp, a_id: &str, expiry: chrono::NaiveDate) {
     let subject = format!("commune:{COMMUNE_A}&on={on}&within_days=10");
     let entries = app
         .store
-        .list_audit(&dancu_store::AuditFilter { subject: Some(subject), actor: None, limit: 10, offset: 0 })
+        .list_audit(&dancu_store::AuditFilter { subject: Some(subject), limit: 10, ..Default::default() })
         .await
         .unwrap();
     assert!(entries

@@ -145,7 +145,7 @@ async fn quality_pages(app: &TestApp) {
     assert_eq!(xa_a.counts("missing_fields").await, [0, 0, 0, 1]);
 
     // Worklist reads and marks are in the audit log.
-    let f = AuditFilter { subject: None, actor: Some("officer:xa_a".into()), limit: 200, offset: 0 };
+    let f = AuditFilter { actor: Some("officer:xa_a".into()), limit: 200, ..Default::default() };
     let actions: Vec<String> =
         app.store.list_audit(&f).await.unwrap().items.into_iter().map(|e| e.entry.action).collect();
     for action in ["quality.worklist", "quality.mark", "quality.unmark", "quality.run"] {

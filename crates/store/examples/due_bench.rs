@@ -41,7 +41,8 @@ async fn main() {
         }
     }
     let url = url.expect("usage: due_bench URL [PEOPLE] [--runs N] [--within DAYS]");
-    let store = dancu_store::open(&url).await.expect("open store");
+    let store =
+        dancu_store::open(&url, dancu_store::audit_chain::AuditKey::generate()).await.expect("open store");
     let change = Change {
         actor: "system:bench".into(),
         reason: "due-list benchmark".into(),

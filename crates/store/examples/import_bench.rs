@@ -72,7 +72,8 @@ async fn main() {
         }
     }
     let url = url.expect("usage: import_bench URL [ROWS] [--batch N] [--csv FILE]");
-    let store = dancu_store::open(&url).await.expect("open store");
+    let store =
+        dancu_store::open(&url, dancu_store::audit_chain::AuditKey::generate()).await.expect("open store");
     let change = Change {
         actor: "system:bench".into(),
         reason: "import benchmark".into(),

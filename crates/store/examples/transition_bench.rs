@@ -40,7 +40,8 @@ async fn main() {
         }
     }
     let url = url.expect("usage: transition_bench URL [APPLICATIONS] [--concurrency C]");
-    let store = dancu_store::open(&url).await.expect("open store");
+    let store =
+        dancu_store::open(&url, dancu_store::audit_chain::AuditKey::generate()).await.expect("open store");
     let change = Change {
         actor: "system:bench".into(),
         reason: "transition benchmark".into(),
@@ -54,10 +55,14 @@ async fn main() {
         store.import_batch(&rows, &change).await.expect("import batch");
         start = end;
     }
-    let (sink, writer) = AuditSink::start(store.clone(), 256);
+    let (sink, writer) = AuditSink::start(store.clone(), 256, None);
     let registry = Arc::new(Registry::new(store.clone(), sink));
-    let access =
-        Arc::new(Access { actor: "officer:bench".into(), scope: Scope::Nation, purpose: "benchmark".into() });
+    let access = Arc::new(Access {
+        actor: "officer:bench".into(),
+        role: dancu_store::Role::Officer,
+        scope: Scope::Nation,
+        purpose: "benchmark".into(),
+    });
 
     // Intake (not timed: it is an application, not a transition).
     let mut ids = Vec::with_capacity(total as usize);

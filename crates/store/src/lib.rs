@@ -7,6 +7,7 @@
 //! which scopes and audits every access; the raw [`Store`] is for the registry, the CLI
 //! (import, migrate) and tests.
 
+pub mod audit_chain;
 mod combine;
 pub mod dedup;
 pub mod eid;
@@ -204,9 +205,14 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- audit ----
 
-    /// Appends entries to the hash chain in order, in one transaction. Each entry's
-    /// `hash` = SHA-256(previous hash ‖ canonical entry); see [`model::AuditEntry::chain_hash`].
-    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
+    /// Appends entries to the hash chain in order, in one transaction, and returns the
+    /// new head (the current head for no entries). Each entry's `hash` is keyed with the
+    /// store's audit key ([`audit_chain::entry_hash`]); an entry dated before its
+    /// predecessor takes the predecessor's time.
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<audit_chain::AuditHead>;
+
+    /// The first entry of the keyed chain (earlier ones predate audit keys).
+    async fn audit_keyed_from(&self) -> Result<i64>;
 
     /// Copies every committed entry the look-up side tables (`audit_by_subject`,
     /// `audit_by_actor`) lack. Appends do this on their own once the tables lag: SQLite
@@ -217,17 +223,24 @@ pub trait Store: Send + Sync + 'static {
     /// Entries matching the filter, newest first.
     async fn list_audit(&self, f: &AuditFilter) -> Result<Page<AuditEntry>>;
 
-    /// Recomputes the chain; returns the sequence number of the first broken entry.
-    async fn verify_audit_chain(&self) -> Result<Option<i64>>;
+    /// Recomputes the chain (keyed hashes, links, order of times) from the first entry, or
+    /// from the checkpoint's entry for a tail check, and compares it with the checkpoint.
+    async fn verify_audit(&self, scope: &audit_chain::VerifyScope) -> Result<audit_chain::AuditReport>;
+
+    /// The whole chain without a checkpoint; the sequence number of the first broken entry.
+    async fn verify_audit_chain(&self) -> Result<Option<i64>> {
+        Ok(self.verify_audit(&audit_chain::VerifyScope::default()).await?.broken.map(|b| b.seq))
+    }
 }
 
 /// Opens the store a URL names (`sqlite://path/to/file.db`, `sqlite::memory:` for tests,
-/// `postgres://…`) and runs migrations.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+/// `postgres://…`) and runs migrations. `audit_key` keys the audit chain
+/// ([`audit_chain::AuditKey::load_or_create`] reads it from its file).
+pub async fn open(url: &str, audit_key: audit_chain::AuditKey) -> Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(sqlite::SqliteStore::open(url).await?)
+        Arc::new(sqlite::SqliteStore::open(url, audit_key).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(postgres::PgStore::open(url).await?)
+        Arc::new(postgres::PgStore::open(url, audit_key).await?)
     } else {
         return Err(StoreError::Config(format!("unsupported database URL scheme: {url:?}")));
     };

@@ -5,7 +5,6 @@ use dancu_domain::household::Member;
 use dancu_domain::{Citizen, PartialDate, PersonalId, Relation, Sex, Violation};
 use dancu_identity::{ApplicationKind, CardStatus, Stage, StageKind};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
 
@@ -32,6 +31,19 @@ pub enum Scope {
 
 impl Scope {
     /// Whether a record whose residence is in this 2025 commune and province is visible.
+    /// Whether every record `inner` covers is covered by `self`.
+    pub fn contains(&self, inner: &Scope) -> bool {
+        match (self, inner) {
+            (Scope::Nation, _) => true,
+            (Scope::Province(p), Scope::Province(q)) => p == q,
+            (Scope::Province(p), Scope::Commune(c)) => {
+                dancu_domain::admin_units().commune_2025(c).is_some_and(|c| &c.province_code == p)
+            }
+            (Scope::Commune(c), Scope::Commune(d)) => c == d,
+            _ => false,
+        }
+    }
+
     pub fn covers(&self, province: &str, commune: &str) -> bool {
         match self {
             Scope::Nation => true,
@@ -173,6 +185,11 @@ pub struct HouseholdMemberView {
     pub birth_date: PartialDate,
     pub sex: Sex,
     pub relation: Relation,
+    /// The member's own residence scope (the registry masks members outside the caller's).
+    #[serde(skip)]
+    pub scope_province: String,
+    #[serde(skip)]
+    pub scope_commune: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -180,6 +197,9 @@ pub struct HouseholdView {
     pub number: String,
     pub head: PersonalId,
     pub members: Vec<HouseholdMemberView>,
+    /// Members living outside the caller's scope, left out of `members` (no data about
+    /// them is shown; the registry fills this in).
+    pub members_outside_scope: u32,
     /// Residence scope of the head.
     pub scope_province: String,
     pub scope_commune: String,
@@ -278,24 +298,10 @@ pub struct AuditEntry {
 }
 
 impl NewAuditEntry {
-    /// SHA-256 (hex) of the previous hash and this entry's fields, each on its own line.
-    /// Timestamps are hashed as RFC 3339 with microseconds, which both backends keep.
-    pub fn chain_hash(&self, seq: i64, prev_hash: &str) -> String {
-        let mut h = Sha256::new();
-        for part in [
-            prev_hash,
-            &seq.to_string(),
-            &self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            &self.actor,
-            &self.action,
-            &self.subject,
-            &self.purpose,
-            &self.outcome,
-        ] {
-            h.update(part.as_bytes());
-            h.update(b"\n");
-        }
-        hex::encode(h.finalize())
+    /// This entry's keyed chain hash as entry `seq` after `prev_hash`
+    /// ([`crate::audit_chain::entry_hash`]).
+    pub fn chain_hash(&self, key: &crate::audit_chain::AuditKey, seq: i64, prev_hash: &str) -> String {
+        crate::audit_chain::entry_hash(key, self, seq, prev_hash)
     }
 }
 
@@ -305,6 +311,9 @@ pub const AUDIT_GENESIS: &str = "00000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     pub subject: Option<String>,
+    /// With `subject`: entries about any of these too (the bulk-access subjects whose
+    /// scope covers a citizen, see `registry::bulk_subject`).
+    pub also_subjects: Vec<String>,
     pub actor: Option<String>,
     pub limit: u32,
     pub offset: u64,

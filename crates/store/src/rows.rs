@@ -538,7 +538,15 @@ pub(crate) fn summary_from_row(r: &impl RowGet) -> Result<CitizenSummary> {
 pub(crate) fn audit_sql(af: &AuditFilter, ph: Ph) -> (String, String, Filter, u32) {
     let mut f = Filter::default();
     if let Some(s) = &af.subject {
-        f.and(ph, &audit_key_cond("audit_by_subject", "subject"), Val::Text(s.clone()));
+        // The subject, or any of the extra ones (bulk accesses covering it).
+        let conds: Vec<String> = std::iter::once(s)
+            .chain(&af.also_subjects)
+            .map(|s| {
+                audit_key_cond("audit_by_subject", "subject").replace('#', &f.param(ph, Val::Text(s.clone())))
+            })
+            .collect();
+        f.sql.push_str(if f.sql.is_empty() { " WHERE " } else { " AND " });
+        f.sql.push_str(&format!("({})", conds.join(" OR ")));
     }
     if let Some(a) = &af.actor {
         f.and(ph, &audit_key_cond("audit_by_actor", "actor"), Val::Text(a.clone()));
@@ -585,21 +593,15 @@ pub(crate) const HOUSEHOLD_HISTORY_SQL: &str =
 pub(crate) const CURRENT_MEMBERS_SQL: &str =
     "SELECT personal_id, relation FROM citizens WHERE household_no = $1 ORDER BY relation <> 'head', personal_id";
 
-pub(crate) struct MemberRow {
-    view: HouseholdMemberView,
-    scope_province: String,
-    scope_commune: String,
-}
+pub(crate) type MemberRow = HouseholdMemberView;
 
 pub(crate) fn member_from_row(r: &impl RowGet) -> Result<MemberRow> {
-    Ok(MemberRow {
-        view: HouseholdMemberView {
-            personal_id: parse_pid(&r.text(0)?)?,
-            full_name: r.text(1)?,
-            birth_date: parse_date(&r.text(2)?)?,
-            sex: parse_sex(&r.text(3)?)?,
-            relation: parse_relation(&r.text(4)?)?,
-        },
+    Ok(HouseholdMemberView {
+        personal_id: parse_pid(&r.text(0)?)?,
+        full_name: r.text(1)?,
+        birth_date: parse_date(&r.text(2)?)?,
+        sex: parse_sex(&r.text(3)?)?,
+        relation: parse_relation(&r.text(4)?)?,
         scope_province: r.text(5)?,
         scope_commune: r.text(6)?,
     })
@@ -629,14 +631,15 @@ pub(crate) fn household_view(h: &impl RowGet, members: Vec<MemberRow>) -> Result
     }
     let head = members
         .iter()
-        .find(|m| m.view.relation == Relation::Head)
+        .find(|m| m.relation == Relation::Head)
         .ok_or_else(|| StoreError::Backend(format!("household {number} has no head")))?;
     Ok(Some(HouseholdView {
-        head: head.view.personal_id,
+        head: head.personal_id,
         scope_province: head.scope_province.clone(),
         scope_commune: head.scope_commune.clone(),
         number,
-        members: members.into_iter().map(|m| m.view).collect(),
+        members,
+        members_outside_scope: 0,
         version: h.int(1)?,
         updated_at: h.ts(2)?,
         updated_by: h.text(3)?,
@@ -935,6 +938,9 @@ pub(crate) const AUDIT_CATCHUP: [&str; 2] = [
 /// Records that the side tables hold every entry up to `$1`.
 pub(crate) const AUDIT_INDEXED_SET: &str = "UPDATE audit_indexed SET upto = $1 WHERE id = 1";
 
+/// The first entry of the keyed chain (migration 0008).
+pub(crate) const AUDIT_KEYED_FROM: &str = "SELECT keyed_from FROM audit_chain WHERE id = 1";
+
 pub(crate) const AUDIT_SELECT: &str =
     "SELECT seq, at, actor, action, subject, purpose, outcome, prev_hash, hash FROM audit_log";
 
@@ -952,67 +958,6 @@ pub(crate) fn audit_from_row(r: &impl RowGet) -> Result<AuditEntry> {
         prev_hash: r.text(7)?,
         hash: r.text(8)?,
     })
-}
-
-/// Chains new entries after the entry `(last_seq, last_hash)`.
-pub(crate) fn chain(entries: &[NewAuditEntry], last_seq: i64, last_hash: &str) -> Vec<AuditEntry> {
-    let mut prev = last_hash.to_string();
-    entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let seq = last_seq + 1 + i as i64;
-            let hash = e.chain_hash(seq, &prev);
-            let prev_hash = std::mem::replace(&mut prev, hash.clone());
-            AuditEntry { seq, entry: e.clone(), prev_hash, hash }
-        })
-        .collect()
-}
-
-/// Recomputes the chain entry by entry, in `seq` order.
-#[derive(Debug)]
-pub(crate) struct ChainCheck {
-    next_seq: i64,
-    prev: String,
-    broken: Option<i64>,
-}
-
-impl ChainCheck {
-    pub(crate) fn new() -> Self {
-        ChainCheck { next_seq: 1, prev: AUDIT_GENESIS.to_string(), broken: None }
-    }
-
-    /// Whether the check is over (a break was found).
-    pub(crate) fn feed(&mut self, e: &AuditEntry) -> bool {
-        if self.broken.is_some() {
-            return true;
-        }
-        if e.seq != self.next_seq {
-            // A missing entry breaks the chain where it was.
-            self.broken = Some(self.next_seq.min(e.seq));
-        } else if e.prev_hash != self.prev || e.entry.chain_hash(e.seq, &self.prev) != e.hash {
-            self.broken = Some(e.seq);
-        } else {
-            self.prev = e.hash.clone();
-            self.next_seq += 1;
-        }
-        self.broken.is_some()
-    }
-
-    /// The first broken sequence number. `head` is the recorded end of the chain where the
-    /// backend keeps one: entries cut off the end are detected against it.
-    pub(crate) fn finish(self, head: Option<(i64, String)>) -> Option<i64> {
-        if self.broken.is_some() {
-            return self.broken;
-        }
-        let last = self.next_seq - 1;
-        match head {
-            Some((seq, _)) if seq > last => Some(last + 1),
-            Some((seq, _)) if seq < last => Some(seq + 1),
-            Some((_, hash)) if hash != self.prev => Some(last.max(1)),
-            _ => None,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1384,35 +1329,5 @@ mod tests {
         assert!(s.contains("change_reason = $35"));
         assert!(!s.contains("created_at"));
         assert!(s.ends_with("WHERE personal_id = $1"));
-    }
-
-    #[test]
-    fn chain_check_finds_breaks() {
-        let at = now();
-        let e = |s: &str| NewAuditEntry {
-            at,
-            actor: "a".into(),
-            action: "x".into(),
-            subject: s.into(),
-            purpose: "p".into(),
-            outcome: "ok".into(),
-        };
-        let entries = chain(&[e("1"), e("2"), e("3")], 0, AUDIT_GENESIS);
-        let run = |es: &[AuditEntry], head| {
-            let mut c = ChainCheck::new();
-            for x in es {
-                if c.feed(x) {
-                    break;
-                }
-            }
-            c.finish(head)
-        };
-        assert_eq!(run(&entries, Some((3, entries[2].hash.clone()))), None);
-        let mut t = entries.clone();
-        t[1].entry.subject = "changed".into();
-        assert_eq!(run(&t, None), Some(2));
-        let gap = vec![entries[0].clone(), entries[2].clone()];
-        assert_eq!(run(&gap, None), Some(2));
-        assert_eq!(run(&entries[..2], Some((3, entries[2].hash.clone()))), Some(3));
     }
 }

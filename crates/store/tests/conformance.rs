@@ -12,6 +12,7 @@ use dancu_domain::citizen::CitizenDraft;
 use dancu_domain::household::Member;
 use dancu_domain::{Citizen, Household, PartialDate, PersonalId, Relation, Sex};
 use dancu_identity::{card_expiry, ApplicationKind, CardStatus, HandoverMethod, Stage, StageKind};
+use dancu_store::audit_chain::{AuditKey, BreakKind, Checkpoint, CheckpointLog, VerifyScope};
 use dancu_store::registry::now;
 use dancu_store::*;
 
@@ -25,6 +26,7 @@ enum Raw {
 
 struct Harness {
     store: Arc<dyn Store>,
+    key: AuditKey,
     raw: Raw,
     _dir: Option<tempfile::TempDir>,
 }
@@ -93,7 +95,7 @@ impl Harness {
     }
 
     async fn finish(self) {
-        let Harness { store, raw, _dir } = self;
+        let Harness { store, raw, _dir, .. } = self;
         drop(store);
         if let Raw::Pg { admin_url, db, .. } = raw {
             if let Ok((client, conn)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
@@ -107,9 +109,10 @@ impl Harness {
 async fn sqlite() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dancu.db");
-    let store = dancu_store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    let key = AuditKey::generate();
+    let store = dancu_store::open(&format!("sqlite://{}", path.display()), key.clone()).await.unwrap();
     assert_eq!(store.backend(), "sqlite");
-    Harness { store, raw: Raw::Sqlite(path), _dir: Some(dir) }
+    Harness { store, key, raw: Raw::Sqlite(path), _dir: Some(dir) }
 }
 
 /// `url` with its database name replaced by `db`.
@@ -142,9 +145,10 @@ async fn postgres() -> Option<Harness> {
     let db = format!("dancu_t_{:016x}", rand::random::<u64>());
     client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
     let url = with_database(&admin_url, &db);
-    let store = dancu_store::open(&url).await.unwrap();
+    let key = AuditKey::generate();
+    let store = dancu_store::open(&url, key.clone()).await.unwrap();
     assert_eq!(store.backend(), "postgres");
-    Some(Harness { store, raw: Raw::Pg { admin_url, url, db }, _dir: None })
+    Some(Harness { store, key, raw: Raw::Pg { admin_url, url, db }, _dir: None })
 }
 
 macro_rules! conformance {
@@ -186,6 +190,9 @@ conformance!(
     audit_chain_appends_lists_and_verifies,
     audit_chain_survives_concurrent_writers,
     audit_lookups_cover_indexed_entries_and_the_tail,
+    audit_forgery_without_the_key_is_detected,
+    audit_truncation_is_detected_against_the_checkpoint,
+    audit_times_never_go_backwards,
     import_inserts_skips_and_rejects,
     bulk_import_defers_and_restores_indexes,
     card_life_cycle_issues_a_card,
@@ -700,7 +707,7 @@ async fn audit_chain_appends_lists_and_verifies(h: &Harness) {
     assert_eq!(of_x.items.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 3, 1]);
     assert_eq!(of_x.items[2].entry, first[0]);
     assert_eq!(of_x.items[2].prev_hash, AUDIT_GENESIS);
-    assert_eq!(of_x.items[2].hash, first[0].chain_hash(1, AUDIT_GENESIS));
+    assert_eq!(of_x.items[2].hash, first[0].chain_hash(&h.key, 1, AUDIT_GENESIS));
 
     let lan = h
         .store
@@ -791,6 +798,106 @@ async fn audit_lookups_cover_indexed_entries_and_the_tail(h: &Harness) {
     assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
 }
 
+/// Someone who can write the database but has not the key: an edited entry with its hash
+/// recomputed in the unkeyed form, and a whole history rewritten under another key, both
+/// fail verification.
+async fn audit_forgery_without_the_key_is_detected(h: &Harness) {
+    let x = "001090000001";
+    h.store
+        .append_audit(&[entry("officer:lan", "citizen.read", x), entry("officer:lan", "citizen.read", x)])
+        .await
+        .unwrap();
+    h.store.append_audit(&[entry("officer:hung", "citizen.read", x)]).await.unwrap();
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+    let all = h.store.list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let second = all.items.iter().find(|e| e.seq == 2).unwrap().clone();
+    // A forged purpose, rechained with plain SHA-256 and the next entry relinked.
+    let mut forged = second.entry.clone();
+    forged.purpose = "theo yêu cầu\nofficer:khac".into();
+    let other_key = AuditKey::generate();
+    let forged_hash = forged.chain_hash(&other_key, 2, &second.prev_hash);
+    h.exec(&format!(
+        "UPDATE audit_log SET purpose = 'theo yêu cầu' || char(10) || 'officer:khac', hash = '{forged_hash}' WHERE seq = 2; \
+         UPDATE audit_log SET prev_hash = '{forged_hash}' WHERE seq = 3;"
+    ).replace("char(10)", if h.store.backend() == "sqlite" { "char(10)" } else { "chr(10)" }))
+    .await
+    .unwrap();
+    let report = h.store.verify_audit(&VerifyScope::default()).await.unwrap();
+    assert_eq!(report.broken.map(|b| (b.seq, b.kind)), Some((2, BreakKind::Hash)));
+}
+
+/// Entries cut off the end of the log (and, on PostgreSQL, the recorded head moved back
+/// with them) are found against the newest signed checkpoint.
+async fn audit_truncation_is_detected_against_the_checkpoint(h: &Harness) {
+    for i in 0..5 {
+        h.store.append_audit(&[entry("officer:lan", "citizen.read", &format!("s{i}"))]).await.unwrap();
+    }
+    let head = h.store.append_audit(&[]).await.unwrap();
+    assert_eq!(head.seq, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let log = CheckpointLog::new(dir.path().join("audit.checkpoints"));
+    let cp = Checkpoint {
+        seq: head.seq,
+        hash: head.hash.clone(),
+        keyed_from: h.store.audit_keyed_from().await.unwrap(),
+        at: now(),
+    };
+    log.append(&cp, &h.key).unwrap();
+    let latest = log.latest(&h.key).unwrap().unwrap();
+    assert_eq!(latest, Checkpoint { at: latest.at, ..cp });
+    for tail_only in [false, true] {
+        let r =
+            h.store.verify_audit(&VerifyScope { checkpoint: Some(latest.clone()), tail_only }).await.unwrap();
+        assert!(r.intact(), "{r:?}");
+    }
+    let head4 = h.store.list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let e4 = head4.items.iter().find(|e| e.seq == 4).unwrap();
+    let sql = if h.store.backend() == "sqlite" {
+        "DELETE FROM audit_log WHERE seq = 5".to_string()
+    } else {
+        format!(
+            "DELETE FROM audit_log WHERE seq = 5; UPDATE audit_head SET seq = 4, hash = '{}' WHERE id = 1",
+            e4.hash
+        )
+    };
+    h.exec(&sql).await.unwrap();
+    // Without the checkpoint the shorter chain looks whole.
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+    for tail_only in [false, true] {
+        let r =
+            h.store.verify_audit(&VerifyScope { checkpoint: Some(latest.clone()), tail_only }).await.unwrap();
+        assert_eq!(
+            r.broken.map(|b| (b.seq, b.kind)),
+            Some((5, BreakKind::Truncated)),
+            "tail_only {tail_only}"
+        );
+    }
+    // An appended entry reusing number 5 does not hide the cut: it is not the signed one.
+    h.store.append_audit(&[entry("officer:lan", "citizen.read", "other")]).await.unwrap();
+    let r = h.store.verify_audit(&VerifyScope { checkpoint: Some(latest), tail_only: false }).await.unwrap();
+    assert_eq!(r.broken.map(|b| (b.seq, b.kind)), Some((5, BreakKind::CheckpointMismatch)));
+}
+
+/// Entries queued out of order keep the log's times in order, and an entry moved back in
+/// time by hand breaks the chain there.
+async fn audit_times_never_go_backwards(h: &Harness) {
+    let late = entry("officer:a", "citizen.read", "x");
+    let mut early = entry("officer:b", "citizen.read", "y");
+    early.at = late.at - Duration::seconds(3);
+    h.store.append_audit(&[late.clone()]).await.unwrap();
+    h.store.append_audit(&[early]).await.unwrap();
+    let all = h.store.list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all.items[0].entry.at, late.at, "the later-queued entry takes its predecessor's time");
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+    let sql = if h.store.backend() == "sqlite" {
+        "UPDATE audit_log SET at = '2020-01-01T00:00:00.000000Z' WHERE seq = 2"
+    } else {
+        "UPDATE audit_log SET at = '2020-01-01T00:00:00Z' WHERE seq = 2"
+    };
+    h.exec(sql).await.unwrap();
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), Some(2));
+}
+
 fn audit_subject(seq: i64) -> String {
     format!("s{}", seq % 7)
 }
@@ -821,6 +928,7 @@ async fn check_audit_listings(h: &Harness, last: i64) {
                 actor: Some("officer:2".into()),
                 limit: 1000,
                 offset: 2500,
+                ..Default::default()
             },
             Box::new(move |s| subject(s) == "s2" && actor(s) == "officer:2"),
         ),
@@ -1215,7 +1323,7 @@ async fn cards_due_for_renewal_near_a_milestone(h: &Harness) {
 /// The in-memory database (tests and demos) behaves like a file, through one connection.
 #[tokio::test]
 async fn in_memory_sqlite_works() {
-    let store = dancu_store::open("sqlite::memory:").await.unwrap();
+    let store = dancu_store::open("sqlite::memory:", AuditKey::generate()).await.unwrap();
     let c = citizen(&id(Sex::Male, 1990, 1), "Nguyễn Văn An", "1990", BA_DINH);
     store.create_citizen(&c, &change("a", "b")).await.unwrap();
     assert_eq!(store.get_citizen(&c.personal_id).await.unwrap().unwrap().citizen, c);
@@ -1229,7 +1337,7 @@ async fn in_memory_sqlite_works() {
     store.append_audit(&[entry("a", "citizen.read", "x")]).await.unwrap();
     assert_eq!(store.verify_audit_chain().await.unwrap(), None);
     // A second in-memory store is a database of its own.
-    let other = dancu_store::open("sqlite::memory:").await.unwrap();
+    let other = dancu_store::open("sqlite::memory:", AuditKey::generate()).await.unwrap();
     assert_eq!(other.count_citizens().await.unwrap(), 0);
 }
 

@@ -123,23 +123,22 @@ pub async fn create_officer(
     p: Principal,
     body: Result<Json<NewOfficerRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<OfficerOut>)> {
+    // Checked again by the registry; here it spares a password hash for a refused request.
     p.require_admin()?;
     let Json(req) = body?;
     let (role, scope) = validate_officer(&req).map_err(ApiError::invalid)?;
     let pw = req.password.clone();
     let hash =
         tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|_| ApiError::internal())?;
-    let o = s
-        .registry
-        .store()
-        .create_officer(&NewOfficer {
-            username: req.username,
-            display_name: dancu_domain::nfc(&req.display_name),
-            role,
-            scope,
-            password_hash: hash,
-        })
-        .await?;
+    let new = NewOfficer {
+        username: req.username,
+        display_name: dancu_domain::nfc(&req.display_name),
+        role,
+        scope,
+        password_hash: hash,
+    };
+    // The registry checks the role and that the scope lies within the creator's.
+    let o = s.registry.create_officer(&p.access("tạo tài khoản cán bộ"), &new).await?;
     Ok((StatusCode::CREATED, Json(o.into())))
 }
 

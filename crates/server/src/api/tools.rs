@@ -29,7 +29,7 @@ pub struct AllocateId {
     responses((status = 201, body = Object), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn allocate_id(
     State(s): State<AppState>,
-    _p: Principal,
+    p: Principal,
     body: Result<Json<AllocateId>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let Json(req) = body?;
@@ -55,7 +55,8 @@ pub async fn allocate_id(
     if !errs.is_empty() {
         return Err(ApiError::invalid(errs));
     }
-    let id = s.registry.store().allocate_personal_id(&req.province, sex.unwrap(), req.birth_year).await?;
+    let a = p.access("cấp số định danh cá nhân cho trẻ mới sinh");
+    let id = s.registry.allocate_personal_id(&a, &req.province, sex.unwrap(), req.birth_year).await?;
     Ok((StatusCode::CREATED, Json(json!({ "personal_id": id }))))
 }
 

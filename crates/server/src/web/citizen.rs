@@ -7,7 +7,8 @@ use axum::response::Response;
 use maud::{html, Markup};
 
 use dancu_domain::{catalog, Address, PersonalId, UnitRef};
-use dancu_store::AuditFilter;
+
+use dancu_store::registry::CitizenPage;
 
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
@@ -51,26 +52,12 @@ pub async fn citizen_page(
         Err(v) => return error_page(lang, Some(&p), ApiError::invalid(vec![v])),
     };
     let access = p.access(WEB_PURPOSE);
-    let stored = match s.registry.read_citizen(&access, &id).await {
-        Ok(c) => c,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let history = match s.registry.citizen_history(&access, &id).await {
-        Ok(h) => h,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let accesses = s
-        .registry
-        .store()
-        .list_audit(&AuditFilter { subject: Some(id.to_string()), actor: None, limit: 20, offset: 0 })
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default();
-    let cards = match s.registry.cards(&access, &id).await {
-        Ok(c) => c,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let merged_into = dancu_store::dedup::merged_into(s.registry.store().as_ref(), &id).await.ok().flatten();
+    // One audited read for the whole page (record, history, cards, access log).
+    let CitizenPage { stored, history, cards, accesses, merged_into } =
+        match s.registry.citizen_page(&access, &id, 20).await {
+            Ok(page) => page,
+            Err(e) => return error_page(lang, Some(&p), e.into()),
+        };
     let c = &stored.citizen;
     let body = layout(
         lang,
@@ -219,6 +206,15 @@ pub async fn household_page(
                                 td { (m.full_name) }
                                 td { (m.birth_date.display_vi()) }
                                 td { (m.relation.label_vi()) }
+                            }
+                        }
+                        @if h.members_outside_scope > 0 {
+                            tr data-testid="members-outside-scope" {
+                                td colspan="4" .muted {
+                                    (h.members_outside_scope) " "
+                                    (lang.t("thành viên cư trú ngoài phạm vi quản lý của bạn (không hiển thị)",
+                                        "member(s) living outside your unit (not shown)"))
+                                }
                             }
                         }
                     }

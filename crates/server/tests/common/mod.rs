@@ -18,6 +18,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub struct TestApp {
     pub base: String,
     pub backend: &'static str,
+    /// The database URL (for tests that reach around the application).
+    pub url: String,
     pub store: Arc<dyn Store>,
     pub citizen_a: Citizen,
     pub citizen_b: Citizen,
@@ -94,7 +96,7 @@ impl TestApp {
             }
             _ => (fresh_pg_database().await, None),
         };
-        let store = dancu_store::open(&url).await.unwrap();
+        let store = dancu_store::open(&url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
         for (user, role, scope) in [
             ("admin", Role::Admin, Scope::Nation),
             ("xa_a", Role::Officer, Scope::Commune(COMMUNE_A.into())),
@@ -124,7 +126,7 @@ impl TestApp {
         store.create_citizen(&citizen_a, &change).await.unwrap();
         store.create_citizen(&citizen_b, &change).await.unwrap();
 
-        let (sink, _writer) = AuditSink::start(store.clone(), 256);
+        let (sink, _writer) = AuditSink::start(store.clone(), 256, None);
         let config = dancu_server::ServerConfig { cookie_secure: true, ..Default::default() };
         let state = dancu_server::AppState::new(Registry::new(store.clone(), sink), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -135,11 +137,30 @@ impl TestApp {
         TestApp {
             base: format!("http://localhost:{port}"),
             backend,
+            url,
             store,
             citizen_a,
             citizen_b,
             _tmp: tmp,
             _server: server,
+        }
+    }
+
+    /// Runs SQL on the application's database, around the application (SQLite: the audit
+    /// log's file is attached as `audit`).
+    pub async fn sql(&self, sql: &str) {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                c.execute("ATTACH DATABASE ?1 AS audit", [dancu_store::sqlite::audit_path(path)]).unwrap();
+                c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+                c.execute_batch(sql).unwrap();
+            }
+            None => {
+                let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                client.batch_execute(sql).await.unwrap();
+            }
         }
     }
 

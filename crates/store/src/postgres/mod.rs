@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, Json, ToSql, Type};
 use tokio_postgres::{IsolationLevel, NoTls};
 
+use crate::audit_chain::{self, AuditHead, AuditKey, AuditReport, ChainCheck, VerifyScope};
 use crate::combine::{Combiner, TransitionReq};
 use crate::model::*;
 use crate::rows::{self, Fate, Migration, Ph, RowGet, Val};
@@ -41,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_catchup",
         sql: include_str!("../../migrations/postgres/0007_audit_catchup.sql"),
     },
+    Migration {
+        version: 8,
+        name: "audit_keyed",
+        sql: include_str!("../../migrations/postgres/0008_audit_keyed.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;
@@ -57,6 +63,7 @@ pub struct PgStore {
     transitions: std::sync::Arc<std::sync::OnceLock<Combiner<TransitionReq, CardApplication>>>,
     /// Set while a background catch-up of the audit side tables runs (at most one).
     catching_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    audit_key: std::sync::Arc<AuditKey>,
 }
 
 struct Sql {
@@ -170,7 +177,7 @@ impl PgStore {
     }
 
     /// Connects to `postgres://…`. Does not migrate; see [`crate::open`].
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open(url: &str, audit_key: AuditKey) -> Result<Self> {
         let cfg: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
         let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -195,6 +202,7 @@ impl PgStore {
             sql: std::sync::Arc::new(sql),
             transitions: Default::default(),
             catching_up: Default::default(),
+            audit_key: std::sync::Arc::new(audit_key),
         };
         drop(store.client().await?);
         Ok(store)
@@ -1148,14 +1156,14 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<AuditHead> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let (head, ins, up, upto) = tokio::try_join!(
+        let (head, head_at, ins, up, upto) = tokio::try_join!(
             tx.prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"),
+            tx.prepare_cached(
+                "SELECT at FROM audit_log WHERE seq = (SELECT seq FROM audit_head WHERE id = 1)"
+            ),
             tx.prepare_cached(
                 "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
                  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
@@ -1164,8 +1172,17 @@ impl Store for PgStore {
             tx.prepare_cached("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"),
             tx.prepare_cached(rows::AUDIT_INDEXED_UPTO),
         )?;
-        let row = tx.query_one(&head, &[]).await?;
-        let chained = rows::chain(entries, row.int(0)?, &row.text(1)?);
+        // Pipelined: the time is read in a statement of its own, after the lock is held, so
+        // that it sees the entry a concurrent append just committed (a snapshot taken before
+        // waiting for the lock would not).
+        let (row, at) = tokio::try_join!(tx.query_one(&head, &[]), tx.query_opt(&head_at, &[]))?;
+        let at = at.map(|r| r.try_get::<_, Timestamp>(0)).transpose()?;
+        let head = AuditHead { seq: row.int(0)?, hash: row.text(1)?, at };
+        if entries.is_empty() {
+            tx.commit().await?;
+            return Ok(head);
+        }
+        let chained = audit_chain::chain(&self.audit_key, entries, &head);
         let col = |f: fn(&AuditEntry) -> &str| chained.iter().map(f).collect::<Vec<&str>>();
         let seqs: Vec<i64> = chained.iter().map(|e| e.seq).collect();
         let ats: Vec<Timestamp> = chained.iter().map(|e| e.entry.at).collect();
@@ -1188,7 +1205,12 @@ impl Store for PgStore {
         if last.seq - upto >= rows::AUDIT_INDEX_LAG_BACKGROUND {
             self.spawn_audit_catch_up();
         }
-        Ok(())
+        Ok(AuditHead { seq: last.seq, hash: last.hash.clone(), at: Some(last.entry.at) })
+    }
+
+    async fn audit_keyed_from(&self) -> Result<i64> {
+        let client = self.client().await?;
+        client.query_one(rows::AUDIT_KEYED_FROM, &[]).await?.int(0)
     }
 
     async fn catch_up_audit(&self) -> Result<()> {
@@ -1215,7 +1237,7 @@ impl Store for PgStore {
         page(&client, &count_sql, &page_sql, &filter, limit, f.offset, rows::audit_from_row).await
     }
 
-    async fn verify_audit_chain(&self) -> Result<Option<i64>> {
+    async fn verify_audit(&self, scope: &VerifyScope) -> Result<AuditReport> {
         let mut client = self.client().await?;
         let tx = client
             .build_transaction()
@@ -1225,10 +1247,12 @@ impl Store for PgStore {
             .await?;
         let head = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?;
         let head = (head.int(0)?, head.text(1)?);
-        let mut check = rows::ChainCheck::new();
+        let keyed_from = tx.query_one(rows::AUDIT_KEYED_FROM, &[]).await?.int(0)?;
+        let mut check = ChainCheck::new(&self.audit_key, keyed_from, scope);
         {
-            let stream =
-                tx.query_raw(&format!("{} ORDER BY seq", rows::AUDIT_SELECT), Vec::<&str>::new()).await?;
+            let stream = tx
+                .query_raw(&format!("{} WHERE seq >= $1 ORDER BY seq", rows::AUDIT_SELECT), [scope.start()])
+                .await?;
             let mut stream = std::pin::pin!(stream);
             while let Some(row) = stream.next().await {
                 if check.feed(&rows::audit_from_row(&row?)?) {

@@ -4,7 +4,7 @@
 
 use dancu_domain::PersonalId;
 
-use super::{now, Access, Registry, RegistryError, Result};
+use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::dedup::{self, Candidate, DedupCount, Merge};
 use crate::model::{Page, Timestamp};
 
@@ -18,7 +18,9 @@ impl Registry {
         offset: u64,
     ) -> Result<Page<Candidate>> {
         let page = dedup::list(self.store.as_ref(), &a.scope, status, limit, offset).await?;
-        self.log(a, "dedup.list", &format!("{}&status={}", a.scope, status.unwrap_or("*")), "ok").await?;
+        let what = format!("{}&status={}", a.scope, status.unwrap_or("*"));
+        let sides = page.items.iter().flat_map(|c| [c.left.as_str(), c.right.as_str()]);
+        self.log_rows(a, "dedup.list", &what, sides).await?;
         Ok(page)
     }
 
@@ -27,17 +29,25 @@ impl Registry {
         Ok(dedup::counts(self.store.as_ref(), &a.scope, since).await?)
     }
 
-    /// A pair if the caller sees one of its records (`both`: both of them).
-    async fn scoped_pair(&self, a: &Access, action: &str, id: i64, both: bool) -> Result<Candidate> {
+    /// A pair if the caller sees one of its records (`both`: both of them); audited under
+    /// both personal IDs with `granted` when allowed (`Attempt` ahead of a decision).
+    async fn scoped_pair(
+        &self,
+        a: &Access,
+        action: &str,
+        id: i64,
+        both: bool,
+        granted: Outcome,
+    ) -> Result<Candidate> {
         let found = dedup::get(self.store.as_ref(), id).await?;
         let Some(c) = found else {
-            self.log(a, action, &format!("dedup:{id}"), "not_found").await?;
+            self.log(a, action, &format!("dedup:{id}"), Outcome::NotFound).await?;
             return Err(RegistryError::NotFound);
         };
         let l = a.scope.covers(&c.left_province, &c.left_commune);
         let r = a.scope.covers(&c.right_province, &c.right_commune);
         let ok = if both { l && r } else { l || r };
-        let outcome = if ok { "ok" } else { "denied" };
+        let outcome = if ok { granted } else { Outcome::Denied };
         for pid in [&c.left, &c.right] {
             self.log(a, action, pid.as_str(), outcome).await?;
         }
@@ -49,33 +59,56 @@ impl Registry {
     }
 
     pub async fn dedup_candidate(&self, a: &Access, id: i64) -> Result<Candidate> {
-        self.scoped_pair(a, "dedup.read", id, false).await
+        self.scoped_pair(a, "dedup.read", id, false, Outcome::Ok).await
     }
 
     /// Merges a pair whose two records are both in the caller's scope, keeping `keep`.
     pub async fn dedup_merge(&self, a: &Access, id: i64, keep: &PersonalId) -> Result<Merge> {
-        self.scoped_pair(a, "dedup.merge", id, true).await?;
-        Ok(dedup::merge(self.store.as_ref(), id, keep, &a.actor, now()).await?)
+        let c = self.scoped_pair(a, "dedup.merge", id, true, Outcome::Attempt).await?;
+        let done = dedup::merge(self.store.as_ref(), id, keep, &a.actor, now()).await;
+        self.decided(a, "dedup.merge", &c, done).await
     }
 
     /// Marks a pair as two different people; it is never proposed again.
     pub async fn dedup_reject(&self, a: &Access, id: i64, reason: &str) -> Result<Candidate> {
-        self.scoped_pair(a, "dedup.reject", id, true).await?;
-        dedup::reject(self.store.as_ref(), id, &a.actor, reason, now()).await?;
+        let c = self.scoped_pair(a, "dedup.reject", id, true, Outcome::Attempt).await?;
+        let done = dedup::reject(self.store.as_ref(), id, &a.actor, reason, now()).await;
+        self.decided(a, "dedup.reject", &c, done).await?;
         dedup::get(self.store.as_ref(), id).await?.ok_or(RegistryError::NotFound)
     }
 
-    /// Undoes a merge (the caller checks the administrator role).
+    /// Undoes a merge: administrators only.
     pub async fn dedup_undo(&self, a: &Access, id: i64) -> Result<Merge> {
-        self.scoped_pair(a, "dedup.undo", id, true).await?;
-        Ok(dedup::undo(self.store.as_ref(), id, &a.actor, now()).await?)
+        if let Err(e) = a.require_admin("hoàn tác gộp hồ sơ", "undo a merge") {
+            self.log(a, "dedup.undo", &format!("dedup:{id}"), Outcome::Denied).await?;
+            return Err(e);
+        }
+        let c = self.scoped_pair(a, "dedup.undo", id, true, Outcome::Attempt).await?;
+        let done = dedup::undo(self.store.as_ref(), id, &a.actor, now()).await;
+        self.decided(a, "dedup.undo", &c, done).await
+    }
+
+    /// Records how a decision written ahead ended, under both records.
+    async fn decided<T>(
+        &self,
+        a: &Access,
+        action: &str,
+        c: &Candidate,
+        done: std::result::Result<T, crate::StoreError>,
+    ) -> Result<T> {
+        let outcome = if done.is_ok() { Outcome::Ok } else { Outcome::Failed };
+        let entries =
+            [&c.left, &c.right].iter().map(|p| Self::entry(a, action, p.as_str(), outcome)).collect();
+        self.audit.record_all(entries).await?;
+        Ok(done?)
     }
 
     /// The records in the caller's scope, for matching a list against the registry (a
-    /// sector-list reconciliation); audited as one `registry.match` access.
+    /// sector-list reconciliation, a registry deduplication run): one bulk `registry.match`
+    /// access under [`super::bulk_subject`], written before the records are read, which
+    /// every citizen in the scope sees in their access log.
     pub async fn citizens_for_matching(&self, a: &Access) -> Result<Vec<dancu_domain::Citizen>> {
-        let citizens = dedup::citizens_in(self.store.as_ref(), &a.scope).await?;
-        self.log(a, "registry.match", &format!("{}&records={}", a.scope, citizens.len()), "ok").await?;
-        Ok(citizens)
+        self.log(a, "registry.match", &super::bulk_subject(&a.scope), Outcome::Ok).await?;
+        Ok(dedup::citizens_in(self.store.as_ref(), &a.scope).await?)
     }
 }

@@ -12,7 +12,7 @@ use dancu_identity::eid::{
 use dancu_identity::{Card, CardStatus};
 use serde::Serialize;
 
-use super::{now, Access, Registry, RegistryError, Result};
+use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::eid::{
     self, CmndConfirmation, EidAccount, EidChange, EidCount, EidDocument, EidEvent, EidListItem, EidLogin,
 };
@@ -66,15 +66,11 @@ impl Registry {
     async fn scoped_account(&self, a: &Access, action: &str, id: &PersonalId) -> Result<EidAccount> {
         let found = eid::get_account(self.store.as_ref(), id).await?;
         let outcome = match &found {
-            None => "not_found",
-            Some(acc) if !a.scope.covers(&acc.scope_province, &acc.scope_commune) => "denied",
-            Some(_) => "ok",
+            None => Outcome::NotFound,
+            Some(acc) => Outcome::of_scope(a, &acc.scope_province, &acc.scope_commune),
         };
         self.log(a, action, id.as_str(), outcome).await?;
-        match found {
-            Some(acc) if outcome == "ok" => Ok(acc),
-            _ => Err(RegistryError::NotFound),
-        }
+        found.filter(|_| outcome == Outcome::Ok).ok_or(RegistryError::NotFound)
     }
 
     /// An account with its history, documents and recent logins.
@@ -107,7 +103,7 @@ impl Registry {
             state.unwrap_or("*"),
             level.map(Level::code).unwrap_or("*")
         );
-        self.log(a, "eid.list", &subject, "ok").await?;
+        self.log_rows(a, "eid.list", &subject, page.items.iter().map(|i| i.personal_id.as_str())).await?;
         Ok(page)
     }
 
@@ -288,7 +284,7 @@ impl Registry {
             scope_commune: rec.scope_commune.clone(),
         };
         let stored = eid::create_cmnd_confirmation(self.store.as_ref(), &c).await?;
-        self.log(a, "cmnd.confirm", id.as_str(), "ok").await?;
+        self.log(a, "cmnd.confirm", id.as_str(), Outcome::Ok).await?;
         Ok(stored)
     }
 
@@ -298,7 +294,7 @@ impl Registry {
         let Some(c) = found.filter(|c| a.scope.covers(&c.scope_province, &c.scope_commune)) else {
             return Err(RegistryError::NotFound);
         };
-        self.log(a, "cmnd.read", c.personal_id.as_str(), "ok").await?;
+        self.log(a, "cmnd.read", c.personal_id.as_str(), Outcome::Ok).await?;
         Ok(c)
     }
 
@@ -314,6 +310,7 @@ impl Registry {
     ) -> Result<EidAccount> {
         let audit = Access {
             actor: "public:registration".into(),
+            role: Role::Officer,
             scope: Scope::Nation,
             purpose: "đăng ký tài khoản định danh điện tử mức 1".into(),
         };
@@ -329,7 +326,7 @@ impl Registry {
         let rec = match checked {
             Ok(rec) => rec,
             Err(e) => {
-                self.log(&audit, "eid.register", id.as_str(), "refused").await?;
+                self.log(&audit, "eid.register", id.as_str(), Outcome::Refused).await?;
                 return Err(e);
             }
         };
@@ -357,7 +354,13 @@ impl Registry {
             at,
         };
         let created = eid::create_account(self.store.as_ref(), &account, &change).await;
-        self.log(&audit, "eid.register", id.as_str(), if created.is_ok() { "ok" } else { "refused" }).await?;
+        self.log(
+            &audit,
+            "eid.register",
+            id.as_str(),
+            if created.is_ok() { Outcome::Ok } else { Outcome::Refused },
+        )
+        .await?;
         created?;
         Ok(account)
     }
@@ -368,7 +371,7 @@ impl Registry {
         let account = eid::get_account(store, id).await?.ok_or(RegistryError::NotFound)?;
         let citizen = store.get_citizen(id).await?.ok_or(RegistryError::NotFound)?;
         let own = own_access(id, "công dân tự tra cứu");
-        self.log(&own, "citizen.read", id.as_str(), "ok").await?;
+        self.log(&own, "citizen.read", id.as_str(), Outcome::Ok).await?;
         Ok(OwnRecord {
             citizen,
             cards: store.get_cards(id).await?,
@@ -379,11 +382,23 @@ impl Registry {
         })
     }
 
-    /// Every audited access to the citizen's record, newest first ("who accessed my data").
+    /// Every audited access to the citizen's record, newest first ("who accessed my data"):
+    /// entries under their personal ID, and bulk accesses (matching and quality runs) over
+    /// the nation, their province or their commune (where they live now).
     pub async fn own_access_log(&self, id: &PersonalId, limit: u32, offset: u64) -> Result<Page<AuditEntry>> {
+        let also = match self.store.get_citizen(id).await? {
+            Some(c) => super::bulk_subjects_covering(&c.scope_province, &c.scope_commune),
+            None => Vec::new(),
+        };
         Ok(self
             .store
-            .list_audit(&AuditFilter { subject: Some(id.to_string()), actor: None, limit, offset })
+            .list_audit(&AuditFilter {
+                subject: Some(id.to_string()),
+                also_subjects: also,
+                actor: None,
+                limit,
+                offset,
+            })
             .await?)
     }
 
@@ -392,7 +407,7 @@ impl Registry {
         let before = eid::get_account(self.store.as_ref(), id).await?.ok_or(RegistryError::NotFound)?;
         let saved = self.apply_event(&before, event, &citizen_actor(id), None).await?;
         let own = own_access(id, "công dân tự khóa / mở khóa tài khoản");
-        self.log(&own, "eid.update", id.as_str(), "ok").await?;
+        self.log(&own, "eid.update", id.as_str(), Outcome::Ok).await?;
         Ok(saved)
     }
 
@@ -439,5 +454,5 @@ pub fn reset_refused() -> Violation {
 }
 
 fn own_access(id: &PersonalId, purpose: &str) -> Access {
-    Access { actor: citizen_actor(id), scope: Scope::Nation, purpose: purpose.into() }
+    Access { actor: citizen_actor(id), role: Role::Officer, scope: Scope::Nation, purpose: purpose.into() }
 }

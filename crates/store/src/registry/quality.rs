@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use dancu_domain::Violation;
 
-use super::{now, Access, Registry, RegistryError, Result};
+use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::model::{Page, Scope};
 use crate::quality::{self, Counts, Finding, Mark, QualityRun, Rule, RuleCounts};
 use crate::StoreError;
@@ -28,7 +28,7 @@ impl Registry {
     /// officers: a run covers the whole registry.
     pub async fn quality_run(&self, a: &Access, today: NaiveDate) -> Result<QualityRun> {
         if let Scope::Commune(_) = a.scope {
-            self.log(a, "quality.run", "nation", "denied").await?;
+            self.log(a, "quality.run", "nation", Outcome::Denied).await?;
             return Err(RegistryError::OutOfScope(Violation::new(
                 "scope",
                 "quality.run_scope",
@@ -36,9 +36,12 @@ impl Registry {
                 "only province or national officers may start a data-quality run",
             )));
         }
-        let run = quality::run(self.store.as_ref(), &a.actor, today, now()).await?;
-        self.log(a, "quality.run", &format!("run:{}", run.id), "ok").await?;
-        Ok(run)
+        // Every record is read: a bulk access, recorded before the run.
+        self.log(a, "quality.run", &super::bulk_subject(&Scope::Nation), Outcome::Attempt).await?;
+        let run = quality::run(self.store.as_ref(), &a.actor, today, now()).await;
+        let outcome = if run.is_ok() { Outcome::Ok } else { Outcome::Failed };
+        self.log(a, "quality.run", &super::bulk_subject(&Scope::Nation), outcome).await?;
+        Ok(run?)
     }
 
     pub async fn quality_latest_run(&self) -> Result<Option<QualityRun>> {
@@ -69,7 +72,8 @@ impl Registry {
         known(rule)?;
         let page = quality::worklist(self.store.as_ref(), &a.scope, rule, marked, limit, offset).await?;
         let subject = format!("{}&rule={rule}&marked={marked}&offset={offset}", a.scope);
-        self.log(a, "quality.worklist", &subject, "ok").await?;
+        let ids = page.items.iter().map(|f| f.subject.as_str()).filter(|s| s.len() == 12);
+        self.log_rows(a, "quality.worklist", &subject, ids).await?;
         Ok(page)
     }
 
@@ -87,7 +91,7 @@ impl Registry {
         let store = self.store.as_ref();
         let found = quality::finding(store, &a.scope, rule, subject).await?;
         let action = if reason.is_some() { "quality.mark" } else { "quality.unmark" };
-        self.log(a, action, subject, if found.is_some() { "ok" } else { "not_found" }).await?;
+        self.log(a, action, subject, if found.is_some() { Outcome::Ok } else { Outcome::NotFound }).await?;
         if found.is_none() {
             return Err(RegistryError::NotFound);
         }

@@ -18,6 +18,7 @@ use rusqlite::{
     params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior,
 };
 
+use crate::audit_chain::{self, AuditHead, AuditKey, AuditReport, ChainCheck, VerifyScope};
 use crate::combine::{Combiner, TransitionReq};
 use crate::model::*;
 use crate::rows::{self, Migration, Ph, RowGet, Val};
@@ -39,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "audit_catchup",
         sql: include_str!("../../migrations/sqlite/0007_audit_catchup.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "audit_keyed",
+        sql: include_str!("../../migrations/sqlite/0008_audit_keyed.sql"),
     },
 ];
 
@@ -71,6 +77,7 @@ struct Inner {
     sql: Sql,
     /// `None` for an in-memory database (no WAL).
     checkpointer: Option<Checkpointer>,
+    audit_key: AuditKey,
 }
 
 /// Statements built once from the shared column lists.
@@ -175,14 +182,14 @@ pub fn audit_path(path: &str) -> String {
 impl SqliteStore {
     /// Opens `sqlite://path/to/file.db` (created if missing; `sqlite:///abs/path` for an
     /// absolute path) or `sqlite::memory:`. Does not migrate; see [`crate::open`].
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open(url: &str, audit_key: AuditKey) -> Result<Self> {
         let url = url.to_string();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&url))
+        tokio::task::spawn_blocking(move || Self::open_blocking(&url, audit_key))
             .await
             .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
     }
 
-    fn open_blocking(url: &str) -> Result<Self> {
+    fn open_blocking(url: &str, audit_key: AuditKey) -> Result<Self> {
         let sql = Sql::new();
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             let c = Connection::open_in_memory()?;
@@ -194,6 +201,7 @@ impl SqliteStore {
                 next_reader: 0.into(),
                 sql,
                 checkpointer: None,
+                audit_key,
             }));
         }
         let path = url
@@ -252,6 +260,7 @@ impl SqliteStore {
             next_reader: 0.into(),
             sql,
             checkpointer: Some(checkpointer),
+            audit_key,
         }))
     }
 
@@ -1148,26 +1157,30 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
+    async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<AuditHead> {
         let entries = entries.to_vec();
+        let key = self.inner.audit_key.clone();
         self.write(move |conn, _| {
             let tx = immediate(conn)?;
-            {
-                let (seq, hash): (i64, String) = tx
-                    .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
+            let head = {
+                let head = tx
+                    .query_row("SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
                     })
-                    .optional()?
-                    .unwrap_or((0, AUDIT_GENESIS.to_string()));
+                    .optional()?;
+                let head = match head {
+                    Some((seq, hash, at)) => AuditHead { seq, hash, at: Some(rows::parse_ts_text(&at)?) },
+                    None => AuditHead::genesis(),
+                };
+                if entries.is_empty() {
+                    return Ok(head);
+                }
                 let mut ins = tx.prepare_cached(
                     "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
-                let last = seq + entries.len() as i64;
-                for e in rows::chain(&entries, seq, &hash) {
+                let chained = audit_chain::chain(&key, &entries, &head);
+                for e in &chained {
                     ins.execute(params![
                         e.seq,
                         rows::ts_text(&e.entry.at),
@@ -1180,16 +1193,22 @@ impl Store for SqliteStore {
                         e.hash
                     ])?;
                 }
+                let last = chained.last().expect("entries is not empty");
                 let upto: i64 =
                     tx.prepare_cached(rows::AUDIT_INDEXED_UPTO)?.query_row([], |r| r.get(0))?;
-                if last - upto >= rows::AUDIT_INDEX_LAG {
-                    audit_catch_up(&tx, upto, last)?;
+                if last.seq - upto >= rows::AUDIT_INDEX_LAG {
+                    audit_catch_up(&tx, upto, last.seq)?;
                 }
-            }
+                AuditHead { seq: last.seq, hash: last.hash.clone(), at: Some(last.entry.at) }
+            };
             tx.commit()?;
-            Ok(())
+            Ok(head)
         })
         .await
+    }
+
+    async fn audit_keyed_from(&self) -> Result<i64> {
+        self.read(|c, _| Ok(c.query_row(rows::AUDIT_KEYED_FROM, [], |r| r.get(0))?)).await
     }
 
     async fn catch_up_audit(&self) -> Result<()> {
@@ -1218,16 +1237,23 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn verify_audit_chain(&self) -> Result<Option<i64>> {
-        self.read(|c, _| {
-            let mut check = rows::ChainCheck::new();
-            let mut st = c.prepare(&format!("{} ORDER BY seq", rows::AUDIT_SELECT))?;
-            let mut rs = st.query([])?;
-            while let Some(r) = rs.next()? {
-                if check.feed(&rows::audit_from_row(r)?) {
-                    break;
+    async fn verify_audit(&self, scope: &VerifyScope) -> Result<AuditReport> {
+        let scope = scope.clone();
+        let key = self.inner.audit_key.clone();
+        self.read(move |c, _| {
+            let tx = c.unchecked_transaction()?;
+            let keyed_from: i64 = tx.query_row(rows::AUDIT_KEYED_FROM, [], |r| r.get(0))?;
+            let mut check = ChainCheck::new(&key, keyed_from, &scope);
+            {
+                let mut st = tx.prepare(&format!("{} WHERE seq >= ?1 ORDER BY seq", rows::AUDIT_SELECT))?;
+                let mut rs = st.query([scope.start()])?;
+                while let Some(r) = rs.next()? {
+                    if check.feed(&rows::audit_from_row(r)?) {
+                        break;
+                    }
                 }
             }
+            tx.finish()?;
             Ok(check.finish(None))
         })
         .await

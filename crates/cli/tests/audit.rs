@@ -1,0 +1,134 @@
+//! `dancu audit verify` as an operator runs it, offline: an intact log passes; entries cut
+//! off the end, an edited entry, or a missing key fail with a clear message; `serve` refuses
+//! to start on a broken chain. The bulk reads of `dancu quality` are audited and signed.
+//! On SQLite and PostgreSQL.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dancu(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dancu"))
+        .args(args)
+        .env("DANCU_LOG", "warn")
+        .env("DANCU_AUDIT_KEY_FILE", dir.join("audit.key"))
+        .env("DANCU_AUDIT_CHECKPOINT_FILE", dir.join("audit.checkpoints"))
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn pg_url() -> String {
+    std::env::var("DANCU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn psql(url: &str, sql: &str) -> bool {
+    Command::new("psql").arg(url).args(["-qc", sql]).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// A fresh PostgreSQL database URL, or None (a failure in CI) when unreachable.
+fn fresh_pg() -> Option<String> {
+    let name = format!("dancu_audit_{}_{}", std::process::id(), rand::random::<u32>());
+    if psql(&pg_url(), &format!("CREATE DATABASE {name}")) {
+        let base = pg_url();
+        return Some(format!("{}/{}", &base[..base.rfind('/').unwrap()], name));
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("PostgreSQL unreachable in CI at {}", pg_url());
+    }
+    eprintln!("SKIPPING PostgreSQL: unreachable at {}", pg_url());
+    None
+}
+
+/// Runs SQL on the test database, around dancu.
+fn sql(url: &str, statements: &str) {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.execute("ATTACH DATABASE ?1 AS audit", [format!("{path}-audit")]).unwrap();
+            c.execute_batch(statements).unwrap();
+        }
+        None => assert!(psql(url, statements), "{statements}"),
+    }
+}
+
+fn check(url: &str, dir: &Path) {
+    let csv = dir.join("people.csv");
+    let o = dancu(dir, &["gen", "--people", "300", "--province", "24", "--out", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = dancu(dir, &["import", "citizens", csv.to_str().unwrap(), "--database-url", url]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Two bulk reads (each signs the head when it ends).
+    for _ in 0..2 {
+        let o = dancu(dir, &["quality", "--database-url", url]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = dancu(dir, &["audit", "verify", "--database-url", url]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+    assert!(text(&o).contains("newest signed checkpoint: entry 4"), "{}", text(&o));
+
+    // Someone with the database but not the key edits an entry.
+    sql(url, "UPDATE audit_log SET purpose = 'kiểm tra' WHERE seq = 2");
+    let o = dancu(dir, &["audit", "verify", "--database-url", url, "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["broken"]["seq"], 2);
+    assert_eq!(report["broken"]["kind"], "hash");
+    // serve will not start on it.
+    let o = dancu(dir, &["serve", "--database-url", url, "--listen", "127.0.0.1:0"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("audit log is broken at entry 2"), "{}", text(&o));
+    sql(url, "UPDATE audit_log SET purpose = 'kiểm tra chất lượng dữ liệu dân cư' WHERE seq = 2");
+    let o = dancu(dir, &["audit", "verify", "--database-url", url]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The last entries are cut off (on PostgreSQL the recorded head too).
+    let cut = if url.starts_with("sqlite") {
+        "DELETE FROM audit_log WHERE seq > 2".to_string()
+    } else {
+        "DELETE FROM audit_log WHERE seq > 2; UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)"
+            .to_string()
+    };
+    sql(url, &cut);
+    let o = dancu(dir, &["audit", "verify", "--database-url", url]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("BROKEN at entry 3: the log ends before the latest signed checkpoint"),
+        "{}",
+        text(&o)
+    );
+
+    // Without the key there is nothing to verify with: an error, not a new key.
+    std::fs::rename(dir.join("audit.key"), dir.join("audit.key.away")).unwrap();
+    let o = dancu(dir, &["audit", "verify", "--database-url", url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("audit.key"), "{}", text(&o));
+    assert!(!dir.join("audit.key").exists());
+}
+
+#[test]
+fn audit_verify_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    check(&url, dir.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["audit.key.away", "audit.checkpoints"] {
+            let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+    }
+}
+
+#[test]
+fn audit_verify_on_postgres() {
+    let Some(url) = fresh_pg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    check(&url, dir.path());
+    let name = &url[url.rfind('/').unwrap() + 1..];
+    psql(&pg_url(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}

@@ -13,6 +13,7 @@ pub mod eid;
 pub mod error;
 #[doc(hidden)]
 pub mod exec;
+mod import;
 pub mod model;
 pub mod quality;
 pub mod registry;
@@ -67,13 +68,30 @@ pub trait Store: Send + Sync + 'static {
     /// Scoped, paginated search. Results ordered by name key then personal ID.
     async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>>;
 
-    /// Bulk insert for imports, in one transaction: rows whose personal ID already exists
-    /// (or appears earlier in the batch) are skipped (counted, not an error), so re-running
-    /// a file adds nothing twice. Households are created on first sight and joined as given;
-    /// a row that would give a household a second head is refused (`rejected`, with its
-    /// line) and the rest of the batch is stored. For large imports, bracket the batches
-    /// with [`Store::begin_import`] and [`Store::finish_import`].
-    async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome>;
+    /// [`Store::import_batch_with`] appending to stored households
+    /// (`append_to_existing_households`).
+    async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
+        self.import_batch_with(rows, change, &ImportOptions { append_to_existing_households: true }).await
+    }
+
+    /// Bulk insert for imports, in one transaction, decided household group by household
+    /// group (contiguous rows with the same household number) before anything is written.
+    /// A row stored exactly as given (or repeated unchanged earlier in the batch) is counted
+    /// in `skipped_existing`, so re-running a file adds nothing twice; one whose personal ID
+    /// is stored with other data is refused (`citizen.conflict`). A group is accepted or
+    /// rejected whole: a new household needs its head, and a refused head rejects it
+    /// (`household.head_refused`); a stored household takes a group only when it is an
+    /// exact re-import or, with `append_to_existing_households`, new members under the same
+    /// head (else `household.exists`, or `household.head_count` for another head when
+    /// appending). Refusals are listed in `rejected` with their line; the rest of the batch
+    /// is stored. The checks are set-based (a few queries per batch). For large imports,
+    /// bracket the batches with [`Store::begin_import`] and [`Store::finish_import`].
+    async fn import_batch_with(
+        &self,
+        rows: &[ImportRow],
+        change: &Change,
+        opts: &ImportOptions,
+    ) -> Result<ImportOutcome>;
 
     async fn count_citizens(&self) -> Result<u64>;
 

@@ -5,20 +5,20 @@
 mod checkpoint;
 mod exec;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dancu_domain::{Citizen, Household, PersonalId, Relation, Sex};
+use dancu_domain::{Citizen, Household, PersonalId, Sex};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{
     params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior,
 };
 
 use crate::combine::{Combiner, TransitionReq};
+use crate::import::{self, Fate, ImportItem, Stored};
 use crate::model::*;
 use crate::rows::{self, Migration, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
@@ -90,6 +90,10 @@ struct Sql {
     /// The import insert: `OR IGNORE` skips a row that breaks a uniqueness rule (a stored
     /// personal ID, a second head) without undoing the rest of the transaction.
     import_citizen: String,
+    /// What the import compares with a row, by personal ID ([`import::STORED_SQL`]).
+    import_stored: String,
+    /// Whether a household exists, and its head ([`import::HOUSEHOLD_HEADS_SQL`]).
+    import_household: String,
 }
 
 impl Sql {
@@ -110,6 +114,8 @@ impl Sql {
             import_citizen: rows::insert_citizen_sql(PH)
                 .replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1)
                 .replace(" ON CONFLICT (personal_id) DO NOTHING", ""),
+            import_stored: import::one_key(&import::STORED_SQL),
+            import_household: import::one_key(import::HOUSEHOLD_HEADS_SQL),
         }
     }
 }
@@ -505,52 +511,66 @@ fn create_indexes(c: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// One import batch in one transaction (see `import_batch`).
+/// One import batch in one transaction (see `import_batch_with`): every row is decided
+/// first ([`import::plan_import`], looking each personal ID and household number up on this
+/// connection), then the accepted rows are inserted.
 fn import_tx(
     conn: &mut Connection,
     sql: &Sql,
-    items: &[rows::ImportItem],
+    items: &[ImportItem],
+    opts: &ImportOptions,
     meta: &[Val; 5],
     (at, actor, reason): (&str, &str, &str),
     out: &mut ImportOutcome,
 ) -> Result<()> {
     let tx = immediate(conn)?;
     {
+        let mut find = tx.prepare_cached(&sql.import_stored)?;
+        let mut heads = tx.prepare_cached(&sql.import_household)?;
+        let fates = import::plan_import(
+            items,
+            opts,
+            |it| {
+                let mut rs = find.query([it.cols.id()])?;
+                match rs.next()? {
+                    None => Ok(Stored::Absent),
+                    Some(r) => import::compare_stored(r, it),
+                }
+            },
+            |no| Ok(heads.query_row([no], |r| r.get::<_, Option<String>>(1)).optional()?),
+        )?;
         let mut hh = tx.prepare_cached(
             "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
              VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
         )?;
+        for no in import::new_households(items, &fates) {
+            hh.execute(params![no, at, actor, reason])?;
+        }
         let mut ins = tx.prepare_cached(&sql.import_citizen)?;
-        let mut exists = tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = ?1")?;
         // The bookkeeping columns are the same for every row: bound once.
         let n = rows::CITIZEN_COLUMNS.len();
         for (i, v) in meta.iter().enumerate() {
             ins.raw_bind_parameter(n + 1 + i, v)?;
         }
-        let mut households: HashSet<&str> = HashSet::new();
-        for it in items {
-            if let Some((no, _)) = &it.household {
-                if households.insert(no) {
-                    hh.execute(params![no, at, actor, reason])?;
+        for (it, fate) in items.iter().zip(fates) {
+            match fate {
+                Fate::Skip => out.skipped_existing += 1,
+                Fate::Reject(v) => out.rejected.push((it.line, v)),
+                Fate::Insert => {
+                    for (i, v) in it.cols.vals.iter().enumerate() {
+                        ins.raw_bind_parameter(i + 1, v)?;
+                    }
+                    for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
+                        ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
+                    }
+                    if ins.raw_execute()? == 1 {
+                        out.inserted += 1;
+                    } else {
+                        // The plan saw the database in this transaction: nothing should be
+                        // ignored here.
+                        out.rejected.push((it.line, rows::row_refused()));
+                    }
                 }
-            }
-            for (i, v) in it.cols.vals.iter().enumerate() {
-                ins.raw_bind_parameter(i + 1, v)?;
-            }
-            for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
-                ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
-            }
-            if ins.raw_execute()? == 1 {
-                out.inserted += 1;
-                continue;
-            }
-            // Ignored: a personal ID already stored, or a second head for the household.
-            if exists.exists([it.cols.id()])? {
-                out.skipped_existing += 1;
-            } else if let Some((no, Relation::Head)) = &it.household {
-                out.rejected.push((it.line, rows::head_taken(no)));
-            } else {
-                out.rejected.push((it.line, rows::row_refused()));
             }
         }
     }
@@ -722,8 +742,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
-        let (items, rejected) = rows::prepare_import(batch);
+    async fn import_batch_with(
+        &self,
+        batch: &[ImportRow],
+        change: &Change,
+        opts: &ImportOptions,
+    ) -> Result<ImportOutcome> {
+        let (items, rejected) = import::prepare_import(batch);
+        let opts = *opts;
         let meta = rows::citizen_meta(1, change);
         let (at, actor, reason) = (rows::ts_text(&change.at), change.actor.clone(), change.reason.clone());
         self.write(move |conn, sql| {
@@ -733,7 +759,7 @@ impl Store for SqliteStore {
             conn.execute_batch("PRAGMA foreign_keys = OFF")?;
             // Foreign keys come back on even if the batch panics (the connection is reused).
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                import_tx(conn, sql, &items, &meta, (&at, &actor, &reason), &mut out)
+                import_tx(conn, sql, &items, &opts, &meta, (&at, &actor, &reason), &mut out)
             }));
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
             result.unwrap_or_else(|p| std::panic::resume_unwind(p))?;

@@ -14,6 +14,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod exec;
 mod import;
+mod migrate;
 pub mod model;
 pub mod quality;
 pub mod registry;
@@ -39,7 +40,9 @@ pub trait Store: Send + Sync + 'static {
     /// The shared-SQL executor, for features written once for both backends ([`eid`]).
     fn exec(&self) -> &dyn exec::SqlExec;
 
-    /// Runs pending migrations; returns the versions applied now.
+    /// Checks the applied migrations' checksums (an edited one is refused with
+    /// `StoreError::Config` naming its version), then runs the pending ones; returns the
+    /// versions applied now. One runner for both backends (`migrate.rs`).
     async fn migrate(&self) -> Result<Vec<i64>>;
 
     /// Cheap liveness check of the database (for `/readyz`).

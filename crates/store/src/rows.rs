@@ -1270,18 +1270,6 @@ pub(crate) fn due_card_from_row(r: &impl RowGet) -> Result<DueCard> {
     })
 }
 
-// ---------------------------------------------------------------------------------------
-// migrations
-
-/// One schema migration: applied in order, each in its own transaction, recorded in
-/// `schema_migrations`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,6 +174,7 @@ macro_rules! conformance {
 
 conformance!(
     migrate_twice_is_a_no_op,
+    migrations_are_checksummed_and_edits_refused,
     create_get_and_duplicate,
     full_record_round_trips,
     update_keeps_history_and_checks_version,
@@ -276,6 +277,43 @@ async fn migrate_twice_is_a_no_op(h: &Harness) {
     assert_eq!(h.store.migrate().await.unwrap(), Vec::<i64>::new());
     h.store.ping().await.unwrap();
     assert_eq!(h.store.count_citizens().await.unwrap(), 0);
+}
+
+/// Every applied migration is recorded with the SHA-256 of its file; a database migrated
+/// before checksums gets them on the next start; an applied migration whose file no longer
+/// matches (here: its recorded checksum changed) stops the start, naming the version.
+async fn migrations_are_checksummed_and_edits_refused(h: &Harness) {
+    use sha2::Digest;
+    let (dir, url) = match &h.raw {
+        Raw::Sqlite(path) => ("sqlite", format!("sqlite://{}", path.display())),
+        Raw::Pg { url, .. } => ("postgres", url.clone()),
+    };
+    let file =
+        std::fs::read(format!("{}/migrations/{dir}/0001_init.sql", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let sum = hex::encode(sha2::Sha256::digest(&file));
+    let with_sum = format!("SELECT count(*) FROM schema_migrations WHERE version = 1 AND checksum = '{sum}'");
+    let missing = "SELECT count(*) FROM schema_migrations WHERE checksum IS NULL";
+    assert_eq!(h.scalar(&with_sum).await, 1);
+    assert_eq!(h.scalar(missing).await, 0);
+    assert!(h.scalar("SELECT count(*) FROM schema_migrations").await >= 7);
+
+    // A database from before checksums: the column is added and filled on the next start.
+    h.exec("ALTER TABLE schema_migrations DROP COLUMN checksum").await.unwrap();
+    assert_eq!(h.store.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(h.scalar(&with_sum).await, 1);
+    assert_eq!(h.scalar(missing).await, 0);
+
+    // Migration 3 as applied no longer matches its file: refused, by migrate and by open.
+    let forged = "0".repeat(64);
+    h.exec(&format!("UPDATE schema_migrations SET checksum = '{forged}' WHERE version = 3")).await.unwrap();
+    let err = h.store.migrate().await.unwrap_err().to_string();
+    assert!(err.contains("migration 3 (card_renewal) was edited"), "{err}");
+    assert!(err.contains(&forged), "{err}");
+    let err = dancu_store::open(&url).await.map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("migration 3 (card_renewal) was edited"), "{err}");
+    // Nothing was overwritten.
+    let kept = format!("SELECT count(*) FROM schema_migrations WHERE version = 3 AND checksum = '{forged}'");
+    assert_eq!(h.scalar(&kept).await, 1);
 }
 
 async fn create_get_and_duplicate(h: &Harness) {

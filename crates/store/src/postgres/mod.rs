@@ -18,8 +18,9 @@ use tokio_postgres::{IsolationLevel, NoTls};
 
 use crate::combine::{Combiner, TransitionReq};
 use crate::import::{self, Fate, ImportItem, Stored};
+use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::rows::{self, Migration, Ph, RowGet, Val};
+use crate::rows::{self, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
 
 const MIGRATIONS: &[Migration] = &[
@@ -560,34 +561,7 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<Vec<i64>> {
-        let mut client = self.client().await?;
-        let mut applied = Vec::new();
-        for m in MIGRATIONS {
-            let tx = client.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version bigint PRIMARY KEY, name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now())",
-            )
-            .await?;
-            let done =
-                tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&m.version]).await?;
-            if done.is_some() {
-                tx.commit().await?;
-                continue;
-            }
-            tx.batch_execute(m.sql).await?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                &[&m.version, &m.name],
-            )
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
-            applied.push(m.version);
-        }
-        drop(client);
+        let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "postgres").await?;
         self.restore_deferred().await?;
         Ok(applied)
     }

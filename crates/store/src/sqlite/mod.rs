@@ -19,8 +19,9 @@ use rusqlite::{
 
 use crate::combine::{Combiner, TransitionReq};
 use crate::import::{self, Fate, ImportItem, Stored};
+use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::rows::{self, Migration, Ph, RowGet, Val};
+use crate::rows::{self, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
 use checkpoint::Checkpointer;
 
@@ -620,34 +621,9 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<Vec<i64>> {
-        self.write(|c, _| {
-            c.execute_batch(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-            )?;
-            let mut applied = Vec::new();
-            for m in MIGRATIONS {
-                let tx = immediate(c)?;
-                let done: bool = tx
-                    .query_row("SELECT 1 FROM schema_migrations WHERE version = ?1", [m.version], |_| Ok(()))
-                    .optional()?
-                    .is_some();
-                if done {
-                    continue;
-                }
-                tx.execute_batch(m.sql)?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                    params![m.version, m.name, rows::ts_text(&rows::now())],
-                )?;
-                tx.commit()?;
-                tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
-                applied.push(m.version);
-            }
-            create_indexes(c)?;
-            Ok(applied)
-        })
-        .await
+        let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "sqlite").await?;
+        self.write(|c, _| create_indexes(c)).await?;
+        Ok(applied)
     }
 
     async fn ping(&self) -> Result<()> {

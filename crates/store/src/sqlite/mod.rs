@@ -513,17 +513,47 @@ fn create_indexes(c: &Connection) -> Result<()> {
 }
 
 /// One import batch in one transaction (see `import_batch_with`): every row is decided
-/// first ([`import::plan_import`], looking each personal ID and household number up on this
-/// connection), then the accepted rows are inserted.
+/// first ([`import::plan_import`]), then the accepted rows are inserted. As on PostgreSQL,
+/// new data takes a fast path: the plan assumes no personal ID is stored (only household
+/// numbers are looked up), and should an insert find one stored after all (a re-run), the
+/// transaction is rolled back and the batch decided again looking every personal ID up.
 fn import_tx(
     conn: &mut Connection,
     sql: &Sql,
     items: &[ImportItem],
     opts: &ImportOptions,
     meta: &[Val; 5],
-    (at, actor, reason): (&str, &str, &str),
+    who: (&str, &str, &str),
     out: &mut ImportOutcome,
 ) -> Result<()> {
+    if let Some(done) = import_attempt(conn, sql, items, opts, meta, who, false)? {
+        merge_outcome(out, done);
+        return Ok(());
+    }
+    let done = import_attempt(conn, sql, items, opts, meta, who, true)?
+        .ok_or_else(|| StoreError::Backend("the exact import path gave up".into()))?;
+    merge_outcome(out, done);
+    Ok(())
+}
+
+fn merge_outcome(out: &mut ImportOutcome, done: ImportOutcome) {
+    out.inserted += done.inserted;
+    out.skipped_existing += done.skipped_existing;
+    out.rejected.extend(done.rejected);
+}
+
+/// One try of [`import_tx`]; `None` (nothing written) when the fast path (`exact` false)
+/// does not apply.
+fn import_attempt(
+    conn: &mut Connection,
+    sql: &Sql,
+    items: &[ImportItem],
+    opts: &ImportOptions,
+    meta: &[Val; 5],
+    (at, actor, reason): (&str, &str, &str),
+    exact: bool,
+) -> Result<Option<ImportOutcome>> {
+    let mut out = ImportOutcome::default();
     let tx = immediate(conn)?;
     {
         let mut find = tx.prepare_cached(&sql.import_stored)?;
@@ -532,6 +562,9 @@ fn import_tx(
             items,
             opts,
             |it| {
+                if !exact {
+                    return Ok(Stored::Absent);
+                }
                 let mut rs = find.query([it.cols.id()])?;
                 match rs.next()? {
                     None => Ok(Stored::Absent),
@@ -540,6 +573,10 @@ fn import_tx(
             },
             |no| Ok(heads.query_row([no], |r| r.get::<_, Option<String>>(1)).optional()?),
         )?;
+        if !exact && fates.iter().any(|f| matches!(f, Fate::Reject(_))) {
+            // A refusal may as well be a stored row: decide exactly.
+            return Ok(None);
+        }
         let mut hh = tx.prepare_cached(
             "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
              VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
@@ -566,9 +603,12 @@ fn import_tx(
                     }
                     if ins.raw_execute()? == 1 {
                         out.inserted += 1;
+                    } else if !exact {
+                        // Stored after all: the transaction is rolled back when dropped.
+                        return Ok(None);
                     } else {
-                        // The plan saw the database in this transaction: nothing should be
-                        // ignored here.
+                        // The exact plan saw the database in this transaction: nothing
+                        // should be ignored here.
                         out.rejected.push((it.line, rows::row_refused()));
                     }
                 }
@@ -576,7 +616,7 @@ fn import_tx(
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(Some(out))
 }
 
 /// Copies the audit entries after `upto` up to `last` into the look-up side tables.

@@ -167,6 +167,7 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
                 rejects: Some(args.data_dir.join("demo-citizens.rejects.csv")),
                 batch: 20_000,
                 reason: Some("dữ liệu mẫu (demo)".into()),
+                append_to_existing_households: false,
             },
             true,
         )

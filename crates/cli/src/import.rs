@@ -1,7 +1,9 @@
 //! `dancu import citizens FILE.csv`: streams the file, validates every row, stores the good
 //! ones in batches (one transaction each) and writes each bad row to a rejects file with
-//! its line, field and rule. Re-running a file adds nothing twice (existing personal IDs
-//! are skipped). A failure or crash leaves earlier batches and earlier data intact.
+//! its line, field and rule. A household group (contiguous rows with the same household
+//! number) is accepted or rejected whole, and never split across batches. Re-running a file
+//! adds nothing twice (rows stored exactly as given are counted as already present). A
+//! failure or crash leaves earlier batches and earlier data intact.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ use chrono::Utc;
 use dancu_domain::citizen::{CitizenDraft, CSV_COLUMNS};
 use dancu_domain::household::validate_number;
 use dancu_domain::{Relation, Violation};
-use dancu_store::{Change, ImportRow, Store};
+use dancu_store::{Change, ImportOptions, ImportRow, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -31,6 +33,12 @@ pub struct ImportArgs {
     /// Reason recorded on every imported record.
     #[arg(long)]
     pub reason: Option<String>,
+    /// Add the new members of a household group to the household of the same number
+    /// already in the database (same head; the stored members the group lists must be
+    /// unchanged). Without it such a group is rejected whole (`household.exists`) unless
+    /// every row is already stored as given.
+    #[arg(long)]
+    pub append_to_existing_households: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -164,20 +172,35 @@ fn parse_thread(
     let mut batch: Vec<ImportRow> = Vec::with_capacity(batch_size);
     let mut group: Vec<Parsed> = Vec::new();
     let mut group_no = String::new();
+    // The line of the current group's head when its row was refused: the group is then
+    // rejected whole.
+    let mut head_refused: Option<u64> = None;
 
-    let flush_group = |group: &mut Vec<Parsed>, batch: &mut Vec<ImportRow>| -> Result<()> {
+    let flush_group = |group: &mut Vec<Parsed>,
+                       head_refused: &mut Option<u64>,
+                       batch: &mut Vec<ImportRow>|
+     -> Result<()> {
+        let refused = head_refused.take();
         let heads = group.iter().filter(|p| matches!(p.row.household, Some((_, Relation::Head)))).count();
-        if heads == 1 || group.is_empty() {
+        if group.is_empty() || (heads == 1 && refused.is_none()) {
             batch.extend(group.drain(..).map(|p| p.row));
             return Ok(());
         }
         let no = group[0].row.household.as_ref().map(|h| h.0.clone()).unwrap_or_default();
-        let v = Violation::new(
-            "household_no",
-            "household.head_count",
-            format!("Hộ {no} có {heads} chủ hộ trong tệp; các dòng của một hộ phải liền nhau và có đúng một chủ hộ"),
-            format!("household {no} has {heads} heads in this file; a household's rows must be contiguous with exactly one head"),
-        );
+        let v = match refused {
+            Some(line) => Violation::new(
+                "household_no",
+                "household.head_refused",
+                format!("Chủ hộ của hộ {no} (dòng {line}) bị từ chối nên cả hộ bị từ chối"),
+                format!("the head of household {no} (line {line}) was refused, so the whole household is rejected"),
+            ),
+            None => Violation::new(
+                "household_no",
+                "household.head_count",
+                format!("Hộ {no} có {heads} chủ hộ trong tệp; các dòng của một hộ phải liền nhau và có đúng một chủ hộ"),
+                format!("household {no} has {heads} heads in this file; a household's rows must be contiguous with exactly one head"),
+            ),
+        };
         let mut r = rejects.lock().unwrap();
         for p in group.drain(..) {
             r.write(p.row.line, &v, &p.raw)?;
@@ -229,30 +252,11 @@ fn parse_thread(
             continue;
         }
         let field = |i: usize| &raw[map[i]];
-        let draft = CitizenDraft::from_columns((0..26).map(field));
-        let citizen = match draft.validate(today) {
-            Ok(c) => c,
-            Err(errs) => {
-                rejects.lock().unwrap().write_all(line, &errs, &raw)?;
-                rec = raw.into_byte_record();
-                continue;
-            }
-        };
         let (no, rel) = (field(26).trim(), field(27).trim());
-        let household = if no.is_empty() {
-            None
-        } else {
-            match validate_number(no).and_then(|_| Relation::parse(rel)) {
-                Ok(r) => Some((no.to_string(), r)),
-                Err(v) => {
-                    reject(v)?;
-                    rec = raw.into_byte_record();
-                    continue;
-                }
-            }
-        };
+        // Groups are cut before validation, so that a refused row still counts for its
+        // household.
         if no != group_no {
-            flush_group(&mut group, &mut batch)?;
+            flush_group(&mut group, &mut head_refused, &mut batch)?;
             group_no.clear();
             group_no.push_str(no);
             if batch.len() >= batch_size
@@ -261,6 +265,35 @@ fn parse_thread(
                 bail!("the database side stopped");
             }
         }
+        let refuse_head = |head_refused: &mut Option<u64>| {
+            if !no.is_empty() && head_refused.is_none() && matches!(Relation::parse(rel), Ok(Relation::Head))
+            {
+                *head_refused = Some(line);
+            }
+        };
+        let draft = CitizenDraft::from_columns((0..26).map(field));
+        let citizen = match draft.validate(today) {
+            Ok(c) => c,
+            Err(errs) => {
+                rejects.lock().unwrap().write_all(line, &errs, &raw)?;
+                refuse_head(&mut head_refused);
+                rec = raw.into_byte_record();
+                continue;
+            }
+        };
+        let household = if no.is_empty() {
+            None
+        } else {
+            match validate_number(no).and_then(|_| Relation::parse(rel)) {
+                Ok(r) => Some((no.to_string(), r)),
+                Err(v) => {
+                    reject(v)?;
+                    refuse_head(&mut head_refused);
+                    rec = raw.into_byte_record();
+                    continue;
+                }
+            }
+        };
         let row = ImportRow { line, citizen, household };
         if row.household.is_none() {
             batch.push(row);
@@ -270,7 +303,7 @@ fn parse_thread(
             rec = raw.into_byte_record();
         }
     }
-    flush_group(&mut group, &mut batch)?;
+    flush_group(&mut group, &mut head_refused, &mut batch)?;
     if !batch.is_empty() && tx.blocking_send(batch).is_err() {
         bail!("the database side stopped");
     }
@@ -316,10 +349,11 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
     // search indexes are rebuilt once at the end instead of maintained row by row.
     store.begin_import(size / 200).await.context("preparing the import")?;
     let mut db_time = std::time::Duration::ZERO;
+    let opts = ImportOptions { append_to_existing_households: args.append_to_existing_households };
     while let Some(batch) = rx.recv().await {
         let t = Instant::now();
         let outcome = store
-            .import_batch(&batch, &change)
+            .import_batch_with(&batch, &change, &opts)
             .await
             .context("storing a batch (earlier batches are kept)")?;
         db_time += t.elapsed();
@@ -328,7 +362,11 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
         if !outcome.rejected.is_empty() {
             let mut r = rejects.lock().unwrap();
             for (line, v) in &outcome.rejected {
-                let raw = batch.iter().find(|row| row.line == *line).map(raw_of).unwrap_or_default();
+                // Batches are in file order: a whole province may be rejected, so no scan.
+                let raw = batch
+                    .binary_search_by_key(line, |row| row.line)
+                    .map(|i| raw_of(&batch[i]))
+                    .unwrap_or_default();
                 r.write(*line, v, &csv::StringRecord::from(raw))?;
             }
         }

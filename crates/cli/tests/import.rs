@@ -164,3 +164,133 @@ async fn stored(url: &str) -> u64 {
         .await
         .unwrap()
 }
+
+/// Two provinces generated separately number their households alike (`HK0000000001` …).
+/// Importing the second into a database holding the first rejects every colliding
+/// household group whole (`household.exists` on each of its rows) and leaves the first
+/// province's households as they were; groups with new numbers are imported. With
+/// `--append-to-existing-households` the colliding groups are still refused whole (another
+/// head). On SQLite and PostgreSQL.
+#[test]
+fn colliding_household_numbers_are_rejected_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = |people: &str, seed: &str, province: &str, name: &str| {
+        let path = dir.path().join(name);
+        let out = dancu(&[
+            "gen",
+            "--people",
+            people,
+            "--seed",
+            seed,
+            "--out",
+            path.to_str().unwrap(),
+            "--province",
+            province,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        path
+    };
+    let first = gen("400", "11", "01", "hanoi.csv");
+    let second = gen("800", "12", "79", "hcm.csv");
+    // Household number → personal IDs in file order, per file.
+    let households = |path: &Path| {
+        let mut rdr = csv::Reader::from_path(path).unwrap();
+        let h = rdr.headers().unwrap().clone();
+        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let (pid, no, rel) = (col("personal_id"), col("household_no"), col("relation_to_head"));
+        let mut map: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+        for r in rdr.records() {
+            let r = r.unwrap();
+            map.entry(r[no].to_string()).or_default().push((r[pid].to_string(), r[rel].to_string()));
+        }
+        map
+    };
+    let (ha, hb) = (households(&first), households(&second));
+    let colliding: Vec<&String> = hb.keys().filter(|n| ha.contains_key(*n)).collect();
+    let colliding_rows: usize = colliding.iter().map(|n| hb[*n].len()).sum();
+    let new_rows: usize = hb.iter().filter(|(n, _)| !ha.contains_key(*n)).map(|(_, m)| m.len()).sum();
+    assert!(colliding.len() > 50 && new_rows > 0, "{} colliding, {new_rows} new rows", colliding.len());
+
+    let mut urls = vec![format!("sqlite://{}", dir.path().join("two.db").display())];
+    let pg = fresh_pg();
+    urls.extend(pg.clone());
+    for url in &urls {
+        let rejects = dir.path().join("rejects.csv");
+        let (ok, report) = import(&first, url, &rejects);
+        assert!(ok && report.contains("400 rows: 400 imported, 0 already present, 0 rejected"), "{report}");
+        let (ok, report) = import(&second, url, &rejects);
+        assert!(ok, "{report}");
+        let want = format!("800 rows: {new_rows} imported, 0 already present, {colliding_rows} rejected");
+        assert!(report.contains(&want), "{want}: {report}");
+        // Every row of every colliding group is in the rejects file, with the rule.
+        let mut rdr = csv::Reader::from_path(&rejects).unwrap();
+        let mut rejected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in rdr.records() {
+            let r = r.unwrap();
+            assert_eq!(&r[2], "household.exists", "{r:?}");
+            assert!(r[4].contains("already exists"), "{r:?}");
+            rejected.entry(r[5 + 26].to_string()).or_default().push(r[5].to_string());
+        }
+        assert_eq!(rejected.len(), colliding.len());
+        for n in &colliding {
+            let ids: Vec<String> = hb[*n].iter().map(|(p, _)| p.clone()).collect();
+            assert_eq!(rejected[*n], ids, "household {n}");
+        }
+        // The first province's households are unchanged: same members, same relations,
+        // never updated.
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = dancu_store::open(url).await.unwrap();
+            for (n, members) in &ha {
+                let h = store.get_household(n).await.unwrap().unwrap();
+                let got: Vec<(String, String)> = h
+                    .members
+                    .iter()
+                    .map(|m| (m.personal_id.to_string(), m.relation.code().to_string()))
+                    .collect();
+                let mut want = members.clone();
+                want.sort();
+                let mut got = got;
+                got.sort();
+                assert_eq!(got, want, "household {n}");
+                assert_eq!(h.version, 1, "household {n}");
+            }
+            assert_eq!(store.count_citizens().await.unwrap() as usize, 400 + new_rows);
+        });
+
+        // Again, asking to append: the colliding groups have another head, still refused
+        // whole; the imported ones are already present.
+        let out = dancu(&[
+            "import",
+            "citizens",
+            second.to_str().unwrap(),
+            "--database-url",
+            url,
+            "--rejects",
+            rejects.to_str().unwrap(),
+            "--append-to-existing-households",
+        ]);
+        let report =
+            String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{report}");
+        let want = format!("800 rows: 0 imported, {new_rows} already present, {colliding_rows} rejected");
+        assert!(report.contains(&want), "{want}: {report}");
+        let text = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(
+            text.lines().skip(1).filter(|l| l.contains(",household.head_count,")).count(),
+            colliding_rows
+        );
+        assert_eq!(stored_sync(url), 400 + new_rows as u64);
+    }
+    if let Some(url) = pg {
+        let db = &url[url.rfind('/').unwrap() + 1..];
+        let _ = Command::new("psql")
+            .arg(pg_url())
+            .args(["-qc", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")])
+            .output();
+    }
+}
+
+fn stored_sync(url: &str) -> u64 {
+    tokio::runtime::Runtime::new().unwrap().block_on(stored(url))
+}

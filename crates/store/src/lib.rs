@@ -14,6 +14,8 @@ pub mod eid;
 pub mod error;
 #[doc(hidden)]
 pub mod exec;
+mod import;
+mod migrate;
 pub mod model;
 pub mod quality;
 pub mod registry;
@@ -39,7 +41,9 @@ pub trait Store: Send + Sync + 'static {
     /// The shared-SQL executor, for features written once for both backends ([`eid`]).
     fn exec(&self) -> &dyn exec::SqlExec;
 
-    /// Runs pending migrations; returns the versions applied now.
+    /// Checks the applied migrations' checksums (an edited one is refused with
+    /// `StoreError::Config` naming its version), then runs the pending ones; returns the
+    /// versions applied now. One runner for both backends (`migrate.rs`).
     async fn migrate(&self) -> Result<Vec<i64>>;
 
     /// Cheap liveness check of the database (for `/readyz`).
@@ -68,13 +72,30 @@ pub trait Store: Send + Sync + 'static {
     /// Scoped, paginated search. Results ordered by name key then personal ID.
     async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>>;
 
-    /// Bulk insert for imports, in one transaction: rows whose personal ID already exists
-    /// (or appears earlier in the batch) are skipped (counted, not an error), so re-running
-    /// a file adds nothing twice. Households are created on first sight and joined as given;
-    /// a row that would give a household a second head is refused (`rejected`, with its
-    /// line) and the rest of the batch is stored. For large imports, bracket the batches
-    /// with [`Store::begin_import`] and [`Store::finish_import`].
-    async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome>;
+    /// [`Store::import_batch_with`] appending to stored households
+    /// (`append_to_existing_households`).
+    async fn import_batch(&self, rows: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
+        self.import_batch_with(rows, change, &ImportOptions { append_to_existing_households: true }).await
+    }
+
+    /// Bulk insert for imports, in one transaction, decided household group by household
+    /// group (contiguous rows with the same household number) before anything is written.
+    /// A row stored exactly as given (or repeated unchanged earlier in the batch) is counted
+    /// in `skipped_existing`, so re-running a file adds nothing twice; one whose personal ID
+    /// is stored with other data is refused (`citizen.conflict`). A group is accepted or
+    /// rejected whole: a new household needs its head, and a refused head rejects it
+    /// (`household.head_refused`); a stored household takes a group only when it is an
+    /// exact re-import or, with `append_to_existing_households`, new members under the same
+    /// head (else `household.exists`, or `household.head_count` for another head when
+    /// appending). Refusals are listed in `rejected` with their line; the rest of the batch
+    /// is stored. The checks are set-based (a few queries per batch). For large imports,
+    /// bracket the batches with [`Store::begin_import`] and [`Store::finish_import`].
+    async fn import_batch_with(
+        &self,
+        rows: &[ImportRow],
+        change: &Change,
+        opts: &ImportOptions,
+    ) -> Result<ImportOutcome>;
 
     async fn count_citizens(&self) -> Result<u64>;
 

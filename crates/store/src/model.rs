@@ -172,10 +172,23 @@ pub struct ImportRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImportOutcome {
     pub inserted: u64,
-    /// Rows whose personal ID was already stored (a re-run of the same file).
+    /// Rows already stored exactly as given (a re-run of the same file), or repeated
+    /// unchanged within the batch.
     pub skipped_existing: u64,
-    /// Rows refused by a database rule, with their line number.
+    /// Rows refused by a database rule, with their line number: `citizen.conflict` for a
+    /// personal ID stored with other data, and every row of a household group rejected
+    /// whole (see [`Store::import_batch_with`](crate::Store::import_batch_with)).
     pub rejected: Vec<(u64, Violation)>,
+}
+
+/// How [`Store::import_batch_with`](crate::Store::import_batch_with) treats a household
+/// group whose household number is already stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Add the group's new members to the stored household (same head; the stored members
+    /// the group repeats must be unchanged). Without it such a group is rejected whole
+    /// (`household.exists`) unless it is an exact re-import.
+    pub append_to_existing_households: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

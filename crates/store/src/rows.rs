@@ -2,7 +2,6 @@
 //! the model, search filters, the import rules, violations, the audit chain, timestamps.
 //! Only SQL that really differs between SQLite and PostgreSQL lives in the backends.
 
-use std::collections::HashSet;
 use std::fmt::Display;
 use std::sync::LazyLock;
 
@@ -756,87 +755,6 @@ pub(crate) fn duplicate_username(u: &str) -> Violation {
 }
 
 // ---------------------------------------------------------------------------------------
-// import
-
-/// An import row flattened, ready for the database.
-#[derive(Debug, Clone)]
-pub(crate) struct ImportItem {
-    pub line: u64,
-    pub cols: CitizenCols,
-    pub household: Option<(String, Relation)>,
-}
-
-/// Flattens rows; rows that cannot be stored at all (no residence scope, a malformed
-/// household number) are rejected here.
-pub(crate) fn prepare_import(rows: &[ImportRow]) -> (Vec<ImportItem>, Vec<(u64, Violation)>) {
-    let mut items = Vec::with_capacity(rows.len());
-    let mut rejected = Vec::new();
-    for r in rows {
-        if let Some((no, _)) = &r.household {
-            if let Err(v) = dancu_domain::household::validate_number(no) {
-                rejected.push((r.line, v));
-                continue;
-            }
-        }
-        match CitizenCols::new(&r.citizen) {
-            Ok(cols) => items.push(ImportItem { line: r.line, cols, household: r.household.clone() }),
-            Err(v) => rejected.push((r.line, v)),
-        }
-    }
-    (items, rejected)
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Fate {
-    Insert,
-    /// Already stored (or earlier in the same batch).
-    Skip,
-    Reject(Violation),
-}
-
-/// Decides each row of a batch, in order: a personal ID already stored or seen earlier in
-/// the batch is skipped; a second head for a household is rejected. `exists` and
-/// `has_head` answer for the database as it was before the batch.
-pub(crate) fn plan_import(
-    items: &[ImportItem],
-    mut exists: impl FnMut(&str) -> Result<bool>,
-    mut has_head: impl FnMut(&str) -> Result<bool>,
-) -> Result<Vec<Fate>> {
-    let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
-    let mut heads: HashSet<&str> = HashSet::new();
-    let mut fates = Vec::with_capacity(items.len());
-    for it in items {
-        let id = it.cols.id();
-        if seen.contains(id) || exists(id)? {
-            fates.push(Fate::Skip);
-            continue;
-        }
-        if let Some((no, Relation::Head)) = &it.household {
-            if heads.contains(no.as_str()) || has_head(no)? {
-                fates.push(Fate::Reject(head_taken(no)));
-                continue;
-            }
-            heads.insert(no);
-        }
-        seen.insert(id);
-        fates.push(Fate::Insert);
-    }
-    Ok(fates)
-}
-
-/// Household numbers of the rows to insert, each once.
-pub(crate) fn new_households<'a>(items: &'a [ImportItem], fates: &[Fate]) -> Vec<&'a str> {
-    let mut seen = HashSet::new();
-    items
-        .iter()
-        .zip(fates)
-        .filter(|(_, f)| **f == Fate::Insert)
-        .filter_map(|(i, _)| i.household.as_ref().map(|(n, _)| n.as_str()))
-        .filter(|n| seen.insert(*n))
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------
 // personal ID allocation
 
 /// The 6-digit prefix of IDs for a province, sex and birth year, checking the inputs.
@@ -1295,18 +1213,6 @@ pub(crate) fn due_card_from_row(r: &impl RowGet) -> Result<DueCard> {
         renewal_due_from: parse_day(&r.text(4)?)?,
         scope_commune: r.text(5)?,
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// migrations
-
-/// One schema migration: applied in order, each in its own transaction, recorded in
-/// `schema_migrations`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
 }
 
 #[cfg(test)]

@@ -178,6 +178,7 @@ macro_rules! conformance {
 
 conformance!(
     migrate_twice_is_a_no_op,
+    migrations_are_checksummed_and_edits_refused,
     create_get_and_duplicate,
     full_record_round_trips,
     update_keeps_history_and_checks_version,
@@ -194,6 +195,8 @@ conformance!(
     audit_truncation_is_detected_against_the_checkpoint,
     audit_times_never_go_backwards,
     import_inserts_skips_and_rejects,
+    import_rejects_colliding_household_groups_whole,
+    import_refuses_conflicts_and_counts_exact_repeats,
     bulk_import_defers_and_restores_indexes,
     card_life_cycle_issues_a_card,
     card_transitions_are_checked,
@@ -281,6 +284,43 @@ async fn migrate_twice_is_a_no_op(h: &Harness) {
     assert_eq!(h.store.migrate().await.unwrap(), Vec::<i64>::new());
     h.store.ping().await.unwrap();
     assert_eq!(h.store.count_citizens().await.unwrap(), 0);
+}
+
+/// Every applied migration is recorded with the SHA-256 of its file; a database migrated
+/// before checksums gets them on the next start; an applied migration whose file no longer
+/// matches (here: its recorded checksum changed) stops the start, naming the version.
+async fn migrations_are_checksummed_and_edits_refused(h: &Harness) {
+    use sha2::Digest;
+    let (dir, url) = match &h.raw {
+        Raw::Sqlite(path) => ("sqlite", format!("sqlite://{}", path.display())),
+        Raw::Pg { url, .. } => ("postgres", url.clone()),
+    };
+    let file =
+        std::fs::read(format!("{}/migrations/{dir}/0001_init.sql", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let sum = hex::encode(sha2::Sha256::digest(&file));
+    let with_sum = format!("SELECT count(*) FROM schema_migrations WHERE version = 1 AND checksum = '{sum}'");
+    let missing = "SELECT count(*) FROM schema_migrations WHERE checksum IS NULL";
+    assert_eq!(h.scalar(&with_sum).await, 1);
+    assert_eq!(h.scalar(missing).await, 0);
+    assert!(h.scalar("SELECT count(*) FROM schema_migrations").await >= 7);
+
+    // A database from before checksums: the column is added and filled on the next start.
+    h.exec("ALTER TABLE schema_migrations DROP COLUMN checksum").await.unwrap();
+    assert_eq!(h.store.migrate().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(h.scalar(&with_sum).await, 1);
+    assert_eq!(h.scalar(missing).await, 0);
+
+    // Migration 3 as applied no longer matches its file: refused, by migrate and by open.
+    let forged = "0".repeat(64);
+    h.exec(&format!("UPDATE schema_migrations SET checksum = '{forged}' WHERE version = 3")).await.unwrap();
+    let err = h.store.migrate().await.unwrap_err().to_string();
+    assert!(err.contains("migration 3 (card_renewal) was edited"), "{err}");
+    assert!(err.contains(&forged), "{err}");
+    let err = dancu_store::open(&url).await.map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("migration 3 (card_renewal) was edited"), "{err}");
+    // Nothing was overwritten.
+    let kept = format!("SELECT count(*) FROM schema_migrations WHERE version = 3 AND checksum = '{forged}'");
+    assert_eq!(h.scalar(&kept).await, 1);
 }
 
 async fn create_get_and_duplicate(h: &Harness) {
@@ -1001,6 +1041,141 @@ async fn import_inserts_skips_and_rejects(h: &Harness) {
     assert_eq!(r.total, 3);
     let empty = h.store.import_batch(&[], &ch).await.unwrap();
     assert_eq!(empty, ImportOutcome::default());
+}
+
+const STRICT: ImportOptions = ImportOptions { append_to_existing_households: false };
+const APPEND: ImportOptions = ImportOptions { append_to_existing_households: true };
+
+fn rejected_rules(out: &ImportOutcome) -> Vec<(u64, &str)> {
+    out.rejected.iter().map(|(l, v)| (*l, v.rule)).collect()
+}
+
+async fn members(h: &Harness, number: &str) -> Vec<(String, Relation)> {
+    let v = h.store.get_household(number).await.unwrap().unwrap();
+    v.members.iter().map(|m| (m.personal_id.to_string(), m.relation)).collect()
+}
+
+/// A second province whose household numbers collide with stored ones: each colliding
+/// group is rejected whole and the stored households are unchanged; appending needs the
+/// option and the same head.
+async fn import_rejects_colliding_household_groups_whole(h: &Harness) {
+    let a = |serial: u32, name: &str| citizen(&id(Sex::Male, 1960, serial), name, "1960", BA_DINH);
+    let b = |serial: u32, name: &str| citizen(&id(Sex::Female, 1980, serial), name, "1980", THU_DAU_MOT);
+    let ch = change("system:import", "tỉnh thứ nhất");
+    let first = vec![
+        row(2, a(1, "Đỗ Văn Một"), Some(("HK01", Relation::Head))),
+        row(3, a(2, "Đỗ Văn Hai"), Some(("HK01", Relation::Spouse))),
+        row(4, a(3, "Đỗ Văn Ba"), Some(("HK01", Relation::Child))),
+        row(5, a(4, "Đỗ Văn Bốn"), Some(("HK02", Relation::Head))),
+    ];
+    let out = h.store.import_batch_with(&first, &ch, &STRICT).await.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing, out.rejected.len()), (4, 0, 0), "{out:?}");
+    let hk01 = members(h, "HK01").await;
+
+    // The second province, imported with the search indexes dropped as a bulk import does.
+    h.store.begin_import(1_000_000).await.unwrap();
+    let second = vec![
+        row(2, b(1, "Vũ Thị Một"), Some(("HK01", Relation::Head))),
+        row(3, b(2, "Vũ Thị Hai"), Some(("HK01", Relation::Spouse))),
+        row(4, b(3, "Vũ Thị Ba"), Some(("HK03", Relation::Head))),
+        row(5, b(4, "Vũ Thị Bốn"), Some(("HK03", Relation::Child))),
+        // HK02 exactly as stored: already present.
+        row(6, a(4, "Đỗ Văn Bốn"), Some(("HK02", Relation::Head))),
+        // HK02 again with a new member: appending is not asked for.
+        row(7, a(4, "Đỗ Văn Bốn"), Some(("HK02", Relation::Head))),
+        row(8, b(5, "Vũ Thị Năm"), Some(("HK02", Relation::Child))),
+        row(9, b(6, "Vũ Thị Sáu"), None),
+    ];
+    // Rows 6 to 8 are one group (contiguous, same number).
+    let out = h.store.import_batch_with(&second, &change("system:import", "tỉnh thứ hai"), &STRICT).await;
+    h.store.finish_import().await.unwrap();
+    let out = out.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing), (3, 0), "{out:?}");
+    assert_eq!(
+        rejected_rules(&out),
+        vec![
+            (2, "household.exists"),
+            (3, "household.exists"),
+            (6, "household.exists"),
+            (7, "household.exists"),
+            (8, "household.exists")
+        ]
+    );
+    assert!(out.rejected[0].1.message_en.contains("HK01"), "{:?}", out.rejected[0].1);
+    assert_eq!(members(h, "HK01").await, hk01);
+    assert_eq!(h.store.get_household("HK01").await.unwrap().unwrap().version, 1);
+    assert_eq!(members(h, "HK02").await.len(), 1);
+    for c in [&second[0], &second[1], &second[6]] {
+        assert!(h.store.get_citizen(&c.citizen.personal_id).await.unwrap().is_none());
+    }
+    assert_eq!(members(h, "HK03").await.len(), 2);
+    assert_eq!(h.store.count_citizens().await.unwrap(), 7);
+
+    // With the option, new members join under the same head; another head is refused whole.
+    let third = vec![
+        row(2, a(4, "Đỗ Văn Bốn"), Some(("HK02", Relation::Head))),
+        row(3, b(5, "Vũ Thị Năm"), Some(("HK02", Relation::Child))),
+        row(4, b(7, "Vũ Thị Bảy"), Some(("HK01", Relation::Head))),
+        row(5, b(8, "Vũ Thị Tám"), Some(("HK01", Relation::Child))),
+    ];
+    let out = h.store.import_batch_with(&third, &ch, &APPEND).await.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing), (1, 1), "{out:?}");
+    assert_eq!(rejected_rules(&out), vec![(4, "household.head_count"), (5, "household.head_count")]);
+    assert_eq!(members(h, "HK02").await.len(), 2);
+    assert_eq!(members(h, "HK01").await, hk01);
+    // The same file again: everything is already present, with or without the option.
+    let again = h.store.import_batch_with(&third[..2], &ch, &STRICT).await.unwrap();
+    assert_eq!((again.inserted, again.skipped_existing, again.rejected.len()), (0, 2, 0), "{again:?}");
+}
+
+/// A personal ID stored with other data is a conflict; the same row again is already
+/// present; a new household whose head conflicts is rejected whole.
+async fn import_refuses_conflicts_and_counts_exact_repeats(h: &Harness) {
+    let c = |serial: u32, name: &str| citizen(&id(Sex::Male, 1985, serial), name, "1985", NGOC_HA);
+    let ch = change("system:import", "nhập");
+    let lone = row(2, c(1, "Trịnh Văn Một"), None);
+    let out = h.store.import_batch_with(std::slice::from_ref(&lone), &ch, &STRICT).await.unwrap();
+    assert_eq!(out.inserted, 1);
+    let again = h.store.import_batch_with(std::slice::from_ref(&lone), &ch, &STRICT).await.unwrap();
+    assert_eq!((again.inserted, again.skipped_existing, again.rejected.len()), (0, 1, 0));
+
+    let other = row(3, c(1, "Trịnh Văn Khác"), None);
+    let out = h.store.import_batch_with(std::slice::from_ref(&other), &ch, &STRICT).await.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing), (0, 0));
+    assert_eq!(rejected_rules(&out), vec![(3, "citizen.conflict")]);
+    assert!(out.rejected[0].1.message_en.contains("given_name"), "{:?}", out.rejected[0].1);
+    let stored = h.store.get_citizen(&lone.citizen.personal_id).await.unwrap().unwrap();
+    assert_eq!((stored.citizen, stored.version), (lone.citizen.clone(), 1));
+
+    let batch = vec![
+        // A new household whose head is the stored person with other data: refused whole.
+        row(4, c(1, "Trịnh Văn Khác"), Some(("HK20", Relation::Head))),
+        row(5, c(2, "Trịnh Văn Hai"), Some(("HK20", Relation::Child))),
+        // A new household with a conflicting member: the member alone is refused.
+        row(6, c(3, "Trịnh Văn Ba"), Some(("HK21", Relation::Head))),
+        row(7, c(1, "Trịnh Văn Một"), Some(("HK21", Relation::Child))),
+        // Repeated in the batch: once the same (present), once with other data.
+        row(8, c(4, "Trịnh Văn Bốn"), None),
+        row(9, c(4, "Trịnh Văn Bốn"), None),
+        row(10, c(4, "Trịnh Văn Tư"), None),
+    ];
+    let out = h.store.import_batch_with(&batch, &ch, &STRICT).await.unwrap();
+    assert_eq!((out.inserted, out.skipped_existing), (2, 1), "{out:?}");
+    assert_eq!(
+        rejected_rules(&out),
+        vec![
+            (4, "citizen.conflict"),
+            (5, "household.head_refused"),
+            (7, "citizen.conflict"),
+            (10, "citizen.conflict")
+        ]
+    );
+    assert!(h.store.get_household("HK20").await.unwrap().is_none());
+    assert!(h.store.get_citizen(&batch[1].citizen.personal_id).await.unwrap().is_none());
+    assert_eq!(members(h, "HK21").await, vec![(batch[2].citizen.personal_id.to_string(), Relation::Head)]);
+    let stored = h.store.get_citizen(&lone.citizen.personal_id).await.unwrap().unwrap();
+    assert_eq!((stored.household_no, stored.version), (None, 1));
+    assert_eq!(h.store.count_citizens().await.unwrap(), 3);
 }
 
 async fn bulk_import_defers_and_restores_indexes(h: &Harness) {

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::Type;
 
-use super::{refs, unique_violation, PgStore};
+use super::{refs, unique_violation, PgStore, MIGRATION_LOCK};
 use crate::exec::{check_outcome, Cell, OwnedRow, SqlExec, Stmt, Val};
-use crate::{Result, StoreError};
+use crate::migrate::{self, Dialect, Migration, MigrationTarget};
+use crate::{rows, Result, StoreError};
 
 fn owned(r: &tokio_postgres::Row) -> Result<OwnedRow> {
     let mut cells = Vec::with_capacity(r.len());
@@ -50,5 +51,53 @@ impl SqlExec for PgStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// PostgreSQL's migrations table.
+pub(super) const MIGRATION_DIALECT: Dialect = Dialect {
+    create_table: "CREATE TABLE IF NOT EXISTS schema_migrations (
+        version bigint PRIMARY KEY, name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(), checksum text)",
+    has_checksum: "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+         AND table_name = 'schema_migrations' AND column_name = 'checksum'",
+    add_checksum: "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
+};
+
+/// Every transaction that changes the schema first takes an advisory lock, so that servers
+/// starting together migrate one after the other.
+#[async_trait]
+impl MigrationTarget for PgStore {
+    async fn script(&self, sql: &str) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute(sql).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rows(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>> {
+        let c = self.client().await?;
+        c.query(sql, &refs(&params)).await?.iter().map(owned).collect()
+    }
+
+    async fn statement(&self, sql: &str, params: Vec<Val>) -> Result<()> {
+        self.client().await?.execute(sql, &refs(&params)).await?;
+        Ok(())
+    }
+
+    async fn apply(&self, m: &Migration, checksum: &str) -> Result<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        if tx.query_opt(migrate::APPLIED_SQL, &[&m.version]).await?.is_some() {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        tx.batch_execute(m.sql).await?;
+        tx.execute(migrate::RECORD_SQL, &[&m.version, &m.name, &checksum, &rows::now()]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

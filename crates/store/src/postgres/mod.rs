@@ -3,13 +3,13 @@
 
 mod exec;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::{BufMut, BytesMut};
 use chrono::{TimeZone, Utc};
-use dancu_domain::{Citizen, Household, PersonalId, Relation, Sex};
+use dancu_domain::{Citizen, Household, PersonalId, Sex};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures_util::{SinkExt, StreamExt};
 use tokio_postgres::error::SqlState;
@@ -18,8 +18,10 @@ use tokio_postgres::{IsolationLevel, NoTls};
 
 use crate::audit_chain::{self, AuditHead, AuditKey, AuditReport, ChainCheck, VerifyScope};
 use crate::combine::{Combiner, TransitionReq};
+use crate::import::{self, Fate, ImportItem, Stored};
+use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::rows::{self, Fate, Migration, Ph, RowGet, Val};
+use crate::rows::{self, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
 
 const MIGRATIONS: &[Migration] = &[
@@ -358,7 +360,7 @@ fn household_copy_data(numbers: &[&str], change: &Change) -> bytes::Bytes {
 }
 
 /// Binary `COPY` data of the rows to insert, and how many there are.
-fn copy_data(items: &[rows::ImportItem], fates: &[Fate], meta: &[Val]) -> (bytes::Bytes, u64) {
+fn copy_data(items: &[ImportItem], fates: &[Fate], meta: &[Val]) -> (bytes::Bytes, u64) {
     let mut buf = BytesMut::with_capacity(items.len() * 400 + 64);
     buf.put_slice(b"PGCOPY\n\xff\r\n\0");
     buf.put_i32(0);
@@ -567,34 +569,7 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<Vec<i64>> {
-        let mut client = self.client().await?;
-        let mut applied = Vec::new();
-        for m in MIGRATIONS {
-            let tx = client.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version bigint PRIMARY KEY, name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now())",
-            )
-            .await?;
-            let done =
-                tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&m.version]).await?;
-            if done.is_some() {
-                tx.commit().await?;
-                continue;
-            }
-            tx.batch_execute(m.sql).await?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                &[&m.version, &m.name],
-            )
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
-            applied.push(m.version);
-        }
-        drop(client);
+        let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "postgres").await?;
         self.restore_deferred().await?;
         Ok(applied)
     }
@@ -680,28 +655,23 @@ impl Store for PgStore {
         page(&client, &count_sql, &page_sql, &f, limit, q.offset, rows::summary_from_row).await
     }
 
-    async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
-        let (items, rejected) = rows::prepare_import(batch);
+    async fn import_batch_with(
+        &self,
+        batch: &[ImportRow],
+        change: &Change,
+        opts: &ImportOptions,
+    ) -> Result<ImportOutcome> {
+        let (items, rejected) = import::prepare_import(batch);
         let mut client = self.client().await?;
         let mut tx = client.transaction().await?;
 
-        // Households that already have a head.
-        let heads: Vec<&str> = items
-            .iter()
-            .filter_map(|i| match &i.household {
-                Some((n, Relation::Head)) => Some(n.as_str()),
-                _ => None,
-            })
-            .collect();
-        let taken: HashSet<String> = if heads.is_empty() {
-            HashSet::new()
+        // The batch's households that exist, with their heads: one query.
+        let numbers = import::household_numbers(&items);
+        let known: HashMap<String, Option<String>> = if numbers.is_empty() {
+            HashMap::new()
         } else {
-            let st = tx
-                .prepare_cached(
-                    "SELECT household_no FROM citizens WHERE relation = 'head' AND household_no = ANY($1)",
-                )
-                .await?;
-            tx.query(&st, &[&heads]).await?.iter().map(|r| r.get(0)).collect()
+            let st = tx.prepare_cached(import::HOUSEHOLD_HEADS_SQL).await?;
+            tx.query(&st, &[&numbers]).await?.iter().map(|r| (r.get(0), r.get(1))).collect()
         };
 
         let outcome = |fates: &[Fate], inserted: u64| {
@@ -718,53 +688,62 @@ impl Store for PgStore {
         };
         let meta = rows::citizen_meta(1, change);
 
-        // Fast path, for new data: assume no personal ID is stored yet and COPY straight into
-        // the tables. Should one be stored (a re-run), the savepoint undoes the COPY and the
-        // exact path below decides row by row. A row refused for its household may as well
-        // be a stored one (to skip), so refusals take the exact path too.
-        let fates = rows::plan_import(&items, |_| Ok(false), |no| Ok(taken.contains(no)))?;
-        if !fates.iter().any(|f| matches!(f, Fate::Reject(_))) {
-            let numbers = rows::new_households(&items, &fates);
-            let (data, accepted) = copy_data(&items, &fates, &meta);
-            if accepted == 0 {
-                tx.commit().await?;
-                return Ok(outcome(&fates, 0));
-            }
-            let st = tx.prepare_cached("SELECT number FROM households WHERE number = ANY($1)").await?;
-            let known: HashSet<String> = tx.query(&st, &[&numbers]).await?.iter().map(|r| r.get(0)).collect();
-            let sp = tx.savepoint("import_copy").await?;
-            let copied = async {
-                let new: Vec<&str> = numbers.into_iter().filter(|n| !known.contains(*n)).collect();
-                if !new.is_empty() {
-                    copy_in(&sp, COPY_HOUSEHOLDS, household_copy_data(&new, change)).await?;
-                }
-                copy_in(&sp, &self.sql.copy_citizens, data).await
-            };
-            match copied.await {
-                Ok(n) => {
-                    sp.commit().await?;
+        // Fast path, for new data: no household of the batch exists, so assume no personal
+        // ID is stored either and COPY straight into the tables. Should one be stored (a
+        // re-run), the savepoint undoes the COPY and the exact path below decides. A row
+        // refused within the batch may as well be a stored one, so refusals take the exact
+        // path too.
+        if known.is_empty() {
+            let fates = import::plan_import(&items, opts, |_| Ok(Stored::Absent), |_| Ok(None))?;
+            if !fates.iter().any(|f| matches!(f, Fate::Reject(_))) {
+                let (data, accepted) = copy_data(&items, &fates, &meta);
+                if accepted == 0 {
                     tx.commit().await?;
-                    return Ok(outcome(&fates, n));
+                    return Ok(outcome(&fates, 0));
                 }
-                Err(e) if matches!(unique_violation(&e), Some("citizens_pkey" | "households_pkey")) => {
-                    sp.rollback().await?
+                let new = import::new_households(&items, &fates);
+                let sp = tx.savepoint("import_copy").await?;
+                let copied = async {
+                    if !new.is_empty() {
+                        copy_in(&sp, COPY_HOUSEHOLDS, household_copy_data(&new, change)).await?;
+                    }
+                    copy_in(&sp, &self.sql.copy_citizens, data).await
+                };
+                match copied.await {
+                    Ok(n) => {
+                        sp.commit().await?;
+                        tx.commit().await?;
+                        return Ok(outcome(&fates, n));
+                    }
+                    Err(e) if matches!(unique_violation(&e), Some("citizens_pkey" | "households_pkey")) => {
+                        sp.rollback().await?
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
             }
         }
 
-        // Exact path: look the personal IDs up, stage the new rows, insert skipping any
-        // stored meanwhile.
+        // Exact path: what is stored under the batch's personal IDs (one query), the plan,
+        // then the new rows staged and inserted, skipping any stored meanwhile.
         let ids: Vec<&str> = items.iter().map(|i| i.cols.id()).collect();
-        let st = tx.prepare_cached("SELECT personal_id FROM citizens WHERE personal_id = ANY($1)").await?;
-        let existing: HashSet<String> = tx.query(&st, &[&ids]).await?.iter().map(|r| r.get(0)).collect();
-        let fates = rows::plan_import(&items, |id| Ok(existing.contains(id)), |no| Ok(taken.contains(no)))?;
+        let st = tx.prepare_cached(&import::STORED_SQL).await?;
+        let stored: HashMap<String, tokio_postgres::Row> =
+            tx.query(&st, &[&ids]).await?.into_iter().map(|r| (r.get(0), r)).collect();
+        let fates = import::plan_import(
+            &items,
+            opts,
+            |it| match stored.get(it.cols.id()) {
+                None => Ok(Stored::Absent),
+                Some(r) => import::compare_stored(r, it),
+            },
+            |no| Ok(known.get(no).cloned()),
+        )?;
         let (data, accepted) = copy_data(&items, &fates, &meta);
         if accepted == 0 {
             tx.commit().await?;
             return Ok(outcome(&fates, 0));
         }
-        let numbers = rows::new_households(&items, &fates);
+        let numbers = import::new_households(&items, &fates);
         if !numbers.is_empty() {
             let st = tx
                 .prepare_cached(

@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use rusqlite::types::ValueRef;
-use rusqlite::{ffi, params_from_iter, ErrorCode};
+use rusqlite::{ffi, params, params_from_iter, ErrorCode, OptionalExtension};
 
 use super::{immediate, SqliteStore, PH};
 use crate::exec::{check_outcome, Cell, OwnedRow, SqlExec, Stmt, Val};
-use crate::{Result, StoreError};
+use crate::migrate::{self, Dialect, Migration, MigrationTarget};
+use crate::{rows, Result, StoreError};
 
 fn owned(r: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<OwnedRow> {
     let mut cells = Vec::with_capacity(n);
@@ -53,6 +54,69 @@ impl SqlExec for SqliteStore {
             }
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+}
+
+/// SQLite's migrations table; only its writer connection migrates.
+pub(super) const MIGRATION_DIALECT: Dialect = Dialect {
+    create_table: "CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL, checksum TEXT)",
+    has_checksum: "SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+    add_checksum: "ALTER TABLE schema_migrations ADD COLUMN checksum TEXT",
+};
+
+/// Everything runs on the writer connection, in immediate transactions: one migrating
+/// process at a time.
+#[async_trait]
+impl MigrationTarget for SqliteStore {
+    async fn script(&self, sql: &str) -> Result<()> {
+        let sql = sql.to_string();
+        self.write(move |c, _| {
+            let tx = immediate(c)?;
+            tx.execute_batch(&sql)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rows(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>> {
+        let sql = PH.sql(sql);
+        self.write(move |c, _| {
+            let mut st = c.prepare(&sql)?;
+            let n = st.column_count();
+            let rows = st.query_map(params_from_iter(&params), |r| owned(r, n))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn statement(&self, sql: &str, params: Vec<Val>) -> Result<()> {
+        let sql = PH.sql(sql);
+        self.write(move |c, _| {
+            c.execute(&sql, params_from_iter(&params))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn apply(&self, m: &Migration, checksum: &str) -> Result<bool> {
+        let (m, checksum) = (*m, checksum.to_string());
+        self.write(move |c, _| {
+            let tx = immediate(c)?;
+            let done = tx.query_row(&PH.sql(migrate::APPLIED_SQL), [m.version], |_| Ok(())).optional()?;
+            if done.is_some() {
+                return Ok(false);
+            }
+            tx.execute_batch(m.sql)?;
+            tx.execute(
+                &PH.sql(migrate::RECORD_SQL),
+                params![m.version, m.name, checksum, rows::ts_text(&rows::now())],
+            )?;
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }

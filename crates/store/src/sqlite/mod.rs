@@ -5,14 +5,13 @@
 mod checkpoint;
 mod exec;
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dancu_domain::{Citizen, Household, PersonalId, Relation, Sex};
+use dancu_domain::{Citizen, Household, PersonalId, Sex};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{
     params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior,
@@ -20,8 +19,10 @@ use rusqlite::{
 
 use crate::audit_chain::{self, AuditHead, AuditKey, AuditReport, ChainCheck, VerifyScope};
 use crate::combine::{Combiner, TransitionReq};
+use crate::import::{self, Fate, ImportItem, Stored};
+use crate::migrate::{self, Migration};
 use crate::model::*;
-use crate::rows::{self, Migration, Ph, RowGet, Val};
+use crate::rows::{self, Ph, RowGet, Val};
 use crate::{Result, Store, StoreError};
 use checkpoint::Checkpointer;
 
@@ -97,6 +98,10 @@ struct Sql {
     /// The import insert: `OR IGNORE` skips a row that breaks a uniqueness rule (a stored
     /// personal ID, a second head) without undoing the rest of the transaction.
     import_citizen: String,
+    /// What the import compares with a row, by personal ID ([`import::STORED_SQL`]).
+    import_stored: String,
+    /// Whether a household exists, and its head ([`import::HOUSEHOLD_HEADS_SQL`]).
+    import_household: String,
 }
 
 impl Sql {
@@ -117,6 +122,8 @@ impl Sql {
             import_citizen: rows::insert_citizen_sql(PH)
                 .replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1)
                 .replace(" ON CONFLICT (personal_id) DO NOTHING", ""),
+            import_stored: import::one_key(&import::STORED_SQL),
+            import_household: import::one_key(import::HOUSEHOLD_HEADS_SQL),
         }
     }
 }
@@ -514,57 +521,111 @@ fn create_indexes(c: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// One import batch in one transaction (see `import_batch`).
+/// One import batch in one transaction (see `import_batch_with`): every row is decided
+/// first ([`import::plan_import`]), then the accepted rows are inserted. As on PostgreSQL,
+/// new data takes a fast path: the plan assumes no personal ID is stored (only household
+/// numbers are looked up), and should an insert find one stored after all (a re-run), the
+/// transaction is rolled back and the batch decided again looking every personal ID up.
 fn import_tx(
     conn: &mut Connection,
     sql: &Sql,
-    items: &[rows::ImportItem],
+    items: &[ImportItem],
+    opts: &ImportOptions,
     meta: &[Val; 5],
-    (at, actor, reason): (&str, &str, &str),
+    who: (&str, &str, &str),
     out: &mut ImportOutcome,
 ) -> Result<()> {
+    if let Some(done) = import_attempt(conn, sql, items, opts, meta, who, false)? {
+        merge_outcome(out, done);
+        return Ok(());
+    }
+    let done = import_attempt(conn, sql, items, opts, meta, who, true)?
+        .ok_or_else(|| StoreError::Backend("the exact import path gave up".into()))?;
+    merge_outcome(out, done);
+    Ok(())
+}
+
+fn merge_outcome(out: &mut ImportOutcome, done: ImportOutcome) {
+    out.inserted += done.inserted;
+    out.skipped_existing += done.skipped_existing;
+    out.rejected.extend(done.rejected);
+}
+
+/// One try of [`import_tx`]; `None` (nothing written) when the fast path (`exact` false)
+/// does not apply.
+fn import_attempt(
+    conn: &mut Connection,
+    sql: &Sql,
+    items: &[ImportItem],
+    opts: &ImportOptions,
+    meta: &[Val; 5],
+    (at, actor, reason): (&str, &str, &str),
+    exact: bool,
+) -> Result<Option<ImportOutcome>> {
+    let mut out = ImportOutcome::default();
     let tx = immediate(conn)?;
     {
+        let mut find = tx.prepare_cached(&sql.import_stored)?;
+        let mut heads = tx.prepare_cached(&sql.import_household)?;
+        let fates = import::plan_import(
+            items,
+            opts,
+            |it| {
+                if !exact {
+                    return Ok(Stored::Absent);
+                }
+                let mut rs = find.query([it.cols.id()])?;
+                match rs.next()? {
+                    None => Ok(Stored::Absent),
+                    Some(r) => import::compare_stored(r, it),
+                }
+            },
+            |no| Ok(heads.query_row([no], |r| r.get::<_, Option<String>>(1)).optional()?),
+        )?;
+        if !exact && fates.iter().any(|f| matches!(f, Fate::Reject(_))) {
+            // A refusal may as well be a stored row: decide exactly.
+            return Ok(None);
+        }
         let mut hh = tx.prepare_cached(
             "INSERT INTO households (number, version, updated_at, updated_by, change_reason) \
              VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (number) DO NOTHING",
         )?;
+        for no in import::new_households(items, &fates) {
+            hh.execute(params![no, at, actor, reason])?;
+        }
         let mut ins = tx.prepare_cached(&sql.import_citizen)?;
-        let mut exists = tx.prepare_cached("SELECT 1 FROM citizens WHERE personal_id = ?1")?;
         // The bookkeeping columns are the same for every row: bound once.
         let n = rows::CITIZEN_COLUMNS.len();
         for (i, v) in meta.iter().enumerate() {
             ins.raw_bind_parameter(n + 1 + i, v)?;
         }
-        let mut households: HashSet<&str> = HashSet::new();
-        for it in items {
-            if let Some((no, _)) = &it.household {
-                if households.insert(no) {
-                    hh.execute(params![no, at, actor, reason])?;
+        for (it, fate) in items.iter().zip(fates) {
+            match fate {
+                Fate::Skip => out.skipped_existing += 1,
+                Fate::Reject(v) => out.rejected.push((it.line, v)),
+                Fate::Insert => {
+                    for (i, v) in it.cols.vals.iter().enumerate() {
+                        ins.raw_bind_parameter(i + 1, v)?;
+                    }
+                    for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
+                        ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
+                    }
+                    if ins.raw_execute()? == 1 {
+                        out.inserted += 1;
+                    } else if !exact {
+                        // Stored after all: the transaction is rolled back when dropped.
+                        return Ok(None);
+                    } else {
+                        // The exact plan saw the database in this transaction: nothing
+                        // should be ignored here.
+                        out.rejected.push((it.line, rows::row_refused()));
+                    }
                 }
-            }
-            for (i, v) in it.cols.vals.iter().enumerate() {
-                ins.raw_bind_parameter(i + 1, v)?;
-            }
-            for (i, v) in rows::household_vals(it.household.as_ref()).iter().enumerate() {
-                ins.raw_bind_parameter(n + meta.len() + 1 + i, v)?;
-            }
-            if ins.raw_execute()? == 1 {
-                out.inserted += 1;
-                continue;
-            }
-            // Ignored: a personal ID already stored, or a second head for the household.
-            if exists.exists([it.cols.id()])? {
-                out.skipped_existing += 1;
-            } else if let Some((no, Relation::Head)) = &it.household {
-                out.rejected.push((it.line, rows::head_taken(no)));
-            } else {
-                out.rejected.push((it.line, rows::row_refused()));
             }
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(Some(out))
 }
 
 /// Copies the audit entries after `upto` up to `last` into the look-up side tables.
@@ -609,34 +670,9 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<Vec<i64>> {
-        self.write(|c, _| {
-            c.execute_batch(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-            )?;
-            let mut applied = Vec::new();
-            for m in MIGRATIONS {
-                let tx = immediate(c)?;
-                let done: bool = tx
-                    .query_row("SELECT 1 FROM schema_migrations WHERE version = ?1", [m.version], |_| Ok(()))
-                    .optional()?
-                    .is_some();
-                if done {
-                    continue;
-                }
-                tx.execute_batch(m.sql)?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-                    params![m.version, m.name, rows::ts_text(&rows::now())],
-                )?;
-                tx.commit()?;
-                tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
-                applied.push(m.version);
-            }
-            create_indexes(c)?;
-            Ok(applied)
-        })
-        .await
+        let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "sqlite").await?;
+        self.write(|c, _| create_indexes(c)).await?;
+        Ok(applied)
     }
 
     async fn ping(&self) -> Result<()> {
@@ -731,8 +767,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn import_batch(&self, batch: &[ImportRow], change: &Change) -> Result<ImportOutcome> {
-        let (items, rejected) = rows::prepare_import(batch);
+    async fn import_batch_with(
+        &self,
+        batch: &[ImportRow],
+        change: &Change,
+        opts: &ImportOptions,
+    ) -> Result<ImportOutcome> {
+        let (items, rejected) = import::prepare_import(batch);
+        let opts = *opts;
         let meta = rows::citizen_meta(1, change);
         let (at, actor, reason) = (rows::ts_text(&change.at), change.actor.clone(), change.reason.clone());
         self.write(move |conn, sql| {
@@ -742,7 +784,7 @@ impl Store for SqliteStore {
             conn.execute_batch("PRAGMA foreign_keys = OFF")?;
             // Foreign keys come back on even if the batch panics (the connection is reused).
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                import_tx(conn, sql, &items, &meta, (&at, &actor, &reason), &mut out)
+                import_tx(conn, sql, &items, &opts, &meta, (&at, &actor, &reason), &mut out)
             }));
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
             result.unwrap_or_else(|p| std::panic::resume_unwind(p))?;

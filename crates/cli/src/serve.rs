@@ -9,8 +9,12 @@ use crate::config::{redact, ServeSettings};
 pub async fn run(s: ServeSettings) -> Result<()> {
     let store = dancu_store::open(&s.database_url).await?;
     let listener = tokio::net::TcpListener::bind(s.listen).await?;
+    let metrics = match s.metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
     tracing::info!(database = %redact(&s.database_url), backend = store.backend(), "store ready");
-    serve_on(store, listener, s.server, None).await
+    serve_with_metrics(store, listener, metrics, s.server, None).await
 }
 
 /// Serves on an already bound listener; prints `banner` once listening.
@@ -20,14 +24,35 @@ pub async fn serve_on(
     config: dancu_server::ServerConfig,
     banner: Option<String>,
 ) -> Result<()> {
+    serve_with_metrics(store, listener, None, config, banner).await
+}
+
+/// [`serve_on`], with `/metrics` also served on a listener of its own.
+pub async fn serve_with_metrics(
+    store: std::sync::Arc<dyn dancu_store::Store>,
+    listener: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    config: dancu_server::ServerConfig,
+    banner: Option<String>,
+) -> Result<()> {
     let (sink, writer) = AuditSink::start(store.clone(), 512);
     let state = dancu_server::AppState::new(Registry::new(store, sink), config);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
+    let metrics_task = match metrics {
+        Some(l) => {
+            tracing::info!(addr = %l.local_addr()?, "serving /metrics");
+            Some(tokio::spawn(dancu_server::serve_metrics(l, state.clone(), std::future::pending())))
+        }
+        None => None,
+    };
     if let Some(b) = banner {
         println!("{b}");
     }
     dancu_server::serve(listener, state, shutdown_signal()).await?;
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     // The router (and with it every audit sink) is dropped when serve returns.
     writer.shutdown().await;
     tracing::info!("stopped; audit log flushed");

@@ -14,9 +14,11 @@ pub mod error;
 #[doc(hidden)]
 pub mod exec;
 pub mod model;
+pub mod officer_admin;
 pub mod quality;
 pub mod registry;
 mod rows;
+pub mod totp_secrets;
 
 pub use error::StoreError;
 pub use model::*;

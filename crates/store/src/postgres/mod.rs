@@ -41,6 +41,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_catchup",
         sql: include_str!("../../migrations/postgres/0007_audit_catchup.sql"),
     },
+    Migration {
+        version: 8,
+        name: "officer_epoch",
+        sql: include_str!("../../migrations/postgres/0008_officer_epoch.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -23,7 +23,26 @@ async fn burst<F>(requests: Vec<F>) -> Vec<(u16, String)>
 where
     F: std::future::Future<Output = Response> + Send + 'static,
 {
-    let handles: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    burst_after(requests, 0, || true).await
+}
+
+/// Sends the first `first` requests at once, waits (up to 2 s) until `locked()` says the
+/// throttle has locked the key, then sends the rest at once while the first are still in
+/// flight; returns (status, error code) of each, in order.
+async fn burst_after<F>(requests: Vec<F>, first: usize, locked: impl Fn() -> bool) -> Vec<(u16, String)>
+where
+    F: std::future::Future<Output = Response> + Send + 'static,
+{
+    let mut handles = Vec::new();
+    for (i, r) in requests.into_iter().enumerate() {
+        if i == first && first > 0 {
+            let start = std::time::Instant::now();
+            while !locked() && start.elapsed() < std::time::Duration::from_secs(2) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+        handles.push(tokio::spawn(r));
+    }
     let mut out = Vec::new();
     for h in handles {
         let r = h.await.unwrap();
@@ -84,7 +103,10 @@ async fn parallel_officer_logins_get_no_token_after_five_failures() {
             })
             .map(|f| async move { f.await.unwrap() })
             .collect();
-        let answers = burst(requests).await;
+        let throttle = app.state.clone();
+        let answers =
+            burst_after(requests, 20, move || throttle.login_throttle.locked_for("officer:burst").is_some())
+                .await;
         assert_at_most_free_checked(&answers, backend);
         // The right password was the 21st: after five failures it gets no token.
         assert_eq!(
@@ -183,7 +205,10 @@ async fn parallel_totp_guesses_and_reset_codes_are_throttled() {
             })
             .map(|f| async move { f.await.unwrap() })
             .collect();
-        let answers = burst(requests).await;
+        let throttle = app.state.clone();
+        let key = format!("citizen:{id}");
+        let answers =
+            burst_after(requests, 20, move || throttle.login_throttle.locked_for(&key).is_some()).await;
         assert_at_most_free_checked(&answers, &format!("{backend} TOTP"));
         assert_ne!(answers[20].0, 303, "{backend}: the right code logged in after the lock: {answers:?}");
 
@@ -215,7 +240,10 @@ async fn parallel_totp_guesses_and_reset_codes_are_throttled() {
             })
             .map(|f| async move { f.await.unwrap() })
             .collect();
-        let answers = burst(requests).await;
+        let throttle = app.state.clone();
+        let key = format!("reset:{id}");
+        let answers =
+            burst_after(requests, 20, move || throttle.login_throttle.locked_for(&key).is_some()).await;
         assert_at_most_free_checked(&answers, &format!("{backend} reset"));
         assert_eq!(
             answers[20].0, 429,

@@ -25,6 +25,11 @@ pub struct FileConfig {
     pub audit_key_file: Option<String>,
     pub audit_checkpoint_file: Option<String>,
     pub audit_checkpoint_secs: Option<u64>,
+    pub secret_key_file: Option<String>,
+    pub metrics_token_file: Option<String>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub hash_slots: Option<usize>,
+    pub hash_queue: Option<usize>,
 }
 
 impl FileConfig {
@@ -75,7 +80,7 @@ pub fn audit_files(database_url: &str) -> (PathBuf, PathBuf) {
             .filter(|v| !v.is_empty())
             .or_else(|| file.get().cloned().flatten())
             .map(PathBuf::from)
-            .unwrap_or_else(|| beside_database(database_url, name))
+            .unwrap_or_else(|| PathBuf::from(path_for(database_url, name)))
     };
     (
         pick("DANCU_AUDIT_KEY_FILE", &FILE_AUDIT_KEY, "audit.key"),
@@ -120,6 +125,21 @@ pub struct ServeArgs {
     /// File holding the bearer-token signing secret; created with a random secret if missing.
     #[arg(long, env = "DANCU_TOKEN_SECRET_FILE")]
     pub token_secret_file: Option<String>,
+    /// File of the keys that seal TOTP secrets and key reset codes (`<id>:<64 hex>` lines,
+    /// the first current); created with a random key (mode 0600) if missing.
+    #[arg(long, env = "DANCU_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<String>,
+    /// The keys themselves instead of a file, from `DANCU_SECRET_KEYS` only (never a flag):
+    /// `<id>:<hex>`, comma-separated, current first.
+    #[arg(skip)]
+    pub secret_keys: Option<String>,
+    /// Serve /metrics (without a token) on this address only, not on the main listener.
+    #[arg(long, env = "DANCU_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// File holding the bearer token /metrics asks for on the main listener; created with a
+    /// random token (mode 0600) if missing.
+    #[arg(long, env = "DANCU_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +148,8 @@ pub struct ServeSettings {
     /// How often the audit writer signs a checkpoint while entries are appended.
     pub audit_checkpoint_every: Duration,
     pub listen: SocketAddr,
+    /// A listener of its own for /metrics, if configured.
+    pub metrics_listen: Option<SocketAddr>,
     pub server: dancu_server::ServerConfig,
 }
 
@@ -149,35 +171,84 @@ impl ServeArgs {
         if let Some(b) = file.max_body_bytes {
             server.max_body_bytes = b;
         }
+        if let Some(n) = file.hash_slots {
+            server.hash_slots = n.max(1);
+        }
+        if let Some(n) = file.hash_queue {
+            server.hash_queue = n;
+        }
         let secret_file = self
             .token_secret_file
             .or(file.token_secret_file.clone())
-            .unwrap_or_else(|| secret_path_for(&database_url));
+            .unwrap_or_else(|| path_for(&database_url, "token.secret"));
         server.token_secret = load_or_create_secret(Path::new(&secret_file))?;
+        let env_keys = std::env::var("DANCU_SECRET_KEYS").ok().filter(|k| !k.trim().is_empty());
+        server.secret_keys = match self.secret_keys.or(env_keys) {
+            Some(keys) => dancu_server::secrets::SecretKeys::parse(&keys.replace(',', "\n"))
+                .map_err(|e| anyhow::anyhow!("DANCU_SECRET_KEYS: {e}"))?,
+            None => {
+                let f = self
+                    .secret_key_file
+                    .or(file.secret_key_file.clone())
+                    .unwrap_or_else(|| path_for(&database_url, "secrets.key"));
+                load_or_create_keys(Path::new(&f))?
+            }
+        };
+        let metrics_listen = self.metrics_listen.or(file.metrics_listen);
+        let token_file = self.metrics_token_file.or(file.metrics_token_file.clone());
+        server.metrics_token = match (&metrics_listen, token_file) {
+            // A separate listener and no token file: /metrics only there.
+            (Some(_), None) => None,
+            (_, f) => Some(load_or_create_token(Path::new(
+                &f.unwrap_or_else(|| path_for(&database_url, "metrics.token")),
+            ))?),
+        };
         let audit_checkpoint_every = Duration::from_secs(file.audit_checkpoint_secs.unwrap_or(10).max(1));
-        Ok(ServeSettings { database_url, audit_checkpoint_every, listen, server })
+        Ok(ServeSettings { database_url, audit_checkpoint_every, listen, metrics_listen, server })
     }
-}
-
-/// Next to the SQLite file, or in the working directory for PostgreSQL.
-fn secret_path_for(url: &str) -> String {
-    beside_database(url, "token.secret").to_string_lossy().into_owned()
 }
 
 /// `name` next to the SQLite file, or `dancu-<name>` in the working directory for
 /// PostgreSQL.
-fn beside_database(url: &str, name: &str) -> PathBuf {
+fn path_for(url: &str, name: &str) -> String {
     match url.strip_prefix("sqlite://") {
-        Some(p) if !p.is_empty() && p != ":memory:" => Path::new(p).with_file_name(name),
-        _ => PathBuf::from(format!("dancu-{name}")),
+        Some(p) => Path::new(p).with_file_name(name).to_string_lossy().into_owned(),
+        None => format!("dancu-{name}"),
     }
 }
 
+/// Reads the sealing keys, or creates the file with one random key (mode 0600).
+pub fn load_or_create_keys(path: &Path) -> Result<dancu_server::secrets::SecretKeys> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let t = dancu_server::secrets::SecretKeys::new_file_text();
+            write_private(path, &t).with_context(|| format!("writing secret key file {}", path.display()))?;
+            t
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading secret key file {}", path.display())),
+    };
+    dancu_server::secrets::SecretKeys::parse(&text)
+        .map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display()))
+}
+
+/// Reads the /metrics bearer token, or creates the file with a random one (mode 0600).
+pub fn load_or_create_token(path: &Path) -> Result<String> {
+    String::from_utf8(load_or_create_secret(path)?).context("metrics token is not text")
+}
+
 pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>> {
-    if let Ok(s) = std::fs::read_to_string(path) {
-        let s = s.trim();
-        anyhow::ensure!(s.len() >= 32, "token secret in {} is shorter than 32 characters", path.display());
-        return Ok(s.as_bytes().to_vec());
+    match std::fs::read_to_string(path) {
+        Ok(s) => {
+            let s = s.trim();
+            anyhow::ensure!(s.len() >= 32, "the secret in {} is shorter than 32 characters", path.display());
+            return Ok(s.as_bytes().to_vec());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
@@ -220,6 +291,50 @@ mod tests {
     fn redacts_passwords() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_are_created_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("d/x.db").display());
+        let args = ServeArgs {
+            database_url: Some(url),
+            listen: None,
+            cookie_secure: None,
+            token_secret_file: None,
+            secret_key_file: None,
+            secret_keys: None,
+            metrics_listen: None,
+            metrics_token_file: None,
+        };
+        let s = args.clone().resolve(&FileConfig::default()).unwrap();
+        for name in ["token.secret", "secrets.key", "metrics.token"] {
+            let mode =
+                std::fs::metadata(dir.path().join("d").join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+        }
+        // A second start reads the same secrets.
+        let again = args.clone().resolve(&FileConfig::default()).unwrap();
+        assert_eq!(s.server.token_secret, again.server.token_secret);
+        assert_eq!(s.server.metrics_token, again.server.metrics_token);
+        let (a, b) = (s.server.secret_keys, again.server.secret_keys);
+        let id: dancu_domain::PersonalId = "001085001234".parse().unwrap();
+        let sealed =
+            dancu_server::secrets::Secrets::new(a).seal_totp(&id, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+        assert!(dancu_server::secrets::Secrets::new(b).open_totp(&id, &sealed).is_ok());
+        // With a metrics listener and no token file, /metrics is not on the main listener.
+        let sep = ServeArgs { metrics_listen: Some("127.0.0.1:9100".parse().unwrap()), ..args.clone() };
+        assert_eq!(sep.resolve(&FileConfig::default()).unwrap().server.metrics_token, None);
+        // Keys from the environment instead of the file.
+        let env = ServeArgs {
+            secret_keys: Some(format!("k2:{},k1:{}", "11".repeat(32), "22".repeat(32))),
+            ..args.clone()
+        };
+        assert_eq!(env.resolve(&FileConfig::default()).unwrap().server.secret_keys.current_id(), "k2");
+        let bad = ServeArgs { secret_keys: Some("k1:00".into()), ..args };
+        assert!(bad.resolve(&FileConfig::default()).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use dancu_store::registry::Access;
 use dancu_store::{CitizenQuery, NewOfficer, Officer, Role, Scope, Store};
 
-use crate::config::{load_or_create_secret, FileConfig};
+use crate::config::{load_or_create_keys, load_or_create_secret, load_or_create_token, FileConfig};
 use crate::import::{import_into, ImportArgs};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -265,8 +265,11 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let port = listener.local_addr()?.port();
+    let metrics_token_file = args.data_dir.join("metrics.token");
     let config = dancu_server::ServerConfig {
         token_secret: load_or_create_secret(&args.data_dir.join("token.secret"))?,
+        secret_keys: load_or_create_keys(&args.data_dir.join("secrets.key"))?,
+        metrics_token: Some(load_or_create_token(&metrics_token_file)?),
         ..Default::default()
     };
     let mut banner =
@@ -283,8 +286,9 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
         banner.push_str(&format!("  for example: {s}\n"));
     }
     banner.push_str(
-        "\nAPI: http://localhost:{port}/openapi.json · Stop with Ctrl-C.\n"
+        "\nAPI: http://localhost:{port}/openapi.json · /metrics with the bearer token in {metrics} · Stop with Ctrl-C.\n"
             .replace("{port}", &port.to_string())
+            .replace("{metrics}", &metrics_token_file.display().to_string())
             .as_str(),
     );
     let url = format!("sqlite://{}", args.data_dir.join("dancu.db").display());

@@ -112,7 +112,9 @@ enum ImportWhat {
 
 #[derive(Subcommand)]
 enum OfficerCmd {
-    /// Creates an officer account; the password is read from DANCU_OFFICER_PASSWORD.
+    /// Creates an officer account. The password is never a flag (it would show in the
+    /// process list): it comes from DANCU_OFFICER_PASSWORD, else a prompt on a terminal
+    /// (asked twice), else the first line of standard input.
     Add {
         #[arg(long, env = "DANCU_DATABASE_URL")]
         database_url: Option<String>,
@@ -126,8 +128,6 @@ enum OfficerCmd {
         /// nation, province:NN or commune:NNNNN (2025 codes)
         #[arg(long)]
         scope: String,
-        #[arg(long, env = "DANCU_OFFICER_PASSWORD", hide_env_values = true)]
-        password: String,
     },
 }
 
@@ -256,9 +256,8 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
                 .unwrap_or_else(config::default_database_url);
             registry_dedup::run(&args, &url).await
         }
-        Command::Officer {
-            what: OfficerCmd::Add { database_url, username, display_name, role, scope, password },
-        } => {
+        Command::Officer { what: OfficerCmd::Add { database_url, username, display_name, role, scope } } => {
+            let password = read_officer_password()?;
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
             let store = config::open_store(&url).await?;
             let o = demo::add_officer(&store, &username, &display_name, &role, &scope, &password).await?;
@@ -310,6 +309,31 @@ async fn audit_verify(url: &str, json: bool) -> Result<()> {
         std::process::exit(2);
     }
     Ok(())
+}
+
+/// A new officer's password: `DANCU_OFFICER_PASSWORD`, else a prompt without echo on a
+/// terminal (asked twice), else the first line of standard input.
+fn read_officer_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if let Ok(p) = std::env::var("DANCU_OFFICER_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(p);
+        }
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Mật khẩu / password: ")?;
+        let again = rpassword::prompt_password("Nhập lại / repeat: ")?;
+        anyhow::ensure!(p == again, "the two passwords differ");
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(
+        !p.is_empty(),
+        "no password: set DANCU_OFFICER_PASSWORD, type it at the prompt, or pipe it on standard input"
+    );
+    Ok(p)
 }
 
 fn id_check(number: &str) -> Result<()> {

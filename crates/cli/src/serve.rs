@@ -15,8 +15,12 @@ pub async fn run(s: ServeSettings) -> Result<()> {
     let store = crate::config::open_store(&s.database_url).await?;
     let audit = AuditSetup::for_database(&s.database_url, s.audit_checkpoint_every)?;
     let listener = tokio::net::TcpListener::bind(s.listen).await?;
+    let metrics = match s.metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
     tracing::info!(database = %redact(&s.database_url), backend = store.backend(), "store ready");
-    serve_on(store, listener, s.server, audit, None).await
+    serve_with_metrics(store, listener, metrics, s.server, audit, None).await
 }
 
 /// The audit key and the checkpoint log a server signs into.
@@ -67,15 +71,37 @@ pub async fn serve_on(
     audit: AuditSetup,
     banner: Option<String>,
 ) -> Result<()> {
+    serve_with_metrics(store, listener, None, config, audit, banner).await
+}
+
+/// [`serve_on`], with `/metrics` also served on a listener of its own.
+pub async fn serve_with_metrics(
+    store: std::sync::Arc<dyn dancu_store::Store>,
+    listener: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    config: dancu_server::ServerConfig,
+    audit: AuditSetup,
+    banner: Option<String>,
+) -> Result<()> {
     check_audit_at_start(store.as_ref(), &audit).await?;
     let (sink, writer) = AuditSink::start(store.clone(), 512, Some(audit.policy));
     let state = dancu_server::AppState::new(Registry::new(store, sink), config);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
+    let metrics_task = match metrics {
+        Some(l) => {
+            tracing::info!(addr = %l.local_addr()?, "serving /metrics");
+            Some(tokio::spawn(dancu_server::serve_metrics(l, state.clone(), std::future::pending())))
+        }
+        None => None,
+    };
     if let Some(b) = banner {
         println!("{b}");
     }
     dancu_server::serve(listener, state, shutdown_signal()).await?;
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     // The router (and with it every audit sink) is dropped when serve returns.
     writer.shutdown().await;
     tracing::info!("stopped; audit log flushed and signed");

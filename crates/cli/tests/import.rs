@@ -240,7 +240,7 @@ fn colliding_household_numbers_are_rejected_whole() {
         // never updated.
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let store = dancu_store::open(url).await.unwrap();
+            let store = dancu_store::open(url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
             for (n, members) in &ha {
                 let h = store.get_household(n).await.unwrap().unwrap();
                 let got: Vec<(String, String)> = h

@@ -91,6 +91,9 @@ impl LifeStatus {
     }
 }
 
+/// The longest street-level address detail kept (characters).
+pub const MAX_ADDRESS_DETAIL: usize = 200;
+
 /// A residence address: a commune with its list, and the street-level detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
@@ -246,7 +249,14 @@ impl CitizenDraft {
         let mut c = Checker { errors: Vec::new() };
         let year = today.year();
         let id = c.req("personal_id", PersonalId::parse_until(&self.personal_id, year));
-        let name = c.req("name", NameParts::new(&self.family_name, &self.middle_name, &self.given_name));
+        // The violation names its own field (family_name, middle_name or given_name).
+        let name = match NameParts::new(&self.family_name, &self.middle_name, &self.given_name) {
+            Ok(n) => Some(n),
+            Err(v) => {
+                c.errors.push(v);
+                None
+            }
+        };
         let birth = if self.birth_date.trim().is_empty() {
             c.errors.push(Violation::new(
                 "birth_date",
@@ -303,13 +313,33 @@ impl CitizenDraft {
                 String::new()
             }
         };
-        let address = |c: &mut Checker, unit_field: &str, unit: &str, detail: &str| {
-            let u = c.opt(unit_field, unit, str::parse::<UnitRef>)?;
-            Some(Address { unit: u, detail: nfc(detail) })
+        let address = |c: &mut Checker, kind: &str, unit: &str, detail: &str| {
+            let detail_field = format!("{kind}_detail");
+            let checked = crate::text::check_no_hidden_chars(&detail_field, detail).and_then(|()| {
+                let d = nfc(detail);
+                if d.chars().count() > MAX_ADDRESS_DETAIL {
+                    return Err(Violation::new(
+                        detail_field.as_str(),
+                        "address.too_long",
+                        format!("Địa chỉ chi tiết dài quá {MAX_ADDRESS_DETAIL} ký tự"),
+                        format!("the address detail is longer than {MAX_ADDRESS_DETAIL} characters"),
+                    ));
+                }
+                Ok(d)
+            });
+            let detail = match checked {
+                Ok(d) => d,
+                Err(v) => {
+                    c.errors.push(v);
+                    String::new()
+                }
+            };
+            let u = c.opt(&format!("{kind}_unit"), unit, str::parse::<UnitRef>)?;
+            Some(Address { unit: u, detail })
         };
-        let permanent = address(&mut c, "permanent_unit", &self.permanent_unit, &self.permanent_detail);
-        let temporary = address(&mut c, "temporary_unit", &self.temporary_unit, &self.temporary_detail);
-        let current = address(&mut c, "current_unit", &self.current_unit, &self.current_detail);
+        let permanent = address(&mut c, "permanent", &self.permanent_unit, &self.permanent_detail);
+        let temporary = address(&mut c, "temporary", &self.temporary_unit, &self.temporary_detail);
+        let current = address(&mut c, "current", &self.current_unit, &self.current_detail);
         let father_id = c.opt("father_id", &self.father_id, |s| PersonalId::parse_until(s, year));
         let mother_id = c.opt("mother_id", &self.mother_id, |s| PersonalId::parse_until(s, year));
         let spouse_id = c.opt("spouse_id", &self.spouse_id, |s| PersonalId::parse_until(s, year));
@@ -500,6 +530,28 @@ mod tests {
         let mut d = sample();
         d.birth_date = "1991".into();
         assert_eq!(d.validate(today()).unwrap_err()[0].rule, "id.year_mismatch");
+    }
+
+    #[test]
+    fn names_and_addresses_name_their_exact_field() {
+        let mut d = sample();
+        d.given_name = "Ho\u{0430}".into(); // Cyrillic а
+        d.middle_name = "Thị\u{0007}".into();
+        d.permanent_detail = "Số 1 phố Phan Đình Phùng ".repeat(20);
+        d.current_unit = "2025:00004".into();
+        d.current_detail = "Ngõ 5\u{202E}".into();
+        let errs = d.validate(today()).unwrap_err();
+        let rules: Vec<(&str, &str)> = errs.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+        assert!(rules.contains(&("middle_name", "text.control_char")), "{rules:?}");
+        assert!(rules.contains(&("permanent_detail", "address.too_long")), "{rules:?}");
+        assert!(rules.contains(&("current_detail", "text.control_char")), "{rules:?}");
+        assert!(!rules.iter().any(|(f, _)| *f == "name"), "{rules:?}");
+        let mut d = sample();
+        d.given_name = "Ho\u{0430}".into();
+        assert_eq!(d.validate(today()).unwrap_err()[0].field, "given_name");
+        let mut d = sample();
+        d.permanent_detail = "a".repeat(MAX_ADDRESS_DETAIL);
+        assert!(d.validate(today()).is_ok());
     }
 
     #[test]

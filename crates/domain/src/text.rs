@@ -78,9 +78,48 @@ pub struct NameParts {
     pub given: String,
 }
 
+/// A character that changes how text is shown without being text: C0 and C1 controls (tab
+/// and line breaks included), bidirectional embeddings, overrides, isolates and marks,
+/// zero-width characters, the byte-order mark and the soft hyphen.
+pub fn hidden_char(s: &str) -> Option<char> {
+    s.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    })
+}
+
+/// Refuses text holding a [`hidden_char`] (it is refused, not rewritten): rule
+/// `text.control_char` on `field`.
+pub fn check_no_hidden_chars(field: &str, raw: &str) -> Result<(), Violation> {
+    match hidden_char(raw) {
+        None => Ok(()),
+        Some(c) => Err(Violation::new(
+            field,
+            "text.control_char",
+            format!("Có ký tự điều khiển hoặc ký tự ẩn (U+{:04X})", c as u32),
+            format!("holds a control or invisible character (U+{:04X})", c as u32),
+        )),
+    }
+}
+
+/// The combining marks of Vietnamese writing: the five tones (grave, acute, tilde, hook above,
+/// dot below) and the vowel marks (circumflex, breve, horn).
+const VIETNAMESE_MARKS: [char; 8] =
+    ['\u{0300}', '\u{0301}', '\u{0303}', '\u{0309}', '\u{0323}', '\u{0302}', '\u{0306}', '\u{031B}'];
+
+/// At most a vowel mark and a tone on one letter (ệ, ở, ẵ).
+pub const MAX_MARKS_PER_LETTER: usize = 2;
+
 impl NameParts {
-    /// Builds name parts from separate fields, each normalised to NFC.
+    /// Builds name parts from separate fields, each normalised to NFC. Each part must be
+    /// Latin letters (with Vietnamese marks, at most [`MAX_MARKS_PER_LETTER`] on a letter),
+    /// spaces, `-` or `'`; control, bidirectional and invisible characters are refused, not
+    /// rewritten. Every violation names its field (`family_name`, `middle_name`,
+    /// `given_name`).
     pub fn new(family: &str, middle: &str, given: &str) -> Result<Self, Violation> {
+        for (field, raw) in [("family_name", family), ("middle_name", middle), ("given_name", given)] {
+            check_no_hidden_chars(field, raw)?;
+        }
         let parts = NameParts { family: nfc(family), middle: nfc(middle), given: nfc(given) };
         for (field, value) in [("family_name", &parts.family), ("given_name", &parts.given)] {
             if value.is_empty() {
@@ -102,6 +141,7 @@ impl NameParts {
 
     /// Splits a full name: first word family, last word given, the rest middle.
     pub fn parse_full(full: &str) -> Result<Self, Violation> {
+        check_no_hidden_chars("full_name", full)?;
         let full = nfc(full);
         let words: Vec<&str> = full.split(' ').filter(|w| !w.is_empty()).collect();
         if words.len() < 2 {
@@ -141,16 +181,48 @@ fn check_name_chars(field: &str, value: &str) -> Result<(), Violation> {
             "longer than 100 characters",
         ));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| !(c.is_alphabetic() || is_combining_mark(*c) || *c == ' ' || *c == '-' || *c == '\''))
-    {
-        return Err(Violation::new(
+    let invalid = |c: char| {
+        Violation::new(
             field,
             "name.invalid_char",
             format!("Ký tự không hợp lệ trong tên: {c:?}"),
             format!("invalid character in a name: {c:?}"),
-        ));
+        )
+    };
+    let mut marks = 0;
+    let mut after_letter = false;
+    for c in value.nfd() {
+        if is_combining_mark(c) {
+            if !after_letter || !VIETNAMESE_MARKS.contains(&c) {
+                return Err(invalid(c));
+            }
+            marks += 1;
+            if marks > MAX_MARKS_PER_LETTER {
+                return Err(Violation::new(
+                    field,
+                    "name.too_many_marks",
+                    format!("Một chữ cái có nhiều hơn {MAX_MARKS_PER_LETTER} dấu"),
+                    format!("a letter carries more than {MAX_MARKS_PER_LETTER} marks"),
+                ));
+            }
+        } else if c.is_ascii_alphabetic() || c == 'đ' || c == 'Đ' {
+            marks = 0;
+            after_letter = true;
+        } else if c == ' ' || c == '-' || c == '\'' {
+            marks = 0;
+            after_letter = false;
+        } else if c.is_alphabetic() {
+            // Cyrillic, Greek and other scripts (look-alikes such as Cyrillic а or о
+            // included), and Latin letters Vietnamese does not write.
+            return Err(Violation::new(
+                field,
+                "name.script",
+                format!("Tên chỉ dùng chữ cái Latinh có dấu tiếng Việt, không dùng {c:?}"),
+                format!("a name uses Latin letters with Vietnamese marks only, not {c:?}"),
+            ));
+        } else {
+            return Err(invalid(c));
+        }
     }
     Ok(())
 }
@@ -184,6 +256,32 @@ mod tests {
         assert_eq!(n.middle, "");
         assert_eq!(NameParts::parse_full("Hùng").unwrap_err().rule, "name.too_short");
         assert_eq!(NameParts::new("Lê", "", "An1").unwrap_err().rule, "name.invalid_char");
+    }
+
+    #[test]
+    fn names_refuse_hidden_characters_other_scripts_and_stacked_marks() {
+        let rule =
+            |f: &str, m: &str, g: &str| NameParts::new(f, m, g).map(|_| ()).map_err(|v| (v.field, v.rule));
+        assert_eq!(rule("Nguyễn", "Thị Ngọc", "Ánh"), Ok(()));
+        assert_eq!(rule("Nguyễn", "", "Hoà"), Ok(()));
+        assert_eq!(rule("H'Hen", "", "Niê"), Ok(()));
+        let nfd: String = "Nguyễn Ệ".nfd().collect();
+        assert_eq!(rule(&nfd, "", "Ánh"), Ok(()), "NFD input is fine");
+        // Control characters are refused, not rewritten to spaces.
+        assert_eq!(rule("Lê", "Văn\tA", "An"), Err(("middle_name".into(), "text.control_char")));
+        assert_eq!(rule("Lê", "", "An\n"), Err(("given_name".into(), "text.control_char")));
+        assert_eq!(rule("Lê\u{202E}", "", "An"), Err(("family_name".into(), "text.control_char")));
+        assert_eq!(rule("Lê", "", "A\u{200B}n"), Err(("given_name".into(), "text.control_char")));
+        // Cyrillic а (U+0430) and Greek ο look like Latin letters.
+        assert_eq!(rule("Lê", "", "\u{0430}n"), Err(("given_name".into(), "name.script")));
+        assert_eq!(rule("Hοàng", "", "An"), Err(("family_name".into(), "name.script")));
+        assert_eq!(rule("Lê", "", "Ø"), Err(("given_name".into(), "name.script")));
+        // Stacked and foreign marks.
+        let stacked = format!("A{}", "\u{0301}".repeat(50));
+        assert_eq!(rule("Lê", "", &stacked), Err(("given_name".into(), "name.too_many_marks")));
+        assert_eq!(rule("Lê", "", "A\u{0308}n"), Err(("given_name".into(), "name.invalid_char")));
+        assert_eq!(rule("Lê", "", "\u{0301}An"), Err(("given_name".into(), "name.invalid_char")));
+        assert_eq!(NameParts::parse_full("Lê\tVăn An").unwrap_err().rule, "text.control_char");
     }
 
     proptest! {

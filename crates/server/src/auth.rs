@@ -2,9 +2,7 @@
 //! API, server-side sessions with secure cookies and a CSRF token for the web pages, and a
 //! login throttle with back-off.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -24,6 +22,17 @@ use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "dancu_session";
 pub const LOGIN_CSRF_COOKIE: &str = "dancu_login_csrf";
+/// The header a cookie-authenticated `/api/v1` request must carry: the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn csrf_error() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "csrf",
+        "Phiên biểu mẫu không hợp lệ, hãy tải lại trang",
+        "invalid form token (CSRF); reload the page",
+    )
+}
 
 /// argon2id with OWASP's recommended parameters (19 MiB, 2 iterations, 1 lane).
 fn argon2() -> Argon2<'static> {
@@ -65,6 +74,9 @@ struct Claims {
     iat: i64,
     exp: i64,
     iss: String,
+    /// The officer's revocation epoch when the token was issued.
+    #[serde(default)]
+    ep: i64,
 }
 
 /// Signing keys for bearer tokens.
@@ -82,7 +94,7 @@ impl TokenKeys {
         TokenKeys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret), validation }
     }
 
-    pub fn issue(&self, o: &Officer, ttl: Duration) -> String {
+    pub fn issue(&self, o: &Officer, epoch: i64, ttl: Duration) -> String {
         let iat = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: o.id,
@@ -92,19 +104,22 @@ impl TokenKeys {
             iat,
             exp: iat + ttl.as_secs() as i64,
             iss: "dancu".into(),
+            ep: epoch,
         };
         jsonwebtoken::encode(&Header::new(JwtAlg::HS256), &claims, &self.enc).unwrap()
     }
 
-    fn verify(&self, token: &str) -> Option<Principal> {
+    /// The principal of a well-signed, unexpired token, with the epoch it carries.
+    fn verify(&self, token: &str) -> Option<(Principal, i64)> {
         let c = jsonwebtoken::decode::<Claims>(token, &self.dec, &self.validation).ok()?.claims;
-        Some(Principal {
+        let p = Principal {
             officer_id: c.sub,
             username: c.usr,
             role: Role::parse(&c.role)?,
             scope: c.scope.parse().ok()?,
             csrf: None,
-        })
+        };
+        Some((p, c.ep))
     }
 }
 
@@ -141,12 +156,7 @@ impl Principal {
     pub fn check_csrf(&self, submitted: &str) -> Result<(), ApiError> {
         match &self.csrf {
             Some(t) if constant_time_eq(t.as_bytes(), submitted.as_bytes()) => Ok(()),
-            Some(_) => Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "csrf",
-                "Phiên biểu mẫu không hợp lệ, hãy tải lại trang",
-                "invalid form token (CSRF); reload the page",
-            )),
+            Some(_) => Err(csrf_error()),
             None => Ok(()),
         }
     }
@@ -185,11 +195,29 @@ impl FromRequestParts<AppState> for Principal {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(ApiError::unauthorized)?;
-            state.keys.verify(token.trim()).ok_or_else(ApiError::unauthorized)?
+            let (p, epoch) = state.keys.verify(token.trim()).ok_or_else(ApiError::unauthorized)?;
+            let facts = crate::revocation::TokenFacts {
+                officer_id: p.officer_id,
+                role: p.role,
+                scope: &p.scope,
+                epoch,
+            };
+            if !state.revocation.allows(state.registry.store().as_ref(), &facts).await? {
+                return Err(ApiError::unauthorized());
+            }
+            p
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             let store = state.registry.store();
             let session =
                 store.get_session(&sha256_hex(token), now()).await?.ok_or_else(ApiError::unauthorized)?;
+            // The JSON API takes a session cookie only with the session's CSRF token in a
+            // header (any method, body or not): a same-site page cannot set it.
+            if parts.uri.path().starts_with("/api/") {
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+                    return Err(csrf_error());
+                }
+            }
             let officer = store
                 .get_officer(session.officer_id)
                 .await?
@@ -210,46 +238,7 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// Counts failed logins per username and locks it with doubling back-off after
-/// `FREE_FAILURES` failures (30 s, 60 s, … up to 15 min).
-#[derive(Default)]
-pub struct LoginThrottle {
-    state: Mutex<HashMap<String, (u32, Option<Instant>)>>,
-}
-
-const FREE_FAILURES: u32 = 5;
-
-impl LoginThrottle {
-    /// How long the username stays locked, if it is.
-    pub fn locked_for(&self, username: &str) -> Option<Duration> {
-        let s = self.state.lock().unwrap();
-        let until = s.get(username)?.1?;
-        until.checked_duration_since(Instant::now())
-    }
-
-    pub fn failed(&self, username: &str) {
-        let mut s = self.state.lock().unwrap();
-        let e = s.entry(username.to_string()).or_insert((0, None));
-        e.0 += 1;
-        if e.0 >= FREE_FAILURES {
-            let secs = (30u64 << (e.0 - FREE_FAILURES).min(5)).min(900);
-            e.1 = Some(Instant::now() + Duration::from_secs(secs));
-        }
-    }
-
-    pub fn succeeded(&self, username: &str) {
-        self.state.lock().unwrap().remove(username);
-    }
-}
-
-pub fn locked_error(d: Duration) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        "login_locked",
-        format!("Đăng nhập sai quá nhiều lần; thử lại sau {} giây", d.as_secs() + 1),
-        format!("too many failed logins; try again in {} s", d.as_secs() + 1),
-    )
-}
+pub use crate::throttle::{locked_error, LoginThrottle};
 
 pub fn bad_credentials() -> ApiError {
     ApiError::new(
@@ -260,25 +249,53 @@ pub fn bad_credentials() -> ApiError {
     )
 }
 
-/// Checks a username and password, with throttling and constant-time behaviour for
-/// unknown users.
+/// The longest password any login form accepts (argon2 is not run on anything longer).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A username as the throttle keys it: well-formed usernames only (3–64 of letters, digits,
+/// `.`, `_`, `-`), lower-cased. Anything else cannot name an account.
+pub fn officer_throttle_key(username: &str) -> Option<String> {
+    let u = username.trim();
+    let ok =
+        (3..=64).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    ok.then(|| format!("officer:{}", u.to_ascii_lowercase()))
+}
+
+/// Checks a username and password. The input is checked before any hashing; the attempt is
+/// taken from the throttle before the password is verified (so parallel guesses cannot
+/// pass the lock together); argon2 runs in the bounded [`crate::throttle::HashLimiter`];
+/// an unknown username costs the same verification as a known one.
 pub async fn authenticate(state: &AppState, username: &str, password: &str) -> Result<Officer, ApiError> {
-    if let Some(d) = state.login_throttle.locked_for(username) {
-        return Err(locked_error(d));
+    let username = username.trim();
+    let Some(key) = officer_throttle_key(username) else {
+        return Err(bad_credentials());
+    };
+    if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+        return Err(bad_credentials());
     }
-    let officer = state.registry.store().get_officer_by_username(username).await?;
+    let attempt = state.login_throttle.begin(&key).map_err(locked_error)?;
+    let officer = match state.registry.store().get_officer_by_username(username).await {
+        Ok(o) => o,
+        Err(e) => {
+            attempt.refund();
+            return Err(e.into());
+        }
+    };
     let hash = officer.as_ref().map(|o| o.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
     let pw = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            attempt.refund();
+            return Err(e);
+        }
+    };
     match officer {
         Some(o) if ok && o.active => {
-            state.login_throttle.succeeded(username);
+            attempt.success();
             Ok(o)
         }
-        _ => {
-            state.login_throttle.failed(username);
-            Err(bad_credentials())
-        }
+        _ => Err(bad_credentials()),
     }
 }
 
@@ -296,16 +313,12 @@ mod tests {
     }
 
     #[test]
-    fn throttle_locks_after_failures() {
-        let t = LoginThrottle::default();
-        for _ in 0..4 {
-            t.failed("a");
-        }
-        assert!(t.locked_for("a").is_none());
-        t.failed("a");
-        assert!(t.locked_for("a").unwrap() > Duration::from_secs(20));
-        t.succeeded("a");
-        assert!(t.locked_for("a").is_none());
+    fn throttle_keys_are_normalised_and_bounded() {
+        assert_eq!(officer_throttle_key(" Admin ").as_deref(), Some("officer:admin"));
+        assert_eq!(officer_throttle_key("ab"), None);
+        assert_eq!(officer_throttle_key(&"a".repeat(65)), None);
+        assert_eq!(officer_throttle_key("a b c"), None);
+        assert_eq!(officer_throttle_key("xã1"), None);
     }
 
     #[test]

@@ -148,8 +148,17 @@ pub fn parse_claim(i: &ClaimInput<'_>) -> Result<RegistrationClaim, ApiError> {
     }
 }
 
+/// The throttle key of a citizen login for a well-formed personal ID.
+pub fn login_key(id: &PersonalId) -> String {
+    format!("citizen:{id}")
+}
+
 /// Checks personal ID, password and TOTP code; on success spends the code, activates an
 /// approved account, records the login and returns the account.
+///
+/// The input is checked before anything is hashed (a malformed personal ID, password or code
+/// cannot name an account); then an attempt is taken from the throttle, so parallel guesses
+/// cannot pass the lock together, and argon2 runs in the bounded hashing pool.
 pub async fn citizen_login(
     state: &AppState,
     raw_id: &str,
@@ -157,30 +166,49 @@ pub async fn citizen_login(
     code: &str,
     client: &str,
 ) -> Result<EidAccount, ApiError> {
-    let raw_id = raw_id.trim();
-    let key = format!("citizen:{raw_id}");
-    if let Some(d) = state.login_throttle.locked_for(&key) {
-        return Err(locked_error(d));
+    let Ok(id) = raw_id.trim().parse::<PersonalId>() else {
+        return Err(bad_citizen_credentials());
+    };
+    if password.is_empty() || password.len() > crate::auth::MAX_PASSWORD_BYTES {
+        return Err(bad_citizen_credentials());
     }
+    let digits = code.chars().filter(|c| !c.is_whitespace()).count();
+    if digits != 6 || !code.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+        let v = totp::verify(&[], "x", 0, None).unwrap_err();
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
+    }
+    let attempt = state.login_throttle.begin(&login_key(&id)).map_err(locked_error)?;
     let store = state.registry.store().as_ref();
-    let account = match raw_id.parse::<PersonalId>() {
-        Ok(id) => eid::get_account(store, &id).await?,
-        Err(_) => None,
+    let account = match eid::get_account(store, &id).await {
+        Ok(a) => a,
+        Err(e) => {
+            attempt.refund();
+            return Err(e.into());
+        }
     };
     let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
     let pw = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw)).await.unwrap_or(false);
+    let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            attempt.refund();
+            return Err(e);
+        }
+    };
     let Some(account) = account.filter(|_| ok) else {
-        state.login_throttle.failed(&key);
         return Err(bad_citizen_credentials());
     };
-    let id = account.personal_id;
-    let key_ref = &key;
-    let fail = |outcome: &'static str| async move {
-        state.login_throttle.failed(key_ref);
-        eid::record_login(store, &id, now(), outcome, client).await
+    // From here on a failure stays counted (the attempt is dropped unsettled).
+    let fail =
+        |outcome: &'static str| async move { eid::record_login(store, &id, now(), outcome, client).await };
+    let secret = match account_totp_secret(state, &account) {
+        Ok(s) => s,
+        Err(e) => {
+            // The server's fault, not a guess: not counted.
+            attempt.refund();
+            return Err(e);
+        }
     };
-    let secret = totp::secret_from_base32(&account.totp_secret).unwrap_or_default();
     let unix = Utc::now().timestamp().max(0) as u64;
     let step = match totp::verify(&secret, code, unix, account.totp_last_step) {
         Ok(step) => step,
@@ -225,9 +253,15 @@ pub async fn citizen_login(
     if saved.state.phase() == Phase::Approved && !saved.state.is_locked() {
         saved = state.registry.eid_citizen_event(&saved.personal_id, &AccountEvent::Activate).await?;
     }
-    state.login_throttle.succeeded(&key);
+    attempt.success();
     eid::record_login(store, &saved.personal_id, now(), "ok", client).await?;
     Ok(saved)
+}
+
+/// The account's TOTP key. A stored secret that cannot be opened fails closed: the login is
+/// refused and the fault logged (never checked against an empty key).
+pub fn account_totp_secret(state: &AppState, account: &EidAccount) -> Result<Vec<u8>, ApiError> {
+    state.secrets.totp_key(&account.personal_id, &account.totp_secret)
 }
 
 /// Opens a portal session; returns the cookie token.
@@ -259,34 +293,80 @@ pub fn new_reset_code() -> String {
     format!("{}-{}", &digits[..5], &digits[5..])
 }
 
-/// Level-1 registration with throttling: refusals that say something about the registry
-/// (a field that does not match) count as failed attempts for the personal ID, so the
-/// registration cannot be used to probe records. Returns the account and its TOTP secret.
+/// The one answer of a registration whose details do not match the registry, whatever
+/// differs (name, date of birth, sex), for a deceased holder and for a personal ID with no
+/// record: the registration must not tell which detail is wrong.
+pub fn claim_mismatch() -> Violation {
+    Violation::new(
+        "personal_id",
+        "eid.claim_mismatch",
+        "Thông tin đăng ký không khớp với Cơ sở dữ liệu quốc gia về dân cư",
+        "the details do not match the national population database",
+    )
+}
+
+/// Rules whose refusal says something about a registry record; answered as [`claim_mismatch`].
+const MISMATCH_RULES: [&str; 5] =
+    ["eid.name_mismatch", "eid.dob_mismatch", "eid.sex_mismatch", "eid.deceased", "eid.personal_id_mismatch"];
+
+/// The 10 digits of a reset code as typed (spaces and dashes ignored), or `None`.
+pub fn normalize_reset_code(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// What is stored of a reset code for `id`: an HMAC under the server's key.
+pub fn reset_code_hash(state: &AppState, id: &PersonalId, code: &str) -> String {
+    state.secrets.reset_code_mac(id, &normalize_reset_code(code).unwrap_or_default())
+}
+
+/// Whether `code` is the account's live reset code.
+pub fn reset_code_ok(state: &AppState, account: &EidAccount, code: &str) -> bool {
+    let submitted = reset_code_hash(state, &account.personal_id, code);
+    account.reset_expires_at.is_some_and(|t| t > now())
+        && account
+            .reset_code_hash
+            .as_ref()
+            .is_some_and(|h| constant_time_eq(h.as_bytes(), submitted.as_bytes()))
+}
+
+/// Level-1 registration. The claim's own rules (phone, portrait, password) are checked before
+/// anything is hashed. Then an attempt is taken for the personal ID (5 per ID, then locked
+/// with back-off), the password is hashed in the bounded pool whatever the outcome (so a
+/// known and an unknown ID take the same time), and every refusal that depends on the
+/// record answers the same [`claim_mismatch`]. Returns the account and its TOTP secret
+/// (base32, shown once).
 pub async fn register_citizen(
     state: &AppState,
     claim: &RegistrationClaim,
     password: &str,
 ) -> Result<(EidAccount, String), ApiError> {
-    let key = format!("register:{}", claim.personal_id);
-    if let Some(d) = state.login_throttle.locked_for(&key) {
-        return Err(locked_error(d));
-    }
     check_password(password)?;
+    dancu_identity::eid::check_claim(claim)?;
+    let attempt =
+        state.login_throttle.begin(&format!("register:{}", claim.personal_id)).map_err(locked_error)?;
     let pw = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&pw))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let hash = match state.hasher.run(move || crate::auth::hash_password(&pw)).await {
+        Ok(h) => h,
+        Err(e) => {
+            attempt.refund();
+            return Err(e);
+        }
+    };
     let secret = new_totp_secret();
-    match state.registry.eid_register(claim, hash, secret.clone()).await {
-        Ok(a) => Ok((a, secret)),
+    let sealed = state.secrets.seal_totp(&claim.personal_id, &secret);
+    match state.registry.eid_register(claim, hash, sealed).await {
+        Ok(a) => {
+            attempt.success();
+            Ok((a, secret))
+        }
         Err(e) => {
             let e = ApiError::from(e);
-            if e.violations.iter().any(|v| {
-                ["eid.name_mismatch", "eid.dob_mismatch", "eid.sex_mismatch", "eid.deceased"]
-                    .contains(&v.rule)
-            }) {
-                state.login_throttle.failed(&key);
+            if e.violations.iter().any(|v| MISMATCH_RULES.contains(&v.rule)) {
+                // Counted (the attempt stays a failure), and one answer for every mismatch.
+                return Err(ApiError::invalid(vec![claim_mismatch()]));
             }
+            attempt.refund();
             Err(e)
         }
     }

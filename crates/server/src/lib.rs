@@ -8,6 +8,9 @@ pub mod citizen_auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod revocation;
+pub mod secrets;
+pub mod throttle;
 pub mod web;
 
 use std::ops::Deref;
@@ -23,6 +26,7 @@ use dancu_store::registry::Registry;
 
 use crate::auth::{LoginThrottle, TokenKeys};
 use crate::metrics::Metrics;
+use crate::throttle::HashLimiter;
 
 /// Settings the server needs; the CLI fills them from defaults, file, environment, flags.
 #[derive(Debug, Clone)]
@@ -36,6 +40,22 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Secret for signing bearer tokens (at least 32 bytes).
     pub token_secret: Vec<u8>,
+    /// Password hashes (argon2id, 19 MiB each) computed at once; default: the core count.
+    pub hash_slots: usize,
+    /// Requests that may wait for a hashing slot; beyond that `429 busy` at once.
+    pub hash_queue: usize,
+    /// Keys the login throttle keeps at most.
+    pub throttle_capacity: usize,
+    /// Bearer token that `/metrics` on the main listener asks for; `None`: `/metrics` is
+    /// not served there (only on a separate metrics listener, see [`serve_metrics`]).
+    pub metrics_token: Option<String>,
+    /// How often the database gauges (`dancu_citizens`) are refreshed.
+    pub metrics_refresh: Duration,
+    /// How often every officer's token epoch is reloaded: a deactivated or re-scoped
+    /// officer's bearer tokens stop working within this time on every server.
+    pub revocation_refresh: Duration,
+    /// Keys that seal TOTP secrets and key reset-code MACs (the first is current).
+    pub secret_keys: secrets::SecretKeys,
 }
 
 impl Default for ServerConfig {
@@ -47,8 +67,19 @@ impl Default for ServerConfig {
             token_ttl: Duration::from_secs(3600),
             max_body_bytes: 64 * 1024,
             token_secret: auth::random_token().into_bytes(),
+            hash_slots: cores(),
+            hash_queue: 8 * cores(),
+            throttle_capacity: throttle::DEFAULT_CAPACITY,
+            metrics_token: Some(auth::random_token()),
+            metrics_refresh: Duration::from_secs(30),
+            revocation_refresh: Duration::from_secs(2),
+            secret_keys: secrets::SecretKeys::random(),
         }
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 pub struct Inner {
@@ -57,6 +88,12 @@ pub struct Inner {
     pub keys: TokenKeys,
     pub metrics: Metrics,
     pub login_throttle: LoginThrottle,
+    /// Bounds concurrent argon2 work.
+    pub hasher: HashLimiter,
+    /// Officers' token epochs (bearer-token revocation).
+    pub revocation: revocation::Revocation,
+    /// Seals TOTP secrets, keys reset codes.
+    pub secrets: secrets::Secrets,
 }
 
 /// Shared application state (cheap to clone).
@@ -75,10 +112,13 @@ impl AppState {
         let keys = TokenKeys::from_secret(&config.token_secret);
         AppState(Arc::new(Inner {
             registry,
-            config,
             keys,
             metrics: Metrics::new(),
-            login_throttle: LoginThrottle::default(),
+            login_throttle: LoginThrottle::new(config.throttle_capacity, throttle::IDLE_EXPIRY),
+            hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
+            revocation: Default::default(),
+            secrets: secrets::Secrets::new(config.secret_keys.clone()),
+            config,
         }))
     }
 }
@@ -88,7 +128,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/metrics", get(metrics::serve_text))
         .route("/openapi.json", get(openapi::serve))
         .merge(api::routes())
         .merge(web::routes())
@@ -136,17 +176,39 @@ async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> Resp
     }
 }
 
-async fn metrics_text(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
-    let citizens = s.registry.store().count_citizens().await.map(|n| n as f64).unwrap_or(-1.0);
-    let body = s.metrics.render(&[("dancu_citizens", "Citizens stored.", citizens)]);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let gauges = tokio::spawn(metrics::refresh_gauges(state.clone(), state.config.metrics_refresh));
+    let epochs = tokio::spawn(revocation::refresh_task(state.clone(), state.config.revocation_refresh));
+    let reseal_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = secrets::reseal_totp_secrets(&reseal_state).await {
+            tracing::error!(error = %e, "re-sealing TOTP secrets failed");
+        }
+    });
+    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    gauges.abort();
+    epochs.abort();
+    served
+}
+
+/// Serves `/metrics` alone, without a token, on a listener of its own (an address only the
+/// monitoring network reaches), until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(|axum::extract::State(s): axum::extract::State<AppState>| async move { metrics::text(&s) }),
+        )
+        .fallback(not_found)
+        .with_state(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

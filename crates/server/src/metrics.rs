@@ -1,9 +1,13 @@
 //! Prometheus text metrics: requests per route and status class, and a latency histogram.
 //! Atomics behind a read-mostly map keep the hot path lock-free after a route's first hit.
+//!
+//! Every label set is bounded: the method is one of the standard HTTP methods or `OTHER`,
+//! the route is the router's template (or `unmatched`), the status is a class (`2xx`). Gauges
+//! that need the database (`dancu_citizens`) are refreshed by a timer task, never by a scrape.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -25,26 +29,54 @@ struct RouteStats {
 
 #[derive(Default)]
 pub struct Metrics {
-    routes: RwLock<BTreeMap<(String, String), Arc<RouteStats>>>,
+    routes: RwLock<BTreeMap<(&'static str, String), Arc<RouteStats>>>,
     started: std::sync::OnceLock<Instant>,
+    /// Citizens stored, as of the last refresh (-1 before the first or after a failure).
+    citizens: AtomicI64,
+}
+
+/// The method label: a standard HTTP method, or `OTHER` for anything a client made up.
+pub fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        let m = Metrics::default();
+        let m = Metrics { citizens: AtomicI64::new(-1), ..Default::default() };
         m.started.get_or_init(Instant::now);
         m
     }
 
-    fn stats(&self, method: &str, route: &str) -> Arc<RouteStats> {
-        let key = (method.to_string(), route.to_string());
-        if let Some(s) = self.routes.read().unwrap().get(&key) {
-            return s.clone();
-        }
-        self.routes.write().unwrap().entry(key).or_default().clone()
+    /// Sets the `dancu_citizens` gauge (the refresh task calls it).
+    pub fn set_citizens(&self, n: Option<u64>) {
+        self.citizens.store(n.map_or(-1, |n| n as i64), Ordering::Relaxed);
     }
 
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// Label sets held (for tests: bounded by routes × methods).
+    pub fn series(&self) -> usize {
+        self.routes.read().unwrap().len()
+    }
+
+    fn stats(&self, method: &'static str, route: &str) -> Arc<RouteStats> {
+        if let Some(s) = self.routes.read().unwrap().get(&(method, route.to_string())) {
+            return s.clone();
+        }
+        self.routes.write().unwrap().entry((method, route.to_string())).or_default().clone()
+    }
+
+    pub fn observe(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
         let s = self.stats(method, route);
         let class = ((status / 100) as usize).clamp(1, 5) - 1;
         s.by_class[class].fetch_add(1, Ordering::Relaxed);
@@ -101,6 +133,11 @@ impl Metrics {
         }
         let uptime = self.started.get().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
         let _ = writeln!(out, "# TYPE dancu_uptime_seconds gauge\ndancu_uptime_seconds {uptime}");
+        let citizens = self.citizens.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP dancu_citizens Citizens stored (refreshed periodically; -1: not yet known).\n# TYPE dancu_citizens gauge\ndancu_citizens {citizens}"
+        );
         for (name, help, v) in extra {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
@@ -116,9 +153,65 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let resp = next.run(req).await;
-    state.metrics.observe(&method, &route, resp.status().as_u16(), start.elapsed());
+    state.metrics.observe(method, &route, resp.status().as_u16(), start.elapsed());
     resp
+}
+
+/// Keeps the database gauges fresh: counts once at start, then every `every`.
+pub async fn refresh_gauges(state: AppState, every: Duration) {
+    loop {
+        let n = state.registry.store().count_citizens().await;
+        if let Err(e) = &n {
+            tracing::warn!(error = %e, "metrics: counting citizens failed");
+        }
+        state.metrics.set_citizens(n.ok());
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// `GET /metrics`: the Prometheus text. On the main listener it asks for the configured
+/// bearer token (compared in constant time); on a separate metrics listener it is open.
+pub async fn serve_text(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    use axum::response::IntoResponse;
+    let Some(expected) = s.config.metrics_token.as_deref() else {
+        return crate::error::ApiError::not_found().into_response();
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !crate::auth::constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
+        return crate::error::ApiError::unauthorized().into_response();
+    }
+    text(&s)
+}
+
+/// The exposition body.
+pub fn text(s: &AppState) -> Response {
+    use axum::response::IntoResponse;
+    let body = s.metrics.render(&[]);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::new();
+        for i in 0..1000 {
+            let method = axum::http::Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+            m.observe(method_label(&method), "unmatched", 405, Duration::from_millis(1));
+        }
+        assert_eq!(m.series(), 1);
+        let text = m.render(&[]);
+        assert!(text.contains("method=\"OTHER\""));
+        assert!(!text.contains("X1"));
+        assert!(text.contains("dancu_citizens -1"));
+    }
 }

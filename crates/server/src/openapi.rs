@@ -13,6 +13,7 @@ use crate::api;
         api::auth::token,
         api::auth::create_officer,
         api::auth::list_officers,
+        api::auth::update_officer,
         api::citizens::search,
         api::citizens::read,
         api::citizens::create,

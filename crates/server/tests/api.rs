@@ -377,7 +377,16 @@ async fn audit_and_ops(app: &TestApp) {
     // Ops endpoints.
     assert_eq!(c.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
     assert_eq!(c.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
-    let m = c.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let metrics_token = app.state.config.metrics_token.clone().unwrap();
+    let m = c
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(metrics_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(m.contains("dancu_http_requests_total{method=\"GET\",route=\"/api/v1/citizens/{id}\""), "{m}");
     assert!(!m.contains(&a), "metrics must not contain personal IDs");
     let o = body(c.get(format!("{}/openapi.json", app.base)).send().await.unwrap()).await;

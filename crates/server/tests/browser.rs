@@ -295,7 +295,8 @@ async fn run_portal(c: &Client, app: &TestApp) -> Result<(), String> {
     let id = app.citizen_a.personal_id.to_string();
     c.goto(&format!("{}/portal", app.base)).await.unwrap();
     wait_for(c, "[data-testid=register-link]").await.click().await.unwrap();
-    // A wrong date of birth: refused with the reason, nothing stored.
+    // A wrong date of birth: refused with the one answer every mismatch gets (it must not
+    // say which detail differs), nothing stored.
     fill(c, "#personal_id", &id).await;
     fill(c, "#full_name", "Nguyễn Văn Ấn").await;
     fill(c, "#birth_date", "16/03/1985").await;
@@ -305,7 +306,7 @@ async fn run_portal(c: &Client, app: &TestApp) -> Result<(), String> {
     fill(c, "#password2", "mat-khau-cong-dan-1").await;
     wait_for(c, "#register").await.click().await.unwrap();
     let err = text(c, "[data-testid=portal-error]").await;
-    if !err.contains("Ngày sinh không khớp") {
+    if !err.contains("Thông tin đăng ký không khớp") || err.contains("Ngày sinh") {
         return Err(format!("registration error: {err}"));
     }
     // The form keeps what was typed (but not the passwords); correct the date.

@@ -49,8 +49,9 @@ async fn register(app: &TestApp, b: &Value) -> Response {
     app.client().post(format!("{}/api/v1/eid/registrations", app.base)).json(b).send().await.unwrap()
 }
 
-/// Level-1 registration: every mismatch is refused with its rule; an unknown personal ID
-/// answers exactly like a wrong name. Returns the TOTP secret.
+/// Level-1 registration: every mismatch with the record is refused with one answer
+/// (`eid.claim_mismatch`), and an unknown personal ID answers exactly like it; the claim's
+/// own rules name their field. Returns the TOTP secret.
 async fn registration(app: &TestApp) -> String {
     let good = register_body(app);
     let with = |k: &str, v: Value| {
@@ -59,9 +60,9 @@ async fn registration(app: &TestApp) -> String {
         b
     };
     let cases = [
-        (with("birth_date", json!("16/03/1985")), "eid.dob_mismatch"),
-        (with("full_name", json!("Nguyễn Văn Anh")), "eid.name_mismatch"),
-        (with("sex", json!("Nữ")), "eid.sex_mismatch"),
+        (with("birth_date", json!("16/03/1985")), "eid.claim_mismatch"),
+        (with("full_name", json!("Nguyễn Văn Anh")), "eid.claim_mismatch"),
+        (with("sex", json!("Nữ")), "eid.claim_mismatch"),
         (with("portrait_captured", json!(false)), "eid.portrait_missing"),
         (with("phone", json!("12345")), "eid.phone_format"),
         (with("password", json!("short")), "password.weak"),
@@ -81,7 +82,7 @@ async fn registration(app: &TestApp) -> String {
     let v = body(register(app, &unknown).await).await;
     let wrong_name = body(register(app, &with("full_name", json!("Lê Văn Khác"))).await).await;
     assert_eq!(v, wrong_name, "an unknown ID must answer like a wrong name");
-    assert_eq!(rule(&v), "eid.name_mismatch");
+    assert_eq!(rule(&v), "eid.claim_mismatch");
     // Nothing was stored by the refusals.
     let t = app.token("xa_a").await;
     let r = app

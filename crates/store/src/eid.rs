@@ -13,8 +13,8 @@ use crate::model::{Page, Scope, Timestamp};
 use crate::rows::{self, RowGet};
 use crate::{Result, Store, StoreError};
 
-/// An account as stored. Secrets never serialise.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An account as stored. Secrets never serialise, and `Debug` shows them redacted.
+#[derive(Clone, PartialEq, Serialize)]
 pub struct EidAccount {
     pub personal_id: PersonalId,
     pub level: Level,
@@ -22,12 +22,12 @@ pub struct EidAccount {
     pub phone: String,
     #[serde(skip)]
     pub password_hash: String,
-    /// Base32, as authenticator apps take it.
+    /// Sealed by the server (`v1:…`, ChaCha20-Poly1305); base32 inside, as authenticator apps take it.
     #[serde(skip)]
     pub totp_secret: String,
     #[serde(skip)]
     pub totp_last_step: Option<u64>,
-    /// SHA-256 of the one-time code an officer issued for a password reset.
+    /// HMAC-SHA-256 (server key) of the one-time code an officer issued for a password reset.
     #[serde(skip)]
     pub reset_code_hash: Option<String>,
     #[serde(skip)]
@@ -37,6 +37,28 @@ pub struct EidAccount {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+}
+
+impl std::fmt::Debug for EidAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |present: bool| if present { "<redacted>" } else { "<none>" };
+        f.debug_struct("EidAccount")
+            .field("personal_id", &self.personal_id)
+            .field("level", &self.level)
+            .field("state", &self.state)
+            .field("phone", &self.phone)
+            .field("password_hash", &redacted(!self.password_hash.is_empty()))
+            .field("totp_secret", &redacted(!self.totp_secret.is_empty()))
+            .field("totp_last_step", &self.totp_last_step)
+            .field("reset_code_hash", &redacted(self.reset_code_hash.is_some()))
+            .field("reset_expires_at", &self.reset_expires_at)
+            .field("scope_province", &self.scope_province)
+            .field("scope_commune", &self.scope_commune)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 /// One entry of an account's history.

@@ -17,9 +17,11 @@ pub mod exec;
 mod import;
 mod migrate;
 pub mod model;
+pub mod officer_admin;
 pub mod quality;
 pub mod registry;
 mod rows;
+pub mod totp_secrets;
 
 pub use error::StoreError;
 pub use model::*;

@@ -316,7 +316,7 @@ async fn migrations_are_checksummed_and_edits_refused(h: &Harness) {
     let err = h.store.migrate().await.unwrap_err().to_string();
     assert!(err.contains("migration 3 (card_renewal) was edited"), "{err}");
     assert!(err.contains(&forged), "{err}");
-    let err = dancu_store::open(&url).await.map(|_| ()).unwrap_err().to_string();
+    let err = dancu_store::open(&url, h.key.clone()).await.map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("migration 3 (card_renewal) was edited"), "{err}");
     // Nothing was overwritten.
     let kept = format!("SELECT count(*) FROM schema_migrations WHERE version = 3 AND checksum = '{forged}'");

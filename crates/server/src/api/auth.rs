@@ -1,10 +1,11 @@
-use axum::extract::{rejection::JsonRejection, State};
+use axum::extract::{rejection::JsonRejection, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use dancu_domain::Violation;
+use dancu_store::officer_admin::{self, OfficerChange};
 use dancu_store::{NewOfficer, Officer, Role, Scope};
 
 use crate::auth::{authenticate, hash_password, Principal};
@@ -34,8 +35,14 @@ pub async fn token(
 ) -> ApiResult<Json<TokenResponse>> {
     let Json(req) = body?;
     let officer = authenticate(&s, &req.username, &req.password).await?;
+    let epoch = s
+        .revocation
+        .current(s.registry.store().as_ref(), officer.id)
+        .await?
+        .map(|o| o.epoch)
+        .ok_or_else(crate::auth::bad_credentials)?;
     Ok(Json(TokenResponse {
-        access_token: s.keys.issue(&officer, s.config.token_ttl),
+        access_token: s.keys.issue(&officer, epoch, s.config.token_ttl),
         token_type: "Bearer",
         expires_in: s.config.token_ttl.as_secs(),
     }))
@@ -128,8 +135,7 @@ pub async fn create_officer(
     let Json(req) = body?;
     let (role, scope) = validate_officer(&req).map_err(ApiError::invalid)?;
     let pw = req.password.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || hash_password(&pw)).await.map_err(|_| ApiError::internal())?;
+    let hash = s.hasher.run(move || hash_password(&pw)).await?;
     let new = NewOfficer {
         username: req.username,
         display_name: dancu_domain::nfc(&req.display_name),
@@ -147,4 +153,53 @@ pub async fn create_officer(
 pub async fn list_officers(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<OfficerOut>>> {
     p.require_admin()?;
     Ok(Json(s.registry.store().list_officers().await?.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficerUpdate {
+    /// `false` deactivates the account: its tokens and sessions stop working.
+    pub active: Option<bool>,
+    /// `admin` or `officer`
+    pub role: Option<String>,
+    /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes)
+    pub scope: Option<String>,
+}
+
+/// Deactivates, reactivates, re-scopes or changes the role of an officer (administrators
+/// only). The officer's web sessions end at once and bearer tokens issued before stop
+/// working within seconds on every server.
+#[utoipa::path(patch, path = "/api/v1/officers/{id}", params(("id" = i64, Path)), request_body = OfficerUpdate,
+    security(("bearer" = [])),
+    responses((status = 200, body = OfficerOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn update_officer(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<i64>,
+    body: Result<Json<OfficerUpdate>, JsonRejection>,
+) -> ApiResult<Json<OfficerOut>> {
+    p.require_admin()?;
+    let Json(req) = body?;
+    let mut errs = Vec::new();
+    let role = match req.role.as_deref() {
+        None => None,
+        Some(r) => Role::parse(r).or_else(|| {
+            errs.push(Violation::new(
+                "role",
+                "officer.role",
+                "Vai trò phải là admin hoặc officer",
+                "role must be admin or officer",
+            ));
+            None
+        }),
+    };
+    let scope = req.scope.as_deref().and_then(|sc| sc.parse::<Scope>().map_err(|v| errs.push(v)).ok());
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(errs));
+    }
+    let store = s.registry.store().as_ref();
+    let o = officer_admin::update(store, id, &OfficerChange { active: req.active, role, scope }).await?;
+    s.revocation.current(store, id).await?;
+    tracing::info!(officer = %o.username, by = %p.username, "officer account changed");
+    Ok(Json(o.into()))
 }

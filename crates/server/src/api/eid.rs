@@ -19,7 +19,7 @@ use dancu_store::Page;
 
 use super::citizens::{page_limit, parse_id, require_reason};
 use super::purpose;
-use crate::auth::{sha256_hex, Principal};
+use crate::auth::Principal;
 use crate::citizen_auth::{new_reset_code, parse_claim, register_citizen, ClaimInput, RESET_CODE_HOURS};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -230,7 +230,14 @@ pub async fn reset_code(
     let id = parse_id(&id)?;
     let code = new_reset_code();
     let expires = now() + chrono::Duration::hours(RESET_CODE_HOURS);
-    s.registry.eid_issue_reset(&p.access(&purpose(&headers, None)), &id, sha256_hex(&code), expires).await?;
+    s.registry
+        .eid_issue_reset(
+            &p.access(&purpose(&headers, None)),
+            &id,
+            crate::citizen_auth::reset_code_hash(&s, &id, &code),
+            expires,
+        )
+        .await?;
     Ok(Json(ResetCode { code, expires_at: expires.to_rfc3339() }))
 }
 

@@ -1,4 +1,5 @@
-//! The officer JSON API under `/api/v1`. Bearer tokens (or a web session) authenticate;
+//! The officer JSON API under `/api/v1`. Bearer tokens (or a web session cookie with its CSRF
+//! token in `X-CSRF-Token`) authenticate;
 //! every handler that touches personal data goes through the audited registry.
 
 pub mod auth;
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/token", post(auth::token))
         .route("/api/v1/officers", get(auth::list_officers).post(auth::create_officer))
+        .route("/api/v1/officers/{id}", axum::routing::patch(auth::update_officer))
         .route("/api/v1/citizens", get(citizens::search).post(citizens::create))
         .route("/api/v1/citizens/{id}", get(citizens::read).put(citizens::update))
         .route("/api/v1/citizens/{id}/history", get(citizens::history))

@@ -16,7 +16,7 @@ use dancu_store::registry::now;
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::citizens::{parse_id, require_reason};
-use crate::auth::{sha256_hex, Principal};
+use crate::auth::Principal;
 use crate::citizen_auth::{new_reset_code, RESET_CODE_HOURS};
 use crate::error::ApiError;
 use crate::AppState;
@@ -317,7 +317,13 @@ pub async fn action_submit(
             "reset" => {
                 let code = new_reset_code();
                 let expires = now() + chrono::Duration::hours(RESET_CODE_HOURS);
-                r.eid_issue_reset(&access, &id, sha256_hex(&code), expires).await?;
+                r.eid_issue_reset(
+                    &access,
+                    &id,
+                    crate::citizen_auth::reset_code_hash(&s, &id, &code),
+                    expires,
+                )
+                .await?;
                 notice = Some(html! {
                     p { (lang.t("Mã đặt lại mật khẩu (đọc cho công dân; hiệu lực 24 giờ, chỉ hiện một lần):", "Reset code (read it to the citizen; valid 24 hours, shown once):")) }
                     p { code data-testid="reset-code" style="font-size:1.3rem" { (code) } }

@@ -21,12 +21,49 @@ pub struct NextParam {
     next: Option<String>,
 }
 
-/// Only local paths are followed after login (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+/// Where a login goes when `next` is missing or refused.
+const DEFAULT_NEXT: &str = "/search";
+
+/// Only a same-origin path is followed after login (no open redirect): it starts with one
+/// `/`, has no `//` and no `\` anywhere (browsers read `/\host` and `//host` as another
+/// site), and holds only URL-safe printable ASCII (no tab, CR, LF or other control character,
+/// which browsers strip before resolving, and no space). A `%` escape may not hide a control
+/// character, a slash or a backslash either. Anything else goes to the default page.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/search".to_string(),
+        Some(n) if is_local_path(n) => n.to_string(),
+        _ => DEFAULT_NEXT.to_string(),
     }
+}
+
+fn is_local_path(n: &str) -> bool {
+    let b = n.as_bytes();
+    if b.is_empty() || b.len() > 1024 || b[0] != b'/' || n.contains("//") {
+        return false;
+    }
+    let url_safe = |c: u8| c.is_ascii_alphanumeric() || b"-._~/?#[]@!$&'()*+,;=:%".contains(&c);
+    if !b.iter().all(|&c| url_safe(c)) {
+        return false;
+    }
+    // Every `%` starts an escape of two hex digits that is not a control character, `/` or `\`.
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = |c: u8| (c as char).to_digit(16);
+            let (Some(h), Some(l)) = (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c)))
+            else {
+                return false;
+            };
+            let v = (h * 16 + l) as u8;
+            if v < 0x20 || v == 0x7f || v == b'/' || v == b'\\' {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
 }
 
 pub(super) fn cookie_header(
@@ -132,7 +169,12 @@ pub async fn submit(
         return super::error_page(lang, None, e.into());
     }
     tracing::info!(officer = %officer.username, "officer logged in");
-    let mut resp = Redirect::to(&next).into_response();
+    // `next` passed `safe_next`, so it is a valid header value; should that ever fail, the
+    // default page (never a 500).
+    let mut resp = match HeaderValue::from_str(&next) {
+        Ok(_) => Redirect::to(&next).into_response(),
+        Err(_) => Redirect::to(DEFAULT_NEXT).into_response(),
+    };
     let h = resp.headers_mut();
     h.append(
         header::SET_COOKIE,
@@ -160,4 +202,38 @@ pub async fn logout(
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut().append(header::SET_COOKIE, cookie_header(&s, SESSION_COOKIE, "", "/", Some(0)));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_same_origin_path_or_the_default() {
+        for good in ["/search", "/citizens/001085001234?lang=en", "/cards?stage=intake&x=%20y", "/"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "//evil.com",
+            "/\\evil.com",
+            "/\t/evil.com",
+            "/%09/evil.com",
+            "/%2F/evil.com",
+            "/%5Cevil.com",
+            "/\x00",
+            "/a\r\nSet-Cookie: x=1",
+            "/%0d%0aSet-Cookie:x=1",
+            "https://evil.com",
+            "evil.com",
+            "/a//b",
+            "/ space",
+            "/xã",
+            "/%",
+            "/%zz",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/search", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/search");
+    }
 }

@@ -18,10 +18,11 @@ use dancu_store::registry::reset_refused;
 
 use super::login::cookie_header;
 use super::{lang_choice, layout, page, Lang};
-use crate::auth::{constant_time_eq, double_submit_ok, hash_password, random_token, sha256_hex};
+use crate::auth::{double_submit_ok, hash_password, random_token};
 use crate::citizen_auth::{
-    check_password, citizen_login, new_totp_secret, open_session, parse_claim, register_citizen,
-    CitizenPrincipal, ClaimInput, CITIZEN_COOKIE, PORTAL_CSRF_COOKIE, PORTAL_PATH,
+    check_password, citizen_login, login_key, new_totp_secret, normalize_reset_code, open_session,
+    parse_claim, register_citizen, reset_code_ok, CitizenPrincipal, ClaimInput, CITIZEN_COOKIE,
+    PORTAL_CSRF_COOKIE, PORTAL_PATH,
 };
 use crate::error::ApiError;
 use crate::AppState;
@@ -528,28 +529,47 @@ pub async fn reset(
     if let Err(e) = public_csrf_ok(&headers, &f.csrf) {
         return reset_page(&s, lang, &uri, &f, Some(e));
     }
-    let key = format!("reset:{}", f.personal_id.trim());
-    if let Some(d) = s.login_throttle.locked_for(&key) {
-        return reset_page(&s, lang, &uri, &f, Some(crate::auth::locked_error(d)));
-    }
     if let Err(v) = check_password(&f.password) {
         return reset_page(&s, lang, &uri, &f, Some(ApiError::invalid(vec![v])));
     }
-    let Ok(id) = f.personal_id.trim().parse::<PersonalId>() else {
-        s.login_throttle.failed(&key);
-        return reset_page(&s, lang, &uri, &f, Some(ApiError::invalid(vec![reset_refused()])));
+    let refused = || ApiError::invalid(vec![reset_refused()]);
+    // A malformed personal ID or code cannot match anything: refused before any work.
+    let (Ok(id), Some(_)) = (f.personal_id.trim().parse::<PersonalId>(), normalize_reset_code(&f.code))
+    else {
+        return reset_page(&s, lang, &uri, &f, Some(refused()));
     };
+    // The attempt is taken before the code is checked, so parallel guesses cannot pass the
+    // lock together; a wrong code leaves it counted.
+    let attempt = match s.login_throttle.begin(&format!("reset:{id}")) {
+        Ok(a) => a,
+        Err(d) => return reset_page(&s, lang, &uri, &f, Some(crate::auth::locked_error(d))),
+    };
+    let account = match dancu_store::eid::get_account(s.registry.store().as_ref(), &id).await {
+        Ok(a) => a,
+        Err(e) => {
+            attempt.refund();
+            return reset_page(&s, lang, &uri, &f, Some(e.into()));
+        }
+    };
+    // The code (cheap) is checked before the new password is hashed (argon2, bounded pool).
+    if !account.as_ref().is_some_and(|a| reset_code_ok(&s, a, &f.code)) {
+        return reset_page(&s, lang, &uri, &f, Some(refused()));
+    }
     let pw = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&pw)).await.unwrap_or_default();
-    let secret = new_totp_secret();
-    let submitted = sha256_hex(f.code.trim());
-    let check = |a: &dancu_store::eid::EidAccount| {
-        a.reset_code_hash.as_ref().is_some_and(|h| constant_time_eq(h.as_bytes(), submitted.as_bytes()))
+    let hash = match s.hasher.run(move || hash_password(&pw)).await {
+        Ok(h) => h,
+        Err(e) => {
+            attempt.refund();
+            return reset_page(&s, lang, &uri, &f, Some(e));
+        }
     };
-    match s.registry.eid_complete_reset(&id, check, hash, secret.clone()).await {
+    let secret = new_totp_secret();
+    let check = |a: &dancu_store::eid::EidAccount| reset_code_ok(&s, a, &f.code);
+    let sealed = s.secrets.seal_totp(&id, &secret);
+    match s.registry.eid_complete_reset(&id, check, hash, sealed).await {
         Ok(_) => {
-            s.login_throttle.succeeded(&key);
-            s.login_throttle.succeeded(&format!("citizen:{id}"));
+            attempt.success();
+            s.login_throttle.clear(&login_key(&id));
             let body = layout(
                 lang,
                 lang.t("Đã đặt lại mật khẩu", "Password reset"),
@@ -565,9 +585,6 @@ pub async fn reset(
             );
             page(lang_choice(&uri), StatusCode::OK, body)
         }
-        Err(e) => {
-            s.login_throttle.failed(&key);
-            reset_page(&s, lang, &uri, &f, Some(e.into()))
-        }
+        Err(e) => reset_page(&s, lang, &uri, &f, Some(e.into())),
     }
 }

@@ -18,11 +18,13 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub struct TestApp {
     pub base: String,
     pub backend: &'static str,
-    /// The database URL (for tests that reach around the application).
-    pub url: String,
     pub store: Arc<dyn Store>,
     pub citizen_a: Citizen,
     pub citizen_b: Citizen,
+    /// The running server's state (throttle, hashing pool, metrics).
+    pub state: dancu_server::AppState,
+    /// The database URL (SQLite: a file in a temporary directory).
+    pub url: String,
     _tmp: Option<tempfile::TempDir>,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -89,6 +91,12 @@ pub fn draft(
 
 impl TestApp {
     pub async fn start(backend: &'static str) -> TestApp {
+        TestApp::start_with(backend, dancu_server::ServerConfig { cookie_secure: true, ..Default::default() })
+            .await
+    }
+
+    /// Starts with the given server settings.
+    pub async fn start_with(backend: &'static str, config: dancu_server::ServerConfig) -> TestApp {
         let (url, tmp) = match backend {
             "sqlite" => {
                 let dir = tempfile::tempdir().unwrap();
@@ -127,8 +135,8 @@ impl TestApp {
         store.create_citizen(&citizen_b, &change).await.unwrap();
 
         let (sink, _writer) = AuditSink::start(store.clone(), 256, None);
-        let config = dancu_server::ServerConfig { cookie_secure: true, ..Default::default() };
         let state = dancu_server::AppState::new(Registry::new(store.clone(), sink), config);
+        let app_state = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
@@ -137,10 +145,11 @@ impl TestApp {
         TestApp {
             base: format!("http://localhost:{port}"),
             backend,
-            url,
             store,
             citizen_a,
             citizen_b,
+            state: app_state,
+            url: url.clone(),
             _tmp: tmp,
             _server: server,
         }

@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_keyed",
         sql: include_str!("../../migrations/postgres/0008_audit_keyed.sql"),
     },
+    Migration {
+        version: 9,
+        name: "officer_epoch",
+        sql: include_str!("../../migrations/postgres/0009_officer_epoch.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

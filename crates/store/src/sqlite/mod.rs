@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_keyed",
         sql: include_str!("../../migrations/sqlite/0008_audit_keyed.sql"),
     },
+    Migration {
+        version: 9,
+        name: "officer_epoch",
+        sql: include_str!("../../migrations/sqlite/0009_officer_epoch.sql"),
+    },
 ];
 
 const READERS: usize = 4;
@@ -186,6 +191,29 @@ pub fn audit_path(path: &str) -> String {
     format!("{path}-audit")
 }
 
+/// Creates an empty file with mode 0600 if `path` does not exist (an empty file is an empty
+/// SQLite database); warns about an existing one that others may read.
+fn create_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if let Ok(m) = std::fs::metadata(path) {
+                    if m.permissions().mode() & 0o077 != 0 {
+                        tracing::warn!(file = %path.display(), mode = format!("{:o}", m.permissions().mode() & 0o777), "database file is readable by other users; chmod 600 it");
+                    }
+                }
+            }
+            Err(e) => return Err(StoreError::Config(format!("cannot create {}: {e}", path.display()))),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens `sqlite://path/to/file.db` (created if missing; `sqlite:///abs/path` for an
     /// absolute path) or `sqlite::memory:`. Does not migrate; see [`crate::open`].
@@ -223,6 +251,10 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
+        // Personal data: the database and audit files are created readable by their owner
+        // alone (SQLite gives the -wal and -shm files the mode of their database file).
+        create_private(Path::new(path))?;
+        create_private(Path::new(&audit_path(path)))?;
         let writer = Connection::open(path)?;
         set_heap_limit(&writer, HEAP_LIMIT)?;
         // Larger pages make the bulk commits of imports cheaper; only a new file takes it.

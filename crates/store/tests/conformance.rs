@@ -924,7 +924,7 @@ async fn audit_times_never_go_backwards(h: &Harness) {
     let late = entry("officer:a", "citizen.read", "x");
     let mut early = entry("officer:b", "citizen.read", "y");
     early.at = late.at - Duration::seconds(3);
-    h.store.append_audit(&[late.clone()]).await.unwrap();
+    h.store.append_audit(std::slice::from_ref(&late)).await.unwrap();
     h.store.append_audit(&[early]).await.unwrap();
     let all = h.store.list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all.items[0].entry.at, late.at, "the later-queued entry takes its predecessor's time");

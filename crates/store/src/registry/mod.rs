@@ -497,14 +497,12 @@ impl Registry {
         if current.members_outside_scope > 0
             || versions.iter().any(|v| v.members.len() > current.members.len())
         {
+            let ids: std::collections::BTreeSet<PersonalId> =
+                versions.iter().flat_map(|v| v.members.iter().map(|m| m.personal_id)).collect();
             let mut visible = std::collections::HashMap::new();
-            for v in &versions {
-                for m in &v.members {
-                    if !visible.contains_key(&m.personal_id) {
-                        let (c, _) = self.scoped_citizen(a, &m.personal_id).await?;
-                        visible.insert(m.personal_id, c.is_some());
-                    }
-                }
+            for id in ids {
+                let (c, _) = self.scoped_citizen(a, &id).await?;
+                visible.insert(id, c.is_some());
             }
             for v in &mut versions {
                 v.members.retain(|m| visible.get(&m.personal_id).copied().unwrap_or(false));

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dancu_store::registry::{now, Access, AuditSink, Registry};
-use dancu_store::{Change, CitizenQuery, ImportRow, NewAuditEntry, Role, Scope, Store};
+use dancu_store::{Change, CitizenQuery, NewAuditEntry, Role, Scope, Store};
 
 mod synth;
 use synth::*;
@@ -39,13 +39,7 @@ async fn main() {
     let store = dancu_store::open(&url, dancu_store::audit_chain::AuditKey::generate()).await.expect("open");
     let change = Change { actor: "system:bench".into(), reason: "search benchmark".into(), at: now() };
     let synth = Synth::new();
-    let mut start = 0;
-    while start < total {
-        let end = (start + 20_000).min(total);
-        let rows: Vec<ImportRow> = (start..end).map(|i| synth.row(i)).collect();
-        store.import_batch(&rows, &change).await.expect("import batch");
-        start = end;
-    }
+    fill(store.as_ref(), &synth, total, &change).await;
     let (sink, writer) = AuditSink::start(store.clone(), 512, None);
     let registry = Arc::new(Registry::new(store.clone(), sink.clone()));
     let access = Arc::new(Access {

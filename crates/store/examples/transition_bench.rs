@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use dancu_identity::{ApplicationKind, HandoverMethod, Stage};
 use dancu_store::registry::{Access, AuditSink, Registry};
-use dancu_store::{Change, ImportRow, NewCardApplication, Scope};
+use dancu_store::{Change, NewCardApplication, Scope};
 
 mod synth;
 use synth::*;
@@ -48,13 +48,7 @@ async fn main() {
         at: dancu_store::registry::now(),
     };
     let synth = Synth::new();
-    let mut start = 0;
-    while start < total {
-        let end = (start + 20_000).min(total);
-        let rows: Vec<ImportRow> = (start..end).map(|i| synth.row(i)).collect();
-        store.import_batch(&rows, &change).await.expect("import batch");
-        start = end;
-    }
+    fill(store.as_ref(), &synth, total, &change).await;
     let (sink, writer) = AuditSink::start(store.clone(), 256, None);
     let registry = Arc::new(Registry::new(store.clone(), sink));
     let access = Arc::new(Access {

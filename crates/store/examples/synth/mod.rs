@@ -8,7 +8,7 @@ use dancu_domain::units::UnitList;
 use dancu_domain::{
     admin_units, Address, Citizen, LifeStatus, NameParts, PartialDate, PersonalId, Relation, Sex, UnitRef,
 };
-use dancu_store::ImportRow;
+use dancu_store::{Change, ImportRow, Store};
 
 pub const FAMILY: [&str; 16] = [
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
@@ -92,5 +92,16 @@ impl Synth {
             death_date: None,
         };
         ImportRow { line: i + 2, citizen, household: Some((format!("HB{household:09}"), relation)) }
+    }
+}
+
+/// Stores rows 0..total of [`Synth::row`] in batches of 20,000.
+pub async fn fill(store: &dyn Store, synth: &Synth, total: u64, change: &Change) {
+    let mut start = 0;
+    while start < total {
+        let end = (start + 20_000).min(total);
+        let rows: Vec<ImportRow> = (start..end).map(|i| synth.row(i)).collect();
+        store.import_batch(&rows, change).await.expect("import batch");
+        start = end;
     }
 }

@@ -245,6 +245,16 @@ impl AuditSink {
         self.record_all(vec![entry]).await
     }
 
+    /// Queues entries without waiting for their commit: for the outcome of a write whose
+    /// `Attempt` entry is already stored (the write is on record either way). The writer
+    /// commits them in its next batch, and flushes them at shutdown.
+    pub async fn record_later(&self, entries: Vec<NewAuditEntry>) {
+        let (done, _) = oneshot::channel();
+        if self.tx.send(Pending { entries, done }).await.is_err() {
+            tracing::error!("audit writer stopped; an outcome entry was not queued");
+        }
+    }
+
     /// Records entries (committed in the same transaction) and waits for the commit.
     pub async fn record_all(&self, entries: Vec<NewAuditEntry>) -> Result<()> {
         if entries.is_empty() {
@@ -340,8 +350,9 @@ impl Registry {
         self.audit.record_all(entries).await
     }
 
-    /// Runs `write` only after its audit entry (`Attempt`) is stored, then records how it
-    /// ended under `subject`: a write whose entry cannot be stored never happens.
+    /// Runs `write` only after its audit entry (`Attempt`) is stored, then queues how it
+    /// ended under `subject` (committed with the next batch, not waited for): a write whose
+    /// entry cannot be stored never happens.
     async fn audited_write<T>(
         &self,
         a: &Access,
@@ -350,16 +361,11 @@ impl Registry {
         write: impl std::future::Future<Output = std::result::Result<T, StoreError>>,
     ) -> Result<T> {
         self.log(a, action, subject, Outcome::Attempt).await?;
-        match write.await {
-            Ok(v) => {
-                self.log(a, action, subject, Outcome::Ok).await?;
-                Ok(v)
-            }
-            Err(e) => {
-                self.log(a, action, subject, Outcome::Failed).await?;
-                Err(e.into())
-            }
-        }
+        let done = write.await;
+        let outcome = if done.is_ok() { Outcome::Ok } else { Outcome::Failed };
+        // The attempt is on record: the outcome need not hold up the answer.
+        self.audit.record_later(vec![Self::entry(a, action, subject, outcome)]).await;
+        Ok(done?)
     }
 
     /// Like [`Registry::read_citizen`] without its own audit entry: the record if the
@@ -708,7 +714,9 @@ impl Registry {
             .await;
         match moved {
             Ok(next) => {
-                self.log(a, action, next.personal_id.as_str(), Outcome::Ok).await?;
+                self.audit
+                    .record_later(vec![Self::entry(a, action, next.personal_id.as_str(), Outcome::Ok)])
+                    .await;
                 Ok(next)
             }
             Err(StoreError::NotFound) => {

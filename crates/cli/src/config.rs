@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use dancu_store::audit_chain::{AuditKey, CheckpointLog};
+use dancu_store::audit_chain::{write_new_private as write_private, AuditKey, CheckpointLog};
 use dancu_store::registry::{AuditSink, AuditWriter, CheckpointPolicy, Registry};
 use std::time::Duration;
 
@@ -95,21 +95,36 @@ pub async fn open_store(database_url: &str) -> Result<std::sync::Arc<dyn dancu_s
     Ok(dancu_store::open(database_url, key).await?)
 }
 
-/// A registry for a command-line job, with its audit writer: bulk reads of personal data
-/// (matching, quality runs) go through it and are audited. Drop the registry, then
-/// `writer.shutdown()`, which flushes the entries and signs the chain's head.
+/// The audit key (created on first use) and the checkpoint log of `database_url`'s store,
+/// signed at most once per `every` while entries are appended.
+pub fn checkpoint_policy(database_url: &str, every: Duration) -> Result<CheckpointPolicy> {
+    let (key_file, checkpoints) = audit_files(database_url);
+    Ok(CheckpointPolicy {
+        log: CheckpointLog::new(checkpoints),
+        key: AuditKey::load_or_create(&key_file)?,
+        every,
+    })
+}
+
+/// A registry over `store` with its audit writer, which signs into `policy`'s log. Drop the
+/// registry, then `writer.shutdown()`, which flushes the entries and signs the chain's head.
+pub fn registry_for(
+    store: std::sync::Arc<dyn dancu_store::Store>,
+    policy: CheckpointPolicy,
+) -> (Registry, AuditWriter) {
+    let (sink, writer) = AuditSink::start(store.clone(), 512, Some(policy));
+    (Registry::new(store, sink), writer)
+}
+
+/// A store and a registry for a command-line job: bulk reads of personal data (matching,
+/// quality runs) go through the registry and are audited (see [`registry_for`]).
 pub async fn open_registry(
     database_url: &str,
 ) -> Result<(std::sync::Arc<dyn dancu_store::Store>, Registry, AuditWriter)> {
-    let store = open_store(database_url).await?;
-    let (key_file, checkpoints) = audit_files(database_url);
-    let policy = CheckpointPolicy {
-        log: CheckpointLog::new(checkpoints),
-        key: AuditKey::load(&key_file)?,
-        every: Duration::from_secs(10),
-    };
-    let (sink, writer) = AuditSink::start(store.clone(), 512, Some(policy));
-    Ok((store.clone(), Registry::new(store, sink), writer))
+    let policy = checkpoint_policy(database_url, Duration::from_secs(10))?;
+    let store = dancu_store::open(database_url, policy.key.clone()).await?;
+    let (registry, writer) = registry_for(store.clone(), policy);
+    Ok((store, registry, writer))
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -256,20 +271,6 @@ pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>> {
     let secret = dancu_server::auth::random_token();
     write_private(path, &secret).with_context(|| format!("writing token secret {}", path.display()))?;
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-        f.write_all(content.as_bytes())
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(path, content)
-    }
 }
 
 pub fn init_logging(json: bool) {

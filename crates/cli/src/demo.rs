@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use dancu_store::registry::Access;
+use dancu_store::registry::{Access, Registry};
 use dancu_store::{CitizenQuery, NewOfficer, Officer, Role, Scope, Store};
 
 use crate::config::{load_or_create_keys, load_or_create_secret, load_or_create_token, FileConfig};
@@ -72,11 +72,15 @@ pub async fn add_officer(
 }
 
 /// Two communes of the province that hold citizens.
-async fn populated_communes(store: &Arc<dyn Store>, province: &str) -> Result<Vec<(String, String)>> {
+async fn populated_communes(
+    registry: &Registry,
+    a: &Access,
+    province: &str,
+) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
     for code in dancu_domain::admin_units().communes_of_province_2025(province) {
         let q = CitizenQuery { commune: Some(code.clone()), limit: 1, ..Default::default() };
-        if store.search_citizens(&q, &Scope::Nation).await?.total > 0 {
+        if registry.search(a, &q).await?.total > 0 {
             let name =
                 dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_default();
             found.push((code.clone(), name));
@@ -142,7 +146,25 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let db = args.data_dir.join("dancu.db");
     let url = format!("sqlite://{}", db.display());
-    let store = crate::config::open_store(&url).await?;
+    let policy = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10))?;
+    let store = dancu_store::open(&url, policy.key.clone()).await?;
+    // Every read of personal data below (the first checks, the communes and the sample
+    // citizen for the banner) goes through the registry and is audited as `system:demo`.
+    let (registry, writer) = crate::config::registry_for(store.clone(), policy);
+    let prepared = prepare_with(args, &store, &registry, started).await;
+    drop(registry);
+    writer.shutdown().await;
+    let (logins, sample) = prepared?;
+    Ok((store, logins, sample))
+}
+
+async fn prepare_with(
+    args: &DemoArgs,
+    store: &Arc<dyn Store>,
+    registry: &Registry,
+    started: Instant,
+) -> Result<(Vec<DemoLogin>, Option<String>)> {
+    let store = store.clone();
     let province = dancu_domain::admin_units()
         .province_2025(&args.province)
         .with_context(|| format!("--province {}: not a 2025 province code", args.province))?
@@ -173,20 +195,15 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
         )
         .await?;
         eprintln!("{report}");
-        // The first checks read every record: bulk accesses, audited through the registry.
-        let (_, registry, writer) = crate::config::open_registry(&url).await?;
+        // The first checks read every record: bulk accesses.
         let scope = Scope::Province(args.province.clone());
-        let found = crate::registry_dedup::find(&store, &registry, "demo", &scope, None, None).await;
+        let found = crate::registry_dedup::find(&store, registry, "demo", &scope, None, None).await?;
         let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
-        let quality =
-            registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await;
-        drop(registry);
-        writer.shutdown().await;
-        let found = found?;
-        quality?;
+        registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
         eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
     }
-    let communes = populated_communes(&store, &args.province).await?;
+    let demo = Access::system("demo", "chuẩn bị tài khoản và ví dụ cho bản trình diễn");
+    let communes = populated_communes(registry, &demo, &args.province).await?;
     let mut accounts = vec![
         (
             "admin".to_string(),
@@ -225,17 +242,17 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>,
     }
     eprintln!("data folder ready in {:.1}s", started.elapsed().as_secs_f64());
     let sample = match communes.first() {
-        Some((code, _)) => sample_citizen(&store, code).await?,
+        Some((code, _)) => sample_citizen(registry, &demo, code).await?,
         None => None,
     };
-    Ok((store, logins, sample))
+    Ok((logins, sample))
 }
 
 /// A living adult of the first commune with a full date of birth, for the citizen-portal
 /// walk-through in the banner (the demo data is synthetic).
-async fn sample_citizen(store: &Arc<dyn Store>, commune: &str) -> Result<Option<String>> {
+async fn sample_citizen(registry: &Registry, a: &Access, commune: &str) -> Result<Option<String>> {
     let q = CitizenQuery { commune: Some(commune.into()), limit: 200, ..Default::default() };
-    let page = store.search_citizens(&q, &Scope::Nation).await?;
+    let page = registry.search(a, &q).await?;
     let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
     Ok(page
         .items
@@ -292,6 +309,6 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
             .as_str(),
     );
     let url = format!("sqlite://{}", args.data_dir.join("dancu.db").display());
-    let audit = crate::serve::AuditSetup::for_database(&url, std::time::Duration::from_secs(10))?;
+    let audit = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10))?;
     crate::serve::serve_on(store, listener, config, audit, Some(banner)).await
 }

@@ -2,18 +2,16 @@
 //! Ctrl-C / SIGTERM, then finish in-flight requests, flush the audit log and sign its head.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Result};
-use dancu_store::audit_chain::{AuditKey, CheckpointLog};
-use dancu_store::registry::{verify_audit, AuditSink, CheckpointPolicy, Registry};
+use dancu_store::registry::{verify_audit, CheckpointPolicy};
 use dancu_store::Store;
 
-use crate::config::{audit_files, redact, ServeSettings};
+use crate::config::{checkpoint_policy, redact, ServeSettings};
 
 pub async fn run(s: ServeSettings) -> Result<()> {
-    let store = crate::config::open_store(&s.database_url).await?;
-    let audit = AuditSetup::for_database(&s.database_url, s.audit_checkpoint_every)?;
+    let audit = checkpoint_policy(&s.database_url, s.audit_checkpoint_every)?;
+    let store = dancu_store::open(&s.database_url, audit.key.clone()).await?;
     let listener = tokio::net::TcpListener::bind(s.listen).await?;
     let metrics = match s.metrics_listen {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
@@ -23,25 +21,11 @@ pub async fn run(s: ServeSettings) -> Result<()> {
     serve_with_metrics(store, listener, metrics, s.server, audit, None).await
 }
 
-/// The audit key and the checkpoint log a server signs into.
-pub struct AuditSetup {
-    pub policy: CheckpointPolicy,
-}
-
-impl AuditSetup {
-    pub fn for_database(database_url: &str, every: Duration) -> Result<Self> {
-        let (key_file, checkpoints) = audit_files(database_url);
-        let key = AuditKey::load_or_create(&key_file)?;
-        Ok(AuditSetup { policy: CheckpointPolicy { log: CheckpointLog::new(checkpoints), key, every } })
-    }
-}
-
 /// Checks the audit chain from the newest checkpoint on and refuses to serve on a broken
 /// one: a server that appended to a forged or truncated log would bury the evidence. With no
 /// checkpoint yet (a new installation, or an upgrade) it checks the whole chain and warns.
 /// An intact chain's head is signed at once.
-pub async fn check_audit_at_start(store: &dyn Store, audit: &AuditSetup) -> Result<()> {
-    let p = &audit.policy;
+pub async fn check_audit_at_start(store: &dyn Store, p: &CheckpointPolicy) -> Result<()> {
     let report = verify_audit(store, &p.log, &p.key, true).await?;
     if let Some(b) = report.broken {
         bail!(
@@ -68,7 +52,7 @@ pub async fn serve_on(
     store: Arc<dyn Store>,
     listener: tokio::net::TcpListener,
     config: dancu_server::ServerConfig,
-    audit: AuditSetup,
+    audit: CheckpointPolicy,
     banner: Option<String>,
 ) -> Result<()> {
     serve_with_metrics(store, listener, None, config, audit, banner).await
@@ -80,12 +64,12 @@ pub async fn serve_with_metrics(
     listener: tokio::net::TcpListener,
     metrics: Option<tokio::net::TcpListener>,
     config: dancu_server::ServerConfig,
-    audit: AuditSetup,
+    audit: CheckpointPolicy,
     banner: Option<String>,
 ) -> Result<()> {
     check_audit_at_start(store.as_ref(), &audit).await?;
-    let (sink, writer) = AuditSink::start(store.clone(), 512, Some(audit.policy));
-    let state = dancu_server::AppState::new(Registry::new(store, sink), config);
+    let (registry, writer) = crate::config::registry_for(store, audit);
+    let state = dancu_server::AppState::new(registry, config);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     let metrics_task = match metrics {

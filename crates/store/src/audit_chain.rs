@@ -90,8 +90,9 @@ impl AuditKey {
     }
 }
 
-/// Creates `path` with `content`, mode 0600; fails if it exists.
-fn write_new_private(path: &Path, content: &str) -> std::io::Result<()> {
+/// Creates `path` with `content`, readable by the owner only (mode 0600), and syncs it;
+/// fails if it exists. For key and secret files.
+pub fn write_new_private(path: &Path, content: &str) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -197,7 +198,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    fn signature(&self, key: &AuditKey) -> String {
+    /// The MAC over this checkpoint's fields, to finalize (sign) or verify.
+    fn mac(&self, key: &AuditKey) -> HmacSha256 {
         let mut m = key.mac(CHECKPOINT_TAG);
         for part in [
             &self.seq.to_be_bytes()[..],
@@ -207,7 +209,11 @@ impl Checkpoint {
         ] {
             field(&mut m, part);
         }
-        hex::encode(m.finalize().into_bytes())
+        m
+    }
+
+    fn signature(&self, key: &AuditKey) -> String {
+        hex::encode(self.mac(key).finalize().into_bytes())
     }
 
     /// `1 <seq> <hash> <keyed_from> <time> <signature>`, one line.
@@ -231,17 +237,10 @@ impl Checkpoint {
             at: chrono::DateTime::parse_from_rfc3339(at).map_err(|_| "time is not RFC 3339")?.to_utc(),
         };
         // Constant-time comparison through the MAC's own verifier.
-        let mut m = key.mac(CHECKPOINT_TAG);
-        for part in [
-            &cp.seq.to_be_bytes()[..],
-            cp.hash.as_bytes(),
-            &cp.keyed_from.to_be_bytes(),
-            ts(&cp.at).as_bytes(),
-        ] {
-            field(&mut m, part);
-        }
         let sig = hex::decode(sig).map_err(|_| "signature is not hexadecimal")?;
-        m.verify_slice(&sig).map_err(|_| "signature does not match (wrong key, or the line was edited)")?;
+        cp.mac(key)
+            .verify_slice(&sig)
+            .map_err(|_| "signature does not match (wrong key, or the line was edited)")?;
         Ok(cp)
     }
 }

@@ -366,6 +366,13 @@ impl Registry {
     }
 
     /// The citizen's own record, card, account and documents; audited as their own read.
+    /// The account a citizen is authenticating against (login, password reset), for the
+    /// credential checks only: nothing of it is shown to the caller, and each attempt is
+    /// recorded in the account's login history by the caller. `None` for an unknown ID.
+    pub async fn eid_account_for_authentication(&self, id: &PersonalId) -> Result<Option<EidAccount>> {
+        Ok(eid::get_account(self.store.as_ref(), id).await?)
+    }
+
     pub async fn own_record(&self, id: &PersonalId) -> Result<OwnRecord> {
         let store = self.store.as_ref();
         let account = eid::get_account(store, id).await?.ok_or(RegistryError::NotFound)?;
@@ -386,20 +393,8 @@ impl Registry {
     /// entries under their personal ID, and bulk accesses (matching and quality runs) over
     /// the nation, their province or their commune (where they live now).
     pub async fn own_access_log(&self, id: &PersonalId, limit: u32, offset: u64) -> Result<Page<AuditEntry>> {
-        let also = match self.store.get_citizen(id).await? {
-            Some(c) => super::bulk_subjects_covering(&c.scope_province, &c.scope_commune),
-            None => Vec::new(),
-        };
-        Ok(self
-            .store
-            .list_audit(&AuditFilter {
-                subject: Some(id.to_string()),
-                also_subjects: also,
-                actor: None,
-                limit,
-                offset,
-            })
-            .await?)
+        let c = self.store.get_citizen(id).await?;
+        Ok(self.store.list_audit(&super::access_log_filter(id, c.as_ref(), limit, offset)).await?)
     }
 
     /// The citizen locks or unlocks their own account.

@@ -399,13 +399,7 @@ impl Registry {
         let (found, outcome) = self.scoped_citizen(a, id).await?;
         self.log(a, "citizen.read", id.as_str(), outcome).await?;
         let stored = found.ok_or(RegistryError::NotFound)?;
-        let also = bulk_subjects_covering(&stored.scope_province, &stored.scope_commune);
-        let f = AuditFilter {
-            subject: Some(id.to_string()),
-            also_subjects: also,
-            limit: accesses,
-            ..Default::default()
-        };
+        let f = access_log_filter(id, Some(&stored), accesses, 0);
         Ok(CitizenPage {
             history: self.store.citizen_history(id).await?,
             cards: self.store.get_cards(id).await?,
@@ -488,32 +482,35 @@ impl Registry {
             self.log(a, "household.read", number, outcome).await?;
             return Err(RegistryError::NotFound);
         };
-        let before = h.members.len();
-        h.members.retain(|m| a.scope.covers(&m.scope_province, &m.scope_commune));
-        h.members_outside_scope = (before - h.members.len()) as u32;
+        mask_members(a, &mut h);
         self.log_rows(a, "household.read", number, h.members.iter().map(|m| m.personal_id.as_str())).await?;
         Ok(h)
     }
 
-    /// Earlier member lists of a household the caller may see; members outside the
-    /// caller's scope are left out of each version.
+    /// Earlier member lists of a household the caller may see. A member who is no longer
+    /// shown in the household (left it, or lives outside the caller's scope) appears only if
+    /// the caller may see them now; those former members are audited under their IDs.
     pub async fn household_history(&self, a: &Access, number: &str) -> Result<Vec<HouseholdVersion>> {
         let current = self.household(a, number).await?;
         let mut versions = self.store.household_history(number).await?;
-        if current.members_outside_scope > 0
-            || versions.iter().any(|v| v.members.len() > current.members.len())
-        {
-            let ids: std::collections::BTreeSet<PersonalId> =
-                versions.iter().flat_map(|v| v.members.iter().map(|m| m.personal_id)).collect();
-            let mut visible = std::collections::HashMap::new();
-            for id in ids {
-                let (c, _) = self.scoped_citizen(a, &id).await?;
-                visible.insert(id, c.is_some());
-            }
-            for v in &mut versions {
-                v.members.retain(|m| visible.get(&m.personal_id).copied().unwrap_or(false));
+        let mut visible: std::collections::HashSet<PersonalId> =
+            current.members.iter().map(|m| m.personal_id).collect();
+        let others: std::collections::BTreeSet<PersonalId> = versions
+            .iter()
+            .flat_map(|v| v.members.iter().map(|m| m.personal_id))
+            .filter(|id| !visible.contains(id))
+            .collect();
+        let mut former = Vec::new();
+        for id in others {
+            if self.scoped_citizen(a, &id).await?.0.is_some() {
+                visible.insert(id);
+                former.push(id);
             }
         }
+        for v in &mut versions {
+            v.members.retain(|m| visible.contains(&m.personal_id));
+        }
+        self.log_members(a, "household.history", former.iter().map(PersonalId::as_str)).await?;
         Ok(versions)
     }
 
@@ -587,9 +584,7 @@ impl Registry {
         let visible = touched;
         self.log_members(a, "household.update", visible).await?;
         let mut v = v;
-        let before = v.members.len();
-        v.members.retain(|m| a.scope.covers(&m.scope_province, &m.scope_commune));
-        v.members_outside_scope = (before - v.members.len()) as u32;
+        mask_members(a, &mut v);
         Ok(v)
     }
 
@@ -796,16 +791,16 @@ impl Registry {
         offset: u64,
     ) -> Result<Page<AuditEntry>> {
         let c = self.read_citizen(a, &subject.parse().map_err(|_| RegistryError::NotFound)?).await?;
-        let also = bulk_subjects_covering(&c.scope_province, &c.scope_commune);
-        let f = AuditFilter {
-            subject: Some(subject.into()),
-            also_subjects: also,
-            limit,
-            offset,
-            ..Default::default()
-        };
+        let f = access_log_filter(&c.citizen.personal_id, Some(&c), limit, offset);
         Ok(self.store.list_audit(&f).await?)
     }
+}
+
+/// Leaves out of `h` the members living outside the caller's scope, counting them.
+fn mask_members(a: &Access, h: &mut HouseholdView) {
+    let before = h.members.len();
+    h.members.retain(|m| a.scope.covers(&m.scope_province, &m.scope_commune));
+    h.members_outside_scope = (before - h.members.len()) as u32;
 }
 
 /// The audit subject of a bulk access over `scope` (a matching or quality run reads every
@@ -815,12 +810,27 @@ pub fn bulk_subject(scope: &Scope) -> String {
     format!("bulk:{scope}")
 }
 
-/// The bulk subjects whose scope covers a record in (`province`, `commune`).
-pub(crate) fn bulk_subjects_covering(province: &str, commune: &str) -> Vec<String> {
-    [Scope::Nation, Scope::Province(province.into()), Scope::Commune(commune.into())]
-        .iter()
-        .map(bulk_subject)
-        .collect()
+/// A citizen's access log: entries under their personal ID, and the bulk accesses over the
+/// nation, their province or their commune (where `c` lives now; none without a record).
+pub(crate) fn access_log_filter(
+    id: &PersonalId,
+    c: Option<&StoredCitizen>,
+    limit: u32,
+    offset: u64,
+) -> AuditFilter {
+    let also = c
+        .map(|c| {
+            [
+                Scope::Nation,
+                Scope::Province(c.scope_province.clone()),
+                Scope::Commune(c.scope_commune.clone()),
+            ]
+            .iter()
+            .map(bulk_subject)
+            .collect()
+        })
+        .unwrap_or_default();
+    AuditFilter { subject: Some(id.to_string()), also_subjects: also, limit, offset, ..Default::default() }
 }
 
 /// Current time truncated to microseconds, the precision both databases keep.

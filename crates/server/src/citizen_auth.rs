@@ -179,7 +179,7 @@ pub async fn citizen_login(
     }
     let attempt = state.login_throttle.begin(&login_key(&id)).map_err(locked_error)?;
     let store = state.registry.store().as_ref();
-    let account = match eid::get_account(store, &id).await {
+    let account = match state.registry.eid_account_for_authentication(&id).await {
         Ok(a) => a,
         Err(e) => {
             attempt.refund();

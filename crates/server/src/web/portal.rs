@@ -544,7 +544,7 @@ pub async fn reset(
         Ok(a) => a,
         Err(d) => return reset_page(&s, lang, &uri, &f, Some(crate::auth::locked_error(d))),
     };
-    let account = match dancu_store::eid::get_account(s.registry.store().as_ref(), &id).await {
+    let account = match s.registry.eid_account_for_authentication(&id).await {
         Ok(a) => a,
         Err(e) => {
             attempt.refund();

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use dancu_store::audit_chain::{write_new_private as write_private, AuditKey, CheckpointLog};
-use dancu_store::registry::{AuditSink, AuditWriter, CheckpointPolicy, Registry};
+use dancu_store::registry::{AuditWriter, CheckpointPolicy, Registry};
+use dancu_store::Database;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -88,11 +89,11 @@ pub fn audit_files(database_url: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Opens the store with the audit key (created on first use; see [`audit_files`]).
-pub async fn open_store(database_url: &str) -> Result<std::sync::Arc<dyn dancu_store::Store>> {
+/// Opens the database with the audit key (created on first use; see [`audit_files`]).
+pub async fn open_database(database_url: &str) -> Result<Database> {
     let (key_file, _) = audit_files(database_url);
     let key = AuditKey::load_or_create(&key_file)?;
-    Ok(dancu_store::open(database_url, key).await?)
+    Ok(Database::open(database_url, key).await?)
 }
 
 /// The audit key (created on first use) and the checkpoint log of `database_url`'s store,
@@ -106,25 +107,18 @@ pub fn checkpoint_policy(database_url: &str, every: Duration) -> Result<Checkpoi
     })
 }
 
-/// A registry over `store` with its audit writer, which signs into `policy`'s log. Drop the
-/// registry, then `writer.shutdown()`, which flushes the entries and signs the chain's head.
-pub fn registry_for(
-    store: std::sync::Arc<dyn dancu_store::Store>,
-    policy: CheckpointPolicy,
-) -> (Registry, AuditWriter) {
-    let (sink, writer) = AuditSink::start(store.clone(), 512, Some(policy));
-    (Registry::new(store, sink), writer)
-}
+/// Audit entries a command-line job commits together at most.
+pub const AUDIT_BATCH: usize = 512;
 
-/// A store and a registry for a command-line job: bulk reads of personal data (matching,
-/// quality runs) go through the registry and are audited (see [`registry_for`]).
-pub async fn open_registry(
-    database_url: &str,
-) -> Result<(std::sync::Arc<dyn dancu_store::Store>, Registry, AuditWriter)> {
+/// The database and a registry for a command-line job: every access to personal data
+/// (imports, matching and quality runs, officer creation) goes through the registry and is
+/// audited. Drop the registry, then `writer.shutdown()`, which flushes the entries and
+/// signs the chain's head into the checkpoint log.
+pub async fn open_registry(database_url: &str) -> Result<(Database, Registry, AuditWriter)> {
     let policy = checkpoint_policy(database_url, Duration::from_secs(10))?;
-    let store = dancu_store::open(database_url, policy.key.clone()).await?;
-    let (registry, writer) = registry_for(store.clone(), policy);
-    Ok((store, registry, writer))
+    let db = Database::open(database_url, policy.key.clone()).await?;
+    let (registry, writer) = db.start_registry(AUDIT_BATCH, Some(policy));
+    Ok((db, registry, writer))
 }
 
 #[derive(clap::Args, Debug, Clone)]

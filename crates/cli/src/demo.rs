@@ -3,12 +3,11 @@
 //! reuses the folder.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use dancu_store::registry::{Access, Registry};
-use dancu_store::{CitizenQuery, NewOfficer, Officer, Role, Scope, Store};
+use dancu_store::{CitizenQuery, Database, NewOfficer, Officer, Role, Scope};
 
 use crate::config::{load_or_create_keys, load_or_create_secret, load_or_create_token, FileConfig};
 use crate::import::{import_into, ImportArgs};
@@ -41,8 +40,10 @@ pub struct DemoLogin {
     pub description: String,
 }
 
+/// Creates an officer account through the registry (audited as `system:officer-add`, an
+/// operator's nation-wide administrator job).
 pub async fn add_officer(
-    store: &Arc<dyn Store>,
+    registry: &Registry,
     username: &str,
     display_name: &str,
     role: &str,
@@ -60,15 +61,15 @@ pub async fn add_officer(
         .map_err(|v| anyhow::anyhow!(v.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")))?;
     let pw = password.to_string();
     let hash = tokio::task::spawn_blocking(move || dancu_server::auth::hash_password(&pw)).await?;
-    Ok(store
-        .create_officer(&NewOfficer {
-            username: username.into(),
-            display_name: dancu_domain::nfc(display_name),
-            role,
-            scope,
-            password_hash: hash,
-        })
-        .await?)
+    let a = Access { role: Role::Admin, ..Access::system("officer-add", "tạo tài khoản cán bộ") };
+    let new = NewOfficer {
+        username: username.into(),
+        display_name: dancu_domain::nfc(display_name),
+        role,
+        scope,
+        password_hash: hash,
+    };
+    Ok(registry.create_officer(&a, &new).await?)
 }
 
 /// Two communes of the province that hold citizens.
@@ -139,38 +140,38 @@ fn plant_duplicates(cfg: &dancu_gen::GenConfig, csv: &std::path::Path, dir: &std
     Ok(())
 }
 
-/// The store, the demo logins, and a sample citizen for the portal walk-through.
-pub async fn prepare(args: &DemoArgs) -> Result<(Arc<dyn Store>, Vec<DemoLogin>, Option<String>)> {
+/// The database, the demo logins, and a sample citizen for the portal walk-through.
+pub async fn prepare(args: &DemoArgs) -> Result<(Database, Vec<DemoLogin>, Option<String>)> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let db = args.data_dir.join("dancu.db");
     let url = format!("sqlite://{}", db.display());
     let policy = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10))?;
-    let store = dancu_store::open(&url, policy.key.clone()).await?;
-    // Every read of personal data below (the first checks, the communes and the sample
-    // citizen for the banner) goes through the registry and is audited as `system:demo`.
-    let (registry, writer) = crate::config::registry_for(store.clone(), policy);
-    let prepared = prepare_with(args, &store, &registry, started).await;
+    let db = Database::open(&url, policy.key.clone()).await?;
+    // Every access to personal data below (the import, the first checks, the officer
+    // accounts, the communes and the sample citizen for the banner) goes through the
+    // registry and is audited as a `system:` job.
+    let (registry, writer) = db.start_registry(crate::config::AUDIT_BATCH, Some(policy));
+    let prepared = prepare_with(args, &db, &registry, started).await;
     drop(registry);
     writer.shutdown().await;
     let (logins, sample) = prepared?;
-    Ok((store, logins, sample))
+    Ok((db, logins, sample))
 }
 
 async fn prepare_with(
     args: &DemoArgs,
-    store: &Arc<dyn Store>,
+    db: &Database,
     registry: &Registry,
     started: Instant,
 ) -> Result<(Vec<DemoLogin>, Option<String>)> {
-    let store = store.clone();
     let province = dancu_domain::admin_units()
         .province_2025(&args.province)
         .with_context(|| format!("--province {}: not a 2025 province code", args.province))?
         .name
         .clone();
-    if store.count_citizens().await? == 0 {
+    if db.citizen_count().await? == 0 {
         let csv = args.data_dir.join("demo-citizens.csv");
         eprintln!("generating {} people of {province} …", args.people);
         let cfg = dancu_gen::GenConfig {
@@ -182,7 +183,7 @@ async fn prepare_with(
         plant_duplicates(&cfg, &csv, &args.data_dir)?;
         eprintln!("importing …");
         let report = import_into(
-            &store,
+            registry,
             &ImportArgs {
                 file: csv.clone(),
                 database_url: None,
@@ -197,7 +198,7 @@ async fn prepare_with(
         eprintln!("{report}");
         // The first checks read every record: bulk accesses.
         let scope = Scope::Province(args.province.clone());
-        let found = crate::registry_dedup::find(&store, registry, "demo", &scope, None, None).await?;
+        let found = crate::registry_dedup::find(registry, "demo", &scope, None, None).await?;
         let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
         registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
         eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
@@ -231,8 +232,8 @@ async fn prepare_with(
     }
     let mut logins = Vec::new();
     for (user, pw, name, role, scope) in accounts {
-        if store.get_officer_by_username(&user).await?.is_none() {
-            add_officer(&store, &user, &name, role, &scope, &pw).await?;
+        if db.accounts().officer_by_username(&user).await?.is_none() {
+            add_officer(registry, &user, &name, role, &scope, &pw).await?;
         }
         logins.push(DemoLogin {
             username: user,
@@ -274,7 +275,7 @@ async fn sample_citizen(registry: &Registry, a: &Access, commune: &str) -> Resul
 }
 
 pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
-    let (store, logins, sample) = prepare(&args).await?;
+    let (db, logins, sample) = prepare(&args).await?;
     if args.no_serve {
         return Ok(());
     }
@@ -310,5 +311,8 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
     );
     let url = format!("sqlite://{}", args.data_dir.join("dancu.db").display());
     let audit = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10))?;
-    crate::serve::serve_on(store, listener, config, audit, Some(banner)).await
+    let app = dancu_server::Application::build(db, config, audit).await?;
+    println!("{banner}");
+    app.serve(listener, None, crate::serve::shutdown_signal()).await?;
+    Ok(())
 }

@@ -15,7 +15,8 @@ use chrono::Utc;
 use dancu_domain::citizen::{CitizenDraft, CSV_COLUMNS};
 use dancu_domain::household::validate_number;
 use dancu_domain::{Relation, Violation};
-use dancu_store::{Change, ImportOptions, ImportRow, Store};
+use dancu_store::registry::{Access, Registry};
+use dancu_store::{ImportOptions, ImportRow};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -311,11 +312,16 @@ fn parse_thread(
 }
 
 pub async fn run(args: &ImportArgs, url: &str, progress: bool) -> Result<ImportReport> {
-    let store = crate::config::open_store(url).await?;
-    import_into(&store, args, progress).await
+    let (_db, registry, writer) = crate::config::open_registry(url).await?;
+    let report = import_into(&registry, args, progress).await;
+    drop(registry);
+    writer.shutdown().await;
+    report
 }
 
-pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bool) -> Result<ImportReport> {
+/// Imports through the registry, as the nation-wide job `system:import` (each batch is
+/// written ahead in the audit log, and every stored row carries the import's reason).
+pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool) -> Result<ImportReport> {
     let started = Instant::now();
     let rejects_path = args.rejects.clone().unwrap_or_else(|| {
         let mut p = args.file.clone().into_os_string();
@@ -339,21 +345,18 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
         std::thread::spawn(move || parse_thread(path, batch, rejects, tx, bar))
     };
     let file_name = args.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let change = Change {
-        actor: "system:import".into(),
-        reason: args.reason.clone().unwrap_or_else(|| format!("nhập dữ liệu từ tệp {file_name}")),
-        at: dancu_store::registry::now(),
-    };
+    let reason = args.reason.clone().unwrap_or_else(|| format!("nhập dữ liệu từ tệp {file_name}"));
+    let a = Access::system("import", &reason);
     let mut report = ImportReport { rejects_file: rejects_path, ..Default::default() };
     // About 200 bytes a row in generated files; the estimate only decides whether the
     // search indexes are rebuilt once at the end instead of maintained row by row.
-    store.begin_import(size / 200).await.context("preparing the import")?;
+    registry.import_begin(&a, size / 200).await.context("preparing the import")?;
     let mut db_time = std::time::Duration::ZERO;
     let opts = ImportOptions { append_to_existing_households: args.append_to_existing_households };
     while let Some(batch) = rx.recv().await {
         let t = Instant::now();
-        let outcome = store
-            .import_batch_with(&batch, &change, &opts)
+        let outcome = registry
+            .import_batch(&a, &batch, &reason, &opts)
             .await
             .context("storing a batch (earlier batches are kept)")?;
         db_time += t.elapsed();
@@ -374,7 +377,7 @@ pub async fn import_into(store: &Arc<dyn Store>, args: &ImportArgs, progress: bo
     report.rows = parser.join().map_err(|_| anyhow::anyhow!("the CSV reader panicked"))??;
     bar.set_message("rebuilding search indexes");
     let t = Instant::now();
-    store.finish_import().await.context("rebuilding the search indexes")?;
+    registry.import_finish(&a).await.context("rebuilding the search indexes")?;
     tracing::info!(
         batches_s = db_time.as_secs_f64(),
         index_rebuild_s = t.elapsed().as_secs_f64(),

@@ -213,8 +213,8 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         Command::Serve(args) => serve::run(args.resolve(&file)?).await,
         Command::Migrate { database_url } => {
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let store = config::open_store(&url).await?;
-            eprintln!("migrations up to date on {} ({})", config::redact(&url), store.backend());
+            let db = config::open_database(&url).await?;
+            eprintln!("migrations up to date on {} ({})", config::redact(&url), db.backend());
             Ok(())
         }
         Command::Import { what: ImportWhat::Citizens(args) } => {
@@ -230,14 +230,19 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         Command::Demo(args) => demo::run(args, &file).await,
         Command::Quality { database_url } => {
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let (store, registry, writer) = config::open_registry(&url).await?;
+            let (_db, registry, writer) = config::open_registry(&url).await?;
             let started = std::time::Instant::now();
             let a = dancu_store::registry::Access::system("quality", "kiểm tra chất lượng dữ liệu dân cư");
-            let run = registry.quality_run(&a, chrono_today()).await;
+            let run = async {
+                anyhow::Ok((
+                    registry.quality_run(&a, chrono_today()).await?,
+                    registry.quality_summary(&a).await?,
+                ))
+            }
+            .await;
             drop(registry);
             writer.shutdown().await;
-            let run = run?;
-            let summary = dancu_store::quality::summary(store.as_ref(), &dancu_store::Scope::Nation).await?;
+            let (run, summary) = run?;
             for (rule, c) in summary {
                 eprintln!("  {:<20} {c:?}", rule.code);
             }
@@ -259,8 +264,11 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         Command::Officer { what: OfficerCmd::Add { database_url, username, display_name, role, scope } } => {
             let password = read_officer_password()?;
             let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let store = config::open_store(&url).await?;
-            let o = demo::add_officer(&store, &username, &display_name, &role, &scope, &password).await?;
+            let (_db, registry, writer) = config::open_registry(&url).await?;
+            let o = demo::add_officer(&registry, &username, &display_name, &role, &scope, &password).await;
+            drop(registry);
+            writer.shutdown().await;
+            let o = o?;
             eprintln!("created officer {} (id {}, {}, {})", o.username, o.id, o.role.code(), o.scope);
             Ok(())
         }
@@ -278,9 +286,9 @@ async fn audit_verify(url: &str, json: bool) -> Result<()> {
     use dancu_store::audit_chain::{AuditKey, CheckpointLog};
     let (key_file, checkpoints) = config::audit_files(url);
     let key = AuditKey::load(&key_file)?;
-    let store = dancu_store::open(url, key.clone()).await?;
+    let db = dancu_store::Database::open(url, key.clone()).await?;
     let log = CheckpointLog::new(&checkpoints);
-    let report = dancu_store::registry::verify_audit(store.as_ref(), &log, &key, false).await?;
+    let report = db.verify_audit(&log, &key, false).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -3,15 +3,13 @@
 //! candidate pairs with their evidence for officers to merge or reject. Pairs decided before
 //! are never proposed again.
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 use dancu_matching::io::Loader;
 use dancu_matching::reconcile::load_drafts;
 use dancu_matching::{Dataset, MatchConfig};
-use dancu_store::dedup::{self, Evidence, NewCandidate};
+use dancu_store::dedup::{Evidence, NewCandidate};
 use dancu_store::registry::{Access, Registry};
-use dancu_store::{Scope, Store};
+use dancu_store::Scope;
 
 #[derive(clap::Args, Debug)]
 pub struct RegistryDedupArgs {
@@ -40,7 +38,6 @@ pub struct Found {
 /// Finds candidate pairs among the records in `scope` and stores the new ones. The records
 /// are read through the registry, as one audited bulk access by `system:<job>`.
 pub async fn find(
-    store: &Arc<dyn Store>,
     registry: &Registry,
     job: &str,
     scope: &Scope,
@@ -96,7 +93,7 @@ pub async fn find(
             .collect()
     })
     .await??;
-    let new = dedup::add_candidates(store.as_ref(), &pairs, dancu_store::registry::now()).await?;
+    let new = registry.dedup_add_candidates(&a, &pairs).await?;
     Ok(Found { records, pairs: pairs.len(), new })
 }
 
@@ -109,9 +106,9 @@ fn plausible(e: &dancu_matching::Explanation) -> bool {
 
 pub async fn run(args: &RegistryDedupArgs, url: &str) -> Result<()> {
     let scope: Scope = args.scope.parse().map_err(|v| anyhow::anyhow!("--scope: {v:?}"))?;
-    let (store, registry, writer) = crate::config::open_registry(url).await?;
+    let (_db, registry, writer) = crate::config::open_registry(url).await?;
     let started = std::time::Instant::now();
-    let f = find(&store, &registry, "registry-dedup", &scope, args.threshold, args.min_weight).await;
+    let f = find(&registry, "registry-dedup", &scope, args.threshold, args.min_weight).await;
     drop(registry);
     writer.shutdown().await;
     let f = f?;

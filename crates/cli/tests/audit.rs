@@ -60,7 +60,8 @@ fn check(url: &str, dir: &Path) {
     assert!(o.status.success(), "{}", text(&o));
     let o = dancu(dir, &["import", "citizens", csv.to_str().unwrap(), "--database-url", url]);
     assert!(o.status.success(), "{}", text(&o));
-    // Two bulk reads (each signs the head when it ends).
+    // The import (six entries: begin, one batch and finish, each written ahead with its
+    // outcome) and two bulk reads; each job signs the head when it ends.
     for _ in 0..2 {
         let o = dancu(dir, &["quality", "--database-url", url]);
         assert!(o.status.success(), "{}", text(&o));
@@ -68,7 +69,7 @@ fn check(url: &str, dir: &Path) {
     let o = dancu(dir, &["audit", "verify", "--database-url", url]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("intact"), "{}", text(&o));
-    assert!(text(&o).contains("newest signed checkpoint: entry 4"), "{}", text(&o));
+    assert!(text(&o).contains("newest signed checkpoint: entry 10"), "{}", text(&o));
 
     // Someone with the database but not the key edits an entry.
     sql(url, "UPDATE audit_log SET purpose = 'kiểm tra' WHERE seq = 2");
@@ -77,7 +78,7 @@ fn check(url: &str, dir: &Path) {
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["broken"]["seq"], 2);
     assert_eq!(report["broken"]["kind"], "hash");
-    sql(url, "UPDATE audit_log SET purpose = 'kiểm tra chất lượng dữ liệu dân cư' WHERE seq = 2");
+    sql(url, "UPDATE audit_log SET purpose = 'nhập dữ liệu từ tệp people.csv' WHERE seq = 2");
     let o = dancu(dir, &["audit", "verify", "--database-url", url]);
     assert!(o.status.success(), "{}", text(&o));
 

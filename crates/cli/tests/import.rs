@@ -5,8 +5,21 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Runs dancu in a working folder of this test process: with a PostgreSQL URL the audit
+/// key and checkpoints default to the working folder, which must not be the source tree.
 fn dancu(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dancu")).args(args).env("DANCU_LOG", "warn").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_dancu"))
+        .args(args)
+        .current_dir(work_dir())
+        .env("DANCU_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn work_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("dancu-import-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
 
 fn pg_url() -> String {
@@ -125,6 +138,7 @@ fn gen_and_import_on_every_backend() {
     let url = format!("sqlite://{}", db.display());
     let mut child = Command::new(env!("CARGO_BIN_EXE_dancu"))
         .args(["import", "citizens", big.to_str().unwrap(), "--database-url", &url, "--batch", "1000"])
+        .current_dir(work_dir())
         .env("DANCU_LOG", "warn")
         .spawn()
         .unwrap();

@@ -202,14 +202,16 @@ impl FromRequestParts<AppState> for Principal {
                 scope: &p.scope,
                 epoch,
             };
-            if !state.revocation.allows(state.registry.store().as_ref(), &facts).await? {
+            if !state.revocation.allows(&state.accounts, &facts).await? {
                 return Err(ApiError::unauthorized());
             }
             p
         } else if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
-            let store = state.registry.store();
-            let session =
-                store.get_session(&sha256_hex(token), now()).await?.ok_or_else(ApiError::unauthorized)?;
+            let session = state
+                .accounts
+                .session(&sha256_hex(token), now())
+                .await?
+                .ok_or_else(ApiError::unauthorized)?;
             // The JSON API takes a session cookie only with the session's CSRF token in a
             // header (any method, body or not): a same-site page cannot set it.
             if parts.uri.path().starts_with("/api/") {
@@ -218,8 +220,9 @@ impl FromRequestParts<AppState> for Principal {
                     return Err(csrf_error());
                 }
             }
-            let officer = store
-                .get_officer(session.officer_id)
+            let officer = state
+                .accounts
+                .officer(session.officer_id)
                 .await?
                 .filter(|o| o.active)
                 .ok_or_else(ApiError::unauthorized)?;
@@ -274,7 +277,7 @@ pub async fn authenticate(state: &AppState, username: &str, password: &str) -> R
         return Err(bad_credentials());
     }
     let attempt = state.login_throttle.begin(&key).map_err(locked_error)?;
-    let officer = match state.registry.store().get_officer_by_username(username).await {
+    let officer = match state.accounts.officer_by_username(username).await {
         Ok(o) => o,
         Err(e) => {
             attempt.refund();

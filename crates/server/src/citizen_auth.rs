@@ -13,7 +13,7 @@ use chrono::Utc;
 use dancu_domain::{PersonalId, Violation};
 use dancu_identity::eid::{AccountEvent, AccountState, Actor, Phase, RegistrationClaim};
 use dancu_identity::totp;
-use dancu_store::eid::{self, CitizenSession, EidAccount};
+use dancu_store::eid::{CitizenSession, EidAccount};
 use dancu_store::registry::now;
 
 use crate::auth::{
@@ -56,9 +56,8 @@ impl FromRequestParts<AppState> for CitizenPrincipal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = cookie(&parts.headers, CITIZEN_COOKIE).ok_or_else(ApiError::unauthorized)?;
         let token_hash = sha256_hex(token);
-        let s = eid::get_session(state.registry.store().as_ref(), &token_hash, now())
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let s =
+            state.accounts.citizen_session(&token_hash, now()).await?.ok_or_else(ApiError::unauthorized)?;
         Ok(CitizenPrincipal { personal_id: s.personal_id, csrf: s.csrf_token, token_hash })
     }
 }
@@ -178,7 +177,6 @@ pub async fn citizen_login(
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
     }
     let attempt = state.login_throttle.begin(&login_key(&id)).map_err(locked_error)?;
-    let store = state.registry.store().as_ref();
     let account = match state.registry.eid_account_for_authentication(&id).await {
         Ok(a) => a,
         Err(e) => {
@@ -199,8 +197,9 @@ pub async fn citizen_login(
         return Err(bad_citizen_credentials());
     };
     // From here on a failure stays counted (the attempt is dropped unsettled).
-    let fail =
-        |outcome: &'static str| async move { eid::record_login(store, &id, now(), outcome, client).await };
+    let fail = |outcome: &'static str| async move {
+        state.accounts.record_citizen_login(&id, now(), outcome, client).await
+    };
     let secret = match account_totp_secret(state, &account) {
         Ok(s) => s,
         Err(e) => {
@@ -237,24 +236,21 @@ pub async fn citizen_login(
         _ => {}
     }
     // Spending the code is a versioned write: two logins racing with one code cannot both win.
-    let spent = EidAccount { totp_last_step: Some(step), ..account.clone() };
-    let mut saved = eid::save_account(store, &spent, account.version, account.state.code(), None)
-        .await
-        .map_err(|e| match e {
-            // Another login spent the account's state first: with this code, a replay.
-            dancu_store::StoreError::VersionMismatch { .. } => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "totp_failed",
-                "Mã xác thực này đã được sử dụng",
-                "this code was already used",
-            ),
-            other => other.into(),
-        })?;
+    let mut saved = state.accounts.spend_totp_step(&account, step).await.map_err(|e| match e {
+        // Another login spent the account's state first: with this code, a replay.
+        dancu_store::StoreError::VersionMismatch { .. } => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "totp_failed",
+            "Mã xác thực này đã được sử dụng",
+            "this code was already used",
+        ),
+        other => other.into(),
+    })?;
     if saved.state.phase() == Phase::Approved && !saved.state.is_locked() {
         saved = state.registry.eid_citizen_event(&saved.personal_id, &AccountEvent::Activate).await?;
     }
     attempt.success();
-    eid::record_login(store, &saved.personal_id, now(), "ok", client).await?;
+    state.accounts.record_citizen_login(&saved.personal_id, now(), "ok", client).await?;
     Ok(saved)
 }
 
@@ -275,7 +271,7 @@ pub async fn open_session(state: &AppState, id: &PersonalId) -> Result<String, A
         created_at: created,
         expires_at: created + chrono::Duration::from_std(state.config.citizen_session_ttl).unwrap(),
     };
-    eid::create_session(state.registry.store().as_ref(), &s).await?;
+    state.accounts.create_citizen_session(&s).await?;
     Ok(token)
 }
 

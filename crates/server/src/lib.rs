@@ -3,6 +3,7 @@
 //! [`dancu_store::registry::Registry`], which scopes and audits every access.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod citizen_auth;
 pub mod error;
@@ -23,6 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use dancu_store::registry::Registry;
+use dancu_store::{Accounts, Database};
+
+pub use app::{Application, StartError};
 
 use crate::auth::{LoginThrottle, TokenKeys};
 use crate::metrics::Metrics;
@@ -83,7 +87,12 @@ fn cores() -> usize {
 }
 
 pub struct Inner {
+    /// Health, counts and audit verification; no personal data.
+    pub db: Database,
+    /// The only door to personal data.
     pub registry: Registry,
+    /// Authentication's door: officers, sessions, token epochs, TOTP secrets.
+    pub accounts: Accounts,
     pub config: ServerConfig,
     pub keys: TokenKeys,
     pub metrics: Metrics,
@@ -108,9 +117,11 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(registry: Registry, config: ServerConfig) -> Self {
+    pub fn new(db: Database, registry: Registry, config: ServerConfig) -> Self {
         let keys = TokenKeys::from_secret(&config.token_secret);
         AppState(Arc::new(Inner {
+            accounts: db.accounts(),
+            db,
             registry,
             keys,
             metrics: Metrics::new(),
@@ -167,7 +178,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(axum::extract::State(s): axum::extract::State<AppState>) -> Response {
-    match s.registry.store().ping().await {
+    match s.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -163,7 +163,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// Keeps the database gauges fresh: counts once at start, then every `every`.
 pub async fn refresh_gauges(state: AppState, every: Duration) {
     loop {
-        let n = state.registry.store().count_citizens().await;
+        let n = state.db.citizen_count().await;
         if let Err(e) = &n {
             tracing::warn!(error = %e, "metrics: counting citizens failed");
         }

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use dancu_store::officer_admin::{self, OfficerEpoch};
-use dancu_store::{Role, Scope, Store};
+use dancu_store::officer_admin::OfficerEpoch;
+use dancu_store::{Accounts, Role, Scope};
 
 use crate::AppState;
 
@@ -30,8 +30,8 @@ pub struct TokenFacts<'a> {
 
 impl Revocation {
     /// Reloads every officer's state.
-    pub async fn refresh(&self, store: &dyn Store) -> dancu_store::Result<()> {
-        let all = officer_admin::epochs(store).await?;
+    pub async fn refresh(&self, accounts: &Accounts) -> dancu_store::Result<()> {
+        let all = accounts.officer_epochs().await?;
         let mut map = self.officers.write().unwrap();
         let mut fresh: HashMap<i64, OfficerEpoch> = all.into_iter().map(|o| (o.id, o)).collect();
         // Epochs only grow: a state read here before a change that [`Self::put`] already
@@ -57,8 +57,8 @@ impl Revocation {
     }
 
     /// The officer's current epoch, read from the database (for issuing a token).
-    pub async fn current(&self, store: &dyn Store, id: i64) -> dancu_store::Result<Option<OfficerEpoch>> {
-        let o = officer_admin::epoch_of(store, id).await?;
+    pub async fn current(&self, accounts: &Accounts, id: i64) -> dancu_store::Result<Option<OfficerEpoch>> {
+        let o = accounts.officer_epoch(id).await?;
         if let Some(o) = &o {
             self.put(o.clone());
         }
@@ -68,11 +68,11 @@ impl Revocation {
     /// Whether a signed token still stands: its officer is active, with the role, scope and
     /// epoch the token was issued under. An officer created since the last refresh is looked
     /// up once.
-    pub async fn allows(&self, store: &dyn Store, t: &TokenFacts<'_>) -> dancu_store::Result<bool> {
+    pub async fn allows(&self, accounts: &Accounts, t: &TokenFacts<'_>) -> dancu_store::Result<bool> {
         let known = self.officers.read().unwrap().get(&t.officer_id).cloned();
         let o = match known {
             Some(o) => Some(o),
-            None => self.current(store, t.officer_id).await?,
+            None => self.current(accounts, t.officer_id).await?,
         };
         Ok(o.is_some_and(|o| o.active && o.role == t.role && &o.scope == t.scope && o.epoch == t.epoch))
     }
@@ -81,7 +81,7 @@ impl Revocation {
 /// Refreshes the cache every `every` until the server stops.
 pub async fn refresh_task(state: AppState, every: Duration) {
     loop {
-        if let Err(e) = state.revocation.refresh(state.registry.store().as_ref()).await {
+        if let Err(e) = state.revocation.refresh(&state.accounts).await {
             tracing::warn!(error = %e, "refreshing officer token epochs failed; retrying");
         }
         tokio::time::sleep(every).await;

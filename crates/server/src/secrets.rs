@@ -194,16 +194,15 @@ impl Secrets {
 /// secrets sealed under an older key); returns how many changed. Secrets that cannot be
 /// opened are logged and left alone (their logins fail closed).
 pub async fn reseal_totp_secrets(state: &crate::AppState) -> dancu_store::Result<usize> {
-    let store = state.registry.store().as_ref();
     let mut n = 0;
-    for (id, stored) in dancu_store::totp_secrets::all(store).await? {
+    for (id, stored) in state.accounts.totp_secrets().await? {
         if state.secrets.is_current(&stored) {
             continue;
         }
         match state.secrets.open_totp(&id, &stored) {
             Ok(b32) => {
                 let sealed = state.secrets.seal_totp(&id, &b32);
-                if dancu_store::totp_secrets::replace(store, &id, &stored, &sealed).await? {
+                if state.accounts.replace_totp_secret(&id, &stored, &sealed).await? {
                     n += 1;
                 }
             }

@@ -27,6 +27,12 @@ async fn post(app: &TestApp, user: &str, path: &str, form: &[(&str, &str)]) -> S
     app.client().post(format!("{}{path}", app.base)).bearer_auth(&t).form(form).send().await.unwrap().status()
 }
 
+/// `GET /api/v1/dedup/candidates` as JSON.
+async fn candidates(app: &TestApp, token: &str) -> serde_json::Value {
+    let r = app.client().get(format!("{}/api/v1/dedup/candidates", app.base)).bearer_auth(token).send().await;
+    r.unwrap().json().await.unwrap()
+}
+
 fn total(html: &str, which: &str) -> String {
     let key = format!("data-testid=\"total-{which}\">");
     let at = html.find(&key).unwrap_or_else(|| panic!("{which} in {html}")) + key.len();
@@ -76,6 +82,35 @@ async fn run(app: &TestApp) {
     assert!(html.contains("Nguyen Van An") && html.contains("birth_date"), "evidence shown");
     let (_, html_b) = page(app, "xa_b", "/dedup").await;
     assert!(!html_b.contains("Nguyen Van An"));
+    // The record of the cross pair that lies in commune A is masked for commune B: no ID,
+    // no name, no evidence, no decision buttons.
+    assert!(html_b.contains("masked-side"), "{html_b}");
+    assert!(!html_b.contains(other.personal_id.as_str()) && !html_b.contains("data-testid=\"evidence\""));
+    assert!(!html_b.contains("data-testid=\"merge\""));
+    let v = candidates(app, &app.token("xa_b").await).await;
+    let shown = &v["items"][0];
+    assert_eq!(v["total"], 1);
+    // Stored in ID order: the pair is (citizen B, the other), whichever side that is.
+    let (seen_side, masked) = if shown["left"].is_null() {
+        (&shown["right"], &shown["left"])
+    } else {
+        (&shown["left"], &shown["right"])
+    };
+    assert!(masked.is_null(), "{v}");
+    assert_eq!(seen_side["personal_id"], app.citizen_b.personal_id.as_str(), "{v}");
+    assert_eq!(
+        (shown["evidence"].as_array().map(Vec::len), shown["decidable"].as_bool()),
+        (Some(0), Some(false))
+    );
+    // The masked record's access log shows no read by commune B.
+    let log = dancu_store::AuditFilter {
+        subject: Some(other.personal_id.to_string()),
+        actor: Some("officer:xa_b".into()),
+        limit: 50,
+        ..Default::default()
+    };
+    let seen = app.store.list_audit(&log).await.unwrap();
+    assert!(seen.items.iter().all(|e| e.entry.outcome != "ok"), "{:?}", seen.items);
     // Deciding needs both records in scope.
     assert_eq!(
         post(app, "xa_b", &format!("/dedup/{strong}/reject"), &[("csrf", ""), ("reason", "x")]).await,
@@ -136,15 +171,7 @@ async fn run(app: &TestApp) {
     // The same through the JSON API.
     let t = app.token("tinh01").await;
     let c = app.client();
-    let v: serde_json::Value = c
-        .get(format!("{}/api/v1/dedup/candidates", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = candidates(app, &t).await;
     assert_eq!(v["total"], 1);
     assert_eq!(v["items"][0]["evidence"][0]["field"], "birth_date");
     let url = format!("{}/api/v1/dedup/candidates/{strong}/decision", app.base);

@@ -55,6 +55,72 @@ pub struct Candidate {
     pub reason: String,
 }
 
+/// One record of a pair, as shown to an officer who covers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairSide {
+    pub personal_id: PersonalId,
+    pub name: String,
+    pub province: String,
+    pub commune: String,
+}
+
+/// A candidate pair as the caller may see it. A record outside the caller's scope is
+/// masked (`None`: no ID, name or unit), and so is the evidence, which would tell whether
+/// its birth date and sex agree; the weight says only that a similar record exists
+/// elsewhere. Only a caller who covers both records may decide (`decidable`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairView {
+    pub id: i64,
+    pub left: Option<PairSide>,
+    pub right: Option<PairSide>,
+    pub weight: f64,
+    pub probability: f64,
+    pub evidence: Vec<Evidence>,
+    /// `open`, `merged` or `rejected`.
+    pub status: String,
+    pub found_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+    pub decided_by: Option<String>,
+    pub reason: String,
+    pub decidable: bool,
+}
+
+impl PairView {
+    /// `c` as seen by a caller covering the left record (`left`) and the right one (`right`).
+    pub fn of(c: Candidate, left: bool, right: bool) -> PairView {
+        let both = left && right;
+        PairView {
+            id: c.id,
+            left: left.then_some(PairSide {
+                personal_id: c.left,
+                name: c.left_name,
+                province: c.left_province,
+                commune: c.left_commune,
+            }),
+            right: right.then_some(PairSide {
+                personal_id: c.right,
+                name: c.right_name,
+                province: c.right_province,
+                commune: c.right_commune,
+            }),
+            weight: c.weight,
+            probability: c.probability,
+            evidence: if both { c.evidence } else { Vec::new() },
+            status: c.status,
+            found_at: c.found_at,
+            decided_at: c.decided_at,
+            decided_by: c.decided_by,
+            reason: c.reason,
+            decidable: both,
+        }
+    }
+
+    /// The records shown, left first.
+    pub fn sides(&self) -> impl Iterator<Item = &PairSide> {
+        self.left.iter().chain(self.right.iter())
+    }
+}
+
 /// Found / merged / rejected / remaining in one commune (of the pair's left record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DedupCount {

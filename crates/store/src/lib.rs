@@ -9,6 +9,7 @@
 
 pub mod audit_chain;
 mod combine;
+mod database;
 pub mod dedup;
 pub mod eid;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod registry;
 mod rows;
 pub mod totp_secrets;
 
+pub use database::{Accounts, Database};
 pub use error::StoreError;
 pub use model::*;
 pub use rows::{MAX_DUE_WITHIN_DAYS, RENEWAL_NOTICE_DAYS};
@@ -259,7 +261,12 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the store a URL names (`sqlite://path/to/file.db`, `sqlite::memory:` for tests,
 /// `postgres://…`) and runs migrations. `audit_key` keys the audit chain
 /// ([`audit_chain::AuditKey::load_or_create`] reads it from its file).
+#[cfg(feature = "raw")]
 pub async fn open(url: &str, audit_key: audit_chain::AuditKey) -> Result<Arc<dyn Store>> {
+    open_store(url, audit_key).await
+}
+
+pub(crate) async fn open_store(url: &str, audit_key: audit_chain::AuditKey) -> Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
         Arc::new(sqlite::SqliteStore::open(url, audit_key).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -271,5 +278,11 @@ pub async fn open(url: &str, audit_key: audit_chain::AuditKey) -> Result<Arc<dyn
     Ok(store)
 }
 
+#[cfg(feature = "raw")]
 pub mod postgres;
+#[cfg(not(feature = "raw"))]
+mod postgres;
+#[cfg(feature = "raw")]
 pub mod sqlite;
+#[cfg(not(feature = "raw"))]
+mod sqlite;

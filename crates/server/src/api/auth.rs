@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use dancu_domain::Violation;
-use dancu_store::officer_admin::{self, OfficerChange};
+use dancu_store::officer_admin::OfficerChange;
 use dancu_store::{NewOfficer, Officer, Role, Scope};
 
 use crate::auth::{authenticate, hash_password, Principal};
@@ -37,7 +37,7 @@ pub async fn token(
     let officer = authenticate(&s, &req.username, &req.password).await?;
     let epoch = s
         .revocation
-        .current(s.registry.store().as_ref(), officer.id)
+        .current(&s.accounts, officer.id)
         .await?
         .map(|o| o.epoch)
         .ok_or_else(crate::auth::bad_credentials)?;
@@ -151,8 +151,8 @@ pub async fn create_officer(
 /// Lists officer accounts (administrators only).
 #[utoipa::path(get, path = "/api/v1/officers", security(("bearer" = [])), responses((status = 200, body = Vec<OfficerOut>)))]
 pub async fn list_officers(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<OfficerOut>>> {
-    p.require_admin()?;
-    Ok(Json(s.registry.store().list_officers().await?.into_iter().map(Into::into).collect()))
+    let officers = s.registry.list_officers(&p.access("xem danh sách cán bộ")).await?;
+    Ok(Json(officers.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -197,9 +197,9 @@ pub async fn update_officer(
     if !errs.is_empty() {
         return Err(ApiError::invalid(errs));
     }
-    let store = s.registry.store().as_ref();
-    let o = officer_admin::update(store, id, &OfficerChange { active: req.active, role, scope }).await?;
-    s.revocation.current(store, id).await?;
+    let change = OfficerChange { active: req.active, role, scope };
+    let o = s.registry.update_officer(&p.access("thay đổi tài khoản cán bộ"), id, &change).await?;
+    s.revocation.current(&s.accounts, id).await?;
     tracing::info!(officer = %o.username, by = %p.username, "officer account changed");
     Ok(Json(o.into()))
 }

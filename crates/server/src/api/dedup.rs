@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use dancu_domain::Violation;
-use dancu_store::dedup::{Candidate, DedupCount, Merge};
+use dancu_store::dedup::{DedupCount, Merge, PairView};
 use dancu_store::Page;
 
 use super::citizens::{page_limit, parse_id, require_reason};
@@ -32,7 +32,9 @@ pub struct CandidateParams {
     pub since: Option<String>,
 }
 
-/// Candidate pairs with either record in the caller's scope, strongest first.
+/// Candidate pairs with either record in the caller's scope, strongest first. A record
+/// outside the caller's scope is `null` (masked), and so is the evidence of that pair
+/// (`decidable`: the caller covers both records).
 #[utoipa::path(get, path = "/api/v1/dedup/candidates", params(CandidateParams), security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list(
@@ -40,7 +42,7 @@ pub async fn list(
     p: Principal,
     headers: HeaderMap,
     q: Result<Query<CandidateParams>, QueryRejection>,
-) -> ApiResult<Json<Page<Candidate>>> {
+) -> ApiResult<Json<Page<PairView>>> {
     let Query(q) = q?;
     let status = q.status.as_deref().unwrap_or("open");
     if !["open", "merged", "rejected"].contains(&status) {

@@ -108,7 +108,7 @@ pub async fn unit(_p: Principal, Path(unit): Path<String>) -> ApiResult<Json<Uni
 #[utoipa::path(get, path = "/api/v1/audit/verify", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub async fn verify_audit(State(s): State<AppState>, p: Principal) -> ApiResult<Json<serde_json::Value>> {
     p.require_admin()?;
-    let broken = s.registry.store().verify_audit_chain().await?;
+    let broken = s.db.verify_audit_chain().await?.broken.map(|b| b.seq);
     Ok(Json(json!({ "intact": broken.is_none(), "first_broken_seq": broken })))
 }
 

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use dancu_domain::Violation;
-use dancu_store::dedup::Candidate;
+use dancu_store::dedup::{PairSide, PairView};
 use dancu_store::Role;
 
 use super::search::WEB_PURPOSE;
@@ -35,28 +35,37 @@ fn commune_name(code: &str) -> String {
     dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_else(|| code.into())
 }
 
-fn pair_card(lang: Lang, p: &Principal, c: &Candidate) -> Markup {
+/// One record of a pair: a link to it, or "outside your unit" when masked.
+fn side(lang: Lang, s: Option<&PairSide>) -> Markup {
+    html! {
+        @match s {
+            Some(s) => { a href=(format!("/citizens/{}", s.personal_id)) { (s.name) } " (" (s.personal_id) ", " (commune_name(&s.commune)) ")" }
+            None => { span.muted data-testid="masked-side" { (lang.t("hồ sơ ngoài địa bàn của bạn", "a record outside your unit")) } }
+        }
+    }
+}
+
+fn pair_card(lang: Lang, p: &Principal, c: &PairView) -> Markup {
     let csrf = p.csrf.clone().unwrap_or_default();
     html! {
         article.card data-testid="pair" {
-            h2 {
-                a href=(format!("/citizens/{}", c.left)) { (c.left_name) } " (" (c.left) ")"
-                " ≈ "
-                a href=(format!("/citizens/{}", c.right)) { (c.right_name) } " (" (c.right) ")"
-            }
+            h2 { (side(lang, c.left.as_ref())) " ≈ " (side(lang, c.right.as_ref())) }
             p.muted { (lang.t("Xác suất trùng", "Match probability")) ": " (format!("{:.4}", c.probability))
-                " · " (lang.t("trọng số", "weight")) " " (format!("{:+.1}", c.weight)) " bit · "
-                (commune_name(&c.left_commune)) " / " (commune_name(&c.right_commune)) }
-            div.table-wrap { table data-testid="evidence" {
+                " · " (lang.t("trọng số", "weight")) " " (format!("{:+.1}", c.weight)) " bit" }
+            @if !c.decidable {
+                p.muted { (lang.t("Cặp này cần cán bộ quản lý cả hai địa bàn quyết định.",
+                    "A pair like this is decided by an officer who covers both units.")) }
+            }
+            @if c.decidable { div.table-wrap { table data-testid="evidence" {
                 thead { tr { th { (lang.t("Trường", "Field")) } th { (lang.t("Mức so khớp", "Level")) } th { (lang.t("Trọng số", "Weight")) } } }
                 tbody { @for e in &c.evidence {
                     tr { td { (e.field) } td { (e.level) } td { (format!("{:+.2}", e.weight)) } }
                 } }
-            } }
+            } } }
             @match c.status.as_str() {
-                "open" => {
+                "open" if c.decidable => {
                     div.grid {
-                        @for keep in [&c.left, &c.right] {
+                        @for keep in c.sides().map(|s| &s.personal_id) {
                             form method="post" action=(format!("/dedup/{}/merge", c.id)) {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="keep" value=(keep.to_string());

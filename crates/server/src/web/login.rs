@@ -165,7 +165,7 @@ pub async fn submit(
         created_at: created,
         expires_at: created + chrono::Duration::from_std(s.config.session_ttl).unwrap(),
     };
-    if let Err(e) = s.registry.store().create_session(&session).await {
+    if let Err(e) = s.accounts.create_session(&session).await {
         return super::error_page(lang, None, e.into());
     }
     tracing::info!(officer = %officer.username, "officer logged in");
@@ -195,7 +195,7 @@ pub async fn logout(
         return super::error_page(lang, Some(&p), e);
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Err(e) = s.registry.store().delete_session(&sha256_hex(token)).await {
+        if let Err(e) = s.accounts.delete_session(&sha256_hex(token)).await {
             return super::error_page(lang, Some(&p), e.into());
         }
     }

@@ -177,7 +177,7 @@ pub async fn logout(
     Form(f): Form<super::CsrfForm>,
 ) -> Response {
     if who.check_csrf(&f.csrf).is_ok() {
-        let _ = dancu_store::eid::delete_session(s.registry.store().as_ref(), &who.token_hash).await;
+        let _ = s.accounts.delete_citizen_session(&who.token_hash).await;
     }
     let mut resp = Redirect::to("/portal").into_response();
     resp.headers_mut()

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use dancu_domain::citizen::CitizenDraft;
 use dancu_domain::Citizen;
-use dancu_store::registry::{now, AuditSink, Registry};
-use dancu_store::{Change, NewOfficer, Role, Scope, Store};
+use dancu_store::audit_chain::{AuditKey, CheckpointLog};
+use dancu_store::registry::{now, CheckpointPolicy};
+use dancu_store::{Change, Database, NewOfficer, Role, Scope, Store};
 
 /// Commune A (Phường Ba Đình, Hà Nội) and commune B (Phường Ngọc Hà, Hà Nội).
 pub const COMMUNE_A: &str = "00004";
@@ -25,7 +26,8 @@ pub struct TestApp {
     pub state: dancu_server::AppState,
     /// The database URL (SQLite: a file in a temporary directory).
     pub url: String,
-    _tmp: Option<tempfile::TempDir>,
+    /// The audit key's and checkpoints' folder (and the SQLite database's).
+    _tmp: tempfile::TempDir,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -97,14 +99,18 @@ impl TestApp {
 
     /// Starts with the given server settings.
     pub async fn start_with(backend: &'static str, config: dancu_server::ServerConfig) -> TestApp {
-        let (url, tmp) = match backend {
-            "sqlite" => {
-                let dir = tempfile::tempdir().unwrap();
-                (format!("sqlite://{}", dir.path().join("t.db").display()), Some(dir))
-            }
-            _ => (fresh_pg_database().await, None),
+        let tmp = tempfile::tempdir().unwrap();
+        let url = match backend {
+            "sqlite" => format!("sqlite://{}", tmp.path().join("t.db").display()),
+            _ => fresh_pg_database().await,
         };
-        let store = dancu_store::open(&url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
+        let audit = CheckpointPolicy {
+            log: CheckpointLog::new(tmp.path().join("audit.checkpoints")),
+            key: AuditKey::generate(),
+            every: std::time::Duration::from_secs(1),
+        };
+        let db = Database::open(&url, audit.key.clone()).await.unwrap();
+        let store = db.raw().clone();
         for (user, role, scope) in [
             ("admin", Role::Admin, Scope::Nation),
             ("xa_a", Role::Officer, Scope::Commune(COMMUNE_A.into())),
@@ -134,13 +140,13 @@ impl TestApp {
         store.create_citizen(&citizen_a, &change).await.unwrap();
         store.create_citizen(&citizen_b, &change).await.unwrap();
 
-        let (sink, _writer) = AuditSink::start(store.clone(), 256, None);
-        let state = dancu_server::AppState::new(Registry::new(store.clone(), sink), config);
-        let app_state = state.clone();
+        // The same sequence as `dancu serve`: audit check, writer, registry, router.
+        let app = dancu_server::Application::build(db, config, audit).await.unwrap();
+        let app_state = app.state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
-            dancu_server::serve(listener, state, std::future::pending()).await.unwrap();
+            app.serve(listener, None, std::future::pending()).await.unwrap();
         });
         TestApp {
             base: format!("http://localhost:{port}"),

@@ -1,11 +1,12 @@
 //! The audited paths to registry deduplication: candidate pairs are listed to officers who
-//! see either record; deciding a pair needs both records in scope. Every read and decision
-//! is logged under both personal IDs.
+//! see either record, with the record outside their scope masked ([`PairView`]); deciding a
+//! pair needs both records in scope. Every record shown is logged under its personal ID,
+//! and every decision under both.
 
 use dancu_domain::PersonalId;
 
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
-use crate::dedup::{self, Candidate, DedupCount, Merge};
+use crate::dedup::{self, Candidate, DedupCount, Merge, NewCandidate, PairView};
 use crate::model::{Page, Timestamp};
 
 impl Registry {
@@ -16,12 +17,14 @@ impl Registry {
         status: Option<&str>,
         limit: u32,
         offset: u64,
-    ) -> Result<Page<Candidate>> {
+    ) -> Result<Page<PairView>> {
         let page = dedup::list(self.store.as_ref(), &a.scope, status, limit, offset).await?;
+        let items: Vec<PairView> = page.items.into_iter().map(|c| view(a, c)).collect();
         let what = format!("{}&status={}", a.scope, status.unwrap_or("*"));
-        let sides = page.items.iter().flat_map(|c| [c.left.as_str(), c.right.as_str()]);
-        self.log_rows(a, "dedup.list", &what, sides).await?;
-        Ok(page)
+        let shown: Vec<String> =
+            items.iter().flat_map(PairView::sides).map(|s| s.personal_id.to_string()).collect();
+        self.log_rows(a, "dedup.list", &what, shown.iter().map(String::as_str)).await?;
+        Ok(Page { items, total: page.total, limit: page.limit, offset: page.offset })
     }
 
     /// Found / merged / rejected / remaining per commune in the caller's scope.
@@ -47,10 +50,11 @@ impl Registry {
         let l = a.scope.covers(&c.left_province, &c.left_commune);
         let r = a.scope.covers(&c.right_province, &c.right_commune);
         let ok = if both { l && r } else { l || r };
-        let outcome = if ok { granted } else { Outcome::Denied };
-        for pid in [&c.left, &c.right] {
-            self.log(a, action, pid.as_str(), outcome).await?;
-        }
+        let outcomes = [(&c.left, l), (&c.right, r)].map(|(pid, covered)| {
+            let outcome = if ok && covered { granted } else { Outcome::Denied };
+            Self::entry(a, action, pid.as_str(), outcome)
+        });
+        self.audit.record_all(outcomes.into()).await?;
         if ok {
             Ok(c)
         } else {
@@ -58,8 +62,10 @@ impl Registry {
         }
     }
 
-    pub async fn dedup_candidate(&self, a: &Access, id: i64) -> Result<Candidate> {
-        self.scoped_pair(a, "dedup.read", id, false, Outcome::Ok).await
+    /// One pair, the record outside the caller's scope masked. Audited under the records
+    /// shown (the masked one is logged as denied).
+    pub async fn dedup_candidate(&self, a: &Access, id: i64) -> Result<PairView> {
+        Ok(view(a, self.scoped_pair(a, "dedup.read", id, false, Outcome::Ok).await?))
     }
 
     /// Merges a pair whose two records are both in the caller's scope, keeping `keep`.
@@ -70,11 +76,12 @@ impl Registry {
     }
 
     /// Marks a pair as two different people; it is never proposed again.
-    pub async fn dedup_reject(&self, a: &Access, id: i64, reason: &str) -> Result<Candidate> {
+    pub async fn dedup_reject(&self, a: &Access, id: i64, reason: &str) -> Result<PairView> {
         let c = self.scoped_pair(a, "dedup.reject", id, true, Outcome::Attempt).await?;
         let done = dedup::reject(self.store.as_ref(), id, &a.actor, reason, now()).await;
         self.decided(a, "dedup.reject", &c, done).await?;
-        dedup::get(self.store.as_ref(), id).await?.ok_or(RegistryError::NotFound)
+        let c = dedup::get(self.store.as_ref(), id).await?.ok_or(RegistryError::NotFound)?;
+        Ok(view(a, c))
     }
 
     /// Undoes a merge: administrators only.
@@ -111,4 +118,18 @@ impl Registry {
         self.log(a, "registry.match", &super::bulk_subject(&a.scope), Outcome::Ok).await?;
         Ok(dedup::citizens_in(self.store.as_ref(), &a.scope).await?)
     }
+
+    /// Stores the candidate pairs a matching run found (pairs already known are skipped);
+    /// written ahead under the run's bulk subject. Returns how many were new.
+    pub async fn dedup_add_candidates(&self, a: &Access, pairs: &[NewCandidate]) -> Result<u64> {
+        let write = dedup::add_candidates(self.store.as_ref(), pairs, now());
+        self.audited_write(a, "dedup.add", &super::bulk_subject(&a.scope), write).await
+    }
+}
+
+/// `c` as the caller may see it (see [`PairView`]).
+fn view(a: &Access, c: Candidate) -> PairView {
+    let l = a.scope.covers(&c.left_province, &c.left_commune);
+    let r = a.scope.covers(&c.right_province, &c.right_commune);
+    PairView::of(c, l, r)
 }

@@ -7,20 +7,22 @@
 //! whether a personal ID exists to someone not entitled to know it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use dancu_domain::{Citizen, Household, PersonalId, Violation};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-use crate::audit_chain::{AuditHead, AuditKey, AuditReport, Checkpoint, CheckpointLog, VerifyScope};
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod audit_writer;
+mod cards;
 mod dedup;
 mod eid;
+mod import;
+mod officers;
 mod quality;
+pub(crate) use audit_writer::verify_audit;
+pub use audit_writer::{AuditSink, AuditWriter, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 
 /// Who is asking, what they may see, and why.
@@ -120,180 +122,6 @@ impl Outcome {
 
 type Result<T> = std::result::Result<T, RegistryError>;
 
-/// One request's entries: committed together, in one group commit.
-struct Pending {
-    entries: Vec<NewAuditEntry>,
-    done: oneshot::Sender<bool>,
-}
-
-/// Batches audit entries into the store; one transaction per batch.
-#[derive(Clone)]
-pub struct AuditSink {
-    tx: mpsc::Sender<Pending>,
-}
-
-/// Handle to the audit writer task; `shutdown` flushes what is queued.
-pub struct AuditWriter {
-    handle: JoinHandle<()>,
-}
-
-impl AuditWriter {
-    /// Waits for every queued entry to be written. Call after dropping all sinks (the
-    /// registry and the server state holding them).
-    pub async fn shutdown(self) {
-        let _ = self.handle.await;
-    }
-}
-
-/// Where and how often the audit writer signs checkpoints of the chain's head.
-#[derive(Debug, Clone)]
-pub struct CheckpointPolicy {
-    pub log: CheckpointLog,
-    pub key: AuditKey,
-    /// At most one checkpoint per interval while entries are appended, and one at shutdown.
-    pub every: Duration,
-}
-
-impl CheckpointPolicy {
-    /// Signs the head as the store has it now and appends it to the log.
-    pub async fn write_now(&self, store: &dyn Store) -> std::result::Result<Checkpoint, StoreError> {
-        let keyed_from = store.audit_keyed_from().await?;
-        let head = store.append_audit(&[]).await?;
-        self.write(&head, keyed_from).await
-    }
-
-    async fn write(&self, head: &AuditHead, keyed_from: i64) -> std::result::Result<Checkpoint, StoreError> {
-        let cp = Checkpoint { seq: head.seq, hash: head.hash.clone(), keyed_from, at: now() };
-        let (log, key, line) = (self.log.clone(), self.key.clone(), cp.clone());
-        tokio::task::spawn_blocking(move || log.append(&line, &key))
-            .await
-            .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
-            .map_err(|e| {
-                StoreError::Config(format!("writing audit checkpoint {}: {e}", self.log.path().display()))
-            })?;
-        Ok(cp)
-    }
-}
-
-/// Checks the audit chain against the newest checkpoint in `policy.log`: the whole chain,
-/// or (`tail_only`) from the checkpoint's entry on, which is what a server checks at start.
-pub async fn verify_audit(
-    store: &dyn Store,
-    log: &CheckpointLog,
-    key: &AuditKey,
-    tail_only: bool,
-) -> std::result::Result<AuditReport, StoreError> {
-    let (log, key2) = (log.clone(), key.clone());
-    let checkpoint = tokio::task::spawn_blocking(move || log.latest(&key2))
-        .await
-        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))??;
-    store.verify_audit(&VerifyScope { checkpoint, tail_only }).await
-}
-
-impl AuditSink {
-    /// Starts the writer task. Up to `max_batch` entries are committed together. With a
-    /// checkpoint policy, the head is signed into its log after appends (at most once per
-    /// interval) and when the writer stops.
-    pub fn start(
-        store: Arc<dyn Store>,
-        max_batch: usize,
-        checkpoints: Option<CheckpointPolicy>,
-    ) -> (AuditSink, AuditWriter) {
-        let (tx, mut rx) = mpsc::channel::<Pending>(max_batch * 4);
-        let handle = tokio::spawn(async move {
-            let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-            let mut keyed_from: Option<i64> = None;
-            let mut last_checkpoint = std::time::Instant::now();
-            // The newest head not yet signed.
-            let mut unsigned: Option<AuditHead> = None;
-            while rx.recv_many(&mut batch, max_batch).await > 0 {
-                let entries: Vec<NewAuditEntry> =
-                    batch.iter().flat_map(|p| p.entries.iter().cloned()).collect();
-                let mut ok = false;
-                for attempt in 0..3 {
-                    match store.append_audit(&entries).await {
-                        Ok(head) => {
-                            ok = true;
-                            unsigned = Some(head);
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, attempt, "audit append failed");
-                            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-                        }
-                    }
-                }
-                for p in batch.drain(..) {
-                    let _ = p.done.send(ok);
-                }
-                if let Some(policy) = &checkpoints {
-                    if last_checkpoint.elapsed() >= policy.every {
-                        sign(&*store, policy, &mut unsigned, &mut keyed_from).await;
-                        last_checkpoint = std::time::Instant::now();
-                    }
-                }
-            }
-            if let Some(policy) = &checkpoints {
-                sign(&*store, policy, &mut unsigned, &mut keyed_from).await;
-            }
-        });
-        (AuditSink { tx }, AuditWriter { handle })
-    }
-
-    /// Records one entry and waits until it is committed.
-    pub async fn record(&self, entry: NewAuditEntry) -> Result<()> {
-        self.record_all(vec![entry]).await
-    }
-
-    /// Queues entries without waiting for their commit: for the outcome of a write whose
-    /// `Attempt` entry is already stored (the write is on record either way). The writer
-    /// commits them in its next batch, and flushes them at shutdown.
-    pub async fn record_later(&self, entries: Vec<NewAuditEntry>) {
-        let (done, _) = oneshot::channel();
-        if self.tx.send(Pending { entries, done }).await.is_err() {
-            tracing::error!("audit writer stopped; an outcome entry was not queued");
-        }
-    }
-
-    /// Records entries (committed in the same transaction) and waits for the commit.
-    pub async fn record_all(&self, entries: Vec<NewAuditEntry>) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let (done, wait) = oneshot::channel();
-        self.tx.send(Pending { entries, done }).await.map_err(|_| RegistryError::AuditUnavailable)?;
-        match wait.await {
-            Ok(true) => Ok(()),
-            _ => Err(RegistryError::AuditUnavailable),
-        }
-    }
-}
-
-/// Signs `unsigned` (if any) into the checkpoint log; a failure is logged, and the head
-/// stays unsigned for the next try.
-async fn sign(
-    store: &dyn Store,
-    policy: &CheckpointPolicy,
-    unsigned: &mut Option<AuditHead>,
-    keyed_from: &mut Option<i64>,
-) {
-    let Some(head) = unsigned.clone() else { return };
-    let k = match keyed_from {
-        Some(k) => *k,
-        None => match store.audit_keyed_from().await {
-            Ok(k) => *keyed_from.insert(k),
-            Err(e) => {
-                tracing::error!(error = %e, "audit checkpoint: cannot read keyed_from");
-                return;
-            }
-        },
-    };
-    match policy.write(&head, k).await {
-        Ok(_) => *unsigned = None,
-        Err(e) => tracing::error!(error = %e, "audit checkpoint not written"),
-    }
-}
-
 /// One citizen's page for an officer ([`Registry::citizen_page`]).
 #[derive(Debug, Clone)]
 pub struct CitizenPage {
@@ -313,11 +141,6 @@ pub struct Registry {
 impl Registry {
     pub fn new(store: Arc<dyn Store>, audit: AuditSink) -> Self {
         Registry { store, audit }
-    }
-
-    /// The raw store, for data that is not personal (officers, sessions, health checks).
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     fn entry(a: &Access, action: &str, subject: &str, outcome: Outcome) -> NewAuditEntry {
@@ -597,189 +420,6 @@ impl Registry {
     ) -> Result<()> {
         let entries = ids.into_iter().map(|id| Self::entry(a, action, id, Outcome::Ok)).collect();
         self.audit.record_all(entries).await
-    }
-
-    // ---- personal IDs and officers ----
-
-    /// Allocates a personal ID for a newborn whose birth is registered in legacy province
-    /// `province` (the ID's prefix). The caller's scope must include a 2025 province that
-    /// took in that legacy province. Written ahead under the province, then under the new ID.
-    pub async fn allocate_personal_id(
-        &self,
-        a: &Access,
-        province: &str,
-        sex: dancu_domain::Sex,
-        birth_year: i32,
-    ) -> Result<PersonalId> {
-        let action = "personal_id.allocate";
-        let subject = format!("province:{province}");
-        let provinces = dancu_domain::admin_units().provinces_2025_of_legacy(province);
-        let allowed = match &a.scope {
-            Scope::Nation => !provinces.is_empty(),
-            Scope::Province(p) => provinces.contains(&p.as_str()),
-            Scope::Commune(c) => dancu_domain::admin_units()
-                .commune_2025(c)
-                .is_some_and(|c| provinces.contains(&c.province_code.as_str())),
-        };
-        if !allowed {
-            self.log(a, action, &subject, Outcome::Denied).await?;
-            return Err(RegistryError::OutOfScope(Violation::new(
-                "province",
-                "scope.outside",
-                format!("Tỉnh đăng ký khai sinh {province} nằm ngoài phạm vi quản lý {}", a.scope),
-                format!("birth registration province {province} is outside your scope {}", a.scope),
-            )));
-        }
-        let write = self.store.allocate_personal_id(province, sex, birth_year);
-        let id = self.audited_write(a, action, &subject, write).await?;
-        self.log(a, action, id.as_str(), Outcome::Ok).await?;
-        Ok(id)
-    }
-
-    /// Creates an officer account: administrators only, with a scope inside their own.
-    pub async fn create_officer(&self, a: &Access, o: &NewOfficer) -> Result<Officer> {
-        let subject = format!("officer:{}", o.username);
-        if let Err(e) = a.require_admin("tạo tài khoản cán bộ", "create officer accounts") {
-            self.log(a, "officer.create", &subject, Outcome::Denied).await?;
-            return Err(e);
-        }
-        if !a.scope.contains(&o.scope) {
-            self.log(a, "officer.create", &subject, Outcome::Denied).await?;
-            return Err(RegistryError::OutOfScope(Violation::new(
-                "scope",
-                "scope.outside",
-                format!("Phạm vi {} rộng hơn phạm vi của bạn ({})", o.scope, a.scope),
-                format!("scope {} is wider than your own ({})", o.scope, a.scope),
-            )));
-        }
-        self.audited_write(a, "officer.create", &subject, self.store.create_officer(o)).await
-    }
-
-    // ---- ID card applications ----
-
-    /// The application if it exists and is in the caller's scope; the read is audited under
-    /// the holder's personal ID (so it shows in "who accessed this record").
-    async fn scoped_card_app(&self, a: &Access, action: &str, id: i64) -> Result<CardApplication> {
-        let found = self.store.get_card_application(id).await?;
-        let (subject, outcome) = match &found {
-            None => (format!("card_application:{id}"), Outcome::NotFound),
-            Some(c) => (c.personal_id.to_string(), Outcome::of_scope(a, &c.scope_province, &c.scope_commune)),
-        };
-        self.log(a, action, &subject, outcome).await?;
-        found.filter(|_| outcome == Outcome::Ok).ok_or(RegistryError::NotFound)
-    }
-
-    /// Takes in a card application for a citizen the caller can see.
-    pub async fn create_card_application(
-        &self,
-        a: &Access,
-        n: &NewCardApplication,
-    ) -> Result<CardApplication> {
-        self.read_citizen(a, &n.personal_id).await?;
-        let ch = change(a, &n.reason);
-        let write = self.store.create_card_application(n, &ch);
-        self.audited_write(a, "card.application.create", n.personal_id.as_str(), write).await
-    }
-
-    /// An application with its stage history.
-    pub async fn card_application(&self, a: &Access, id: i64) -> Result<(CardApplication, Vec<CardEvent>)> {
-        let app = self.scoped_card_app(a, "card.application.read", id).await?;
-        let events = self.store.card_application_history(id).await?;
-        Ok((app, events))
-    }
-
-    /// Moves an application in the caller's scope (the rules are the store's). The store
-    /// checks the scope in the same transaction, so a move costs one audit entry and no
-    /// separate read; the entry names the holder, or the application when it is missing.
-    pub async fn transition_card_application(
-        &self,
-        a: &Access,
-        id: i64,
-        to: &dancu_identity::Stage,
-        reason: Option<&str>,
-        expected_version: i64,
-    ) -> Result<CardApplication> {
-        let change = change(a, reason.unwrap_or_default());
-        let action = "card.application.transition";
-        // Written ahead under the application; the result follows under the holder.
-        self.log(a, action, &format!("card_application:{id}"), Outcome::Attempt).await?;
-        let moved = self
-            .store
-            .transition_card_application_in(id, to, reason, expected_version, &change, &a.scope)
-            .await;
-        match moved {
-            Ok(next) => {
-                self.audit
-                    .record_later(vec![Self::entry(a, action, next.personal_id.as_str(), Outcome::Ok)])
-                    .await;
-                Ok(next)
-            }
-            Err(StoreError::NotFound) => {
-                self.log(a, action, &format!("card_application:{id}"), Outcome::NotFound).await?;
-                Err(RegistryError::NotFound)
-            }
-            Err(StoreError::OutOfScope { subject }) => {
-                self.log(a, action, &subject, Outcome::Denied).await?;
-                Err(RegistryError::NotFound)
-            }
-            Err(e) => {
-                self.log(a, action, &format!("card_application:{id}"), Outcome::Refused).await?;
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Counts per stage in the caller's scope.
-    pub async fn card_board(&self, a: &Access) -> Result<Vec<StageCount>> {
-        let board = self.store.card_board(&a.scope).await?;
-        self.log(a, "card.board", &a.scope.to_string(), Outcome::Ok).await?;
-        Ok(board)
-    }
-
-    /// Applications in the caller's scope, optionally at one stage.
-    pub async fn list_card_applications(
-        &self,
-        a: &Access,
-        stage: Option<dancu_identity::StageKind>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<CardApplication>> {
-        let page = self.store.list_card_applications(&a.scope, stage, limit, offset).await?;
-        let subject = format!("{}&stage={}", a.scope, stage.map(|s| s.code()).unwrap_or("*"));
-        self.log_rows(
-            a,
-            "card.application.list",
-            &subject,
-            page.items.iter().map(|c| c.personal_id.as_str()),
-        )
-        .await?;
-        Ok(page)
-    }
-
-    /// The due-for-renewal list in the caller's scope on day `on` (see
-    /// [`crate::Store::cards_due_for_renewal`]); audited as `card.due_list`.
-    pub async fn cards_due_for_renewal(
-        &self,
-        a: &Access,
-        on: chrono::NaiveDate,
-        within_days: u32,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<DueCard>> {
-        let page = self.store.cards_due_for_renewal(&a.scope, on, within_days, limit, offset).await?;
-        let within = within_days.min(crate::MAX_DUE_WITHIN_DAYS);
-        let subject = format!("{}&on={on}&within_days={within}", a.scope);
-        self.log_rows(a, "card.due_list", &subject, page.items.iter().map(|c| c.personal_id.as_str()))
-            .await?;
-        Ok(page)
-    }
-
-    /// A citizen's cards (the citizen must be in the caller's scope).
-    pub async fn cards(&self, a: &Access, id: &PersonalId) -> Result<Vec<StoredCard>> {
-        self.read_citizen(a, id).await?;
-        let cards = self.store.get_cards(id).await?;
-        self.log(a, "card.read", id.as_str(), Outcome::Ok).await?;
-        Ok(cards)
     }
 
     /// Audit entries about one subject (for "who accessed this record").

@@ -1,0 +1,184 @@
+//! What the server and the CLI hold of the store: an opened [`Database`]. It answers health,
+//! counts and audit verification, and hands out the two doors to what is inside:
+//! [`Registry`] for personal data (scoped and audited) and [`Accounts`] for authentication
+//! (officer and citizen sessions, officers' token state, TOTP secrets). The raw storage
+//! traits are not reachable from outside this crate unless the `raw` feature is on, which
+//! only the test suites enable (`cargo check -p dancu-server -p dancu-cli` builds without it).
+
+use std::sync::Arc;
+
+use dancu_domain::PersonalId;
+
+use crate::audit_chain::{AuditKey, AuditReport, CheckpointLog, VerifyScope};
+use crate::eid::{self, CitizenSession, EidAccount};
+use crate::model::*;
+use crate::officer_admin::{self, OfficerEpoch};
+use crate::registry::{AuditSink, AuditWriter, CheckpointPolicy, Registry};
+use crate::{Result, Store};
+
+/// An open, migrated database of either backend. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("backend", &self.store.backend()).finish()
+    }
+}
+
+impl Database {
+    /// Opens the database a URL names (`sqlite://path`, `sqlite::memory:`, `postgres://…`)
+    /// and runs pending migrations; `audit_key` keys the audit chain.
+    pub async fn open(url: &str, audit_key: AuditKey) -> Result<Database> {
+        Ok(Database { store: crate::open_store(url, audit_key).await? })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Cheap liveness check (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// How many citizens are registered: an aggregate, for the metrics gauge.
+    pub async fn citizen_count(&self) -> Result<u64> {
+        self.store.count_citizens().await
+    }
+
+    /// Checks the audit chain against the newest checkpoint in `log` (see
+    /// [`crate::registry::verify_audit`]).
+    pub async fn verify_audit(
+        &self,
+        log: &CheckpointLog,
+        key: &AuditKey,
+        tail_only: bool,
+    ) -> Result<AuditReport> {
+        crate::registry::verify_audit(self.store.as_ref(), log, key, tail_only).await
+    }
+
+    /// Checks the chain alone, with no checkpoint.
+    pub async fn verify_audit_chain(&self) -> Result<AuditReport> {
+        self.store.verify_audit(&VerifyScope::default()).await
+    }
+
+    /// Starts the audit writer (up to `max_batch` entries a commit; checkpoints signed per
+    /// `checkpoints`) and the registry on it. Shut the writer down after dropping every
+    /// registry clone, so that queued entries are flushed and the head signed.
+    pub fn start_registry(
+        &self,
+        max_batch: usize,
+        checkpoints: Option<CheckpointPolicy>,
+    ) -> (Registry, AuditWriter) {
+        let (sink, writer) = AuditSink::start(self.store.clone(), max_batch, checkpoints);
+        (Registry::new(self.store.clone(), sink), writer)
+    }
+
+    /// Signs the head as the store has it now into the policy's checkpoint log.
+    pub async fn sign_audit_head(&self, p: &CheckpointPolicy) -> Result<crate::audit_chain::Checkpoint> {
+        p.write_now(self.store.as_ref()).await
+    }
+
+    /// The authentication door.
+    pub fn accounts(&self) -> Accounts {
+        Accounts { store: self.store.clone() }
+    }
+
+    /// The raw store, for tests that set up or tamper with data around the application.
+    #[cfg(feature = "raw")]
+    pub fn raw(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Wraps a raw store (tests).
+    #[cfg(feature = "raw")]
+    pub fn from_raw(store: Arc<dyn Store>) -> Database {
+        Database { store }
+    }
+}
+
+/// What authentication needs and nothing more: officers as login subjects, their sessions
+/// and token state, citizens' portal sessions and login records, and the sealed TOTP
+/// secrets for re-sealing. Creating or changing officers is the registry's (role, scope,
+/// audit); reading a citizen's record is too.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+}
+
+impl Accounts {
+    pub async fn officer_by_username(&self, username: &str) -> Result<Option<Officer>> {
+        self.store.get_officer_by_username(username).await
+    }
+
+    pub async fn officer(&self, id: i64) -> Result<Option<Officer>> {
+        self.store.get_officer(id).await
+    }
+
+    /// Every officer's state, role, scope and token epoch (bearer-token revocation).
+    pub async fn officer_epochs(&self) -> Result<Vec<OfficerEpoch>> {
+        officer_admin::epochs(self.store.as_ref()).await
+    }
+
+    pub async fn officer_epoch(&self, id: i64) -> Result<Option<OfficerEpoch>> {
+        officer_admin::epoch_of(self.store.as_ref(), id).await
+    }
+
+    pub async fn create_session(&self, s: &Session) -> Result<()> {
+        self.store.create_session(s).await
+    }
+
+    /// An officer's web session by the SHA-256 of its token, if not expired at `now`.
+    pub async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<Session>> {
+        self.store.get_session(token_hash, now).await
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.store.delete_session(token_hash).await
+    }
+
+    pub async fn create_citizen_session(&self, s: &CitizenSession) -> Result<()> {
+        eid::create_session(self.store.as_ref(), s).await
+    }
+
+    /// A citizen's portal session by the SHA-256 of its token, if not expired at `now`.
+    pub async fn citizen_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<CitizenSession>> {
+        eid::get_session(self.store.as_ref(), token_hash, now).await
+    }
+
+    pub async fn delete_citizen_session(&self, token_hash: &str) -> Result<()> {
+        eid::delete_session(self.store.as_ref(), token_hash).await
+    }
+
+    /// Records a citizen's login attempt and how it ended (shown on their portal).
+    pub async fn record_citizen_login(
+        &self,
+        id: &PersonalId,
+        at: Timestamp,
+        outcome: &str,
+        client: &str,
+    ) -> Result<()> {
+        eid::record_login(self.store.as_ref(), id, at, outcome, client).await
+    }
+
+    /// Spends a TOTP time step: a versioned write, so two logins racing with one code
+    /// cannot both win (the loser gets `StoreError::VersionMismatch`).
+    pub async fn spend_totp_step(&self, account: &EidAccount, step: u64) -> Result<EidAccount> {
+        let spent = EidAccount { totp_last_step: Some(step), ..account.clone() };
+        eid::save_account(self.store.as_ref(), &spent, account.version, account.state.code(), None).await
+    }
+
+    /// Every stored TOTP secret (sealed or legacy plain), for re-sealing.
+    pub async fn totp_secrets(&self) -> Result<Vec<(PersonalId, String)>> {
+        crate::totp_secrets::all(self.store.as_ref()).await
+    }
+
+    /// Replaces a TOTP secret if it is still `old`; whether it was replaced.
+    pub async fn replace_totp_secret(&self, id: &PersonalId, old: &str, new: &str) -> Result<bool> {
+        crate::totp_secrets::replace(self.store.as_ref(), id, old, new).await
+    }
+}

@@ -37,7 +37,7 @@ load() {
 run_backend() {
   local name=$1 url=$2 port=$3
   DANCU_OFFICER_PASSWORD=$PW "$BIN" officer add --database-url "$url" --username bench --display-name Bench --role admin --scope nation >/dev/null 2>&1 || true
-  DANCU_LOG=warn "$BIN" serve --database-url "$url" --listen 127.0.0.1:$port --token-secret-file "$WORK/secret" &
+  DANCU_LOG=warn DANCU_BENCH_ENDPOINT=true "$BIN" serve --database-url "$url" --listen 127.0.0.1:$port --token-secret-file "$WORK/secret" &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
   export TOKEN=$(curl -sf -X POST -H 'content-type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PW\"}" "http://127.0.0.1:$port/api/v1/auth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')

@@ -31,6 +31,8 @@ pub struct FileConfig {
     pub metrics_listen: Option<SocketAddr>,
     pub hash_slots: Option<usize>,
     pub hash_queue: Option<usize>,
+    /// Serve the look-up benchmark's constant endpoint (`bench/lookup.sh`); never in production.
+    pub bench_endpoint: Option<bool>,
 }
 
 impl FileConfig {
@@ -149,6 +151,9 @@ pub struct ServeArgs {
     /// random token (mode 0600) if missing.
     #[arg(long, env = "DANCU_METRICS_TOKEN_FILE")]
     pub metrics_token_file: Option<String>,
+    /// Serve `GET /api/v1/bench/constant`, the look-up benchmark's baseline (off by default).
+    #[arg(long, env = "DANCU_BENCH_ENDPOINT")]
+    pub bench_endpoint: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -169,6 +174,7 @@ impl ServeArgs {
         let listen = self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap());
         let mut server = dancu_server::ServerConfig {
             cookie_secure: self.cookie_secure.or(file.cookie_secure).unwrap_or(true),
+            bench_endpoint: self.bench_endpoint.or(file.bench_endpoint).unwrap_or(false),
             ..Default::default()
         };
         if let Some(s) = file.session_ttl_secs {
@@ -303,6 +309,7 @@ mod tests {
             secret_keys: None,
             metrics_listen: None,
             metrics_token_file: None,
+            bench_endpoint: None,
         };
         let s = args.clone().resolve(&FileConfig::default()).unwrap();
         for name in ["token.secret", "secrets.key", "metrics.token"] {

@@ -69,23 +69,45 @@ impl fmt::Display for ImportReport {
 }
 
 /// Rejects file: `line,field,rule,message_vi,message_en` then the row's own columns.
+/// Written to `<path>.partial`, flushed after every committed batch (an interrupted import
+/// leaves whole rows up to its last batch) and renamed to `<path>` when the import ends.
 struct Rejects {
     w: csv::Writer<std::fs::File>,
     count: u64,
+    partial: PathBuf,
+    path: PathBuf,
 }
 
 impl Rejects {
     fn create(path: &Path) -> Result<Self> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
         // Flexible: a rejected row may have more fields than the header (short rows are
         // padded below, so every row has at least the header's columns).
         let mut w = csv::WriterBuilder::new()
             .flexible(true)
-            .from_path(path)
-            .with_context(|| format!("creating rejects file {}", path.display()))?;
+            .from_path(&partial)
+            .with_context(|| format!("creating rejects file {}", partial.display()))?;
         let mut header = vec!["line", "field", "rule", "message_vi", "message_en"];
         header.extend(CSV_COLUMNS);
         w.write_record(&header)?;
-        Ok(Rejects { w, count: 0 })
+        w.flush()?;
+        Ok(Rejects { w, count: 0, partial, path: path.to_path_buf() })
+    }
+
+    /// Makes what is written so far durable in the partial file.
+    fn flush(&mut self) -> Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+
+    /// Flushes and gives the file its final name.
+    fn finish(&mut self) -> Result<()> {
+        self.w.flush()?;
+        self.w.get_ref().sync_all()?;
+        std::fs::rename(&self.partial, &self.path)
+            .with_context(|| format!("renaming {} to {}", self.partial.display(), self.path.display()))
     }
 
     fn write(&mut self, line: u64, v: &Violation, raw: &csv::StringRecord) -> Result<()> {
@@ -373,6 +395,8 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
                 r.write(*line, v, &csv::StringRecord::from(raw))?;
             }
         }
+        // The batch is committed: its rejects (and the parser's so far) are on disk too.
+        rejects.lock().unwrap().flush()?;
     }
     report.rows = parser.join().map_err(|_| anyhow::anyhow!("the CSV reader panicked"))??;
     bar.set_message("rebuilding search indexes");
@@ -385,7 +409,7 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
     );
     bar.finish_and_clear();
     let mut r = rejects.lock().unwrap();
-    r.w.flush()?;
+    r.finish()?;
     report.rejected = r.count;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

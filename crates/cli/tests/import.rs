@@ -156,8 +156,16 @@ fn gen_and_import_on_every_backend() {
     assert!(stored_before_kill >= 2000, "the import never committed a batch");
     let kept = rt.block_on(async { stored(&url).await });
     assert!(kept >= stored_before_kill, "rows were lost by the crash: {kept} < {stored_before_kill}");
+    // The killed run's rejects are in the partial file, whole rows only, never under the
+    // final name.
+    let partial = dir.path().join("big.csv.rejects.csv.partial");
+    assert!(!dir.path().join("big.csv.rejects.csv").exists());
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(&partial).unwrap();
+    let width = rdr.headers().unwrap().len();
+    assert!(rdr.records().all(|r| r.unwrap().len() >= width));
     let (ok, report) = import(&big, &url, &dir.path().join("r3.csv"));
     assert!(ok, "{report}");
+    assert!(dir.path().join("r3.csv").exists() && !dir.path().join("r3.csv.partial").exists());
     let nums: Vec<u64> = report
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())

@@ -60,6 +60,9 @@ pub struct ServerConfig {
     pub revocation_refresh: Duration,
     /// Keys that seal TOTP secrets and key reset-code MACs (the first is current).
     pub secret_keys: secrets::SecretKeys,
+    /// Serve `GET /api/v1/bench/constant`, the look-up benchmark's constant baseline. Off
+    /// unless a benchmark asks for it: production answers 404 there.
+    pub bench_endpoint: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +81,7 @@ impl Default for ServerConfig {
             metrics_refresh: Duration::from_secs(30),
             revocation_refresh: Duration::from_secs(2),
             secret_keys: secrets::SecretKeys::random(),
+            bench_endpoint: false,
         }
     }
 }
@@ -141,7 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::serve_text))
         .route("/openapi.json", get(openapi::serve))
-        .merge(api::routes())
+        .merge(api::routes(state.config.bench_endpoint))
         .merge(web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))

@@ -166,14 +166,26 @@ pub struct UpdateCitizen {
     pub reason: String,
 }
 
+/// The longest reason for a change that is stored.
+pub const MAX_REASON_CHARS: usize = 500;
+
 pub fn require_reason(reason: &str) -> Result<String, ApiError> {
-    let r = dancu_domain::nfc(reason);
-    if r.is_empty() || r.chars().count() > 500 {
+    let r = dancu_domain::nfc(reason.trim());
+    if r.is_empty() {
         return Err(Violation::new(
             "reason",
             "reason.required",
-            "Cần ghi lý do thay đổi (tối đa 500 ký tự)",
-            "a reason for the change is required (at most 500 characters)",
+            "Cần ghi lý do thay đổi",
+            "a reason for the change is required",
+        )
+        .into());
+    }
+    if r.chars().count() > MAX_REASON_CHARS {
+        return Err(Violation::new(
+            "reason",
+            "reason.too_long",
+            format!("Lý do dài quá {MAX_REASON_CHARS} ký tự"),
+            format!("the reason is longer than {MAX_REASON_CHARS} characters"),
         )
         .into());
     }
@@ -264,4 +276,22 @@ pub async fn access_log(
     let access = p.access(&purpose(&headers, None));
     let limit = pp.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     Ok(Json(s.registry.audit_of(&access, id.as_str(), limit, pp.offset.unwrap_or(0)).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(r: Result<String, ApiError>) -> String {
+        r.unwrap_err().violations[0].rule.to_string()
+    }
+
+    #[test]
+    fn a_reason_is_required_and_bounded_each_with_its_own_rule() {
+        assert_eq!(rule(require_reason("   ")), "reason.required");
+        assert_eq!(rule(require_reason(&"x".repeat(MAX_REASON_CHARS + 1))), "reason.too_long");
+        // Counted in characters, not bytes: 500 Vietnamese letters fit.
+        assert_eq!(require_reason(&"ễ".repeat(MAX_REASON_CHARS)).unwrap().chars().count(), MAX_REASON_CHARS);
+        assert_eq!(require_reason("  chuyển hộ khẩu ").unwrap(), "chuyển hộ khẩu");
+    }
 }

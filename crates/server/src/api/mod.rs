@@ -16,8 +16,9 @@ use axum::Router;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The JSON API; with `bench_endpoint`, also the look-up benchmark's constant baseline.
+pub fn routes(bench_endpoint: bool) -> Router<AppState> {
+    let r = Router::new()
         .route("/api/v1/auth/token", post(auth::token))
         .route("/api/v1/officers", get(auth::list_officers).post(auth::create_officer))
         .route("/api/v1/officers/{id}", axum::routing::patch(auth::update_officer))
@@ -49,8 +50,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/personal-ids", post(tools::allocate_id))
         .route("/api/v1/personal-ids/{id}/explain", get(tools::explain_id))
         .route("/api/v1/units/{unit}", get(tools::unit))
-        .route("/api/v1/audit/verify", get(tools::verify_audit))
-        .route("/api/v1/bench/constant", get(tools::constant))
+        .route("/api/v1/audit/verify", get(tools::verify_audit));
+    if bench_endpoint {
+        r.route("/api/v1/bench/constant", get(tools::constant))
+    } else {
+        r
+    }
 }
 
 /// The declared purpose of an access (`X-Purpose` header or `purpose` query parameter),

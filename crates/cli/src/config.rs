@@ -26,6 +26,10 @@ pub struct FileConfig {
     pub audit_key_file: Option<String>,
     pub audit_checkpoint_file: Option<String>,
     pub audit_checkpoint_secs: Option<u64>,
+    /// Also publish audit checkpoints to NATS JetStream at this URL (`nats://host:4222`).
+    pub audit_checkpoint_nats_url: Option<String>,
+    /// Their subject (default `dancu.audit.checkpoints`).
+    pub audit_checkpoint_nats_subject: Option<String>,
     pub secret_key_file: Option<String>,
     pub metrics_token_file: Option<String>,
     pub metrics_listen: Option<SocketAddr>,
@@ -65,11 +69,26 @@ pub fn redact(url: &str) -> String {
 /// The audit key file named by the configuration file, for commands that take no flag.
 static FILE_AUDIT_KEY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 static FILE_CHECKPOINTS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+static FILE_NATS: std::sync::OnceLock<(Option<String>, Option<String>)> = std::sync::OnceLock::new();
 
 /// Records the configuration file's audit settings for [`open_store`] and [`audit_files`].
 pub fn remember_audit_files(file: &FileConfig) {
     let _ = FILE_AUDIT_KEY.set(file.audit_key_file.clone());
     let _ = FILE_CHECKPOINTS.set(file.audit_checkpoint_file.clone());
+    let _ =
+        FILE_NATS.set((file.audit_checkpoint_nats_url.clone(), file.audit_checkpoint_nats_subject.clone()));
+}
+
+/// The NATS URL and subject audit checkpoints are mirrored to, if configured:
+/// `DANCU_AUDIT_CHECKPOINT_NATS_URL` / `_SUBJECT`, else the configuration file.
+fn nats_mirror_settings() -> Option<(String, String)> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (file_url, file_subject) = FILE_NATS.get().cloned().unwrap_or_default();
+    let url = env("DANCU_AUDIT_CHECKPOINT_NATS_URL").or(file_url)?;
+    let subject = env("DANCU_AUDIT_CHECKPOINT_NATS_SUBJECT")
+        .or(file_subject)
+        .unwrap_or_else(|| crate::nats_checkpoints::DEFAULT_SUBJECT.into());
+    Some((url, subject))
 }
 
 /// The audit key file and checkpoint log for `database_url`: `DANCU_AUDIT_KEY_FILE` and
@@ -99,14 +118,24 @@ pub async fn open_database(database_url: &str) -> Result<Database> {
 }
 
 /// The audit key (created on first use) and the checkpoint log of `database_url`'s store,
-/// signed at most once per `every` while entries are appended.
-pub fn checkpoint_policy(database_url: &str, every: Duration) -> Result<CheckpointPolicy> {
-    let (key_file, checkpoints) = audit_files(database_url);
-    Ok(CheckpointPolicy {
-        log: CheckpointLog::new(checkpoints),
-        key: AuditKey::load_or_create(&key_file)?,
-        every,
-    })
+/// signed at most once per `every` while entries are appended, and mirrored to NATS when
+/// configured (an unreachable NATS is an error: the operator asked for the copy).
+pub async fn checkpoint_policy(database_url: &str, every: Duration) -> Result<CheckpointPolicy> {
+    let (key_file, _) = audit_files(database_url);
+    policy_with_key(database_url, every, AuditKey::load_or_create(&key_file)?).await
+}
+
+/// [`checkpoint_policy`] with a key already read (`audit verify` never creates one).
+pub async fn policy_with_key(database_url: &str, every: Duration, key: AuditKey) -> Result<CheckpointPolicy> {
+    let (_, checkpoints) = audit_files(database_url);
+    let mirror: Option<std::sync::Arc<dyn dancu_store::registry::CheckpointMirror>> =
+        match nats_mirror_settings() {
+            Some((url, subject)) => Some(std::sync::Arc::new(
+                crate::nats_checkpoints::NatsCheckpoints::connect(&url, &subject).await?,
+            )),
+            None => None,
+        };
+    Ok(CheckpointPolicy { log: CheckpointLog::new(checkpoints), key, every, mirror })
 }
 
 /// Audit entries a command-line job commits together at most.
@@ -117,7 +146,7 @@ pub const AUDIT_BATCH: usize = 512;
 /// audited. Drop the registry, then `writer.shutdown()`, which flushes the entries and
 /// signs the chain's head into the checkpoint log.
 pub async fn open_registry(database_url: &str) -> Result<(Database, Registry, AuditWriter)> {
-    let policy = checkpoint_policy(database_url, Duration::from_secs(10))?;
+    let policy = checkpoint_policy(database_url, Duration::from_secs(10)).await?;
     let db = Database::open(database_url, policy.key.clone()).await?;
     let (registry, writer) = db.start_registry(AUDIT_BATCH, Some(policy));
     Ok((db, registry, writer))

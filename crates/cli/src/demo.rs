@@ -147,7 +147,7 @@ pub async fn prepare(args: &DemoArgs) -> Result<(Database, Vec<DemoLogin>, Optio
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let db = args.data_dir.join("dancu.db");
     let url = format!("sqlite://{}", db.display());
-    let policy = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10))?;
+    let policy = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10)).await?;
     let db = Database::open(&url, policy.key.clone()).await?;
     // Every access to personal data below (the import, the first checks, the officer
     // accounts, the communes and the sample citizen for the banner) goes through the
@@ -310,7 +310,7 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
             .as_str(),
     );
     let url = format!("sqlite://{}", args.data_dir.join("dancu.db").display());
-    let audit = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10))?;
+    let audit = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10)).await?;
     let app = dancu_server::Application::build(db, config, audit).await?;
     println!("{banner}");
     app.serve(listener, None, crate::serve::shutdown_signal()).await?;

@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod import;
 mod matching_cmd;
+mod nats_checkpoints;
 mod registry_dedup;
 mod serve;
 
@@ -283,12 +284,12 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
 /// `dancu audit verify`: never creates a key (a made-up key would only report every entry
 /// as forged).
 async fn audit_verify(url: &str, json: bool) -> Result<()> {
-    use dancu_store::audit_chain::{AuditKey, CheckpointLog};
+    use dancu_store::audit_chain::AuditKey;
     let (key_file, checkpoints) = config::audit_files(url);
     let key = AuditKey::load(&key_file)?;
     let db = dancu_store::Database::open(url, key.clone()).await?;
-    let log = CheckpointLog::new(&checkpoints);
-    let report = db.verify_audit(&log, &key, false).await?;
+    let policy = config::policy_with_key(url, std::time::Duration::from_secs(10), key).await?;
+    let report = db.verify_audit(&policy, false).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -304,6 +305,9 @@ async fn audit_verify(url: &str, json: bool) -> Result<()> {
                 "  no checkpoint in {}: entries cut off the end cannot be detected",
                 checkpoints.display()
             ),
+        }
+        if let Some(m) = &policy.mirror {
+            println!("  checkpoints also read from {} (the newer counts)", m.describe());
         }
         if report.keyed_from > 1 {
             println!("  entries before {} predate the audit key (unkeyed form)", report.keyed_from);

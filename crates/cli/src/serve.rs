@@ -9,7 +9,7 @@ use dancu_store::Database;
 use crate::config::{checkpoint_policy, redact, ServeSettings};
 
 pub async fn run(s: ServeSettings) -> Result<()> {
-    let audit = checkpoint_policy(&s.database_url, s.audit_checkpoint_every)?;
+    let audit = checkpoint_policy(&s.database_url, s.audit_checkpoint_every).await?;
     let db = Database::open(&s.database_url, audit.key.clone()).await?;
     let listener = tokio::net::TcpListener::bind(s.listen).await?;
     let metrics = match s.metrics_listen {

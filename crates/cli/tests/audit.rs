@@ -83,13 +83,7 @@ fn check(url: &str, dir: &Path) {
     assert!(o.status.success(), "{}", text(&o));
 
     // The last entries are cut off (on PostgreSQL the recorded head too).
-    let cut = if url.starts_with("sqlite") {
-        "DELETE FROM audit_log WHERE seq > 2".to_string()
-    } else {
-        "DELETE FROM audit_log WHERE seq > 2; UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)"
-            .to_string()
-    };
-    sql(url, &cut);
+    cut_after_entry_2(url);
     let o = dancu(dir, &["audit", "verify", "--database-url", url]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
@@ -126,6 +120,102 @@ fn audit_verify_on_postgres() {
     let Some(url) = fresh_pg() else { return };
     let dir = tempfile::tempdir().unwrap();
     check(&url, dir.path());
+    let name = &url[url.rfind('/').unwrap() + 1..];
+    psql(&pg_url(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+/// Deletes every audit entry after the second (on PostgreSQL the recorded head too).
+fn cut_after_entry_2(url: &str) {
+    if url.starts_with("sqlite") {
+        sql(url, "DELETE FROM audit_log WHERE seq > 2");
+    } else {
+        sql(url, "DELETE FROM audit_log WHERE seq > 2; UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)");
+    }
+}
+
+/// NATS for the checkpoint mirror: `DANCU_TEST_NATS_URL`, default the local server. None
+/// (a failure in CI) when unreachable.
+fn nats_url() -> Option<String> {
+    let url = std::env::var("DANCU_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let addr = url.trim_start_matches("nats://").to_string();
+    if std::net::TcpStream::connect(&addr).is_ok() {
+        return Some(url);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("NATS unreachable in CI at {url}");
+    }
+    eprintln!("SKIPPING the NATS checkpoint mirror: unreachable at {url}");
+    None
+}
+
+/// Checkpoints mirrored to NATS JetStream still catch a truncation after someone rewrote
+/// both the database and the checkpoint file.
+fn check_nats_mirror(url: &str, dir: &Path, nats: &str) {
+    let subject = format!("dancu.test.checkpoints.{}", rand::random::<u32>());
+    let with_nats = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dancu"))
+            .args(args)
+            .env("DANCU_LOG", "warn")
+            .env("DANCU_AUDIT_KEY_FILE", dir.join("audit.key"))
+            .env("DANCU_AUDIT_CHECKPOINT_FILE", dir.join("audit.checkpoints"))
+            .env("DANCU_AUDIT_CHECKPOINT_NATS_URL", nats)
+            .env("DANCU_AUDIT_CHECKPOINT_NATS_SUBJECT", &subject)
+            .output()
+            .unwrap()
+    };
+    let csv = dir.join("people.csv");
+    let o = dancu(dir, &["gen", "--people", "200", "--province", "24", "--out", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    for args in [
+        &["import", "citizens", csv.to_str().unwrap(), "--database-url", url][..],
+        &["quality", "--database-url", url],
+    ] {
+        let o = with_nats(args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = with_nats(&["audit", "verify", "--database-url", url]);
+    assert!(o.status.success() && text(&o).contains(&subject), "{}", text(&o));
+    let last = text(&o)
+        .split("entries checked (1–")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert!(last > 2, "{}", text(&o));
+
+    // The end of the log and the checkpoint file are both rewritten.
+    cut_after_entry_2(url);
+    std::fs::remove_file(dir.join("audit.checkpoints")).unwrap();
+    // Without the mirror nothing is left to notice it ...
+    let o = dancu(dir, &["audit", "verify", "--database-url", url]);
+    assert!(o.status.success(), "{}", text(&o));
+    // ... with it, the cut is found.
+    let o = with_nats(&["audit", "verify", "--database-url", url]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("BROKEN at entry 3: the log ends before the latest signed checkpoint"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn audit_checkpoints_mirrored_to_nats_on_sqlite() {
+    let Some(nats) = nats_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    check_nats_mirror(&url, dir.path(), &nats);
+}
+
+#[test]
+fn audit_checkpoints_mirrored_to_nats_on_postgres() {
+    let Some(nats) = nats_url() else { return };
+    let Some(url) = fresh_pg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    check_nats_mirror(&url, dir.path(), &nats);
     let name = &url[url.rfind('/').unwrap() + 1..];
     psql(&pg_url(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }

@@ -40,7 +40,7 @@ impl Application {
         config: ServerConfig,
         audit: CheckpointPolicy,
     ) -> Result<Self, StartError> {
-        let report = db.verify_audit(&audit.log, &audit.key, true).await?;
+        let report = db.verify_audit(&audit, true).await?;
         refuse_broken(&report)?;
         if report.checkpoint_seq.is_none() && report.last_seq > 0 {
             tracing::warn!(

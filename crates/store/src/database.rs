@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use dancu_domain::PersonalId;
 
-use crate::audit_chain::{AuditKey, AuditReport, CheckpointLog, VerifyScope};
+use crate::audit_chain::{AuditKey, AuditReport, VerifyScope};
 use crate::eid::{self, CitizenSession, EidAccount};
 use crate::model::*;
 use crate::officer_admin::{self, OfficerEpoch};
@@ -50,15 +50,11 @@ impl Database {
         self.store.count_citizens().await
     }
 
-    /// Checks the audit chain against the newest checkpoint in `log` (see
-    /// [`crate::registry::verify_audit`]).
-    pub async fn verify_audit(
-        &self,
-        log: &CheckpointLog,
-        key: &AuditKey,
-        tail_only: bool,
-    ) -> Result<AuditReport> {
-        crate::registry::verify_audit(self.store.as_ref(), log, key, tail_only).await
+    /// Checks the audit chain against the newest checkpoint of `policy` (its file, or its
+    /// mirror when that is newer): the whole chain, or (`tail_only`) from the checkpoint's
+    /// entry on, which is what a server checks at start.
+    pub async fn verify_audit(&self, policy: &CheckpointPolicy, tail_only: bool) -> Result<AuditReport> {
+        crate::registry::verify_audit(self.store.as_ref(), policy, tail_only).await
     }
 
     /// Checks the chain alone, with no checkpoint.

@@ -108,6 +108,7 @@ impl TestApp {
             log: CheckpointLog::new(tmp.path().join("audit.checkpoints")),
             key: AuditKey::generate(),
             every: std::time::Duration::from_secs(1),
+            mirror: None,
         };
         let db = Database::open(&url, audit.key.clone()).await.unwrap();
         let store = db.raw().clone();

@@ -44,6 +44,22 @@ pub struct CheckpointPolicy {
     pub key: AuditKey,
     /// At most one checkpoint per interval while entries are appended, and one at shutdown.
     pub every: Duration,
+    /// A second, off-host copy of every checkpoint (NATS JetStream, configured in the CLI).
+    pub mirror: Option<Arc<dyn CheckpointMirror>>,
+}
+
+/// A place besides the checkpoint file where signed checkpoint lines are published and
+/// read back: whoever can rewrite the database and the file must also reach this copy to
+/// hide a truncation. Publishing failures are logged and retried with the next checkpoint;
+/// the file stays the primary record.
+#[async_trait::async_trait]
+pub trait CheckpointMirror: Send + Sync + std::fmt::Debug {
+    /// Where the copies go, for logs (`nats://host:4222 dancu.audit.checkpoints`).
+    fn describe(&self) -> String;
+    /// Publishes one signed line and waits for it to be stored.
+    async fn publish(&self, line: &str) -> std::result::Result<(), String>;
+    /// The newest line published, if any.
+    async fn latest(&self) -> std::result::Result<Option<String>, String>;
 }
 
 impl CheckpointPolicy {
@@ -63,22 +79,39 @@ impl CheckpointPolicy {
             .map_err(|e| {
                 StoreError::Config(format!("writing audit checkpoint {}: {e}", self.log.path().display()))
             })?;
+        if let Some(m) = &self.mirror {
+            if let Err(e) = m.publish(cp.to_line(&self.key).trim_end()).await {
+                tracing::error!(error = %e, mirror = %m.describe(), seq = cp.seq, "audit checkpoint not published");
+            }
+        }
         Ok(cp)
     }
 }
 
 /// Checks the audit chain against the newest checkpoint in `policy.log`: the whole chain,
 /// or (`tail_only`) from the checkpoint's entry on, which is what a server checks at start.
+/// With a mirror, the newer of the file's and the mirror's checkpoints counts (a mirror
+/// that cannot be read, or holds a line that fails its signature, is an error: verifying
+/// against less than was promised would hide a truncation).
 pub(crate) async fn verify_audit(
     store: &dyn Store,
-    log: &CheckpointLog,
-    key: &AuditKey,
+    policy: &CheckpointPolicy,
     tail_only: bool,
 ) -> std::result::Result<AuditReport, StoreError> {
-    let (log, key2) = (log.clone(), key.clone());
-    let checkpoint = tokio::task::spawn_blocking(move || log.latest(&key2))
+    let (log, key2) = (policy.log.clone(), policy.key.clone());
+    let mut checkpoint = tokio::task::spawn_blocking(move || log.latest(&key2))
         .await
         .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))??;
+    if let Some(m) = &policy.mirror {
+        let unreadable =
+            |e: String| StoreError::Config(format!("audit checkpoints at {}: {e}", m.describe()));
+        if let Some(line) = m.latest().await.map_err(unreadable)? {
+            let mirrored = Checkpoint::from_line(line.trim_end(), &policy.key).map_err(unreadable)?;
+            if checkpoint.as_ref().is_none_or(|c| c.seq < mirrored.seq) {
+                checkpoint = Some(mirrored);
+            }
+        }
+    }
     store.verify_audit(&VerifyScope { checkpoint, tail_only }).await
 }
 

@@ -22,7 +22,7 @@ mod import;
 mod officers;
 mod quality;
 pub(crate) use audit_writer::verify_audit;
-pub use audit_writer::{AuditSink, AuditWriter, CheckpointPolicy};
+pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 
 /// Who is asking, what they may see, and why.

@@ -87,12 +87,7 @@ impl AuditStore for PgStore {
 
     async fn verify_audit(&self, scope: &VerifyScope) -> Result<AuditReport> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = snapshot(&mut client).await?;
         let head = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?;
         let head = (head.int(0)?, head.text(1)?);
         let keyed_from = tx.query_one(rows::AUDIT_KEYED_FROM, &[]).await?.int(0)?;

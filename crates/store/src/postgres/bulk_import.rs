@@ -55,8 +55,7 @@ pub(super) fn household_copy_data(numbers: &[&str], change: &Change) -> bytes::B
     buf.put_slice(b"PGCOPY\n\xff\r\n\0");
     buf.put_i32(0);
     buf.put_i32(0);
-    let meta =
-        [Val::Int(1), Val::Ts(change.at), Val::Text(change.actor.clone()), Val::Text(change.reason.clone())];
+    let meta = rows::change_meta(1, change);
     for n in numbers {
         put_row(&mut buf, &[&[Val::Text(n.to_string())], &meta]);
     }

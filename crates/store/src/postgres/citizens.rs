@@ -49,12 +49,7 @@ impl CitizenStore for PgStore {
             ],
         )
         .await?;
-        let meta = [
-            Val::Int(prev.version + 1),
-            Val::Ts(change.at),
-            Val::Text(change.actor.clone()),
-            Val::Text(change.reason.clone()),
-        ];
+        let meta = rows::change_meta(prev.version + 1, change);
         let up = tx.prepare_cached(&self.sql.update_citizen).await?;
         let params: Vec<&(dyn ToSql + Sync)> =
             cols.vals.iter().chain(meta.iter()).map(|v| v as &(dyn ToSql + Sync)).collect();

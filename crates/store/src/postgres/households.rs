@@ -74,12 +74,7 @@ impl HouseholdStore for PgStore {
 
     async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = snapshot(&mut client).await?;
         let v = get_household(&tx, number).await?;
         tx.commit().await?;
         Ok(v)

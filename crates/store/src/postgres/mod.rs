@@ -153,6 +153,16 @@ impl RowGet for tokio_postgres::Row {
     }
 }
 
+/// A read-only transaction that sees one snapshot throughout (a read of several statements).
+async fn snapshot(client: &mut Object) -> Result<deadpool_postgres::Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 fn refs(v: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
     v.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }

@@ -137,6 +137,12 @@ pub(crate) fn citizen_meta(version: i64, change: &Change) -> [Val; 5] {
     ]
 }
 
+/// Bookkeeping values of a row changed now by `change` to `version`: version, updated_at,
+/// updated_by, change_reason (a citizen update, or a new household).
+pub(crate) fn change_meta(version: i64, change: &Change) -> [Val; 4] {
+    [Val::Int(version), Val::Ts(change.at), Val::Text(change.actor.clone()), Val::Text(change.reason.clone())]
+}
+
 /// A record just created, as it will read back.
 pub(crate) fn new_stored(c: &Citizen, cols: &CitizenCols, change: &Change) -> StoredCitizen {
     StoredCitizen {

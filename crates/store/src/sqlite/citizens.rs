@@ -56,12 +56,7 @@ impl CitizenStore for SqliteStore {
                 prev.changed_by,
                 prev.reason
             ])?;
-            let meta = [
-                Val::Int(prev.version + 1),
-                Val::Ts(change.at),
-                Val::Text(change.actor.clone()),
-                Val::Text(change.reason.clone()),
-            ];
+            let meta = rows::change_meta(prev.version + 1, &change);
             tx.prepare_cached(&sql.update_citizen)?
                 .execute(params_from_iter(cols.vals.iter().chain(meta.iter())))?;
             let stored = get_stored(&tx, sql, cols.id())?.ok_or(StoreError::NotFound)?;

@@ -1,6 +1,16 @@
-//! PostgreSQL: the audit log (the head row serialises appends; a task of its own catches the look-up side tables up).
+//! PostgreSQL: the audit log (the head row serialises appends; a task of its own catches the
+//! look-up side tables up).
 
-use super::*;
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use futures_util::StreamExt;
+use tokio_postgres::types::ToSql;
+
+use super::{page, snapshot, PgStore, PH};
+use crate::audit_chain::{self, AuditHead, AuditReport, ChainCheck, VerifyScope};
+use crate::model::*;
+use crate::rows::{self, RowGet};
+use crate::{AuditStore, Result};
 
 #[async_trait]
 impl AuditStore for PgStore {

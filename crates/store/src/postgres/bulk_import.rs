@@ -1,7 +1,19 @@
 //! PostgreSQL: bulk imports through binary `COPY` (straight into the tables for new data, else
 //! through a staging table), with the indexes and the household foreign key deferred.
 
-use super::*;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use bytes::{BufMut, BytesMut};
+use chrono::{TimeZone, Utc};
+use deadpool_postgres::GenericClient;
+use futures_util::SinkExt;
+
+use super::{unique_violation, PgStore};
+use crate::import::{self, Fate, ImportItem, Stored};
+use crate::model::*;
+use crate::rows::{self, Val};
+use crate::{ImportStore, Result, StoreError};
 
 /// The foreign key from a citizen's household to `households`, which a bulk import drops
 /// with the deferrable indexes (checking it costs a query per row) and validates at the end.

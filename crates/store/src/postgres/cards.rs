@@ -1,6 +1,14 @@
 //! PostgreSQL: card applications and cards; transitions combined into set-based batches.
 
-use super::*;
+use async_trait::async_trait;
+use dancu_domain::PersonalId;
+use deadpool_postgres::{GenericClient, Pool};
+
+use super::{page, refs, PgStore, PH};
+use crate::combine::TransitionReq;
+use crate::model::*;
+use crate::rows::{self, RowGet};
+use crate::{CardStore, Result, StoreError};
 
 pub(super) async fn get_card_app(c: &impl GenericClient, id: i64) -> Result<Option<CardApplication>> {
     let st = c.prepare_cached(&rows::CARD_APP_BY_ID).await?;

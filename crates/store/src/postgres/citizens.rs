@@ -1,6 +1,14 @@
 //! PostgreSQL: citizens and personal ID allocation.
 
-use super::*;
+use async_trait::async_trait;
+use dancu_domain::{Citizen, PersonalId, Sex};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::{Json, ToSql};
+
+use super::{page, PgStore, Sql, PH};
+use crate::model::*;
+use crate::rows;
+use crate::{CitizenStore, Result, StoreError};
 
 pub(super) async fn get_stored(c: &impl GenericClient, sql: &Sql, id: &str) -> Result<Option<StoredCitizen>> {
     let st = c.prepare_cached(&sql.stored_by_id).await?;

@@ -1,6 +1,14 @@
 //! PostgreSQL: households.
 
-use super::*;
+use async_trait::async_trait;
+use dancu_domain::Household;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::Json;
+
+use super::{snapshot, unique_violation, PgStore};
+use crate::model::*;
+use crate::rows::{self, RowGet};
+use crate::{HouseholdStore, Result, StoreError};
 
 pub(super) async fn get_household(c: &impl GenericClient, number: &str) -> Result<Option<HouseholdView>> {
     let hs = c.prepare_cached(rows::HOUSEHOLD_SQL).await?;

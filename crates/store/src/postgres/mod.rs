@@ -9,29 +9,21 @@ mod exec;
 mod households;
 mod officers;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{BufMut, BytesMut};
-use chrono::{TimeZone, Utc};
-use dancu_domain::{Citizen, Household, PersonalId, Sex};
+use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use futures_util::{SinkExt, StreamExt};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, Json, ToSql, Type};
 use tokio_postgres::{IsolationLevel, NoTls};
 
-use crate::audit_chain::{self, AuditHead, AuditKey, AuditReport, ChainCheck, VerifyScope};
+use crate::audit_chain::AuditKey;
 use crate::combine::{Combiner, TransitionReq};
-use crate::import::{self, Fate, ImportItem, Stored};
 use crate::migrate::{self, Migration};
 use crate::model::*;
 use crate::rows::{self, Ph, RowGet, Val};
-use crate::{
-    AuditStore, CardStore, CitizenStore, HouseholdStore, ImportStore, OfficerStore, Result, SessionStore,
-    Store, StoreError,
-};
+use crate::{AuditStore, Result, Store, StoreError};
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../migrations/postgres/0001_init.sql") },

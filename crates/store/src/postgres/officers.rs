@@ -1,6 +1,12 @@
 //! PostgreSQL: officers and their sessions.
 
-use super::*;
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+
+use super::PgStore;
+use crate::model::*;
+use crate::rows;
+use crate::{OfficerStore, Result, SessionStore, StoreError};
 
 #[async_trait]
 impl OfficerStore for PgStore {

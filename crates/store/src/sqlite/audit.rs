@@ -1,6 +1,13 @@
 //! SQLite: the audit log (appends catch the look-up side tables up themselves).
 
-use super::*;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{immediate, page, SqliteStore, PH};
+use crate::audit_chain::{self, AuditHead, AuditReport, ChainCheck, VerifyScope};
+use crate::model::*;
+use crate::rows;
+use crate::{AuditStore, Result};
 
 /// Copies the audit entries after `upto` up to `last` into the look-up side tables.
 pub(super) fn audit_catch_up(tx: &Connection, upto: i64, last: i64) -> Result<()> {

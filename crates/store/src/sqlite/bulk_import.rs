@@ -1,6 +1,14 @@
-//! SQLite: bulk imports (foreign keys off per batch, deferred indexes, a heap limit lifted for the load).
+//! SQLite: bulk imports (foreign keys off per batch, deferred indexes, a heap limit lifted for the
+//! load).
 
-use super::*;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{immediate, set_heap_limit, Sql, SqliteStore, HEAP_LIMIT, PH};
+use crate::import::{self, Fate, ImportItem, Stored};
+use crate::model::*;
+use crate::rows::{self, Val};
+use crate::{ImportStore, Result, StoreError};
 
 pub(super) fn create_indexes(c: &Connection) -> Result<()> {
     c.execute_batch("PRAGMA threads = 2")?;

@@ -1,6 +1,15 @@
-//! SQLite: card applications and cards; transitions combined into one transaction with a savepoint per move.
+//! SQLite: card applications and cards; transitions combined into one transaction with a savepoint
+//! per move.
 
-use super::*;
+use async_trait::async_trait;
+use dancu_domain::PersonalId;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::{immediate, page, SqliteStore, PH};
+use crate::combine::TransitionReq;
+use crate::model::*;
+use crate::rows;
+use crate::{CardStore, Result, StoreError};
 
 /// One card stage transition inside the caller's transaction, in a savepoint: a refused
 /// move (not found, stale version, a move the rules forbid) leaves nothing behind.

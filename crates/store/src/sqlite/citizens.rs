@@ -1,6 +1,13 @@
 //! SQLite: citizens and personal ID allocation.
 
-use super::*;
+use async_trait::async_trait;
+use dancu_domain::{Citizen, PersonalId, Sex};
+use rusqlite::{params, params_from_iter, Connection};
+
+use super::{immediate, page, Sql, SqliteStore, PH};
+use crate::model::*;
+use crate::rows;
+use crate::{CitizenStore, Result, StoreError};
 
 pub(super) fn get_stored(c: &Connection, sql: &Sql, id: &str) -> Result<Option<StoredCitizen>> {
     let mut st = c.prepare_cached(&sql.stored_by_id)?;

@@ -1,6 +1,13 @@
 //! SQLite: households.
 
-use super::*;
+use async_trait::async_trait;
+use dancu_domain::Household;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{immediate, Sql, SqliteStore, PH};
+use crate::model::*;
+use crate::rows::{self, RowGet};
+use crate::{HouseholdStore, Result, StoreError};
 
 pub(super) fn get_household(c: &Connection, sql: &Sql, number: &str) -> Result<Option<HouseholdView>> {
     let mut st = c.prepare_cached(&sql.household)?;

@@ -18,22 +18,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dancu_domain::{Citizen, Household, PersonalId, Sex};
 use rusqlite::types::ToSqlOutput;
-use rusqlite::{
-    params, params_from_iter, Connection, OpenFlags, OptionalExtension, ToSql, TransactionBehavior,
-};
+use rusqlite::{params_from_iter, Connection, OpenFlags, ToSql, TransactionBehavior};
 
-use crate::audit_chain::{self, AuditHead, AuditKey, AuditReport, ChainCheck, VerifyScope};
+use crate::audit_chain::AuditKey;
 use crate::combine::{Combiner, TransitionReq};
-use crate::import::{self, Fate, ImportItem, Stored};
+use crate::import;
 use crate::migrate::{self, Migration};
 use crate::model::*;
 use crate::rows::{self, Ph, RowGet, Val};
-use crate::{
-    AuditStore, CardStore, CitizenStore, HouseholdStore, ImportStore, OfficerStore, Result, SessionStore,
-    Store, StoreError,
-};
+use crate::{Result, Store, StoreError};
 use checkpoint::Checkpointer;
 
 const MIGRATIONS: &[Migration] = &[

@@ -1,6 +1,12 @@
 //! SQLite: officers and their sessions.
 
-use super::*;
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+
+use super::{SqliteStore, PH};
+use crate::model::*;
+use crate::rows;
+use crate::{OfficerStore, Result, SessionStore, StoreError};
 
 #[async_trait]
 impl OfficerStore for SqliteStore {

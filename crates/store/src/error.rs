@@ -33,7 +33,7 @@ pub enum StoreError {
     #[error("PostgreSQL{code}: {error}", code = sqlstate(.0), error = .0)]
     Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection could be had from the pool.
-    #[error("PostgreSQL pool: {0}")]
+    #[error("PostgreSQL pool{code}: {error}", code = pool_sqlstate(.0), error = .0)]
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -52,6 +52,13 @@ pub enum StoreError {
 /// ` (SQLSTATE xxxxx)` for an error the server reported, else nothing.
 fn sqlstate(e: &tokio_postgres::Error) -> String {
     e.as_db_error().map(|d| format!(" (SQLSTATE {})", d.code().code())).unwrap_or_default()
+}
+
+fn pool_sqlstate(e: &deadpool_postgres::PoolError) -> String {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => sqlstate(e),
+        _ => String::new(),
+    }
 }
 
 /// What the log needs of a failure: the whole chain of errors, and for PostgreSQL the

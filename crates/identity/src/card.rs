@@ -662,6 +662,57 @@ impl Card {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issuing: what a hand-over decides
+// ---------------------------------------------------------------------------------------------
+
+/// Who issues cards (printed on the card).
+pub const CARD_AUTHORITY: &str = "Cục Cảnh sát quản lý hành chính về trật tự xã hội";
+
+/// The registry's standing notice window: a card is due for renewal from this many days
+/// before its expiry ([`renewal_due_from`]).
+pub const RENEWAL_NOTICE_DAYS: u32 = 30;
+
+/// One valid card per person: a newly issued card replaces the holder's earlier valid cards,
+/// which take this status.
+pub const PREVIOUS_CARDS_BECOME: CardStatus = CardStatus::Revoked;
+
+/// A card being issued, as the rules decide it: the card (expiry by the 25 / 40 / 60 rule)
+/// and the first day it is due for renewal. Storing it also gives the holder's earlier valid
+/// cards the status [`PREVIOUS_CARDS_BECOME`]. Storage records exactly this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    pub card: Card,
+    /// The card's expiry less [`RENEWAL_NOTICE_DAYS`]; `None` for a card valid for life.
+    pub renewal_due_from: Option<NaiveDate>,
+}
+
+/// Whether a move to `to` issues a card: a hand-over does, nothing else.
+pub fn issues_card(to: &Stage) -> bool {
+    to.kind() == StageKind::HandedOver
+}
+
+/// The card a hand-over at `at` issues to `number` (born `birth`): dated the Vietnam day of
+/// `at`, by [`CARD_AUTHORITY`].
+pub fn hand_over(
+    number: PersonalId,
+    birth: &PartialDate,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Issuance, Violation> {
+    issuance(number, birth, dancu_domain::date::vietnam_today(at))
+}
+
+/// A card issued on `issue_date` (a hand-over, or a card issued before the registry kept
+/// applications), by [`CARD_AUTHORITY`].
+pub fn issuance(
+    number: PersonalId,
+    birth: &PartialDate,
+    issue_date: NaiveDate,
+) -> Result<Issuance, Violation> {
+    let card = Card::issue(number, birth, issue_date, CARD_AUTHORITY)?;
+    Ok(Issuance { renewal_due_from: renewal_due_from(birth, issue_date, RENEWAL_NOTICE_DAYS), card })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -676,6 +727,28 @@ mod tests {
     fn intake(b: bool) -> Stage {
         Stage::Intake { biometrics_captured: b }
     }
+    #[test]
+    fn a_hand_over_issues_a_card_on_the_vietnam_day_and_replaces_the_old_ones() {
+        use chrono::TimeZone;
+        let id = PersonalId::parse_until("001090012345", 2026).unwrap();
+        // 18:00 UTC on 31 December is already 1 January in Vietnam.
+        let at = chrono::Utc.with_ymd_and_hms(2025, 12, 31, 18, 0, 0).unwrap();
+        let i = hand_over(id, &full(1990, 6, 15), at).unwrap();
+        assert_eq!(i.card.issue_date, d(2026, 1, 1));
+        assert_eq!(i.card.expiry, Some(d(2030, 6, 15)));
+        assert_eq!(i.renewal_due_from, Some(d(2030, 6, 15) - chrono::Duration::days(30)));
+        assert_eq!(i.card.issuing_authority, CARD_AUTHORITY);
+        assert_eq!(PREVIOUS_CARDS_BECOME, CardStatus::Revoked);
+        assert!(issues_card(&Stage::HandedOver { method: HandoverMethod::Post }));
+        assert!(!issues_card(&Stage::CardReceived));
+        let late = issuance(id, &full(1960, 1, 1), d(2025, 1, 1)).unwrap();
+        assert_eq!((late.card.expiry, late.renewal_due_from), (None, None));
+        assert_eq!(
+            issuance(id, &full(1990, 6, 15), d(1980, 1, 1)).unwrap_err().rule,
+            "card.issue_before_birth"
+        );
+    }
+
     fn rule_of(r: Result<(), Violation>) -> &'static str {
         r.unwrap_err().rule
     }

@@ -12,9 +12,10 @@ pub mod qr;
 pub mod totp;
 
 pub use card::{
-    birthday_at, card_expiry, due_for_renewal, next_milestone, next_milestone_with, renewal_due_from,
-    transition, ApplicationKind, Card, CardStatus, ExpiryRule, HandoverMethod, Milestone, Move,
-    RenewalReason, ReplacementReason, Stage, StageKind,
+    birthday_at, card_expiry, due_for_renewal, hand_over, issuance, issues_card, next_milestone,
+    next_milestone_with, renewal_due_from, transition, ApplicationKind, Card, CardStatus, ExpiryRule,
+    HandoverMethod, Issuance, Milestone, Move, RenewalReason, ReplacementReason, Stage, StageKind,
+    CARD_AUTHORITY, PREVIOUS_CARDS_BECOME, RENEWAL_NOTICE_DAYS,
 };
 pub use eid::{
     apply, check_level2, check_registration, normalize_phone, validate_number, AccountEvent, AccountState,

@@ -1,6 +1,6 @@
 //! The one place where failures become HTTP responses: a status, a stable machine code, a
 //! message in Vietnamese and English, and the violated rules with their fields. Internal
-//! error text goes to the log only.
+//! error text goes to the log only, once, with its whole chain (`log_failure`).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -119,12 +119,26 @@ impl From<StoreError> for ApiError {
                     "the record changed (now version {actual}, you edited version {expected}); reload it"
                 ),
             ),
-            StoreError::Config(m) | StoreError::Backend(m) => {
-                tracing::error!(error = %m, "store failure");
+            failure => {
+                log_failure(&failure);
                 ApiError::internal()
             }
         }
     }
+}
+
+/// Logs a store failure, once, where it becomes a response: its whole chain of errors and,
+/// for PostgreSQL, the server's SQLSTATE, message and detail. The client gets only
+/// [`ApiError::internal`].
+fn log_failure(e: &StoreError) {
+    let f = e.log_fields();
+    tracing::error!(
+        error = %f.chain,
+        sqlstate = f.sqlstate.as_deref(),
+        pg_message = f.message.as_deref(),
+        pg_detail = f.detail.as_deref(),
+        "store failure"
+    );
 }
 
 impl From<RegistryError> for ApiError {

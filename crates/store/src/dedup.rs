@@ -158,17 +158,8 @@ pub struct Merge {
     pub undone_at: Option<Timestamp>,
 }
 
-fn scope_cond(scope: &Scope, n: usize) -> (String, Vec<Val>) {
-    match scope {
-        Scope::Nation => ("TRUE".into(), vec![]),
-        Scope::Province(p) => {
-            (format!("(d.left_province = ${n} OR d.right_province = ${n})"), vec![Val::Text(p.clone())])
-        }
-        Scope::Commune(c) => {
-            (format!("(d.left_commune = ${n} OR d.right_commune = ${n})"), vec![Val::Text(c.clone())])
-        }
-    }
-}
+/// A pair is in a scope when either side is.
+const PAIR_SCOPE: &str = "(d.left_{level} = # OR d.right_{level} = #)";
 
 const CANDIDATE_SELECT: &str =
     "SELECT d.id, d.left_id, d.right_id, l.full_name, r.full_name, d.weight_milli, \
@@ -258,7 +249,7 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<Page<Candidate>> {
-    let (mut cond, mut params) = scope_cond(scope, 1);
+    let (mut cond, mut params) = rows::scope_where(scope, PAIR_SCOPE, 1);
     if let Some(s) = status {
         params.push(Val::Text(s.into()));
         cond += &format!(" AND d.status = ${}", params.len());
@@ -278,7 +269,7 @@ pub async fn list(
 /// Found / merged / rejected since `since` (all time when `None`) and remaining, per commune
 /// of the pair's left record, in `scope`.
 pub async fn counts(store: &dyn Store, scope: &Scope, since: Option<Timestamp>) -> Result<Vec<DedupCount>> {
-    let (cond, mut params) = scope_cond(scope, 1);
+    let (cond, mut params) = rows::scope_where(scope, PAIR_SCOPE, 1);
     let since = since.unwrap_or(chrono::DateTime::UNIX_EPOCH);
     params.push(Val::Ts(since));
     let s = params.len();
@@ -536,11 +527,7 @@ pub async fn merged_into(store: &dyn Store, id: &PersonalId) -> Result<Option<Pe
 /// of [`READ_PAGE`] by personal ID so that only one page of raw rows is held at a time.
 pub async fn citizens_in(store: &dyn Store, scope: &Scope) -> Result<Vec<dancu_domain::Citizen>> {
     let cols = rows::CITIZEN_COLUMNS.join(", ");
-    let (cond, params) = match scope {
-        Scope::Nation => ("TRUE".to_string(), vec![]),
-        Scope::Province(p) => ("scope_province = $2".to_string(), vec![Val::Text(p.clone())]),
-        Scope::Commune(c) => ("scope_commune = $2".to_string(), vec![Val::Text(c.clone())]),
-    };
+    let (cond, params) = rows::scope_where(scope, "scope_{level} = #", 2);
     let limit = if params.is_empty() { "$2" } else { "$3" };
     let sql = format!(
         "SELECT {cols} FROM citizens WHERE personal_id > $1 AND merged_into IS NULL AND {cond} \

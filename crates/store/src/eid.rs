@@ -178,16 +178,6 @@ fn opt_int(v: Option<u64>) -> Val {
     v.map_or(Val::Null, |n| Val::Int(n as i64))
 }
 
-/// `WHERE` condition and parameter for a scope on a table with `scope_province` and
-/// `scope_commune`, parameters numbered from `n`.
-fn scope_filter(scope: &Scope, col_prefix: &str, n: usize) -> (String, Vec<Val>) {
-    match scope {
-        Scope::Nation => ("TRUE".into(), vec![]),
-        Scope::Province(p) => (format!("{col_prefix}scope_province = ${n}"), vec![Val::Text(p.clone())]),
-        Scope::Commune(c) => (format!("{col_prefix}scope_commune = ${n}"), vec![Val::Text(c.clone())]),
-    }
-}
-
 const ACCOUNT_COLS: &str = "personal_id, level, state, state_json, phone, password_hash, totp_secret, \
      totp_last_step, reset_code_hash, reset_expires_at, scope_province, scope_commune, created_at, \
      updated_at, version";
@@ -345,7 +335,7 @@ pub async fn list_accounts(
     limit: u32,
     offset: u64,
 ) -> Result<Page<EidListItem>> {
-    let (mut cond, mut params) = scope_filter(scope, "a.", 1);
+    let (mut cond, mut params) = rows::scope_where(scope, "a.scope_{level} = #", 1);
     if let Some(s) = state {
         params.push(Val::Text(s.into()));
         cond += &format!(" AND a.state = ${}", params.len());
@@ -381,7 +371,7 @@ pub async fn list_accounts(
 
 /// Accounts per level, state and commune in `scope`.
 pub async fn counts(store: &dyn Store, scope: &Scope) -> Result<Vec<EidCount>> {
-    let (cond, params) = scope_filter(scope, "", 1);
+    let (cond, params) = rows::scope_where(scope, "scope_{level} = #", 1);
     let rows = store
         .exec()
         .query(

@@ -5,7 +5,7 @@
 
 use crate::exec::{Stmt, Val};
 use crate::model::{Officer, Role, Scope};
-use crate::rows::RowGet;
+use crate::rows::{self, RowGet};
 use crate::{Result, Store, StoreError};
 
 /// What a token is checked against.
@@ -26,8 +26,8 @@ fn epoch_from(r: &crate::exec::OwnedRow) -> Result<OfficerEpoch> {
     Ok(OfficerEpoch {
         id: r.int(0)?,
         active: r.int(1)? != 0,
-        role: Role::parse(&r.text(2)?).ok_or_else(|| StoreError::Backend("unknown role".into()))?,
-        scope: r.text(3)?.parse().map_err(|_| StoreError::Backend("unknown scope".into()))?,
+        role: Role::parse(&r.text(2)?).ok_or_else(|| rows::corrupt("role", "unknown"))?,
+        scope: r.text(3)?.parse().map_err(|v: dancu_domain::Violation| rows::corrupt("scope", v))?,
         epoch: r.int(4)?,
     })
 }

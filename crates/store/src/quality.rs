@@ -184,16 +184,6 @@ pub struct RuleCounts {
     pub counts: Counts,
 }
 
-/// `WHERE` condition for a scope on a table alias, parameter number `n`.
-fn scoped(scope: &Scope, alias: &str, n: usize) -> (String, Vec<Val>) {
-    let (col, code) = match scope {
-        Scope::Nation => return ("TRUE".into(), vec![]),
-        Scope::Province(p) => ("scope_province", p),
-        Scope::Commune(c) => ("scope_commune", c),
-    };
-    (format!("{alias}.{col} = ${n}"), vec![Val::Text(code.clone())])
-}
-
 fn run_from(r: &OwnedRow) -> Result<QualityRun> {
     Ok(QualityRun { id: r.int(0)?, at: r.ts(1)?, by: r.text(2)? })
 }
@@ -271,7 +261,7 @@ pub async fn latest_run(store: &dyn Store) -> Result<Option<QualityRun>> {
 pub async fn summary(store: &dyn Store, scope: &Scope) -> Result<Vec<(&'static Rule, Counts)>> {
     let mut out: Vec<(&'static Rule, Counts)> = RULES.iter().map(|r| (r, Counts::default())).collect();
     let Some(latest) = latest_run(store).await? else { return Ok(out) };
-    let (cond, mut params) = scoped(scope, "q", 2);
+    let (cond, mut params) = rows::scope_where(scope, "q.scope_{level} = #", 2);
     params.insert(0, Val::Int(latest.id));
     let stored = store
         .exec()
@@ -310,7 +300,7 @@ pub async fn summary(store: &dyn Store, scope: &Scope) -> Result<Vec<(&'static R
 
 /// Counts per run for one rule in `scope`, newest run first (as each run recorded them).
 pub async fn history(store: &dyn Store, scope: &Scope, rule: &str, limit: u32) -> Result<Vec<RuleCounts>> {
-    let (cond, mut params) = scoped(scope, "q", 3);
+    let (cond, mut params) = rows::scope_where(scope, "q.scope_{level} = #", 3);
     params.splice(0..0, [Val::Text(rule.into()), Val::Int(rows::page_limit(limit).into())]);
     let rows = store
         .exec()
@@ -377,7 +367,7 @@ pub async fn worklist(
     offset: u64,
 ) -> Result<Page<Finding>> {
     let limit = rows::page_limit(limit);
-    let (scope_cond, mut params) = scoped(scope, "f", 2);
+    let (scope_cond, mut params) = rows::scope_where(scope, "f.scope_{level} = #", 2);
     params.insert(0, Val::Text(rule.into()));
     let not = if marked { "NOT " } else { "" };
     let sql = format!("{FINDING_FROM} AND f.rule = $1 AND {scope_cond} AND m.subject IS {not}NULL");
@@ -393,7 +383,7 @@ pub async fn worklist(
 
 /// A finding of the latest run, if it is in `scope`.
 pub async fn finding(store: &dyn Store, scope: &Scope, rule: &str, subject: &str) -> Result<Option<Finding>> {
-    let (scope_cond, mut params) = scoped(scope, "f", 3);
+    let (scope_cond, mut params) = rows::scope_where(scope, "f.scope_{level} = #", 3);
     params.splice(0..0, [Val::Text(rule.into()), Val::Text(subject.into())]);
     let sql = format!("{FINDING_FROM} AND f.rule = $1 AND f.subject = $2 AND {scope_cond}");
     let rows = store.exec().query(&sql, params).await?;

@@ -5,7 +5,7 @@
 use dancu_domain::PersonalId;
 
 use crate::exec::{Stmt, Val};
-use crate::rows::RowGet;
+use crate::rows::{self, RowGet};
 use crate::{Result, Store, StoreError};
 
 /// Every account's personal ID and stored secret.
@@ -16,10 +16,7 @@ pub async fn all(store: &dyn Store) -> Result<Vec<(PersonalId, String)>> {
         .await?;
     rows.iter()
         .map(|r| {
-            let id = r
-                .text(0)?
-                .parse()
-                .map_err(|_| StoreError::Backend("stored personal ID is malformed".into()))?;
+            let id = r.text(0)?.parse().map_err(|v| rows::corrupt("personal ID", v))?;
             Ok((id, r.text(1)?))
         })
         .collect()

@@ -1,0 +1,107 @@
+//! PostgreSQL: citizens and personal ID allocation.
+
+use async_trait::async_trait;
+use dancu_domain::{Citizen, PersonalId, Sex};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::{Json, ToSql};
+
+use super::{page, PgStore, Sql, PH};
+use crate::model::*;
+use crate::rows;
+use crate::{CitizenStore, Result, StoreError};
+
+pub(super) async fn get_stored(c: &impl GenericClient, sql: &Sql, id: &str) -> Result<Option<StoredCitizen>> {
+    let st = c.prepare_cached(&sql.stored_by_id).await?;
+    c.query_opt(&st, &[&id]).await?.map(|r| rows::stored_from_row(&r)).transpose()
+}
+
+#[async_trait]
+impl CitizenStore for PgStore {
+    async fn create_citizen(&self, c: &Citizen, change: &Change) -> Result<StoredCitizen> {
+        let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
+        let meta = rows::citizen_meta(1, change);
+        let client = self.client().await?;
+        let st = client.prepare_cached(&self.sql.insert_citizen).await?;
+        let hv = rows::household_vals(None);
+        let params: Vec<&(dyn ToSql + Sync)> =
+            cols.vals.iter().chain(&meta).chain(&hv).map(|v| v as &(dyn ToSql + Sync)).collect();
+        if client.execute(&st, &params).await? == 0 {
+            return Err(StoreError::Conflict(rows::duplicate_id(cols.id())));
+        }
+        Ok(rows::new_stored(c, &cols, change))
+    }
+
+    async fn update_citizen(
+        &self,
+        c: &Citizen,
+        expected_version: i64,
+        change: &Change,
+    ) -> Result<StoredCitizen> {
+        let cols = rows::CitizenCols::new(c).map_err(|v| StoreError::Invalid(vec![v]))?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx.prepare_cached(&self.sql.current_for_update).await?;
+        let row = tx.query_opt(&st, &[&cols.id()]).await?.ok_or(StoreError::NotFound)?;
+        let prev = rows::current_from_row(&row)?;
+        rows::check_version(expected_version, prev.version)?;
+        let hist = tx.prepare_cached(rows::CITIZEN_HISTORY_INSERT).await?;
+        tx.execute(
+            &hist,
+            &[
+                &cols.id(),
+                &prev.version,
+                &Json(&prev.citizen),
+                &prev.changed_at,
+                &prev.changed_by,
+                &prev.reason,
+            ],
+        )
+        .await?;
+        let meta = rows::change_meta(prev.version + 1, change);
+        let up = tx.prepare_cached(&self.sql.update_citizen).await?;
+        let params: Vec<&(dyn ToSql + Sync)> =
+            cols.vals.iter().chain(meta.iter()).map(|v| v as &(dyn ToSql + Sync)).collect();
+        tx.execute(&up, &params).await?;
+        let stored = get_stored(&tx, &self.sql, cols.id()).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn get_citizen(&self, id: &PersonalId) -> Result<Option<StoredCitizen>> {
+        get_stored(&self.client().await?, &self.sql, id.as_str()).await
+    }
+
+    async fn citizen_history(&self, id: &PersonalId) -> Result<Vec<CitizenVersion>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(rows::CITIZEN_HISTORY_SQL).await?;
+        client.query(&st, &[&id.as_str()]).await?.iter().map(rows::history_from_row).collect()
+    }
+
+    async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>> {
+        let (count_sql, page_sql, f, limit) = rows::search_sql(q, scope, PH);
+        let client = self.client().await?;
+        page(&client, &count_sql, &page_sql, &f, limit, q.offset, rows::summary_from_row).await
+    }
+
+    async fn count_citizens(&self) -> Result<u64> {
+        let n: i64 = self.client().await?.query_one(rows::COUNT_CITIZENS, &[]).await?.get(0);
+        Ok(n as u64)
+    }
+
+    async fn allocate_personal_id(&self, province: &str, sex: Sex, birth_year: i32) -> Result<PersonalId> {
+        let prefix = rows::id_prefix(province, sex, birth_year)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let (next, taken) =
+            tokio::try_join!(tx.prepare_cached(rows::ID_NEXT_COUNTER), tx.prepare_cached(rows::ID_TAKEN),)?;
+        let id = loop {
+            let counter: i64 = tx.query_one(&next, &[&prefix]).await?.get(0);
+            let id = rows::id_candidate(province, sex, birth_year, counter)?;
+            if tx.query_opt(&taken, &[&id.as_str()]).await?.is_none() {
+                break id;
+            }
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,96 @@
+//! PostgreSQL: households.
+
+use async_trait::async_trait;
+use dancu_domain::Household;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::Json;
+
+use super::{snapshot, unique_violation, PgStore};
+use crate::model::*;
+use crate::rows::{self, RowGet};
+use crate::{HouseholdStore, Result, StoreError};
+
+pub(super) async fn get_household(c: &impl GenericClient, number: &str) -> Result<Option<HouseholdView>> {
+    let hs = c.prepare_cached(rows::HOUSEHOLD_SQL).await?;
+    let Some(h) = c.query_opt(&hs, &[&number]).await? else { return Ok(None) };
+    let ms = c.prepare_cached(rows::HOUSEHOLD_MEMBERS_SQL).await?;
+    let members =
+        c.query(&ms, &[&number]).await?.iter().map(rows::member_from_row).collect::<Result<Vec<_>>>()?;
+    rows::household_view(&h, members)
+}
+
+/// Checks every member and inserts them into household `h.number`.
+pub(super) async fn insert_members(c: &impl GenericClient, h: &Household) -> Result<()> {
+    let check = c.prepare_cached(&format!("{} FOR UPDATE", rows::MEMBER_CHECK_SQL)).await?;
+    let set = c.prepare_cached(rows::SET_MEMBER_SQL).await?;
+    for m in &h.members {
+        let found =
+            c.query_opt(&check, &[&m.personal_id.as_str()]).await?.map(|r| r.get::<_, Option<String>>(0));
+        rows::check_member(&m.personal_id, &h.number, found)?;
+        c.execute(&set, &[&m.personal_id.as_str(), &h.number, &m.relation.code()]).await.map_err(|e| {
+            match unique_violation(&e) {
+                Some("citizens_household_head") => StoreError::Conflict(rows::head_taken(&h.number)),
+                _ => e.into(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl HouseholdStore for PgStore {
+    async fn create_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
+        rows::check_household(h)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx.prepare_cached(rows::HOUSEHOLD_INSERT).await?;
+        if tx.execute(&st, &[&h.number, &change.at, &change.actor, &change.reason]).await? == 0 {
+            return Err(StoreError::Conflict(rows::household_exists(&h.number)));
+        }
+        insert_members(&tx, h).await?;
+        let view = get_household(&tx, &h.number).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn update_household(&self, h: &Household, change: &Change) -> Result<HouseholdView> {
+        rows::check_household(h)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let st = tx.prepare_cached(&format!("{} FOR UPDATE", rows::HOUSEHOLD_CURRENT)).await?;
+        let cur = tx.query_opt(&st, &[&h.number]).await?.ok_or(StoreError::NotFound)?;
+        let version = cur.int(0)?;
+        let ms = tx.prepare_cached(rows::CURRENT_MEMBERS_SQL).await?;
+        let members = tx
+            .query(&ms, &[&h.number])
+            .await?
+            .iter()
+            .map(rows::member_pair_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let hist = tx.prepare_cached(rows::HOUSEHOLD_HISTORY_INSERT).await?;
+        tx.execute(&hist, &[&h.number, &version, &Json(&members), &cur.ts(1)?, &cur.text(2)?, &cur.text(3)?])
+            .await?;
+        let del = tx.prepare_cached(rows::CLEAR_MEMBERS_SQL).await?;
+        tx.execute(&del, &[&h.number]).await?;
+        insert_members(&tx, h).await?;
+        let up = tx.prepare_cached(rows::HOUSEHOLD_UPDATE).await?;
+        tx.execute(&up, &[&h.number, &(version + 1), &change.at, &change.actor, &change.reason]).await?;
+        let view = get_household(&tx, &h.number).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>> {
+        let mut client = self.client().await?;
+        let tx = snapshot(&mut client).await?;
+        let v = get_household(&tx, number).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    async fn household_history(&self, number: &str) -> Result<Vec<HouseholdVersion>> {
+        let client = self.client().await?;
+        let st = client.prepare_cached(rows::HOUSEHOLD_HISTORY_SQL).await?;
+        client.query(&st, &[&number]).await?.iter().map(rows::household_history_from_row).collect()
+    }
+}

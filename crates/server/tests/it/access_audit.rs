@@ -4,39 +4,31 @@
 //! stored does not happen, and ID allocation and officer creation are scoped. SQLite and
 //! PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dancu_domain::household::Member;
 use dancu_domain::{Household, Relation};
 use dancu_store::registry::now;
 use dancu_store::{AuditEntry, AuditFilter, Change, NewOfficer, Role, Scope};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-async fn body(r: reqwest::Response) -> Value {
-    r.json().await.unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_is_audited_per_citizen_and_scoped_at_the_edges() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        search_hits_are_in_the_citizens_access_log(&app).await;
-        household_members_outside_scope_are_masked_and_kept(&app).await;
-        creating_an_existing_out_of_scope_record_reveals_nothing(&app).await;
-        id_allocation_and_officer_creation_are_scoped(&app).await;
-        a_write_whose_audit_entry_fails_does_not_happen(&app).await;
-        eprintln!("access audit tests passed on {backend}");
-    }
-}
+on_both_backends!(
+    search_hits_are_in_the_citizens_access_log,
+    household_members_outside_scope_are_masked_and_kept,
+    creating_an_existing_out_of_scope_citizen_reveals_nothing,
+    creating_an_existing_out_of_scope_household_reveals_nothing,
+    id_allocation_is_scoped,
+    officer_creation_is_scoped,
+    a_write_whose_audit_entry_fails_does_not_happen,
+);
 
 async fn audit_of(app: &TestApp, subject: &str) -> Vec<AuditEntry> {
     let f = AuditFilter { subject: Some(subject.into()), limit: 1000, ..Default::default() };
     app.store.list_audit(&f).await.unwrap().items
 }
 
-async fn search_hits_are_in_the_citizens_access_log(app: &TestApp) {
+async fn search_hits_are_in_the_citizens_access_log(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let a = app.citizen_a.personal_id.to_string();
@@ -66,7 +58,8 @@ async fn search_hits_are_in_the_citizens_access_log(app: &TestApp) {
     assert_eq!(audit_of(app, &b).await.len(), before_b, "commune B's citizen was not returned");
 }
 
-async fn household_members_outside_scope_are_masked_and_kept(app: &TestApp) {
+async fn household_members_outside_scope_are_masked_and_kept(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let a = app.citizen_a.personal_id;
@@ -127,7 +120,8 @@ async fn household_members_outside_scope_are_masked_and_kept(app: &TestApp) {
     );
 }
 
-async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp) {
+async fn creating_an_existing_out_of_scope_citizen_reveals_nothing(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let b = app.citizen_b.personal_id.to_string();
@@ -155,8 +149,13 @@ async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp)
     // Nothing changed.
     let stored = app.store.get_citizen(&app.citizen_b.personal_id).await.unwrap().unwrap();
     assert_eq!(stored.citizen, app.citizen_b);
+}
 
-    // A household number that exists outside the scope answers the same way.
+/// A household number that exists outside the scope answers like an existing citizen.
+async fn creating_an_existing_out_of_scope_household_reveals_nothing(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
     let change = Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: now() };
     let d = draft("001301000888", "Phạm", "Thị", "Hoa", "2001-02-03", "Nữ", COMMUNE_B);
     let cb = d.validate(chrono::Utc::now().date_naive()).unwrap();
@@ -188,7 +187,8 @@ async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp)
     assert_eq!(audit_of(app, "HBONLY").await[0].entry.outcome, "denied");
 }
 
-async fn id_allocation_and_officer_creation_are_scoped(app: &TestApp) {
+async fn id_allocation_is_scoped(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let url = format!("{}/api/v1/personal-ids", app.base);
@@ -214,15 +214,19 @@ async fn id_allocation_and_officer_creation_are_scoped(app: &TestApp) {
     let id = body(r).await["personal_id"].as_str().unwrap().to_string();
     assert!(id.starts_with("001"), "{id}");
     assert_eq!(audit_of(app, &id).await[0].entry.action, "personal_id.allocate");
+}
 
-    // An administrator scoped to commune A cannot create a nation-wide officer.
+/// An administrator scoped to commune A cannot create a nation-wide officer.
+async fn officer_creation_is_scoped(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
     app.store
         .create_officer(&NewOfficer {
             username: "qt_xa_a".into(),
             display_name: "Quản trị xã A".into(),
             role: Role::Admin,
             scope: Scope::Commune(COMMUNE_A.into()),
-            password_hash: dancu_server::auth::hash_password(PASSWORD),
+            password_hash: password_hash(),
         })
         .await
         .unwrap();
@@ -250,7 +254,8 @@ async fn id_allocation_and_officer_creation_are_scoped(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
 }
 
-async fn a_write_whose_audit_entry_fails_does_not_happen(app: &TestApp) {
+async fn a_write_whose_audit_entry_fails_does_not_happen(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let (fail, heal) = if app.backend == "sqlite" {

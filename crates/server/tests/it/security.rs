@@ -11,8 +11,13 @@ use serde_json::{json, Value};
 on_both_backends!(
     registration_is_not_an_oracle,
     the_api_refuses_session_cookies_without_the_csrf_header,
-    deactivated_and_rescoped_officers_tokens_stop_working,
-    totp_secrets_are_sealed_at_rest_and_fail_closed,
+    a_deactivated_officers_token_stops_working_at_once,
+    an_officer_changed_in_the_database_loses_the_token_within_seconds,
+    a_bad_officer_change_names_its_field,
+    totp_secrets_are_sealed_at_rest,
+    a_corrupt_or_moved_totp_secret_fails_closed,
+    plain_text_totp_secrets_are_sealed_at_start,
+    debug_output_of_an_account_redacts_its_secrets,
 );
 on_both_backends!(
     workers = 4;
@@ -578,12 +583,11 @@ async fn refused_within(app: &TestApp, token: &str, limit: std::time::Duration) 
     }
 }
 
-async fn deactivated_and_rescoped_officers_tokens_stop_working(backend: &'static str) {
+/// Through the API: the change takes effect at once on this server.
+async fn a_deactivated_officers_token_stops_working_at_once(backend: &'static str) {
     let app = TestApp::start(backend).await;
     let admin = app.token("admin").await;
     let c = app.client();
-
-    // Through the API: the change takes effect at once on this server.
     new_officer(&app, "rev1").await;
     let t1 = app.token("rev1").await;
     let id1 = officer_id(&app, "rev1").await;
@@ -618,9 +622,12 @@ async fn deactivated_and_rescoped_officers_tokens_stop_working(backend: &'static
     assert_eq!(r.status(), StatusCode::OK);
     refused_within(&app, &t1, std::time::Duration::from_millis(50)).await;
     app.token("rev1").await;
+}
 
-    // Changed behind the server's back (another server, or the database): the token
-    // stops working within seconds.
+/// Changed behind the server's back (another server, or the database): the token stops
+/// working within seconds.
+async fn an_officer_changed_in_the_database_loses_the_token_within_seconds(backend: &'static str) {
+    let app = TestApp::start(backend).await;
     new_officer(&app, "rev2").await;
     let t2 = app.token("rev2").await;
     let id2 = officer_id(&app, "rev2").await;
@@ -637,7 +644,14 @@ async fn deactivated_and_rescoped_officers_tokens_stop_working(backend: &'static
     let change = dancu_store::officer_admin::OfficerChange { active: Some(false), ..Default::default() };
     dancu_store::officer_admin::update(app.store.as_ref(), id3, &change).await.unwrap();
     refused_within(&app, &t3, std::time::Duration::from_secs(6)).await;
-    // A bad change names its field.
+}
+
+async fn a_bad_officer_change_names_its_field(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token("admin").await;
+    let c = app.client();
+    new_officer(&app, "rev3").await;
+    let id3 = officer_id(&app, "rev3").await;
     let r = c
         .patch(format!("{}/api/v1/officers/{id3}", app.base))
         .bearer_auth(&admin)
@@ -696,7 +710,7 @@ async fn portal_login_status(app: &TestApp, secret: &str, step_offset: i64) -> u
         .as_u16()
 }
 
-async fn totp_secrets_are_sealed_at_rest_and_fail_closed(backend: &'static str) {
+async fn totp_secrets_are_sealed_at_rest(backend: &'static str) {
     let app = TestApp::start(backend).await;
     let secret = registered_and_approved(&app).await;
     let stored = stored_secret(&app).await;
@@ -715,7 +729,13 @@ async fn totp_secrets_are_sealed_at_rest_and_fail_closed(backend: &'static str) 
     }
     // The sealed secret works.
     assert_eq!(portal_login_status(&app, &secret, 0).await, 303, "{backend}");
-    // A corrupt or moved secret fails closed: refused, never checked against an empty key.
+}
+
+/// A corrupt or moved secret fails closed: refused, never checked against an empty key.
+async fn a_corrupt_or_moved_totp_secret_fails_closed(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let secret = registered_and_approved(&app).await;
+    let stored = stored_secret(&app).await;
     let mut corrupt = stored.clone().into_bytes();
     let i = corrupt.len() - 5;
     corrupt[i] = if corrupt[i] == b'A' { b'B' } else { b'A' };
@@ -724,14 +744,23 @@ async fn totp_secrets_are_sealed_at_rest_and_fail_closed(backend: &'static str) 
         let status = portal_login_status(&app, &secret, 1).await;
         assert!(status >= 400, "{backend}: a login with a corrupt secret {bad:?} answered {status}");
     }
-    // A secret stored in plain text by an older version is sealed at start.
+}
+
+/// A secret stored in plain text by an older version is sealed at start.
+async fn plain_text_totp_secrets_are_sealed_at_start(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let secret = registered_and_approved(&app).await;
     set_stored_secret(&app, &secret).await;
     assert_eq!(dancu_server::secrets::reseal_totp_secrets(&app.state).await.unwrap(), 1);
     let resealed = stored_secret(&app).await;
     assert!(resealed.starts_with("v1:") && !resealed.contains(&secret));
     assert_eq!(portal_login_status(&app, &secret, 1).await, 303, "{backend}");
+}
 
-    // Debug output of an account redacts its secrets.
+async fn debug_output_of_an_account_redacts_its_secrets(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    registered_and_approved(&app).await;
+    let resealed = stored_secret(&app).await;
     let account =
         dancu_store::eid::get_account(app.store.as_ref(), &app.citizen_a.personal_id).await.unwrap().unwrap();
     let dbg = format!("{account:?}");

@@ -166,13 +166,9 @@ async fn creating_an_existing_out_of_scope_household_reveals_nothing(backend: &'
     };
     app.store.create_household(&hb, &change).await.unwrap();
     let d = draft("001201000999", "Vũ", "Văn", "Nam", "2001-05-06", "Nam", COMMUNE_A);
-    let r = c
-        .post(format!("{}/api/v1/citizens", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"reason": "đăng ký", "citizen": d}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(&t, format!("{}/api/v1/citizens", app.base), &json!({"reason": "đăng ký", "citizen": d}))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
     let r = c
         .post(format!("{}/api/v1/households", app.base))
@@ -189,27 +185,14 @@ async fn creating_an_existing_out_of_scope_household_reveals_nothing(backend: &'
 
 async fn id_allocation_is_scoped(backend: &'static str) {
     let app = &TestApp::start(backend).await;
-    let c = app.client();
     let t = app.token("xa_a").await;
     let url = format!("{}/api/v1/personal-ids", app.base);
     // Commune A is in Hà Nội (01): a birth registered in Hồ Chí Minh City (79) is not theirs.
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"province": "79", "sex": "Nam", "birth_year": 2026}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"province": "79", "sex": "Nam", "birth_year": 2026})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(body(r).await["error"]["code"], "out_of_scope");
     assert_eq!(audit_of(app, "province:79").await[0].entry.outcome, "denied");
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"province": "01", "sex": "Nam", "birth_year": 2026}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"province": "01", "sex": "Nam", "birth_year": 2026})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = body(r).await["personal_id"].as_str().unwrap().to_string();
     assert!(id.starts_with("001"), "{id}");
@@ -219,7 +202,6 @@ async fn id_allocation_is_scoped(backend: &'static str) {
 /// An administrator scoped to commune A cannot create a nation-wide officer.
 async fn officer_creation_is_scoped(backend: &'static str) {
     let app = &TestApp::start(backend).await;
-    let c = app.client();
     app.store
         .create_officer(&NewOfficer {
             username: "qt_xa_a".into(),
@@ -235,22 +217,16 @@ async fn officer_creation_is_scoped(backend: &'static str) {
         json!({"username": user, "display_name": "Cán bộ mới", "role": "officer", "scope": scope,
                "password": "mat-khau-du-dai-2025"})
     };
-    let r = c
-        .post(format!("{}/api/v1/officers", app.base))
-        .bearer_auth(&ta)
-        .json(&new("nation", "toan_quoc"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&ta, format!("{}/api/v1/officers", app.base), &new("nation", "toan_quoc")).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", r.text().await.unwrap());
     assert_eq!(audit_of(app, "officer:toan_quoc").await[0].entry.outcome, "denied");
-    let r = c
-        .post(format!("{}/api/v1/officers", app.base))
-        .bearer_auth(&ta)
-        .json(&new(&format!("commune:{COMMUNE_A}"), "xa_a_2"))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(
+            &ta,
+            format!("{}/api/v1/officers", app.base),
+            &new(&format!("commune:{COMMUNE_A}"), "xa_a_2"),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
 }
 
@@ -272,26 +248,18 @@ async fn a_write_whose_audit_entry_fails_does_not_happen(backend: &'static str) 
     };
     app.sql(fail).await;
     let d = draft("001201000555", "Đỗ", "Văn", "Tâm", "2001-08-09", "Nam", COMMUNE_A);
-    let r = c
-        .post(format!("{}/api/v1/citizens", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"reason": "đăng ký", "citizen": d}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(&t, format!("{}/api/v1/citizens", app.base), &json!({"reason": "đăng ký", "citizen": d}))
+        .await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body(r).await["error"]["code"], "audit_unavailable");
     app.sql(heal).await;
     let id = "001201000555".parse().unwrap();
     assert!(app.store.get_citizen(&id).await.unwrap().is_none(), "no write without its audit entry");
     // With the log back, the same create works.
-    let r = c
-        .post(format!("{}/api/v1/citizens", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"reason": "đăng ký", "citizen": d}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(&t, format!("{}/api/v1/citizens", app.base), &json!({"reason": "đăng ký", "citizen": d}))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     // The outcome entry is queued, not waited for; a later audited read commits after it.
     let r = c.get(format!("{}/api/v1/citizens/001201000555", app.base)).bearer_auth(&t).send().await.unwrap();

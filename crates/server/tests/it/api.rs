@@ -140,13 +140,7 @@ async fn invalid_citizens_are_refused_with_every_rule(backend: &'static str) {
         serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985-02-30", "Nữ", COMMUNE_A))
             .unwrap();
     d["permanent_unit"] = json!("00004");
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"citizen": d, "reason": "khai sinh"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"citizen": d, "reason": "khai sinh"})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let v = body(r).await;
     assert_eq!(v["error"]["code"], "validation_failed");
@@ -524,43 +518,19 @@ async fn card_application_life_cycle(backend: &'static str) {
     let tr = format!("{url}/{id}/transitions");
 
     // Unknown kind: 422 with the rule.
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"personal_id": a_id, "kind": "gift", "reason": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"personal_id": a_id, "kind": "gift", "reason": "x"})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.kind_unknown");
 
     // A skip: 422 card.stage_skip, nothing changes.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "card_received", "expected_version": 1}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &tr, &json!({"to": "card_received", "expected_version": 1})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.stage_skip");
     // Production needs the biometrics.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "sent_to_production", "expected_version": 1}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &tr, &json!({"to": "sent_to_production", "expected_version": 1})).await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.biometrics_missing");
     // A stale version: 409.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "intake", "expected_version": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &tr, &json!({"to": "intake", "expected_version": 5})).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(body(r).await["error"]["code"], "version_mismatch");
 
@@ -590,13 +560,7 @@ async fn card_application_life_cycle(backend: &'static str) {
     assert_eq!(issued, dancu_domain::date::vietnam_today(chrono::Utc::now()));
 
     // Hand-over is final.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "cancelled", "reason": "x", "expected_version": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &tr, &json!({"to": "cancelled", "reason": "x", "expected_version": 5})).await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.terminal");
 
     // Board and list.
@@ -633,26 +597,15 @@ async fn cards_are_hidden_outside_scope_and_audited(backend: &'static str) {
     let denied = body(r).await;
     let r = c.get(format!("{url}/999999")).bearer_auth(&tb).send().await.unwrap();
     assert_eq!(body(r).await, denied);
-    let r = c
-        .post(&tr)
-        .bearer_auth(&tb)
-        .json(&json!({"to": "cancelled", "reason": "x", "expected_version": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&tb, &tr, &json!({"to": "cancelled", "reason": "x", "expected_version": 5})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = c.get(format!("{url}/board")).bearer_auth(&tb).send().await.unwrap();
     assert!(body(r).await.as_array().unwrap().iter().all(|c| c["count"] == 0));
     let r =
         c.get(format!("{}/api/v1/citizens/{a_id}/cards", app.base)).bearer_auth(&tb).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let r = c
-        .post(&url)
-        .bearer_auth(&tb)
-        .json(&json!({"personal_id": a_id, "kind": "first_issue", "reason": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        app.post_json(&tb, &url, &json!({"personal_id": a_id, "kind": "first_issue", "reason": "x"})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // The reads and writes are in the citizen's access log.

@@ -225,26 +225,14 @@ async fn decisions_through_the_json_api(backend: &'static str) {
     let r =
         c.post(&url).bearer_auth(&t).json(&serde_json::json!({"decision": "split"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&serde_json::json!({"decision": "merge", "keep": keep}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &serde_json::json!({"decision": "merge", "keep": keep})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         (v["pair"]["status"].as_str(), v["merge"]["kept"].as_str()),
         (Some("merged"), Some(keep.as_str()))
     );
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&serde_json::json!({"decision": "merge", "keep": keep}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &serde_json::json!({"decision": "merge", "keep": keep})).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let counts: serde_json::Value = c
         .get(format!("{}/api/v1/dedup/counts", app.base))

@@ -356,22 +356,16 @@ async fn upgrade_and_documents(app: &TestApp) {
     assert_eq!(rule(&body(r).await), "eid.card_missing");
     let t = app.token("xa_a").await;
     let c = app.client();
-    let r = c
-        .post(format!("{}/api/v1/card-applications", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"personal_id": id, "kind": "first_issue", "biometrics_captured": true, "reason": "cấp mới"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, format!("{}/api/v1/card-applications", app.base), &json!({"personal_id": id, "kind": "first_issue", "biometrics_captured": true, "reason": "cấp mới"})).await;
     let app_id = body(r).await["id"].as_i64().unwrap();
     for (v, to) in [(1, "sent_to_production"), (2, "card_received"), (3, "handed_over")] {
-        let r = c
-            .post(format!("{}/api/v1/card-applications/{app_id}/transitions", app.base))
-            .bearer_auth(&t)
-            .json(&json!({"to": to, "expected_version": v}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .post_json(
+                &t,
+                format!("{}/api/v1/card-applications/{app_id}/transitions", app.base),
+                &json!({"to": to, "expected_version": v}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::OK, "{to}");
     }
     let r = event(app, "xa_a", &id, json!({"event": "upgrade_level_2", "biometrics_verified": false})).await;

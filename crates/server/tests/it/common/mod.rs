@@ -251,6 +251,16 @@ impl TestApp {
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
+    /// POSTs a JSON body with an officer's bearer token.
+    pub async fn post_json(
+        &self,
+        token: &str,
+        url: impl reqwest::IntoUrl,
+        b: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client().post(url).bearer_auth(token).json(b).send().await.unwrap()
+    }
+
     pub async fn token(&self, user: &str) -> String {
         let r = self
             .client()

@@ -99,7 +99,17 @@ pub fn drop_pg_database(url: &str) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let admin = pg_admin().await?;
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
+            // The application's background tasks may still be reconnecting: refuse new
+            // connections first, and try again if one slipped in.
+            let _ = admin.batch_execute(&format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")).await;
+            let mut tries = 0;
+            loop {
+                match admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await {
+                    Err(_) if tries < 10 => tries += 1,
+                    done => break done,
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         })
     })
     .join();

@@ -3,20 +3,32 @@
 //! registration oracle, metrics cardinality and access, cookie-authenticated API writes,
 //! token revocation and secrets at rest.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
+on_both_backends!(
+    registration_is_not_an_oracle,
+    the_api_refuses_session_cookies_without_the_csrf_header,
+    a_deactivated_officers_token_stops_working_at_once,
+    an_officer_changed_in_the_database_loses_the_token_within_seconds,
+    a_bad_officer_change_names_its_field,
+    totp_secrets_are_sealed_at_rest,
+    a_corrupt_or_moved_totp_secret_fails_closed,
+    plain_text_totp_secrets_are_sealed_at_start,
+    debug_output_of_an_account_redacts_its_secrets,
+);
+on_both_backends!(
+    workers = 4;
+    parallel_officer_logins_get_no_token_after_five_failures,
+    parallel_totp_guesses_are_throttled,
+    parallel_reset_code_guesses_are_throttled,
+);
+
 const CITIZEN_PW: &str = "mat-khau-cong-dan-1";
 /// Failed attempts a key gets before it is locked (`throttle::FREE_FAILURES`).
 const FREE: usize = 5;
-
-async fn body(r: Response) -> Value {
-    r.json().await.unwrap()
-}
 
 /// Runs the requests all at once; returns (status, error code) of each, in order.
 async fn burst<F>(requests: Vec<F>) -> Vec<(u16, String)>
@@ -84,45 +96,39 @@ async fn new_officer(app: &TestApp, username: &str) {
             display_name: "Cán bộ thử".into(),
             role: dancu_store::Role::Officer,
             scope: dancu_store::Scope::Commune(COMMUNE_A.into()),
-            password_hash: dancu_server::auth::hash_password(PASSWORD),
+            password_hash: password_hash(),
         })
         .await
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_officer_logins_get_no_token_after_five_failures() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        new_officer(&app, "burst").await;
-        let url = format!("{}/api/v1/auth/token", app.base);
-        let requests: Vec<_> = (0..30)
-            .map(|i| {
-                let pw = if i == 20 { PASSWORD.to_string() } else { format!("wrong-password-{i}") };
-                app.client().post(&url).json(&json!({"username": "burst", "password": pw})).send()
-            })
-            .map(|f| async move { f.await.unwrap() })
-            .collect();
-        let throttle = app.state.clone();
-        let answers =
-            burst_after(requests, 20, move || throttle.login_throttle.locked_for("officer:burst").is_some())
-                .await;
-        assert_at_most_free_checked(&answers, backend);
-        // The right password was the 21st: after five failures it gets no token.
-        assert_eq!(
-            answers[20].0, 429,
-            "{backend}: the right password was checked after the lock: {answers:?}"
-        );
-        // And the username stays locked, the right password included.
-        let r = app
-            .client()
-            .post(&url)
-            .json(&json!({"username": "BURST", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{backend}: keys are normalised");
-    }
+async fn parallel_officer_logins_get_no_token_after_five_failures(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    new_officer(&app, "burst").await;
+    let url = format!("{}/api/v1/auth/token", app.base);
+    let requests: Vec<_> = (0..30)
+        .map(|i| {
+            let pw = if i == 20 { PASSWORD.to_string() } else { format!("wrong-password-{i}") };
+            app.client().post(&url).json(&json!({"username": "burst", "password": pw})).send()
+        })
+        .map(|f| async move { f.await.unwrap() })
+        .collect();
+    let throttle = app.state.clone();
+    let answers =
+        burst_after(requests, 20, move || throttle.login_throttle.locked_for("officer:burst").is_some())
+            .await;
+    assert_at_most_free_checked(&answers, backend);
+    // The right password was the 21st: after five failures it gets no token.
+    assert_eq!(answers[20].0, 429, "{backend}: the right password was checked after the lock: {answers:?}");
+    // And the username stays locked, the right password included.
+    let r = app
+        .client()
+        .post(&url)
+        .json(&json!({"username": "BURST", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{backend}: keys are normalised");
 }
 
 /// Registers citizen A, has commune A's officer approve the account; returns the TOTP secret.
@@ -174,82 +180,80 @@ fn code_now(secret: &str) -> String {
     dancu_identity::totp::generate(&raw, chrono::Utc::now().timestamp() as u64)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_totp_guesses_and_reset_codes_are_throttled() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let secret = registered_and_approved(&app).await;
-        let id = app.citizen_a.personal_id.to_string();
+async fn parallel_totp_guesses_are_throttled(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let secret = registered_and_approved(&app).await;
+    let id = app.citizen_a.personal_id.to_string();
 
-        // 30 portal logins at once with the right password: 29 wrong codes, the right one 21st.
-        let csrf = portal_csrf(&app, "/portal").await;
-        let good = code_now(&secret);
-        let requests: Vec<_> = (0..30)
-            .map(|i| {
-                let code = if i == 20 {
-                    good.clone()
-                } else {
-                    format!("{:06}", (good.parse::<u32>().unwrap() + 1 + i) % 1_000_000)
-                };
-                let form = vec![
-                    ("personal_id", id.clone()),
-                    ("password", CITIZEN_PW.to_string()),
-                    ("code", code),
-                    ("csrf", csrf.clone()),
-                ];
-                app.client()
-                    .post(format!("{}/portal/login", app.base))
-                    .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
-                    .form(&form)
-                    .send()
-            })
-            .map(|f| async move { f.await.unwrap() })
-            .collect();
-        let throttle = app.state.clone();
-        let key = format!("citizen:{id}");
-        let answers =
-            burst_after(requests, 20, move || throttle.login_throttle.locked_for(&key).is_some()).await;
-        assert_at_most_free_checked(&answers, &format!("{backend} TOTP"));
-        assert_ne!(answers[20].0, 303, "{backend}: the right code logged in after the lock: {answers:?}");
+    // 30 portal logins at once with the right password: 29 wrong codes, the right one 21st.
+    let csrf = portal_csrf(&app, "/portal").await;
+    let good = code_now(&secret);
+    let requests: Vec<_> = (0..30)
+        .map(|i| {
+            let code = if i == 20 {
+                good.clone()
+            } else {
+                format!("{:06}", (good.parse::<u32>().unwrap() + 1 + i) % 1_000_000)
+            };
+            let form = vec![
+                ("personal_id", id.clone()),
+                ("password", CITIZEN_PW.to_string()),
+                ("code", code),
+                ("csrf", csrf.clone()),
+            ];
+            app.client()
+                .post(format!("{}/portal/login", app.base))
+                .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
+                .form(&form)
+                .send()
+        })
+        .map(|f| async move { f.await.unwrap() })
+        .collect();
+    let throttle = app.state.clone();
+    let key = format!("citizen:{id}");
+    let answers = burst_after(requests, 20, move || throttle.login_throttle.locked_for(&key).is_some()).await;
+    assert_at_most_free_checked(&answers, &format!("{backend} TOTP"));
+    assert_ne!(answers[20].0, 303, "{backend}: the right code logged in after the lock: {answers:?}");
+}
 
-        // An officer issues a reset code; 30 guesses at once, the right code 21st.
-        let t = app.token("xa_a").await;
-        let r = app
-            .client()
-            .post(format!("{}/api/v1/eid/accounts/{id}/reset-code", app.base))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap();
-        let code = body(r).await["code"].as_str().unwrap().to_string();
-        let csrf = portal_csrf(&app, "/portal/reset").await;
-        let requests: Vec<_> = (0..30)
-            .map(|i| {
-                let guess = if i == 20 { code.clone() } else { format!("{:05}-{:05}", i, 99_999 - i) };
-                let form = vec![
-                    ("personal_id", id.clone()),
-                    ("code", guess),
-                    ("password", "mat-khau-moi-2026".to_string()),
-                    ("csrf", csrf.clone()),
-                ];
-                app.client()
-                    .post(format!("{}/portal/reset", app.base))
-                    .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
-                    .form(&form)
-                    .send()
-            })
-            .map(|f| async move { f.await.unwrap() })
-            .collect();
-        let throttle = app.state.clone();
-        let key = format!("reset:{id}");
-        let answers =
-            burst_after(requests, 20, move || throttle.login_throttle.locked_for(&key).is_some()).await;
-        assert_at_most_free_checked(&answers, &format!("{backend} reset"));
-        assert_eq!(
-            answers[20].0, 429,
-            "{backend}: the right reset code was checked after the lock: {answers:?}"
-        );
-    }
+async fn parallel_reset_code_guesses_are_throttled(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    registered_and_approved(&app).await;
+    let id = app.citizen_a.personal_id.to_string();
+
+    // An officer issues a reset code; 30 guesses at once, the right code 21st.
+    let t = app.token("xa_a").await;
+    let r = app
+        .client()
+        .post(format!("{}/api/v1/eid/accounts/{id}/reset-code", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let code = body(r).await["code"].as_str().unwrap().to_string();
+    let csrf = portal_csrf(&app, "/portal/reset").await;
+    let requests: Vec<_> = (0..30)
+        .map(|i| {
+            let guess = if i == 20 { code.clone() } else { format!("{:05}-{:05}", i, 99_999 - i) };
+            let form = vec![
+                ("personal_id", id.clone()),
+                ("code", guess),
+                ("password", "mat-khau-moi-2026".to_string()),
+                ("csrf", csrf.clone()),
+            ];
+            app.client()
+                .post(format!("{}/portal/reset", app.base))
+                .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
+                .form(&form)
+                .send()
+        })
+        .map(|f| async move { f.await.unwrap() })
+        .collect();
+    let throttle = app.state.clone();
+    let key = format!("reset:{id}");
+    let answers = burst_after(requests, 20, move || throttle.login_throttle.locked_for(&key).is_some()).await;
+    assert_at_most_free_checked(&answers, &format!("{backend} reset"));
+    assert_eq!(answers[20].0, 429, "{backend}: the right reset code was checked after the lock: {answers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -362,65 +366,54 @@ async fn login_redirects_only_to_local_paths() {
     assert_eq!(location(&r), "/cards?stage=intake");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registration_is_not_an_oracle() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let good = json!({
-            "personal_id": app.citizen_a.personal_id.to_string(),
-            "full_name": "Nguyễn Văn Ấn",
-            "birth_date": "15/03/1985",
-            "sex": "Nam",
-            "phone": "0912 345 678",
-            "portrait_captured": true,
-            "password": CITIZEN_PW,
-        });
-        let with = |k: &str, v: Value| {
-            let mut b = good.clone();
-            b[k] = v;
-            b
-        };
-        // A deceased holder (its own ID, so its throttle count is its own).
-        let mut d = draft("001060002222", "Lê", "Văn", "Mất", "1960-01-01", "Nam", COMMUNE_A);
-        d.status = "deceased".into();
-        d.death_date = "2020-01-01".into();
-        let dead = d.validate(chrono::Utc::now().date_naive()).unwrap();
-        let change = dancu_store::Change {
-            actor: "test".into(),
-            reason: "test".into(),
-            at: dancu_store::registry::now(),
-        };
-        app.store.create_citizen(&dead, &change).await.unwrap();
-        let deceased = json!({
-            "personal_id": "001060002222", "full_name": "Lê Văn Mất", "birth_date": "01/01/1960", "sex": "Nam",
-            "phone": "0912 345 678", "portrait_captured": true, "password": CITIZEN_PW,
-        });
-        let cases = [
-            ("wrong name", with("full_name", json!("Nguyễn Văn Anh"))),
-            ("wrong birth date", with("birth_date", json!("16/03/1985"))),
-            ("wrong sex", with("sex", json!("Nữ"))),
-            ("wrong name and birth date", with("full_name", json!("Trần Văn Khác"))),
-            ("unknown ID", with("personal_id", json!("001085009999"))),
-            ("deceased", deceased),
-        ];
-        let mut answers = Vec::new();
-        for (what, b) in &cases {
-            let r = app
-                .client()
-                .post(format!("{}/api/v1/eid/registrations", app.base))
-                .json(b)
-                .send()
-                .await
-                .unwrap();
-            answers.push((what, r.status().as_u16(), r.text().await.unwrap()));
-        }
-        let (_, status, first) = &answers[0];
-        assert_eq!(*status, 422, "{first}");
-        let v: Value = serde_json::from_str(first).unwrap();
-        assert_eq!(v["error"]["violations"][0]["rule"], "eid.claim_mismatch", "{first}");
-        for (what, s, text) in &answers {
-            assert_eq!((*s, text), (*status, first), "{backend}: {what} answers differently");
-        }
+async fn registration_is_not_an_oracle(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let good = json!({
+        "personal_id": app.citizen_a.personal_id.to_string(),
+        "full_name": "Nguyễn Văn Ấn",
+        "birth_date": "15/03/1985",
+        "sex": "Nam",
+        "phone": "0912 345 678",
+        "portrait_captured": true,
+        "password": CITIZEN_PW,
+    });
+    let with = |k: &str, v: Value| {
+        let mut b = good.clone();
+        b[k] = v;
+        b
+    };
+    // A deceased holder (its own ID, so its throttle count is its own).
+    let mut d = draft("001060002222", "Lê", "Văn", "Mất", "1960-01-01", "Nam", COMMUNE_A);
+    d.status = "deceased".into();
+    d.death_date = "2020-01-01".into();
+    let dead = d.validate(chrono::Utc::now().date_naive()).unwrap();
+    let change =
+        dancu_store::Change { actor: "test".into(), reason: "test".into(), at: dancu_store::registry::now() };
+    app.store.create_citizen(&dead, &change).await.unwrap();
+    let deceased = json!({
+        "personal_id": "001060002222", "full_name": "Lê Văn Mất", "birth_date": "01/01/1960", "sex": "Nam",
+        "phone": "0912 345 678", "portrait_captured": true, "password": CITIZEN_PW,
+    });
+    let cases = [
+        ("wrong name", with("full_name", json!("Nguyễn Văn Anh"))),
+        ("wrong birth date", with("birth_date", json!("16/03/1985"))),
+        ("wrong sex", with("sex", json!("Nữ"))),
+        ("wrong name and birth date", with("full_name", json!("Trần Văn Khác"))),
+        ("unknown ID", with("personal_id", json!("001085009999"))),
+        ("deceased", deceased),
+    ];
+    let mut answers = Vec::new();
+    for (what, b) in &cases {
+        let r =
+            app.client().post(format!("{}/api/v1/eid/registrations", app.base)).json(b).send().await.unwrap();
+        answers.push((what, r.status().as_u16(), r.text().await.unwrap()));
+    }
+    let (_, status, first) = &answers[0];
+    assert_eq!(*status, 422, "{first}");
+    let v: Value = serde_json::from_str(first).unwrap();
+    assert_eq!(v["error"]["violations"][0]["rule"], "eid.claim_mismatch", "{first}");
+    for (what, s, text) in &answers {
+        assert_eq!((*s, text), (*status, first), "{backend}: {what} answers differently");
     }
 }
 
@@ -521,52 +514,49 @@ async fn web_session(app: &TestApp, user: &str) -> (String, String) {
     (session, page[at..at + 64].to_string())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_refuses_session_cookies_without_the_csrf_header() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let (session, csrf) = web_session(&app, "xa_a").await;
-        let id = app.citizen_a.personal_id.to_string();
-        let c = app.client();
-        // The two body-less POSTs, and a read: refused with the cookie alone.
-        for (method, path) in [
-            (reqwest::Method::POST, format!("/api/v1/citizens/{id}/cmnd-confirmations")),
-            (reqwest::Method::POST, format!("/api/v1/eid/accounts/{id}/reset-code")),
-            (reqwest::Method::GET, format!("/api/v1/citizens/{id}")),
-        ] {
-            let url = format!("{}{path}", app.base);
-            let r = c
-                .request(method.clone(), &url)
-                .header(COOKIE, format!("dancu_session={session}"))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{backend} {method} {path}");
-            assert_eq!(body(r).await["error"]["code"], "csrf");
-            let r = c
-                .request(method.clone(), &url)
-                .header(COOKIE, format!("dancu_session={session}"))
-                .header("x-csrf-token", "0".repeat(64))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{backend} {method} {path} with a wrong token");
-            // With the session's token in the header it goes through to the handler.
-            let r = c
-                .request(method.clone(), &url)
-                .header(COOKIE, format!("dancu_session={session}"))
-                .header("x-csrf-token", &csrf)
-                .send()
-                .await
-                .unwrap();
-            assert_ne!(r.status(), StatusCode::FORBIDDEN, "{backend} {method} {path}");
-            assert_ne!(r.status(), StatusCode::UNAUTHORIZED, "{backend} {method} {path}");
-        }
-        // Bearer tokens need no such header.
-        let t = app.token("xa_a").await;
-        let r = c.get(format!("{}/api/v1/citizens/{id}", app.base)).bearer_auth(&t).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+async fn the_api_refuses_session_cookies_without_the_csrf_header(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let (session, csrf) = web_session(&app, "xa_a").await;
+    let id = app.citizen_a.personal_id.to_string();
+    let c = app.client();
+    // The two body-less POSTs, and a read: refused with the cookie alone.
+    for (method, path) in [
+        (reqwest::Method::POST, format!("/api/v1/citizens/{id}/cmnd-confirmations")),
+        (reqwest::Method::POST, format!("/api/v1/eid/accounts/{id}/reset-code")),
+        (reqwest::Method::GET, format!("/api/v1/citizens/{id}")),
+    ] {
+        let url = format!("{}{path}", app.base);
+        let r = c
+            .request(method.clone(), &url)
+            .header(COOKIE, format!("dancu_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{backend} {method} {path}");
+        assert_eq!(body(r).await["error"]["code"], "csrf");
+        let r = c
+            .request(method.clone(), &url)
+            .header(COOKIE, format!("dancu_session={session}"))
+            .header("x-csrf-token", "0".repeat(64))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{backend} {method} {path} with a wrong token");
+        // With the session's token in the header it goes through to the handler.
+        let r = c
+            .request(method.clone(), &url)
+            .header(COOKIE, format!("dancu_session={session}"))
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), StatusCode::FORBIDDEN, "{backend} {method} {path}");
+        assert_ne!(r.status(), StatusCode::UNAUTHORIZED, "{backend} {method} {path}");
     }
+    // Bearer tokens need no such header.
+    let t = app.token("xa_a").await;
+    let r = c.get(format!("{}/api/v1/citizens/{id}", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 async fn officer_id(app: &TestApp, username: &str) -> i64 {
@@ -593,77 +583,83 @@ async fn refused_within(app: &TestApp, token: &str, limit: std::time::Duration) 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deactivated_and_rescoped_officers_tokens_stop_working() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let admin = app.token("admin").await;
-        let c = app.client();
+/// Through the API: the change takes effect at once on this server.
+async fn a_deactivated_officers_token_stops_working_at_once(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token("admin").await;
+    let c = app.client();
+    new_officer(&app, "rev1").await;
+    let t1 = app.token("rev1").await;
+    let id1 = officer_id(&app, "rev1").await;
+    let r = c.get(format!("{}/api/v1/eid/stats", app.base)).bearer_auth(&t1).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .patch(format!("{}/api/v1/officers/{id1}", app.base))
+        .bearer_auth(&t1)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "only administrators");
+    let r = c
+        .patch(format!("{}/api/v1/officers/{id1}", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(body(r).await["active"], false);
+    refused_within(&app, &t1, std::time::Duration::from_millis(50)).await;
+    // Reactivated: the old token stays dead, a new login works.
+    let r = c
+        .patch(format!("{}/api/v1/officers/{id1}", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    refused_within(&app, &t1, std::time::Duration::from_millis(50)).await;
+    app.token("rev1").await;
+}
 
-        // Through the API: the change takes effect at once on this server.
-        new_officer(&app, "rev1").await;
-        let t1 = app.token("rev1").await;
-        let id1 = officer_id(&app, "rev1").await;
-        let r = c.get(format!("{}/api/v1/eid/stats", app.base)).bearer_auth(&t1).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let r = c
-            .patch(format!("{}/api/v1/officers/{id1}", app.base))
-            .bearer_auth(&t1)
-            .json(&json!({"active": false}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::FORBIDDEN, "only administrators");
-        let r = c
-            .patch(format!("{}/api/v1/officers/{id1}", app.base))
-            .bearer_auth(&admin)
-            .json(&json!({"active": false}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(body(r).await["active"], false);
-        refused_within(&app, &t1, std::time::Duration::from_millis(50)).await;
-        // Reactivated: the old token stays dead, a new login works.
-        let r = c
-            .patch(format!("{}/api/v1/officers/{id1}", app.base))
-            .bearer_auth(&admin)
-            .json(&json!({"active": true}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        refused_within(&app, &t1, std::time::Duration::from_millis(50)).await;
-        app.token("rev1").await;
+/// Changed behind the server's back (another server, or the database): the token stops
+/// working within seconds.
+async fn an_officer_changed_in_the_database_loses_the_token_within_seconds(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    new_officer(&app, "rev2").await;
+    let t2 = app.token("rev2").await;
+    let id2 = officer_id(&app, "rev2").await;
+    let change = dancu_store::officer_admin::OfficerChange {
+        scope: Some(dancu_store::Scope::Commune(COMMUNE_B.into())),
+        ..Default::default()
+    };
+    dancu_store::officer_admin::update(app.store.as_ref(), id2, &change).await.unwrap();
+    let took = refused_within(&app, &t2, std::time::Duration::from_secs(6)).await;
+    eprintln!("{backend}: re-scoped officer's token refused after {took:?}");
+    new_officer(&app, "rev3").await;
+    let t3 = app.token("rev3").await;
+    let id3 = officer_id(&app, "rev3").await;
+    let change = dancu_store::officer_admin::OfficerChange { active: Some(false), ..Default::default() };
+    dancu_store::officer_admin::update(app.store.as_ref(), id3, &change).await.unwrap();
+    refused_within(&app, &t3, std::time::Duration::from_secs(6)).await;
+}
 
-        // Changed behind the server's back (another server, or the database): the token
-        // stops working within seconds.
-        new_officer(&app, "rev2").await;
-        let t2 = app.token("rev2").await;
-        let id2 = officer_id(&app, "rev2").await;
-        let change = dancu_store::officer_admin::OfficerChange {
-            scope: Some(dancu_store::Scope::Commune(COMMUNE_B.into())),
-            ..Default::default()
-        };
-        dancu_store::officer_admin::update(app.store.as_ref(), id2, &change).await.unwrap();
-        let took = refused_within(&app, &t2, std::time::Duration::from_secs(6)).await;
-        eprintln!("{backend}: re-scoped officer's token refused after {took:?}");
-        new_officer(&app, "rev3").await;
-        let t3 = app.token("rev3").await;
-        let id3 = officer_id(&app, "rev3").await;
-        let change = dancu_store::officer_admin::OfficerChange { active: Some(false), ..Default::default() };
-        dancu_store::officer_admin::update(app.store.as_ref(), id3, &change).await.unwrap();
-        refused_within(&app, &t3, std::time::Duration::from_secs(6)).await;
-        // A bad change names its field.
-        let r = c
-            .patch(format!("{}/api/v1/officers/{id3}", app.base))
-            .bearer_auth(&admin)
-            .json(&json!({"scope": "province:99x"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    }
+async fn a_bad_officer_change_names_its_field(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let admin = app.token("admin").await;
+    let c = app.client();
+    new_officer(&app, "rev3").await;
+    let id3 = officer_id(&app, "rev3").await;
+    let r = c
+        .patch(format!("{}/api/v1/officers/{id3}", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"scope": "province:99x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn stored_secret(app: &TestApp) -> String {
@@ -714,55 +710,64 @@ async fn portal_login_status(app: &TestApp, secret: &str, step_offset: i64) -> u
         .as_u16()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn totp_secrets_are_sealed_at_rest_and_fail_closed() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let secret = registered_and_approved(&app).await;
-        let stored = stored_secret(&app).await;
-        assert!(stored.starts_with("v1:k1:"), "{backend}: {stored}");
-        assert!(!stored.contains(&secret));
-        if backend == "sqlite" {
-            // Not in any of the database files, in base32 or raw.
-            let raw = dancu_identity::totp::secret_from_base32(&secret).unwrap();
-            let db = app.url.strip_prefix("sqlite://").unwrap().to_string();
-            app.store.ping().await.unwrap();
-            for f in [db.clone(), format!("{db}-wal"), format!("{db}-audit"), format!("{db}-audit-wal")] {
-                let Ok(bytes) = std::fs::read(&f) else { continue };
-                assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{f} holds the secret");
-                assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_slice()), "{f} holds the raw key");
-            }
+async fn totp_secrets_are_sealed_at_rest(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let secret = registered_and_approved(&app).await;
+    let stored = stored_secret(&app).await;
+    assert!(stored.starts_with("v1:k1:"), "{backend}: {stored}");
+    assert!(!stored.contains(&secret));
+    if backend == "sqlite" {
+        // Not in any of the database files, in base32 or raw.
+        let raw = dancu_identity::totp::secret_from_base32(&secret).unwrap();
+        let db = app.url.strip_prefix("sqlite://").unwrap().to_string();
+        app.store.ping().await.unwrap();
+        for f in [db.clone(), format!("{db}-wal"), format!("{db}-audit"), format!("{db}-audit-wal")] {
+            let Ok(bytes) = std::fs::read(&f) else { continue };
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{f} holds the secret");
+            assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_slice()), "{f} holds the raw key");
         }
-        // The sealed secret works.
-        assert_eq!(portal_login_status(&app, &secret, 0).await, 303, "{backend}");
-        // A corrupt or moved secret fails closed: refused, never checked against an empty key.
-        let mut corrupt = stored.clone().into_bytes();
-        let i = corrupt.len() - 5;
-        corrupt[i] = if corrupt[i] == b'A' { b'B' } else { b'A' };
-        for bad in [String::from_utf8(corrupt).unwrap(), String::new(), "v1:k9:AAAA".into(), "garbage".into()]
-        {
-            set_stored_secret(&app, &bad).await;
-            let status = portal_login_status(&app, &secret, 1).await;
-            assert!(status >= 400, "{backend}: a login with a corrupt secret {bad:?} answered {status}");
-        }
-        // A secret stored in plain text by an older version is sealed at start.
-        set_stored_secret(&app, &secret).await;
-        assert_eq!(dancu_server::secrets::reseal_totp_secrets(&app.state).await.unwrap(), 1);
-        let resealed = stored_secret(&app).await;
-        assert!(resealed.starts_with("v1:") && !resealed.contains(&secret));
-        assert_eq!(portal_login_status(&app, &secret, 1).await, 303, "{backend}");
-
-        // Debug output of an account redacts its secrets.
-        let account = dancu_store::eid::get_account(app.store.as_ref(), &app.citizen_a.personal_id)
-            .await
-            .unwrap()
-            .unwrap();
-        let dbg = format!("{account:?}");
-        assert!(
-            !dbg.contains(&resealed) && !dbg.contains(&account.password_hash) && dbg.contains("<redacted>"),
-            "{dbg}"
-        );
     }
+    // The sealed secret works.
+    assert_eq!(portal_login_status(&app, &secret, 0).await, 303, "{backend}");
+}
+
+/// A corrupt or moved secret fails closed: refused, never checked against an empty key.
+async fn a_corrupt_or_moved_totp_secret_fails_closed(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let secret = registered_and_approved(&app).await;
+    let stored = stored_secret(&app).await;
+    let mut corrupt = stored.clone().into_bytes();
+    let i = corrupt.len() - 5;
+    corrupt[i] = if corrupt[i] == b'A' { b'B' } else { b'A' };
+    for bad in [String::from_utf8(corrupt).unwrap(), String::new(), "v1:k9:AAAA".into(), "garbage".into()] {
+        set_stored_secret(&app, &bad).await;
+        let status = portal_login_status(&app, &secret, 1).await;
+        assert!(status >= 400, "{backend}: a login with a corrupt secret {bad:?} answered {status}");
+    }
+}
+
+/// A secret stored in plain text by an older version is sealed at start.
+async fn plain_text_totp_secrets_are_sealed_at_start(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let secret = registered_and_approved(&app).await;
+    set_stored_secret(&app, &secret).await;
+    assert_eq!(dancu_server::secrets::reseal_totp_secrets(&app.state).await.unwrap(), 1);
+    let resealed = stored_secret(&app).await;
+    assert!(resealed.starts_with("v1:") && !resealed.contains(&secret));
+    assert_eq!(portal_login_status(&app, &secret, 1).await, 303, "{backend}");
+}
+
+async fn debug_output_of_an_account_redacts_its_secrets(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    registered_and_approved(&app).await;
+    let resealed = stored_secret(&app).await;
+    let account =
+        dancu_store::eid::get_account(app.store.as_ref(), &app.citizen_a.personal_id).await.unwrap().unwrap();
+    let dbg = format!("{account:?}");
+    assert!(
+        !dbg.contains(&resealed) && !dbg.contains(&account.password_hash) && dbg.contains("<redacted>"),
+        "{dbg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,20 +1,16 @@
 //! The reconciliation upload page on SQLite and PostgreSQL: a sector list with planted
 //! errors classified against the officer's part of the registry.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dancu_domain::citizen::CSV_COLUMNS;
 use reqwest::StatusCode;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconcile_upload_on_every_backend() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        run(&app).await;
-        eprintln!("reconcile tests passed on {backend}");
-    }
-}
+on_both_backends!(
+    each_row_is_classified,
+    the_result_file_adds_the_classification,
+    officers_match_against_their_scope_only,
+    a_bad_mapping_is_named,
+);
 
 fn row(pid: &str, family: &str, middle: &str, given: &str, dob: &str, sex: &str) -> String {
     let mut f = vec![String::new(); CSV_COLUMNS.len()];
@@ -69,8 +65,10 @@ async fn fill_registry(app: &TestApp) {
     app.store.import_batch(&rows, &ch).await.unwrap();
 }
 
-async fn run(app: &TestApp) {
-    fill_registry(app).await;
+/// A filled registry and the uploaded list: one row of each classification.
+async fn start(backend: &'static str) -> (TestApp, String) {
+    let app = TestApp::start(backend).await;
+    fill_registry(&app).await;
     let a = app.citizen_a.personal_id.to_string();
     let csv = [
         CSV_COLUMNS.join(","),
@@ -81,16 +79,25 @@ async fn run(app: &TestApp) {
         row("001085009999", "Lê", "Văn", "Khác", "1985", "Nam"), // not in the registry
     ]
     .join("\n");
-    let r = upload(app, "xa_a", &csv, "html").await;
+    (app, csv)
+}
+
+async fn each_row_is_classified(backend: &'static str) {
+    let (app, csv) = &start(backend).await;
+    let r = upload(app, "xa_a", csv, "html").await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert_eq!(cell(&html, "total-rows"), "5", "{html}");
     assert_eq!(cell(&html, "total-matched"), "1");
     assert_eq!(cell(&html, "total-details_disagree"), "1");
     assert_eq!(cell(&html, "total-probable_match"), "1");
+}
 
-    // The result file: the agency's columns plus the classification.
-    let r = upload(app, "xa_a", &csv, "csv").await;
+/// The result file: the agency's columns plus the classification.
+async fn the_result_file_adds_the_classification(backend: &'static str) {
+    let (app, csv) = &start(backend).await;
+    let a = app.citizen_a.personal_id.to_string();
+    let r = upload(app, "xa_a", csv, "csv").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
     let out = r.text().await.unwrap();
@@ -99,11 +106,17 @@ async fn run(app: &TestApp) {
     assert!(lines[3].contains("probable_match") && lines[3].contains(&a), "{}", lines[3]);
     assert!(lines[4].contains("id_bad_format"), "{}", lines[4]);
     assert!(lines[5].contains("id_not_in_registry"), "{}", lines[5]);
+}
 
-    // Commune B's officer matches against commune B only: A is not found there.
-    let html = upload(app, "xa_b", &csv, "html").await.text().await.unwrap();
+/// Commune B's officer matches against commune B only: A is not found there.
+async fn officers_match_against_their_scope_only(backend: &'static str) {
+    let (app, csv) = &start(backend).await;
+    let html = upload(app, "xa_b", csv, "html").await.text().await.unwrap();
     assert_eq!(cell(&html, "total-matched"), "0");
-    // A bad mapping is named.
+}
+
+async fn a_bad_mapping_is_named(backend: &'static str) {
+    let (app, csv) = &start(backend).await;
     let t = app.token("xa_a").await;
     let form = reqwest::multipart::Form::new()
         .text("csrf", "")

@@ -31,20 +31,51 @@ pub struct TestApp {
     _server: tokio::task::JoinHandle<()>,
 }
 
-/// The backends to run against: SQLite always; PostgreSQL when reachable. In CI
-/// (`CI=true`) an unreachable PostgreSQL is a failure.
-pub async fn backends() -> Vec<&'static str> {
-    let mut v = vec!["sqlite"];
+/// Runs each named behaviour, an `async fn(backend: &'static str)`, as two tests:
+/// `<name>::sqlite` and `<name>::postgres`. The PostgreSQL test is skipped with a message
+/// when the server is unreachable, and fails in CI (`CI=true`).
+/// `on_both_backends!(workers = 4; …)` gives each test's runtime 4 worker threads (2 by
+/// default).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::common::on_both_backends!(workers = 2; $($name),*);
+    };
+    (workers = $workers:literal; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+            async fn sqlite() {
+                super::$name("sqlite").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+            async fn postgres() {
+                if $crate::common::postgres_reachable().await {
+                    super::$name("postgres").await
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_backends;
+
+/// Whether PostgreSQL is reachable. In CI (`CI=true`) an unreachable PostgreSQL is a
+/// failure; elsewhere the caller skips, with a message.
+pub async fn postgres_reachable() -> bool {
     match pg_admin().await {
-        Ok(_) => v.push("postgres"),
+        Ok(_) => true,
         Err(e) => {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("PostgreSQL unreachable in CI ({}): {e}", pg_url());
             }
             eprintln!("SKIPPING PostgreSQL: unreachable at {} ({e})", pg_url());
+            false
         }
     }
-    v
+}
+
+/// The body of an answer as JSON.
+pub async fn body(r: reqwest::Response) -> serde_json::Value {
+    r.json().await.unwrap()
 }
 
 pub fn pg_url() -> String {
@@ -57,6 +88,36 @@ async fn pg_admin() -> Result<tokio_postgres::Client, tokio_postgres::Error> {
         let _ = conn.await;
     });
     Ok(client)
+}
+
+/// Drops a PostgreSQL test database (closing its connections) from a fresh connection on a
+/// thread and runtime of its own, so it also works from `Drop` inside a test's runtime.
+pub fn drop_pg_database(url: &str) {
+    let name = url[url.rfind('/').unwrap() + 1..].to_string();
+    assert!(name.starts_with("dancu_srv_"), "{name}");
+    let done = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let admin = pg_admin().await?;
+            // The application's background tasks may still be reconnecting: refuse new
+            // connections first, and try again if one slipped in.
+            let _ = admin.batch_execute(&format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")).await;
+            let mut tries = 0;
+            loop {
+                match admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await {
+                    Err(_) if tries < 10 => tries += 1,
+                    done => break done,
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    })
+    .join();
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("could not drop the test database {url}: {e}"),
+        Err(_) => eprintln!("could not drop the test database {url}: the dropping thread panicked"),
+    }
 }
 
 /// A fresh PostgreSQL database; returns its URL.
@@ -89,6 +150,23 @@ pub fn draft(
         permanent_detail: "Số 5 ngõ 12".into(),
         ..Default::default()
     }
+}
+
+/// The server stops and a PostgreSQL test database is dropped when its test ends.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self._server.abort();
+        if self.url.starts_with("postgres") {
+            drop_pg_database(&self.url);
+        }
+    }
+}
+
+/// The test officers' password hash, computed once per test binary (argon2 is slow on
+/// purpose; each officer still gets a hash that verifies against `PASSWORD`).
+pub fn password_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| dancu_server::auth::hash_password(PASSWORD)).clone()
 }
 
 impl TestApp {
@@ -124,7 +202,7 @@ impl TestApp {
                     display_name: format!("Cán bộ {user}"),
                     role,
                     scope,
-                    password_hash: dancu_server::auth::hash_password(PASSWORD),
+                    password_hash: password_hash(),
                 })
                 .await
                 .unwrap();
@@ -182,6 +260,16 @@ impl TestApp {
 
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    /// POSTs a JSON body with an officer's bearer token.
+    pub async fn post_json(
+        &self,
+        token: &str,
+        url: impl reqwest::IntoUrl,
+        b: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client().post(url).bearer_auth(token).json(b).send().await.unwrap()
     }
 
     pub async fn token(&self, user: &str) -> String {

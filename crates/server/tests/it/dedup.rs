@@ -1,20 +1,17 @@
 //! The duplicate worklist over HTTP on SQLite and PostgreSQL: scope, merge, counts, the
 //! merged record's banner, undo for administrators only, reject.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dancu_store::dedup::{self, Evidence, NewCandidate};
 use reqwest::StatusCode;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dedup_worklist_on_every_backend() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        run(&app).await;
-        eprintln!("dedup tests passed on {backend}");
-    }
-}
+on_both_backends!(
+    the_worklist_is_scoped_and_masks_the_side_outside_scope,
+    deciding_needs_both_records_in_scope_and_a_reason,
+    a_merge_is_counted_and_shown_on_the_merged_record,
+    only_an_administrator_undoes_a_merge,
+    decisions_through_the_json_api,
+);
 
 async fn page(app: &TestApp, user: &str, path: &str) -> (StatusCode, String) {
     let t = app.token(user).await;
@@ -39,7 +36,15 @@ fn total(html: &str, which: &str) -> String {
     html[at..].split('<').next().unwrap().to_string()
 }
 
-async fn run(app: &TestApp) {
+/// The planted pairs: a strong one inside commune A, and a cross one (commune A, commune B).
+struct Planted {
+    dup: dancu_domain::Citizen,
+    other: dancu_domain::Citizen,
+    strong: i64,
+    cross: i64,
+}
+
+async fn plant(app: &TestApp) -> Planted {
     // A second registration of citizen A (one digit of the ID wrong), in commune A.
     let dup = draft("001085001243", "Nguyen", "Van", "An", "15/03/1985", "Nam", COMMUNE_A)
         .validate(chrono::Utc::now().date_naive())
@@ -74,7 +79,35 @@ async fn run(app: &TestApp) {
     );
     let list = dedup::list(app.store.as_ref(), &dancu_store::Scope::Nation, None, 10, 0).await.unwrap();
     let (strong, cross) = (list.items[0].id, list.items[1].id);
+    Planted { dup, other, strong, cross }
+}
 
+/// The cross pair rejected by the province officer.
+async fn reject_cross(app: &TestApp, cross: i64) {
+    assert_eq!(
+        post(
+            app,
+            "tinh01",
+            &format!("/dedup/{cross}/reject"),
+            &[("csrf", ""), ("reason", "hai người khác nhau")]
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// The strong pair merged by commune A's officer, keeping A's record.
+async fn merge_strong(app: &TestApp, strong: i64) {
+    let keep = app.citizen_a.personal_id.to_string();
+    assert_eq!(
+        post(app, "xa_a", &format!("/dedup/{strong}/merge"), &[("csrf", ""), ("keep", &keep)]).await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+async fn the_worklist_is_scoped_and_masks_the_side_outside_scope(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let Planted { other, .. } = plant(app).await;
     // Commune A sees both pairs (each has a record in A); commune B only the cross pair.
     let (st, html) = page(app, "xa_a", "/dedup").await;
     assert_eq!(st, StatusCode::OK);
@@ -111,6 +144,11 @@ async fn run(app: &TestApp) {
     };
     let seen = app.store.list_audit(&log).await.unwrap();
     assert!(seen.items.iter().all(|e| e.entry.outcome != "ok"), "{:?}", seen.items);
+}
+
+async fn deciding_needs_both_records_in_scope_and_a_reason(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let Planted { strong, cross, .. } = plant(app).await;
     // Deciding needs both records in scope.
     assert_eq!(
         post(app, "xa_b", &format!("/dedup/{strong}/reject"), &[("csrf", ""), ("reason", "x")]).await,
@@ -125,23 +163,16 @@ async fn run(app: &TestApp) {
         post(app, "tinh01", &format!("/dedup/{cross}/reject"), &[("csrf", "")]).await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(
-        post(
-            app,
-            "tinh01",
-            &format!("/dedup/{cross}/reject"),
-            &[("csrf", ""), ("reason", "hai người khác nhau")]
-        )
-        .await,
-        StatusCode::SEE_OTHER
-    );
+    reject_cross(app, cross).await;
+}
 
+async fn a_merge_is_counted_and_shown_on_the_merged_record(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let Planted { dup, strong, cross, .. } = plant(app).await;
+    reject_cross(app, cross).await;
     // Merge, keeping A's record.
     let keep = app.citizen_a.personal_id.to_string();
-    assert_eq!(
-        post(app, "xa_a", &format!("/dedup/{strong}/merge"), &[("csrf", ""), ("keep", &keep)]).await,
-        StatusCode::SEE_OTHER
-    );
+    merge_strong(app, strong).await;
     let (_, html) = page(app, "tinh01", "/dedup").await;
     assert_eq!((total(&html, "merged"), total(&html, "remaining")), ("1".into(), "0".into()));
     // Counts for a period: nothing found or merged from tomorrow on; the quality page links here.
@@ -153,8 +184,13 @@ async fn run(app: &TestApp) {
     assert!(quality.contains("quality-dedup-link"), "{quality}");
     let (_, merged) = page(app, "xa_a", &format!("/citizens/{}", dup.personal_id)).await;
     assert!(merged.contains("data-testid=\"merged-into\"") && merged.contains(&keep));
+}
 
-    // Only an administrator undoes it.
+async fn only_an_administrator_undoes_a_merge(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let Planted { dup, strong, cross, .. } = plant(app).await;
+    reject_cross(app, cross).await;
+    merge_strong(app, strong).await;
     assert_eq!(
         post(app, "xa_a", &format!("/dedup/{strong}/undo"), &[("csrf", "")]).await,
         StatusCode::FORBIDDEN
@@ -167,8 +203,19 @@ async fn run(app: &TestApp) {
     assert_eq!((total(&html, "merged"), total(&html, "remaining")), ("0".into(), "1".into()));
     let (_, back) = page(app, "xa_a", &format!("/citizens/{}", dup.personal_id)).await;
     assert!(!back.contains("data-testid=\"merged-into\""));
+}
 
-    // The same through the JSON API.
+/// Merge, a second merge and undo through the JSON API (after a merge undone on the pages).
+async fn decisions_through_the_json_api(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let Planted { strong, cross, .. } = plant(app).await;
+    reject_cross(app, cross).await;
+    merge_strong(app, strong).await;
+    assert_eq!(
+        post(app, "admin", &format!("/dedup/{strong}/undo"), &[("csrf", "")]).await,
+        StatusCode::SEE_OTHER
+    );
+    let keep = app.citizen_a.personal_id.to_string();
     let t = app.token("tinh01").await;
     let c = app.client();
     let v = candidates(app, &t).await;
@@ -178,26 +225,14 @@ async fn run(app: &TestApp) {
     let r =
         c.post(&url).bearer_auth(&t).json(&serde_json::json!({"decision": "split"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&serde_json::json!({"decision": "merge", "keep": keep}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &serde_json::json!({"decision": "merge", "keep": keep})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
         (v["pair"]["status"].as_str(), v["merge"]["kept"].as_str()),
         (Some("merged"), Some(keep.as_str()))
     );
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&serde_json::json!({"decision": "merge", "keep": keep}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &serde_json::json!({"decision": "merge", "keep": keep})).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let counts: serde_json::Value = c
         .get(format!("{}/api/v1/dedup/counts", app.base))

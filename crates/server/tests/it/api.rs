@@ -1,36 +1,34 @@
 //! HTTP API behaviour against the real server, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn body(r: reqwest::Response) -> Value {
-    r.json().await.unwrap()
-}
+on_both_backends!(
+    personal_data_needs_a_valid_token,
+    a_wrong_password_is_refused,
+    officers_read_only_citizens_in_their_scope,
+    search_is_folded_and_scoped,
+    officers_cannot_create_officers,
+    invalid_citizens_are_refused_with_every_rule,
+    bad_search_parameters_are_refused,
+    updates_keep_history,
+    households_need_one_head_and_keep_history,
+    card_application_life_cycle,
+    cards_are_hidden_outside_scope_and_audited,
+    cards_due_for_renewal,
+    reads_and_denied_reads_are_in_the_access_log,
+    newborn_personal_ids_are_allocated,
+    personal_data_is_never_cached_or_framed,
+    ops_endpoints,
+    login_throttle,
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_behaviour_on_every_backend() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        auth_and_scope(&app).await;
-        bad_input(&app).await;
-        updates_keep_history(&app).await;
-        households(&app).await;
-        cards(&app).await;
-        audit_and_ops(&app).await;
-        login_throttle(&app).await;
-        eprintln!("api tests passed on {backend}");
-    }
-}
-
-async fn auth_and_scope(app: &TestApp) {
+/// No personal data without login.
+async fn personal_data_needs_a_valid_token(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let a_id = app.citizen_a.personal_id.to_string();
-    let b_id = app.citizen_b.personal_id.to_string();
-
-    // No personal data without login.
     let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(body(r).await["error"]["code"], "unauthorized");
@@ -41,9 +39,12 @@ async fn auth_and_scope(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
 
-    // Wrong password.
-    let r = c
+async fn a_wrong_password_is_refused(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let r = app
+        .client()
         .post(format!("{}/api/v1/auth/token", app.base))
         .json(&json!({"username": "xa_a", "password": "wrong-password-x"}))
         .send()
@@ -51,7 +52,15 @@ async fn auth_and_scope(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(body(r).await["error"]["code"], "invalid_credentials");
+}
 
+/// Commune A's officer reads commune A's citizen, and cannot see commune B's citizen, nor
+/// tell it exists.
+async fn officers_read_only_citizens_in_their_scope(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let a_id = app.citizen_a.personal_id.to_string();
+    let b_id = app.citizen_b.personal_id.to_string();
     let t = app.token("xa_a").await;
     let r = c.get(format!("{}/api/v1/citizens/{a_id}", app.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -66,8 +75,15 @@ async fn auth_and_scope(app: &TestApp) {
     let r = c.get(format!("{}/api/v1/citizens/001099999999", app.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(body(r).await, denied, "out-of-scope and missing must answer alike");
+}
 
-    // Search: folded name, no marks; scoped.
+/// Search: folded name, no marks; scoped.
+async fn search_is_folded_and_scoped(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let a_id = app.citizen_a.personal_id.to_string();
+    let b_id = app.citizen_b.personal_id.to_string();
+    let t = app.token("xa_a").await;
     let r = c
         .get(format!("{}/api/v1/citizens?q=nguyen%20van&limit=10", app.base))
         .bearer_auth(&t)
@@ -95,9 +111,13 @@ async fn auth_and_scope(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(body(r).await["total"], 1);
+}
 
-    // Officers cannot create officers.
-    let r = c
+async fn officers_cannot_create_officers(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let r = app
+        .client()
         .post(format!("{}/api/v1/officers", app.base))
         .bearer_auth(&t)
         .json(&json!({"username": "x", "display_name": "x", "role": "admin", "scope": "nation", "password": "aaaaaaaaaaaaaaa"}))
@@ -107,7 +127,9 @@ async fn auth_and_scope(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
-async fn bad_input(app: &TestApp) {
+/// Invalid citizens are refused, each broken rule named, and nothing is written.
+async fn invalid_citizens_are_refused_with_every_rule(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let url = format!("{}/api/v1/citizens", app.base);
@@ -118,13 +140,7 @@ async fn bad_input(app: &TestApp) {
         serde_json::to_value(draft("001085001235", "Lê", "Văn", "Cường", "1985-02-30", "Nữ", COMMUNE_A))
             .unwrap();
     d["permanent_unit"] = json!("00004");
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"citizen": d, "reason": "khai sinh"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"citizen": d, "reason": "khai sinh"})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let v = body(r).await;
     assert_eq!(v["error"]["code"], "validation_failed");
@@ -194,28 +210,41 @@ async fn bad_input(app: &TestApp) {
 
     // Nothing was written by any of the above.
     assert_eq!(app.store.count_citizens().await.unwrap(), count_before);
+}
 
-    // Bad search parameters.
+async fn bad_search_parameters_are_refused(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/citizens", app.base);
     let r = c.get(format!("{url}?limit=1000")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "page.limit");
     let r = c.get(format!("{url}?colour=red")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(body(r).await["error"]["code"], "invalid_query");
 }
 
-async fn updates_keep_history(app: &TestApp) {
-    let c = app.client();
-    let t = app.token("xa_a").await;
-    let url = format!("{}/api/v1/citizens", app.base);
+/// Creates citizen 001201000777 (Phạm Minh Khôi) in commune A, version 1.
+async fn create_khoi(app: &TestApp, t: &str) -> dancu_domain::citizen::CitizenDraft {
     let d = draft("001201000777", "Phạm", "Minh", "Khôi", "2001-01-09", "Nam", COMMUNE_A);
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
+    let r = app
+        .client()
+        .post(format!("{}/api/v1/citizens", app.base))
+        .bearer_auth(t)
         .json(&json!({"citizen": d, "reason": "đăng ký thường trú"}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(body(r).await["version"], 1);
+    d
+}
+
+async fn updates_keep_history(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/citizens", app.base);
+    let d = create_khoi(app, &t).await;
 
     let mut d2 = d.clone();
     d2.other_names = "Khôi Phạm".into();
@@ -249,9 +278,11 @@ async fn updates_keep_history(app: &TestApp) {
     assert_eq!(h[0]["citizen"]["other_names"], "");
 }
 
-async fn households(app: &TestApp) {
+async fn households_need_one_head_and_keep_history(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
+    create_khoi(app, &t).await;
     let url = format!("{}/api/v1/households", app.base);
     let a = app.citizen_a.personal_id.to_string();
     let r = c
@@ -313,7 +344,8 @@ async fn households(app: &TestApp) {
     assert_eq!(h[0]["reason"], "lập hộ");
 }
 
-async fn audit_and_ops(app: &TestApp) {
+async fn reads_and_denied_reads_are_in_the_access_log(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let a = app.citizen_a.personal_id.to_string();
@@ -355,9 +387,13 @@ async fn audit_and_ops(app: &TestApp) {
     );
     let r = c.get(format!("{}/api/v1/audit/verify", app.base)).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(body(r).await["intact"], true);
+}
 
-    // Newborn personal IDs.
-    let r = c
+async fn newborn_personal_ids_are_allocated(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let r = app
+        .client()
         .post(format!("{}/api/v1/personal-ids", app.base))
         .bearer_auth(&t)
         .json(&json!({"province": "01", "sex": "F", "birth_year": 2026}))
@@ -367,14 +403,28 @@ async fn audit_and_ops(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = body(r).await["personal_id"].as_str().unwrap().to_string();
     assert!(id.starts_with("001326"), "{id}");
+}
 
-    // Personal data is never cached and pages cannot be framed.
-    let r = c.get(format!("{}/api/v1/citizens/{a}", app.base)).bearer_auth(&t).send().await.unwrap();
+/// Personal data is never cached and pages cannot be framed.
+async fn personal_data_is_never_cached_or_framed(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let a = app.citizen_a.personal_id.to_string();
+    let r =
+        app.client().get(format!("{}/api/v1/citizens/{a}", app.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+}
 
-    // Ops endpoints.
+/// Health, readiness, metrics (without personal IDs), the OpenAPI document, and a JSON 404.
+async fn ops_endpoints(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let a = app.citizen_a.personal_id.to_string();
+    // A read, so that the metrics have the citizen route.
+    let t = app.token("xa_a").await;
+    c.get(format!("{}/api/v1/citizens/{a}", app.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(c.get(format!("{}/healthz", app.base)).send().await.unwrap().status(), 200);
     assert_eq!(c.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 200);
     let metrics_token = app.state.config.metrics_token.clone().unwrap();
@@ -397,7 +447,8 @@ async fn audit_and_ops(app: &TestApp) {
     assert_eq!(body(r).await["error"]["code"], "not_found");
 }
 
-async fn login_throttle(app: &TestApp) {
+async fn login_throttle(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let mut last = StatusCode::OK;
     for _ in 0..6 {
@@ -421,16 +472,14 @@ async fn login_throttle(app: &TestApp) {
     assert_eq!(body(r).await["error"]["code"], "login_locked");
 }
 
-async fn cards(app: &TestApp) {
-    let c = app.client();
-    let t = app.token("xa_a").await;
+/// Takes a first-issue application for citizen A in at intake, without biometrics yet;
+/// returns its id.
+async fn intake(app: &TestApp, t: &str) -> i64 {
     let a_id = app.citizen_a.personal_id.to_string();
-    let url = format!("{}/api/v1/card-applications", app.base);
-
-    // Intake, without biometrics yet.
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
+    let r = app
+        .client()
+        .post(format!("{}/api/v1/card-applications", app.base))
+        .bearer_auth(t)
         .json(&json!({"personal_id": a_id, "kind": "first_issue", "biometrics_captured": false, "reason": "cấp lần đầu"}))
         .send()
         .await
@@ -441,51 +490,12 @@ async fn cards(app: &TestApp) {
         (v["stage"].as_str(), v["kind"].as_str(), v["version"].as_i64()),
         (Some("intake"), Some("first_issue"), Some(1))
     );
-    let id = v["id"].as_i64().unwrap();
-    let tr = format!("{url}/{id}/transitions");
+    v["id"].as_i64().unwrap()
+}
 
-    // Unknown kind: 422 with the rule.
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"personal_id": a_id, "kind": "gift", "reason": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.kind_unknown");
-
-    // A skip: 422 card.stage_skip, nothing changes.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "card_received", "expected_version": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.stage_skip");
-    // Production needs the biometrics.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "sent_to_production", "expected_version": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.biometrics_missing");
-    // A stale version: 409.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "intake", "expected_version": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert_eq!(body(r).await["error"]["code"], "version_mismatch");
-
-    // Every stage to hand-over.
+/// Moves application `id` (at intake, version 1) through every stage to hand-over.
+async fn hand_over(app: &TestApp, t: &str, id: i64) {
+    let tr = format!("{}/api/v1/card-applications/{id}/transitions", app.base);
     let steps = [
         json!({"to": "intake", "biometrics_captured": true, "expected_version": 1}),
         json!({"to": "sent_to_production", "expected_version": 2}),
@@ -493,9 +503,39 @@ async fn cards(app: &TestApp) {
         json!({"to": "handed_over", "handover_method": "post", "expected_version": 4}),
     ];
     for step in &steps {
-        let r = c.post(&tr).bearer_auth(&t).json(step).send().await.unwrap();
+        let r = app.client().post(&tr).bearer_auth(t).json(step).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{step}");
     }
+}
+
+async fn card_application_life_cycle(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let a_id = app.citizen_a.personal_id.to_string();
+    let url = format!("{}/api/v1/card-applications", app.base);
+    let id = intake(app, &t).await;
+    let tr = format!("{url}/{id}/transitions");
+
+    // Unknown kind: 422 with the rule.
+    let r = app.post_json(&t, &url, &json!({"personal_id": a_id, "kind": "gift", "reason": "x"})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.kind_unknown");
+
+    // A skip: 422 card.stage_skip, nothing changes.
+    let r = app.post_json(&t, &tr, &json!({"to": "card_received", "expected_version": 1})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.stage_skip");
+    // Production needs the biometrics.
+    let r = app.post_json(&t, &tr, &json!({"to": "sent_to_production", "expected_version": 1})).await;
+    assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.biometrics_missing");
+    // A stale version: 409.
+    let r = app.post_json(&t, &tr, &json!({"to": "intake", "expected_version": 5})).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await["error"]["code"], "version_mismatch");
+
+    // Every stage to hand-over.
+    hand_over(app, &t, id).await;
     let r = c.get(format!("{url}/{id}")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v = body(r).await;
@@ -520,13 +560,7 @@ async fn cards(app: &TestApp) {
     assert_eq!(issued, dancu_domain::date::vietnam_today(chrono::Utc::now()));
 
     // Hand-over is final.
-    let r = c
-        .post(&tr)
-        .bearer_auth(&t)
-        .json(&json!({"to": "cancelled", "reason": "x", "expected_version": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &tr, &json!({"to": "cancelled", "reason": "x", "expected_version": 5})).await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.terminal");
 
     // Board and list.
@@ -539,6 +573,22 @@ async fn cards(app: &TestApp) {
     assert_eq!((v["total"].as_u64(), v["items"][0]["id"].as_i64()), (Some(1), Some(id)));
     let r = c.get(format!("{url}?stage=nowhere")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn cards_are_hidden_outside_scope_and_audited(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let a_id = app.citizen_a.personal_id.to_string();
+    let url = format!("{}/api/v1/card-applications", app.base);
+    let id = intake(app, &t).await;
+    let tr = format!("{url}/{id}/transitions");
+    hand_over(app, &t, id).await;
+    // Commune A's officer reads the application and the card.
+    let r = c.get(format!("{url}/{id}")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(format!("{}/api/v1/citizens/{a_id}/cards", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 
     // Commune B's officer sees none of it, and gets 404 like for a missing application.
     let tb = app.token("xa_b").await;
@@ -547,26 +597,15 @@ async fn cards(app: &TestApp) {
     let denied = body(r).await;
     let r = c.get(format!("{url}/999999")).bearer_auth(&tb).send().await.unwrap();
     assert_eq!(body(r).await, denied);
-    let r = c
-        .post(&tr)
-        .bearer_auth(&tb)
-        .json(&json!({"to": "cancelled", "reason": "x", "expected_version": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&tb, &tr, &json!({"to": "cancelled", "reason": "x", "expected_version": 5})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = c.get(format!("{url}/board")).bearer_auth(&tb).send().await.unwrap();
     assert!(body(r).await.as_array().unwrap().iter().all(|c| c["count"] == 0));
     let r =
         c.get(format!("{}/api/v1/citizens/{a_id}/cards", app.base)).bearer_auth(&tb).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let r = c
-        .post(&url)
-        .bearer_auth(&tb)
-        .json(&json!({"personal_id": a_id, "kind": "first_issue", "reason": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        app.post_json(&tb, &url, &json!({"personal_id": a_id, "kind": "first_issue", "reason": "x"})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // The reads and writes are in the citizen's access log.
@@ -587,14 +626,19 @@ async fn cards(app: &TestApp) {
     {
         assert!(actions.iter().any(|x| x == a), "{a} missing in {actions:?}");
     }
-    due_for_renewal(app, &a_id, expected.unwrap()).await;
 }
 
 /// The due-for-renewal list: citizen A's card (born 15/03/1985, expiring at 60) is listed
 /// once its 30-day window opens within the look-ahead, in commune A only.
-async fn due_for_renewal(app: &TestApp, a_id: &str, expiry: chrono::NaiveDate) {
+async fn cards_due_for_renewal(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
+    let a_id = app.citizen_a.personal_id.as_str();
+    let id = intake(app, &t).await;
+    hand_over(app, &t, id).await;
+    let issued = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    let expiry = dancu_identity::card_expiry(&app.citizen_a.birth_date, issued).unwrap();
     let url = format!("{}/api/v1/cards/due-for-renewal", app.base);
     let due = expiry - chrono::Duration::days(30);
     let on = due - chrono::Duration::days(10);

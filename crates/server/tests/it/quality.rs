@@ -1,22 +1,19 @@
 //! Data-quality pages over HTTP, on SQLite and PostgreSQL: who may run the rules, worklists
 //! in the officer's scope, the "cannot fix" mark, and the counts after a fix.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dancu_store::registry::now;
 use dancu_store::{AuditFilter, Change};
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quality_pages_on_every_backend() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        quality_pages(&app).await;
-        eprintln!("quality tests passed on {backend}");
-    }
-}
+on_both_backends!(
+    before_any_run_only_province_and_nation_officers_may_run,
+    a_run_lists_findings_in_each_scope,
+    cannot_fix_marks_need_a_reason_and_scope,
+    a_second_run_counts_fixed_and_failed,
+    worklist_reads_marks_and_runs_are_audited,
+);
 
 struct Officer<'a> {
     app: &'a TestApp,
@@ -59,15 +56,33 @@ async fn officer<'a>(app: &'a TestApp, user: &str) -> Officer<'a> {
     Officer { app, token: app.token(user).await }
 }
 
-async fn quality_pages(app: &TestApp) {
-    let (admin, xa_a, xa_b, tinh) = (
+/// The four officers' page clients.
+async fn officers(app: &TestApp) -> (Officer<'_>, Officer<'_>, Officer<'_>, Officer<'_>) {
+    (
         officer(app, "admin").await,
         officer(app, "xa_a").await,
         officer(app, "xa_b").await,
         officer(app, "tinh01").await,
+    )
+}
+
+/// A run by the administrator: the two test citizens lack birth place and home town.
+async fn run_as_admin(admin: &Officer<'_>) {
+    assert_eq!(
+        admin.post("/quality/runs", &[("csrf", "")]).await,
+        (StatusCode::SEE_OTHER, "/quality".into())
     );
-    let a = app.citizen_a.personal_id.to_string();
-    let b = app.citizen_b.personal_id.to_string();
+}
+
+/// Commune A's officer marks citizen A's finding "cannot fix".
+async fn mark_a(xa_a: &Officer<'_>, a: &str) {
+    let (status, to) = xa_a.post("/quality/missing_fields/marks", &mark(a, "Không có giấy khai sinh")).await;
+    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/quality/missing_fields"));
+}
+
+async fn before_any_run_only_province_and_nation_officers_may_run(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let (admin, xa_a, _, tinh) = officers(app).await;
 
     // Before any run: every rule listed at zero; commune officers get no run button and
     // cannot run.
@@ -83,12 +98,14 @@ async fn quality_pages(app: &TestApp) {
     assert_ne!(status, StatusCode::SEE_OTHER);
     assert!(admin.get("/quality").await.1.contains("Chưa có lần kiểm tra nào"));
     assert!(tinh.get("/quality").await.1.contains("id=\"run\""));
+}
 
-    // The two test citizens lack birth place and home town.
-    assert_eq!(
-        admin.post("/quality/runs", &[("csrf", "")]).await,
-        (StatusCode::SEE_OTHER, "/quality".into())
-    );
+async fn a_run_lists_findings_in_each_scope(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let (admin, xa_a, xa_b, tinh) = officers(app).await;
+    let a = app.citizen_a.personal_id.to_string();
+    let b = app.citizen_b.personal_id.to_string();
+    run_as_admin(&admin).await;
     let (_, html) = xa_a.get("/quality").await;
     assert!(html.contains("officer:admin"), "latest run shown");
     assert_eq!(xa_a.counts("missing_fields").await, [1, 0, 0, 1]);
@@ -107,21 +124,34 @@ async fn quality_pages(app: &TestApp) {
     let (_, html) = tinh.get("/quality/missing_fields").await;
     assert!(html.contains(&a) && html.contains(&b));
     assert_eq!(xa_a.get("/quality/no_such_rule").await.0, StatusCode::NOT_FOUND);
+}
 
+async fn cannot_fix_marks_need_a_reason_and_scope(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let (admin, xa_a, xa_b, _) = officers(app).await;
+    let a = app.citizen_a.personal_id.to_string();
+    let b = app.citizen_b.personal_id.to_string();
+    run_as_admin(&admin).await;
     // Marks: out of scope answers like a missing finding; a reason is required.
     let (status, _) = xa_a.post("/quality/missing_fields/marks", &mark(&b, "không rõ")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = xa_a.post("/quality/missing_fields/marks", &mark(&a, "")).await;
     assert_ne!(status, StatusCode::SEE_OTHER);
-    let (status, to) = xa_a.post("/quality/missing_fields/marks", &mark(&a, "Không có giấy khai sinh")).await;
-    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/quality/missing_fields"));
+    mark_a(&xa_a, &a).await;
     assert_eq!(xa_a.counts("missing_fields").await, [1, 0, 1, 0]);
     assert_eq!(xa_b.counts("missing_fields").await, [1, 0, 0, 1]);
     let (_, html) = xa_a.get("/quality/missing_fields").await;
     assert!(!html.contains(&format!("/citizens/{a}")), "marked findings leave the worklist");
     let (_, html) = xa_a.get("/quality/missing_fields?marked=1").await;
     assert!(html.contains(&format!("/citizens/{a}")) && html.contains("Không có giấy khai sinh"));
+}
 
+async fn a_second_run_counts_fixed_and_failed(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let (admin, xa_a, xa_b, tinh) = officers(app).await;
+    let a = app.citizen_a.personal_id.to_string();
+    run_as_admin(&admin).await;
+    mark_a(&xa_a, &a).await;
     // Commune B's record is fixed; a province officer runs again: fixed in B, and A's
     // mark still counts as failed.
     let mut fixed = app.citizen_b.clone();
@@ -143,8 +173,22 @@ async fn quality_pages(app: &TestApp) {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(xa_a.counts("missing_fields").await, [0, 0, 0, 1]);
+}
 
-    // Worklist reads and marks are in the audit log.
+async fn worklist_reads_marks_and_runs_are_audited(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let (admin, xa_a, _, _) = officers(app).await;
+    let a = app.citizen_a.personal_id.to_string();
+    // A refused run, a run, a worklist read, a mark and its reopening by commune A.
+    let (status, _) = xa_a.post("/quality/runs", &[("csrf", "")]).await;
+    assert_ne!(status, StatusCode::SEE_OTHER);
+    run_as_admin(&admin).await;
+    assert_eq!(xa_a.get("/quality/missing_fields").await.0, StatusCode::OK);
+    mark_a(&xa_a, &a).await;
+    let (status, _) = xa_a
+        .post("/quality/missing_fields/marks", &[("csrf", ""), ("subject", &a), ("action", "unmark")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     let f = AuditFilter { actor: Some("officer:xa_a".into()), limit: 200, ..Default::default() };
     let actions: Vec<String> =
         app.store.list_audit(&f).await.unwrap().items.into_iter().map(|e| e.entry.action).collect();

@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::common::{fresh_pg, psql};
+
 fn dancu(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dancu"))
         .args(args)
@@ -18,28 +20,6 @@ fn dancu(dir: &Path, args: &[&str]) -> Output {
 
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn pg_url() -> String {
-    std::env::var("DANCU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn psql(url: &str, sql: &str) -> bool {
-    Command::new("psql").arg(url).args(["-qc", sql]).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-/// A fresh PostgreSQL database URL, or None (a failure in CI) when unreachable.
-fn fresh_pg() -> Option<String> {
-    let name = format!("dancu_audit_{}_{}", std::process::id(), rand::random::<u32>());
-    if psql(&pg_url(), &format!("CREATE DATABASE {name}")) {
-        let base = pg_url();
-        return Some(format!("{}/{}", &base[..base.rfind('/').unwrap()], name));
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("PostgreSQL unreachable in CI at {}", pg_url());
-    }
-    eprintln!("SKIPPING PostgreSQL: unreachable at {}", pg_url());
-    None
 }
 
 /// Runs SQL on the test database, around dancu.
@@ -117,11 +97,9 @@ fn audit_verify_on_sqlite() {
 
 #[test]
 fn audit_verify_on_postgres() {
-    let Some(url) = fresh_pg() else { return };
+    let Some(db) = fresh_pg("audit") else { return };
     let dir = tempfile::tempdir().unwrap();
-    check(&url, dir.path());
-    let name = &url[url.rfind('/').unwrap() + 1..];
-    psql(&pg_url(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    check(&db.url, dir.path());
 }
 
 /// Deletes every audit entry after the second (on PostgreSQL the recorded head too).
@@ -202,20 +180,10 @@ fn check_nats_mirror(url: &str, dir: &Path, nats: &str) {
     );
 }
 
-#[test]
-fn audit_checkpoints_mirrored_to_nats_on_sqlite() {
+/// Checkpoints mirrored to NATS JetStream, on each backend.
+fn checkpoints_mirrored_to_nats(url: &str, dir: &Path) {
     let Some(nats) = nats_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("d.db").display());
-    check_nats_mirror(&url, dir.path(), &nats);
+    check_nats_mirror(url, dir, &nats);
 }
 
-#[test]
-fn audit_checkpoints_mirrored_to_nats_on_postgres() {
-    let Some(nats) = nats_url() else { return };
-    let Some(url) = fresh_pg() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    check_nats_mirror(&url, dir.path(), &nats);
-    let name = &url[url.rfind('/').unwrap() + 1..];
-    psql(&pg_url(), &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-}
+crate::common::on_both_backends!(checkpoints_mirrored_to_nats);

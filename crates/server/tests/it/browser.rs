@@ -4,12 +4,10 @@
 //! accepted, approved by an officer, a TOTP login, and the officer's read in "who accessed my
 //! data"; on both backends.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 struct Driver {
@@ -136,17 +134,20 @@ async fn logout(c: &Client) {
     wait_for(c, "#username").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn officer_pages_in_chromium() {
+on_both_backends!(officer_pages_in_chromium, citizen_portal_in_chromium);
+
+/// One browser at a time: the tests run in parallel, and two Chromiums on a small machine
+/// make page waits flaky.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn officer_pages_in_chromium(backend: &'static str) {
+    let _one = ONE_BROWSER.lock().await;
     let Some(driver) = start_driver() else { return };
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let c = browser(driver.port).await;
-        let result = run_pages(&c, &app).await;
-        let _ = c.close().await;
-        result.unwrap_or_else(|e| panic!("{backend}: {e}"));
-        eprintln!("browser tests passed on {backend}");
-    }
+    let app = TestApp::start(backend).await;
+    let c = browser(driver.port).await;
+    let result = run_pages(&c, &app).await;
+    let _ = c.close().await;
+    result.unwrap_or_else(|e| panic!("{backend}: {e}"));
 }
 
 async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
@@ -272,17 +273,14 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn citizen_portal_in_chromium() {
+async fn citizen_portal_in_chromium(backend: &'static str) {
+    let _one = ONE_BROWSER.lock().await;
     let Some(driver) = start_driver() else { return };
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let c = browser(driver.port).await;
-        let result = run_portal(&c, &app).await;
-        let _ = c.close().await;
-        result.unwrap_or_else(|e| panic!("{backend}: {e}"));
-        eprintln!("portal browser tests passed on {backend}");
-    }
+    let app = TestApp::start(backend).await;
+    let c = browser(driver.port).await;
+    let result = run_portal(&c, &app).await;
+    let _ = c.close().await;
+    result.unwrap_or_else(|e| panic!("{backend}: {e}"));
 }
 
 async fn fill(c: &Client, css: &str, value: &str) {

@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::on_both_backends;
+
 /// Runs dancu in a working folder of this test process: with a PostgreSQL URL the audit
 /// key and checkpoints default to the working folder, which must not be the source tree.
 fn dancu(args: &[&str]) -> std::process::Output {
@@ -20,29 +22,6 @@ fn work_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("dancu-import-tests-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn pg_url() -> String {
-    std::env::var("DANCU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh PostgreSQL database URL, or None (a failure in CI) when unreachable.
-fn fresh_pg() -> Option<String> {
-    let name = format!("dancu_cli_{}_{}", std::process::id(), rand::random::<u32>());
-    let ok = Command::new("psql").arg(pg_url()).args(["-qc", &format!("CREATE DATABASE {name}")]).output();
-    match ok {
-        Ok(o) if o.status.success() => {
-            let base = pg_url();
-            Some(format!("{}/{}", &base[..base.rfind('/').unwrap()], name))
-        }
-        other => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("PostgreSQL unreachable in CI: {other:?}");
-            }
-            eprintln!("SKIPPING PostgreSQL: unreachable at {}", pg_url());
-            None
-        }
-    }
 }
 
 fn import(csv: &Path, url: &str, rejects: &Path) -> (bool, String) {
@@ -61,10 +40,22 @@ fn import(csv: &Path, url: &str, rejects: &Path) -> (bool, String) {
     )
 }
 
-#[test]
-fn gen_and_import_on_every_backend() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("people.csv");
+on_both_backends!(
+    bad_rows_go_to_the_rejects_file,
+    a_rerun_adds_nothing_twice,
+    a_file_with_unknown_columns_is_refused,
+    colliding_household_numbers_are_rejected_whole,
+);
+
+/// A valid row in the 28 columns of docs/CSV.md.
+fn row(id: &str, dob: &str, sex: &str) -> String {
+    format!("{id},Lê,Văn,Cường,,{dob},{sex},,,01,00,VN,2025:00004,Số 3 phố Hàng Bài,,,,,,,,,,,alive,,,")
+}
+
+/// 3,000 generated people of Hà Nội, then bad rows planted after them: a bad ID, an
+/// impossible date, a short row. Returns the file and its header.
+fn with_bad_rows(dir: &Path) -> (std::path::PathBuf, String) {
+    let csv = dir.join("people.csv");
     let out = dancu(&[
         "gen",
         "--people",
@@ -81,13 +72,8 @@ fn gen_and_import_on_every_backend() {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 3001);
 
-    // Plant bad rows after the generated ones: a bad ID, an impossible date, a short row.
+    // Plant bad rows after the generated ones: broken copies of a valid row.
     let header = lines[0].clone();
-    // A valid row in the 28 columns of docs/CSV.md, then broken copies of it.
-    let row = |id: &str, dob: &str, sex: &str| {
-        format!("{id},Lê,Văn,Cường,,{dob},{sex},,,01,00,VN,2025:00004,Số 3 phố Hàng Bài,,,,,,,,,,,alive,,,")
-    };
-    let good = row("001090000001", "1990-05-04", "M");
     let bad_id: Vec<String> = row("12345", "1990-05-04", "M").split(',').map(str::to_string).collect();
     let bad_date: Vec<String> =
         row("001190009999", "1990-02-30", "F").split(',').map(str::to_string).collect();
@@ -95,40 +81,59 @@ fn gen_and_import_on_every_backend() {
     lines.push(bad_id.join(","));
     lines.push(bad_date.join(","));
     lines.push("001090000001,Lê,Văn".into());
-    let with_bad = dir.path().join("with-bad.csv");
+    let with_bad = dir.join("with-bad.csv");
     std::fs::write(&with_bad, lines.join("\n") + "\n").unwrap();
+    (with_bad, header)
+}
 
-    let mut urls = vec![format!("sqlite://{}", dir.path().join("t.db").display())];
-    urls.extend(fresh_pg());
-    for url in &urls {
-        let rejects = dir.path().join("rejects.csv");
-        let (ok, report) = import(&with_bad, url, &rejects);
-        assert!(ok, "{report}");
-        assert!(report.contains("3003 rows: 3000 imported, 0 already present, 3 rejected"), "{report}");
-        let rej = std::fs::read_to_string(&rejects).unwrap();
-        let rej: Vec<&str> = rej.lines().collect();
-        assert_eq!(rej.len(), 4, "{rej:?}");
-        assert!(rej[1].starts_with("3002,personal_id,id.length"), "{}", rej[1]);
-        assert!(rej[2].starts_with("3003,birth_date,date.invalid_day"), "{}", rej[2]);
-        assert!(rej[3].starts_with("3004,row,csv.field_count"), "{}", rej[3]);
+/// Imports the file with bad rows; returns the rejects file.
+fn import_with_bad_rows(url: &str, dir: &Path) -> std::path::PathBuf {
+    let (with_bad, _) = with_bad_rows(dir);
+    let rejects = dir.join("rejects.csv");
+    let (ok, report) = import(&with_bad, url, &rejects);
+    assert!(ok, "{report}");
+    assert!(report.contains("3003 rows: 3000 imported, 0 already present, 3 rejected"), "{report}");
+    rejects
+}
 
-        // Re-running the same file adds nothing twice.
-        let (ok, report) = import(&with_bad, url, &rejects);
-        assert!(ok, "{report}");
-        assert!(report.contains("0 imported, 3000 already present, 3 rejected"), "{report}");
+fn bad_rows_go_to_the_rejects_file(url: &str, dir: &Path) {
+    let rejects = import_with_bad_rows(url, dir);
+    let rej = std::fs::read_to_string(&rejects).unwrap();
+    let rej: Vec<&str> = rej.lines().collect();
+    assert_eq!(rej.len(), 4, "{rej:?}");
+    assert!(rej[1].starts_with("3002,personal_id,id.length"), "{}", rej[1]);
+    assert!(rej[2].starts_with("3003,birth_date,date.invalid_day"), "{}", rej[2]);
+    assert!(rej[3].starts_with("3004,row,csv.field_count"), "{}", rej[3]);
+}
 
-        // A file with an unknown column is refused before anything is stored.
-        let wrong = dir.path().join("wrong.csv");
-        std::fs::write(&wrong, header.replace("cmnd", "cmnd_old") + "\n" + &good + "\n").unwrap();
-        let (ok, report) = import(&wrong, url, &rejects);
-        assert!(!ok);
-        assert!(
-            report.contains("unknown columns [\"cmnd_old\"]")
-                && report.contains("missing columns [\"cmnd\"]"),
-            "{report}"
-        );
-    }
+/// Re-running the same file adds nothing twice.
+fn a_rerun_adds_nothing_twice(url: &str, dir: &Path) {
+    let rejects = import_with_bad_rows(url, dir);
+    let (ok, report) = import(&dir.join("with-bad.csv"), url, &rejects);
+    assert!(ok, "{report}");
+    assert!(report.contains("0 imported, 3000 already present, 3 rejected"), "{report}");
+}
 
+/// A file with an unknown column is refused before anything is stored.
+fn a_file_with_unknown_columns_is_refused(url: &str, dir: &Path) {
+    let (_, header) = with_bad_rows(dir);
+    let good = row("001090000001", "1990-05-04", "M");
+    let rejects = dir.join("rejects.csv");
+    let wrong = dir.join("wrong.csv");
+    std::fs::write(&wrong, header.replace("cmnd", "cmnd_old") + "\n" + &good + "\n").unwrap();
+    let (ok, report) = import(&wrong, url, &rejects);
+    assert!(!ok);
+    assert!(
+        report.contains("unknown columns [\"cmnd_old\"]") && report.contains("missing columns [\"cmnd\"]"),
+        "{report}"
+    );
+}
+
+/// A crash mid-import (the process killed) keeps every batch committed before it, and
+/// re-running the file completes it without storing anything twice (SQLite).
+#[test]
+fn a_killed_import_keeps_every_committed_batch() {
+    let dir = tempfile::tempdir().unwrap();
     // A crash mid-import (the process killed) keeps every batch committed before it, and
     // re-running the file completes it without storing anything twice.
     let big = dir.path().join("big.csv");
@@ -193,11 +198,9 @@ async fn stored(url: &str) -> u64 {
 /// province's households as they were; groups with new numbers are imported. With
 /// `--append-to-existing-households` the colliding groups are still refused whole (another
 /// head). On SQLite and PostgreSQL.
-#[test]
-fn colliding_household_numbers_are_rejected_whole() {
-    let dir = tempfile::tempdir().unwrap();
+fn colliding_household_numbers_are_rejected_whole(url: &str, dir: &Path) {
     let gen = |people: &str, seed: &str, province: &str, name: &str| {
-        let path = dir.path().join(name);
+        let path = dir.join(name);
         let out = dancu(&[
             "gen",
             "--people",
@@ -233,84 +236,68 @@ fn colliding_household_numbers_are_rejected_whole() {
     let new_rows: usize = hb.iter().filter(|(n, _)| !ha.contains_key(*n)).map(|(_, m)| m.len()).sum();
     assert!(colliding.len() > 50 && new_rows > 0, "{} colliding, {new_rows} new rows", colliding.len());
 
-    let mut urls = vec![format!("sqlite://{}", dir.path().join("two.db").display())];
-    let pg = fresh_pg();
-    urls.extend(pg.clone());
-    for url in &urls {
-        let rejects = dir.path().join("rejects.csv");
-        let (ok, report) = import(&first, url, &rejects);
-        assert!(ok && report.contains("400 rows: 400 imported, 0 already present, 0 rejected"), "{report}");
-        let (ok, report) = import(&second, url, &rejects);
-        assert!(ok, "{report}");
-        let want = format!("800 rows: {new_rows} imported, 0 already present, {colliding_rows} rejected");
-        assert!(report.contains(&want), "{want}: {report}");
-        // Every row of every colliding group is in the rejects file, with the rule.
-        let mut rdr = csv::Reader::from_path(&rejects).unwrap();
-        let mut rejected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for r in rdr.records() {
-            let r = r.unwrap();
-            assert_eq!(&r[2], "household.exists", "{r:?}");
-            assert!(r[4].contains("already exists"), "{r:?}");
-            rejected.entry(r[5 + 26].to_string()).or_default().push(r[5].to_string());
+    let rejects = dir.join("rejects.csv");
+    let (ok, report) = import(&first, url, &rejects);
+    assert!(ok && report.contains("400 rows: 400 imported, 0 already present, 0 rejected"), "{report}");
+    let (ok, report) = import(&second, url, &rejects);
+    assert!(ok, "{report}");
+    let want = format!("800 rows: {new_rows} imported, 0 already present, {colliding_rows} rejected");
+    assert!(report.contains(&want), "{want}: {report}");
+    // Every row of every colliding group is in the rejects file, with the rule.
+    let mut rdr = csv::Reader::from_path(&rejects).unwrap();
+    let mut rejected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        assert_eq!(&r[2], "household.exists", "{r:?}");
+        assert!(r[4].contains("already exists"), "{r:?}");
+        rejected.entry(r[5 + 26].to_string()).or_default().push(r[5].to_string());
+    }
+    assert_eq!(rejected.len(), colliding.len());
+    for n in &colliding {
+        let ids: Vec<String> = hb[*n].iter().map(|(p, _)| p.clone()).collect();
+        assert_eq!(rejected[*n], ids, "household {n}");
+    }
+    // The first province's households are unchanged: same members, same relations,
+    // never updated.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = dancu_store::open(url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
+        for (n, members) in &ha {
+            let h = store.get_household(n).await.unwrap().unwrap();
+            let got: Vec<(String, String)> = h
+                .members
+                .iter()
+                .map(|m| (m.personal_id.to_string(), m.relation.code().to_string()))
+                .collect();
+            let mut want = members.clone();
+            want.sort();
+            let mut got = got;
+            got.sort();
+            assert_eq!(got, want, "household {n}");
+            assert_eq!(h.version, 1, "household {n}");
         }
-        assert_eq!(rejected.len(), colliding.len());
-        for n in &colliding {
-            let ids: Vec<String> = hb[*n].iter().map(|(p, _)| p.clone()).collect();
-            assert_eq!(rejected[*n], ids, "household {n}");
-        }
-        // The first province's households are unchanged: same members, same relations,
-        // never updated.
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let store = dancu_store::open(url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
-            for (n, members) in &ha {
-                let h = store.get_household(n).await.unwrap().unwrap();
-                let got: Vec<(String, String)> = h
-                    .members
-                    .iter()
-                    .map(|m| (m.personal_id.to_string(), m.relation.code().to_string()))
-                    .collect();
-                let mut want = members.clone();
-                want.sort();
-                let mut got = got;
-                got.sort();
-                assert_eq!(got, want, "household {n}");
-                assert_eq!(h.version, 1, "household {n}");
-            }
-            assert_eq!(store.count_citizens().await.unwrap() as usize, 400 + new_rows);
-        });
+        assert_eq!(store.count_citizens().await.unwrap() as usize, 400 + new_rows);
+    });
 
-        // Again, asking to append: the colliding groups have another head, still refused
-        // whole; the imported ones are already present.
-        let out = dancu(&[
-            "import",
-            "citizens",
-            second.to_str().unwrap(),
-            "--database-url",
-            url,
-            "--rejects",
-            rejects.to_str().unwrap(),
-            "--append-to-existing-households",
-        ]);
-        let report =
-            String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{report}");
-        let want = format!("800 rows: 0 imported, {new_rows} already present, {colliding_rows} rejected");
-        assert!(report.contains(&want), "{want}: {report}");
-        let text = std::fs::read_to_string(&rejects).unwrap();
-        assert_eq!(
-            text.lines().skip(1).filter(|l| l.contains(",household.head_count,")).count(),
-            colliding_rows
-        );
-        assert_eq!(stored_sync(url), 400 + new_rows as u64);
-    }
-    if let Some(url) = pg {
-        let db = &url[url.rfind('/').unwrap() + 1..];
-        let _ = Command::new("psql")
-            .arg(pg_url())
-            .args(["-qc", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")])
-            .output();
-    }
+    // Again, asking to append: the colliding groups have another head, still refused
+    // whole; the imported ones are already present.
+    let out = dancu(&[
+        "import",
+        "citizens",
+        second.to_str().unwrap(),
+        "--database-url",
+        url,
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--append-to-existing-households",
+    ]);
+    let report = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    let want = format!("800 rows: 0 imported, {new_rows} already present, {colliding_rows} rejected");
+    assert!(report.contains(&want), "{want}: {report}");
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(text.lines().skip(1).filter(|l| l.contains(",household.head_count,")).count(), colliding_rows);
+    assert_eq!(stored_sync(url), 400 + new_rows as u64);
 }
 
 fn stored_sync(url: &str) -> u64 {

@@ -3,30 +3,40 @@
 //! TOTP (replay refused), "who accessed my data", locking, the officer-verified password
 //! reset, brute-force throttling, the level-2 upgrade and the old-CMND confirmation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 const CITIZEN_PW: &str = "mat-khau-cong-dan-1";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eid_and_portal_on_every_backend() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        let secret = registration(&app).await;
-        let secret = portal_life_cycle(&app, &secret).await;
-        upgrade_and_documents(&app, &secret).await;
-        throttling_does_not_reveal_accounts(&app).await;
-        cmnd_confirmation(&app).await;
-        eprintln!("eid tests passed on {backend}");
-    }
+on_both_backends!(
+    level_1_registration_is_checked_against_the_record,
+    portal_life_cycle,
+    level_2_upgrade_and_documents,
+    throttling_does_not_reveal_accounts,
+    cmnd_confirmation,
+);
+
+async fn level_1_registration_is_checked_against_the_record(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    registration(app).await;
 }
 
-async fn body(r: Response) -> Value {
-    r.json().await.unwrap()
+/// Registration, approval, login with TOTP (replay refused), "who accessed my data",
+/// locking and the officer-verified reset.
+async fn portal_life_cycle(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = registration(app).await;
+    life_cycle(app, &secret).await;
+}
+
+/// The level-2 upgrade (on an account through its life cycle) and integrated documents.
+async fn level_2_upgrade_and_documents(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = registration(app).await;
+    life_cycle(app, &secret).await;
+    upgrade_and_documents(app).await;
 }
 
 fn rule(v: &Value) -> String {
@@ -181,7 +191,7 @@ async fn event(app: &TestApp, user: &str, id: &str, b: Value) -> Response {
 }
 
 /// Returns the TOTP secret after the reset.
-async fn portal_life_cycle(app: &TestApp, secret: &str) -> String {
+async fn life_cycle(app: &TestApp, secret: &str) -> String {
     let id = app.citizen_a.personal_id.to_string();
     let mut jar = Jar::default();
 
@@ -339,29 +349,23 @@ async fn portal_life_cycle(app: &TestApp, secret: &str) -> String {
     new_secret
 }
 
-async fn upgrade_and_documents(app: &TestApp, _secret: &str) {
+async fn upgrade_and_documents(app: &TestApp) {
     let id = app.citizen_a.personal_id.to_string();
     // Level 2 needs a valid card.
     let r = event(app, "xa_a", &id, json!({"event": "upgrade_level_2", "biometrics_verified": true})).await;
     assert_eq!(rule(&body(r).await), "eid.card_missing");
     let t = app.token("xa_a").await;
     let c = app.client();
-    let r = c
-        .post(format!("{}/api/v1/card-applications", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"personal_id": id, "kind": "first_issue", "biometrics_captured": true, "reason": "cấp mới"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, format!("{}/api/v1/card-applications", app.base), &json!({"personal_id": id, "kind": "first_issue", "biometrics_captured": true, "reason": "cấp mới"})).await;
     let app_id = body(r).await["id"].as_i64().unwrap();
     for (v, to) in [(1, "sent_to_production"), (2, "card_received"), (3, "handed_over")] {
-        let r = c
-            .post(format!("{}/api/v1/card-applications/{app_id}/transitions", app.base))
-            .bearer_auth(&t)
-            .json(&json!({"to": to, "expected_version": v}))
-            .send()
-            .await
-            .unwrap();
+        let r = app
+            .post_json(
+                &t,
+                format!("{}/api/v1/card-applications/{app_id}/transitions", app.base),
+                &json!({"to": to, "expected_version": v}),
+            )
+            .await;
         assert_eq!(r.status(), StatusCode::OK, "{to}");
     }
     let r = event(app, "xa_a", &id, json!({"event": "upgrade_level_2", "biometrics_verified": false})).await;
@@ -400,7 +404,9 @@ async fn upgrade_and_documents(app: &TestApp, _secret: &str) {
 
 /// Repeated failures lock the personal ID out with the same answer whether or not it has an
 /// account.
-async fn throttling_does_not_reveal_accounts(app: &TestApp) {
+async fn throttling_does_not_reveal_accounts(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    registration(app).await;
     let with_account = app.citizen_a.personal_id.to_string();
     let without = app.citizen_b.personal_id.to_string();
     let mut answers = Vec::new();
@@ -417,7 +423,8 @@ async fn throttling_does_not_reveal_accounts(app: &TestApp) {
     assert_eq!(answers[0], vec![401, 401, 401, 401, 401, 429]);
 }
 
-async fn cmnd_confirmation(app: &TestApp) {
+async fn cmnd_confirmation(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let c = app.client();
     // A's record has no old CMND number.

@@ -4,39 +4,31 @@
 //! stored does not happen, and ID allocation and officer creation are scoped. SQLite and
 //! PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dancu_domain::household::Member;
 use dancu_domain::{Household, Relation};
 use dancu_store::registry::now;
 use dancu_store::{AuditEntry, AuditFilter, Change, NewOfficer, Role, Scope};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-async fn body(r: reqwest::Response) -> Value {
-    r.json().await.unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn access_is_audited_per_citizen_and_scoped_at_the_edges() {
-    for backend in backends().await {
-        let app = TestApp::start(backend).await;
-        search_hits_are_in_the_citizens_access_log(&app).await;
-        household_members_outside_scope_are_masked_and_kept(&app).await;
-        creating_an_existing_out_of_scope_record_reveals_nothing(&app).await;
-        id_allocation_and_officer_creation_are_scoped(&app).await;
-        a_write_whose_audit_entry_fails_does_not_happen(&app).await;
-        eprintln!("access audit tests passed on {backend}");
-    }
-}
+on_both_backends!(
+    search_hits_are_in_the_citizens_access_log,
+    household_members_outside_scope_are_masked_and_kept,
+    creating_an_existing_out_of_scope_citizen_reveals_nothing,
+    creating_an_existing_out_of_scope_household_reveals_nothing,
+    id_allocation_is_scoped,
+    officer_creation_is_scoped,
+    a_write_whose_audit_entry_fails_does_not_happen,
+);
 
 async fn audit_of(app: &TestApp, subject: &str) -> Vec<AuditEntry> {
     let f = AuditFilter { subject: Some(subject.into()), limit: 1000, ..Default::default() };
     app.store.list_audit(&f).await.unwrap().items
 }
 
-async fn search_hits_are_in_the_citizens_access_log(app: &TestApp) {
+async fn search_hits_are_in_the_citizens_access_log(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let a = app.citizen_a.personal_id.to_string();
@@ -66,7 +58,8 @@ async fn search_hits_are_in_the_citizens_access_log(app: &TestApp) {
     assert_eq!(audit_of(app, &b).await.len(), before_b, "commune B's citizen was not returned");
 }
 
-async fn household_members_outside_scope_are_masked_and_kept(app: &TestApp) {
+async fn household_members_outside_scope_are_masked_and_kept(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let a = app.citizen_a.personal_id;
@@ -127,7 +120,8 @@ async fn household_members_outside_scope_are_masked_and_kept(app: &TestApp) {
     );
 }
 
-async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp) {
+async fn creating_an_existing_out_of_scope_citizen_reveals_nothing(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let b = app.citizen_b.personal_id.to_string();
@@ -155,8 +149,13 @@ async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp)
     // Nothing changed.
     let stored = app.store.get_citizen(&app.citizen_b.personal_id).await.unwrap().unwrap();
     assert_eq!(stored.citizen, app.citizen_b);
+}
 
-    // A household number that exists outside the scope answers the same way.
+/// A household number that exists outside the scope answers like an existing citizen.
+async fn creating_an_existing_out_of_scope_household_reveals_nothing(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
     let change = Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: now() };
     let d = draft("001301000888", "Phạm", "Thị", "Hoa", "2001-02-03", "Nữ", COMMUNE_B);
     let cb = d.validate(chrono::Utc::now().date_naive()).unwrap();
@@ -167,13 +166,9 @@ async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp)
     };
     app.store.create_household(&hb, &change).await.unwrap();
     let d = draft("001201000999", "Vũ", "Văn", "Nam", "2001-05-06", "Nam", COMMUNE_A);
-    let r = c
-        .post(format!("{}/api/v1/citizens", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"reason": "đăng ký", "citizen": d}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(&t, format!("{}/api/v1/citizens", app.base), &json!({"reason": "đăng ký", "citizen": d}))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
     let r = c
         .post(format!("{}/api/v1/households", app.base))
@@ -188,41 +183,32 @@ async fn creating_an_existing_out_of_scope_record_reveals_nothing(app: &TestApp)
     assert_eq!(audit_of(app, "HBONLY").await[0].entry.outcome, "denied");
 }
 
-async fn id_allocation_and_officer_creation_are_scoped(app: &TestApp) {
-    let c = app.client();
+async fn id_allocation_is_scoped(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let url = format!("{}/api/v1/personal-ids", app.base);
     // Commune A is in Hà Nội (01): a birth registered in Hồ Chí Minh City (79) is not theirs.
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"province": "79", "sex": "Nam", "birth_year": 2026}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"province": "79", "sex": "Nam", "birth_year": 2026})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(body(r).await["error"]["code"], "out_of_scope");
     assert_eq!(audit_of(app, "province:79").await[0].entry.outcome, "denied");
-    let r = c
-        .post(&url)
-        .bearer_auth(&t)
-        .json(&json!({"province": "01", "sex": "Nam", "birth_year": 2026}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&t, &url, &json!({"province": "01", "sex": "Nam", "birth_year": 2026})).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let id = body(r).await["personal_id"].as_str().unwrap().to_string();
     assert!(id.starts_with("001"), "{id}");
     assert_eq!(audit_of(app, &id).await[0].entry.action, "personal_id.allocate");
+}
 
-    // An administrator scoped to commune A cannot create a nation-wide officer.
+/// An administrator scoped to commune A cannot create a nation-wide officer.
+async fn officer_creation_is_scoped(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     app.store
         .create_officer(&NewOfficer {
             username: "qt_xa_a".into(),
             display_name: "Quản trị xã A".into(),
             role: Role::Admin,
             scope: Scope::Commune(COMMUNE_A.into()),
-            password_hash: dancu_server::auth::hash_password(PASSWORD),
+            password_hash: password_hash(),
         })
         .await
         .unwrap();
@@ -231,26 +217,21 @@ async fn id_allocation_and_officer_creation_are_scoped(app: &TestApp) {
         json!({"username": user, "display_name": "Cán bộ mới", "role": "officer", "scope": scope,
                "password": "mat-khau-du-dai-2025"})
     };
-    let r = c
-        .post(format!("{}/api/v1/officers", app.base))
-        .bearer_auth(&ta)
-        .json(&new("nation", "toan_quoc"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json(&ta, format!("{}/api/v1/officers", app.base), &new("nation", "toan_quoc")).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", r.text().await.unwrap());
     assert_eq!(audit_of(app, "officer:toan_quoc").await[0].entry.outcome, "denied");
-    let r = c
-        .post(format!("{}/api/v1/officers", app.base))
-        .bearer_auth(&ta)
-        .json(&new(&format!("commune:{COMMUNE_A}"), "xa_a_2"))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(
+            &ta,
+            format!("{}/api/v1/officers", app.base),
+            &new(&format!("commune:{COMMUNE_A}"), "xa_a_2"),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
 }
 
-async fn a_write_whose_audit_entry_fails_does_not_happen(app: &TestApp) {
+async fn a_write_whose_audit_entry_fails_does_not_happen(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
     let c = app.client();
     let t = app.token("xa_a").await;
     let (fail, heal) = if app.backend == "sqlite" {
@@ -267,26 +248,18 @@ async fn a_write_whose_audit_entry_fails_does_not_happen(app: &TestApp) {
     };
     app.sql(fail).await;
     let d = draft("001201000555", "Đỗ", "Văn", "Tâm", "2001-08-09", "Nam", COMMUNE_A);
-    let r = c
-        .post(format!("{}/api/v1/citizens", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"reason": "đăng ký", "citizen": d}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(&t, format!("{}/api/v1/citizens", app.base), &json!({"reason": "đăng ký", "citizen": d}))
+        .await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body(r).await["error"]["code"], "audit_unavailable");
     app.sql(heal).await;
     let id = "001201000555".parse().unwrap();
     assert!(app.store.get_citizen(&id).await.unwrap().is_none(), "no write without its audit entry");
     // With the log back, the same create works.
-    let r = c
-        .post(format!("{}/api/v1/citizens", app.base))
-        .bearer_auth(&t)
-        .json(&json!({"reason": "đăng ký", "citizen": d}))
-        .send()
-        .await
-        .unwrap();
+    let r = app
+        .post_json(&t, format!("{}/api/v1/citizens", app.base), &json!({"reason": "đăng ký", "citizen": d}))
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     // The outcome entry is queued, not waited for; a later audited read commits after it.
     let r = c.get(format!("{}/api/v1/citizens/001201000555", app.base)).bearer_auth(&t).send().await.unwrap();

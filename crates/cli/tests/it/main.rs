@@ -1,0 +1,9 @@
+//! The `dancu` command's integration tests, one binary: the command as an operator runs it,
+//! on SQLite and PostgreSQL.
+
+mod common;
+
+mod audit;
+mod import;
+mod officer;
+mod registry_dedup;

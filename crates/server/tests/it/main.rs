@@ -1,0 +1,13 @@
+//! The server's integration tests, one binary: the real application on SQLite and
+//! PostgreSQL (`common`), one behaviour per test, each on a fresh app.
+
+mod common;
+
+mod access_audit;
+mod api;
+mod browser;
+mod dedup;
+mod eid;
+mod quality;
+mod reconcile;
+mod security;

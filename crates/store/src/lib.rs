@@ -4,9 +4,10 @@
 //! versioned migrations, run on open. One conformance suite (`tests/conformance/`) runs
 //! against both.
 //!
-//! Personal data is read and written by the server only through [`registry::Registry`],
-//! which scopes and audits every access; the raw [`Store`] is for the registry, the CLI
-//! (import, migrate) and tests.
+//! Outside this crate, personal data is reached only through [`registry::Registry`], which
+//! scopes and audits every access, and authentication data through [`Accounts`]; both come
+//! from an opened [`Database`]. The storage traits, `open` and the backends are public only
+//! with the `raw` feature, which only the test suites enable.
 
 pub mod audit_chain;
 mod combine;
@@ -24,13 +25,22 @@ pub mod quality;
 pub mod registry;
 mod rows;
 pub mod totp_secrets;
+#[cfg(feature = "raw")]
 pub mod traits;
+#[cfg(not(feature = "raw"))]
+mod traits;
 
 pub use database::{Accounts, Database};
 pub use error::StoreError;
 pub use model::*;
 pub use rows::{MAX_DUE_WITHIN_DAYS, RENEWAL_NOTICE_DAYS};
+// The narrow storage traits: public only with the `raw` feature (see [`database`]).
+#[cfg(feature = "raw")]
 pub use traits::{
+    AuditStore, CardStore, CitizenStore, HouseholdStore, ImportStore, OfficerStore, SessionStore,
+};
+#[cfg(not(feature = "raw"))]
+pub(crate) use traits::{
     AuditStore, CardStore, CitizenStore, HouseholdStore, ImportStore, OfficerStore, SessionStore,
 };
 
@@ -39,38 +49,48 @@ use std::sync::Arc;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Every storage operation dancu needs: the narrow traits of [`traits`] (all re-exported
-/// here), plus what concerns the database as a whole. Implementations:
-/// `sqlite::SqliteStore`, `postgres::PgStore`. Chosen at run time by URL scheme with
-/// [`open`].
-#[async_trait]
-pub trait Store:
-    CitizenStore
-    + ImportStore
-    + HouseholdStore
-    + CardStore
-    + OfficerStore
-    + SessionStore
-    + AuditStore
-    + Send
-    + Sync
-    + 'static
-{
-    /// Name of the backend, `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
+/// The bundle trait lives in a private module: outside this crate it is nameable only with
+/// the `raw` feature (the test suites), so the server and the CLI cannot hold a raw store.
+mod bundle {
+    use super::*;
 
-    /// The shared-SQL executor, for features written once for both backends ([`eid`],
-    /// [`dedup`], [`quality`]).
-    fn exec(&self) -> &dyn exec::SqlExec;
+    /// Every storage operation dancu needs: the narrow traits of [`traits`] (all re-exported
+    /// here), plus what concerns the database as a whole. Implementations:
+    /// `sqlite::SqliteStore`, `postgres::PgStore`. Chosen at run time by URL scheme with
+    /// [`open`].
+    #[async_trait]
+    pub trait Store:
+        CitizenStore
+        + ImportStore
+        + HouseholdStore
+        + CardStore
+        + OfficerStore
+        + SessionStore
+        + AuditStore
+        + Send
+        + Sync
+        + 'static
+    {
+        /// Name of the backend, `sqlite` or `postgres`.
+        fn backend(&self) -> &'static str;
 
-    /// Checks the applied migrations' checksums (an edited one is refused with
-    /// `StoreError::Config` naming its version), then runs the pending ones; returns the
-    /// versions applied now. One runner for both backends (`migrate.rs`).
-    async fn migrate(&self) -> Result<Vec<i64>>;
+        /// The shared-SQL executor, for features written once for both backends ([`eid`],
+        /// [`dedup`], [`quality`]).
+        fn exec(&self) -> &dyn exec::SqlExec;
 
-    /// Cheap liveness check of the database (for `/readyz`).
-    async fn ping(&self) -> Result<()>;
+        /// Checks the applied migrations' checksums (an edited one is refused with
+        /// `StoreError::Config` naming its version), then runs the pending ones; returns the
+        /// versions applied now. One runner for both backends (`migrate.rs`).
+        async fn migrate(&self) -> Result<Vec<i64>>;
+
+        /// Cheap liveness check of the database (for `/readyz`).
+        async fn ping(&self) -> Result<()>;
+    }
 }
+#[cfg(feature = "raw")]
+pub use bundle::Store;
+#[cfg(not(feature = "raw"))]
+pub(crate) use bundle::Store;
 
 /// Opens the store a URL names (`sqlite://path/to/file.db`, `sqlite::memory:` for tests,
 /// `postgres://…`) and runs migrations. `audit_key` keys the audit chain

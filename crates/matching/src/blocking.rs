@@ -196,12 +196,19 @@ fn given_commune_keys(r: &Record) -> [u64; 2] {
 
 /// The house numbers of the address detail and the commune: a household's block, robust to
 /// every error in names, dates and IDs at once (a duplicate with a typo in the given name, a
-/// year-only date and no ID is still at the same address).
+/// year-only date and no ID is still at the same address). Without unit codes the commune
+/// name and the postcode stand in for the commune (one key each, so a typo in one is
+/// survived).
 fn address_keys(r: &Record) -> [u64; 2] {
-    if r.detail_digits == 0 || r.commune == 0 {
+    if r.detail_digits == 0 {
         return [0, 0];
     }
-    local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) })
+    if r.commune != 0 {
+        return local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) });
+    }
+    let text = if r.commune_text != 0 { key(&[13, r.commune_text as u64, r.detail_digits]) } else { 0 };
+    let post = if r.postcode != 0 { key(&[14, r.postcode as u64, r.detail_digits]) } else { 0 };
+    [text, post]
 }
 
 /// Every blocking rule by name, strongest first (the order they run in).
@@ -272,7 +279,7 @@ fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
             given_commune_keys,
             &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
         ),
-        "address_numbers" if has(Field::Address) => {
+        "address_numbers" if has(Field::Address) || has(Field::Detail) => {
             r("address_numbers", address_keys, &[Field::Unit, Field::Address, Field::Place, Field::Detail])
         }
         _ => None,

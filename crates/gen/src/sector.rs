@@ -374,7 +374,9 @@ impl<W: Write, T: Write> SectorWriter<W, T> {
         }
         if self.hit(self.profile.same_name_sibling, "hard_same_name_sibling") {
             let mut q = p.clone();
-            q.year = p.year + self.rng.gen_range(1..=8);
+            // Born a few years before or after (never after the generation date).
+            let gap = self.rng.gen_range(1..=8);
+            q.year = if p.year + gap <= 2025 { p.year + gap } else { p.year - gap };
             q.md = Some(self.random_md());
             q.id = self.other_id(&p.id, q.year);
             q.cmnd.clear();

@@ -292,6 +292,11 @@ fn date_level(a: &Record, b: &Record) -> u8 {
     } else if x.year == y.year && (x.month == 0 || y.month == 0 || x.month == y.month) {
         return 2;
     }
+    // 1 January stands for "only the year is known" in many lists: a partial date.
+    let jan1 = |d: crate::normalise::Ymd| d.month == 1 && d.day == 1;
+    if x.year == y.year && (jan1(x) || jan1(y)) && x != y {
+        return 2;
+    }
     let same_dm = x.month == y.month && x.day == y.day;
     if (x.year == y.year && (x.month == y.month || (x.day == y.day && x.day != 0)))
         || (same_dm
@@ -479,8 +484,11 @@ mod tests {
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 5, 9)), 3);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 5, 4)), 3);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1909, 5, 4)), 3);
-        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1975, 8, 19)), 4);
-        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), 4);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1980, 5, 4)), 3); // one year digit
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 1, 1)), 2); // defaulted to 1 January
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 8, 19)), 4);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1975, 8, 19)), 5);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), 5);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(0, 0, 0)), NULL);
     }
 

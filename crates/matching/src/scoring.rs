@@ -47,6 +47,25 @@ impl Model {
     /// The weight a field contributes (0 for a `NULL` level), with term-frequency adjustment
     /// for exact family and given names.
     pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {
+        let w = self.own_weight(i, c);
+        // A household shares its phone as it shares its address: when both agree they are
+        // one piece of evidence ("same household"), counted once at the larger weight, so
+        // twins or siblings at one address with one phone are not proved the same person.
+        if self.fields[i] == Field::Phone && w > 0.0 {
+            let place = self
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| matches!(f, Field::Address | Field::Detail | Field::Unit | Field::Place))
+                .map(|(k, _)| self.own_weight(k, c))
+                .fold(0.0f64, f64::max);
+            return (w - place).max(0.0);
+        }
+        w
+    }
+
+    /// A field's weight on its own.
+    fn own_weight(&self, i: usize, c: &Comparison) -> f64 {
         let l = c.levels[i];
         if l == NULL {
             return 0.0;
@@ -355,11 +374,16 @@ fn anchor_m(fields: &[Field], all: &FastMap<u64, u64>) -> Option<Vec<Vec<f64>>> 
     }
     let mut counts = empty_counts(fields);
     let mut anchors = 0u64;
-    for (&p, &c) in all {
+    let place = |f: &Field| matches!(f, Field::Address | Field::Unit | Field::Place);
+    let mut all: Vec<(u64, u64)> = all.iter().map(|(&p, &c)| (p, c)).collect();
+    all.sort_unstable();
+    for (p, c) in all {
+        // Name, full date and a place must all be there and agree; other anchor fields
+        // (middle name, detail) may be missing.
         let is_anchor = fields.iter().enumerate().all(|(i, f)| {
             let l = unpack(p, i);
-            !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f))
-        });
+            !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f) && !place(f))
+        }) && fields.iter().enumerate().any(|(i, f)| place(f) && unpack(p, i) == 0);
         if !is_anchor {
             continue;
         }

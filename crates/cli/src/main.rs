@@ -155,7 +155,8 @@ fn main() -> Result<()> {
     config::init_logging(cli.log_json);
     // Matching commands take their column mapping from --mapping; the server settings
     // (--config, DANCU_CONFIG) are not read.
-    let config_given = |m: &clap::ArgMatches| m.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
+    let config_given =
+        |m: &clap::ArgMatches| m.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
     let config_given = config_given(&matches) || matches.subcommand().is_some_and(|(_, m)| config_given(m));
     match &cli.command {
         Command::Dedup(_) | Command::Link(_) | Command::Reconcile(_) if config_given => {
@@ -164,9 +165,16 @@ fn main() -> Result<()> {
         Command::Dedup(a) => return matching_cmd::dedup(a),
         Command::Link(a) => return matching_cmd::link(a),
         Command::Reconcile(a) => return matching_cmd::reconcile(a),
-        Command::Gen { people, seed, out, provinces, duplicates: Some(rate), truth, errors } if errors != "standard" => {
+        Command::Gen { people, seed, out, provinces, duplicates: Some(rate), truth, errors }
+            if errors != "standard" =>
+        {
             // A fixed generation date, so that a data set is the same on any day.
-            let cfg = dancu_gen::GenConfig { people: *people, seed: *seed, provinces: provinces.clone(), ..Default::default() };
+            let cfg = dancu_gen::GenConfig {
+                people: *people,
+                seed: *seed,
+                provinces: provinces.clone(),
+                ..Default::default()
+            };
             return matching_cmd::gen_sector(&cfg, errors, *rate, out, truth.as_deref());
         }
         _ => {}

@@ -83,7 +83,13 @@ pub struct ReconcileArgs {
 }
 
 /// `dancu gen --errors independent-…`: the sector list of docs/ERROR_MODEL.md.
-pub fn gen_sector(cfg: &dancu_gen::GenConfig, errors: &str, rate: f64, out: &Path, truth: Option<&Path>) -> Result<()> {
+pub fn gen_sector(
+    cfg: &dancu_gen::GenConfig,
+    errors: &str,
+    rate: f64,
+    out: &Path,
+    truth: Option<&Path>,
+) -> Result<()> {
     let started = Instant::now();
     let profile = dancu_gen::Profile::by_name(errors).with_context(|| {
         format!("--errors {errors:?}: expected standard, independent-dev or independent-heldout")
@@ -114,7 +120,10 @@ fn threshold(arg: Option<f64>, cfg: &MatchConfig) -> Result<f64> {
 fn review(arg: Option<f64>, cfg: &MatchConfig, threshold: f64) -> Result<Option<f64>> {
     let r = arg.or(cfg.settings.review_threshold);
     if let Some(r) = r {
-        anyhow::ensure!(r > 0.0 && r < threshold, "--review: a probability above 0 and below the threshold {threshold}, got {r}");
+        anyhow::ensure!(
+            r > 0.0 && r < threshold,
+            "--review: a probability above 0 and below the threshold {threshold}, got {r}"
+        );
     }
     Ok(r)
 }

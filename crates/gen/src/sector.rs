@@ -21,8 +21,18 @@ use crate::geo::{Detail, World};
 use crate::typos::{drop_marks, nfd, typo};
 
 /// The header of the sector list.
-pub const SECTOR_COLUMNS: [&str; 10] =
-    ["stt", "ho_ten", "ngay_sinh", "gioi_tinh", "so_dinh_danh", "dien_thoai", "dia_chi", "xa", "tinh", "ma_xa"];
+pub const SECTOR_COLUMNS: [&str; 10] = [
+    "stt",
+    "ho_ten",
+    "ngay_sinh",
+    "gioi_tinh",
+    "so_dinh_danh",
+    "dien_thoai",
+    "dia_chi",
+    "xa",
+    "tinh",
+    "ma_xa",
+];
 
 /// A duplicate is written between 1 and this many rows after the record that caused it.
 const MAX_DELAY: u64 = 5000;
@@ -208,14 +218,18 @@ struct Person {
 /// Given names for twins (independent of the generator's name lists).
 const TWIN_NAMES: &[&str] = &[
     "An", "Anh", "Bình", "Châu", "Chi", "Dũng", "Duy", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng",
-    "Huy", "Hương", "Khánh", "Khoa", "Lan", "Linh", "Long", "Mai", "Minh", "My", "Nam", "Ngân", "Ngọc", "Nhung",
-    "Phong", "Phúc", "Phương", "Quân", "Quang", "Sơn", "Tâm", "Thảo", "Thắng", "Thành", "Trang", "Trung", "Tú",
-    "Tuấn", "Vy", "Yến",
+    "Huy", "Hương", "Khánh", "Khoa", "Lan", "Linh", "Long", "Mai", "Minh", "My", "Nam", "Ngân", "Ngọc",
+    "Nhung", "Phong", "Phúc", "Phương", "Quân", "Quang", "Sơn", "Tâm", "Thảo", "Thắng", "Thành", "Trang",
+    "Trung", "Tú", "Tuấn", "Vy", "Yến",
 ];
 
-const PHONE_PREFIXES: &[&str] =
-    &["032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097", "098", "081", "082", "083",
-      "084", "085", "088", "091", "094", "070", "076", "077", "078", "079", "089", "090", "093", "056", "058"];
+const PHONE_PREFIXES: &[&str] = &[
+    "032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097", "098", "081", "082", "083",
+    "084", "085", "088", "091", "094", "070", "076", "077", "078", "079", "089", "090", "093", "056", "058",
+];
+
+/// A record waiting for its turn: due row, sequence, person, row body without `stt`.
+type Pending = (u64, u64, u64, Vec<u8>);
 
 /// Receives the citizen CSV of [`crate::generate`] and writes the sector list.
 pub(crate) struct SectorWriter<W: Write, T: Write> {
@@ -234,7 +248,7 @@ pub(crate) struct SectorWriter<W: Write, T: Write> {
     seq: u64,
     next_pid: u64,
     /// (due row, sequence, person, row body without `stt`).
-    pending: BinaryHeap<Reverse<(u64, u64, u64, Vec<u8>)>>,
+    pending: BinaryHeap<Reverse<Pending>>,
     buf: Vec<u8>,
     truth_buf: Vec<u8>,
     pub(crate) stats: SectorStats,
@@ -244,7 +258,13 @@ pub(crate) struct SectorWriter<W: Write, T: Write> {
 }
 
 impl<W: Write, T: Write> SectorWriter<W, T> {
-    pub(crate) fn new(seed: u64, profile: Profile, rate: f64, mut out: W, mut truth: T) -> std::io::Result<Self> {
+    pub(crate) fn new(
+        seed: u64,
+        profile: Profile,
+        rate: f64,
+        mut out: W,
+        mut truth: T,
+    ) -> std::io::Result<Self> {
         let world = World::get();
         let commune_index = world.communes.iter().enumerate().map(|(i, c)| (c.code, i as u32)).collect();
         out.write_all(SECTOR_COLUMNS.join(",").as_bytes())?;
@@ -303,7 +323,8 @@ impl<W: Write, T: Write> SectorWriter<W, T> {
         let commune = self.commune_of(&f[unit]);
         let Some(commune) = commune else { return Ok(()) };
         let cmnd = f.get(CSV_COLUMNS.iter().position(|c| *c == "cmnd").unwrap()).cloned().unwrap_or_default();
-        let phone = if self.rng.gen_bool(self.profile.phone_present) { Some(self.random_phone()) } else { None };
+        let phone =
+            if self.rng.gen_bool(self.profile.phone_present) { Some(self.random_phone()) } else { None };
         let p = Person {
             pid: self.next_pid,
             family: f[fam].clone(),
@@ -393,7 +414,8 @@ impl<W: Write, T: Write> SectorWriter<W, T> {
             q.id = self.other_id(&p.id, p.year);
             q.cmnd.clear();
             q.detail = self.new_detail(p.commune);
-            q.phone = if self.rng.gen_bool(self.profile.phone_present) { Some(self.random_phone()) } else { None };
+            q.phone =
+                if self.rng.gen_bool(self.profile.phone_present) { Some(self.random_phone()) } else { None };
             extra.push(q);
         }
         for mut q in extra {
@@ -460,7 +482,8 @@ impl<W: Write, T: Write> SectorWriter<W, T> {
         let pr = self.profile.clone();
         // Names.
         let mut family = p.family.clone();
-        let mut middle: Vec<String> = p.middle.split(' ').filter(|w| !w.is_empty()).map(String::from).collect();
+        let mut middle: Vec<String> =
+            p.middle.split(' ').filter(|w| !w.is_empty()).map(String::from).collect();
         let mut given = p.given.clone();
         if !middle.is_empty() && self.hit(pr.middle_missing, "middle_missing") {
             let i = self.rng.gen_range(0..middle.len());
@@ -622,7 +645,8 @@ impl<W: Write, T: Write> SectorWriter<W, T> {
     fn render_id(&mut self, p: &Person) -> String {
         let pr = self.profile.clone();
         let elderly_or_child = p.year < 1955 || p.year > 2012;
-        if p.id.is_empty() || self.hit(pr.id_missing * if elderly_or_child { 1.3 } else { 1.0 }, "id_missing") {
+        if p.id.is_empty() || self.hit(pr.id_missing * if elderly_or_child { 1.3 } else { 1.0 }, "id_missing")
+        {
             return String::new();
         }
         if !p.cmnd.is_empty() && self.hit(pr.id_cmnd, "id_cmnd") {
@@ -802,7 +826,8 @@ fn with_kind(kind: &str, name: &str) -> String {
 
 /// Without the leading unit-kind word (`Xã`, `Phường`, `Tỉnh`, `Thành phố`, `Đặc khu`).
 fn strip_kind(s: &str) -> String {
-    for k in ["Thành phố ", "Thị trấn ", "Đặc khu ", "Phường ", "Xã ", "Tỉnh ", "Thị xã ", "Huyện "] {
+    for k in ["Thành phố ", "Thị trấn ", "Đặc khu ", "Phường ", "Xã ", "Tỉnh ", "Thị xã ", "Huyện "]
+    {
         if let Some(rest) = s.strip_prefix(k) {
             return rest.to_string();
         }

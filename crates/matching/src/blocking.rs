@@ -75,7 +75,8 @@ fn given_date_keys(r: &Record) -> [u64; 2] {
     if r.n_names < 2 || !d.is_full() {
         return [0, 0];
     }
-    let dk = |w: Sym| key(&[9, w as u64, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64]);
+    let dk =
+        |w: Sym| key(&[9, w as u64, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64]);
     [dk(r.given()), dk(r.family())]
 }
 
@@ -88,7 +89,11 @@ pub fn sound_key(w: &str) -> u64 {
     let mut last = 0u8;
     for (i, &c) in b.iter().enumerate() {
         let c = c.to_ascii_lowercase();
-        let keep = i == 0 || !matches!(c, b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'h' | b'w' | b'f' | b's' | b'r' | b'x' | b'j');
+        let keep = i == 0
+            || !matches!(
+                c,
+                b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'h' | b'w' | b'f' | b's' | b'r' | b'x' | b'j'
+            );
         if keep && c != last && c.is_ascii_alphanumeric() {
             out = out.wrapping_mul(37).wrapping_add(c as u64);
         }
@@ -104,8 +109,8 @@ pub fn sound_names(r: &Record, strings: &[Box<str>]) -> u64 {
         return 0;
     }
     let mut t = [0u64; MAX_NAME_TOKENS];
-    for i in 0..n {
-        t[i] = strings.get(r.names[i] as usize).map(|s| sound_key(s)).unwrap_or(0);
+    for (slot, &sym) in t.iter_mut().zip(&r.names[..n]) {
+        *slot = strings.get(sym as usize).map(|s| sound_key(s)).unwrap_or(0);
     }
     t[..n].sort_unstable();
     key(&t[..n])
@@ -241,16 +246,12 @@ fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
         "id_fragments" if has(Field::PersonalId) => {
             r("id_fragments", id_fragment_keys, &[Field::PersonalId, Field::GivenName])
         }
-        "name_ends+year" if has(Field::BirthDate) => r(
-            "name_ends+year",
-            name_ends_year_keys,
-            &[Field::FamilyName, Field::GivenName, Field::BirthDate],
-        ),
-        "given+birth_date" if has(Field::BirthDate) => r(
-            "given+birth_date",
-            given_date_keys,
-            &[Field::FamilyName, Field::GivenName, Field::BirthDate],
-        ),
+        "name_ends+year" if has(Field::BirthDate) => {
+            r("name_ends+year", name_ends_year_keys, &[Field::FamilyName, Field::GivenName, Field::BirthDate])
+        }
+        "given+birth_date" if has(Field::BirthDate) => {
+            r("given+birth_date", given_date_keys, &[Field::FamilyName, Field::GivenName, Field::BirthDate])
+        }
         "sound_names+month_day" if has(Field::BirthDate) => r(
             "sound_names+month_day",
             sound_names_month_day_keys,

@@ -36,9 +36,14 @@ impl Field {
             Field::FamilyName => &["exact", "similar", "different"],
             Field::GivenName => &["exact", "very_similar", "similar", "different"],
             Field::MiddleName => &["exact", "missing_or_extra_word", "similar", "different"],
-            Field::BirthDate => {
-                &["exact", "day_month_swapped", "partial_date_agrees", "one_part_differs", "same_year", "different"]
-            }
+            Field::BirthDate => &[
+                "exact",
+                "day_month_swapped",
+                "partial_date_agrees",
+                "one_part_differs",
+                "same_year",
+                "different",
+            ],
             Field::PersonalId => &["exact", "one_digit_off", "different"],
             Field::Cmnd | Field::Postcode | Field::Phone | Field::Category(_) => &["exact", "different"],
             Field::Unit => &["same_commune", "same_province", "different"],

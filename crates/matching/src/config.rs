@@ -169,7 +169,11 @@ impl MatchConfig {
                 ColumnSpec::Many(v) => v.clone(),
             };
             if list.is_empty() {
-                return Err(ConfigError::new(format!("columns.{kind}"), "config.empty_column", "no column named"));
+                return Err(ConfigError::new(
+                    format!("columns.{kind}"),
+                    "config.empty_column",
+                    "no column named",
+                ));
             }
             if list.len() > 1 {
                 if !JOINABLE_KINDS.contains(&kind.as_str()) {
@@ -186,7 +190,9 @@ impl MatchConfig {
         for (kind, spec) in &raw.columns {
             let column = match spec {
                 ColumnSpec::One(c) => c.as_str(),
-                ColumnSpec::Many(v) => v.iter().find(|c| c.trim().is_empty()).map(String::as_str).unwrap_or("x"),
+                ColumnSpec::Many(v) => {
+                    v.iter().find(|c| c.trim().is_empty()).map(String::as_str).unwrap_or("x")
+                }
             };
             if !FIELD_KINDS.contains(&kind.as_str()) {
                 return Err(ConfigError::new(
@@ -254,7 +260,11 @@ impl MatchConfig {
             match crate::normalise::DateFormat::parse(f) {
                 Ok(d) => parsed_date_formats.push(d),
                 Err(message) => {
-                    return Err(ConfigError::new(format!("settings.date_formats[{i}]"), "config.date_format", message))
+                    return Err(ConfigError::new(
+                        format!("settings.date_formats[{i}]"),
+                        "config.date_format",
+                        message,
+                    ))
                 }
             }
         }
@@ -263,7 +273,10 @@ impl MatchConfig {
                 return Err(ConfigError::new(
                     format!("settings.blocking[{i}]"),
                     "config.unknown_rule",
-                    format!("unknown blocking rule {r:?}; expected one of {}", crate::blocking::RULE_NAMES.join(", ")),
+                    format!(
+                        "unknown blocking rule {r:?}; expected one of {}",
+                        crate::blocking::RULE_NAMES.join(", ")
+                    ),
                 ));
             }
         }

@@ -25,21 +25,26 @@ pub enum MatchError {
     Config(#[from] crate::config::ConfigError),
     #[error("{path}: line {line}: {message}")]
     Truth { path: PathBuf, line: u64, message: String },
-    #[error(
-        "{path}: column `{column}` (key `{key}`): {failed} of {rows} rows break rule {rule}, e.g. {example:?} \
-         (line {line}); declare the format in the mapping (e.g. settings.date_formats = [\"%Y%m%d\"]) \
-         or allow the column with settings.allow_unparsed = [\"{column}\"]"
-    )]
-    Unparsed {
-        path: PathBuf,
-        key: String,
-        column: String,
-        rule: &'static str,
-        failed: u64,
-        rows: u64,
-        example: String,
-        line: u32,
-    },
+    #[error(transparent)]
+    Unparsed(Box<Unparsed>),
+}
+
+/// A column whose values mostly break a rule.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: column `{column}` (key `{key}`): {failed} of {rows} rows break rule {rule}, e.g. {example:?} \
+     (line {line}); declare the format in the mapping (e.g. settings.date_formats = [\"%Y%m%d\"]) \
+     or allow the column with settings.allow_unparsed = [\"{column}\"]"
+)]
+pub struct Unparsed {
+    pub path: PathBuf,
+    pub key: String,
+    pub column: String,
+    pub rule: &'static str,
+    pub failed: u64,
+    pub rows: u64,
+    pub example: String,
+    pub line: u32,
 }
 
 /// Records read so far, with one interner shared by every source.
@@ -202,8 +207,10 @@ impl Loader {
             return Ok(());
         }
         let limit = cfg.settings.max_unparsed_share * rows as f64;
-        let mut worst: Vec<(&(String, &'static str), &u64)> =
-            failures.iter().filter(|(k, &n)| n as f64 > limit && !cfg.settings.allow_unparsed.contains(&k.0)).collect();
+        let mut worst: Vec<(&(String, &'static str), &u64)> = failures
+            .iter()
+            .filter(|(k, &n)| n as f64 > limit && !cfg.settings.allow_unparsed.contains(&k.0))
+            .collect();
         worst.sort();
         let Some(((column, rule), &failed)) = worst.first().map(|(k, n)| (*k, *n)) else { return Ok(()) };
         let col_index = lay.names.iter().position(|n| n == column);
@@ -222,7 +229,7 @@ impl Loader {
             })
             .unwrap_or_default();
         let key = cfg.referenced().into_iter().find(|(_, c)| c == column).map(|(k, _)| k).unwrap_or_default();
-        Err(MatchError::Unparsed {
+        Err(MatchError::Unparsed(Box::new(Unparsed {
             path: path.into(),
             key,
             column: column.clone(),
@@ -231,7 +238,7 @@ impl Loader {
             rows,
             example,
             line,
-        })
+        })))
     }
 
     fn parse_row(&self, row: &csv::ByteRecord, lay: &Layout, cfg: &MatchConfig) -> Parsed {

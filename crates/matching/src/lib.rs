@@ -323,7 +323,8 @@ impl<'a> Matcher<'a> {
         for group in by_person.chunk_by(|a, b| a.0 == b.0) {
             for x in 0..group.len() {
                 for y in x + 1..group.len() {
-                    let (a, b) = (&self.ds.records[group[x].1 as usize], &self.ds.records[group[y].1 as usize]);
+                    let (a, b) =
+                        (&self.ds.records[group[x].1 as usize], &self.ds.records[group[y].1 as usize]);
                     if (self.ds.cross && a.source == b.source) || a.n_names == 0 || b.n_names == 0 {
                         continue;
                     }

@@ -10,7 +10,13 @@ use dancu_matching::{dedup, eval, Dataset, MatchConfig, MatchError, Truth};
 const SECTOR_TOML: &str = include_str!("../configs/sector.toml");
 const FEBRL_TOML: &str = include_str!("../configs/febrl.toml");
 
-fn sector_list(dir: &Path, profile: &dancu_gen::Profile, people: u64, seed: u64, rate: f64) -> (std::path::PathBuf, std::path::PathBuf) {
+fn sector_list(
+    dir: &Path,
+    profile: &dancu_gen::Profile,
+    people: u64,
+    seed: u64,
+    rate: f64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let (list, truth) = (dir.join(format!("list_{seed}.csv")), dir.join(format!("truth_{seed}.csv")));
     let cfg = dancu_gen::GenConfig { people, seed, ..Default::default() };
     dancu_gen::generate_sector_list_to_path(&cfg, profile, rate, &list, Some(&truth)).unwrap();
@@ -81,7 +87,9 @@ fn same_output_at_one_and_two_threads() {
             let pairs: Vec<(String, String, u32)> = result
                 .pairs
                 .iter()
-                .map(|&(i, j, w)| (ds.ids[i as usize].to_string(), ds.ids[j as usize].to_string(), w.to_bits()))
+                .map(|&(i, j, w)| {
+                    (ds.ids[i as usize].to_string(), ds.ids[j as usize].to_string(), w.to_bits())
+                })
                 .collect();
             (result.labels.clone(), pairs, m.model.lambda.to_bits(), format!("{:?}", m.model.m))
         })
@@ -94,16 +102,20 @@ fn same_output_at_one_and_two_threads() {
 
 #[test]
 fn bad_mappings_fail_at_once_naming_the_key() {
-    let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\ndate_formats = [\"%Y%q\"]\n").unwrap_err();
+    let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\ndate_formats = [\"%Y%q\"]\n")
+        .unwrap_err();
     assert_eq!((e.key.as_str(), e.rule), ("settings.date_formats[0]", "config.date_format"));
-    let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\ndate_formats = [\"%d/%m\"]\n").unwrap_err();
+    let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\ndate_formats = [\"%d/%m\"]\n")
+        .unwrap_err();
     assert_eq!(e.rule, "config.date_format");
-    let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\nblocking = [\"province\"]\n").unwrap_err();
+    let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\nblocking = [\"province\"]\n")
+        .unwrap_err();
     assert_eq!((e.key.as_str(), e.rule), ("settings.blocking[0]", "config.unknown_rule"));
     let e = MatchConfig::from_toml("[columns]\nfull_name = \"x\"\n[settings]\nmax_blok = 3\n").unwrap_err();
     assert_eq!(e.rule, "config.syntax");
     assert!(e.to_string().contains("max_blok"), "{e}");
-    let e = MatchConfig::from_toml("[columns]\nbirth_date = [\"a\", \"b\"]\nfull_name = \"x\"\n").unwrap_err();
+    let e =
+        MatchConfig::from_toml("[columns]\nbirth_date = [\"a\", \"b\"]\nfull_name = \"x\"\n").unwrap_err();
     assert_eq!((e.key.as_str(), e.rule), ("columns.birth_date", "config.not_joinable"));
 
     // A mapped column the header lacks.
@@ -112,7 +124,9 @@ fn bad_mappings_fail_at_once_naming_the_key() {
     std::fs::write(&p, "ten,ngay\nAn,2001\n").unwrap();
     let cfg = MatchConfig::from_toml("[columns]\nfull_name = \"ho_ten\"\n").unwrap();
     match Dataset::read(&[&p], &cfg) {
-        Err(MatchError::UnknownColumn { key, column, .. }) => assert_eq!((key.as_str(), column.as_str()), ("columns.full_name", "ho_ten")),
+        Err(MatchError::UnknownColumn { key, column, .. }) => {
+            assert_eq!((key.as_str(), column.as_str()), ("columns.full_name", "ho_ten"))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -127,11 +141,16 @@ fn a_column_that_mostly_fails_stops_the_run() {
     }
     std::fs::write(&p, &text).unwrap();
     // Read day first (the built-in list) most of these are invalid dates.
-    let cfg = MatchConfig::from_toml("[columns]\nrecord_id = \"id\"\nfull_name = \"ten\"\nbirth_date = \"ngay\"\n").unwrap();
+    let cfg =
+        MatchConfig::from_toml("[columns]\nrecord_id = \"id\"\nfull_name = \"ten\"\nbirth_date = \"ngay\"\n")
+            .unwrap();
     match Dataset::read(&[&p], &cfg) {
-        Err(e @ MatchError::Unparsed { .. }) => {
+        Err(e @ MatchError::Unparsed(_)) => {
             let msg = e.to_string();
-            assert!(msg.contains("column `ngay`") && msg.contains("columns.birth_date") && msg.contains("19800"), "{msg}");
+            assert!(
+                msg.contains("column `ngay`") && msg.contains("columns.birth_date") && msg.contains("19800"),
+                "{msg}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -156,7 +175,9 @@ fn nameless_rows_are_kept_as_singletons() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a.csv");
     std::fs::write(&p, "id,ten,so\nr1,,001090000001\nr2,,001090000001\nr3,Lê An,\n").unwrap();
-    let cfg = MatchConfig::from_toml("[columns]\nrecord_id = \"id\"\nfull_name = \"ten\"\npersonal_id = \"so\"\n").unwrap();
+    let cfg =
+        MatchConfig::from_toml("[columns]\nrecord_id = \"id\"\nfull_name = \"ten\"\npersonal_id = \"so\"\n")
+            .unwrap();
     let ds = Dataset::read(&[&p], &cfg).unwrap();
     assert_eq!(ds.len(), 3);
     let (_, result) = dedup(&ds, &cfg, 0.9, None);

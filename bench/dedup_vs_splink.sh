@@ -11,8 +11,13 @@
 #   SKIP_SPLINK=1 bench/dedup_vs_splink.sh 1000000     # dancu only
 #   SKIP_DANCU=1 bench/dedup_vs_splink.sh 1000000      # Splink only
 #   DANCU_BIN=/path/to/dancu bench/dedup_vs_splink.sh N # skip the build
-#   DEDUP_CONFIG=MAP.toml  (default: dancu's built-in mapping of its own CSV)
+#   DEDUP_MAPPING=MAP.toml  (default: dancu's built-in mapping of its own CSV; with ERRORS
+#                            independent-*: crates/matching/configs/sector.toml)
 #   RATE=0.1 SEED=42 OUT_DIR=/tmp/dancu-dedup-bench
+#   ERRORS=independent-heldout  the independent error model (docs/ERROR_MODEL.md): a sector
+#                            list, deduplicated by Splink with bench/splink/dedup_sector_splink.py
+#                            from the same columns
+#   DATA=FILE TRUTH=FILE     an existing list and truth instead of generating one
 #   SPLINK_PY=~/.cache/dancu-splink/bin/python  SPLINK_ARGS="--cluster-threshold 0.95"
 #
 # Splink setup, outside the repository (bench/splink/requirements.txt pins the versions):
@@ -27,6 +32,7 @@ cd "$(dirname "$0")/.."
 N="${1:-100000}"
 RATE="${RATE:-0.1}"
 SEED="${SEED:-42}"
+ERRORS="${ERRORS:-standard}"
 OUT_DIR="${OUT_DIR:-/tmp/dancu-dedup-bench}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}"
 SPLINK_PY="${SPLINK_PY:-$HOME/.cache/dancu-splink/bin/python}"
@@ -64,13 +70,21 @@ timed() {
     RSS_MB=$(($(grep 'Maximum resident set size' "$tlog" | awk '{print $NF}') / 1024))
 }
 
-people="$OUT_DIR/people_$N.csv"
-truth="$OUT_DIR/truth_$N.csv"
+people="${DATA:-$OUT_DIR/people_${ERRORS}_${N}_${RATE}_${SEED}.csv}"
+truth="${TRUTH:-$OUT_DIR/truth_${ERRORS}_${N}_${RATE}_${SEED}.csv}"
+splink_script=bench/splink/dedup_splink.py
+if [[ $ERRORS != standard ]]; then
+    DEDUP_MAPPING="${DEDUP_MAPPING:-crates/matching/configs/sector.toml}"
+    splink_script=bench/splink/dedup_sector_splink.py
+fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
-timed gen "$bin" gen --people "$N" --seed "$SEED" --out "$people" --duplicates "$RATE" --truth "$truth"
+if [[ -z "${DATA:-}" ]]; then
+    timed gen "$bin" gen --people "$N" --seed "$SEED" --out "$people" --duplicates "$RATE" --truth "$truth" --errors "$ERRORS"
+    echo "gen: $N people (errors $ERRORS, rate $RATE, seed $SEED) in ${WALL} s, peak ${RSS_MB} MB: $people"
+    tail -1 "$OUT_DIR/gen.log"
+fi
 records=$(($(wc -l <"$truth") - 1))
-echo "gen: $N people, $records records (rate $RATE, seed $SEED) in ${WALL} s, peak ${RSS_MB} MB: $people"
-tail -1 "$OUT_DIR/gen.log"
+echo "data: $people, $records records"
 echo
 
 # f1 CLUSTERS: "precision recall f1" from bench/pairwise_f1.py
@@ -85,9 +99,9 @@ elif ! "$bin" dedup --help >/dev/null 2>&1; then
     echo "dancu dedup not available (this binary has no dedup command)"
 else
     cfg=()
-    [[ -n "${DEDUP_CONFIG:-}" ]] && cfg=(--config "$DEDUP_CONFIG")
+    [[ -n "${DEDUP_MAPPING:-}" ]] && cfg=(--mapping "$DEDUP_MAPPING")
     out="$OUT_DIR/dancu_clusters_$N.csv"
-    if timed dancu "$bin" "${cfg[@]}" dedup --input "$people" --out "$out"; then
+    if timed dancu "$bin" dedup "${cfg[@]}" --input "$people" --out "$out"; then
         d_wall=$WALL d_rss=$RSS_MB d_f1=$(f1 "$out")
         echo "dancu dedup: ${d_wall} s, peak ${d_rss} MB, precision/recall/F1 $d_f1"
     fi
@@ -101,7 +115,7 @@ elif [[ ! -x "$SPLINK_PY" ]]; then
 else
     out="$OUT_DIR/splink_clusters_$N.csv"
     # shellcheck disable=SC2086
-    if timed splink "$SPLINK_PY" bench/splink/dedup_splink.py "$people" "$out" ${SPLINK_ARGS:-}; then
+    if timed splink "$SPLINK_PY" "$splink_script" "$people" "$out" ${SPLINK_ARGS:-}; then
         s_wall=$WALL s_rss=$RSS_MB s_f1=$(f1 "$out")
         echo "splink $("$SPLINK_PY" -c 'import splink, duckdb; print(splink.__version__, "duckdb", duckdb.__version__)'): ${s_wall} s, peak ${s_rss} MB, precision/recall/F1 $s_f1"
         grep -E '^\[' "$OUT_DIR/splink.log" | sed 's/^/    /'

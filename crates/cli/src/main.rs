@@ -53,6 +53,11 @@ enum Command {
         /// With --duplicates: write record_id,person_id for every record to FILE.
         #[arg(long, value_name = "FILE", requires = "duplicates")]
         truth: Option<PathBuf>,
+        /// Error model of the duplicates: `standard` (dancu's own, citizen CSV) or the
+        /// independent one as a sector list, `independent-dev` / `independent-heldout`
+        /// (docs/ERROR_MODEL.md).
+        #[arg(long, default_value = "standard", requires = "duplicates")]
+        errors: String,
     },
     /// Imports data files.
     Import {
@@ -146,19 +151,39 @@ enum IdCmd {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
     config::init_logging(cli.log_json);
-    // Matching commands read --config as their column mapping, not as server settings.
+    // Matching commands take their column mapping from --mapping; the server settings
+    // (--config, DANCU_CONFIG) are not read.
+    let config_given =
+        |m: &clap::ArgMatches| m.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
+    let config_given = config_given(&matches) || matches.subcommand().is_some_and(|(_, m)| config_given(m));
     match &cli.command {
-        Command::Dedup(a) => return matching_cmd::dedup(a, cli.config.as_deref()),
-        Command::Link(a) => return matching_cmd::link(a, cli.config.as_deref()),
-        Command::Reconcile(a) => return matching_cmd::reconcile(a, cli.config.as_deref()),
+        Command::Dedup(_) | Command::Link(_) | Command::Reconcile(_) if config_given => {
+            anyhow::bail!("--config is the server settings file; give the column mapping with --mapping FILE (docs/MATCHING.md)")
+        }
+        Command::Dedup(a) => return matching_cmd::dedup(a),
+        Command::Link(a) => return matching_cmd::link(a),
+        Command::Reconcile(a) => return matching_cmd::reconcile(a),
+        Command::Gen { people, seed, out, provinces, duplicates: Some(rate), truth, errors }
+            if errors != "standard" =>
+        {
+            // A fixed generation date, so that a data set is the same on any day.
+            let cfg = dancu_gen::GenConfig {
+                people: *people,
+                seed: *seed,
+                provinces: provinces.clone(),
+                ..Default::default()
+            };
+            return matching_cmd::gen_sector(&cfg, errors, *rate, out, truth.as_deref());
+        }
         _ => {}
     }
     let file = config::FileConfig::load(cli.config.as_deref())?;
     config::remember_audit_files(&file);
     match cli.command {
-        Command::Gen { people, seed, out, provinces, duplicates, truth } => {
+        Command::Gen { people, seed, out, provinces, duplicates, truth, .. } => {
             let started = std::time::Instant::now();
             let cfg = dancu_gen::GenConfig { people, seed, provinces, today: chrono_today() };
             let stats = match duplicates {

@@ -1,5 +1,5 @@
 //! `dancu dedup`, `dancu link`, `dancu reconcile`: the matching engine (crates/matching) on
-//! CSV files. The mapping file is the global `--config` (docs/MATCHING.md); without it,
+//! CSV files. The mapping file is `--mapping` (docs/MATCHING.md); without it,
 //! dancu's own citizen CSV mapping is used.
 
 use std::path::{Path, PathBuf};
@@ -30,9 +30,16 @@ pub struct DedupArgs {
 /// Options every matching command takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct CommonArgs {
+    /// The column mapping (TOML, docs/MATCHING.md); default: dancu's own citizen CSV.
+    #[arg(long, value_name = "MAP.toml")]
+    pub mapping: Option<PathBuf>,
     /// Match probability threshold (default: the mapping's `settings.threshold`).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Pairs from this probability up to the threshold are written for clerical review
+    /// (default: the mapping's `settings.review_threshold`, else none).
+    #[arg(long)]
+    pub review: Option<f64>,
     /// Where to write rows and fields that could not be read (`line,column,rule,action`).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
@@ -47,6 +54,9 @@ pub struct LinkArgs {
     /// Output: pairs across the two files with score and per-field evidence.
     #[arg(long)]
     pub out: PathBuf,
+    /// Each record in at most one linked pair (the heaviest first).
+    #[arg(long)]
+    pub one_to_one: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -72,6 +82,24 @@ pub struct ReconcileArgs {
     pub common: CommonArgs,
 }
 
+/// `dancu gen --errors independent-…`: the sector list of docs/ERROR_MODEL.md.
+pub fn gen_sector(
+    cfg: &dancu_gen::GenConfig,
+    errors: &str,
+    rate: f64,
+    out: &Path,
+    truth: Option<&Path>,
+) -> Result<()> {
+    let started = Instant::now();
+    let profile = dancu_gen::Profile::by_name(errors).with_context(|| {
+        format!("--errors {errors:?}: expected standard, independent-dev or independent-heldout")
+    })?;
+    let stats = dancu_gen::generate_sector_list_to_path(cfg, &profile, rate, out, truth)?;
+    eprintln!("wrote {} in {:.2}s ({})", out.display(), started.elapsed().as_secs_f64(), profile.name);
+    eprintln!("{}", stats.describe());
+    Ok(())
+}
+
 fn load_config(path: Option<&Path>) -> Result<MatchConfig> {
     match path {
         None => Ok(MatchConfig::dancu_default()),
@@ -87,6 +115,17 @@ fn threshold(arg: Option<f64>, cfg: &MatchConfig) -> Result<f64> {
     let t = arg.unwrap_or(cfg.settings.threshold);
     anyhow::ensure!(t > 0.0 && t < 1.0, "--threshold: a probability strictly between 0 and 1, got {t}");
     Ok(t)
+}
+
+fn review(arg: Option<f64>, cfg: &MatchConfig, threshold: f64) -> Result<Option<f64>> {
+    let r = arg.or(cfg.settings.review_threshold);
+    if let Some(r) = r {
+        anyhow::ensure!(
+            r > 0.0 && r < threshold,
+            "--review: a probability above 0 and below the threshold {threshold}, got {r}"
+        );
+    }
+    Ok(r)
 }
 
 fn report_read(ds: &Dataset, rejects: Option<&Path>, started: Instant) -> Result<()> {
@@ -116,12 +155,25 @@ fn report_read(ds: &Dataset, rejects: Option<&Path>, started: Instant) -> Result
     Ok(())
 }
 
-fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats) {
-    for (name, pairs, oversized) in &stats.blocking.rules {
-        eprintln!("  blocking rule {name:<22} {pairs:>11} pairs  {oversized:>6} oversized blocks");
+fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats, truth: Option<&Truth>) {
+    let recall = truth.map(|t| (m.rule_recall(t), t.true_pairs.max(1)));
+    for (r, (name, pairs, oversized)) in stats.blocking.rules.iter().enumerate() {
+        let kept = match &recall {
+            Some((v, total)) => format!("  keeps {:.4} of true pairs", v[r].1 as f64 / *total as f64),
+            None => String::new(),
+        };
+        eprintln!("  blocking rule {name:<24} {pairs:>11} new pairs  {oversized:>6} oversized blocks{kept}");
+    }
+    let oversized: u64 = stats.blocking.rules.iter().map(|r| r.2).sum();
+    if oversized > 0 {
+        eprintln!(
+            "warning: {oversized} blocks had more than settings.max_block = {} records; they were compared \
+             through a sorted window of {} neighbours, not all against all",
+            m.cfg.settings.max_block, m.cfg.settings.window
+        );
     }
     eprintln!(
-        "compared {} candidate pairs; trained on {} pairs (one block in {}, {} patterns); share of matches λ = {:.5}",
+        "compared {} candidate pairs; trained on {} pairs (one block in {}, {} patterns); share of matches among all pairs λ = {:.4e}",
         stats.blocking.pairs, stats.training_pairs, stats.sample_every, stats.distinct_patterns, m.model.lambda
     );
     let cats = &m.cfg.categories;
@@ -136,11 +188,17 @@ fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats) {
     }
 }
 
-/// Writes explained pairs: ids, probability, weight, then one column per field.
-fn write_pairs(path: &Path, m: &Matcher<'_>, pairs: &[(u32, u32, f32)]) -> Result<()> {
+/// Writes explained pairs: ids, probability, weight, decision, then one column per field.
+/// Pairs below `match_weight` are marked `review`.
+fn write_pairs(path: &Path, m: &Matcher<'_>, pairs: &[(u32, u32, f32)], match_weight: f64) -> Result<()> {
     let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut header =
-        vec!["left_id".to_string(), "right_id".into(), "probability".into(), "match_weight".into()];
+    let mut header = vec![
+        "left_id".to_string(),
+        "right_id".into(),
+        "probability".into(),
+        "match_weight".into(),
+        "decision".into(),
+    ];
     header.extend(field_headers(&m.model.fields, &m.cfg.categories));
     w.write_record(&header)?;
     for &(i, j, _) in pairs {
@@ -148,9 +206,10 @@ fn write_pairs(path: &Path, m: &Matcher<'_>, pairs: &[(u32, u32, f32)]) -> Resul
         let mut row = vec![
             m.ds.ids[i as usize].to_string(),
             m.ds.ids[j as usize].to_string(),
-            format!("{:.6}", e.probability),
+            format_probability(e.probability),
         ];
-        row.push(format!("{:.3}", e.weight));
+        row.push(format!("{:.4}", e.weight));
+        row.push(if e.weight >= match_weight { "match" } else { "review" }.to_string());
         row.extend(e.fields.iter().map(dancu_matching::explain::Explanation::cell));
         w.write_record(&row)?;
     }
@@ -158,16 +217,27 @@ fn write_pairs(path: &Path, m: &Matcher<'_>, pairs: &[(u32, u32, f32)]) -> Resul
     Ok(())
 }
 
-pub fn dedup(args: &DedupArgs, config: Option<&Path>) -> Result<()> {
+/// A probability with enough digits to rank pairs: near 1 as `1 - 2.3e-9`-style decimals
+/// would all print as 1.000000, so twelve significant digits of the distance to 1 are kept.
+fn format_probability(p: f64) -> String {
+    if p > 0.999 {
+        format!("{:.15}", p)
+    } else {
+        format!("{p:.9}")
+    }
+}
+
+pub fn dedup(args: &DedupArgs) -> Result<()> {
     let started = Instant::now();
-    let cfg = load_config(config)?;
+    let cfg = load_config(args.common.mapping.as_deref())?;
     let t = threshold(args.common.threshold, &cfg)?;
     let ds = Dataset::read(&[&args.input], &cfg)?;
     report_read(&ds, args.common.rejects.as_deref(), started)?;
     let truth = args.truth.as_deref().map(|p| Truth::read(p, &ds.ids)).transpose()?;
     let phase = Instant::now();
-    let (m, result) = dancu_matching::dedup(&ds, &cfg, t, truth.as_ref());
-    report_model(&m, &result.stats);
+    let rv = review(args.common.review, &cfg, t)?;
+    let (m, result) = dancu_matching::dedup_with_review(&ds, &cfg, t, rv, truth.as_ref());
+    report_model(&m, &result.stats, truth.as_ref());
     let clusters = {
         let mut sizes = std::collections::HashMap::<u32, u32>::new();
         for &l in &result.labels {
@@ -189,9 +259,7 @@ pub fn dedup(args: &DedupArgs, config: Option<&Path>) -> Result<()> {
     }
     w.flush()?;
     if let Some(p) = &args.pairs {
-        let tw = m.threshold_weight(t);
-        let kept: Vec<(u32, u32, f32)> = result.pairs.iter().copied().filter(|p| p.2 as f64 >= tw).collect();
-        write_pairs(p, &m, &kept)?;
+        write_pairs(p, &m, &result.pairs, m.threshold_weight(t))?;
     }
     if let Some(truth) = &truth {
         let q = eval::pairwise(&result.labels, truth);
@@ -207,17 +275,23 @@ pub fn dedup(args: &DedupArgs, config: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-pub fn link(args: &LinkArgs, config: Option<&Path>) -> Result<()> {
+pub fn link(args: &LinkArgs) -> Result<()> {
     let started = Instant::now();
-    let cfg = load_config(config)?;
+    let cfg = load_config(args.common.mapping.as_deref())?;
     let t = threshold(args.common.threshold, &cfg)?;
     let ds = Dataset::read(&[&args.left, &args.right], &cfg)?;
     report_read(&ds, args.common.rejects.as_deref(), started)?;
+    let rv = review(args.common.review, &cfg, t)?;
     let (m, mut stats) = Matcher::train(&ds, &cfg);
-    let (pairs, blocking, _) = m.scored_pairs(m.threshold_weight(t), None);
+    let tw = m.threshold_weight(t);
+    let min_w = rv.map(|r| m.threshold_weight(r).min(tw)).unwrap_or(tw);
+    let (mut pairs, blocking, _) = m.scored_pairs(min_w, None);
+    if args.one_to_one {
+        pairs = Matcher::one_to_one(&pairs);
+    }
     stats.blocking = blocking;
-    report_model(&m, &stats);
-    write_pairs(&args.out, &m, &pairs)?;
+    report_model(&m, &stats, None);
+    write_pairs(&args.out, &m, &pairs, tw)?;
     eprintln!(
         "{} linked pairs written to {} in {:.2}s",
         pairs.len(),
@@ -227,9 +301,9 @@ pub fn link(args: &LinkArgs, config: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-pub fn reconcile(args: &ReconcileArgs, config: Option<&Path>) -> Result<()> {
+pub fn reconcile(args: &ReconcileArgs) -> Result<()> {
     let started = Instant::now();
-    let cfg = load_config(config)?;
+    let cfg = load_config(args.common.mapping.as_deref())?;
     let t = threshold(args.common.threshold, &cfg)?;
     let mut loader = dancu_matching::Loader::default();
     loader.read_csv(&args.input, &cfg, 0)?;

@@ -618,7 +618,7 @@ fn swap_day_month(d: &str) -> Option<String> {
 }
 
 /// Fields of one CSV row written by the generator (RFC 4180 quoting).
-fn split_row(row: &[u8]) -> Vec<String> {
+pub(crate) fn split_row(row: &[u8]) -> Vec<String> {
     let mut fields = Vec::with_capacity(CSV_COLUMNS.len());
     let mut cur = Vec::new();
     let mut i = 0;

@@ -28,10 +28,12 @@ mod households;
 mod names;
 mod numfmt;
 mod population;
+mod sector;
 mod typos;
 mod weighted;
 
 pub use dups::ErrorKind;
+pub use sector::{Profile, SectorStats, SECTOR_COLUMNS};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +139,43 @@ pub fn generate_to_path(cfg: &GenConfig, path: impl AsRef<Path>) -> Result<GenSt
     let stats = generate(cfg, &mut file)?;
     file.flush()?;
     Ok(stats)
+}
+
+/// The independent error model (docs/ERROR_MODEL.md): the population of `cfg` written as
+/// a sector list ([`SECTOR_COLUMNS`]) with duplicates (`rate` extra records per person) and
+/// hard negatives, every record with its own errors drawn by `profile`; the truth
+/// (`record_id,person_id`) goes to `truth`.
+pub fn generate_sector_list<W: Write, T: Write>(
+    cfg: &GenConfig,
+    profile: &Profile,
+    rate: f64,
+    out: W,
+    truth: T,
+) -> Result<SectorStats, GenError> {
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(GenError::DuplicateRate(rate));
+    }
+    let mut w = sector::SectorWriter::new(cfg.seed, profile.clone(), rate, out, truth)?;
+    generate(cfg, &mut w)?;
+    Ok(w.finish()?)
+}
+
+/// [`generate_sector_list`] into new files (replaced if they exist).
+pub fn generate_sector_list_to_path(
+    cfg: &GenConfig,
+    profile: &Profile,
+    rate: f64,
+    path: impl AsRef<Path>,
+    truth: Option<&Path>,
+) -> Result<SectorStats, GenError> {
+    let out = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(path)?);
+    match truth {
+        Some(t) => {
+            let t = std::io::BufWriter::with_capacity(256 * 1024, std::fs::File::create(t)?);
+            generate_sector_list(cfg, profile, rate, out, t)
+        }
+        None => generate_sector_list(cfg, profile, rate, out, std::io::sink()),
+    }
 }
 
 /// One line for people: how many duplicates were written and how often each error occurs.

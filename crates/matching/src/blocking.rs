@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::compare::Field;
 use crate::normalise::key;
-use crate::record::Record;
+use crate::record::{Record, Sym, MAX_NAME_TOKENS};
 
 /// A blocking rule: up to two keys per record (0 = none).
 #[derive(Debug, Clone, Copy)]
@@ -56,15 +56,86 @@ fn place(r: &Record) -> u64 {
     }
 }
 
-/// First and last name word (in either order), birth year and province: robust to a
-/// missing or extra middle name, swapped family/given columns, any day/month error and an
-/// ID error.
+/// First and last name word (in either order) and birth year, anywhere in the country:
+/// robust to a move, a missing or extra middle name, swapped family/given columns, any
+/// day/month error and an ID error.
 fn name_ends_year_keys(r: &Record) -> [u64; 2] {
     if r.n_names < 2 || r.date.year == 0 {
         return [0, 0];
     }
     let (f, g) = (r.family() as u64, r.given() as u64);
-    [key(&[4, f.min(g), f.max(g), r.date.year as u64, place(r)]), 0]
+    [key(&[4, f.min(g), f.max(g), r.date.year as u64]), 0]
+}
+
+/// Given name and full birth date (day and month in either order): robust to a move, a
+/// family-name error and a middle-name error. A name written given-first has its family
+/// name last, so the first word is tried too.
+fn given_date_keys(r: &Record) -> [u64; 2] {
+    let d = r.date;
+    if r.n_names < 2 || !d.is_full() {
+        return [0, 0];
+    }
+    let dk =
+        |w: Sym| key(&[9, w as u64, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64]);
+    [dk(r.given()), dk(r.family())]
+}
+
+/// A sound key of a folded name word: the first letter and the consonant skeleton of the
+/// rest (vowels, `h` and doubled letters dropped), so `nguyen`/`nguyn`/`ngyuen`, `huong`/
+/// `hương`/`huongf` share it.
+pub fn sound_key(w: &str) -> u64 {
+    let b = w.as_bytes();
+    let mut out: u64 = 0;
+    let mut last = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        let c = c.to_ascii_lowercase();
+        let keep = i == 0
+            || !matches!(
+                c,
+                b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'h' | b'w' | b'f' | b's' | b'r' | b'x' | b'j'
+            );
+        if keep && c != last && c.is_ascii_alphanumeric() {
+            out = out.wrapping_mul(37).wrapping_add(c as u64);
+        }
+        last = c;
+    }
+    out | 1
+}
+
+/// The hash of the sorted sound keys of a record's name words (0 without names).
+pub fn sound_names(r: &Record, strings: &[Box<str>]) -> u64 {
+    let n = r.n_names as usize;
+    if n == 0 {
+        return 0;
+    }
+    let mut t = [0u64; MAX_NAME_TOKENS];
+    for (slot, &sym) in t.iter_mut().zip(&r.names[..n]) {
+        *slot = strings.get(sym as usize).map(|s| sound_key(s)).unwrap_or(0);
+    }
+    t[..n].sort_unstable();
+    key(&t[..n])
+}
+
+/// Sorted sound keys of all name words, with birth month and day: robust to a move, a
+/// wrong or missing birth year, a typo in a name and any word order.
+fn sound_names_month_day_keys(r: &Record) -> [u64; 2] {
+    let d = r.date;
+    if r.n_names < 2 || !d.is_full() || r.sound_names == 0 {
+        return [0, 0];
+    }
+    [key(&[10, r.sound_names, d.month.min(d.day) as u64, d.month.max(d.day) as u64]), 0]
+}
+
+/// Fragments of the personal ID: the six random digits, and the first six (province,
+/// century, year) with the given name: an ID with one digit wrong or two digits swapped
+/// keeps one of them.
+fn id_fragment_keys(r: &Record) -> [u64; 2] {
+    if r.pid == 0 {
+        return [0, 0];
+    }
+    let serial = r.pid % 1_000_000;
+    let head = r.pid / 1_000_000;
+    [key(&[11, serial]), if r.n_names >= 2 { key(&[12, head, r.given() as u64]) } else { 0 }]
 }
 
 /// The commune (2025), both candidates of a split legacy commune, or else the province:
@@ -130,75 +201,101 @@ fn given_commune_keys(r: &Record) -> [u64; 2] {
 
 /// The house numbers of the address detail and the commune: a household's block, robust to
 /// every error in names, dates and IDs at once (a duplicate with a typo in the given name, a
-/// year-only date and no ID is still at the same address).
+/// year-only date and no ID is still at the same address). Without unit codes the commune
+/// name and the postcode stand in for the commune (one key each, so a typo in one is
+/// survived).
 fn address_keys(r: &Record) -> [u64; 2] {
-    if r.detail_digits == 0 || r.commune == 0 {
+    if r.detail_digits == 0 {
         return [0, 0];
     }
-    local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) })
+    if r.commune != 0 {
+        return local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) });
+    }
+    let text = if r.commune_text != 0 { key(&[13, r.commune_text as u64, r.detail_digits]) } else { 0 };
+    let post = if r.postcode != 0 { key(&[14, r.postcode as u64, r.detail_digits]) } else { 0 };
+    [text, post]
 }
 
-/// The rules that apply to a model's fields, strongest first.
-pub fn rules_for(fields: &[Field]) -> Vec<Rule> {
+/// Every blocking rule by name, strongest first (the order they run in).
+pub const RULE_NAMES: [&str; 11] = [
+    "personal_id",
+    "cmnd",
+    "phone",
+    "id_fragments",
+    "name_ends+year",
+    "given+birth_date",
+    "sound_names+month_day",
+    "name_words+place+decade",
+    "birth_date+commune",
+    "given+commune+decade",
+    "address_numbers",
+];
+
+const PLACES: &[Field] = &[Field::Unit, Field::Address, Field::Place, Field::Detail];
+
+/// A rule by name, when the model has the fields it needs.
+fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
     let has = |f: Field| fields.contains(&f);
-    let mut rules = Vec::new();
-    if has(Field::PersonalId) {
-        rules.push(Rule { name: "personal_id", keys: pid_keys, involves: &[Field::PersonalId] });
-    }
-    if has(Field::Cmnd) {
-        rules.push(Rule { name: "cmnd", keys: cmnd_keys, involves: &[Field::Cmnd] });
-    }
-    if has(Field::Phone) {
-        rules.push(Rule { name: "phone", keys: phone_keys, involves: &[Field::Phone] });
-    }
-    if has(Field::BirthDate) {
-        rules.push(Rule {
-            name: "name_ends+year+province",
-            keys: name_ends_year_keys,
-            involves: &[
+    let r = |name: &'static str, keys: fn(&Record) -> [u64; 2], involves: &'static [Field]| {
+        Some(Rule { name, keys, involves })
+    };
+    match name {
+        "personal_id" if has(Field::PersonalId) => r("personal_id", pid_keys, &[Field::PersonalId]),
+        "cmnd" if has(Field::Cmnd) => r("cmnd", cmnd_keys, &[Field::Cmnd]),
+        "phone" if has(Field::Phone) => r("phone", phone_keys, &[Field::Phone]),
+        "id_fragments" if has(Field::PersonalId) => {
+            r("id_fragments", id_fragment_keys, &[Field::PersonalId, Field::GivenName])
+        }
+        "name_ends+year" if has(Field::BirthDate) => {
+            r("name_ends+year", name_ends_year_keys, &[Field::FamilyName, Field::GivenName, Field::BirthDate])
+        }
+        "given+birth_date" if has(Field::BirthDate) => {
+            r("given+birth_date", given_date_keys, &[Field::FamilyName, Field::GivenName, Field::BirthDate])
+        }
+        "sound_names+month_day" if has(Field::BirthDate) => r(
+            "sound_names+month_day",
+            sound_names_month_day_keys,
+            &[Field::FamilyName, Field::GivenName, Field::MiddleName, Field::BirthDate],
+        ),
+        "name_words+place+decade" if fields.iter().any(|f| PLACES.contains(f)) => r(
+            "name_words+place+decade",
+            name_set_province_keys,
+            &[
                 Field::FamilyName,
                 Field::GivenName,
-                Field::BirthDate,
+                Field::MiddleName,
                 Field::Unit,
                 Field::Address,
                 Field::Place,
+                Field::Detail,
             ],
-        });
+        ),
+        "birth_date+commune" if has(Field::BirthDate) && fields.iter().any(|f| PLACES.contains(f)) => r(
+            "birth_date+commune",
+            date_commune_keys,
+            &[Field::BirthDate, Field::Unit, Field::Address, Field::Place, Field::Detail],
+        ),
+        "given+commune+decade" if has(Field::Unit) || has(Field::Address) => r(
+            "given+commune+decade",
+            given_commune_keys,
+            &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
+        ),
+        "address_numbers" if has(Field::Address) || has(Field::Detail) => {
+            r("address_numbers", address_keys, &[Field::Unit, Field::Address, Field::Place, Field::Detail])
+        }
+        _ => None,
     }
-    rules.push(Rule {
-        name: "name_words+prov+decade",
-        keys: name_set_province_keys,
-        involves: &[
-            Field::FamilyName,
-            Field::GivenName,
-            Field::MiddleName,
-            Field::Unit,
-            Field::Address,
-            Field::Place,
-        ],
-    });
-    if has(Field::BirthDate) {
-        rules.push(Rule {
-            name: "birth_date+commune",
-            keys: date_commune_keys,
-            involves: &[Field::BirthDate, Field::Unit, Field::Address, Field::Place],
-        });
-    }
-    if has(Field::Unit) || has(Field::Address) {
-        rules.push(Rule {
-            name: "given+commune+decade",
-            keys: given_commune_keys,
-            involves: &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
-        });
-    }
-    if has(Field::Address) {
-        rules.push(Rule {
-            name: "address_numbers",
-            keys: address_keys,
-            involves: &[Field::Unit, Field::Address, Field::Place, Field::Detail],
-        });
-    }
-    rules
+}
+
+/// The rules that apply to a model's fields, strongest first: `selected` by name (mapping
+/// `settings.blocking`), or all of [`RULE_NAMES`] when empty. None needs a shared province:
+/// people move, and a moved record without its ID is found by name and date alone.
+pub fn rules_for(fields: &[Field], selected: &[String]) -> Vec<Rule> {
+    RULE_NAMES
+        .iter()
+        .filter(|n| selected.is_empty() || selected.iter().any(|s| s == *n))
+        .filter_map(|n| rule(n, fields))
+        .collect()
 }
 
 /// Counts from one blocking run.
@@ -246,7 +343,9 @@ where
             .par_iter()
             .enumerate()
             .flat_map_iter(|(i, rec)| {
-                (rule.keys)(rec).into_iter().filter(|k| *k != 0).map(move |k| (k, i as u32))
+                // A record without a name is never blocked (it stays a cluster of its own).
+                let keys = if rec.n_names == 0 { [0, 0] } else { (rule.keys)(rec) };
+                keys.into_iter().filter(|k| *k != 0).map(move |k| (k, i as u32))
             })
             .collect();
         entries.par_sort_unstable();
@@ -346,7 +445,7 @@ mod tests {
     #[test]
     fn each_pair_once_and_big_blocks_windowed() {
         let fields = [Field::PersonalId, Field::BirthDate];
-        let rules = rules_for(&fields);
+        let rules = rules_for(&fields, &[]);
         // 0 and 1 share ID, name and date: found by three rules, visited once.
         let mut records = vec![rec(&[1, 2, 3], 1990, 5), rec(&[1, 2, 3], 1990, 5), rec(&[7, 8], 1950, 9)];
         // A big block of 50 identical names without IDs.

@@ -36,9 +36,14 @@ impl Field {
             Field::FamilyName => &["exact", "similar", "different"],
             Field::GivenName => &["exact", "very_similar", "similar", "different"],
             Field::MiddleName => &["exact", "missing_or_extra_word", "similar", "different"],
-            Field::BirthDate => {
-                &["exact", "day_month_swapped", "partial_date_agrees", "one_part_differs", "different"]
-            }
+            Field::BirthDate => &[
+                "exact",
+                "day_month_swapped",
+                "partial_date_agrees",
+                "one_part_differs",
+                "same_year",
+                "different",
+            ],
             Field::PersonalId => &["exact", "one_digit_off", "different"],
             Field::Cmnd | Field::Postcode | Field::Phone | Field::Category(_) => &["exact", "different"],
             Field::Unit => &["same_commune", "same_province", "different"],
@@ -50,7 +55,7 @@ impl Field {
                 "different",
             ],
             Field::Place => &["same_commune", "same_province", "different"],
-            Field::Detail => &["exact", "same_numbers", "different"],
+            Field::Detail => &["exact", "same_numbers_and_words", "same_numbers", "most_words", "different"],
         }
     }
 
@@ -129,8 +134,8 @@ impl Comparator<'_> {
                 Field::BirthDate => date_level(a, b),
                 Field::PersonalId => id_level(a.pid, b.pid),
                 Field::Cmnd => exact(a.cmnd as u64, b.cmnd as u64),
-                Field::Unit => unit_level(a, b),
-                Field::Address => match unit_level(a, b) {
+                Field::Unit => location_level(a, b),
+                Field::Address => match location_level(a, b) {
                     0 if a.detail != 0 && a.detail == b.detail => 0,
                     0 if a.detail_digits != 0 && a.detail_digits == b.detail_digits => 1,
                     0 => 2,
@@ -143,10 +148,14 @@ impl Comparator<'_> {
                         NULL
                     } else if a.detail == b.detail {
                         0
-                    } else if a.detail_digits != 0 && a.detail_digits == b.detail_digits {
-                        1
                     } else {
-                        2
+                        let words = token_overlap(a.detail_tokens, b.detail_tokens) >= 0.75;
+                        match (a.detail_digits != 0 && a.detail_digits == b.detail_digits, words) {
+                            (true, true) => 1,
+                            (true, false) => 2,
+                            (false, true) => 3,
+                            (false, false) => 4,
+                        }
                     }
                 }
                 Field::Postcode => exact(a.postcode as u64, b.postcode as u64),
@@ -204,6 +213,16 @@ impl Comparator<'_> {
             3
         }
     }
+}
+
+/// Share of the smaller word set found in the other (0 when either is empty): an address
+/// with the commune appended still contains the shorter one.
+pub fn token_overlap(a: u64, b: u64) -> f64 {
+    let (na, nb) = (a.count_ones(), b.count_ones());
+    if na == 0 || nb == 0 {
+        return 0.0;
+    }
+    (a & b).count_ones() as f64 / na.min(nb) as f64
 }
 
 fn exact(a: u64, b: u64) -> u8 {
@@ -278,14 +297,26 @@ fn date_level(a: &Record, b: &Record) -> u8 {
     } else if x.year == y.year && (x.month == 0 || y.month == 0 || x.month == y.month) {
         return 2;
     }
+    // 1 January stands for "only the year is known" in many lists: a partial date.
+    let jan1 = |d: crate::normalise::Ymd| d.month == 1 && d.day == 1;
+    if x.year == y.year && (jan1(x) || jan1(y)) && x != y {
+        return 2;
+    }
     let same_dm = x.month == y.month && x.day == y.day;
     if (x.year == y.year && (x.month == y.month || (x.day == y.day && x.day != 0)))
-        || (same_dm && x.year.abs_diff(y.year) <= 1)
-        || (same_dm && digit_transposed(x.year as u64, y.year as u64, 4))
+        || (same_dm
+            && (x.year.abs_diff(y.year) <= 1
+                || digit_transposed(x.year as u64, y.year as u64, 4)
+                || one_digit_off(x.year as u64, y.year as u64, 4)))
     {
         return 3;
     }
-    4
+    // The same year with another day and month (a date defaulted to 1 January, or the
+    // wrong day typed) is far weaker evidence against a match than a different date.
+    if x.year == y.year {
+        return 4;
+    }
+    5
 }
 
 /// Identifier levels: equal; one digit wrong or two adjacent digits swapped; different.
@@ -350,10 +381,21 @@ fn unit_level(a: &Record, b: &Record) -> u8 {
     }
 }
 
+/// Same commune / same province / different, from the unit codes when both records have
+/// one, else from the place names: one piece of evidence about where a person lives,
+/// whichever way the list wrote it (counting codes and names both would count it twice).
+fn location_level(a: &Record, b: &Record) -> u8 {
+    match unit_level(a, b) {
+        NULL => place_level(a, b),
+        l => l,
+    }
+}
+
 fn place_level(a: &Record, b: &Record) -> u8 {
     let prov = exact(a.province_text as u64, b.province_text as u64);
     let comm = exact(a.commune_text as u64, b.commune_text as u64);
     match (comm, prov) {
+        // The same commune name in two provinces is two places.
         (0, 0 | NULL) => 0,
         (_, 0) => 1,
         (NULL, NULL) => NULL,
@@ -447,8 +489,11 @@ mod tests {
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 5, 9)), 3);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 5, 4)), 3);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1909, 5, 4)), 3);
-        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1975, 8, 19)), 4);
-        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), 4);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1980, 5, 4)), 3); // one year digit
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 1, 1)), 2); // defaulted to 1 January
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 8, 19)), 4);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1975, 8, 19)), 5);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), 5);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(0, 0, 0)), NULL);
     }
 

@@ -13,6 +13,9 @@ use serde::Deserialize;
 /// and `phone` columns; used when no `--config` is given.
 pub const DANCU_TOML: &str = include_str!("../configs/dancu.toml");
 
+/// Field kinds that may be read from several columns (joined with spaces).
+pub const JOINABLE_KINDS: [&str; 4] = ["full_name", "address_detail", "province", "commune"];
+
 /// Field kinds a column can be mapped to (the keys of `[columns]`).
 pub const FIELD_KINDS: [&str; 14] = [
     "full_name",
@@ -58,11 +61,19 @@ pub enum BareUnitList {
     Refuse,
 }
 
+/// One column, or several read as one text (`address_detail = ["so_nha", "duong"]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum ColumnSpec {
+    One(String),
+    Many(Vec<String>),
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    columns: BTreeMap<String, String>,
+    columns: BTreeMap<String, ColumnSpec>,
     #[serde(default)]
     categories: BTreeMap<String, String>,
     #[serde(default)]
@@ -88,6 +99,24 @@ pub struct Settings {
     pub max_cluster: usize,
     /// Random pairs drawn to estimate u probabilities.
     pub u_sample_pairs: usize,
+    /// Pairs with a probability from here up to `threshold` are written for clerical review
+    /// (`--pairs`, `link --out`: column `decision` = `review`); `None`: no review band.
+    pub review_threshold: Option<f64>,
+    /// Formats of the birth date column, tried in order (`%Y%m%d`, `%d/%m/%Y`, `%Y-%m-%d`,
+    /// `%Y`, …: `%d`, `%m`, `%Y` and separators). Empty: the built-in list of
+    /// docs/MATCHING.md (day first).
+    pub date_formats: Vec<String>,
+    /// Blocking rules by name (docs/MATCHING.md, "Blocking"); empty: the default set.
+    pub blocking: Vec<String>,
+    /// A column whose non-empty values fail to parse in more than this share of the rows
+    /// stops the run (docs/MATCHING.md, "Bad input").
+    pub max_unparsed_share: f64,
+    /// Columns allowed to fail more often than `max_unparsed_share` (their bad values are
+    /// ignored and reported).
+    pub allow_unparsed: Vec<String>,
+    /// `date_formats`, checked.
+    #[serde(skip)]
+    pub parsed_date_formats: Vec<crate::normalise::DateFormat>,
 }
 
 impl Default for Settings {
@@ -100,6 +129,12 @@ impl Default for Settings {
             window: 25,
             max_cluster: 20,
             u_sample_pairs: 1_000_000,
+            review_threshold: None,
+            date_formats: Vec::new(),
+            blocking: Vec::new(),
+            max_unparsed_share: 0.5,
+            allow_unparsed: Vec::new(),
+            parsed_date_formats: Vec::new(),
         }
     }
 }
@@ -107,8 +142,10 @@ impl Default for Settings {
 /// A validated mapping.
 #[derive(Debug, Clone)]
 pub struct MatchConfig {
-    /// Field kind → column name.
+    /// Field kind → column name (the first, when several are joined).
     pub columns: BTreeMap<String, String>,
+    /// Field kinds read from several columns, joined with spaces (text kinds only).
+    pub joined: BTreeMap<String, Vec<String>>,
     /// Category name (e.g. `sex`) → column name; compared for exact equality.
     pub categories: Vec<(String, String)>,
     pub settings: Settings,
@@ -124,7 +161,39 @@ impl MatchConfig {
             let span_key = e.message().to_string();
             ConfigError::new(key_of_toml_error(text, &e), "config.syntax", span_key)
         })?;
-        for (kind, column) in &raw.columns {
+        let mut columns = BTreeMap::new();
+        let mut joined = BTreeMap::new();
+        for (kind, spec) in &raw.columns {
+            let list = match spec {
+                ColumnSpec::One(c) => vec![c.clone()],
+                ColumnSpec::Many(v) => v.clone(),
+            };
+            if list.is_empty() {
+                return Err(ConfigError::new(
+                    format!("columns.{kind}"),
+                    "config.empty_column",
+                    "no column named",
+                ));
+            }
+            if list.len() > 1 {
+                if !JOINABLE_KINDS.contains(&kind.as_str()) {
+                    return Err(ConfigError::new(
+                        format!("columns.{kind}"),
+                        "config.not_joinable",
+                        format!("only {} may be read from several columns", JOINABLE_KINDS.join(", ")),
+                    ));
+                }
+                joined.insert(kind.clone(), list.clone());
+            }
+            columns.insert(kind.clone(), list[0].clone());
+        }
+        for (kind, spec) in &raw.columns {
+            let column = match spec {
+                ColumnSpec::One(c) => c.as_str(),
+                ColumnSpec::Many(v) => {
+                    v.iter().find(|c| c.trim().is_empty()).map(String::as_str).unwrap_or("x")
+                }
+            };
             if !FIELD_KINDS.contains(&kind.as_str()) {
                 return Err(ConfigError::new(
                     format!("columns.{kind}"),
@@ -140,7 +209,7 @@ impl MatchConfig {
                 ));
             }
         }
-        let has = |k: &str| raw.columns.contains_key(k);
+        let has = |k: &str| columns.contains_key(k);
         if has("full_name") && (has("family_name") || has("given_name") || has("middle_name")) {
             return Err(ConfigError::new(
                 "columns.full_name",
@@ -170,6 +239,47 @@ impl MatchConfig {
                 "the threshold is a probability strictly between 0 and 1",
             ));
         }
+        if let Some(r) = s.review_threshold {
+            if !(r > 0.0 && r < s.threshold) {
+                return Err(ConfigError::new(
+                    "settings.review_threshold",
+                    "config.threshold_range",
+                    "the review threshold is a probability above 0 and below settings.threshold",
+                ));
+            }
+        }
+        if !(s.max_unparsed_share > 0.0 && s.max_unparsed_share <= 1.0) {
+            return Err(ConfigError::new(
+                "settings.max_unparsed_share",
+                "config.share_range",
+                "a share above 0 and at most 1",
+            ));
+        }
+        let mut parsed_date_formats = Vec::new();
+        for (i, f) in s.date_formats.iter().enumerate() {
+            match crate::normalise::DateFormat::parse(f) {
+                Ok(d) => parsed_date_formats.push(d),
+                Err(message) => {
+                    return Err(ConfigError::new(
+                        format!("settings.date_formats[{i}]"),
+                        "config.date_format",
+                        message,
+                    ))
+                }
+            }
+        }
+        for (i, r) in s.blocking.iter().enumerate() {
+            if !crate::blocking::RULE_NAMES.contains(&r.as_str()) {
+                return Err(ConfigError::new(
+                    format!("settings.blocking[{i}]"),
+                    "config.unknown_rule",
+                    format!(
+                        "unknown blocking rule {r:?}; expected one of {}",
+                        crate::blocking::RULE_NAMES.join(", ")
+                    ),
+                ));
+            }
+        }
         for (key, v, min) in [
             ("settings.max_block", s.max_block, 2),
             ("settings.window", s.window, 1),
@@ -180,11 +290,9 @@ impl MatchConfig {
                 return Err(ConfigError::new(key, "config.too_small", format!("must be at least {min}")));
             }
         }
-        Ok(MatchConfig {
-            columns: raw.columns,
-            categories: raw.categories.into_iter().collect(),
-            settings: raw.settings,
-        })
+        let mut settings = raw.settings;
+        settings.parsed_date_formats = parsed_date_formats;
+        Ok(MatchConfig { columns, joined, categories: raw.categories.into_iter().collect(), settings })
     }
 
     /// The mapping for dancu's own CSV.
@@ -198,8 +306,13 @@ impl MatchConfig {
 
     /// Every column the mapping reads, with the key that names it.
     pub fn referenced(&self) -> Vec<(String, &str)> {
-        let mut v: Vec<(String, &str)> =
-            self.columns.iter().map(|(k, c)| (format!("columns.{k}"), c.as_str())).collect();
+        let mut v: Vec<(String, &str)> = Vec::new();
+        for (k, c) in &self.columns {
+            match self.joined.get(k) {
+                Some(list) => v.extend(list.iter().map(|c| (format!("columns.{k}"), c.as_str()))),
+                None => v.push((format!("columns.{k}"), c.as_str())),
+            }
+        }
         v.extend(self.categories.iter().map(|(k, c)| (format!("categories.{k}"), c.as_str())));
         v
     }

@@ -25,6 +25,26 @@ pub enum MatchError {
     Config(#[from] crate::config::ConfigError),
     #[error("{path}: line {line}: {message}")]
     Truth { path: PathBuf, line: u64, message: String },
+    #[error(transparent)]
+    Unparsed(Box<Unparsed>),
+}
+
+/// A column whose values mostly break a rule.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: column `{column}` (key `{key}`): {failed} of {rows} rows break rule {rule}, e.g. {example:?} \
+     (line {line}); declare the format in the mapping (e.g. settings.date_formats = [\"%Y%m%d\"]) \
+     or allow the column with settings.allow_unparsed = [\"{column}\"]"
+)]
+pub struct Unparsed {
+    pub path: PathBuf,
+    pub key: String,
+    pub column: String,
+    pub rule: &'static str,
+    pub failed: u64,
+    pub rows: u64,
+    pub example: String,
+    pub line: u32,
 }
 
 /// Records read so far, with one interner shared by every source.
@@ -39,7 +59,10 @@ pub struct Loader {
 /// Where each kind's value is in a row (column index), from the header.
 #[derive(Debug, Clone)]
 struct Layout {
+    names: Vec<String>,
     kinds: [Option<usize>; KINDS.len()],
+    /// Kinds read from several columns.
+    joined: Vec<(Kind, Vec<usize>)>,
     cats: Vec<usize>,
     width: usize,
 }
@@ -71,8 +94,18 @@ fn layout(header: &csv::ByteRecord, cfg: &MatchConfig, path: &Path) -> Result<La
         }
     };
     let mut kinds = [None; KINDS.len()];
+    let mut joined = Vec::new();
     for k in KINDS {
-        if let Some(col) = cfg.column(k.key()) {
+        if let Some(list) = cfg.joined.get(k.key()) {
+            let mut idx = Vec::new();
+            for col in list {
+                if let Some(i) = find(&format!("columns.{}", k.key()), col)? {
+                    idx.push(i);
+                }
+            }
+            kinds[k as usize] = idx.first().copied();
+            joined.push((k, idx));
+        } else if let Some(col) = cfg.column(k.key()) {
             kinds[k as usize] = find(&format!("columns.{}", k.key()), col)?;
         }
     }
@@ -80,7 +113,8 @@ fn layout(header: &csv::ByteRecord, cfg: &MatchConfig, path: &Path) -> Result<La
     for (name, col) in &cfg.categories {
         cats.push(find(&format!("categories.{name}"), col)?.unwrap_or(usize::MAX));
     }
-    Ok(Layout { kinds, cats, width: names.len() })
+    let width = names.len();
+    Ok(Layout { names, kinds, joined, cats, width })
 }
 
 const CHUNK: usize = 16_384;
@@ -136,14 +170,75 @@ impl Loader {
                     return;
                 }
             });
+            let mut rows = 0u64;
+            let mut failures: FastMap<(String, &'static str), u64> = FastMap::default();
             for chunk in rx {
                 let chunk = chunk?;
                 let parsed: Vec<Parsed> =
                     chunk.par_iter().map(|row| self.parse_row(row, &lay, cfg)).collect();
+                rows += chunk.len() as u64;
+                for (_, issues) in &parsed {
+                    // An empty name is not a value that failed to parse.
+                    for i in issues.iter().filter(|i| !i.dropped && i.rule != "name.missing") {
+                        *failures.entry((i.column.clone(), i.rule)).or_default() += 1;
+                    }
+                }
+                // A column that mostly fails stops the run at once (after the first chunk).
+                self.check_unparsed(path, cfg, &lay, &chunk, &parsed, rows, &failures)?;
                 self.push_parsed(parsed, cfg, source, has_id, &mut seen);
             }
             Ok(())
         })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_unparsed(
+        &self,
+        path: &Path,
+        cfg: &MatchConfig,
+        lay: &Layout,
+        chunk: &[csv::ByteRecord],
+        parsed: &[Parsed],
+        rows: u64,
+        failures: &FastMap<(String, &'static str), u64>,
+    ) -> Result<(), MatchError> {
+        const MIN_ROWS: u64 = 20;
+        if rows < MIN_ROWS.min(chunk.len() as u64).max(1) {
+            return Ok(());
+        }
+        let limit = cfg.settings.max_unparsed_share * rows as f64;
+        let mut worst: Vec<(&(String, &'static str), &u64)> = failures
+            .iter()
+            .filter(|(k, &n)| n as f64 > limit && !cfg.settings.allow_unparsed.contains(&k.0))
+            .collect();
+        worst.sort();
+        let Some(((column, rule), &failed)) = worst.first().map(|(k, n)| (*k, *n)) else { return Ok(()) };
+        let col_index = lay.names.iter().position(|n| n == column);
+        let (line, example) = parsed
+            .iter()
+            .flat_map(|p| p.1.iter())
+            .find(|i| &i.column == column && i.rule == *rule)
+            .map(|i| {
+                let v = chunk
+                    .iter()
+                    .find(|r| r.position().map(|p| p.line() as u32) == Some(i.line))
+                    .and_then(|r| col_index.and_then(|c| r.get(c)))
+                    .map(|b| decode_field(b).into_owned())
+                    .unwrap_or_default();
+                (i.line, v)
+            })
+            .unwrap_or_default();
+        let key = cfg.referenced().into_iter().find(|(_, c)| c == column).map(|(k, _)| k).unwrap_or_default();
+        Err(MatchError::Unparsed(Box::new(Unparsed {
+            path: path.into(),
+            key,
+            column: column.clone(),
+            rule,
+            failed,
+            rows,
+            example,
+            line,
+        })))
     }
 
     fn parse_row(&self, row: &csv::ByteRecord, lay: &Layout, cfg: &MatchConfig) -> Parsed {
@@ -163,6 +258,14 @@ impl Loader {
             if let Some(i) = lay.kinds[k as usize] {
                 f.set(k, decode_field(&row[i]));
             }
+        }
+        for (k, idx) in &lay.joined {
+            let parts: Vec<String> = idx
+                .iter()
+                .map(|&i| decode_field(&row[i]).trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            f.set(*k, parts.join(" "));
         }
         for (slot, &i) in lay.cats.iter().enumerate() {
             if i != usize::MAX {

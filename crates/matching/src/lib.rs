@@ -62,8 +62,8 @@ impl Dataset {
     }
 
     pub fn from_loader(loader: Loader, cross: bool) -> Self {
-        let strings = loader.interner.strings();
-        Dataset { records: loader.records, ids: loader.ids, strings, issues: loader.issues, cross }
+        let (strings, records) = canonical_symbols(loader.interner.strings(), loader.records);
+        Dataset { records, ids: loader.ids, strings, issues: loader.issues, cross }
     }
 
     pub fn len(&self) -> usize {
@@ -73,6 +73,35 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+}
+
+/// Renumbers the interned strings in sorted order. The reading threads hand out symbols in
+/// the order they meet new words, which varies from run to run; blocking keys, the training
+/// sample and the order inside oversized blocks depend on the symbols, so without this the
+/// same file could give another model on another run or thread count.
+fn canonical_symbols(strings: Vec<Box<str>>, mut records: Vec<Record>) -> (Vec<Box<str>>, Vec<Record>) {
+    use rayon::prelude::*;
+    let mut order: Vec<u32> = (1..strings.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| strings[a as usize].cmp(&strings[b as usize]));
+    let mut remap = vec![0u32; strings.len()];
+    for (new, &old) in order.iter().enumerate() {
+        remap[old as usize] = new as u32 + 1;
+    }
+    let mut sorted: Vec<Box<str>> = Vec::with_capacity(strings.len());
+    sorted.push("".into());
+    let mut strings: Vec<Option<Box<str>>> = strings.into_iter().map(Some).collect();
+    for &old in &order {
+        sorted.push(strings[old as usize].take().unwrap_or_default());
+    }
+    let map = |s: &mut record::Sym| *s = remap.get(*s as usize).copied().unwrap_or(0);
+    records.par_iter_mut().for_each(|r| {
+        r.names.iter_mut().for_each(map);
+        r.cats.iter_mut().for_each(map);
+        map(&mut r.province_text);
+        map(&mut r.commune_text);
+    });
+    records.par_iter_mut().for_each(|r| r.sound_names = blocking::sound_names(r, &sorted));
+    (sorted, records)
 }
 
 /// The fields a mapping makes comparable.
@@ -96,7 +125,9 @@ pub fn fields_for(cfg: &MatchConfig) -> Vec<Field> {
             f.push(field);
         }
     }
-    if has("province") || has("commune") {
+    // Place names are compared on their own only without unit codes; with codes they are
+    // the fall-back of the unit comparison (compare::location_level).
+    if (has("province") || has("commune")) && !has("unit") {
         f.push(Field::Place);
     }
     f.extend((0..cfg.categories.len()).map(|i| Field::Category(i as u8)));
@@ -135,7 +166,7 @@ impl<'a> Matcher<'a> {
     pub fn train(ds: &'a Dataset, cfg: &'a MatchConfig) -> (Self, TrainStats) {
         let fields = fields_for(cfg);
         let cmp = Comparator { fields: fields.clone(), strings: &ds.strings };
-        let rules = blocking::rules_for(&fields);
+        let rules = blocking::rules_for(&fields, &cfg.settings.blocking);
         let s = &cfg.settings;
         let u = scoring::estimate_u(&ds.records, &cmp, s.u_sample_pairs, ds.cross);
         let n = fields.len();
@@ -176,7 +207,15 @@ impl<'a> Matcher<'a> {
             .zip(&patterns)
             .map(|(r, p)| scoring::Session { name: r.name, patterns: p, involves: r.involves })
             .collect();
-        let (m, lambda, m_source) = scoring::train_sessions(&fields, &sessions, &patterns[nr], &u);
+        // All pairs, in the units of the sampled counts (one block in `sample_every`).
+        let all_pairs = if ds.cross {
+            let left = ds.records.iter().filter(|r| r.source == 0).count() as f64;
+            left * (ds.len() as f64 - left)
+        } else {
+            let n = ds.len() as f64;
+            n * (n - 1.0) / 2.0
+        } / walk.sample_every as f64;
+        let (m, lambda, m_source) = scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
         let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source);
         let stats = TrainStats {
             training_pairs: bstats.pairs,
@@ -270,6 +309,55 @@ impl<'a> Matcher<'a> {
         );
     }
 
+    /// Per blocking rule, how many true pairs share one of its keys (with a truth file).
+    pub fn rule_recall(&self, truth: &Truth) -> Vec<(&'static str, u64)> {
+        let mut by_person: Vec<(u32, u32)> = truth
+            .person
+            .iter()
+            .enumerate()
+            .filter(|(_, &p)| p != eval::UNKNOWN)
+            .map(|(i, &p)| (p, i as u32))
+            .collect();
+        by_person.sort_unstable();
+        let mut counts = vec![0u64; self.rules.len()];
+        for group in by_person.chunk_by(|a, b| a.0 == b.0) {
+            for x in 0..group.len() {
+                for y in x + 1..group.len() {
+                    let (a, b) =
+                        (&self.ds.records[group[x].1 as usize], &self.ds.records[group[y].1 as usize]);
+                    if (self.ds.cross && a.source == b.source) || a.n_names == 0 || b.n_names == 0 {
+                        continue;
+                    }
+                    for (r, rule) in self.rules.iter().enumerate() {
+                        if rule.shared(a, b) {
+                            counts[r] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.rules.iter().map(|r| r.name).zip(counts).collect()
+    }
+
+    /// Link one-to-one: each record in at most one pair, the heaviest pairs first (ties by
+    /// record index, so the result does not depend on the order pairs were found in).
+    pub fn one_to_one(pairs: &[(u32, u32, f32)]) -> Vec<(u32, u32, f32)> {
+        let mut order: Vec<&(u32, u32, f32)> = pairs.iter().collect();
+        order.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+        let mut used = std::collections::HashSet::new();
+        let mut kept: Vec<(u32, u32, f32)> = Vec::new();
+        for &&(i, j, w) in &order {
+            if used.contains(&i) || used.contains(&j) {
+                continue;
+            }
+            used.insert(i);
+            used.insert(j);
+            kept.push((i, j, w));
+        }
+        kept.sort_unstable_by_key(|p| (p.0, p.1));
+        kept
+    }
+
     /// The weight at which a pair reaches the configured match probability.
     pub fn threshold_weight(&self, probability: f64) -> f64 {
         self.model.weight_for(probability)
@@ -293,9 +381,22 @@ pub fn dedup<'a>(
     threshold: f64,
     truth: Option<&Truth>,
 ) -> (Matcher<'a>, DedupResult) {
+    dedup_with_review(ds, cfg, threshold, None, truth)
+}
+
+/// [`dedup`], keeping in `pairs` also the pairs from the review probability up to the
+/// threshold (they are not clustered: an officer decides them).
+pub fn dedup_with_review<'a>(
+    ds: &'a Dataset,
+    cfg: &'a MatchConfig,
+    threshold: f64,
+    review: Option<f64>,
+    truth: Option<&Truth>,
+) -> (Matcher<'a>, DedupResult) {
     let (m, mut stats) = Matcher::train(ds, cfg);
     let tw = m.threshold_weight(threshold);
-    let (pairs, blocking, true_compared) = m.scored_pairs(tw, truth);
+    let min_w = review.map(|r| m.threshold_weight(r).min(tw)).unwrap_or(tw);
+    let (pairs, blocking, true_compared) = m.scored_pairs(min_w, truth);
     stats.blocking = blocking;
     stats.true_pairs_compared = truth.map(|_| true_compared);
     let labels = cluster::cluster(ds.len(), &pairs, tw, cfg.settings.max_cluster, |i, j| m.weight(i, j));

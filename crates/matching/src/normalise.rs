@@ -147,6 +147,140 @@ pub fn parse_date(s: &str) -> Result<Ymd, &'static str> {
     }
 }
 
+/// A declared date format (`%Y%m%d`, `%d/%m/%Y`, `%Y-%m-%d`, `%Y`): `%d`, `%m`, `%Y` and
+/// literal separators, matched exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat {
+    parts: Vec<DatePart>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DatePart {
+    Day,
+    Month,
+    Year,
+    Lit(u8),
+}
+
+impl DateFormat {
+    /// Checks a format: `%Y` required, `%d` only with `%m`, each at most once, nothing but
+    /// ASCII separators besides.
+    pub fn parse(f: &str) -> Result<DateFormat, String> {
+        let b = f.as_bytes();
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let p = match b.get(i + 1) {
+                    Some(b'd') => DatePart::Day,
+                    Some(b'm') => DatePart::Month,
+                    Some(b'Y') => DatePart::Year,
+                    other => {
+                        return Err(format!(
+                            "date format {f:?}: unknown directive %{} (use %d, %m, %Y)",
+                            other.map(|c| *c as char).unwrap_or(' ')
+                        ))
+                    }
+                };
+                if parts.contains(&p) {
+                    return Err(format!("date format {f:?}: a directive appears twice"));
+                }
+                parts.push(p);
+                i += 2;
+            } else if b[i].is_ascii() && !b[i].is_ascii_alphanumeric() {
+                parts.push(DatePart::Lit(b[i]));
+                i += 1;
+            } else {
+                return Err(format!("date format {f:?}: only %d, %m, %Y and separators are allowed"));
+            }
+        }
+        if !parts.contains(&DatePart::Year) {
+            return Err(format!("date format {f:?}: %Y (the year) is required"));
+        }
+        if parts.contains(&DatePart::Day) && !parts.contains(&DatePart::Month) {
+            return Err(format!("date format {f:?}: %d needs %m"));
+        }
+        Ok(DateFormat { parts, text: f.to_string() })
+    }
+
+    /// The date, `None` when `s` does not have this shape; `Some(Err(rule))` when it has the
+    /// shape but is not a valid date.
+    pub fn read(&self, s: &str) -> Option<Result<Ymd, &'static str>> {
+        let b = s.as_bytes();
+        let (mut y, mut m, mut d) = (None, None, None);
+        let mut i = 0;
+        for (k, p) in self.parts.iter().enumerate() {
+            // Without a separator after it, a field has its full width; else up to the separator.
+            let next_lit = match self.parts.get(k + 1) {
+                Some(DatePart::Lit(c)) => Some(*c),
+                _ => None,
+            };
+            let digits = |i: usize, width: usize| -> Option<(u32, usize)> {
+                let end = match next_lit {
+                    Some(c) => b[i..].iter().position(|&x| x == c).map(|e| i + e)?,
+                    None if k + 1 == self.parts.len() => b.len(),
+                    None => i + width,
+                };
+                if end <= i || end > b.len() || end - i > width || !b[i..end].iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                Some((std::str::from_utf8(&b[i..end]).ok()?.parse().ok()?, end))
+            };
+            match p {
+                DatePart::Lit(c) => {
+                    if b.get(i) != Some(c) {
+                        return None;
+                    }
+                    i += 1;
+                }
+                DatePart::Year => {
+                    let (v, e) = digits(i, 4)?;
+                    if e - i != 4 {
+                        return None;
+                    }
+                    y = Some(v);
+                    i = e;
+                }
+                DatePart::Month => {
+                    let (v, e) = digits(i, 2)?;
+                    m = Some(v);
+                    i = e;
+                }
+                DatePart::Day => {
+                    let (v, e) = digits(i, 2)?;
+                    d = Some(v);
+                    i = e;
+                }
+            }
+        }
+        if i != b.len() {
+            return None;
+        }
+        let text = match (y?, m, d) {
+            (y, None, _) => format!("{y:04}"),
+            (y, Some(m), None) => format!("{y:04}-{m:02}"),
+            (y, Some(m), Some(d)) => format!("{y:04}-{m:02}-{d:02}"),
+        };
+        Some(text.parse::<PartialDate>().map(from_partial).map_err(|v| v.rule))
+    }
+}
+
+/// A date read with the declared formats (the first whose shape fits), or with the
+/// built-in list when none are declared.
+pub fn parse_date_with(s: &str, formats: &[DateFormat]) -> Result<Ymd, &'static str> {
+    let t = s.trim();
+    if formats.is_empty() || t.is_empty() {
+        return parse_date(t);
+    }
+    for f in formats {
+        if let Some(r) = f.read(t) {
+            return r;
+        }
+    }
+    Err("date.format")
+}
+
 fn swap_day_month(s: &str) -> Option<String> {
     if s.contains('/') {
         let p: Vec<&str> = s.split('/').collect();
@@ -340,6 +474,77 @@ pub fn key(parts: &[u64]) -> u64 {
 
 /// The folded address detail, and a hash of its digits alone (the house number and hamlet
 /// number survive most retyping).
+/// Words of an address that say what kind of thing follows, not which one: dropped before
+/// comparing addresses by their words (`Số 12 đường Lê Lợi` = `12 Lê Lợi`).
+const ADDRESS_STOPWORDS: &[&str] = &[
+    "so",
+    "nha",
+    "duong",
+    "pho",
+    "ngo",
+    "ngach",
+    "hem",
+    "kiet",
+    "to",
+    "dan",
+    "thon",
+    "xom",
+    "ap",
+    "ban",
+    "khu",
+    "pho",
+    "xa",
+    "phuong",
+    "thi",
+    "tran",
+    "huyen",
+    "quan",
+    "tinh",
+    "thanh",
+    "street",
+    "st",
+    "road",
+    "rd",
+    "avenue",
+    "ave",
+    "place",
+    "pl",
+    "crescent",
+    "cres",
+    "circuit",
+    "court",
+    "ct",
+    "drive",
+    "dr",
+    "lane",
+    "ln",
+    "close",
+    "parade",
+    "way",
+    "the",
+    "unit",
+    "flat",
+    "apartment",
+    "level",
+];
+
+/// The words of an address (folded, kind words dropped) as a 64-bit set: one bit per word
+/// hash. Two addresses written in different formats share most bits.
+pub fn detail_token_bits(s: &str) -> u64 {
+    if s.trim().is_empty() {
+        return 0;
+    }
+    let f = fold_key(s);
+    let mut bits = 0u64;
+    for w in f.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if ADDRESS_STOPWORDS.contains(&w) {
+            continue;
+        }
+        bits |= 1u64 << (hash_bytes(7, w.as_bytes()) % 64);
+    }
+    bits
+}
+
 pub fn detail_hashes(s: &str) -> (u64, u64) {
     if s.trim().is_empty() {
         return (0, 0);

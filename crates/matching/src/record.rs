@@ -112,9 +112,14 @@ pub struct Record {
     pub commune_text: Sym,
     pub detail: u64,
     pub detail_digits: u64,
+    /// The address words as a bit set ([`normalise::detail_token_bits`]).
+    pub detail_tokens: u64,
     pub postcode: u32,
     pub phone: u64,
     pub cats: [Sym; MAX_CATEGORIES],
+    /// Sorted sound keys of the name words, hashed ([`crate::blocking::sound_key`]; set
+    /// when the dataset is built), 0 without names.
+    pub sound_names: u64,
     /// Which file a record came from (link and reconcile modes): 0 left, 1 right.
     pub source: u8,
     pub id_check: Option<IdCheck>,
@@ -241,10 +246,25 @@ impl Interner {
     }
 
     pub fn date(&self, s: &str) -> Result<Ymd, &'static str> {
+        self.date_with(s, &[])
+    }
+
+    /// A date read with declared formats (the built-in list when there are none).
+    pub fn date_with(&self, s: &str, formats: &[normalise::DateFormat]) -> Result<Ymd, &'static str> {
         if s.trim().is_empty() {
             return Ok(Ymd::NONE);
         }
-        self.dates.get_or_insert_with(s, || normalise::parse_date(s))
+        if formats.is_empty() {
+            return self.dates.get_or_insert_with(s, || normalise::parse_date(s));
+        }
+        // Another cache key space: the same text may read differently with declared formats.
+        let mut k = String::with_capacity(s.len() + 24);
+        for f in formats {
+            k.push_str(&f.text);
+            k.push('\u{1f}');
+        }
+        k.push_str(s);
+        self.dates.get_or_insert_with(&k, || normalise::parse_date_with(s, formats))
     }
 
     pub fn unit(&self, s: &str, bare: BareUnitList) -> Result<Option<normalise::Unit2025>, &'static str> {
@@ -344,13 +364,14 @@ pub fn build(
         }
     }
     if n == 0 {
+        // Kept, so that it appears in the output (a record alone): a row without a name is
+        // never blocked with another.
         let column = col(if cfg.column("full_name").is_some() { Kind::FullName } else { Kind::GivenName });
-        issues.push(Issue { line, column, rule: "name.missing", dropped: true });
-        return None;
+        issues.push(Issue { line, column, rule: "name.missing", dropped: false });
     }
     r.n_names = n as u8;
 
-    match interner.date(f.get(Kind::BirthDate)) {
+    match interner.date_with(f.get(Kind::BirthDate), &cfg.settings.parsed_date_formats) {
         Ok(d) => r.date = d,
         Err(rule) => issues.push(Issue { line, column: col(Kind::BirthDate), rule, dropped: false }),
     }
@@ -390,6 +411,7 @@ pub fn build(
     let (detail, digits) = normalise::detail_hashes(f.get(Kind::AddressDetail));
     r.detail = detail;
     r.detail_digits = digits;
+    r.detail_tokens = normalise::detail_token_bits(f.get(Kind::AddressDetail));
     let pc = f.get(Kind::Postcode).trim();
     if !pc.is_empty() {
         match pc.parse::<u32>() {

@@ -32,7 +32,7 @@ pub struct Model {
     pub fields: Vec<Field>,
     pub m: Vec<Vec<f64>>,
     pub u: Vec<Vec<f64>>,
-    /// Share of candidate pairs that are matches (the prior).
+    /// Share of all pairs (not only candidate pairs) that are matches: the prior.
     pub lambda: f64,
     /// log2(m/u) per field and level.
     pub weights: Vec<Vec<f64>>,
@@ -47,6 +47,25 @@ impl Model {
     /// The weight a field contributes (0 for a `NULL` level), with term-frequency adjustment
     /// for exact family and given names.
     pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {
+        let w = self.own_weight(i, c);
+        // A household shares its phone as it shares its address: when both agree they are
+        // one piece of evidence ("same household"), counted once at the larger weight, so
+        // twins or siblings at one address with one phone are not proved the same person.
+        if self.fields[i] == Field::Phone && w > 0.0 {
+            let place = self
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| matches!(f, Field::Address | Field::Detail | Field::Unit | Field::Place))
+                .map(|(k, _)| self.own_weight(k, c))
+                .fold(0.0f64, f64::max);
+            return (w - place).max(0.0);
+        }
+        w
+    }
+
+    /// A field's weight on its own.
+    fn own_weight(&self, i: usize, c: &Comparison) -> f64 {
         let l = c.levels[i];
         if l == NULL {
             return 0.0;
@@ -55,13 +74,21 @@ impl Model {
         if l != 0 {
             return base;
         }
+        // A word's frequency in either end role: names are aligned (family and given may
+        // be swapped), so "Anh" agreeing in the family slot is weighed as the common given
+        // name it is, not as a rare family name.
+        let share_of = |s: u32| {
+            let f = self.tf_family.get(s as usize).copied().unwrap_or(0.0);
+            let g = self.tf_given.get(s as usize).copied().unwrap_or(0.0);
+            f.max(g)
+        };
         let tf = match self.fields[i] {
-            Field::FamilyName => self.tf_family.get(c.family_sym as usize),
-            Field::GivenName => self.tf_given.get(c.given_sym as usize),
+            Field::FamilyName => Some(share_of(c.family_sym)),
+            Field::GivenName => Some(share_of(c.given_sym)),
             _ => None,
         };
         match tf {
-            Some(&share) if share > 0.0 => {
+            Some(share) if share > 0.0 => {
                 let adjusted = (self.m[i][0] / share as f64).log2();
                 adjusted.clamp(base - TF_MAX_SHIFT, base + TF_MAX_SHIFT)
             }
@@ -203,7 +230,10 @@ pub fn train(
 ) -> (Vec<Vec<f64>>, f64, usize) {
     let mut m = initial_m(fields);
     let mut lambda = 0.1f64;
-    let pats: Vec<(u64, f64)> = patterns.iter().map(|(&p, &c)| (p, c as f64)).collect();
+    let mut pats: Vec<(u64, f64)> = patterns.iter().map(|(&p, &c)| (p, c as f64)).collect();
+    // Sums in a fixed order: the same counts give bit-identical estimates, whatever order
+    // the parallel counting filled the map in.
+    pats.sort_unstable_by_key(|p| p.0);
     let total: f64 = pats.iter().map(|p| p.1).sum();
     if total == 0.0 {
         return (m, lambda, 0);
@@ -262,14 +292,16 @@ const MIN_SESSION_PAIRS: u64 = 50;
 /// sample for dates, IDs and addresses, and vice versa). Pairs of households — same family
 /// name and address, different given name and birth date — thus never teach the model that
 /// an address is what makes a match. Each field takes m from the first session (personal
-/// ID first, then by number of pairs) that does not involve it; then λ is re-estimated
-/// over all candidate pairs with m and u fixed. Returns m, λ and the session each field's
-/// m came from.
+/// ID first, then by number of pairs) that does not involve it; then λ, the share of
+/// matches among **all** pairs (`all_pairs`, in the units of `all`'s counts), is estimated
+/// with m and u fixed, every pair blocking left out counted as a non-match. Returns m, λ
+/// and the session each field's m came from.
 pub fn train_sessions(
     fields: &[Field],
     sessions: &[Session<'_>],
     all: &FastMap<u64, u64>,
     u: &[Vec<f64>],
+    all_pairs: f64,
 ) -> (Vec<Vec<f64>>, f64, Vec<&'static str>) {
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
@@ -305,7 +337,7 @@ pub fn train_sessions(
             }
         }
     }
-    let lambda = estimate_lambda(fields, all, &m, u);
+    let lambda = estimate_lambda(fields, all, &m, u, all_pairs);
     (m, lambda, source)
 }
 
@@ -342,11 +374,16 @@ fn anchor_m(fields: &[Field], all: &FastMap<u64, u64>) -> Option<Vec<Vec<f64>>> 
     }
     let mut counts = empty_counts(fields);
     let mut anchors = 0u64;
-    for (&p, &c) in all {
+    let place = |f: &Field| matches!(f, Field::Address | Field::Unit | Field::Place);
+    let mut all: Vec<(u64, u64)> = all.iter().map(|(&p, &c)| (p, c)).collect();
+    all.sort_unstable();
+    for (p, c) in all {
+        // Name, full date and a place must all be there and agree; other anchor fields
+        // (middle name, detail) may be missing.
         let is_anchor = fields.iter().enumerate().all(|(i, f)| {
             let l = unpack(p, i);
-            !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f))
-        });
+            !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f) && !place(f))
+        }) && fields.iter().enumerate().any(|(i, f)| place(f) && unpack(p, i) == 0);
         if !is_anchor {
             continue;
         }
@@ -361,9 +398,19 @@ fn anchor_m(fields: &[Field], all: &FastMap<u64, u64>) -> Option<Vec<Vec<f64>>> 
     (anchors >= MIN_SESSION_PAIRS).then(|| counts.into_iter().map(|c| normalise(c, 0.01, M_FLOOR)).collect())
 }
 
-/// The share of matches among candidate pairs, m and u fixed.
-fn estimate_lambda(fields: &[Field], patterns: &FastMap<u64, u64>, m: &[Vec<f64>], u: &[Vec<f64>]) -> f64 {
-    let bf: Vec<(f64, f64)> = patterns
+/// The share of matches among all `all_pairs` pairs, m and u fixed: EM over the candidate
+/// patterns, the pairs blocking did not propose counted as non-matches. u comes from random
+/// pairs, so the Bayes factors are relative to a random pair, and the prior must be too: a
+/// share among candidate pairs would count the evidence of blocking twice and grow with
+/// every blocking rule added (0.56 where the truth was 0.33 among candidates).
+fn estimate_lambda(
+    fields: &[Field],
+    patterns: &FastMap<u64, u64>,
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    all_pairs: f64,
+) -> f64 {
+    let mut bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|(&p, &c)| {
             let mut r = 1.0;
@@ -376,20 +423,23 @@ fn estimate_lambda(fields: &[Field], patterns: &FastMap<u64, u64>, m: &[Vec<f64>
             (r, c as f64)
         })
         .collect();
-    let total: f64 = bf.iter().map(|x| x.1).sum();
-    if total == 0.0 {
-        return 1e-6;
+    // A fixed order: the sum is then the same whatever the hash map's order.
+    bf.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let candidates: f64 = bf.iter().map(|x| x.1).sum();
+    let total = all_pairs.max(candidates);
+    if candidates == 0.0 || total == 0.0 {
+        return 1e-9;
     }
-    let mut lambda = 0.01f64;
-    for _ in 0..100 {
+    let mut lambda = (candidates / total).clamp(1e-12, 0.5);
+    for _ in 0..500 {
         let odds = lambda / (1.0 - lambda);
         let matches: f64 = bf.iter().map(|(r, c)| c * (odds * r) / (1.0 + odds * r)).sum();
-        let new = (matches / total).clamp(1e-9, 1.0 - 1e-9);
-        if (new - lambda).abs() < 1e-9 {
-            lambda = new;
+        let new = (matches / total).clamp(1e-12, 1.0 - 1e-9);
+        let done = (new - lambda).abs() <= 1e-7 * lambda;
+        lambda = new;
+        if done {
             break;
         }
-        lambda = new;
     }
     lambda
 }

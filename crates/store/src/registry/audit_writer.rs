@@ -75,7 +75,7 @@ impl CheckpointPolicy {
         let (log, key, line) = (self.log.clone(), self.key.clone(), cp.clone());
         tokio::task::spawn_blocking(move || log.append(&line, &key))
             .await
-            .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))?
+            .map_err(StoreError::Task)?
             .map_err(|e| {
                 StoreError::Config(format!("writing audit checkpoint {}: {e}", self.log.path().display()))
             })?;
@@ -99,9 +99,8 @@ pub(crate) async fn verify_audit(
     tail_only: bool,
 ) -> std::result::Result<AuditReport, StoreError> {
     let (log, key2) = (policy.log.clone(), policy.key.clone());
-    let mut checkpoint = tokio::task::spawn_blocking(move || log.latest(&key2))
-        .await
-        .map_err(|e| StoreError::Backend(format!("blocking task: {e}")))??;
+    let mut checkpoint =
+        tokio::task::spawn_blocking(move || log.latest(&key2)).await.map_err(StoreError::Task)??;
     if let Some(m) = &policy.mirror {
         let unreadable =
             |e: String| StoreError::Config(format!("audit checkpoints at {}: {e}", m.describe()));

@@ -297,7 +297,7 @@ fn newborns_after_the_reform_use_the_2025_list() {
 
 #[test]
 fn the_example_in_docs_csv_md_is_valid() {
-    let doc = include_str!("../../../docs/CSV.md");
+    let doc = include_str!("../../../../docs/CSV.md");
     let block = doc.split("```csv\n").nth(1).unwrap().split("```").next().unwrap();
     let recs = records(block.as_bytes());
     assert_eq!(recs.len(), 4);

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use dancu_matching::{dedup, eval, Dataset, MatchConfig, MatchError, Truth};
 
-const SECTOR_TOML: &str = include_str!("../configs/sector.toml");
-const FEBRL_TOML: &str = include_str!("../configs/febrl.toml");
+const SECTOR_TOML: &str = include_str!("../../configs/sector.toml");
+const FEBRL_TOML: &str = include_str!("../../configs/febrl.toml");
 
 fn sector_list(
     dir: &Path,

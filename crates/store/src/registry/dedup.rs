@@ -47,8 +47,7 @@ impl Registry {
             self.log(a, action, &format!("dedup:{id}"), Outcome::NotFound).await?;
             return Err(RegistryError::NotFound);
         };
-        let l = a.scope.covers(&c.left_province, &c.left_commune);
-        let r = a.scope.covers(&c.right_province, &c.right_commune);
+        let (l, r) = covered(a, &c);
         let ok = if both { l && r } else { l || r };
         let outcomes = [(&c.left, l), (&c.right, r)].map(|(pid, covered)| {
             let outcome = if ok && covered { granted } else { Outcome::Denied };
@@ -129,7 +128,11 @@ impl Registry {
 
 /// `c` as the caller may see it (see [`PairView`]).
 fn view(a: &Access, c: Candidate) -> PairView {
-    let l = a.scope.covers(&c.left_province, &c.left_commune);
-    let r = a.scope.covers(&c.right_province, &c.right_commune);
+    let (l, r) = covered(a, &c);
     PairView::of(c, l, r)
+}
+
+/// Whether the caller's scope covers the pair's left and its right record.
+fn covered(a: &Access, c: &Candidate) -> (bool, bool) {
+    (a.scope.covers(&c.left_province, &c.left_commune), a.scope.covers(&c.right_province, &c.right_commune))
 }

@@ -118,6 +118,7 @@ async fn baseline(store: &dyn Store, sink: &AuditSink, a: &Access, q: &CitizenQu
         subject: format!("name={}", q.name_key.as_deref().unwrap_or_default()),
         purpose: a.purpose.clone(),
         outcome: "ok".into(),
+        returned: vec![],
     };
     sink.record(e).await.expect("audit");
 }

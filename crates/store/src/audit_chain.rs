@@ -3,7 +3,8 @@
 //!
 //! - Each entry's `hash` is HMAC-SHA256 under an [`AuditKey`] that lives in a file, not in
 //!   the database, over a length-prefixed canonical form of (previous hash, sequence
-//!   number, timestamp, actor, action, subject, purpose, outcome). Someone who can write
+//!   number, timestamp, actor, action, subject, purpose, outcome, and for a listing the
+//!   count and the IDs it returned). Someone who can write
 //!   the database but not read the key cannot forge or rewrite an entry, and no free text
 //!   (a purpose with a line break, say) can shift one field into the next.
 //! - Entries written before keys existed (a database upgraded by migration 0008) keep the
@@ -130,6 +131,14 @@ pub fn entry_hash(key: &AuditKey, e: &NewAuditEntry, seq: i64, prev_hash: &str) 
         e.outcome.as_bytes(),
     ] {
         field(&mut m, part);
+    }
+    // A listing's returned IDs follow as a count and one field each. Entries without them
+    // hash exactly as before this part existed, and the count keeps the form unambiguous.
+    if !e.returned.is_empty() {
+        field(&mut m, &(e.returned.len() as u64).to_be_bytes());
+        for id in &e.returned {
+            field(&mut m, id.as_bytes());
+        }
     }
     hex::encode(m.finalize().into_bytes())
 }
@@ -509,6 +518,7 @@ mod tests {
             subject: "001090000001".into(),
             purpose: purpose.into(),
             outcome: "ok".into(),
+            returned: vec![],
         }
     }
 
@@ -521,6 +531,22 @@ mod tests {
         a.outcome = "ok".into();
         b.outcome = "officer:b\nok".into();
         assert_ne!(entry_hash(&k, &a, 1, AUDIT_GENESIS), entry_hash(&k, &b, 1, AUDIT_GENESIS));
+    }
+
+    #[test]
+    fn returned_ids_are_chained_and_cannot_be_regrouped() {
+        let k = AuditKey::generate();
+        let plain = e("p");
+        let mut two = plain.clone();
+        two.returned = vec!["a".into(), "b".into()];
+        let mut one = plain.clone();
+        one.returned = vec!["ab".into()];
+        let mut other = plain.clone();
+        other.returned = vec!["a".into(), "c".into()];
+        let h = |x: &NewAuditEntry| entry_hash(&k, x, 1, AUDIT_GENESIS);
+        assert_ne!(h(&plain), h(&two));
+        assert_ne!(h(&two), h(&one));
+        assert_ne!(h(&two), h(&other));
     }
 
     #[test]

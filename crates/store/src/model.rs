@@ -299,6 +299,12 @@ pub struct NewAuditEntry {
     pub purpose: String,
     /// `ok`, `denied`, `not_found`.
     pub outcome: String,
+    /// What a listing returned (the personal IDs of its rows, in order): the entry is
+    /// listed under each of them too, so one entry audits a whole search page. Stored and
+    /// chained with the entry; never shown to a citizen or an officer reading a subject's
+    /// log, since the other IDs are not theirs to see (see `Registry::access_log`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub returned: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

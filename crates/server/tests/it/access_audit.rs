@@ -14,6 +14,7 @@ use serde_json::json;
 
 on_both_backends!(
     search_hits_are_in_the_citizens_access_log,
+    a_search_page_is_one_entry_that_names_no_other_citizen,
     household_members_outside_scope_are_masked_and_kept,
     creating_an_existing_out_of_scope_citizen_reveals_nothing,
     creating_an_existing_out_of_scope_household_reveals_nothing,
@@ -56,6 +57,39 @@ async fn search_hits_are_in_the_citizens_access_log(backend: &'static str) {
     let r = c.get(format!("{}/api/v1/citizens?name=nguyen", app.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(body(r).await["total"], 1);
     assert_eq!(audit_of(app, &b).await.len(), before_b, "commune B's citizen was not returned");
+}
+
+/// A page of two hits is one entry, filed under both citizens; each citizen's access log
+/// shows it without the other's ID.
+async fn a_search_page_is_one_entry_that_names_no_other_citizen(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let a = app.citizen_a.personal_id.to_string();
+    let other = draft("001185005678", "Nguyễn", "Thị", "Hoa", "02/02/1985", "Nữ", COMMUNE_A)
+        .validate(chrono::Utc::now().date_naive())
+        .unwrap();
+    let change = Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: now() };
+    app.store.create_citizen(&other, &change).await.unwrap();
+    let o = other.personal_id.to_string();
+    let r = c.get(format!("{}/api/v1/citizens?name=nguyen", app.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(body(r).await["total"], 2);
+
+    let (log_a, log_o) = (audit_of(app, &a).await, audit_of(app, &o).await);
+    let search = |log: &[AuditEntry]| log.iter().find(|e| e.entry.action == "citizen.search").map(|e| e.seq);
+    assert!(search(&log_a).is_some(), "{log_a:?}");
+    assert_eq!(search(&log_a), search(&log_o), "the same entry under both");
+    let mut returned = log_a[0].entry.returned.clone();
+    returned.sort();
+    let mut both = vec![a.clone(), o.clone()];
+    both.sort();
+    assert_eq!(returned, both, "the stored entry keeps what the page returned");
+
+    let r =
+        c.get(format!("{}/api/v1/citizens/{a}/access-log", app.base)).bearer_auth(&t).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("citizen.search"), "{text}");
+    assert!(!text.contains(&o), "the access log of one citizen names no other: {text}");
 }
 
 async fn household_members_outside_scope_are_masked_and_kept(backend: &'static str) {

@@ -14,7 +14,9 @@ on_both_backends!(
     bad_search_parameters_are_refused,
     updates_keep_history,
     households_need_one_head_and_keep_history,
-    card_application_life_cycle,
+    card_application_refusals_name_the_rule,
+    hand_over_issues_the_card_with_its_expiry,
+    board_and_list_by_stage,
     cards_are_hidden_outside_scope_and_audited,
     cards_due_for_renewal,
     reads_and_denied_reads_are_in_the_access_log,
@@ -508,9 +510,10 @@ async fn hand_over(app: &TestApp, t: &str, id: i64) {
     }
 }
 
-async fn card_application_life_cycle(backend: &'static str) {
+/// Refused card requests name their rule and change nothing: an unknown kind, a skipped
+/// stage, production without biometrics, a stale version.
+async fn card_application_refusals_name_the_rule(backend: &'static str) {
     let app = &TestApp::start(backend).await;
-    let c = app.client();
     let t = app.token("xa_a").await;
     let a_id = app.citizen_a.personal_id.to_string();
     let url = format!("{}/api/v1/card-applications", app.base);
@@ -533,8 +536,19 @@ async fn card_application_life_cycle(backend: &'static str) {
     let r = app.post_json(&t, &tr, &json!({"to": "intake", "expected_version": 5})).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(body(r).await["error"]["code"], "version_mismatch");
+    let v = body(app.client().get(format!("{url}/{id}")).bearer_auth(&t).send().await.unwrap()).await;
+    assert_eq!((v["stage"].as_str(), v["version"].as_i64()), (Some("intake"), Some(1)), "nothing changed");
+}
 
-    // Every stage to hand-over.
+/// Every stage to hand-over issues the card with its expiry; hand-over is final.
+async fn hand_over_issues_the_card_with_its_expiry(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let a_id = app.citizen_a.personal_id.to_string();
+    let url = format!("{}/api/v1/card-applications", app.base);
+    let id = intake(app, &t).await;
+    let tr = format!("{url}/{id}/transitions");
     hand_over(app, &t, id).await;
     let r = c.get(format!("{url}/{id}")).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -562,8 +576,16 @@ async fn card_application_life_cycle(backend: &'static str) {
     // Hand-over is final.
     let r = app.post_json(&t, &tr, &json!({"to": "cancelled", "reason": "x", "expected_version": 5})).await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "card.terminal");
+}
 
-    // Board and list.
+/// The board counts applications by stage, and the list filters by a known stage.
+async fn board_and_list_by_stage(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let c = app.client();
+    let t = app.token("xa_a").await;
+    let url = format!("{}/api/v1/card-applications", app.base);
+    let id = intake(app, &t).await;
+    hand_over(app, &t, id).await;
     let r = c.get(format!("{url}/board")).bearer_auth(&t).send().await.unwrap();
     let v = body(r).await;
     let handed = v.as_array().unwrap().iter().find(|c| c["stage"] == "handed_over").unwrap();

@@ -23,9 +23,9 @@ impl AuditStore for PgStore {
                 "SELECT at FROM audit_log WHERE seq = (SELECT seq FROM audit_head WHERE id = 1)"
             ),
             tx.prepare_cached(
-                "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
+                "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash, returned) \
                  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[])",
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
             ),
             tx.prepare_cached("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"),
             tx.prepare_cached(rows::AUDIT_INDEXED_UPTO),
@@ -49,8 +49,10 @@ impl AuditStore for PgStore {
             (col(|e| &e.entry.actor), col(|e| &e.entry.action), col(|e| &e.entry.subject));
         let (purposes, outcomes, prevs, hashes) =
             (col(|e| &e.entry.purpose), col(|e| &e.entry.outcome), col(|e| &e.prev_hash), col(|e| &e.hash));
-        let ins_params: [&(dyn ToSql + Sync); 9] =
-            [&seqs, &ats, &actors, &actions, &subjects, &purposes, &outcomes, &prevs, &hashes];
+        let returned: Vec<Option<String>> =
+            chained.iter().map(|e| rows::returned_json(&e.entry.returned)).collect();
+        let ins_params: [&(dyn ToSql + Sync); 10] =
+            [&seqs, &ats, &actors, &actions, &subjects, &purposes, &outcomes, &prevs, &hashes, &returned];
         let up_params: [&(dyn ToSql + Sync); 2] = [&last.seq, &last.hash];
         // Issued together, the three travel in one write and cost one round trip.
         let (_, _, upto) = tokio::try_join!(
@@ -80,8 +82,8 @@ impl AuditStore for PgStore {
         // committed head is visible: the copied range has no gaps.
         let last = tx.query_one("SELECT seq FROM audit_head WHERE id = 1", &[]).await?.int(0)?;
         if last > upto {
-            for sql in rows::AUDIT_CATCHUP {
-                tx.execute(sql, &[&upto, &last]).await?;
+            for sql in rows::AUDIT_CATCHUP.iter().chain([&rows::AUDIT_CATCHUP_RETURNED_PG]) {
+                tx.execute(*sql, &[&upto, &last]).await?;
             }
             tx.execute(rows::AUDIT_INDEXED_SET, &[&last]).await?;
         }

@@ -55,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "officer_epoch",
         sql: include_str!("../../migrations/postgres/0009_officer_epoch.sql"),
     },
+    Migration {
+        version: 10,
+        name: "audit_returned",
+        sql: include_str!("../../migrations/postgres/0010_audit_returned.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

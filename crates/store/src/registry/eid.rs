@@ -394,7 +394,7 @@ impl Registry {
     /// the nation, their province or their commune (where they live now).
     pub async fn own_access_log(&self, id: &PersonalId, limit: u32, offset: u64) -> Result<Page<AuditEntry>> {
         let c = self.store.get_citizen(id).await?;
-        Ok(self.store.list_audit(&super::access_log_filter(id, c.as_ref(), limit, offset)).await?)
+        self.subject_log(&super::access_log_filter(id, c.as_ref(), limit, offset)).await
     }
 
     /// The citizen locks or unlocks their own account.

@@ -151,6 +151,7 @@ impl Registry {
             subject: subject.into(),
             purpose: a.purpose.clone(),
             outcome: outcome.code().into(),
+            returned: vec![],
         }
     }
 
@@ -158,9 +159,10 @@ impl Registry {
         self.audit.record(Self::entry(a, action, subject, outcome)).await
     }
 
-    /// Audits a listing: one entry for the request (`what`: the query or scope) and one
-    /// under each citizen whose data it returns, so every row shows in that citizen's "who
-    /// accessed my data". All in one commit.
+    /// Audits a listing: one entry for the request (`what`: the query or scope) carrying
+    /// the IDs of the citizens whose data it returns. The entry is filed under each of them,
+    /// so every row shows in that citizen's "who accessed my data", for the cost of one
+    /// chained entry (issue 10: per-citizen audit of a search page).
     async fn log_rows<'i>(
         &self,
         a: &Access,
@@ -168,9 +170,19 @@ impl Registry {
         what: &str,
         ids: impl IntoIterator<Item = &'i str>,
     ) -> Result<()> {
-        let mut entries = vec![Self::entry(a, action, what, Outcome::Ok)];
-        entries.extend(ids.into_iter().map(|id| Self::entry(a, action, id, Outcome::Ok)));
-        self.audit.record_all(entries).await
+        let mut e = Self::entry(a, action, what, Outcome::Ok);
+        e.returned = ids.into_iter().map(str::to_string).collect();
+        self.audit.record(e).await
+    }
+
+    /// A subject's access log as its reader may see it: a listing's other returned IDs
+    /// are not theirs to see.
+    pub(crate) async fn subject_log(&self, f: &AuditFilter) -> Result<Page<AuditEntry>> {
+        let mut page = self.store.list_audit(f).await?;
+        for e in &mut page.items {
+            e.entry.returned.clear();
+        }
+        Ok(page)
     }
 
     /// Runs `write` only after its audit entry (`Attempt`) is stored, then queues how it
@@ -226,7 +238,7 @@ impl Registry {
         Ok(CitizenPage {
             history: self.store.citizen_history(id).await?,
             cards: self.store.get_cards(id).await?,
-            accesses: self.store.list_audit(&f).await?.items,
+            accesses: self.subject_log(&f).await?.items,
             merged_into: crate::dedup::merged_into(self.store.as_ref(), id).await?,
             stored,
         })
@@ -432,7 +444,7 @@ impl Registry {
     ) -> Result<Page<AuditEntry>> {
         let c = self.read_citizen(a, &subject.parse().map_err(|_| RegistryError::NotFound)?).await?;
         let f = access_log_filter(&c.citizen.personal_id, Some(&c), limit, offset);
-        Ok(self.store.list_audit(&f).await?)
+        self.subject_log(&f).await
     }
 }
 

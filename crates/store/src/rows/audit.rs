@@ -8,16 +8,22 @@ use super::*;
 // audit
 
 /// The entries whose `column` is the filter value (`#`): those the side table `table`
-/// holds, and those in the tail of the log it has not caught up with yet.
-/// The side table is probed once per epoch (its keys lead with the epoch).
-fn audit_key_cond(table: &str, column: &str) -> String {
+/// holds, and those in the tail of the log it has not caught up with yet (`tail_also`, if
+/// any, widens the tail's test). The side table is probed once per epoch (its keys lead
+/// with the epoch).
+fn audit_key_cond(table: &str, column: &str, tail_also: &str) -> String {
     format!(
         "seq IN (WITH RECURSIVE epochs (n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM epochs \
          WHERE n < ({AUDIT_INDEXED_UPTO}) / {AUDIT_EPOCH}) \
          SELECT t.seq FROM epochs JOIN {table} t ON t.epoch = epochs.n AND t.{column} = # UNION ALL \
-         SELECT seq FROM audit_log WHERE seq > ({AUDIT_INDEXED_UPTO}) AND {column} = #)"
+         SELECT seq FROM audit_log WHERE seq > ({AUDIT_INDEXED_UPTO}) AND ({column} = #{tail_also}))"
     )
 }
+
+/// In the tail not yet filed under each returned ID: a listing that returned `#`. The JSON
+/// array's quotes delimit whole IDs; `#` is a personal ID, household number or bulk
+/// subject, none of which holds a quote or a LIKE wildcard that could match across them.
+const RETURNED_TAIL: &str = " OR returned LIKE '%\"' || # || '\"%'";
 
 /// Entries per epoch of the side tables' keys `(epoch, subject or actor, seq)`, with
 /// `epoch = seq / AUDIT_EPOCH`: new entries go into the current epoch's small part of each
@@ -40,13 +46,29 @@ pub(crate) const AUDIT_INDEX_LAG_BACKGROUND: i64 = 256;
 /// The last entry both side tables hold.
 pub(crate) const AUDIT_INDEXED_UPTO: &str = "SELECT upto FROM audit_indexed WHERE id = 1";
 
-/// Brings the side tables up to date with the log (entries after `$1`), up to `$2`.
+/// Brings the side tables up to date with the log (entries after `$1`), up to `$2`: each
+/// entry under its subject and its actor. [`AUDIT_CATCHUP_RETURNED_SQLITE`] and
+/// [`AUDIT_CATCHUP_RETURNED_PG`] file listings under the IDs they returned.
 pub(crate) const AUDIT_CATCHUP: [&str; 2] = [
     "INSERT INTO audit_by_subject (epoch, subject, seq) \
      SELECT seq / 65536, subject, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY 1, 2, 3",
     "INSERT INTO audit_by_actor (epoch, actor, seq) \
      SELECT seq / 65536, actor, seq FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY 1, 2, 3",
 ];
+
+/// Files each listing after `$1` up to `$2` under every ID it returned (SQLite's JSON
+/// table function). An ID that is also the entry's subject is already filed.
+pub(crate) const AUDIT_CATCHUP_RETURNED_SQLITE: &str = "INSERT INTO audit_by_subject (epoch, subject, seq) \
+     SELECT a.seq / 65536, j.value, a.seq FROM audit_log a, json_each(a.returned) j \
+     WHERE a.seq > $1 AND a.seq <= $2 AND a.returned IS NOT NULL ORDER BY 1, 2, 3 \
+     ON CONFLICT DO NOTHING";
+
+/// The same for PostgreSQL.
+pub(crate) const AUDIT_CATCHUP_RETURNED_PG: &str = "INSERT INTO audit_by_subject (epoch, subject, seq) \
+     SELECT a.seq / 65536, j.value, a.seq FROM audit_log a \
+     CROSS JOIN LATERAL jsonb_array_elements_text(a.returned::jsonb) AS j(value) \
+     WHERE a.seq > $1 AND a.seq <= $2 AND a.returned IS NOT NULL ORDER BY 1, 2, 3 \
+     ON CONFLICT DO NOTHING";
 
 /// Records that the side tables hold every entry up to `$1`.
 pub(crate) const AUDIT_INDEXED_SET: &str = "UPDATE audit_indexed SET upto = $1 WHERE id = 1";
@@ -55,7 +77,12 @@ pub(crate) const AUDIT_INDEXED_SET: &str = "UPDATE audit_indexed SET upto = $1 W
 pub(crate) const AUDIT_KEYED_FROM: &str = "SELECT keyed_from FROM audit_chain WHERE id = 1";
 
 pub(crate) const AUDIT_SELECT: &str =
-    "SELECT seq, at, actor, action, subject, purpose, outcome, prev_hash, hash FROM audit_log";
+    "SELECT seq, at, actor, action, subject, purpose, outcome, prev_hash, hash, returned FROM audit_log";
+
+/// The `returned` column of an entry: a JSON array, NULL when empty.
+pub(crate) fn returned_json(ids: &[String]) -> Option<String> {
+    (!ids.is_empty()).then(|| serde_json::to_string(ids).expect("strings serialise"))
+}
 
 pub(crate) fn audit_from_row(r: &impl RowGet) -> Result<AuditEntry> {
     Ok(AuditEntry {
@@ -67,6 +94,10 @@ pub(crate) fn audit_from_row(r: &impl RowGet) -> Result<AuditEntry> {
             subject: r.text(4)?,
             purpose: r.text(5)?,
             outcome: r.text(6)?,
+            returned: match r.opt_text(9)? {
+                Some(j) => serde_json::from_str(&j).map_err(|e| corrupt("audit returned IDs", e))?,
+                None => Vec::new(),
+            },
         },
         prev_hash: r.text(7)?,
         hash: r.text(8)?,
@@ -81,14 +112,15 @@ pub(crate) fn audit_sql(af: &AuditFilter, ph: Ph) -> (String, String, Filter, u3
         let conds: Vec<String> = std::iter::once(s)
             .chain(&af.also_subjects)
             .map(|s| {
-                audit_key_cond("audit_by_subject", "subject").replace('#', &f.param(ph, Val::Text(s.clone())))
+                audit_key_cond("audit_by_subject", "subject", RETURNED_TAIL)
+                    .replace('#', &f.param(ph, Val::Text(s.clone())))
             })
             .collect();
         f.sql.push_str(if f.sql.is_empty() { " WHERE " } else { " AND " });
         f.sql.push_str(&format!("({})", conds.join(" OR ")));
     }
     if let Some(a) = &af.actor {
-        f.and(ph, &audit_key_cond("audit_by_actor", "actor"), Val::Text(a.clone()));
+        f.and(ph, &audit_key_cond("audit_by_actor", "actor", ""), Val::Text(a.clone()));
     }
     let count = format!("SELECT count(*) FROM audit_log{}", f.sql);
     let (limit, tail) = limit_offset(&mut f, ph, af.limit, af.offset);

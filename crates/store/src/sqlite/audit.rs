@@ -11,7 +11,7 @@ use crate::{AuditStore, Result};
 
 /// Copies the audit entries after `upto` up to `last` into the look-up side tables.
 pub(super) fn audit_catch_up(tx: &Connection, upto: i64, last: i64) -> Result<()> {
-    for sql in rows::AUDIT_CATCHUP {
+    for sql in rows::AUDIT_CATCHUP.iter().chain([&rows::AUDIT_CATCHUP_RETURNED_SQLITE]) {
         tx.prepare_cached(&PH.sql(sql))?.execute([upto, last])?;
     }
     tx.prepare_cached(&PH.sql(rows::AUDIT_INDEXED_SET))?.execute([last])?;
@@ -39,8 +39,8 @@ impl AuditStore for SqliteStore {
                     return Ok(head);
                 }
                 let mut ins = tx.prepare_cached(
-                    "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO audit_log (seq, at, actor, action, subject, purpose, outcome, prev_hash, hash, returned) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
                 let chained = audit_chain::chain(&key, &entries, &head);
                 for e in &chained {
@@ -53,7 +53,8 @@ impl AuditStore for SqliteStore {
                         e.entry.purpose,
                         e.entry.outcome,
                         e.prev_hash,
-                        e.hash
+                        e.hash,
+                        rows::returned_json(&e.entry.returned)
                     ])?;
                 }
                 let last = chained.last().expect("entries is not empty");

@@ -56,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "officer_epoch",
         sql: include_str!("../../migrations/sqlite/0009_officer_epoch.sql"),
     },
+    Migration {
+        version: 10,
+        name: "audit_returned",
+        sql: include_str!("../../migrations/sqlite/0010_audit_returned.sql"),
+    },
 ];
 
 const READERS: usize = 4;

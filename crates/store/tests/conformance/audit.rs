@@ -57,6 +57,7 @@ pub(crate) fn entry(actor: &str, action: &str, subject: &str) -> NewAuditEntry {
         subject: subject.into(),
         purpose: "xác minh".into(),
         outcome: "ok".into(),
+        returned: vec![],
     }
 }
 
@@ -315,4 +316,32 @@ pub(crate) async fn check_audit_listings(h: &Harness, last: i64) {
         assert_eq!(page.total as usize, all.len(), "{f:?}");
         assert_eq!(page.items.iter().map(|e| e.seq).collect::<Vec<_>>(), want, "{f:?}");
     }
+}
+
+/// One entry for a listing, filed under every ID it returned: found by each of them while
+/// in the log's tail and after the side tables caught up (once, not twice), chained with
+/// the IDs (an ID removed from the entry breaks the chain), and not found by an ID it did
+/// not return.
+pub(crate) async fn listing_entries_are_filed_under_each_returned_id(h: &Harness) {
+    let (a, b, other) = ("001090000011", "001090000012", "001090000013");
+    let mut search = entry("officer:lan", "citizen.search", "name=an");
+    search.returned = vec![a.into(), b.into()];
+    h.store.append_audit(&[entry("officer:lan", "citizen.read", a), search.clone()]).await.unwrap();
+    let of = |id: &str| {
+        let f = AuditFilter { subject: Some(id.into()), limit: 10, ..Default::default() };
+        let store = h.store.clone();
+        async move { store.list_audit(&f).await.unwrap() }
+    };
+    for round in ["tail", "indexed"] {
+        let of_a = of(a).await;
+        assert_eq!(of_a.items.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 1], "{round}");
+        let back = &of_a.items[0].entry;
+        assert_eq!((&back.subject, &back.returned), (&search.subject, &search.returned), "{round}");
+        assert_eq!(of(b).await.items.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2], "{round}");
+        assert_eq!(of(other).await.total, 0, "{round}");
+        h.store.catch_up_audit().await.unwrap();
+    }
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), None);
+    h.exec(&format!("UPDATE audit_log SET returned = '[\"{a}\"]' WHERE seq = 2")).await.unwrap();
+    assert_eq!(h.store.verify_audit_chain().await.unwrap(), Some(2));
 }

@@ -208,6 +208,7 @@ conformance!(
     audit_chain_appends_lists_and_verifies,
     audit_chain_survives_concurrent_writers,
     audit_lookups_cover_indexed_entries_and_the_tail,
+    listing_entries_are_filed_under_each_returned_id,
     audit_forgery_without_the_key_is_detected,
     audit_truncation_is_detected_against_the_checkpoint,
     audit_times_never_go_backwards,

@@ -10,4 +10,5 @@ mod dedup;
 mod eid;
 mod quality;
 mod reconcile;
+mod pages;
 mod security;

@@ -11,4 +11,5 @@ mod eid;
 mod quality;
 mod reconcile;
 mod pages;
+mod phone;
 mod security;

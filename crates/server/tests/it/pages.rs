@@ -90,9 +90,14 @@ fn codes_in(text: &str) -> Vec<String> {
     found
 }
 
+/// The test officers' user names are data, not codes (the header shows the user's own).
+const USERNAMES: &[&str] = &["xa_a", "xa_b"];
+
 /// Every internal code and inline style on a page.
 fn problems(html: &str) -> Vec<String> {
-    let mut out: Vec<String> = readable(html).iter().flat_map(|t| codes_in(t)).collect();
+    let texts = readable(html);
+    let texts = texts.iter().map(|t| USERNAMES.iter().fold(t.clone(), |t, u| t.replace(u, "")));
+    let mut out: Vec<String> = texts.flat_map(|t| codes_in(&t)).collect();
     if html.contains("style=") {
         out.push("style=".into());
     }

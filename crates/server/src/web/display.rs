@@ -205,7 +205,11 @@ pub fn outcome(lang: Lang, code: &str) -> &'static str {
 pub fn purpose(lang: Lang, text: &str) -> String {
     const KNOWN: &[(&str, &str, &str)] = &[
         (super::search::WEB_PURPOSE, "tra cứu nghiệp vụ (web)", "official lookup (web)"),
-        ("đăng ký tài khoản định danh mức 1", "đăng ký tài khoản định danh mức 1", "level-1 eID registration"),
+        (
+            "đăng ký tài khoản định danh mức 1",
+            "đăng ký tài khoản định danh mức 1",
+            "level-1 eID registration",
+        ),
     ];
     lookup(lang, KNOWN, text).map(str::to_string).unwrap_or_else(|| text.to_string())
 }
@@ -227,21 +231,28 @@ pub struct Actors {
 }
 
 impl Actors {
-    /// Looks up the officers among `actors` (a handful per page).
-    pub async fn load<'a>(accounts: &Accounts, actors: impl IntoIterator<Item = &'a str>) -> Actors {
-        let mut out = Actors::default();
-        for a in actors {
-            let Some(user) = a.strip_prefix("officer:") else { continue };
-            if out.officers.contains_key(user) {
-                continue;
+    /// Looks up the officers among `actors` (a handful per page). The names are taken
+    /// before the first await, so the future holds no borrowed iterator (handlers must be
+    /// `Send` for every lifetime).
+    pub fn load<'a>(
+        accounts: &Accounts,
+        actors: impl IntoIterator<Item = &'a str>,
+    ) -> impl std::future::Future<Output = Actors> + Send + '_ {
+        let mut users: Vec<String> =
+            actors.into_iter().filter_map(|a| a.strip_prefix("officer:")).map(str::to_string).collect();
+        users.sort();
+        users.dedup();
+        async move {
+            let mut out = Actors::default();
+            for user in users {
+                // A failed look-up shows the officer as "an officer": names are a courtesy,
+                // the audit entry itself stays intact.
+                if let Ok(Some(o)) = accounts.officer_by_username(&user).await {
+                    out.officers.insert(user, (o.display_name, o.scope));
+                }
             }
-            // A failed look-up shows the officer as "an officer": names are a courtesy, the
-            // audit entry itself stays intact.
-            if let Ok(Some(o)) = accounts.officer_by_username(user).await {
-                out.officers.insert(user.to_string(), (o.display_name, o.scope));
-            }
+            out
         }
-        out
     }
 
     pub fn name(&self, lang: Lang, actor: &str) -> String {

@@ -45,7 +45,9 @@ fn detail_text(lang: Lang, detail: &str) -> String {
         ("id.sex_mismatch", "giới tính không khớp số định danh", "sex disagrees with the ID"),
     ];
     match detail.split_once(' ') {
-        Some(("expiry", day)) => format!("{} {}", lang.t("hết hạn ngày", "expired on"), display::stored_date(day)),
+        Some(("expiry", day)) => {
+            format!("{} {}", lang.t("hết hạn ngày", "expired on"), display::stored_date(day))
+        }
         Some(("members", n)) => format!("{}: {n}", lang.t("số thành viên", "members")),
         _ => detail
             .split(' ')
@@ -204,13 +206,19 @@ pub async fn worklist_page(
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
     let base = format!("/quality/{}?marked={}", rule.code, if marked { "1" } else { "0" });
-    let actors = Actors::load(&s.accounts, list.items.iter().filter_map(|f| f.mark.as_ref().map(|m| m.by.as_str()))).await;
+    let actors =
+        Actors::load(&s.accounts, list.items.iter().filter_map(|f| f.mark.as_ref().map(|m| m.by.as_str())))
+            .await;
     let l_subject = match rule.subject {
         SubjectKind::Citizen => lang.t("Số định danh", "Personal ID"),
         SubjectKind::Household => lang.t("Số hộ", "Household"),
     };
-    let (l_name, l_commune, l_why, l_when) =
-        (lang.t("Họ và tên", "Full name"), lang.t("Xã", "Commune"), lang.t("Lý do", "Reason"), lang.t("Thời gian", "When"));
+    let (l_name, l_commune, l_why, l_when) = (
+        lang.t("Họ và tên", "Full name"),
+        lang.t("Xã", "Commune"),
+        lang.t("Lý do", "Reason"),
+        lang.t("Thời gian", "When"),
+    );
     let body = layout(
         lang,
         rule_name(lang, rule),

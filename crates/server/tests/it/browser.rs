@@ -189,7 +189,10 @@ async fn run_pages(c: &Client, app: &TestApp) -> Result<(), String> {
     let history = text(c, "[data-testid=history]").await;
     assert!(history.contains("dữ liệu kiểm thử"), "{history}");
     let log = text(c, "[data-testid=access-log]").await;
-    assert!(log.contains("Cán bộ xa_a") && log.contains("Xem hồ sơ công dân"), "the officer's own read is in the access log: {log}");
+    assert!(
+        log.contains("Cán bộ xa_a") && log.contains("Xem hồ sơ công dân"),
+        "the officer's own read is in the access log: {log}"
+    );
 
     // Commune B's citizen: not found, by search or by address.
     c.goto(&format!("{}/search?q=tran%20thi%20binh", app.base)).await.unwrap();

@@ -4,7 +4,7 @@
 //! reset, brute-force throttling, the level-2 upgrade and the old-CMND confirmation.
 
 use crate::common::*;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 

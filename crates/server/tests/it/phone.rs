@@ -12,10 +12,8 @@ on_both_backends!(phone_layout_in_chromium);
 
 /// How far the page is wider than the window (`scrollWidth - innerWidth`), in pixels.
 async fn overflow(c: &Client) -> i64 {
-    let v = c
-        .execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![])
-        .await
-        .unwrap();
+    let v =
+        c.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
     v.as_i64().unwrap()
 }
 

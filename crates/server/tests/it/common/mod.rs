@@ -312,8 +312,13 @@ impl Jar {
 
 /// A GET with the jar's cookies; keeps the cookies it sets.
 pub async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> reqwest::Response {
-    let r =
-        app.client().get(format!("{}{path}", app.base)).header(reqwest::header::COOKIE, jar.header()).send().await.unwrap();
+    let r = app
+        .client()
+        .get(format!("{}{path}", app.base))
+        .header(reqwest::header::COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
     jar.take(&r);
     r
 }

@@ -21,11 +21,18 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 
-fn stage_label(lang: Lang, k: StageKind) -> &'static str {
+/// A stage in words (the English labels are written in lower case, for use in a sentence:
+/// a label standing alone starts with a capital).
+fn stage_label(lang: Lang, k: StageKind) -> String {
     match lang {
-        Lang::Vi => k.label_vi(),
-        Lang::En => k.label_en(),
+        Lang::Vi => k.label_vi().to_string(),
+        Lang::En => capitalised(k.label_en()),
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn kind_label(lang: Lang, k: ApplicationKind) -> &'static str {
@@ -36,7 +43,7 @@ fn kind_label(lang: Lang, k: ApplicationKind) -> &'static str {
 }
 
 fn stage_text(lang: Lang, s: &Stage) -> String {
-    let mut t = stage_label(lang, s.kind()).to_string();
+    let mut t = stage_label(lang, s.kind());
     match s {
         Stage::Intake { biometrics_captured } => t.push_str(if *biometrics_captured {
             lang.t(" (đã thu nhận sinh trắc)", " (biometrics captured)")
@@ -107,7 +114,7 @@ pub async fn board_page(
                 } }
             }
             section.card {
-                h2 { (stage.map(|k| stage_label(lang, k)).unwrap_or(lang.t("Tất cả hồ sơ", "All applications"))) ": " (list.total) }
+                h2 { (stage.map(|k| stage_label(lang, k)).unwrap_or_else(|| lang.t("Tất cả hồ sơ", "All applications").to_string())) ": " (list.total) }
                 @let (l_app, l_id, l_kind, l_stage, l_upd) = (lang.t("Hồ sơ", "Application"), lang.t("Số định danh", "Personal ID"), lang.t("Loại", "Kind"), lang.t("Bước", "Stage"), lang.t("Cập nhật", "Updated"));
                 div.table-wrap { table.stack data-testid="applications" {
                     thead { tr { th { (l_app) } th { (l_id) } th { (l_kind) } th { (l_stage) } th { (l_upd) } } }
@@ -403,7 +410,7 @@ pub async fn due_page(
                 form method="get" action="/cards/due" {
                     label { (lang.t("Ngày (ngày/tháng/năm)", "On (DD/MM/YYYY)")) " "
                         input type="text" name="on" value=(on_text) inputmode="numeric" placeholder="DD/MM/YYYY"
-                            pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, e.g. 07/03/2025")); }
+                            pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, for example 07/03/2025")); }
                     " "
                     label { (lang.t("Trong vòng (ngày)", "Within (days)")) " "
                         input type="number" name="within_days" min="0" max="3650" value=(within); }

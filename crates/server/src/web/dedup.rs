@@ -151,7 +151,7 @@ pub async fn list_page(
                     label for="since" { (lang.t("Tính từ ngày (phát hiện / gộp / không trùng)", "Count from (found / merged / rejected)")) }
                     input #since type="text" name="since" value=(since.map(|d| display::day(&d)).unwrap_or_default())
                         inputmode="numeric" placeholder="DD/MM/YYYY" pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
-                        title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, e.g. 07/03/2025"));
+                        title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, for example 07/03/2025"));
                     " " button type="submit" { (lang.t("Xem", "Show")) }
                 }
                 nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={st}")) { (display::dedup_status(lang, st)) } } }

@@ -62,7 +62,7 @@ pub fn parse_day((field, vi, en): Field, value: &str) -> Result<NaiveDate, ApiEr
             field,
             "date.format",
             format!("“{vi}”: ngày phải viết dạng ngày/tháng/năm, ví dụ 07/03/2025 (đã nhập: “{value}”)"),
-            format!("“{en}”: the date must be written DD/MM/YYYY, e.g. 07/03/2025 (typed: “{value}”)"),
+            format!("“{en}”: the date must be written DD/MM/YYYY, for example 07/03/2025 (typed: “{value}”)"),
         )])
     };
     let nums: Vec<&str> = value.trim().split(['/', '-', '.']).collect();
@@ -86,6 +86,28 @@ pub fn percent(lang: Lang, p: f64) -> String {
         Lang::Vi => format!("{v:.1} %").replace('.', ","),
         Lang::En => format!("{v:.1}%"),
     }
+}
+
+/// A text written for people that names stored fields in brackets (a rule's description:
+/// "nơi đăng ký khai sinh (birth_place)"), without those brackets.
+pub fn without_codes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(" (") {
+        let after = &rest[open + 2..];
+        match after.find(')') {
+            Some(close) if after[..close].chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.') => {
+                out.push_str(&rest[..open]);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..open + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 // ---- units and scopes ----
@@ -559,6 +581,7 @@ mod tests {
 
     #[test]
     fn codes_become_words() {
+        assert_eq!(without_codes("nơi sinh (birth_place), quê (x y)"), "nơi sinh, quê (x y)");
         assert_eq!(action(Lang::Vi, "citizen.read"), "Xem hồ sơ công dân");
         assert_eq!(action(Lang::En, "citizen.read"), "Viewed citizen record");
         assert_eq!(action(Lang::En, "something.new"), "Other access to the record");

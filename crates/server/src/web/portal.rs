@@ -352,7 +352,7 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
                         form method="post" action="/portal/lock" {
                             input type="hidden" name="csrf" value=(who.csrf);
                             input type="hidden" name="action" value="lock";
-                            label for="reason" { (lang.t("Lý do khóa (ví dụ: mất điện thoại)", "Reason (e.g. phone lost)")) }
+                            label for="reason" { (lang.t("Lý do khóa (ví dụ: mất điện thoại)", "Reason (for example: phone lost)")) }
                             input #reason type="text" name="reason" required;
                             p { button #lock type="submit" { (lang.t("Khóa tài khoản của tôi", "Lock my account")) } }
                         }

@@ -227,7 +227,7 @@ pub async fn worklist_page(
             section.card {
                 p { a href="/quality" { (lang.t("← Chất lượng dữ liệu", "← Data quality")) } }
                 h1 { (rule_name(lang, rule)) }
-                p.muted { (lang.t(rule.description_vi, rule.description_en)) }
+                p.muted { (display::without_codes(lang.t(rule.description_vi, rule.description_en))) }
                 nav.tabs {
                     a href=(format!("/quality/{}", rule.code)) data-testid="tab-open" { (lang.t("Cần xử lý", "To fix")) }
                     " "

@@ -166,7 +166,7 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
     let r = c
         .post(format!("{}/api/v1/households", app.base))
         .bearer_auth(t)
-        .json(&json!({"number": "HK-A1", "reason": "lập hộ", "members": [
+        .json(&json!({"number": "HKA1", "reason": "lập hộ", "members": [
             {"personal_id": a, "relation": "head"}, {"personal_id": "001187002222", "relation": "spouse"}]}))
         .send()
         .await
@@ -230,7 +230,7 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         format!("/citizens/{a}"),
         "/citizens/001060003333".into(),
         "/citizens/001187002222".into(),
-        "/households/HK-A1".into(),
+        "/households/HKA1".into(),
         "/cards".into(),
         "/cards?stage=handed_over".into(),
         format!("/cards/{card}"),

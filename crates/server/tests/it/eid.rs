@@ -207,7 +207,7 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let log = get(app, &mut jar, "/portal/access").await.text().await.unwrap();
-    assert!(log.contains("officer:xa_a") && log.contains("xác minh hồ sơ cư trú"), "{log}");
+    assert!(log.contains("Cán bộ xa_a") && log.contains("xác minh hồ sơ cư trú"), "{log}");
 
     // Locking ends the session; the officer sees the lock.
     let csrf = {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use dancu_identity::{ApplicationKind, HandoverMethod, Stage, StageKind};
 use dancu_store::{NewCardApplication, StoredCard};
 
+use super::display::{self, Actors};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::cards::{due_args, parse_app_id, parse_stage_kind, target_stage, DueParams};
@@ -20,11 +21,18 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 
-fn stage_label(lang: Lang, k: StageKind) -> &'static str {
+/// A stage in words (the English labels are written in lower case, for use in a sentence:
+/// a label standing alone starts with a capital).
+fn stage_label(lang: Lang, k: StageKind) -> String {
     match lang {
-        Lang::Vi => k.label_vi(),
-        Lang::En => k.label_en(),
+        Lang::Vi => k.label_vi().to_string(),
+        Lang::En => capitalised(k.label_en()),
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn kind_label(lang: Lang, k: ApplicationKind) -> &'static str {
@@ -35,7 +43,7 @@ fn kind_label(lang: Lang, k: ApplicationKind) -> &'static str {
 }
 
 fn stage_text(lang: Lang, s: &Stage) -> String {
-    let mut t = stage_label(lang, s.kind()).to_string();
+    let mut t = stage_label(lang, s.kind());
     match s {
         Stage::Intake { biometrics_captured } => t.push_str(if *biometrics_captured {
             lang.t(" (đã thu nhận sinh trắc)", " (biometrics captured)")
@@ -106,23 +114,18 @@ pub async fn board_page(
                 } }
             }
             section.card {
-                h2 { (stage.map(|k| stage_label(lang, k)).unwrap_or(lang.t("Tất cả hồ sơ", "All applications"))) ": " (list.total) }
-                div.table-wrap { table data-testid="applications" {
-                    thead { tr {
-                        th { (lang.t("Hồ sơ", "Application")) }
-                        th { (lang.t("Số định danh", "Personal ID")) }
-                        th { (lang.t("Loại", "Kind")) }
-                        th { (lang.t("Bước", "Stage")) }
-                        th { (lang.t("Cập nhật", "Updated")) }
-                    } }
+                h2 { (stage.map(|k| stage_label(lang, k)).unwrap_or_else(|| lang.t("Tất cả hồ sơ", "All applications").to_string())) ": " (list.total) }
+                @let (l_app, l_id, l_kind, l_stage, l_upd) = (lang.t("Hồ sơ", "Application"), lang.t("Số định danh", "Personal ID"), lang.t("Loại", "Kind"), lang.t("Bước", "Stage"), lang.t("Cập nhật", "Updated"));
+                div.table-wrap { table.stack data-testid="applications" {
+                    thead { tr { th { (l_app) } th { (l_id) } th { (l_kind) } th { (l_stage) } th { (l_upd) } } }
                     tbody {
                         @for a in &list.items {
                             tr {
-                                td { a data-testid="application-link" href=(format!("/cards/{}", a.id)) { "#" (a.id) } }
-                                td { (a.personal_id) }
-                                td { (kind_label(lang, a.kind)) }
-                                td { (stage_label(lang, a.stage.kind())) }
-                                td { (a.updated_at.format("%d/%m/%Y %H:%M")) }
+                                td data-label=(l_app) { a data-testid="application-link" href=(format!("/cards/{}", a.id)) { "#" (a.id) } }
+                                td data-label=(l_id) { (a.personal_id) }
+                                td data-label=(l_kind) { (kind_label(lang, a.kind)) }
+                                td data-label=(l_stage) { (stage_label(lang, a.stage.kind())) }
+                                td data-label=(l_upd) { (display::time(&a.updated_at)) }
                             }
                         }
                     }
@@ -192,6 +195,11 @@ pub async fn application_page(
         Ok(x) => x,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
+    let actors = Actors::load(
+        &s.accounts,
+        std::iter::once(app.created_by.as_str()).chain(events.iter().map(|e| e.by.as_str())),
+    )
+    .await;
     let title = format!("{} #{}", lang.t("Hồ sơ cấp thẻ", "Card application"), app.id);
     let body = layout(
         lang,
@@ -205,7 +213,7 @@ pub async fn application_page(
                     dt { (lang.t("Loại", "Kind")) } dd { (kind_label(lang, app.kind)) }
                     dt { (lang.t("Bước hiện tại", "Current stage")) } dd data-testid="stage" { (stage_text(lang, &app.stage)) }
                     dt { (lang.t("Lý do đề nghị", "Reason")) } dd { (app.intake_reason) }
-                    dt { (lang.t("Nơi thu nhận", "Taken in at")) } dd { (app.unit) ", " (app.created_by) ", " (app.created_at.format("%d/%m/%Y %H:%M")) }
+                    dt { (lang.t("Nơi thu nhận", "Taken in at")) } dd { (display::scope_text(lang, &app.unit)) ", " (actors.name(lang, &app.created_by)) ", " (display::time(&app.created_at)) }
                     dt { (lang.t("Phiên bản", "Version")) } dd { (app.version) }
                 }
             }
@@ -220,11 +228,12 @@ pub async fn application_page(
             }
             section.card {
                 h2 { (lang.t("Lịch sử xử lý", "History")) }
-                div.table-wrap { table data-testid="events" {
-                    thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Từ", "From")) } th { (lang.t("Sang", "To")) } th { (lang.t("Lý do", "Reason")) } th { (lang.t("Người thực hiện", "By")) } } }
+                @let (l_when, l_from, l_to, l_why, l_by) = (lang.t("Thời gian", "When"), lang.t("Từ", "From"), lang.t("Sang", "To"), lang.t("Lý do", "Reason"), lang.t("Người thực hiện", "By"));
+                div.table-wrap { table.stack data-testid="events" {
+                    thead { tr { th { (l_when) } th { (l_from) } th { (l_to) } th { (l_why) } th { (l_by) } } }
                     tbody {
                         @for e in &events {
-                            tr { td { (e.at.format("%d/%m/%Y %H:%M")) } td { (stage_label(lang, e.from_stage)) } td { (stage_label(lang, e.to_stage)) } td { (e.reason) } td { (e.by) } }
+                            tr { td data-label=(l_when) { (display::time(&e.at)) } td data-label=(l_from) { (stage_label(lang, e.from_stage)) } td data-label=(l_to) { (stage_label(lang, e.to_stage)) } td data-label=(l_why) { (e.reason) } td data-label=(l_by) { (actors.name(lang, &e.by)) } }
                         }
                     }
                 } }
@@ -312,16 +321,17 @@ pub fn citizen_section(lang: Lang, p: &Principal, personal_id: &str, cards: &[St
     html! {
         section.card {
             h2 { (lang.t("Thẻ căn cước", "ID cards")) }
-            div.table-wrap { table data-testid="cards" {
-                thead { tr { th { (lang.t("Số thẻ", "Number")) } th { (lang.t("Ngày cấp", "Issued")) } th { (lang.t("Có giá trị đến", "Valid until")) } th { (lang.t("Trạng thái", "Status")) } th { (lang.t("Hồ sơ", "Application")) } } }
+            @let (l_no, l_iss, l_exp, l_st, l_app) = (lang.t("Số thẻ", "Number"), lang.t("Ngày cấp", "Issued"), lang.t("Có giá trị đến", "Valid until"), lang.t("Trạng thái", "Status"), lang.t("Hồ sơ", "Application"));
+            div.table-wrap { table.stack data-testid="cards" {
+                thead { tr { th { (l_no) } th { (l_iss) } th { (l_exp) } th { (l_st) } th { (l_app) } } }
                 tbody {
                     @for c in cards {
                         tr {
-                            td { (c.number) }
-                            td { (c.issue_date.format("%d/%m/%Y")) }
-                            td data-testid="card-expiry" { (c.expiry.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_else(|| lang.t("Không thời hạn", "No expiry").into())) }
-                            td data-testid="card-status" { (if lang == Lang::Vi { c.status.label_vi() } else { c.status.label_en() }) }
-                            td { a href=(format!("/cards/{}", c.application_id)) { "#" (c.application_id) } }
+                            td data-label=(l_no) { (c.number) }
+                            td data-label=(l_iss) { (display::day(&c.issue_date)) }
+                            td data-label=(l_exp) data-testid="card-expiry" { (c.expiry.map(|d| display::day(&d)).unwrap_or_else(|| lang.t("Không thời hạn", "No expiry").into())) }
+                            td data-label=(l_st) data-testid="card-status" { (if lang == Lang::Vi { c.status.label_vi() } else { c.status.label_en() }) }
+                            td data-label=(l_app) { a href=(format!("/cards/{}", c.application_id)) { "#" (c.application_id) } }
                         }
                     }
                 }
@@ -364,6 +374,13 @@ pub async fn due_page(
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
     q.limit = Some(q.limit.unwrap_or(50));
+    // The form writes the day as people do (DD/MM/YYYY); the shared rules take ISO.
+    if let Some(typed) = q.on.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        match display::parse_day(("on", "Ngày", "On"), typed) {
+            Ok(d) => q.on = Some(d.to_string()),
+            Err(e) => return error_page(lang, Some(&p), e),
+        }
+    }
     let (on, within, limit) = match due_args(&q) {
         Ok(x) => x,
         Err(e) => return error_page(lang, Some(&p), e),
@@ -374,7 +391,13 @@ pub async fn due_page(
         Ok(l) => l,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
-    let link = |offset: u64| format!("/cards/due?on={on}&within_days={within}&limit={limit}&offset={offset}");
+    let on_text = display::day(&on);
+    let link = |offset: u64| {
+        format!(
+            "/cards/due?on={}&within_days={within}&limit={limit}&offset={offset}",
+            super::urlencode(&on_text)
+        )
+    };
     let title = lang.t("Danh sách đến hạn đổi thẻ", "Due for renewal");
     let body = layout(
         lang,
@@ -385,7 +408,9 @@ pub async fn due_page(
                 h1 { (title) }
                 p { a href="/cards" { (lang.t("← Bảng hồ sơ thẻ", "← Card board")) } }
                 form method="get" action="/cards/due" {
-                    label { (lang.t("Ngày", "On")) " " input type="date" name="on" value=(on.to_string()); }
+                    label { (lang.t("Ngày (ngày/tháng/năm)", "On (DD/MM/YYYY)")) " "
+                        input type="text" name="on" value=(on_text) inputmode="numeric" placeholder="DD/MM/YYYY"
+                            pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, for example 07/03/2025")); }
                     " "
                     label { (lang.t("Trong vòng (ngày)", "Within (days)")) " "
                         input type="number" name="within_days" min="0" max="3650" value=(within); }
@@ -395,24 +420,18 @@ pub async fn due_page(
                 p data-testid="due-total" {
                     (lang.t("Số thẻ đến hạn: ", "Cards due: ")) (list.total)
                 }
-                div.table-wrap { table data-testid="due-cards" {
-                    thead { tr {
-                        th { (lang.t("Số định danh", "Personal ID")) }
-                        th { (lang.t("Họ và tên", "Full name")) }
-                        th { (lang.t("Ngày sinh", "Date of birth")) }
-                        th { (lang.t("Xã, phường", "Commune")) }
-                        th { (lang.t("Bắt đầu đổi từ", "Renewal from")) }
-                        th { (lang.t("Hết hạn", "Expires")) }
-                    } }
+                @let (l_id, l_name, l_dob, l_commune, l_from, l_exp) = (lang.t("Số định danh", "Personal ID"), lang.t("Họ và tên", "Full name"), lang.t("Ngày sinh", "Date of birth"), lang.t("Xã, phường", "Commune"), lang.t("Bắt đầu đổi từ", "Renewal from"), lang.t("Hết hạn", "Expires"));
+                div.table-wrap { table.stack data-testid="due-cards" {
+                    thead { tr { th { (l_id) } th { (l_name) } th { (l_dob) } th { (l_commune) } th { (l_from) } th { (l_exp) } } }
                     tbody {
                         @for d in &list.items {
                             tr {
-                                td { a href=(format!("/citizens/{}", d.personal_id)) { (d.personal_id) } }
-                                td { (d.full_name) }
-                                td { (d.birth_date) }
-                                td { (d.scope_commune) }
-                                td { (d.renewal_due_from.format("%d/%m/%Y")) }
-                                td { (d.expiry.format("%d/%m/%Y")) }
+                                td data-label=(l_id) { a href=(format!("/citizens/{}", d.personal_id)) { (d.personal_id) } }
+                                td data-label=(l_name) { (d.full_name) }
+                                td data-label=(l_dob) { (display::stored_date(&d.birth_date)) }
+                                td data-label=(l_commune) { (display::commune_short(&d.scope_commune)) }
+                                td data-label=(l_from) { (display::day(&d.renewal_due_from)) }
+                                td data-label=(l_exp) { (display::day(&d.expiry)) }
                             }
                         }
                     }

@@ -6,27 +6,24 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use maud::{html, Markup};
 
-use dancu_domain::{catalog, Address, PersonalId, UnitRef};
+use dancu_domain::{catalog, Address, PersonalId};
 
 use dancu_store::registry::CitizenPage;
 
+use super::display::{self, Actors};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::error::ApiError;
 use crate::AppState;
-
-fn unit_text(u: &UnitRef) -> String {
-    format!("{} ({})", u.describe(), u)
-}
 
 fn address(lang: Lang, a: &Option<Address>) -> Markup {
     match a {
         None => html! { span.muted { (lang.t("Không có", "None")) } },
         Some(a) => html! {
             @if !a.detail.is_empty() { (a.detail) ", " }
-            (unit_text(&a.unit))
+            (display::unit(lang, &a.unit))
             @if let Ok(now) = a.unit.to_2025() {
-                @if now != a.unit { br; span.muted { (lang.t("Nay là: ", "Now: ")) (unit_text(&now)) } }
+                @if now != a.unit { br; span.muted { (lang.t("Nay là: ", "Now: ")) (display::unit(lang, &now)) } }
             }
         },
     }
@@ -59,6 +56,13 @@ pub async fn citizen_page(
             Err(e) => return error_page(lang, Some(&p), e.into()),
         };
     let c = &stored.citizen;
+    let actors = Actors::load(
+        &s.accounts,
+        std::iter::once(stored.updated_by.as_str())
+            .chain(history.iter().map(|v| v.changed_by.as_str()))
+            .chain(accesses.iter().map(|a| a.entry.actor.as_str())),
+    )
+    .await;
     let body = layout(
         lang,
         &c.name.full(),
@@ -81,7 +85,7 @@ pub async fn citizen_page(
                     dt { (lang.t("Hộ gia đình", "Household")) } dd {
                         @if let Some(h) = &stored.household_no {
                             a data-testid="household-link" href=(format!("/households/{h}")) { (h) }
-                            @if let Some(r) = stored.relation { " — " (r.label_vi()) }
+                            @if let Some(r) = stored.relation { " — " (display::relation(lang, r, Some(c.sex))) }
                         } @else { "—" }
                     }
                 }
@@ -89,18 +93,19 @@ pub async fn citizen_page(
             (super::cards::citizen_section(lang, &p, c.personal_id.as_str(), &cards))
             section.card {
                 h2 { (lang.t("Lịch sử thay đổi", "Change history")) }
-                div.table-wrap { table data-testid="history" {
-                    thead { tr { th { (lang.t("Phiên bản", "Version")) } th { (lang.t("Thời gian", "When")) } th { (lang.t("Người thực hiện", "By")) } th { (lang.t("Lý do", "Reason")) } } }
+                @let (l_ver, l_when, l_by, l_why) = (lang.t("Phiên bản", "Version"), lang.t("Thời gian", "When"), lang.t("Người thực hiện", "By"), lang.t("Lý do", "Reason"));
+                div.table-wrap { table.stack data-testid="history" {
+                    thead { tr { th { (l_ver) } th { (l_when) } th { (l_by) } th { (l_why) } } }
                     tbody {
-                        tr { td { (stored.version) " (" (lang.t("hiện tại", "current")) ")" } td { (stored.updated_at.format("%d/%m/%Y %H:%M")) } td { (stored.updated_by) } td { (stored.change_reason) } }
+                        tr { td data-label=(l_ver) { (stored.version) " (" (lang.t("hiện tại", "current")) ")" } td data-label=(l_when) { (display::time(&stored.updated_at)) } td data-label=(l_by) { (actors.name(lang, &stored.updated_by)) } td data-label=(l_why) { (stored.change_reason) } }
                         @for v in &history {
-                            tr { td { (v.version) } td { (v.changed_at.format("%d/%m/%Y %H:%M")) } td { (v.changed_by) } td { (v.reason) } }
+                            tr { td data-label=(l_ver) { (v.version) } td data-label=(l_when) { (display::time(&v.changed_at)) } td data-label=(l_by) { (actors.name(lang, &v.changed_by)) } td data-label=(l_why) { (v.reason) } }
                         }
                     }
                 } }
             }
             (eid_links(lang, &p, c))
-            (access_section(lang, &accesses))
+            (access_section(lang, &actors, &accesses))
         },
     );
     page(lang_choice(&uri), StatusCode::OK, body)
@@ -114,15 +119,15 @@ pub(super) fn identity_section(lang: Lang, c: &dancu_domain::Citizen) -> Markup 
             dl {
                 dt { (lang.t("Số định danh cá nhân", "Personal ID")) } dd data-testid="personal-id" { (c.personal_id) }
                 dt { (lang.t("Ngày sinh", "Date of birth")) } dd data-testid="birth-date" { (c.birth_date.display_vi()) }
-                dt { (lang.t("Giới tính", "Sex")) } dd { (match lang { Lang::Vi => c.sex.label_vi(), Lang::En => c.sex.label_en() }) }
+                dt { (lang.t("Giới tính", "Sex")) } dd { (display::sex(lang, c.sex)) }
                 dt { (lang.t("Tên gọi khác", "Other names")) } dd { (if c.other_names.is_empty() { "—" } else { &c.other_names }) }
                 dt { (lang.t("Dân tộc", "Ethnicity")) } dd { (catalog::ethnicity_name(&c.ethnicity).unwrap_or(&c.ethnicity)) }
                 dt { (lang.t("Tôn giáo", "Religion")) } dd { (catalog::religion_name(&c.religion).unwrap_or(&c.religion)) }
-                dt { (lang.t("Quốc tịch", "Nationality")) } dd { (c.nationality) }
-                dt { (lang.t("Nơi đăng ký khai sinh", "Birth registered in")) } dd { (c.birth_place.map(|u| unit_text(&u)).unwrap_or_else(|| "—".into())) }
-                dt { (lang.t("Quê quán", "Hometown")) } dd { (c.hometown.map(|u| unit_text(&u)).unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("Quốc tịch", "Nationality")) } dd { (display::nationality(lang, &c.nationality)) }
+                dt { (lang.t("Nơi đăng ký khai sinh", "Birth registered in")) } dd { (c.birth_place.map(|u| display::unit(lang, &u)).unwrap_or_else(|| "—".into())) }
+                dt { (lang.t("Quê quán", "Hometown")) } dd { (c.hometown.map(|u| display::unit(lang, &u)).unwrap_or_else(|| "—".into())) }
                 dt { (lang.t("Số CMND cũ", "Old CMND number")) } dd { (c.cmnd.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
-                dt { (lang.t("Tình trạng", "Status")) } dd data-testid="status" { (c.status.label_vi())
+                dt { (lang.t("Tình trạng", "Status")) } dd data-testid="status" { (display::life_status(lang, c.status))
                     @if let Some(d) = c.death_date { " (" (d.display_vi()) ")" } }
             }
         }
@@ -144,15 +149,26 @@ pub(super) fn residence_section(lang: Lang, c: &dancu_domain::Citizen) -> Markup
 }
 
 /// The audit entries about a record: who read or changed it, why and when.
-pub(super) fn access_section(lang: Lang, accesses: &[dancu_store::AuditEntry]) -> Markup {
+pub(super) fn access_section(lang: Lang, actors: &Actors, accesses: &[dancu_store::AuditEntry]) -> Markup {
+    let (l_when, l_who, l_what, l_why) = (
+        lang.t("Thời gian", "When"),
+        lang.t("Người truy cập", "Who"),
+        lang.t("Thao tác", "Action"),
+        lang.t("Mục đích", "Purpose"),
+    );
     html! {
         section.card {
             h2 { (lang.t("Nhật ký truy cập hồ sơ", "Who accessed this record")) }
-            div.table-wrap { table data-testid="access-log" {
-                thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Người truy cập", "Who")) } th { (lang.t("Thao tác", "Action")) } th { (lang.t("Mục đích", "Purpose")) } } }
+            div.table-wrap { table.stack data-testid="access-log" {
+                thead { tr { th { (l_when) } th { (l_who) } th { (l_what) } th { (l_why) } } }
                 tbody {
                     @for a in accesses {
-                        tr { td { (a.entry.at.format("%d/%m/%Y %H:%M:%S")) } td { (a.entry.actor) } td { (a.entry.action) } td { (a.entry.purpose) } }
+                        tr {
+                            td data-label=(l_when) { (display::time_s(&a.entry.at)) }
+                            td data-label=(l_who) { (actors.name(lang, &a.entry.actor)) }
+                            td data-label=(l_what) { (display::action(lang, &a.entry.action)) }
+                            td data-label=(l_why) { (display::purpose(lang, &a.entry.purpose)) }
+                        }
                     }
                 }
             } }
@@ -189,6 +205,17 @@ pub async fn household_page(
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
     let history = s.registry.household_history(&access, &number).await.unwrap_or_default();
+    let actors = Actors::load(
+        &s.accounts,
+        std::iter::once(h.updated_by.as_str()).chain(history.iter().map(|v| v.changed_by.as_str())),
+    )
+    .await;
+    let (l_id, l_name, l_dob, l_rel) = (
+        lang.t("Số định danh", "Personal ID"),
+        lang.t("Họ và tên", "Full name"),
+        lang.t("Ngày sinh", "Date of birth"),
+        lang.t("Quan hệ với chủ hộ", "Relation to head"),
+    );
     let body = layout(
         lang,
         &h.number,
@@ -196,16 +223,16 @@ pub async fn household_page(
         html! {
             section.card {
                 h1 { (lang.t("Hộ gia đình", "Household")) " " span data-testid="household-number" { (h.number) } }
-                p.muted { (dancu_domain::admin_units().commune_2025(&h.scope_commune).map(|c| format!("{}, {}", c.name, c.province_name)).unwrap_or_default()) }
-                div.table-wrap { table data-testid="members" {
-                    thead { tr { th { (lang.t("Số định danh", "Personal ID")) } th { (lang.t("Họ và tên", "Full name")) } th { (lang.t("Ngày sinh", "Date of birth")) } th { (lang.t("Quan hệ với chủ hộ", "Relation to head")) } } }
+                p.muted { (display::commune(&h.scope_commune)) }
+                div.table-wrap { table.stack data-testid="members" {
+                    thead { tr { th { (l_id) } th { (l_name) } th { (l_dob) } th { (l_rel) } } }
                     tbody {
                         @for m in &h.members {
                             tr {
-                                td { a href=(format!("/citizens/{}", m.personal_id)) { (m.personal_id) } }
-                                td { (m.full_name) }
-                                td { (m.birth_date.display_vi()) }
-                                td { (m.relation.label_vi()) }
+                                td data-label=(l_id) { a href=(format!("/citizens/{}", m.personal_id)) { (m.personal_id) } }
+                                td data-label=(l_name) { (m.full_name) }
+                                td data-label=(l_dob) { (m.birth_date.display_vi()) }
+                                td data-label=(l_rel) { (display::relation(lang, m.relation, Some(m.sex))) }
                             }
                         }
                         @if h.members_outside_scope > 0 {
@@ -222,8 +249,8 @@ pub async fn household_page(
             }
             section.card {
                 h2 { (lang.t("Lịch sử thay đổi", "Change history")) }
-                p { (lang.t("Phiên bản hiện tại", "Current version")) ": " (h.version) " — " (h.updated_by) ", " (h.updated_at.format("%d/%m/%Y %H:%M")) }
-                ul { @for v in &history { li { (v.version) ": " (v.changed_by) ", " (v.changed_at.format("%d/%m/%Y %H:%M")) " — " (v.reason) " (" (v.members.len()) " " (lang.t("thành viên", "members")) ")" } } }
+                p { (lang.t("Phiên bản hiện tại", "Current version")) ": " (h.version) " — " (actors.name(lang, &h.updated_by)) ", " (display::time(&h.updated_at)) }
+                ul { @for v in &history { li { (v.version) ": " (actors.name(lang, &v.changed_by)) ", " (display::time(&v.changed_at)) " — " (v.reason) " (" (v.members.len()) " " (lang.t("thành viên", "members")) ")" } } }
             }
         },
     );

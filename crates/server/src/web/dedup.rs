@@ -13,6 +13,7 @@ use dancu_domain::Violation;
 use dancu_store::dedup::{PairSide, PairView};
 use dancu_store::Role;
 
+use super::display::{self, Actors};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::citizens::{parse_id, require_reason};
@@ -20,46 +21,41 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::AppState;
 
-const STATUSES: [(&str, &str, &str); 3] =
-    [("open", "Chờ xử lý", "Open"), ("merged", "Đã gộp", "Merged"), ("rejected", "Không trùng", "Rejected")];
+const STATUSES: [&str; 3] = ["open", "merged", "rejected"];
 
 #[derive(Deserialize)]
 pub struct ListParams {
     status: Option<String>,
     offset: Option<u64>,
-    /// `YYYY-MM-DD`: count found / merged / rejected from that day (Vietnam time).
+    /// `DD/MM/YYYY`: count found / merged / rejected from that day (Vietnam time).
     since: Option<String>,
-}
-
-fn commune_name(code: &str) -> String {
-    dancu_domain::admin_units().commune_2025(code).map(|c| c.name.clone()).unwrap_or_else(|| code.into())
 }
 
 /// One record of a pair: a link to it, or "outside your unit" when masked.
 fn side(lang: Lang, s: Option<&PairSide>) -> Markup {
     html! {
         @match s {
-            Some(s) => { a href=(format!("/citizens/{}", s.personal_id)) { (s.name) } " (" (s.personal_id) ", " (commune_name(&s.commune)) ")" }
+            Some(s) => { a href=(format!("/citizens/{}", s.personal_id)) { (s.name) } " (" (s.personal_id) ", " (display::commune_short(&s.commune)) ")" }
             None => { span.muted data-testid="masked-side" { (lang.t("hồ sơ ngoài địa bàn của bạn", "a record outside your unit")) } }
         }
     }
 }
 
-fn pair_card(lang: Lang, p: &Principal, c: &PairView) -> Markup {
+fn pair_card(lang: Lang, p: &Principal, actors: &Actors, c: &PairView) -> Markup {
     let csrf = p.csrf.clone().unwrap_or_default();
     html! {
         article.card data-testid="pair" {
             h2 { (side(lang, c.left.as_ref())) " ≈ " (side(lang, c.right.as_ref())) }
-            p.muted { (lang.t("Xác suất trùng", "Match probability")) ": " (format!("{:.4}", c.probability))
-                " · " (lang.t("trọng số", "weight")) " " (format!("{:+.1}", c.weight)) " bit" }
+            p.muted { (lang.t("Khả năng là cùng một người", "Likelihood of being the same person")) ": " (display::percent(lang, c.probability)) }
             @if !c.decidable {
                 p.muted { (lang.t("Cặp này cần cán bộ quản lý cả hai địa bàn quyết định.",
                     "A pair like this is decided by an officer who covers both units.")) }
             }
-            @if c.decidable { div.table-wrap { table data-testid="evidence" {
-                thead { tr { th { (lang.t("Trường", "Field")) } th { (lang.t("Mức so khớp", "Level")) } th { (lang.t("Trọng số", "Weight")) } } }
+            @let (l_f, l_l, l_w) = (lang.t("Thông tin", "Field"), lang.t("So sánh", "Comparison"), lang.t("Ý nghĩa", "Meaning"));
+            @if c.decidable { div.table-wrap { table.stack data-testid="evidence" {
+                thead { tr { th { (l_f) } th { (l_l) } th { (l_w) } } }
                 tbody { @for e in &c.evidence {
-                    tr { td { (e.field) } td { (e.level) } td { (format!("{:+.2}", e.weight)) } }
+                    tr { td data-label=(l_f) { (display::match_field(lang, &e.field)) } td data-label=(l_l) { (display::match_level(lang, &e.level)) } td data-label=(l_w) { (display::weight_words(lang, e.weight)) } }
                 } }
             } } }
             @match c.status.as_str() {
@@ -80,9 +76,9 @@ fn pair_card(lang: Lang, p: &Principal, c: &PairView) -> Markup {
                     }
                 }
                 status => {
-                    p { b { (STATUSES.iter().find(|s| s.0 == status).map(|s| lang.t(s.1, s.2)).unwrap_or("?")) }
-                        @if let Some(by) = &c.decided_by { " — " (by) }
-                        @if let Some(at) = &c.decided_at { ", " (super::vn_time(at)) }
+                    p { b { (display::dedup_status(lang, status)) }
+                        @if let Some(by) = &c.decided_by { " — " (actors.name(lang, by)) }
+                        @if let Some(at) = &c.decided_at { ", " (display::time(at)) }
                         @if !c.reason.is_empty() { ": " (c.reason) } }
                     @if status == "merged" && p.role == Role::Admin {
                         form method="post" action=(format!("/dedup/{}/undo", c.id)) {
@@ -104,13 +100,19 @@ pub async fn list_page(
     Query(q): Query<ListParams>,
 ) -> Response {
     let access = p.access(WEB_PURPOSE);
-    let status = q.status.as_deref().filter(|x| STATUSES.iter().any(|s| s.0 == *x)).unwrap_or("open");
+    let status = q.status.as_deref().filter(|x| STATUSES.contains(x)).unwrap_or("open");
     let offset = q.offset.unwrap_or(0);
-    let since_ts = match crate::api::dedup::since_param(q.since.as_deref()) {
+    let since = match q.since.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => match display::parse_day(("since", "Tính từ ngày", "Count from"), t) {
+            Ok(d) => Some(d),
+            Err(e) => return error_page(lang, Some(&p), e),
+        },
+    };
+    let since_ts = match crate::api::dedup::since_param(since.map(|d| d.to_string()).as_deref()) {
         Ok(t) => t,
         Err(e) => return error_page(lang, Some(&p), e),
     };
-    let since = since_ts.map(|t| (t + chrono::Duration::hours(7)).date_naive());
     let (counts, list) = match tokio::try_join!(
         s.registry.dedup_counts(&access, since_ts),
         s.registry.dedup_list(&access, Some(status), 20, offset)
@@ -119,6 +121,14 @@ pub async fn list_page(
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
     let sum = |f: fn(&dancu_store::dedup::DedupCount) -> u64| counts.iter().map(f).sum::<u64>();
+    let actors = Actors::load(&s.accounts, list.items.iter().filter_map(|c| c.decided_by.as_deref())).await;
+    let (l_c, l_found, l_merged, l_rej, l_rem) = (
+        lang.t("Xã", "Commune"),
+        lang.t("Phát hiện", "Found"),
+        lang.t("Đã gộp", "Merged"),
+        lang.t("Không trùng", "Rejected"),
+        lang.t("Còn lại", "Remaining"),
+    );
     let body = layout(
         lang,
         lang.t("Hồ sơ trùng", "Duplicate records"),
@@ -128,24 +138,26 @@ pub async fn list_page(
                 h1 { (lang.t("Hồ sơ nghi trùng lặp", "Probable duplicate records")) }
                 p.muted { (lang.t("Cặp hồ sơ do công cụ so khớp đề xuất. Gộp chuyển mọi tham chiếu (cha, mẹ, vợ/chồng, hồ sơ và thẻ căn cước, hộ) sang hồ sơ được giữ; hồ sơ bị gộp được giữ lại và đánh dấu.",
                     "Pairs proposed by the matching engine. A merge moves every reference (parents, spouse, card applications and cards, household) to the kept record; the merged record is kept and marked.")) }
-                div.table-wrap { table data-testid="dedup-counts" {
-                    thead { tr { th { (lang.t("Xã", "Commune")) } th { (lang.t("Phát hiện", "Found")) } th { (lang.t("Đã gộp", "Merged")) } th { (lang.t("Không trùng", "Rejected")) } th { (lang.t("Còn lại", "Remaining")) } } }
+                div.table-wrap { table.stack data-testid="dedup-counts" {
+                    thead { tr { th { (l_c) } th { (l_found) } th { (l_merged) } th { (l_rej) } th { (l_rem) } } }
                     tbody {
                         @for c in &counts {
-                            tr { td { (commune_name(&c.commune)) } td { (c.found) } td { (c.merged) } td { (c.rejected) } td { (c.remaining) } }
+                            tr { td data-label=(l_c) { (display::commune_short(&c.commune)) } td data-label=(l_found) { (c.found) } td data-label=(l_merged) { (c.merged) } td data-label=(l_rej) { (c.rejected) } td data-label=(l_rem) { (c.remaining) } }
                         }
-                        tr { th { (lang.t("Tổng", "Total")) } th data-testid="total-found" { (sum(|c| c.found)) } th data-testid="total-merged" { (sum(|c| c.merged)) } th { (sum(|c| c.rejected)) } th data-testid="total-remaining" { (sum(|c| c.remaining)) } }
+                        tr { th data-label=(l_c) { (lang.t("Tổng", "Total")) } th data-label=(l_found) data-testid="total-found" { (sum(|c| c.found)) } th data-label=(l_merged) data-testid="total-merged" { (sum(|c| c.merged)) } th data-label=(l_rej) { (sum(|c| c.rejected)) } th data-label=(l_rem) data-testid="total-remaining" { (sum(|c| c.remaining)) } }
                     }
                 } }
                 form method="get" action="/dedup" {
                     label for="since" { (lang.t("Tính từ ngày (phát hiện / gộp / không trùng)", "Count from (found / merged / rejected)")) }
-                    input #since type="date" name="since" value=(since.map(|d| d.to_string()).unwrap_or_default());
+                    input #since type="text" name="since" value=(since.map(|d| display::day(&d)).unwrap_or_default())
+                        inputmode="numeric" placeholder="DD/MM/YYYY" pattern="[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
+                        title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, for example 07/03/2025"));
                     " " button type="submit" { (lang.t("Xem", "Show")) }
                 }
-                nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={}", st.0)) { (lang.t(st.1, st.2)) } } }
+                nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={st}")) { (display::dedup_status(lang, st)) } } }
                 p data-testid="dedup-total" { (list.total) " " (lang.t("cặp", "pairs")) }
             }
-            @for c in &list.items { (pair_card(lang, &p, c)) }
+            @for c in &list.items { (pair_card(lang, &p, &actors, c)) }
             div.pager {
                 @if offset > 0 { a href=(format!("/dedup?status={status}&offset={}", offset.saturating_sub(20))) { (lang.t("← Trước", "← Previous")) } }
                 @if offset + 20 < list.total { a href=(format!("/dedup?status={status}&offset={}", offset + 20)) { (lang.t("Sau →", "Next →")) } }

@@ -13,6 +13,7 @@ use dancu_identity::eid::{AccountEvent, Actor, DocumentKind, Level, Verification
 use dancu_store::eid::{CmndConfirmation, EidCount};
 use dancu_store::registry::now;
 
+use super::display::{self, Actors};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::citizens::{parse_id, require_reason};
@@ -108,16 +109,17 @@ pub async fn queue_page(
                     a href="/eid?state=activated&level=1" { (lang.t("Mức 1 chờ nâng mức 2", "Level 1, to upgrade")) }
                 }
                 h2 { (state_label(lang, state)) @if let Some(l) = level { " · " (level_label(lang, l)) } " (" (list.total) ")" }
-                div.table-wrap { table data-testid="eid-queue" {
-                    thead { tr { th { (lang.t("Số định danh", "Personal ID")) } th { (lang.t("Họ và tên", "Full name")) } th { (lang.t("Mức", "Level")) } th { (lang.t("Xã", "Commune")) } th { (lang.t("Cập nhật", "Updated")) } } }
+                @let (l_id, l_name, l_level, l_commune, l_upd) = (lang.t("Số định danh", "Personal ID"), lang.t("Họ và tên", "Full name"), lang.t("Mức", "Level"), lang.t("Xã", "Commune"), lang.t("Cập nhật", "Updated"));
+                div.table-wrap { table.stack data-testid="eid-queue" {
+                    thead { tr { th { (l_id) } th { (l_name) } th { (l_level) } th { (l_commune) } th { (l_upd) } } }
                     tbody {
                         @for a in &list.items {
                             tr {
-                                td { a href=(format!("/eid/accounts/{}", a.personal_id)) { (a.personal_id) } }
-                                td { (a.full_name) }
-                                td { (level_label(lang, a.level)) }
-                                td { (a.scope_commune) }
-                                td { (super::vn_time(&a.updated_at)) }
+                                td data-label=(l_id) { a href=(format!("/eid/accounts/{}", a.personal_id)) { (a.personal_id) } }
+                                td data-label=(l_name) { (a.full_name) }
+                                td data-label=(l_level) { (level_label(lang, a.level)) }
+                                td data-label=(l_commune) { (display::commune_short(&a.scope_commune)) }
+                                td data-label=(l_upd) { (display::time(&a.updated_at)) }
                             }
                         }
                     }
@@ -158,7 +160,8 @@ pub async fn account_page(
         Ok(v) => v,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
-    account_markup(lang, &uri, &p, &v, None)
+    let actors = Actors::load(&s.accounts, v.events.iter().map(|e| e.actor.as_str())).await;
+    account_markup(lang, &uri, &p, &v, &actors, None)
 }
 
 fn account_markup(
@@ -166,6 +169,7 @@ fn account_markup(
     uri: &Uri,
     p: &Principal,
     v: &dancu_store::registry::EidView,
+    actors: &Actors,
     notice: Option<Markup>,
 ) -> Response {
     let a = &v.account;
@@ -181,9 +185,9 @@ fn account_markup(
                 p { a href=(format!("/citizens/{id}")) { (lang.t("Hồ sơ dân cư", "Registry record")) } }
                 dl {
                     dt { (lang.t("Mức", "Level")) } dd data-testid="eid-level" { (level_label(lang, a.level)) }
-                    dt { (lang.t("Trạng thái", "State")) } dd data-testid="eid-state" { (a.state.label_vi()) }
+                    dt { (lang.t("Trạng thái", "State")) } dd data-testid="eid-state" { (display::account_state(lang, &a.state)) }
                     dt { (lang.t("Số điện thoại", "Phone")) } dd { (a.phone) }
-                    dt { (lang.t("Đăng ký lúc", "Registered")) } dd { (super::vn_time(&a.created_at)) }
+                    dt { (lang.t("Đăng ký lúc", "Registered")) } dd { (display::time(&a.created_at)) }
                 }
             }
             section.card {
@@ -217,11 +221,12 @@ fn account_markup(
             }
             section.card {
                 h2 { (lang.t("Giấy tờ tích hợp", "Integrated documents")) }
-                div.table-wrap { table data-testid="documents" {
-                    thead { tr { th { (lang.t("Loại", "Kind")) } th { (lang.t("Số", "Number")) } th { (lang.t("Cơ quan", "Agency")) } th { (lang.t("Xác thực", "Verification")) } th {} } }
+                @let (l_kind, l_no, l_ag, l_ver) = (lang.t("Loại", "Kind"), lang.t("Số", "Number"), lang.t("Cơ quan", "Agency"), lang.t("Xác thực", "Verification"));
+                div.table-wrap { table.stack data-testid="documents" {
+                    thead { tr { th { (l_kind) } th { (l_no) } th { (l_ag) } th { (l_ver) } th {} } }
                     tbody { @for d in &v.documents {
                         tr {
-                            td { (d.kind.label_vi()) } td { (d.number) } td { (d.source_agency) } td { (d.state.label_vi()) }
+                            td data-label=(l_kind) { (display::document_kind(lang, d.kind)) } td data-label=(l_no) { (d.number) } td data-label=(l_ag) { (d.source_agency) } td data-label=(l_ver) { (display::verification(lang, &d.state)) }
                             td { @if d.state == VerificationState::Pending {
                                 (action_form(p, id, "verify", a.version, html! {
                                     input type="hidden" name="kind" value=(d.kind.code());
@@ -239,7 +244,7 @@ fn account_markup(
                 (action_form(p, id, "document", a.version, html! {
                     div.grid {
                         div { label for="kind" { (lang.t("Loại giấy tờ", "Kind")) }
-                            select #kind name="kind" { @for k in DocumentKind::ALL { option value=(k.code()) { (k.label_vi()) } } } }
+                            select #kind name="kind" { @for k in DocumentKind::ALL { option value=(k.code()) { (display::document_kind(lang, k)) } } } }
                         div { label for="number" { (lang.t("Số", "Number")) } input #number type="text" name="number" required; }
                         div { label for="agency" { (lang.t("Cơ quan cung cấp (để trống: mặc định)", "Source agency (blank: default)")) } input #agency type="text" name="agency"; }
                         div { button type="submit" { (lang.t("Tích hợp", "Link")) } }
@@ -248,14 +253,17 @@ fn account_markup(
             }
             section.card {
                 h2 { (lang.t("Lịch sử tài khoản", "Account history")) }
-                div.table-wrap { table data-testid="eid-history" {
-                    thead { tr { th { "#" } th { (lang.t("Sự kiện", "Event")) } th { (lang.t("Trạng thái", "State")) } th { (lang.t("Người thực hiện", "By")) } th { (lang.t("Lý do", "Reason")) } th { (lang.t("Thời gian", "When")) } } }
+                @let (l_ev, l_st, l_by, l_why, l_when) = (lang.t("Sự kiện", "Event"), lang.t("Trạng thái", "State"), lang.t("Người thực hiện", "By"), lang.t("Lý do", "Reason"), lang.t("Thời gian", "When"));
+                div.table-wrap { table.stack data-testid="eid-history" {
+                    thead { tr { th { "#" } th { (l_ev) } th { (l_st) } th { (l_by) } th { (l_why) } th { (l_when) } } }
                     tbody { @for e in &v.events {
-                        tr { td { (e.seq) } td { (e.event) } td { (e.from_state) " → " (e.to_state) } td { (e.actor) } td { (e.reason) } td { (super::vn_time(&e.at)) } }
+                        tr { td data-label="#" { (e.seq) } td data-label=(l_ev) { (display::eid_event(lang, &e.event)) }
+                            td data-label=(l_st) { (display::eid_state(lang, &e.from_state)) " → " (display::eid_state(lang, &e.to_state)) }
+                            td data-label=(l_by) { (actors.name(lang, &e.actor)) } td data-label=(l_why) { (e.reason) } td data-label=(l_when) { (display::time(&e.at)) } }
                     } }
                 } }
                 h2 { (lang.t("Đăng nhập gần đây", "Recent logins")) }
-                ul { @for l in &v.logins { li { (super::vn_time(&l.at)) " — " (l.outcome) } } }
+                ul { @for l in &v.logins { li { (display::time(&l.at)) " — " (display::login_outcome(lang, &l.outcome)) } } }
             }
         },
     );
@@ -326,7 +334,7 @@ pub async fn action_submit(
                 .await?;
                 notice = Some(html! {
                     p { (lang.t("Mã đặt lại mật khẩu (đọc cho công dân; hiệu lực 24 giờ, chỉ hiện một lần):", "Reset code (read it to the citizen; valid 24 hours, shown once):")) }
-                    p { code data-testid="reset-code" style="font-size:1.3rem" { (code) } }
+                    p { code.big-code data-testid="reset-code" { (code) } }
                 });
             }
             "document" => {
@@ -356,7 +364,10 @@ pub async fn action_submit(
     match run.await {
         Ok((id, None)) => Redirect::to(&format!("/eid/accounts/{id}")).into_response(),
         Ok((id, Some(n))) => match s.registry.eid_view(&p.access(WEB_PURPOSE), &id).await {
-            Ok(v) => account_markup(lang, &uri, &p, &v, Some(n)),
+            Ok(v) => {
+                let actors = Actors::load(&s.accounts, v.events.iter().map(|e| e.actor.as_str())).await;
+                account_markup(lang, &uri, &p, &v, &actors, Some(n))
+            }
             Err(e) => error_page(lang, Some(&p), e.into()),
         },
         Err(e) => error_page(lang, Some(&p), e),
@@ -384,21 +395,18 @@ pub async fn confirm_cmnd_submit(
 }
 
 /// The confirmation as a printable document.
-pub fn confirmation_markup(lang: Lang, c: &CmndConfirmation) -> Markup {
-    let unit = dancu_domain::admin_units()
-        .commune_2025(&c.scope_commune)
-        .map(|u| format!("{}, {}", u.name, u.province_name))
-        .unwrap_or_default();
+pub fn confirmation_markup(lang: Lang, c: &CmndConfirmation, actors: &Actors) -> Markup {
+    let unit = display::commune(&c.scope_commune);
     html! {
         section.card.document data-testid="cmnd-confirmation" {
-            p style="text-align:center" { b { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" } br; "Độc lập - Tự do - Hạnh phúc" }
-            h1 style="text-align:center" { "GIẤY XÁC NHẬN SỐ CHỨNG MINH NHÂN DÂN" }
+            p.motto { b { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" } br; "Độc lập - Tự do - Hạnh phúc" }
+            h1 { "GIẤY XÁC NHẬN SỐ CHỨNG MINH NHÂN DÂN" }
             p { (lang.t("Số", "No.")) ": " span data-testid="confirmation-number" { (c.number) } }
-            p { "Cơ quan công an xác nhận: công dân " b { (c.full_name) } ", sinh ngày " (c.birth_date) ", có số định danh cá nhân " b { (c.personal_id) }
+            p { "Cơ quan công an xác nhận: công dân " b { (c.full_name) } ", sinh ngày " (display::stored_date(&c.birth_date)) ", có số định danh cá nhân " b { (c.personal_id) }
                 @if !c.card_issue.is_empty() { " (thẻ căn cước số " (c.card_issue) ")" }
                 ", trước đây đã được cấp Chứng minh nhân dân số " b data-testid="confirmed-cmnd" { (c.cmnd) } "." }
             p { "Nơi cư trú: " (unit) }
-            p.muted { "Cấp lúc " (super::vn_time(&c.issued_at)) " bởi " (c.issued_by) ". Giấy xác nhận tra cứu lại được theo số trên." }
+            p.muted { "Cấp lúc " (display::time(&c.issued_at)) " bởi " (actors.name(Lang::Vi, &c.issued_by)) ". Giấy xác nhận tra cứu lại được theo số trên." }
         }
     }
 }
@@ -414,6 +422,7 @@ pub async fn confirmation_page(
         Ok(c) => c,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
-    let body = layout(lang, &c.number, Some(&p), confirmation_markup(lang, &c));
+    let actors = Actors::load(&s.accounts, [c.issued_by.as_str()]).await;
+    let body = layout(lang, &c.number, Some(&p), confirmation_markup(lang, &c, &actors));
     page(lang_choice(&uri), StatusCode::OK, body)
 }

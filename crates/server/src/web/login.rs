@@ -98,7 +98,7 @@ fn render(
         lang.t("Đăng nhập", "Log in"),
         None,
         html! {
-            section.card style="max-width:420px;margin:2rem auto" {
+            section.card.narrow {
                 h1 { (lang.t("Đăng nhập cán bộ", "Officer login")) }
                 @if let Some(e) = &error {
                     p.error role="alert" data-testid="login-error" { (e) }

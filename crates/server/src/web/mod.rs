@@ -4,9 +4,11 @@
 mod cards;
 mod citizen;
 mod dedup;
+pub mod display;
 mod eid;
 mod login;
 mod portal;
+mod qr;
 mod quality;
 mod reconcile;
 mod search;
@@ -27,6 +29,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/search") }))
         .route("/static/style.css", get(style))
+        .route("/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
         .route("/search", get(search::search_page))
@@ -70,6 +74,19 @@ async fn style() -> Response {
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         CSS,
     )
+        .into_response()
+}
+
+/// The site icon: the red of the header with a white star, as SVG (any size, no raster).
+const FAVICON: &str = concat!(
+    r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">"##,
+    r##"<rect width="32" height="32" rx="6" fill="#8b0000"/>"##,
+    r##"<path fill="#ffd700" d="M16 5l3.2 7.6 8.3.6-6.4 5.3 2 8.1L16 22.2 8.9 26.6l2-8.1-6.4-5.3 8.3-.6z"/>"##,
+    "</svg>"
+);
+
+async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], FAVICON)
         .into_response()
 }
 
@@ -153,6 +170,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — dancu" }
                 link rel="stylesheet" href="/static/style.css";
+                link rel="icon" type="image/svg+xml" href="/static/favicon.svg";
             }
             body {
                 header.top {
@@ -168,7 +186,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
                             a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }
-                            span.user data-testid="current-user" { (u.username) " · " (u.scope.to_string()) }
+                            span.user data-testid="current-user" { (u.username) " · " (display::scope(lang, &u.scope)) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());
                                 button type="submit" { (lang.t("Đăng xuất", "Log out")) }
@@ -214,7 +232,7 @@ pub fn error_page(lang: Lang, user: Option<&Principal>, e: ApiError) -> Response
                 h1 { (lang.t("Không thực hiện được", "Could not complete the request")) }
                 p data-testid="error" { (msg) }
                 @for v in &e.violations {
-                    p { code { (v.field) } " — " (match lang { Lang::Vi => &v.message_vi, Lang::En => &v.message_en }) " (" code { (v.rule) } ")" }
+                    p { b { (display::field(lang, &v.field)) } ": " (match lang { Lang::Vi => &v.message_vi, Lang::En => &v.message_en }) " " span.muted { "(" (lang.t("mã lỗi", "error code")) " " code { (v.rule) } ")" } }
                 }
                 p { a href="/search" { (lang.t("Về trang tìm kiếm", "Back to search")) } }
             }
@@ -232,10 +250,4 @@ pub fn lang_choice(uri: &axum::http::Uri) -> Option<Lang> {
             _ => None,
         })
     })
-}
-
-/// A timestamp as people in Vietnam read it (UTC+7, no daylight saving).
-pub fn vn_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    let vn = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
-    t.with_timezone(&vn).format("%d/%m/%Y %H:%M:%S").to_string()
 }

@@ -16,6 +16,7 @@ use dancu_identity::eid::{AccountEvent, AccountState, Actor, RegistrationClaim};
 use dancu_identity::totp;
 use dancu_store::registry::reset_refused;
 
+use super::display::{self, Actors};
 use super::login::cookie_header;
 use super::{lang_choice, layout, page, Lang};
 use crate::auth::{double_submit_ok, hash_password, random_token};
@@ -63,7 +64,7 @@ fn errors(lang: Lang, e: Option<&ApiError>) -> Markup {
             div.card.error role="alert" data-testid="portal-error" {
                 p { (msg(lang, e)) }
                 @for v in &e.violations {
-                    p { (violation_text(lang, v)) " " code { (v.rule) } }
+                    p { (violation_text(lang, v)) }
                 }
             }
         }
@@ -106,7 +107,7 @@ fn login_page(s: &AppState, lang: Lang, uri: &Uri, id: &str, error: Option<ApiEr
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     public_page(s, lang, uri, lang.t("Cổng công dân", "Citizen portal"), status, |csrf| {
         html! {
-            section.card style="max-width:460px;margin:1rem auto" {
+            section.card.narrow {
                 h1 { (lang.t("Đăng nhập tài khoản định danh điện tử", "Log in with your electronic identity")) }
                 (errors(lang, error.as_ref()))
                 form method="post" action="/portal/login" {
@@ -213,7 +214,7 @@ fn register_page(s: &AppState, lang: Lang, uri: &Uri, f: &RegisterForm, error: O
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     public_page(s, lang, uri, lang.t("Đăng ký tài khoản", "Register"), status, |csrf| {
         html! {
-            section.card style="max-width:560px;margin:1rem auto" {
+            section.card.medium {
                 h1 { (lang.t("Đăng ký tài khoản định danh điện tử mức 1", "Register a level-1 electronic identity account")) }
                 p.muted { (lang.t("Họ tên, ngày sinh và giới tính phải khớp với Cơ sở dữ liệu quốc gia về dân cư.",
                     "Name, date of birth and sex must match the national population database.")) }
@@ -290,15 +291,20 @@ pub async fn register(
         lang.t("Đã đăng ký", "Registered"),
         None,
         html! {
-            section.card style="max-width:560px;margin:1rem auto" data-testid="registered" {
+            section.card.medium data-testid="registered" {
                 h1 { (lang.t("Đã tiếp nhận đăng ký", "Registration received")) }
                 p { (lang.t("Tài khoản mức 1 đang chờ phê duyệt. Khi được phê duyệt, bạn đăng nhập bằng số định danh, mật khẩu và mã xác thực.",
                     "Your level-1 account is waiting for approval. Once approved, log in with your personal ID, password and authenticator code.")) }
                 h2 { (lang.t("Khóa ứng dụng xác thực", "Authenticator key")) }
                 p { (lang.t("Nhập khóa này vào ứng dụng xác thực (Google Authenticator, Microsoft Authenticator…). Khóa chỉ hiện một lần.",
                     "Enter this key in an authenticator app. It is shown only once.")) }
-                p { code data-testid="totp-secret" style="font-size:1.1rem;word-break:break-all" { (secret) } }
-                p.muted style="word-break:break-all" { (uri_otp) }
+                @if let Some(qr) = super::qr::svg(&uri_otp, lang.t("Mã QR của khóa xác thực", "QR code of the authenticator key")) {
+                    p { (lang.t("Quét mã QR bằng ứng dụng xác thực, hoặc chạm vào liên kết trên điện thoại có ứng dụng:", "Scan the QR code with the authenticator app, or tap the link on the phone that has the app:")) }
+                    (qr)
+                }
+                p { a.wrap-any href=(uri_otp) data-testid="totp-link" { (lang.t("Thêm vào ứng dụng xác thực", "Add to the authenticator app")) } }
+                p { (lang.t("Hoặc nhập khóa bằng tay:", "Or type the key by hand:")) }
+                p { code.secret data-testid="totp-secret" { (secret) } }
                 p { a href="/portal" { (lang.t("Về trang đăng nhập", "Go to login")) } }
             }
         },
@@ -329,8 +335,8 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
             section.card data-testid="account" {
                 h2 { (lang.t("Tài khoản định danh điện tử", "Electronic identity account")) }
                 dl {
-                    dt { (lang.t("Mức", "Level")) } dd data-testid="eid-level" { (match lang { Lang::Vi => acc.level.label_vi(), Lang::En => acc.level.label_en() }) }
-                    dt { (lang.t("Trạng thái", "State")) } dd data-testid="eid-state" { (acc.state.label_vi()) }
+                    dt { (lang.t("Mức", "Level")) } dd data-testid="eid-level" { (display::level(lang, acc.level)) }
+                    dt { (lang.t("Trạng thái", "State")) } dd data-testid="eid-state" { (display::account_state(lang, &acc.state)) }
                     dt { (lang.t("Số điện thoại", "Phone")) } dd { (acc.phone) }
                 }
                 @match &acc.state {
@@ -346,7 +352,7 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
                         form method="post" action="/portal/lock" {
                             input type="hidden" name="csrf" value=(who.csrf);
                             input type="hidden" name="action" value="lock";
-                            label for="reason" { (lang.t("Lý do khóa (ví dụ: mất điện thoại)", "Reason (e.g. phone lost)")) }
+                            label for="reason" { (lang.t("Lý do khóa (ví dụ: mất điện thoại)", "Reason (for example: phone lost)")) }
                             input #reason type="text" name="reason" required;
                             p { button #lock type="submit" { (lang.t("Khóa tài khoản của tôi", "Lock my account")) } }
                         }
@@ -359,21 +365,21 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
                 h2 { (lang.t("Thẻ căn cước", "ID card")) }
                 @if rec.cards.is_empty() { p.muted { (lang.t("Chưa có thẻ", "No card")) } }
                 ul { @for card in &rec.cards {
-                    li data-testid="card" { (card.number) " — " (lang.t("cấp ngày", "issued")) " " (card.issue_date.format("%d/%m/%Y")) ", "
-                        (lang.t("hết hạn", "expires")) " " (card.expiry.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_else(|| lang.t("không thời hạn", "never").into()))
-                        " (" (card.status.label_vi()) ")" }
+                    li data-testid="card" { (card.number) " — " (lang.t("cấp ngày", "issued")) " " (display::day(&card.issue_date)) ", "
+                        (lang.t("hết hạn", "expires")) " " (card.expiry.map(|d| display::day(&d)).unwrap_or_else(|| lang.t("không thời hạn", "never").into()))
+                        " (" (lang.t(card.status.label_vi(), card.status.label_en())) ")" }
                 } }
             }
             section.card {
                 h2 { (lang.t("Giấy tờ tích hợp", "Integrated documents")) }
                 @if rec.documents.is_empty() { p.muted { (lang.t("Chưa có giấy tờ tích hợp", "No integrated documents")) } }
                 ul { @for d in &rec.documents {
-                    li { (d.kind.label_vi()) ": " (d.number) " — " (d.source_agency) " (" (d.state.label_vi()) ")" }
+                    li { (display::document_kind(lang, d.kind)) ": " (d.number) " — " (d.source_agency) " (" (display::verification(lang, &d.state)) ")" }
                 } }
             }
             section.card {
                 h2 { (lang.t("Lần đăng nhập gần đây", "Recent logins")) }
-                ul { @for l in &rec.logins { li { (super::vn_time(&l.at)) " — " (l.outcome) " (" (l.client) ")" } } }
+                ul { @for l in &rec.logins { li { (display::time(&l.at)) " — " (display::login_outcome(lang, &l.outcome)) " (" (display::login_client(lang, &l.client)) ")" } } }
             }
         },
     );
@@ -413,6 +419,14 @@ pub async fn access(
         Err(e) => return portal_error(lang, e.into()),
     };
     let own = dancu_store::registry::citizen_actor(&who.personal_id);
+    let actors = Actors::load(&s.accounts, log.items.iter().map(|a| a.entry.actor.as_str())).await;
+    let (l_when, l_who, l_what, l_why, l_out) = (
+        lang.t("Thời gian", "When"),
+        lang.t("Người truy cập", "Who"),
+        lang.t("Thao tác", "Action"),
+        lang.t("Mục đích", "Purpose"),
+        lang.t("Kết quả", "Outcome"),
+    );
     let body = layout(
         lang,
         lang.t("Ai đã truy cập dữ liệu của tôi", "Who accessed my data"),
@@ -423,16 +437,16 @@ pub async fn access(
                 h1 { (lang.t("Ai đã truy cập dữ liệu của tôi", "Who accessed my data")) }
                 p.muted { (lang.t("Mọi lần cán bộ hoặc cơ quan đọc, tìm kiếm hay thay đổi hồ sơ của bạn đều được ghi lại.",
                     "Every read, search or change of your record by an officer or agency is recorded.")) }
-                div.table-wrap { table data-testid="access-log" {
-                    thead { tr { th { (lang.t("Thời gian", "When")) } th { (lang.t("Người truy cập", "Who")) } th { (lang.t("Thao tác", "Action")) } th { (lang.t("Mục đích", "Purpose")) } th { (lang.t("Kết quả", "Outcome")) } } }
+                div.table-wrap { table.stack data-testid="access-log" {
+                    thead { tr { th { (l_when) } th { (l_who) } th { (l_what) } th { (l_why) } th { (l_out) } } }
                     tbody {
                         @for a in &log.items {
                             tr {
-                                td { (super::vn_time(&a.entry.at)) }
-                                td { @if a.entry.actor == own { (lang.t("Bạn", "You")) } @else { (a.entry.actor) } }
-                                td { (a.entry.action) }
-                                td { (a.entry.purpose) }
-                                td { (a.entry.outcome) }
+                                td data-label=(l_when) { (display::time(&a.entry.at)) }
+                                td data-label=(l_who) { @if a.entry.actor == own { (lang.t("Bạn", "You")) } @else { (actors.name(lang, &a.entry.actor)) } }
+                                td data-label=(l_what) { (display::action(lang, &a.entry.action)) }
+                                td data-label=(l_why) { (display::purpose(lang, &a.entry.purpose)) }
+                                td data-label=(l_out) { (display::outcome(lang, &a.entry.outcome)) }
                             }
                         }
                     }
@@ -495,7 +509,7 @@ fn reset_page(s: &AppState, lang: Lang, uri: &Uri, f: &ResetForm, error: Option<
     let status = error.as_ref().map_or(StatusCode::OK, |e| e.status);
     public_page(s, lang, uri, lang.t("Đặt lại mật khẩu", "Reset password"), status, |csrf| {
         html! {
-            section.card style="max-width:460px;margin:1rem auto" {
+            section.card.narrow {
                 h1 { (lang.t("Đặt lại mật khẩu", "Reset your password")) }
                 p.muted { (lang.t("Mang thẻ căn cước đến cơ quan công an để cán bộ xác minh và cấp mã đặt lại (hiệu lực 24 giờ).",
                     "Bring your ID card to a police office; the officer checks it and gives you a reset code (valid 24 hours).")) }
@@ -575,10 +589,10 @@ pub async fn reset(
                 lang.t("Đã đặt lại mật khẩu", "Password reset"),
                 None,
                 html! {
-                    section.card style="max-width:560px;margin:1rem auto" {
+                    section.card.medium {
                         h1 { (lang.t("Đã đặt lại mật khẩu", "Your password was reset")) }
                         p { (lang.t("Khóa ứng dụng xác thực mới (khóa cũ không còn dùng được):", "New authenticator key (the old one no longer works):")) }
-                        p { code data-testid="totp-secret" { (secret) } }
+                        p { code.secret data-testid="totp-secret" { (secret) } }
                         p { a href="/portal" { (lang.t("Đăng nhập", "Log in")) } }
                     }
                 },

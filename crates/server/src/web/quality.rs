@@ -11,6 +11,7 @@ use serde::Deserialize;
 use dancu_store::quality::{self, Counts, Finding, Rule, SubjectKind};
 use dancu_store::Scope;
 
+use super::display::{self, Actors};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, urlencode, Lang, WebUser};
 use crate::api::citizens::require_reason;
@@ -44,25 +45,34 @@ fn detail_text(lang: Lang, detail: &str) -> String {
         ("id.sex_mismatch", "giới tính không khớp số định danh", "sex disagrees with the ID"),
     ];
     match detail.split_once(' ') {
-        Some(("expiry", day)) => format!("{} {day}", lang.t("hết hạn ngày", "expired on")),
+        Some(("expiry", day)) => {
+            format!("{} {}", lang.t("hết hạn ngày", "expired on"), display::stored_date(day))
+        }
         Some(("members", n)) => format!("{}: {n}", lang.t("số thành viên", "members")),
         _ => detail
             .split(' ')
-            .map(|w| WORDS.iter().find(|x| x.0 == w).map_or(w, |x| lang.t(x.1, x.2)))
+            .map(|w| WORDS.iter().find(|x| x.0 == w).map_or(lang.t("khác", "other"), |x| lang.t(x.1, x.2)))
             .collect::<Vec<_>>()
             .join(", "),
     }
 }
 
-fn counts_cells(c: &Counts) -> Markup {
-    html! { td { (c.found) } td { (c.fixed) } td { (c.failed) } td { (c.remaining) } }
+fn counts_cells(lang: Lang, c: &Counts) -> Markup {
+    let [f, x, e, r] = count_labels(lang);
+    html! { td data-label=(f) { (c.found) } td data-label=(x) { (c.fixed) } td data-label=(e) { (c.failed) } td data-label=(r) { (c.remaining) } }
+}
+
+fn count_labels(lang: Lang) -> [&'static str; 4] {
+    [
+        lang.t("Phát hiện mới", "Found"),
+        lang.t("Đã khắc phục", "Fixed"),
+        lang.t("Không khắc phục được", "Failed"),
+        lang.t("Còn lại", "Remaining"),
+    ]
 }
 
 fn counts_head(lang: Lang) -> Markup {
-    html! {
-        th { (lang.t("Phát hiện mới", "Found")) } th { (lang.t("Đã khắc phục", "Fixed")) }
-        th { (lang.t("Không khắc phục được", "Failed")) } th { (lang.t("Còn lại", "Remaining")) }
-    }
+    html! { @for l in count_labels(lang) { th { (l) } } }
 }
 
 pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser) -> Response {
@@ -76,6 +86,9 @@ pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUs
         Ok(v) => v,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
+    let actors = Actors::load(&s.accounts, latest.iter().map(|r| r.by.as_str())).await;
+    let [l_found, l_fixed, l_failed, l_rem] = count_labels(lang);
+    let l_rule = lang.t("Quy tắc", "Rule");
     let body = layout(
         lang,
         lang.t("Chất lượng dữ liệu", "Data quality"),
@@ -85,7 +98,7 @@ pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUs
                 h1 { (lang.t("Làm sạch dữ liệu", "Data cleaning")) }
                 p data-testid="latest-run" {
                     @match &latest {
-                        Some(run) => { (lang.t("Lần kiểm tra gần nhất", "Latest run")) ": " (super::vn_time(&run.at)) " · " (run.by) }
+                        Some(run) => { (lang.t("Lần kiểm tra gần nhất", "Latest run")) ": " (display::time(&run.at)) " · " (actors.name(lang, &run.by)) }
                         None => { (lang.t("Chưa có lần kiểm tra nào.", "No run yet.")) }
                     }
                 }
@@ -95,25 +108,25 @@ pub async fn summary_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUs
                         button #run type="submit" { (lang.t("Kiểm tra lại toàn bộ dữ liệu", "Run all rules now")) }
                     }
                 }
-                p.muted { (lang.t("Phạm vi", "Scope")) ": " (p.scope.to_string()) ". "
+                p.muted { (lang.t("Phạm vi", "Scope")) ": " (display::scope(lang, &p.scope)) ". "
                     (lang.t("“Phát hiện mới” và “Đã khắc phục” so với lần kiểm tra trước; “Còn lại” không tính các lỗi đã ghi không khắc phục được.",
                             "“Found” and “Fixed” compare with the previous run; “Remaining” leaves out findings marked as impossible to fix.")) }
-                div.table-wrap { table data-testid="quality-summary" {
-                    thead { tr { th { (lang.t("Quy tắc", "Rule")) } (counts_head(lang)) } }
+                div.table-wrap { table.stack data-testid="quality-summary" {
+                    thead { tr { th { (l_rule) } (counts_head(lang)) } }
                     tbody {
                         @for (rule, c) in &summary {
                             tr data-rule=(rule.code) {
-                                td { a href=(format!("/quality/{}", rule.code)) { (rule_name(lang, rule)) } br; code { (rule.code) } }
-                                (counts_cells(c))
+                                td data-label=(l_rule) { a href=(format!("/quality/{}", rule.code)) { (rule_name(lang, rule)) } }
+                                (counts_cells(lang, c))
                             }
                         }
                         // Duplicates are decided on their own worklist (merge / reject).
                         tr data-rule="duplicates" {
-                            td { a href="/dedup" data-testid="quality-dedup-link" { (lang.t("Hồ sơ nghi trùng lặp", "Probable duplicate records")) } br; code { "duplicates" } }
-                            td { (dups.iter().map(|c| c.found).sum::<u64>()) }
-                            td { (dups.iter().map(|c| c.merged).sum::<u64>()) }
-                            td { (dups.iter().map(|c| c.rejected).sum::<u64>()) }
-                            td data-testid="quality-dedup-remaining" { (dups.iter().map(|c| c.remaining).sum::<u64>()) }
+                            td data-label=(l_rule) { a href="/dedup" data-testid="quality-dedup-link" { (lang.t("Hồ sơ nghi trùng lặp", "Probable duplicate records")) } }
+                            td data-label=(l_found) { (dups.iter().map(|c| c.found).sum::<u64>()) }
+                            td data-label=(l_fixed) { (dups.iter().map(|c| c.merged).sum::<u64>()) }
+                            td data-label=(l_failed) { (dups.iter().map(|c| c.rejected).sum::<u64>()) }
+                            td data-label=(l_rem) data-testid="quality-dedup-remaining" { (dups.iter().map(|c| c.remaining).sum::<u64>()) }
                         }
                     }
                 } }
@@ -193,6 +206,19 @@ pub async fn worklist_page(
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
     let base = format!("/quality/{}?marked={}", rule.code, if marked { "1" } else { "0" });
+    let actors =
+        Actors::load(&s.accounts, list.items.iter().filter_map(|f| f.mark.as_ref().map(|m| m.by.as_str())))
+            .await;
+    let l_subject = match rule.subject {
+        SubjectKind::Citizen => lang.t("Số định danh", "Personal ID"),
+        SubjectKind::Household => lang.t("Số hộ", "Household"),
+    };
+    let (l_name, l_commune, l_why, l_when) = (
+        lang.t("Họ và tên", "Full name"),
+        lang.t("Xã", "Commune"),
+        lang.t("Lý do", "Reason"),
+        lang.t("Thời gian", "When"),
+    );
     let body = layout(
         lang,
         rule_name(lang, rule),
@@ -201,26 +227,25 @@ pub async fn worklist_page(
             section.card {
                 p { a href="/quality" { (lang.t("← Chất lượng dữ liệu", "← Data quality")) } }
                 h1 { (rule_name(lang, rule)) }
-                p.muted { (lang.t(rule.description_vi, rule.description_en)) }
+                p.muted { (display::without_codes(lang.t(rule.description_vi, rule.description_en))) }
                 nav.tabs {
                     a href=(format!("/quality/{}", rule.code)) data-testid="tab-open" { (lang.t("Cần xử lý", "To fix")) }
                     " "
                     a href=(format!("/quality/{}?marked=1", rule.code)) data-testid="tab-marked" { (lang.t("Không khắc phục được", "Cannot fix")) }
                 }
                 h2 { @if marked { (lang.t("Không khắc phục được", "Cannot fix")) } @else { (lang.t("Cần xử lý", "To fix")) } " (" span data-testid="worklist-total" { (list.total) } ")" }
-                div.table-wrap { table data-testid="worklist" {
+                div.table-wrap { table.stack data-testid="worklist" {
                     thead { tr {
-                        th { @match rule.subject { SubjectKind::Citizen => (lang.t("Số định danh", "Personal ID")), SubjectKind::Household => (lang.t("Số hộ", "Household")) } }
-                        th { (lang.t("Họ và tên", "Full name")) } th { (lang.t("Xã", "Commune")) } th { (lang.t("Lý do", "Reason")) } th {}
+                        th { (l_subject) } th { (l_name) } th { (l_commune) } th { (l_why) } th {}
                     } }
                     tbody {
                         @for f in &list.items {
                             tr data-subject=(f.subject) {
-                                td { (subject_link(rule, f)) }
-                                td { (f.full_name.clone().unwrap_or_default()) }
-                                td { (f.scope_commune) }
-                                td { (detail_text(lang, &f.detail))
-                                    @if let Some(m) = &f.mark { br; span.muted { (m.reason) " — " (m.by) ", " (super::vn_time(&m.at)) } } }
+                                td data-label=(l_subject) { (subject_link(rule, f)) }
+                                td data-label=(l_name) { (f.full_name.clone().unwrap_or_default()) }
+                                td data-label=(l_commune) { (display::commune_short(&f.scope_commune)) }
+                                td data-label=(l_why) { (detail_text(lang, &f.detail))
+                                    @if let Some(m) = &f.mark { br; span.muted { (m.reason) " — " (actors.name(lang, &m.by)) ", " (display::time(&m.at)) } } }
                                 td { (mark_form(lang, &p, rule, f)) }
                             }
                         }
@@ -233,9 +258,9 @@ pub async fn worklist_page(
             }
             section.card {
                 h2 { (lang.t("Theo từng lần kiểm tra", "Per run")) }
-                div.table-wrap { table data-testid="quality-history" {
-                    thead { tr { th { (lang.t("Thời gian", "When")) } (counts_head(lang)) } }
-                    tbody { @for h in &history { tr { td { (super::vn_time(&h.at)) } (counts_cells(&h.counts)) } } }
+                div.table-wrap { table.stack data-testid="quality-history" {
+                    thead { tr { th { (l_when) } (counts_head(lang)) } }
+                    tbody { @for h in &history { tr { td data-label=(l_when) { (display::time(&h.at)) } (counts_cells(lang, &h.counts)) } } }
                 } }
             }
         },

@@ -12,6 +12,7 @@ use maud::html;
 use dancu_matching::reconcile::{self, ID_CHECKS, STATUSES};
 use dancu_matching::{Dataset, Loader, MatchConfig};
 
+use super::display;
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::error::ApiError;
@@ -39,7 +40,7 @@ pub async fn form_page(lang: Lang, uri: Uri, WebUser(p): WebUser) -> Response {
                     label for="list" { (lang.t("Tệp danh sách (CSV)", "List file (CSV)")) }
                     input #list type="file" name="list" accept=".csv,text/csv" required;
                     label for="mapping" { (lang.t("Ánh xạ cột (TOML, để trống nếu tệp theo mẫu của dancu)", "Column mapping (TOML; blank for dancu's own format)")) }
-                    textarea #mapping name="mapping" rows="6" style="width:100%" placeholder="[columns]\nfull_name = \"ho_ten\"\npersonal_id = \"so_dinh_danh\"\nbirth_date = \"ngay_sinh\"" {}
+                    textarea #mapping name="mapping" rows="6" placeholder="[columns]\nfull_name = \"ho_ten\"\npersonal_id = \"so_dinh_danh\"\nbirth_date = \"ngay_sinh\"" {}
                     p {
                         button type="submit" name="format" value="html" data-testid="reconcile-summary" { (lang.t("Xem bảng tổng hợp", "Show the summary")) }
                         " "
@@ -180,6 +181,8 @@ pub async fn submit(
             *t += x;
         }
     }
+    let l_unit = lang.t("Đơn vị", "Unit");
+    let l_total = lang.t("Tổng", "Total");
     let body = layout(
         lang,
         lang.t("Kết quả đối chiếu", "Reconciliation"),
@@ -187,27 +190,27 @@ pub async fn submit(
         html! {
             section.card {
                 h1 { (lang.t("Kết quả đối chiếu", "Reconciliation result")) }
-                div.table-wrap { table data-testid="reconcile-table" {
+                div.table-wrap { table.stack data-testid="reconcile-table" {
                     thead { tr {
-                        th { (lang.t("Đơn vị", "Unit")) }
-                        @for c in ID_CHECKS.iter().skip(1) { th { (c) } }
-                        @for st in STATUSES { th { (st) } }
-                        th { (lang.t("Tổng", "Total")) }
+                        th { (l_unit) }
+                        @for c in ID_CHECKS.iter().skip(1) { th { (display::reconcile_category(lang, c)) } }
+                        @for st in STATUSES { th { (display::reconcile_category(lang, st)) } }
+                        th { (l_total) }
                     } }
                     tbody {
                         @for (code, c) in &summary {
                             tr {
-                                td { (units.commune_2025(&format!("{code:05}")).map(|u| u.name.clone()).unwrap_or_else(|| lang.t("Không xác định", "Unknown").into())) }
-                                @for x in c.id_checks.iter().skip(1) { td { (x) } }
-                                @for x in c.statuses { td { (x) } }
-                                td { (c.total) }
+                                td data-label=(l_unit) { (units.commune_2025(&format!("{code:05}")).map(|u| u.name.clone()).unwrap_or_else(|| lang.t("Không xác định", "Unknown").into())) }
+                                @for (k, x) in ID_CHECKS.iter().zip(c.id_checks).skip(1) { td data-label=(display::reconcile_category(lang, k)) { (x) } }
+                                @for (k, x) in STATUSES.iter().zip(c.statuses) { td data-label=(display::reconcile_category(lang, k)) { (x) } }
+                                td data-label=(l_total) { (c.total) }
                             }
                         }
                         tr {
-                            th { (lang.t("Tổng cộng", "Total")) }
-                            @for x in totals.id_checks.iter().skip(1) { th { (x) } }
-                            @for (st, x) in STATUSES.iter().zip(totals.statuses) { th data-testid=(format!("total-{st}")) { (x) } }
-                            th data-testid="total-rows" { (totals.total) }
+                            th data-label=(l_unit) { (lang.t("Tổng cộng", "Total")) }
+                            @for (k, x) in ID_CHECKS.iter().zip(totals.id_checks).skip(1) { th data-label=(display::reconcile_category(lang, k)) { (x) } }
+                            @for (st, x) in STATUSES.iter().zip(totals.statuses) { th data-label=(display::reconcile_category(lang, st)) data-testid=(format!("total-{st}")) { (x) } }
+                            th data-label=(l_total) data-testid="total-rows" { (totals.total) }
                         }
                     }
                 } }

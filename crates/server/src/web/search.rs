@@ -7,6 +7,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use maud::html;
 
+use super::display;
 use super::{error_page, lang_choice, layout, page, urlencode, Lang, WebUser};
 use crate::api::citizens::SearchParams;
 use crate::error::ApiError;
@@ -69,24 +70,19 @@ pub async fn page_handler(
                     @if r.items.is_empty() {
                         p.muted { (lang.t("Không tìm thấy công dân nào trong phạm vi quản lý.", "No citizen found in your scope.")) }
                     } @else {
+                        @let (l_id, l_name, l_dob, l_sex, l_commune) = (lang.t("Số định danh", "Personal ID"), lang.t("Họ và tên", "Full name"), lang.t("Ngày sinh", "Date of birth"), lang.t("Giới tính", "Sex"), lang.t("Xã/phường", "Commune"));
                         div.table-wrap {
-                            table {
-                                thead { tr {
-                                    th { (lang.t("Số định danh", "Personal ID")) }
-                                    th { (lang.t("Họ và tên", "Full name")) }
-                                    th { (lang.t("Ngày sinh", "Date of birth")) }
-                                    th { (lang.t("Giới tính", "Sex")) }
-                                    th { (lang.t("Xã/phường", "Commune")) }
-                                } }
+                            table.stack data-testid="results" {
+                                thead { tr { th { (l_id) } th { (l_name) } th { (l_dob) } th { (l_sex) } th { (l_commune) } } }
                                 tbody {
                                     @for c in &r.items {
                                         tr {
-                                            td { a href=(format!("/citizens/{}", c.personal_id)) { (c.personal_id) } }
-                                            td { a.name href=(format!("/citizens/{}", c.personal_id)) { (c.full_name) }
-                                                @if c.status != dancu_domain::LifeStatus::Alive { " " span.badge.deceased { (c.status.label_vi()) } } }
-                                            td { (c.birth_date.display_vi()) }
-                                            td { (match lang { Lang::Vi => c.sex.label_vi(), Lang::En => c.sex.label_en() }) }
-                                            td { (dancu_domain::admin_units().commune_2025(&c.scope_commune).map(|u| u.name.as_str()).unwrap_or(&c.scope_commune)) }
+                                            td data-label=(l_id) { a href=(format!("/citizens/{}", c.personal_id)) { (c.personal_id) } }
+                                            td data-label=(l_name) { a.name href=(format!("/citizens/{}", c.personal_id)) { (c.full_name) }
+                                                @if c.status != dancu_domain::LifeStatus::Alive { " " span.badge.deceased { (display::life_status(lang, c.status)) } } }
+                                            td data-label=(l_dob) { (c.birth_date.display_vi()) }
+                                            td data-label=(l_sex) { (display::sex(lang, c.sex)) }
+                                            td data-label=(l_commune) { (display::commune_short(&c.scope_commune)) }
                                         }
                                     }
                                 }

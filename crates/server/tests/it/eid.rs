@@ -4,7 +4,7 @@
 //! reset, brute-force throttling, the level-2 upgrade and the old-CMND confirmation.
 
 use crate::common::*;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -115,51 +115,6 @@ async fn registration(app: &TestApp) -> String {
     secret
 }
 
-/// A cookie jar for one browser-like client (the test server marks cookies Secure, which
-/// reqwest's jar would not send over plain HTTP).
-#[derive(Default)]
-struct Jar(Vec<(String, String)>);
-
-impl Jar {
-    fn take(&mut self, r: &Response) {
-        for v in r.headers().get_all(SET_COOKIE) {
-            let s = v.to_str().unwrap();
-            let (kv, _) = s.split_once(';').unwrap_or((s, ""));
-            let (k, val) = kv.split_once('=').unwrap();
-            self.0.retain(|(n, _)| n != k);
-            if !val.is_empty() && !s.contains("Max-Age=0") {
-                self.0.push((k.to_string(), val.to_string()));
-            }
-        }
-    }
-    fn header(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-    fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-}
-
-async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> Response {
-    let r =
-        app.client().get(format!("{}{path}", app.base)).header(COOKIE, jar.header()).send().await.unwrap();
-    jar.take(&r);
-    r
-}
-
-async fn post_form(app: &TestApp, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -> Response {
-    let r = app
-        .client()
-        .post(format!("{}{path}", app.base))
-        .header(COOKIE, jar.header())
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    jar.take(&r);
-    r
-}
-
 fn code_now(secret: &str, offset_steps: i64) -> String {
     let raw = dancu_identity::totp::secret_from_base32(secret).unwrap();
     let unix = chrono::Utc::now().timestamp() + offset_steps * 30;
@@ -252,7 +207,7 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let log = get(app, &mut jar, "/portal/access").await.text().await.unwrap();
-    assert!(log.contains("officer:xa_a") && log.contains("xác minh hồ sơ cư trú"), "{log}");
+    assert!(log.contains("Cán bộ xa_a") && log.contains("xác minh hồ sơ cư trú"), "{log}");
 
     // Locking ends the session; the officer sees the lock.
     let csrf = {

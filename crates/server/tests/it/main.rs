@@ -8,6 +8,8 @@ mod api;
 mod browser;
 mod dedup;
 mod eid;
+mod pages;
+mod phone;
 mod quality;
 mod reconcile;
 mod security;

@@ -284,3 +284,55 @@ impl TestApp {
         r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
     }
 }
+
+/// A cookie jar for one browser-like client (the test server marks cookies Secure, which
+/// reqwest's jar would not send over plain HTTP).
+#[derive(Default)]
+pub struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    pub fn take(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all(reqwest::header::SET_COOKIE) {
+            let s = v.to_str().unwrap();
+            let (kv, _) = s.split_once(';').unwrap_or((s, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.0.retain(|(n, _)| n != k);
+            if !val.is_empty() && !s.contains("Max-Age=0") {
+                self.0.push((k.to_string(), val.to_string()));
+            }
+        }
+    }
+    pub fn header(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+}
+
+/// A GET with the jar's cookies; keeps the cookies it sets.
+pub async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> reqwest::Response {
+    let r = app
+        .client()
+        .get(format!("{}{path}", app.base))
+        .header(reqwest::header::COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    jar.take(&r);
+    r
+}
+
+/// A form POST with the jar's cookies; keeps the cookies it sets.
+pub async fn post_form(app: &TestApp, jar: &mut Jar, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let r = app
+        .client()
+        .post(format!("{}{path}", app.base))
+        .header(reqwest::header::COOKIE, jar.header())
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    jar.take(&r);
+    r
+}

@@ -24,6 +24,7 @@ pub mod officer_admin;
 pub mod quality;
 pub mod registry;
 mod rows;
+pub mod throttle;
 pub mod totp_secrets;
 #[cfg(feature = "raw")]
 pub mod traits;

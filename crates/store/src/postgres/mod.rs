@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "officer_epoch",
         sql: include_str!("../../migrations/postgres/0009_officer_epoch.sql"),
     },
+    // 0010 is the audit work's.
+    Migration {
+        version: 11,
+        name: "login_throttle",
+        sql: include_str!("../../migrations/postgres/0011_login_throttle.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

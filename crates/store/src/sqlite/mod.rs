@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "officer_epoch",
         sql: include_str!("../../migrations/sqlite/0009_officer_epoch.sql"),
     },
+    // 0010 is the audit work's.
+    Migration {
+        version: 11,
+        name: "login_throttle",
+        sql: include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -7,7 +7,6 @@
 
 pub mod card;
 pub mod eid;
-pub mod legacy;
 pub mod qr;
 pub mod totp;
 
@@ -22,6 +21,9 @@ pub use eid::{
     Actor, DocumentKind, IntegratedDocument, Level, Phase, RegistrationClaim, VerificationState,
     DOCUMENT_RULES,
 };
+/// The legacy 8-bit encodings moved to `dancu_domain` (the citizen rules flag mojibake);
+/// still reachable here.
+pub use dancu_domain::legacy;
 pub use legacy::{repair, Encoding};
 pub use qr::{CardQr, ParsedQr};
 pub use totp::TotpParams;

@@ -12,6 +12,7 @@
 pub mod audit_chain;
 mod combine;
 mod database;
+mod deferred;
 pub mod dedup;
 pub mod eid;
 pub mod error;

@@ -300,7 +300,9 @@ impl Store for PgStore {
 
     async fn migrate(&self) -> Result<Vec<i64>> {
         let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "postgres").await?;
-        self.restore_deferred().await?;
+        // A new database was just given them; an old one missing some was left so by an
+        // interrupted bulk import.
+        self.restore_deferred(!applied.contains(&1)).await?;
         Ok(applied)
     }
 

@@ -74,7 +74,8 @@ mod tests {
     /// Samples written by hand from the code tables (tables.rs: TCVN3 VN1 bytes, the VNI
     /// letter + diacritic bytes, UTF-8), each read as Windows-1252, not made by our encoders.
     const GARBLED: [(&str, &str, Encoding); 12] = [
-        // TCVN3: ễ = 0xD6 'Ö', ạ = 0xB9 '¹', ầ = 0xC7 'Ç', Đ = 0xA7 '§', ặ = 0xC6 'Æ', ư = 0xAD.
+        // TCVN3: ễ = 0xD4 'Ô', ă = 0xA8 '¨', ạ = 0xB9 '¹', ị = 0xDE 'Þ', ầ = 0xC7 'Ç', ả = 0xB6 '¶',
+        // Đ = 0xA7 '§', ặ = 0xC6 'Æ', ự = 0xF9 'ù'.
         ("NguyÔn V¨n An", "Nguyễn Văn An", Encoding::Tcvn3),
         ("Ph¹m ThÞ Hoa", "Phạm Thị Hoa", Encoding::Tcvn3),
         ("TrÇn Quang Kh¶i", "Trần Quang Khải", Encoding::Tcvn3),
@@ -85,11 +86,12 @@ mod tests {
         ("Traàn Thò Leâ", "Trần Thị Lê", Encoding::Vni),
         ("Ñaëng Ngoïc Höông", "Đặng Ngọc Hương", Encoding::Vni),
         ("Phöôøng Baïch Ñaèng", "Phường Bạch Đằng", Encoding::Vni),
-        // UTF-8 read as Windows-1252: ễ = E1 BB 85, ạ = E1 BA A1, ầ = E1 BA A7, ê = C3 AA.
+        // UTF-8 read as Windows-1252: ễ = E1 BB 85, ă = C4 83, ạ = E1 BA A1, ị = E1 BB 8B,
+        // ê = C3 AA, ầ = E1 BA A7, ố = E1 BB 91, ệ = E1 BB 87, õ = C3 B5, à = C3 A0 (a no-break space).
         ("Nguyá»…n VÄƒn An", "Nguyễn Văn An", Encoding::Utf8),
         ("Pháº¡m Thá»‹ LÃª", "Phạm Thị Lê", Encoding::Utf8),
         ("Tráº§n Quá»‘c Viá»‡t", "Trần Quốc Việt", Encoding::Utf8),
-        ("Sá»‘ 12 ngÃµ 34 phá»‘ HÃ ng BÃ´ng", "Số 12 ngõ 34 phố Hàng Bông", Encoding::Utf8),
+        ("Sá»‘ 12 ngÃµ 34 phá»‘ HÃ\u{A0}ng BÃ´ng", "Số 12 ngõ 34 phố Hàng Bông", Encoding::Utf8),
     ];
 
     #[test]

@@ -5,5 +5,6 @@ mod common;
 
 mod audit;
 mod import;
+mod flood;
 mod officer;
 mod registry_dedup;

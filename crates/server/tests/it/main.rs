@@ -9,5 +9,6 @@ mod browser;
 mod dedup;
 mod eid;
 mod quality;
+mod limits;
 mod reconcile;
 mod security;

@@ -107,12 +107,6 @@ impl SharedThrottle {
         self.store.exec().transaction(vec![del]).await
     }
 
-    /// Rows held (tests, metrics).
-    pub async fn len(&self) -> Result<i64> {
-        let rows = self.store.exec().query("SELECT count(*) FROM login_throttle", vec![]).await?;
-        rows.first().map(|r| r.int(0)).transpose().map(|n| n.unwrap_or(0))
-    }
-
     /// Whether the conditional update changed the row (the attempt was taken).
     async fn run_take(&self, key: &str, now_ms: i64, take: Stmt) -> Result<bool> {
         let ensure = Stmt::new(ENSURE, vec![Val::Text(key.to_string()), Val::Int(now_ms)]);

@@ -42,9 +42,10 @@ const TAKE_KEY: &str = "UPDATE login_throttle SET failures = failures + 1, last_
 /// A window's failure: a new window starts when `$3` ms have passed; refused when the
 /// current one already holds `$4`.
 const TAKE_WINDOW: &str = "UPDATE login_throttle SET \
-     failures = CASE WHEN window_start <= $2 - $3 THEN 1 ELSE failures + 1 END, \
-     window_start = CASE WHEN window_start <= $2 - $3 THEN $2 ELSE window_start END, last_at = $2 \
-     WHERE key = $1 AND (window_start <= $2 - $3 OR failures < $4)";
+     failures = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN 1 ELSE failures + 1 END, \
+     window_start = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN $2 \
+       ELSE window_start END, last_at = $2 \
+     WHERE key = $1 AND (window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) OR failures < $4)";
 
 const REFUND_KEY: &str = "UPDATE login_throttle SET failures = failures - 1, \
      locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until ELSE 0 END \

@@ -141,6 +141,7 @@ impl Refusal {
 #[derive(Debug, Default)]
 struct Held {
     key: String,
+    local_key: bool,
     ip: Option<String>,
     global: bool,
     shared_key: bool,
@@ -199,6 +200,7 @@ impl LoginThrottle {
         if let Err(d) = self.take_key(&held.key, now) {
             return Ok(Some(Refusal::Locked(d)));
         }
+        held.local_key = true;
         let ip_key = ip.map(client::ip_key);
         if let Some(k) = &ip_key {
             if let Err(d) = self.ips.lock().unwrap().take(k, l.ip_window, l.ip_failures, now) {
@@ -249,7 +251,7 @@ impl LoginThrottle {
     async fn release(&self, held: &Held, success: bool) {
         if success {
             self.clear_local(&held.key);
-        } else {
+        } else if held.local_key {
             self.refund_key(&held.key);
         }
         if let Some(k) = &held.ip {

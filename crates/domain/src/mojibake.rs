@@ -19,11 +19,11 @@ fn violation(field: &str, repaired: Option<(&str, Encoding)>) -> Violation {
         Some((text, enc)) => Violation::new(
             field,
             "text.mojibake",
+            format!("Có vẻ lỗi phông chữ ({}); có phải là \u{201C}{text}\u{201D}? Hãy gõ lại", enc.label()),
             format!(
-                "Có vẻ lỗi phông chữ ({}); có phải là \u{201C}{text}\u{201D}? Hãy gõ lại",
+                "looks garbled by a wrong encoding ({}); did you mean \u{201C}{text}\u{201D}? Retype it",
                 enc.label()
             ),
-            format!("looks garbled by a wrong encoding ({}); did you mean \u{201C}{text}\u{201D}? Retype it", enc.label()),
         ),
         None => Violation::new(
             field,
@@ -161,7 +161,11 @@ mod tests {
             let words: Vec<&str> = n.split(' ').collect();
             if words.len() >= 3 {
                 let mid = words[1..words.len() - 1].join(" ");
-                let parts = [("family_name", words[0]), ("middle_name", mid.as_str()), ("given_name", words[words.len() - 1])];
+                let parts = [
+                    ("family_name", words[0]),
+                    ("middle_name", mid.as_str()),
+                    ("given_name", words[words.len() - 1]),
+                ];
                 assert_eq!(check_fields(&parts), vec![], "{n} as parts");
             }
         }

@@ -16,14 +16,14 @@ pub use card::{
     HandoverMethod, Issuance, Milestone, Move, RenewalReason, ReplacementReason, Stage, StageKind,
     CARD_AUTHORITY, PREVIOUS_CARDS_BECOME, RENEWAL_NOTICE_DAYS,
 };
+/// The legacy 8-bit encodings moved to `dancu_domain` (the citizen rules flag mojibake);
+/// still reachable here.
+pub use dancu_domain::legacy;
 pub use eid::{
     apply, check_level2, check_registration, normalize_phone, validate_number, AccountEvent, AccountState,
     Actor, DocumentKind, IntegratedDocument, Level, Phase, RegistrationClaim, VerificationState,
     DOCUMENT_RULES,
 };
-/// The legacy 8-bit encodings moved to `dancu_domain` (the citizen rules flag mojibake);
-/// still reachable here.
-pub use dancu_domain::legacy;
 pub use legacy::{repair, Encoding};
 pub use qr::{CardQr, ParsedQr};
 pub use totp::TotpParams;

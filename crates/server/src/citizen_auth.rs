@@ -16,9 +16,7 @@ use dancu_identity::totp;
 use dancu_store::eid::{CitizenSession, EidAccount};
 use dancu_store::registry::now;
 
-use crate::auth::{
-    constant_time_eq, cookie, random_token, sha256_hex, verify_password, DUMMY_HASH,
-};
+use crate::auth::{constant_time_eq, cookie, random_token, sha256_hex, verify_password, DUMMY_HASH};
 use crate::error::ApiError;
 use crate::AppState;
 

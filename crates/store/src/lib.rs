@@ -12,8 +12,8 @@
 pub mod audit_chain;
 mod combine;
 mod database;
-mod deferred;
 pub mod dedup;
+mod deferred;
 pub mod eid;
 pub mod error;
 #[doc(hidden)]

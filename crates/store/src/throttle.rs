@@ -51,7 +51,8 @@ const REFUND_KEY: &str = "UPDATE login_throttle SET failures = failures - 1, \
      locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until ELSE 0 END \
      WHERE key = $1 AND failures > 0";
 
-const REFUND_WINDOW: &str = "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0";
+const REFUND_WINDOW: &str =
+    "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0";
 
 const READ: &str = "SELECT failures, locked_until, window_start FROM login_throttle WHERE key = $1";
 
@@ -67,7 +68,14 @@ impl SharedThrottle {
     /// Takes an attempt for a locking key (`free` failures before the lock).
     pub async fn take_key(&self, key: &str, now_ms: i64, free: u32) -> Result<Take> {
         let taken = self
-            .run_take(key, now_ms, Stmt::new(TAKE_KEY, vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(free.into())]))
+            .run_take(
+                key,
+                now_ms,
+                Stmt::new(
+                    TAKE_KEY,
+                    vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(free.into())],
+                ),
+            )
             .await?;
         let (_, locked_until, _) = self.read(key).await?;
         Ok(if taken { Take::Taken { locked_until } } else { Take::Refused { until: locked_until } })
@@ -75,7 +83,8 @@ impl SharedThrottle {
 
     /// Takes a failure in `key`'s fixed window of `window_ms`, at most `limit` per window.
     pub async fn take_window(&self, key: &str, now_ms: i64, window_ms: i64, limit: u32) -> Result<Take> {
-        let params = vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(window_ms), Val::Int(limit.into())];
+        let params =
+            vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(window_ms), Val::Int(limit.into())];
         if self.run_take(key, now_ms, Stmt::new(TAKE_WINDOW, params)).await? {
             return Ok(Take::Taken { locked_until: 0 });
         }
@@ -85,7 +94,10 @@ impl SharedThrottle {
 
     /// Gives back a key's attempt that checked nothing (`free` as when taken).
     pub async fn refund_key(&self, key: &str, free: u32) -> Result<()> {
-        self.store.exec().transaction(vec![Stmt::new(REFUND_KEY, vec![Val::Text(key.to_string()), Val::Int(free.into())])]).await
+        self.store
+            .exec()
+            .transaction(vec![Stmt::new(REFUND_KEY, vec![Val::Text(key.to_string()), Val::Int(free.into())])])
+            .await
     }
 
     /// Gives back a window's failure (a success, or nothing was checked).

@@ -4,7 +4,7 @@
 mod common;
 
 mod audit;
-mod import;
 mod flood;
+mod import;
 mod officer;
 mod registry_dedup;

@@ -33,12 +33,17 @@ impl FromStr for TrustedProxies {
         let mut out = Vec::new();
         for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let (addr, len) = item.split_once('/').unwrap_or((item, ""));
-            let ip: IpAddr = addr.parse().map_err(|_| format!("`{item}` is not an IP address or CIDR range"))?;
+            let ip: IpAddr =
+                addr.parse().map_err(|_| format!("`{item}` is not an IP address or CIDR range"))?;
             let max = if ip.is_ipv4() { 32 } else { 128 };
             let v4_mapped = ip.is_ipv6() && ip.to_canonical().is_ipv4();
             let len = match len {
                 "" => max,
-                l => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or(format!("`{item}`: bad prefix length"))?,
+                l => l
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|l| *l <= max)
+                    .ok_or(format!("`{item}`: bad prefix length"))?,
             };
             // `::ffff:10.0.0.0/104` is `10.0.0.0/8`.
             let len = if v4_mapped { len.saturating_sub(96) } else { len };

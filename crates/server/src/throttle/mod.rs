@@ -208,7 +208,8 @@ impl LoginThrottle {
             }
             held.ip = ip_key.clone();
         }
-        if let Err(d) = self.global.lock().unwrap().take(GLOBAL_KEY, l.global_window, l.global_failures, now) {
+        if let Err(d) = self.global.lock().unwrap().take(GLOBAL_KEY, l.global_window, l.global_failures, now)
+        {
             return Ok(Some(Refusal::Global(d)));
         }
         held.global = true;
@@ -238,7 +239,9 @@ impl LoginThrottle {
             held.shared_ip = true;
         }
         let window = l.global_window.as_millis() as i64;
-        if let Take::Refused { until } = shared.take_window(GLOBAL_KEY, now_ms, window, l.global_failures).await? {
+        if let Take::Refused { until } =
+            shared.take_window(GLOBAL_KEY, now_ms, window, l.global_failures).await?
+        {
             let d = ms_until(until, now_ms);
             self.global.lock().unwrap().block(GLOBAL_KEY, l.global_window, l.global_failures, d, now);
             return Ok(Some(Refusal::Global(d)));

@@ -33,7 +33,8 @@ async fn login(app_base: &str, user: &str, password: &str, forwarded_for: Option
 
 /// A second server on `app`'s database: its own state, throttle memory and listener.
 async fn second_server(app: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
-    let db = dancu_store::Database::open(&app.url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
+    let db =
+        dancu_store::Database::open(&app.url, dancu_store::audit_chain::AuditKey::generate()).await.unwrap();
     let (registry, writer) = db.start_registry(16, None);
     let state = dancu_server::AppState::new(db, registry, dancu_server::ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,7 +8,7 @@ mod api;
 mod browser;
 mod dedup;
 mod eid;
-mod quality;
 mod limits;
+mod quality;
 mod reconcile;
 mod security;

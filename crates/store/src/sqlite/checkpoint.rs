@@ -143,7 +143,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let audit = std::path::PathBuf::from(audit_path(path.to_str().unwrap()));
-        let store = SqliteStore::open(&format!("sqlite://{}", path.display()), AuditKey::generate()).await.unwrap();
+        let store =
+            SqliteStore::open(&format!("sqlite://{}", path.display()), AuditKey::generate()).await.unwrap();
         let limits: Vec<i64> = ["main", "audit"]
             .iter()
             .map(|db| {
@@ -162,7 +163,8 @@ mod tests {
         // About 50 MB into each file, more than the limit.
         let blob = "x".repeat(64 << 10);
         for _ in 0..800 {
-            let row = |t: &str| Stmt::new(format!("INSERT INTO {t} VALUES ($1)"), vec![Val::Text(blob.clone())]);
+            let row =
+                |t: &str| Stmt::new(format!("INSERT INTO {t} VALUES ($1)"), vec![Val::Text(blob.clone())]);
             store.transaction(vec![row("main.t"), row("audit.t")]).await.unwrap();
         }
         // Idle now: the checkpointer's next passes empty both logs (deadline, not a timing claim).

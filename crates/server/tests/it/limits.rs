@@ -14,6 +14,7 @@ use dancu_server::throttle::Limits;
 
 on_both_backends!(
     a_lock_is_shared_by_two_servers_on_one_database,
+    a_parallel_burst_over_two_servers_gets_five_checks,
     an_address_gets_a_bounded_number_of_failures,
     forwarded_for_counts_only_from_a_trusted_proxy,
     all_clients_together_get_a_bounded_number_of_failures,
@@ -62,6 +63,30 @@ async fn a_lock_is_shared_by_two_servers_on_one_database(backend: &'static str) 
     // Another officer is not affected on either server.
     assert_eq!(login(&other, "xa_b", PASSWORD, None).await.status(), StatusCode::OK);
     task.abort();
+}
+
+async fn a_parallel_burst_over_two_servers_gets_five_checks(backend: &'static str) {
+    let app = TestApp::start(backend).await;
+    let (other, task) = second_server(&app).await;
+    // 20 wrong passwords at once, alternately through each server: taking an attempt is one
+    // conditional update in the shared table, so both servers together check five.
+    let bases = [app.base.clone(), other.clone()];
+    let mut burst = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        burst.spawn(login_owned(bases[i % 2].clone(), format!("wrong-password-{i}")));
+    }
+    let answers: Vec<u16> = burst.join_all().await;
+    let checked = answers.iter().filter(|s| **s == 401).count();
+    assert!(checked <= 5, "{backend}: {checked} checks: {answers:?}");
+    assert!(answers.iter().all(|s| *s == 401 || *s == 429), "{answers:?}");
+    for base in &bases {
+        assert_eq!(login(base, "xa_a", PASSWORD, None).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    task.abort();
+}
+
+async fn login_owned(base: String, password: String) -> u16 {
+    login(&base, "xa_a", &password, None).await.status().as_u16()
 }
 
 async fn an_address_gets_a_bounded_number_of_failures(backend: &'static str) {

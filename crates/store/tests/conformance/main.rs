@@ -24,6 +24,7 @@ mod errors;
 mod households;
 mod import;
 mod quality_dedup;
+mod throttle;
 
 use audit::*;
 use cards::*;
@@ -32,6 +33,7 @@ use eid_accounts::*;
 use households::*;
 use import::*;
 use quality_dedup::*;
+use throttle::*;
 
 // ---------------------------------------------------------------------------------------
 // harness
@@ -218,6 +220,7 @@ macro_rules! conformance {
 
 conformance!(
     migrate_twice_is_a_no_op,
+    shared_throttle_locks_counts_windows_and_sweeps,
     migrations_are_checksummed_and_edits_refused,
     create_get_and_duplicate,
     full_record_round_trips,

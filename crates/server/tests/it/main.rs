@@ -8,6 +8,7 @@ mod api;
 mod browser;
 mod dedup;
 mod eid;
+mod limits;
 mod pages;
 mod phone;
 mod quality;

@@ -9,6 +9,7 @@ mod browser;
 mod dedup;
 mod eid;
 mod limits;
+mod officers;
 mod pages;
 mod phone;
 mod quality;

@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "login_throttle",
         sql: include_str!("../../migrations/postgres/0011_login_throttle.sql"),
     },
+    Migration {
+        version: 12,
+        name: "officer_roles",
+        sql: include_str!("../../migrations/postgres/0012_officer_roles.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "login_throttle",
         sql: include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
     },
+    Migration {
+        version: 12,
+        name: "officer_roles",
+        sql: include_str!("../../migrations/sqlite/0012_officer_roles.sql"),
+    },
 ];
 
 const READERS: usize = 4;

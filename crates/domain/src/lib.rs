@@ -11,6 +11,7 @@ pub mod household;
 pub mod legacy;
 pub mod mojibake;
 pub mod personal_id;
+pub mod search_text;
 pub mod text;
 pub mod units;
 
@@ -19,5 +20,6 @@ pub use date::PartialDate;
 pub use error::Violation;
 pub use household::{Household, Relation};
 pub use personal_id::{CmndNumber, PersonalId};
+pub use search_text::{read_search_text, SearchText};
 pub use text::{fold_key, nfc, NameParts};
 pub use units::{admin_units, UnitList, UnitRef};

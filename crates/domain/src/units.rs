@@ -312,6 +312,11 @@ impl AdminUnits {
         self.communes_2025_by_province.get(province).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The 34 provinces of 2025, in list order.
+    pub fn provinces_2025(&self) -> &[Province] {
+        &self.provinces_2025
+    }
+
     pub fn province_2025(&self, code: &str) -> Option<&Province> {
         self.provinces_2025.iter().find(|p| p.code == code)
     }

@@ -142,6 +142,10 @@ pub struct CitizenQuery {
     pub personal_id: Option<PersonalId>,
     /// Folded name key (see `dancu_domain::fold_key`); matches names starting with it.
     pub name_key: Option<String>,
+    /// Folded name words in any order, each matching the start of a word of the name
+    /// (`an nguyen` finds Nguyễn Văn An). Without `name_key`, the registry first tries the
+    /// words as a prefix in the order typed (an index range), then in any order.
+    pub name_words: Vec<String>,
     pub birth_year: Option<i32>,
     /// Exact stored birth date (its ISO text form).
     pub birth_date: Option<PartialDate>,

@@ -16,7 +16,7 @@ use crate::AppState;
 
 pub const MAX_PAGE: u32 = 100;
 
-#[derive(Deserialize, IntoParams, Default)]
+#[derive(Deserialize, IntoParams, Default, Clone)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
@@ -52,13 +52,17 @@ impl SearchParams {
         let nonempty =
             |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         if let Some(text) = nonempty(&self.q) {
-            if text.bytes().all(|b| b.is_ascii_digit()) {
-                match text.parse::<PersonalId>() {
+            // An ID with separators, or name words in any order with a birth year among them.
+            let read = dancu_domain::read_search_text(&text);
+            match read.digits {
+                Some(d) => match d.parse::<PersonalId>() {
                     Ok(id) => q.personal_id = Some(id),
                     Err(v) => errs.push(v.at("q")),
+                },
+                None => {
+                    q.name_words = read.words;
+                    q.birth_year = read.birth_year;
                 }
-            } else {
-                q.name_key = Some(fold_key(&text));
             }
         }
         if let Some(n) = nonempty(&self.name) {
@@ -70,7 +74,7 @@ impl SearchParams {
                 Err(v) => errs.push(v.at("birth_date")),
             }
         }
-        q.birth_year = self.birth_year;
+        q.birth_year = self.birth_year.or(q.birth_year);
         if let Some(c) = nonempty(&self.commune) {
             if dancu_domain::admin_units().commune_2025(&c).is_none() {
                 errs.push(Violation::new(

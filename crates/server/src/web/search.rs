@@ -7,10 +7,13 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use maud::html;
 
+use dancu_domain::units::Commune;
+use dancu_domain::{admin_units, fold_key, Violation};
+use dancu_store::Scope;
+
 use super::display;
 use super::{error_page, lang_choice, layout, page, urlencode, Lang, WebUser};
 use crate::api::citizens::SearchParams;
-use crate::error::ApiError;
 use crate::AppState;
 
 pub const WEB_PURPOSE: &str = "tra cứu nghiệp vụ (web)";
@@ -26,18 +29,34 @@ pub async fn page_handler(
     let has_criteria = [&params.q, &params.name, &params.birth_date, &params.commune, &params.household]
         .iter()
         .any(|v| v.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    // A refusal keeps the form as typed, with the reason next to its field.
+    let mut errors: Vec<Violation> = Vec::new();
     let results = if has_criteria {
-        let q = match params.to_query() {
-            Ok(q) => q,
-            Err(v) => return error_page(lang, Some(p), ApiError::invalid(v)),
-        };
-        match s.registry.search(&p.access(WEB_PURPOSE), &q).await {
-            Ok(r) => Some(r),
-            Err(e) => return error_page(lang, Some(p), e.into()),
+        let mut coded = params.clone();
+        match commune_code(&p.scope, params.commune.as_deref()) {
+            Ok(code) => coded.commune = code,
+            Err(v) => errors.push(v),
+        }
+        match coded.to_query() {
+            Ok(q) if errors.is_empty() => match s.registry.search(&p.access(WEB_PURPOSE), &q).await {
+                Ok(r) => Some(r),
+                Err(e) => return error_page(lang, Some(p), e.into()),
+            },
+            Ok(_) => None,
+            Err(v) => {
+                errors.extend(v);
+                None
+            }
         }
     } else {
         None
     };
+    let err = |field: &str| {
+        html! { @for v in errors.iter().filter(|v| v.field == field) {
+            p.field-error data-testid={"error-" (field)} { (match lang { Lang::Vi => &v.message_vi, Lang::En => &v.message_en }) }
+        } }
+    };
+    let communes = communes_in(&p.scope);
     let val = |o: &Option<String>| o.clone().unwrap_or_default();
     let body = layout(
         lang,
@@ -50,15 +69,21 @@ pub async fn page_handler(
                     div.grid {
                         div {
                             label for="q" { (lang.t("Số định danh hoặc họ tên", "Personal ID or name")) }
-                            input #q type="search" name="q" value=(val(&params.q)) placeholder=(lang.t("VD: Nguyen Van An", "e.g. Nguyen Van An"));
+                            input #q type="search" name="q" value=(val(&params.q)) placeholder=(lang.t("VD: Nguyen Van An, An 1985", "e.g. Nguyen Van An, An 1985"));
+                            (err("q"))
                         }
                         div {
                             label for="birth_date" { (lang.t("Ngày sinh", "Date of birth")) }
                             input #birth_date type="text" name="birth_date" value=(val(&params.birth_date)) placeholder="DD/MM/YYYY";
+                            (err("birth_date"))
                         }
                         div {
-                            label for="commune" { (lang.t("Mã xã (2025)", "Commune code (2025)")) }
-                            input #commune type="text" name="commune" value=(val(&params.commune)) inputmode="numeric";
+                            label for="commune" { (lang.t("Xã, phường", "Commune")) }
+                            input #commune type="text" name="commune" value=(val(&params.commune)) list="communes" placeholder=(lang.t("Tên hoặc mã xã", "Name or code"));
+                            @if !communes.is_empty() {
+                                datalist #communes { @for c in &communes { option value=(c.name) {} } }
+                            }
+                            (err("commune"))
                         }
                         div { button #search-button type="submit" { (lang.t("Tìm", "Search")) } }
                     }
@@ -69,6 +94,12 @@ pub async fn page_handler(
                     h2 data-testid="result-count" { (lang.t("Kết quả", "Results")) ": " (r.total) }
                     @if r.items.is_empty() {
                         p.muted { (lang.t("Không tìm thấy công dân nào trong phạm vi quản lý.", "No citizen found in your scope.")) }
+                        ul.hint data-testid="search-hint" {
+                            li { (lang.t("Gõ không dấu cũng được; thứ tự các từ không quan trọng (VD: \"an nguyen\").", "Marks are optional and word order does not matter (e.g. \"an nguyen\").")) }
+                            li { (lang.t("Thử chỉ tên và năm sinh (VD: \"An 1985\"), hoặc vài chữ đầu của mỗi từ.", "Try the given name and birth year (e.g. \"An 1985\"), or the first letters of each word.")) }
+                            li { (lang.t("Bỏ bớt điều kiện ngày sinh hoặc xã, phường.", "Leave out the date of birth or the commune.")) }
+                            li { (lang.t("Người cư trú ngoài đơn vị của bạn không hiện ở đây.", "People living outside your unit are not shown here.")) }
+                        }
                     } @else {
                         @let (l_id, l_name, l_dob, l_sex, l_commune) = (lang.t("Số định danh", "Personal ID"), lang.t("Họ và tên", "Full name"), lang.t("Ngày sinh", "Date of birth"), lang.t("Giới tính", "Sex"), lang.t("Xã/phường", "Commune"));
                         div.table-wrap {
@@ -131,5 +162,62 @@ pub async fn search_page(
     match params {
         Ok(Query(params)) => page_handler(s, lang, uri, user, params).await,
         Err(e) => error_page(lang, Some(&user.0), e.into()),
+    }
+}
+
+/// The 2025 communes an officer's scope covers, for the commune field's suggestions (none
+/// for a nation-wide scope: over 3,000 names would weigh down every page).
+fn communes_in(scope: &Scope) -> Vec<&'static Commune> {
+    let units = admin_units();
+    match scope {
+        Scope::Nation => Vec::new(),
+        Scope::Province(p) => {
+            units.communes_of_province_2025(p).iter().filter_map(|c| units.commune_2025(c)).collect()
+        }
+        Scope::Commune(c) => units.commune_2025(c).into_iter().collect(),
+    }
+}
+
+/// The commune field as a 2025 code: a code as typed, or a commune name (marks and the
+/// "Xã"/"Phường" prefix optional) that names exactly one commune in the officer's scope.
+fn commune_code(scope: &Scope, typed: Option<&str>) -> Result<Option<String>, Violation> {
+    let Some(text) = typed.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Some(text.to_string()));
+    }
+    let want = fold_key(text);
+    let units = admin_units();
+    let candidates: Vec<&Commune> = match scope {
+        Scope::Nation => units
+            .provinces_2025()
+            .iter()
+            .flat_map(|p| units.communes_of_province_2025(&p.code))
+            .filter_map(|c| units.commune_2025(c))
+            .collect(),
+        _ => communes_in(scope),
+    };
+    let found: Vec<&Commune> = candidates
+        .into_iter()
+        .filter(|c| {
+            let name = fold_key(&c.name);
+            name == want || name.strip_prefix(&fold_key(&c.kind)).map(str::trim) == Some(want.as_str())
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(Some(one.code.clone())),
+        [] => Err(Violation::new(
+            "commune",
+            "unit.unknown",
+            "Không có xã, phường nào tên như vậy trong phạm vi của bạn",
+            "no commune of that name in your scope",
+        )),
+        _ => Err(Violation::new(
+            "commune",
+            "unit.ambiguous",
+            format!("Có {} xã, phường cùng tên; hãy nhập mã xã", found.len()),
+            format!("{} communes have that name; enter the commune code", found.len()),
+        )),
     }
 }

@@ -14,4 +14,5 @@ mod pages;
 mod phone;
 mod quality;
 mod reconcile;
+mod search;
 mod security;

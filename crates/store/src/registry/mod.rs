@@ -292,8 +292,21 @@ impl Registry {
     }
 
     /// A scoped search; the query and every citizen returned are audited.
+    /// Name words (`name_words`, no `name_key`) are tried first in the order typed, as a
+    /// prefix of the name (an index range), then in any order (a scan of the scope).
     pub async fn search(&self, a: &Access, q: &CitizenQuery) -> Result<Page<CitizenSummary>> {
-        let page = self.store.search_citizens(q, &a.scope).await?;
+        let page = if q.name_key.is_none() && !q.name_words.is_empty() {
+            let in_order =
+                CitizenQuery { name_key: Some(q.name_words.join(" ")), name_words: Vec::new(), ..q.clone() };
+            let page = self.store.search_citizens(&in_order, &a.scope).await?;
+            if page.total > 0 {
+                page
+            } else {
+                self.store.search_citizens(q, &a.scope).await?
+            }
+        } else {
+            self.store.search_citizens(q, &a.scope).await?
+        };
         self.log_rows(
             a,
             "citizen.search",
@@ -560,6 +573,9 @@ fn describe_query(q: &CitizenQuery) -> String {
     }
     if let Some(n) = &q.name_key {
         parts.push(format!("name={n}"));
+    }
+    if !q.name_words.is_empty() {
+        parts.push(format!("words={}", q.name_words.join(" ")));
     }
     if let Some(y) = q.birth_year {
         parts.push(format!("year={y}"));

@@ -320,6 +320,14 @@ pub(crate) fn citizen_filter(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Filter 
             f.and(ph, "c.name_key >= #", Val::Text(key));
         }
     }
+    for w in &q.name_words {
+        // A word of the key starts with `w`: the key, led by a space, holds " w". Words are
+        // letters and digits only (`read_search_text`), so LIKE has nothing to escape.
+        let w: String = w.chars().filter(|c| c.is_alphanumeric()).collect();
+        if !w.is_empty() {
+            f.and(ph, "(' ' || c.name_key) LIKE #", Val::Text(format!("% {w}%")));
+        }
+    }
     if let Some(y) = q.birth_year {
         f.and(ph, "c.birth_year = #", Val::Int(y as i64));
     }

@@ -248,3 +248,25 @@ pub(crate) async fn search_respects_scope_and_pages(h: &Harness) {
     assert!(r.items.iter().all(|s| s.household_no.as_deref() == Some("HN0001")));
     assert_eq!(h.store.search_citizens(&by_hh, &hcm).await.unwrap().total, 0);
 }
+
+/// Name words match the start of any word of the name, in any order: the family name last,
+/// the given name alone with a birth year, the first letters of each word.
+pub(crate) async fn name_words_match_in_any_order_and_in_part(h: &Harness) {
+    seed_search(h).await;
+    let nation = Scope::Nation;
+    let words = |w: &[&str], year: Option<i32>| CitizenQuery {
+        name_words: w.iter().map(|s| s.to_string()).collect(),
+        birth_year: year,
+        limit: 10,
+        ..Default::default()
+    };
+    let r = h.store.search_citizens(&words(&["an", "nguyen"], None), &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Văn An", "Nguyễn Vân Anh"]);
+    let r = h.store.search_citizens(&words(&["an"], Some(1980)), &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Trần Văn An"]);
+    let r = h.store.search_citizens(&words(&["ng", "v", "bi"], None), &nation).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn Bình"]);
+    // A word matches the start of a word only: "uyen" is inside "nguyen", not at its start.
+    let r = h.store.search_citizens(&words(&["uyen"], None), &nation).await.unwrap();
+    assert_eq!(r.total, 0);
+}

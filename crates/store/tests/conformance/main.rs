@@ -226,6 +226,7 @@ conformance!(
     full_record_round_trips,
     update_keeps_history_and_checks_version,
     search_by_name_year_date_commune,
+    name_words_match_in_any_order_and_in_part,
     search_respects_scope_and_pages,
     households_have_one_head_and_members_once,
     household_updates_keep_history,

@@ -37,6 +37,16 @@ pub(super) async fn insert_members(c: &impl GenericClient, h: &Household) -> Res
     Ok(())
 }
 
+/// Creates household `h` (inside the caller's transaction).
+async fn insert_household(tx: &impl GenericClient, h: &Household, change: &Change) -> Result<HouseholdView> {
+    let st = tx.prepare_cached(rows::HOUSEHOLD_INSERT).await?;
+    if tx.execute(&st, &[&h.number, &change.at, &change.actor, &change.reason]).await? == 0 {
+        return Err(StoreError::Conflict(rows::household_exists(&h.number)));
+    }
+    insert_members(tx, h).await?;
+    get_household(tx, &h.number).await?.ok_or(StoreError::NotFound)
+}
+
 /// Keeps the current member list in the history, then replaces it with `h`'s (inside the
 /// caller's transaction); refused when the household is not at `expected_version`.
 async fn replace_members(
@@ -75,14 +85,26 @@ impl HouseholdStore for PgStore {
         rows::check_household(h)?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let st = tx.prepare_cached(rows::HOUSEHOLD_INSERT).await?;
-        if tx.execute(&st, &[&h.number, &change.at, &change.actor, &change.reason]).await? == 0 {
-            return Err(StoreError::Conflict(rows::household_exists(&h.number)));
-        }
-        insert_members(&tx, h).await?;
-        let view = get_household(&tx, &h.number).await?.ok_or(StoreError::NotFound)?;
+        let view = insert_household(&tx, h, change).await?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    async fn split_household(
+        &self,
+        old: &Household,
+        expected_version: i64,
+        new: &Household,
+        change: &Change,
+    ) -> Result<(HouseholdView, HouseholdView)> {
+        rows::check_household(old)?;
+        rows::check_household(new)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let kept = replace_members(&tx, old, Some(expected_version), change).await?;
+        let made = insert_household(&tx, new, change).await?;
+        tx.commit().await?;
+        Ok((kept, made))
     }
 
     async fn update_household(

@@ -15,17 +15,17 @@ use crate::model::*;
 use crate::{Store, StoreError};
 
 mod audit_writer;
-mod births;
 mod cards;
 mod dedup;
 mod eid;
+mod family;
 mod import;
 mod officers;
 mod quality;
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
-pub use births::NewBirth;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
+pub use family::{NewBirth, Split};
 
 /// Who is asking, what they may see, and why.
 #[derive(Debug, Clone)]

@@ -43,6 +43,21 @@ pub(super) fn insert_members(tx: &Connection, sql: &Sql, h: &Household) -> Resul
     Ok(())
 }
 
+/// Creates household `h` (inside the caller's transaction).
+fn insert_household(tx: &Connection, sql: &Sql, h: &Household, change: &Change) -> Result<HouseholdView> {
+    let n = tx.prepare_cached(&PH.sql(rows::HOUSEHOLD_INSERT))?.execute(params![
+        h.number,
+        rows::ts_text(&change.at),
+        change.actor,
+        change.reason
+    ])?;
+    if n == 0 {
+        return Err(StoreError::Conflict(rows::household_exists(&h.number)));
+    }
+    insert_members(tx, sql, h)?;
+    get_household(tx, sql, &h.number)?.ok_or(StoreError::NotFound)
+}
+
 /// Keeps the current member list in the history, then replaces it with `h`'s (inside the
 /// caller's transaction); refused when the household is not at `expected_version`.
 fn replace_members(
@@ -92,19 +107,29 @@ impl HouseholdStore for SqliteStore {
         let (h, change) = (h.clone(), change.clone());
         self.write(move |conn, sql| {
             let tx = immediate(conn)?;
-            let n = tx.prepare_cached(&PH.sql(rows::HOUSEHOLD_INSERT))?.execute(params![
-                h.number,
-                rows::ts_text(&change.at),
-                change.actor,
-                change.reason
-            ])?;
-            if n == 0 {
-                return Err(StoreError::Conflict(rows::household_exists(&h.number)));
-            }
-            insert_members(&tx, sql, &h)?;
-            let view = get_household(&tx, sql, &h.number)?.ok_or(StoreError::NotFound)?;
+            let view = insert_household(&tx, sql, &h, &change)?;
             tx.commit()?;
             Ok(view)
+        })
+        .await
+    }
+
+    async fn split_household(
+        &self,
+        old: &Household,
+        expected_version: i64,
+        new: &Household,
+        change: &Change,
+    ) -> Result<(HouseholdView, HouseholdView)> {
+        rows::check_household(old)?;
+        rows::check_household(new)?;
+        let (old, new, change) = (old.clone(), new.clone(), change.clone());
+        self.write(move |conn, sql| {
+            let tx = immediate(conn)?;
+            let kept = replace_members(&tx, sql, &old, Some(expected_version), &change)?;
+            let made = insert_household(&tx, sql, &new, &change)?;
+            tx.commit()?;
+            Ok((kept, made))
         })
         .await
     }

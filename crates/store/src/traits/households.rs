@@ -31,6 +31,17 @@ pub trait HouseholdStore: Send + Sync {
         change: &Change,
     ) -> Result<(StoredCitizen, HouseholdView)>;
 
+    /// Splits a household in one transaction: `old` (its remaining members) replaces the
+    /// member list at `expected_version`, and `new` is created from the members who leave.
+    /// Either both are stored or neither.
+    async fn split_household(
+        &self,
+        old: &dancu_domain::Household,
+        expected_version: i64,
+        new: &dancu_domain::Household,
+        change: &Change,
+    ) -> Result<(HouseholdView, HouseholdView)>;
+
     async fn get_household(&self, number: &str) -> Result<Option<HouseholdView>>;
 
     async fn household_history(&self, number: &str) -> Result<Vec<HouseholdVersion>>;

@@ -149,6 +149,40 @@ pub(crate) async fn a_birth_stores_the_child_and_the_household_or_neither(h: &Ha
     assert_eq!(h.store.household_history("HK20").await.unwrap().len(), 1);
 }
 
+pub(crate) async fn a_split_stores_both_households_or_neither(h: &Harness) {
+    let ch = change("officer:lan", "seed");
+    let a = citizen(&id(Sex::Male, 1960, 31), "Hà Văn Cha", "1960", BA_DINH);
+    let b = citizen(&id(Sex::Male, 1988, 32), "Hà Văn Con", "1988", BA_DINH);
+    let c = citizen(&id(Sex::Female, 1990, 33), "Lê Thị Dâu", "1990", BA_DINH);
+    for x in [&a, &b, &c] {
+        h.store.create_citizen(x, &ch).await.unwrap();
+    }
+    let (a_id, b_id, c_id) = (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str());
+    let all = [(a_id, Relation::Head), (b_id, Relation::Child), (c_id, Relation::ChildInLaw)];
+    h.store.create_household(&household("HK30", &all), &ch).await.unwrap();
+    let kept = household("HK30", &[(a_id, Relation::Head)]);
+    let split = change("officer:lan", "tách hộ");
+
+    // The new number is taken: the old household keeps everyone.
+    let other = citizen(&id(Sex::Male, 1970, 34), "Ngô Văn Khác", "1970", BA_DINH);
+    h.store.create_citizen(&other, &ch).await.unwrap();
+    h.store
+        .create_household(&household("HK33", &[(other.personal_id.as_str(), Relation::Head)]), &ch)
+        .await
+        .unwrap();
+    let taken = household("HK33", &[(b_id, Relation::Head), (c_id, Relation::Spouse)]);
+    assert_eq!(
+        rule_of(h.store.split_household(&kept, 1, &taken, &split).await),
+        "household.duplicate_number"
+    );
+    assert_eq!(h.store.get_household("HK30").await.unwrap().unwrap().members.len(), 3);
+
+    let new = household("HK34", &[(b_id, Relation::Head), (c_id, Relation::Spouse)]);
+    let (old, made) = h.store.split_household(&kept, 1, &new, &split).await.unwrap();
+    assert_eq!((old.version, old.members.len()), (2, 1));
+    assert_eq!((made.head, made.members.len(), made.change_reason.as_str()), (b.personal_id, 2, "tách hộ"));
+}
+
 pub(crate) async fn allocated_ids_are_new_and_valid(h: &Harness) {
     let mut seen = std::collections::HashSet::new();
     for _ in 0..5 {

@@ -13,3 +13,4 @@ mod phone;
 mod quality;
 mod reconcile;
 mod security;
+mod writes;

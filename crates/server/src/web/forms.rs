@@ -215,6 +215,18 @@ pub fn relation_options(lang: Lang, with_head: bool) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A relation picked in a form; refused in words (the domain's message lists the codes).
+pub fn relation(t: &Typed, field: &str) -> Result<Relation, Violation> {
+    Relation::parse(t.get(field)).map_err(|_| {
+        Violation::new(
+            field,
+            "relation.invalid",
+            "Chọn quan hệ với chủ hộ",
+            "choose the relation to the head",
+        )
+    })
+}
+
 /// The sexes, in words.
 pub fn sex_options(lang: Lang) -> Vec<(String, String)> {
     [dancu_domain::Sex::Male, dancu_domain::Sex::Female]

@@ -259,9 +259,7 @@ async fn apply(s: &AppState, p: &Principal, number: &str, op: &str, t: &Typed) -
     let id = |field: &str| -> Result<PersonalId, ApiError> {
         t.get(field).trim().parse::<PersonalId>().map_err(|v| ApiError::invalid(vec![v.at(field)]))
     };
-    let relation = |field: &str| -> Result<Relation, ApiError> {
-        Relation::parse(t.get(field)).map_err(|v| ApiError::invalid(vec![v.at(field)]))
-    };
+    let relation = |field: &str| forms::relation(t, field).map_err(|v| ApiError::invalid(vec![v]));
     match op {
         "members" => {
             members.push(Member { personal_id: id("add_personal_id")?, relation: relation("add_relation")? })
@@ -311,8 +309,8 @@ async fn split(
             let relation = if Some(m.personal_id) == head {
                 Relation::Head
             } else {
-                Relation::parse(t.get(&format!("rel_{}", m.personal_id)))
-                    .map_err(|v| ApiError::invalid(vec![v.at("split_leave")]))?
+                let field = format!("rel_{}", m.personal_id);
+                forms::relation(t, &field).map_err(|v| ApiError::invalid(vec![v.at("split_leave")]))?
             };
             leaving.push(Member { personal_id: m.personal_id, relation });
         }

@@ -155,8 +155,7 @@ fn birth_from_form(t: &Typed, errs: &mut Problems) -> Option<NewBirth> {
     if let Err(v) = validate_number(&household) {
         errs.violations.push(v.at("household"));
     }
-    let relation =
-        Relation::parse(t.get("relation")).map_err(|v| errs.violations.push(v.at("relation"))).ok();
+    let relation = forms::relation(t, "relation").map_err(|v| errs.violations.push(v)).ok();
     let placeholder = match (day, sex) {
         (Some(d), Some(s)) => PersonalId::compose(&province, s, chrono::Datelike::year(&d), 0).ok(),
         _ => None,

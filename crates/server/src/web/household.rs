@@ -133,7 +133,7 @@ fn operations(lang: Lang, p: &Principal, h: &HouseholdView, failed: Option<&Fail
         section.card.household-ops data-testid="household-ops" {
             h2 { (lang.t("Thao tác với hộ", "Household operations")) }
             details open[failed.is_some_and(|f| f.op == "members")] {
-                summary { (lang.t("Thêm thành viên", "Add a member")) }
+                summary data-testid="op-members" { (lang.t("Thêm thành viên", "Add a member")) }
                 @let (t, e) = for_op("members");
                 (e.summary(lang, &["add_personal_id", "add_relation", "add_reason"]))
                 form method="post" action=(action("members")) data-testid="add-member-form" {
@@ -148,7 +148,7 @@ fn operations(lang: Lang, p: &Principal, h: &HouseholdView, failed: Option<&Fail
             }
             @if !people.is_empty() {
                 details open[failed.is_some_and(|f| f.op == "remove")] {
-                    summary { (lang.t("Xóa thành viên khỏi hộ", "Remove a member")) }
+                    summary data-testid="op-remove" { (lang.t("Xóa thành viên khỏi hộ", "Remove a member")) }
                     @let (t, e) = for_op("remove");
                     (e.summary(lang, &["remove_member", "remove_reason"]))
                     form method="post" action=(action("remove")) data-testid="remove-member-form" {
@@ -161,7 +161,7 @@ fn operations(lang: Lang, p: &Principal, h: &HouseholdView, failed: Option<&Fail
                     }
                 }
                 details open[failed.is_some_and(|f| f.op == "head")] {
-                    summary { (lang.t("Thay đổi chủ hộ", "Change the head")) }
+                    summary data-testid="op-head" { (lang.t("Thay đổi chủ hộ", "Change the head")) }
                     @let (t, e) = for_op("head");
                     (e.summary(lang, &["head_new", "head_old_relation", "head_reason"]))
                     form method="post" action=(action("head")) data-testid="change-head-form" {
@@ -175,7 +175,7 @@ fn operations(lang: Lang, p: &Principal, h: &HouseholdView, failed: Option<&Fail
                     }
                 }
                 details open[failed.is_some_and(|f| f.op == "split")] {
-                    summary { (lang.t("Tách hộ", "Split the household")) }
+                    summary data-testid="op-split" { (lang.t("Tách hộ", "Split the household")) }
                     @let (t, e) = for_op("split");
                     (e.summary(lang, &["split_leave", "split_new_number", "split_new_head", "split_reason"]))
                     form method="post" action=(action("split")) data-testid="split-form" {

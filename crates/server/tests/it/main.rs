@@ -14,3 +14,4 @@ mod quality;
 mod reconcile;
 mod security;
 mod writes;
+mod writes_browser;

@@ -67,11 +67,12 @@ impl Problems {
         }
     }
 
-    /// The status of the page showing the form: 200, the refusal's own, or 422.
+    /// The status of the page showing the form: 200, the refusal's own, or 422 for violations
+    /// found by the form itself.
     pub fn status(&self) -> axum::http::StatusCode {
         match self.status {
             _ if self.is_empty() => axum::http::StatusCode::OK,
-            Some(s) if s.is_client_error() => s,
+            Some(s) if s.is_client_error() || s.is_server_error() => s,
             _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

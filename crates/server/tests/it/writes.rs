@@ -11,6 +11,7 @@ on_both_backends!(
     a_newborn_is_registered_into_the_household_in_one_submit,
     a_bad_birth_date_keeps_the_form_filled_and_stores_nothing,
     a_refused_birth_stores_nothing_and_allocates_nothing,
+    a_birth_failing_after_the_allocation_stores_nothing_and_burns_the_number,
     a_member_outside_the_scope_is_refused_and_the_household_unchanged,
     a_stale_household_version_answers_409_in_the_api_and_the_page,
     a_stale_record_edit_keeps_what_was_typed,
@@ -168,6 +169,42 @@ async fn a_refused_birth_stores_nothing_and_allocates_nothing(backend: &'static 
         .await;
     let next = body(r).await["personal_id"].as_str().unwrap().to_string();
     assert_ne!(format!("/citizens/{next}"), location);
+}
+
+async fn a_birth_failing_after_the_allocation_stores_nothing_and_burns_the_number(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    household(app, &t).await;
+    // The database refuses any household update: the failure comes inside the store's
+    // transaction, after the ID was allocated and the child's record inserted.
+    let (refuse, allow) = match backend {
+        "sqlite" => (
+            "CREATE TRIGGER refuse BEFORE UPDATE ON households BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            "DROP TRIGGER refuse;",
+        ),
+        _ => (
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse BEFORE UPDATE ON households FOR EACH ROW EXECUTE FUNCTION refuse();",
+            "DROP TRIGGER refuse ON households;",
+        ),
+    };
+    app.sql(refuse).await;
+    let (status, html) = post(app, &t, "/citizens/new-birth", &birth("15/01/2026", "1")).await;
+    assert!(status.is_server_error(), "{status}: {html}");
+    assert!(html.contains(r#"data-testid="form-error""#) && html.contains("value=\"Khôi\""), "{html}");
+    let burned = allocated(app).await;
+    assert_eq!(burned.len(), 1, "the number was allocated before the write failed");
+    assert!(app.store.get_citizen(&burned[0].parse().unwrap()).await.unwrap().is_none(), "no record");
+    let hk1 = app.store.get_household("HK1").await.unwrap().unwrap();
+    assert_eq!((hk1.version, hk1.members.len()), (1, 1));
+
+    // Once the database accepts again, the child gets a new number: the burned one is
+    // never given out.
+    app.sql(allow).await;
+    let (status, location) = post(app, &t, "/citizens/new-birth", &birth("15/01/2026", "1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    assert_ne!(location, format!("/citizens/{}", burned[0]));
+    assert_eq!(members(app, &t, "HK1").await, 2);
 }
 
 async fn a_member_outside_the_scope_is_refused_and_the_household_unchanged(backend: &'static str) {

@@ -40,24 +40,33 @@ fn form_page(
 
 // ---- newborn ----
 
+/// Each legacy province (an ID prefix) with its name and the 2025 provinces that took in its
+/// communes; worked out once (it scans every commune).
+static LEGACY_PROVINCES: std::sync::LazyLock<Vec<(String, String, Vec<String>)>> =
+    std::sync::LazyLock::new(|| {
+        let units = admin_units();
+        (1..100)
+            .map(|n| format!("{n:02}"))
+            .filter(|code| units.is_legacy_province(code))
+            .map(|code| {
+                let name = units.legacy_province_name(&code).unwrap_or_default().to_string();
+                let now = units.provinces_2025_of_legacy(&code).into_iter().map(str::to_string).collect();
+                (code, name, now)
+            })
+            .collect()
+    });
+
 /// The legacy provinces (ID prefixes) whose communes became part of the caller's scope.
 fn id_provinces(scope: &Scope) -> Vec<(String, String)> {
-    let units = admin_units();
     let province = match scope {
         Scope::Nation => None,
         Scope::Province(p) => Some(p.clone()),
-        Scope::Commune(c) => units.commune_2025(c).map(|c| c.province_code.clone()),
+        Scope::Commune(c) => admin_units().commune_2025(c).map(|c| c.province_code.clone()),
     };
-    (1..100)
-        .map(|n| format!("{n:02}"))
-        .filter(|code| units.is_legacy_province(code))
-        .filter(|code| {
-            province.as_ref().is_none_or(|p| units.provinces_2025_of_legacy(code).contains(&p.as_str()))
-        })
-        .map(|code| {
-            let name = units.legacy_province_name(&code).unwrap_or_default().to_string();
-            (code, name)
-        })
+    LEGACY_PROVINCES
+        .iter()
+        .filter(|(_, _, now)| province.as_ref().is_none_or(|p| now.contains(p)))
+        .map(|(code, name, _)| (code.clone(), name.clone()))
         .collect()
 }
 

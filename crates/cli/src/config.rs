@@ -35,6 +35,14 @@ pub struct FileConfig {
     pub metrics_listen: Option<SocketAddr>,
     pub hash_slots: Option<usize>,
     pub hash_queue: Option<usize>,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR ranges).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Failed logins allowed per client address per window (`login_ip_window_secs`).
+    pub login_ip_failures: Option<u32>,
+    pub login_ip_window_secs: Option<u64>,
+    /// Failed logins allowed from all clients together per window.
+    pub login_global_failures: Option<u32>,
+    pub login_global_window_secs: Option<u64>,
     /// Serve the look-up benchmark's constant endpoint (`bench/lookup.sh`); never in production.
     pub bench_endpoint: Option<bool>,
 }
@@ -183,6 +191,10 @@ pub struct ServeArgs {
     /// Serve `GET /api/v1/bench/constant`, the look-up benchmark's baseline (off by default).
     #[arg(long, env = "DANCU_BENCH_ENDPOINT")]
     pub bench_endpoint: Option<bool>,
+    /// Proxies whose `X-Forwarded-For` names the client, comma-separated addresses or CIDR
+    /// ranges (default: none; the socket's peer is the client).
+    #[arg(long, env = "DANCU_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -220,6 +232,19 @@ impl ServeArgs {
         }
         if let Some(n) = file.hash_queue {
             server.hash_queue = n;
+        }
+        let proxies = self.trusted_proxies.clone().or(file.trusted_proxies.as_ref().map(|v| v.join(",")));
+        if let Some(list) = proxies {
+            server.trusted_proxies = list.parse().map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        }
+        let l = &mut server.login_limits;
+        l.ip_failures = file.login_ip_failures.unwrap_or(l.ip_failures).max(1);
+        l.global_failures = file.login_global_failures.unwrap_or(l.global_failures).max(1);
+        if let Some(s) = file.login_ip_window_secs {
+            l.ip_window = Duration::from_secs(s.max(1));
+        }
+        if let Some(s) = file.login_global_window_secs {
+            l.global_window = Duration::from_secs(s.max(1));
         }
         let secret_file = self
             .token_secret_file
@@ -339,6 +364,7 @@ mod tests {
             metrics_listen: None,
             metrics_token_file: None,
             bench_endpoint: None,
+            trusted_proxies: None,
         };
         let s = args.clone().resolve(&FileConfig::default()).unwrap();
         for name in ["token.secret", "secrets.key", "metrics.token"] {
@@ -366,6 +392,39 @@ mod tests {
         assert_eq!(env.resolve(&FileConfig::default()).unwrap().server.secret_keys.current_id(), "k2");
         let bad = ServeArgs { secret_keys: Some("k1:00".into()), ..args };
         assert!(bad.resolve(&FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn login_limits_and_trusted_proxies_come_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        let file: FileConfig = toml::from_str(
+            "trusted_proxies = [\"10.0.0.0/8\"]\nlogin_ip_failures = 7\nlogin_global_window_secs = 30",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            database_url: Some(url),
+            listen: None,
+            cookie_secure: None,
+            token_secret_file: None,
+            secret_key_file: None,
+            secret_keys: None,
+            metrics_listen: None,
+            metrics_token_file: None,
+            bench_endpoint: None,
+            trusted_proxies: None,
+        };
+        let s = args.clone().resolve(&file).unwrap().server;
+        assert_eq!(s.trusted_proxies, "10.0.0.0/8".parse().unwrap());
+        assert_eq!(s.login_limits.ip_failures, 7);
+        assert_eq!(s.login_limits.global_window, Duration::from_secs(30));
+        let none = args.clone().resolve(&FileConfig::default()).unwrap().server;
+        assert!(none.trusted_proxies.is_empty(), "no proxy is trusted by default");
+        // The flag or `DANCU_TRUSTED_PROXIES` wins over the file; a bad entry is named.
+        let env = ServeArgs { trusted_proxies: Some("192.0.2.1, ::1".into()), ..args.clone() };
+        assert_eq!(env.resolve(&file).unwrap().server.trusted_proxies, "192.0.2.1,::1".parse().unwrap());
+        let bad = ServeArgs { trusted_proxies: Some("proxy.local".into()), ..args };
+        assert!(bad.resolve(&file).unwrap_err().to_string().contains("proxy.local"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod matching_cmd;
 mod nats_checkpoints;
+mod officer_cmd;
 mod registry_dedup;
 mod serve;
 
@@ -69,7 +70,7 @@ enum Command {
     /// Officer accounts.
     Officer {
         #[command(subcommand)]
-        what: OfficerCmd,
+        what: officer_cmd::OfficerCmd,
     },
     /// Personal ID tools.
     Id {
@@ -114,27 +115,6 @@ enum AuditCmd {
 enum ImportWhat {
     /// Streams a citizen CSV into the database; bad rows go to a rejects file.
     Citizens(import::ImportArgs),
-}
-
-#[derive(Subcommand)]
-enum OfficerCmd {
-    /// Creates an officer account. The password is never a flag (it would show in the
-    /// process list): it comes from DANCU_OFFICER_PASSWORD, else a prompt on a terminal
-    /// (asked twice), else the first line of standard input.
-    Add {
-        #[arg(long, env = "DANCU_DATABASE_URL")]
-        database_url: Option<String>,
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        display_name: String,
-        /// admin or officer
-        #[arg(long, default_value = "officer")]
-        role: String,
-        /// nation, province:NN or commune:NNNNN (2025 codes)
-        #[arg(long)]
-        scope: String,
-    },
 }
 
 #[derive(Subcommand)]
@@ -287,17 +267,7 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
                 .unwrap_or_else(config::default_database_url);
             registry_dedup::run(&args, &url).await
         }
-        Command::Officer { what: OfficerCmd::Add { database_url, username, display_name, role, scope } } => {
-            let password = read_officer_password()?;
-            let url = database_url.or(file.database_url.clone()).unwrap_or_else(config::default_database_url);
-            let (_db, registry, writer) = config::open_registry(&url).await?;
-            let o = demo::add_officer(&registry, &username, &display_name, &role, &scope, &password).await;
-            drop(registry);
-            writer.shutdown().await;
-            let o = o?;
-            eprintln!("created officer {} (id {}, {}, {})", o.username, o.id, o.role.code(), o.scope);
-            Ok(())
-        }
+        Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
         Command::Gen { .. }
         | Command::Id { .. }
         | Command::Dedup(_)
@@ -346,31 +316,6 @@ async fn audit_verify(url: &str, json: bool) -> Result<()> {
         std::process::exit(2);
     }
     Ok(())
-}
-
-/// A new officer's password: `DANCU_OFFICER_PASSWORD`, else a prompt without echo on a
-/// terminal (asked twice), else the first line of standard input.
-fn read_officer_password() -> Result<String> {
-    use std::io::{BufRead, IsTerminal};
-    if let Ok(p) = std::env::var("DANCU_OFFICER_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(p);
-        }
-    }
-    if std::io::stdin().is_terminal() {
-        let p = rpassword::prompt_password("Mật khẩu / password: ")?;
-        let again = rpassword::prompt_password("Nhập lại / repeat: ")?;
-        anyhow::ensure!(p == again, "the two passwords differ");
-        return Ok(p);
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let p = line.trim_end_matches(['\r', '\n']).to_string();
-    anyhow::ensure!(
-        !p.is_empty(),
-        "no password: set DANCU_OFFICER_PASSWORD, type it at the prompt, or pipe it on standard input"
-    );
-    Ok(p)
 }
 
 fn id_check(number: &str) -> Result<()> {

@@ -245,6 +245,38 @@ impl Checker {
 
 impl CitizenDraft {
     /// Validates every field and the rules between fields; returns all violations.
+    /// [`Self::validate`] for text an officer typed (citizen create and update): likely
+    /// mojibake in a name part, a parent's name or an address detail is refused too (rule
+    /// `text.mojibake`, the suggested repair in the message), so that the officer retypes it.
+    /// A bulk import stores such text as it comes, for the quality checks to flag.
+    pub fn validate_typed(&self, today: NaiveDate) -> Result<Citizen, Vec<Violation>> {
+        let mut garbled = crate::mojibake::check_fields(&[
+            ("family_name", &self.family_name),
+            ("middle_name", &self.middle_name),
+            ("given_name", &self.given_name),
+        ]);
+        for (field, text) in [
+            ("other_names", &self.other_names),
+            ("father_name", &self.father_name),
+            ("mother_name", &self.mother_name),
+            ("permanent_detail", &self.permanent_detail),
+            ("temporary_detail", &self.temporary_detail),
+            ("current_detail", &self.current_detail),
+        ] {
+            garbled.extend(crate::mojibake::check_fields(&[(field, text)]));
+        }
+        match self.validate(today) {
+            Ok(c) if garbled.is_empty() => Ok(c),
+            Ok(_) => Err(garbled),
+            Err(mut errors) => {
+                // A garbled field's other complaints (an odd character) say less than this.
+                errors.retain(|e| !garbled.iter().any(|g| g.field == e.field));
+                errors.extend(garbled);
+                Err(errors)
+            }
+        }
+    }
+
     pub fn validate(&self, today: NaiveDate) -> Result<Citizen, Vec<Violation>> {
         let mut c = Checker { errors: Vec::new() };
         let year = today.year();

@@ -8,6 +8,8 @@ pub mod citizen;
 pub mod date;
 pub mod error;
 pub mod household;
+pub mod legacy;
+pub mod mojibake;
 pub mod personal_id;
 pub mod text;
 pub mod units;

@@ -7,7 +7,6 @@
 
 pub mod card;
 pub mod eid;
-pub mod legacy;
 pub mod qr;
 pub mod totp;
 
@@ -17,6 +16,9 @@ pub use card::{
     HandoverMethod, Issuance, Milestone, Move, RenewalReason, ReplacementReason, Stage, StageKind,
     CARD_AUTHORITY, PREVIOUS_CARDS_BECOME, RENEWAL_NOTICE_DAYS,
 };
+/// The legacy 8-bit encodings moved to `dancu_domain` (the citizen rules flag mojibake);
+/// still reachable here.
+pub use dancu_domain::legacy;
 pub use eid::{
     apply, check_level2, check_registration, normalize_phone, validate_number, AccountEvent, AccountState,
     Actor, DocumentKind, IntegratedDocument, Level, Phase, RegistrationClaim, VerificationState,

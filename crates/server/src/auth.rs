@@ -276,11 +276,11 @@ pub async fn authenticate(state: &AppState, username: &str, password: &str) -> R
     if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
     }
-    let attempt = state.login_throttle.begin(&key).map_err(locked_error)?;
+    let attempt = state.login_throttle.begin(&key).await?;
     let officer = match state.accounts.officer_by_username(username).await {
         Ok(o) => o,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return Err(e.into());
         }
     };
@@ -289,13 +289,13 @@ pub async fn authenticate(state: &AppState, username: &str, password: &str) -> R
     let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
         Ok(ok) => ok,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return Err(e);
         }
     };
     match officer {
         Some(o) if ok && o.active => {
-            attempt.success();
+            attempt.success().await;
             Ok(o)
         }
         _ => Err(bad_credentials()),

@@ -16,9 +16,7 @@ use dancu_identity::totp;
 use dancu_store::eid::{CitizenSession, EidAccount};
 use dancu_store::registry::now;
 
-use crate::auth::{
-    constant_time_eq, cookie, locked_error, random_token, sha256_hex, verify_password, DUMMY_HASH,
-};
+use crate::auth::{constant_time_eq, cookie, random_token, sha256_hex, verify_password, DUMMY_HASH};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -176,11 +174,11 @@ pub async fn citizen_login(
         let v = totp::verify(&[], "x", 0, None).unwrap_err();
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
     }
-    let attempt = state.login_throttle.begin(&login_key(&id)).map_err(locked_error)?;
+    let attempt = state.login_throttle.begin(&login_key(&id)).await?;
     let account = match state.registry.eid_account_for_authentication(&id).await {
         Ok(a) => a,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return Err(e.into());
         }
     };
@@ -189,7 +187,7 @@ pub async fn citizen_login(
     let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
         Ok(ok) => ok,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return Err(e);
         }
     };
@@ -204,7 +202,7 @@ pub async fn citizen_login(
         Ok(s) => s,
         Err(e) => {
             // The server's fault, not a guess: not counted.
-            attempt.refund();
+            attempt.refund().await;
             return Err(e);
         }
     };
@@ -249,7 +247,7 @@ pub async fn citizen_login(
     if saved.state.phase() == Phase::Approved && !saved.state.is_locked() {
         saved = state.registry.eid_citizen_event(&saved.personal_id, &AccountEvent::Activate).await?;
     }
-    attempt.success();
+    attempt.success().await;
     state.accounts.record_citizen_login(&saved.personal_id, now(), "ok", client).await?;
     Ok(saved)
 }
@@ -339,13 +337,12 @@ pub async fn register_citizen(
 ) -> Result<(EidAccount, String), ApiError> {
     check_password(password)?;
     dancu_identity::eid::check_claim(claim)?;
-    let attempt =
-        state.login_throttle.begin(&format!("register:{}", claim.personal_id)).map_err(locked_error)?;
+    let attempt = state.login_throttle.begin(&format!("register:{}", claim.personal_id)).await?;
     let pw = password.to_string();
     let hash = match state.hasher.run(move || crate::auth::hash_password(&pw)).await {
         Ok(h) => h,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return Err(e);
         }
     };
@@ -353,7 +350,7 @@ pub async fn register_citizen(
     let sealed = state.secrets.seal_totp(&claim.personal_id, &secret);
     match state.registry.eid_register(claim, hash, sealed).await {
         Ok(a) => {
-            attempt.success();
+            attempt.success().await;
             Ok((a, secret))
         }
         Err(e) => {
@@ -362,7 +359,7 @@ pub async fn register_citizen(
                 // Counted (the attempt stays a failure), and one answer for every mismatch.
                 return Err(ApiError::invalid(vec![claim_mismatch()]));
             }
-            attempt.refund();
+            attempt.refund().await;
             Err(e)
         }
     }

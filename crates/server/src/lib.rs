@@ -50,6 +50,10 @@ pub struct ServerConfig {
     pub hash_queue: usize,
     /// Keys the login throttle keeps at most.
     pub throttle_capacity: usize,
+    /// Failures allowed per client address and in all, per window (see [`throttle`]).
+    pub login_limits: throttle::Limits,
+    /// Proxies whose `X-Forwarded-For` names the client; default none.
+    pub trusted_proxies: throttle::TrustedProxies,
     /// Bearer token that `/metrics` on the main listener asks for; `None`: `/metrics` is
     /// not served there (only on a separate metrics listener, see [`serve_metrics`]).
     pub metrics_token: Option<String>,
@@ -77,6 +81,8 @@ impl Default for ServerConfig {
             hash_slots: cores(),
             hash_queue: 8 * cores(),
             throttle_capacity: throttle::DEFAULT_CAPACITY,
+            login_limits: Default::default(),
+            trusted_proxies: Default::default(),
             metrics_token: Some(auth::random_token()),
             metrics_refresh: Duration::from_secs(30),
             revocation_refresh: Duration::from_secs(2),
@@ -123,13 +129,16 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(db: Database, registry: Registry, config: ServerConfig) -> Self {
         let keys = TokenKeys::from_secret(&config.token_secret);
+        let login_throttle = LoginThrottle::new(config.throttle_capacity, throttle::IDLE_EXPIRY)
+            .with_limits(config.login_limits)
+            .shared(db.accounts().throttle());
         AppState(Arc::new(Inner {
             accounts: db.accounts(),
             db,
             registry,
             keys,
             metrics: Metrics::new(),
-            login_throttle: LoginThrottle::new(config.throttle_capacity, throttle::IDLE_EXPIRY),
+            login_throttle,
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
@@ -149,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::client::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)
@@ -205,7 +215,9 @@ pub async fn serve(
             tracing::error!(error = %e, "re-sealing TOTP secrets failed");
         }
     });
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    // The peer address feeds the per-IP login limit (`throttle::client`).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     gauges.abort();
     epochs.abort();
     served

@@ -168,6 +168,11 @@ impl Accounts {
         eid::save_account(self.store.as_ref(), &spent, account.version, account.state.code(), None).await
     }
 
+    /// The login throttle's state shared by every server on this database.
+    pub fn throttle(&self) -> crate::throttle::SharedThrottle {
+        crate::throttle::SharedThrottle { store: self.store.clone() }
+    }
+
     /// Every stored TOTP secret (sealed or legacy plain), for re-sealing.
     pub async fn totp_secrets(&self) -> Result<Vec<(PersonalId, String)>> {
         crate::totp_secrets::all(self.store.as_ref()).await

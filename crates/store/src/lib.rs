@@ -13,6 +13,7 @@ pub mod audit_chain;
 mod combine;
 mod database;
 pub mod dedup;
+mod deferred;
 pub mod eid;
 pub mod error;
 #[doc(hidden)]
@@ -24,6 +25,7 @@ pub mod officer_admin;
 pub mod quality;
 pub mod registry;
 mod rows;
+pub mod throttle;
 pub mod totp_secrets;
 #[cfg(feature = "raw")]
 pub mod traits;

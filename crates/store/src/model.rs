@@ -232,26 +232,43 @@ pub struct HouseholdVersion {
     pub reason: String,
 }
 
+/// What an officer account may do, within its scope. The registry enforces it
+/// (`Access::require_records`, `Access::require_write`); pages only hide what would be refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Everything an officer does, plus officer accounts and undoing merges.
     Admin,
+    /// A leader of the working group: aggregate figures only (boards, counts, statistics),
+    /// no personal record.
+    Leader,
+    /// Reads and writes records in scope.
     Officer,
+    /// Reads records and access logs in scope, changes nothing (an inspector).
+    Auditor,
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Leader, Role::Officer, Role::Auditor];
+
     pub fn code(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Leader => "leader",
             Role::Officer => "officer",
+            Role::Auditor => "auditor",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "officer" => Some(Role::Officer),
-            _ => None,
-        }
+        Role::ALL.into_iter().find(|r| r.code() == s)
+    }
+    /// May read personal records (every role but the leader's).
+    pub fn reads_records(self) -> bool {
+        self != Role::Leader
+    }
+    /// May change records (administrators and officers).
+    pub fn writes_records(self) -> bool {
+        matches!(self, Role::Admin | Role::Officer)
     }
 }
 

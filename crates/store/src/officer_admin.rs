@@ -77,3 +77,21 @@ pub async fn update(store: &dyn Store, id: i64, change: &OfficerChange) -> Resul
         .await?;
     store.get_officer(id).await?.ok_or(StoreError::NotFound)
 }
+
+/// Sets a new password hash (an administrator's reset), raises the revocation epoch and ends
+/// the officer's web sessions, in one transaction: tokens issued under the old password stop
+/// working.
+pub async fn set_password(store: &dyn Store, id: i64, password_hash: &str) -> Result<Officer> {
+    store
+        .exec()
+        .transaction(vec![
+            Stmt::new(
+                "UPDATE officers SET password_hash = $2, token_epoch = token_epoch + 1 WHERE id = $1",
+                vec![Val::Int(id), Val::Text(password_hash.into())],
+            )
+            .expect_rows(1, StoreError::NotFound),
+            Stmt::new("DELETE FROM sessions WHERE officer_id = $1", vec![Val::Int(id)]),
+        ])
+        .await?;
+    store.get_officer(id).await?.ok_or(StoreError::NotFound)
+}

@@ -4,6 +4,7 @@
 mod common;
 
 mod audit;
+mod flood;
 mod import;
 mod officer;
 mod registry_dedup;

@@ -95,3 +95,77 @@ fn the_password_comes_from_stdin_or_the_environment_never_a_flag() {
         }
     }
 }
+
+/// `dancu officer` with a subcommand and arguments; the password (if any) on standard input.
+fn officer(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dancu"))
+        .arg("officer")
+        .args(args)
+        .env("DANCU_LOG", "warn")
+        .env_remove("DANCU_OFFICER_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The accounts as `officer list` prints them: (username, role, scope, state).
+fn listed(url: &str) -> Vec<(String, String, String, String)> {
+    let out = officer(&["list", "--database-url", url], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].into(), f[1].into(), f[2].into(), f[3].into())
+        })
+        .collect()
+}
+
+#[test]
+fn accounts_are_listed_changed_disabled_and_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dancu.db").display());
+    let out = officer_add(&url, "lan", &["--role", "leader"], None, Some("mat-khau-rat-dai-1\n"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row =
+        |u: &str, r: &str, s: &str, st: &str| (u.to_string(), r.to_string(), s.to_string(), st.to_string());
+    assert_eq!(listed(&url), vec![row("lan", "leader", "nation", "active")]);
+
+    let out = officer(
+        &["change", "--database-url", &url, "lan", "--role", "auditor", "--scope", "commune:00004"],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = officer(&["disable", "--database-url", &url, "lan"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(listed(&url), vec![row("lan", "auditor", "commune:00004", "disabled")]);
+    let out = officer(&["enable", "--database-url", &url, "lan"], "");
+    assert!(out.status.success());
+    assert_eq!(listed(&url)[0].3, "active");
+
+    // Bad input names what failed and changes nothing.
+    let out = officer(&["change", "--database-url", &url, "lan", "--role", "boss"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--role"));
+    let out = officer(&["disable", "--database-url", &url, "nobody"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody"));
+    let out = officer(&["reset-password", "--database-url", &url, "lan"], "ngan\n");
+    assert!(!out.status.success());
+
+    let c = rusqlite::Connection::open(dir.path().join("dancu.db")).unwrap();
+    let hash = |c: &rusqlite::Connection| -> String {
+        c.query_row("SELECT password_hash FROM officers WHERE username = 'lan'", [], |r| r.get(0)).unwrap()
+    };
+    let before = hash(&c);
+    let out = officer(&["reset-password", "--database-url", &url, "lan"], "mat-khau-moi-rat-dai\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = hash(&c);
+    assert_ne!(before, after);
+    assert!(dancu_server::auth::verify_password(&after, "mat-khau-moi-rat-dai"));
+}

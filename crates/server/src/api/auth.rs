@@ -53,7 +53,7 @@ pub async fn token(
 pub struct NewOfficerRequest {
     pub username: String,
     pub display_name: String,
-    /// `admin` or `officer`
+    /// `admin`, `leader`, `officer` or `auditor`
     pub role: String,
     /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes)
     pub scope: String,
@@ -110,8 +110,8 @@ pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Viol
         errs.push(Violation::new(
             "role",
             "officer.role",
-            "Vai trò phải là admin hoặc officer",
-            "role must be admin or officer",
+            "Vai trò phải là admin, leader, officer hoặc auditor",
+            "role must be admin, leader, officer or auditor",
         ));
     }
     let scope = r.scope.parse::<Scope>().map_err(|v| errs.push(v)).ok();
@@ -160,7 +160,7 @@ pub async fn list_officers(State(s): State<AppState>, p: Principal) -> ApiResult
 pub struct OfficerUpdate {
     /// `false` deactivates the account: its tokens and sessions stop working.
     pub active: Option<bool>,
-    /// `admin` or `officer`
+    /// `admin`, `leader`, `officer` or `auditor`
     pub role: Option<String>,
     /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes)
     pub scope: Option<String>,
@@ -187,8 +187,8 @@ pub async fn update_officer(
             errs.push(Violation::new(
                 "role",
                 "officer.role",
-                "Vai trò phải là admin hoặc officer",
-                "role must be admin or officer",
+                "Vai trò phải là admin, leader, officer hoặc auditor",
+                "role must be admin, leader, officer or auditor",
             ));
             None
         }),

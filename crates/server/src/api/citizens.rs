@@ -205,7 +205,7 @@ pub async fn create(
     let reason = require_reason(&req.reason)?;
     let c = req
         .citizen
-        .validate(dancu_domain::date::vietnam_today(chrono::Utc::now()))
+        .validate_typed(dancu_domain::date::vietnam_today(chrono::Utc::now()))
         .map_err(ApiError::invalid)?;
     let access = p.access(&purpose(&headers, None));
     Ok((StatusCode::CREATED, Json(s.registry.create_citizen(&access, &c, &reason).await?)))
@@ -226,7 +226,7 @@ pub async fn update(
     let reason = require_reason(&req.reason)?;
     let c = req
         .citizen
-        .validate(dancu_domain::date::vietnam_today(chrono::Utc::now()))
+        .validate_typed(dancu_domain::date::vietnam_today(chrono::Utc::now()))
         .map_err(ApiError::invalid)?;
     if c.personal_id != id {
         return Err(Violation::new(

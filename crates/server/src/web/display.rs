@@ -202,6 +202,7 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("personal_id.allocate", "Cấp số định danh cá nhân", "Allocated a personal ID"),
     ("officer.create", "Tạo tài khoản cán bộ", "Created an officer account"),
     ("officer.update", "Sửa tài khoản cán bộ", "Changed an officer account"),
+    ("officer.password_reset", "Đặt lại mật khẩu cán bộ", "Reset an officer's password"),
 ];
 
 /// An audit action in words.
@@ -211,7 +212,7 @@ pub fn action(lang: Lang, code: &str) -> &'static str {
 
 const OUTCOMES: &[(&str, &str, &str)] = &[
     ("ok", "Thành công", "Succeeded"),
-    ("denied", "Bị từ chối (ngoài phạm vi)", "Denied (outside the unit)"),
+    ("denied", "Bị từ chối (ngoài phạm vi hoặc không đủ quyền)", "Denied (outside the unit or not allowed)"),
     ("not_found", "Không tìm thấy", "Not found"),
     ("refused", "Bị từ chối (không hợp lệ)", "Refused (invalid)"),
     ("attempt", "Bắt đầu thực hiện", "Started"),

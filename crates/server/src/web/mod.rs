@@ -10,6 +10,7 @@ mod forms;
 mod history;
 mod household;
 mod login;
+mod officers;
 mod portal;
 mod qr;
 mod quality;
@@ -65,6 +66,9 @@ pub fn routes() -> Router<AppState> {
         .route("/quality/runs", axum::routing::post(quality::run_submit))
         .route("/quality/{rule}", get(quality::worklist_page))
         .route("/quality/{rule}/marks", axum::routing::post(quality::mark_submit))
+        .route("/officers", get(officers::list_page).post(officers::create_submit))
+        .route("/officers/{id}", axum::routing::post(officers::change_submit))
+        .route("/officers/{id}/password", axum::routing::post(officers::password_submit))
         .route("/portal", get(portal::home))
         .route("/portal/login", axum::routing::post(portal::login))
         .route("/portal/logout", axum::routing::post(portal::logout))
@@ -194,6 +198,9 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
                             a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }
+                            @if u.role == dancu_store::Role::Admin {
+                                a data-testid="nav-officers" href="/officers" { (lang.t("Cán bộ", "Officers")) }
+                            }
                             span.user data-testid="current-user" { (u.username) " · " (display::scope(lang, &u.scope)) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

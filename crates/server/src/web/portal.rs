@@ -554,14 +554,14 @@ pub async fn reset(
     };
     // The attempt is taken before the code is checked, so parallel guesses cannot pass the
     // lock together; a wrong code leaves it counted.
-    let attempt = match s.login_throttle.begin(&format!("reset:{id}")) {
+    let attempt = match s.login_throttle.begin(&format!("reset:{id}")).await {
         Ok(a) => a,
-        Err(d) => return reset_page(&s, lang, &uri, &f, Some(crate::auth::locked_error(d))),
+        Err(e) => return reset_page(&s, lang, &uri, &f, Some(e)),
     };
     let account = match s.registry.eid_account_for_authentication(&id).await {
         Ok(a) => a,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return reset_page(&s, lang, &uri, &f, Some(e.into()));
         }
     };
@@ -573,7 +573,7 @@ pub async fn reset(
     let hash = match s.hasher.run(move || hash_password(&pw)).await {
         Ok(h) => h,
         Err(e) => {
-            attempt.refund();
+            attempt.refund().await;
             return reset_page(&s, lang, &uri, &f, Some(e));
         }
     };
@@ -582,8 +582,8 @@ pub async fn reset(
     let sealed = s.secrets.seal_totp(&id, &secret);
     match s.registry.eid_complete_reset(&id, check, hash, sealed).await {
         Ok(_) => {
-            attempt.success();
-            s.login_throttle.clear(&login_key(&id));
+            attempt.success().await;
+            s.login_throttle.clear(&login_key(&id)).await;
             let body = layout(
                 lang,
                 lang.t("Đã đặt lại mật khẩu", "Password reset"),

@@ -12,7 +12,12 @@ const CITIZEN_PW: &str = "mat-khau-cong-dan-1";
 
 on_both_backends!(
     level_1_registration_is_checked_against_the_record,
-    portal_life_cycle,
+    login_waits_for_approval_in_scope,
+    login_needs_the_password_the_code_and_the_form_token,
+    the_right_code_activates_and_cannot_be_replayed,
+    officer_reads_show_in_the_portal_access_log,
+    locking_ends_the_session,
+    an_officer_reset_gives_a_new_password_and_secret,
     level_2_upgrade_and_documents,
     throttling_does_not_reveal_accounts,
     cmnd_confirmation,
@@ -23,19 +28,11 @@ async fn level_1_registration_is_checked_against_the_record(backend: &'static st
     registration(app).await;
 }
 
-/// Registration, approval, login with TOTP (replay refused), "who accessed my data",
-/// locking and the officer-verified reset.
-async fn portal_life_cycle(backend: &'static str) {
-    let app = &TestApp::start(backend).await;
-    let secret = registration(app).await;
-    life_cycle(app, &secret).await;
-}
-
-/// The level-2 upgrade (on an account through its life cycle) and integrated documents.
+/// The level-2 upgrade (on an activated account) and integrated documents.
 async fn level_2_upgrade_and_documents(backend: &'static str) {
     let app = &TestApp::start(backend).await;
-    let secret = registration(app).await;
-    life_cycle(app, &secret).await;
+    let secret = approved(app).await;
+    logged_in(app, &secret).await;
     upgrade_and_documents(app).await;
 }
 
@@ -145,8 +142,49 @@ async fn event(app: &TestApp, user: &str, id: &str, b: Value) -> Response {
         .unwrap()
 }
 
-/// Returns the TOTP secret after the reset.
-async fn life_cycle(app: &TestApp, secret: &str) -> String {
+/// Registered, and approved by commune A's officer: the TOTP secret.
+async fn approved(app: &TestApp) -> String {
+    let secret = registration(app).await;
+    let id = app.citizen_a.personal_id.to_string();
+    let r = event(app, "xa_a", &id, json!({"event": "approve", "expected_version": 1})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    secret
+}
+
+/// Logged in through the portal (which activates an approved account): the citizen's jar.
+async fn logged_in(app: &TestApp, secret: &str) -> Jar {
+    let id = app.citizen_a.personal_id.to_string();
+    let mut jar = Jar::default();
+    let r = portal_login(app, &mut jar, &id, CITIZEN_PW, &code_now(secret, 0)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    jar
+}
+
+/// The citizen locks their own account from the portal (a wrong form token is refused).
+async fn lock_from_the_portal(app: &TestApp, jar: &mut Jar) {
+    let csrf = {
+        let page = get(app, jar, "/portal/me").await.text().await.unwrap();
+        let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+        page[at..at + 64].to_string()
+    };
+    let r =
+        post_form(app, jar, "/portal/lock", &[("csrf", "wrong"), ("action", "lock"), ("reason", "x")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post_form(
+        app,
+        jar,
+        "/portal/lock",
+        &[("csrf", &csrf), ("action", "lock"), ("reason", "mất điện thoại")],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], "/portal");
+}
+
+/// Login waits for the approval, which only an officer covering the commune can give.
+async fn login_waits_for_approval_in_scope(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = registration(app).await;
+    let secret = secret.as_str();
     let id = app.citizen_a.personal_id.to_string();
     let mut jar = Jar::default();
 
@@ -163,8 +201,16 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
     assert_eq!(body(r).await["state"]["state"], "approved");
     let again = event(app, "xa_a", &id, json!({"event": "approve"})).await;
     assert_eq!(rule(&body(again).await), "eid.transition");
+}
 
-    // Wrong password, wrong code: refused, no session.
+/// A wrong password, a wrong code or a missing form token: refused, no session.
+async fn login_needs_the_password_the_code_and_the_form_token(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = approved(app).await;
+    let secret = secret.as_str();
+    let id = app.citizen_a.personal_id.to_string();
+    let mut jar = Jar::default();
+
     let r = portal_login(app, &mut jar, &id, "sai-mat-khau-xx", &code_now(secret, 0)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = portal_login(app, &mut jar, &id, CITIZEN_PW, "000000").await;
@@ -180,6 +226,15 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+/// The right code logs in and activates the account; the same code again is a replay.
+async fn the_right_code_activates_and_cannot_be_replayed(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = approved(app).await;
+    let secret = secret.as_str();
+    let id = app.citizen_a.personal_id.to_string();
+    let mut jar = Jar::default();
 
     // The right code logs in and activates the approved account.
     let code = code_now(secret, 0);
@@ -194,6 +249,14 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
     let r = portal_login(app, &mut other, &id, CITIZEN_PW, &code).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.text().await.unwrap().contains("đã được sử dụng"));
+}
+
+/// An officer's read, with its purpose, shows in the citizen's "who accessed my data".
+async fn officer_reads_show_in_the_portal_access_log(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = approved(app).await;
+    let mut jar = logged_in(app, &secret).await;
+    let id = app.citizen_a.personal_id.to_string();
 
     // An officer reads the record with a purpose; the citizen sees it.
     let t = app.token("xa_a").await;
@@ -208,25 +271,16 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
     assert_eq!(r.status(), StatusCode::OK);
     let log = get(app, &mut jar, "/portal/access").await.text().await.unwrap();
     assert!(log.contains("Cán bộ xa_a") && log.contains("xác minh hồ sơ cư trú"), "{log}");
+}
 
-    // Locking ends the session; the officer sees the lock.
-    let csrf = {
-        let page = get(app, &mut jar, "/portal/me").await.text().await.unwrap();
-        let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-        page[at..at + 64].to_string()
-    };
-    let r =
-        post_form(app, &mut jar, "/portal/lock", &[("csrf", "wrong"), ("action", "lock"), ("reason", "x")])
-            .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = post_form(
-        app,
-        &mut jar,
-        "/portal/lock",
-        &[("csrf", &csrf), ("action", "lock"), ("reason", "mất điện thoại")],
-    )
-    .await;
-    assert_eq!(r.headers()[LOCATION], "/portal");
+/// Locking ends the session; the officer sees the lock and no secret.
+async fn locking_ends_the_session(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = approved(app).await;
+    let mut jar = logged_in(app, &secret).await;
+    let id = app.citizen_a.personal_id.to_string();
+    let t = app.token("xa_a").await;
+    lock_from_the_portal(app, &mut jar).await;
     let r = get(app, &mut jar, "/portal/me").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "the session ended with the lock");
     let v = body(
@@ -244,9 +298,18 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
     let events: Vec<&str> =
         v["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(events, vec!["register", "approve", "activate", "lock"]);
+}
 
-    // An officer unlocks (with a reason) and issues a reset code; the citizen resets the
-    // password and gets a new TOTP secret; the old password no longer works.
+/// An officer unlocks (with a reason) and issues a reset code; the citizen resets the
+/// password and gets a new TOTP secret; the code is spent; the old password no longer works.
+async fn an_officer_reset_gives_a_new_password_and_secret(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let secret = approved(app).await;
+    let mut jar = logged_in(app, &secret).await;
+    let id = app.citizen_a.personal_id.to_string();
+    let t = app.token("xa_a").await;
+    lock_from_the_portal(app, &mut jar).await;
+
     let r = event(app, "xa_a", &id, json!({"event": "unlock"})).await;
     assert_eq!(rule(&body(r).await), "reason.required");
     let r = event(app, "xa_a", &id, json!({"event": "unlock", "reason": "công dân đề nghị"})).await;
@@ -301,7 +364,6 @@ async fn life_cycle(app: &TestApp, secret: &str) -> String {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = portal_login(app, &mut jar, &id, new_pw, &code_now(&new_secret, 1)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    new_secret
 }
 
 async fn upgrade_and_documents(app: &TestApp) {

@@ -8,6 +8,8 @@ mod api;
 mod browser;
 mod dedup;
 mod eid;
+mod limits;
+mod officers;
 mod pages;
 mod phone;
 mod quality;

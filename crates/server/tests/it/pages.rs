@@ -343,6 +343,12 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         let r = app.client().post(&url).bearer_auth(&t).form(&refused).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         check(format!("a refused birth form ({lang})"), &r.text().await.unwrap());
+        // The administrator's page (every role in words, units by name).
+        let admin = app.token("admin").await;
+        let r = app.client().get(format!("{}{}", app.base, with_lang("/officers", lang))).bearer_auth(&admin);
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        check(format!("/officers ({lang})"), &r.text().await.unwrap());
         for path in ["/portal/me", "/portal/access"] {
             let r = get(app, &mut jar, &with_lang(path, lang)).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");

@@ -22,7 +22,8 @@ pub(super) const HOUSEHOLD_FK: &str = "citizens_household_fk";
 impl PgStore {
     /// Recreates what `begin_import` dropped: the deferrable indexes, built in parallel on
     /// connections of their own, then the household foreign key. Whether anything was missing.
-    pub(super) async fn restore_deferred(&self) -> Result<bool> {
+    /// `warn`: at open, where anything missing was left by an interrupted import.
+    pub(super) async fn restore_deferred(&self, warn: bool) -> Result<bool> {
         let client = self.client().await?;
         let mut missing = Vec::new();
         for (name, sql) in rows::DEFERRABLE_INDEXES {
@@ -30,6 +31,17 @@ impl PgStore {
             if !exists {
                 missing.push((name, sql));
             }
+        }
+        let fk: bool = client
+            .query_one("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = $1)", &[&HOUSEHOLD_FK])
+            .await?
+            .get(0);
+        if warn {
+            let mut names: Vec<&str> = missing.iter().map(|(n, _)| *n).collect();
+            if !fk {
+                names.push(HOUSEHOLD_FK);
+            }
+            crate::deferred::warn_missing("postgres", &names);
         }
         let builds = missing.iter().map(|(name, sql)| async move {
             let c = self.client().await?;
@@ -42,10 +54,6 @@ impl PgStore {
             Ok::<_, StoreError>(())
         });
         futures_util::future::try_join_all(builds).await?;
-        let fk: bool = client
-            .query_one("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = $1)", &[&HOUSEHOLD_FK])
-            .await?
-            .get(0);
         if !fk {
             client
                 .batch_execute(&format!(
@@ -276,7 +284,7 @@ impl ImportStore for PgStore {
     }
 
     async fn finish_import(&self) -> Result<()> {
-        if self.restore_deferred().await? {
+        if self.restore_deferred(false).await? {
             // Fresh statistics for the planner after a large load.
             self.client().await?.batch_execute("ANALYZE citizens").await?;
         }

@@ -60,6 +60,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_returned",
         sql: include_str!("../../migrations/postgres/0010_audit_returned.sql"),
     },
+    Migration {
+        version: 11,
+        name: "login_throttle",
+        sql: include_str!("../../migrations/postgres/0011_login_throttle.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "officer_roles",
+        sql: include_str!("../../migrations/postgres/0012_officer_roles.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;
@@ -299,7 +309,9 @@ impl Store for PgStore {
 
     async fn migrate(&self) -> Result<Vec<i64>> {
         let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "postgres").await?;
-        self.restore_deferred().await?;
+        // A new database was just given them; an old one missing some was left so by an
+        // interrupted bulk import.
+        self.restore_deferred(!applied.contains(&1)).await?;
         Ok(applied)
     }
 

@@ -48,16 +48,17 @@ impl Registry {
             return Err(RegistryError::NotFound);
         };
         let (l, r) = covered(a, &c);
-        let ok = if both { l && r } else { l || r };
+        let refusal = super::role_refusal(a, granted);
+        let ok = (if both { l && r } else { l || r }) && refusal.is_none();
         let outcomes = [(&c.left, l), (&c.right, r)].map(|(pid, covered)| {
             let outcome = if ok && covered { granted } else { Outcome::Denied };
             Self::entry(a, action, pid.as_str(), outcome)
         });
         self.audit.record_all(outcomes.into()).await?;
-        if ok {
-            Ok(c)
-        } else {
-            Err(RegistryError::NotFound)
+        match refusal {
+            Some(e) => Err(e),
+            None if ok => Ok(c),
+            None => Err(RegistryError::NotFound),
         }
     }
 

@@ -158,6 +158,7 @@ impl Registry {
         event: &AccountEvent,
         expected_version: Option<i64>,
     ) -> Result<EidAccount> {
+        self.writer(a, "eid.update", id.as_str()).await?;
         let before = self.scoped_account(a, "eid.update", id).await?;
         self.apply_event(&before, event, &a.actor, expected_version).await
     }
@@ -172,6 +173,7 @@ impl Registry {
         on: NaiveDate,
         expected_version: Option<i64>,
     ) -> Result<EidAccount> {
+        self.writer(a, "eid.upgrade", id.as_str()).await?;
         let before = self.scoped_account(a, "eid.upgrade", id).await?;
         if let Some(v) = expected_version {
             crate::rows::check_version(v, before.version)?;
@@ -202,6 +204,7 @@ impl Registry {
         code_hash: String,
         expires_at: Timestamp,
     ) -> Result<EidAccount> {
+        self.writer(a, "eid.reset_issue", id.as_str()).await?;
         let before = self.scoped_account(a, "eid.reset_issue", id).await?;
         let next = EidAccount {
             reset_code_hash: Some(code_hash),
@@ -221,6 +224,7 @@ impl Registry {
         raw_number: &str,
         source_agency: Option<&str>,
     ) -> Result<EidDocument> {
+        self.writer(a, "eid.document", id.as_str()).await?;
         self.scoped_account(a, "eid.document", id).await?;
         let doc = IntegratedDocument::link(id, kind, raw_number, source_agency).map_err(invalid)?;
         let at = now();
@@ -245,6 +249,7 @@ impl Registry {
         kind: DocumentKind,
         to: VerificationState,
     ) -> Result<EidDocument> {
+        self.writer(a, "eid.document", id.as_str()).await?;
         self.scoped_account(a, "eid.document", id).await?;
         let docs = eid::documents(self.store.as_ref(), id).await?;
         let mut d = docs.into_iter().find(|d| d.kind == kind).ok_or(RegistryError::NotFound)?;
@@ -258,6 +263,7 @@ impl Registry {
 
     /// Issues the confirmation that a card holder's old CMND number is theirs.
     pub async fn confirm_cmnd(&self, a: &Access, id: &PersonalId) -> Result<CmndConfirmation> {
+        self.writer(a, "cmnd.confirm", id.as_str()).await?;
         let rec = self.read_citizen(a, id).await?;
         let Some(cmnd) = rec.citizen.cmnd.as_ref().map(|c| c.to_string()) else {
             return Err(invalid(Violation::new(

@@ -50,6 +50,32 @@ impl Access {
         }
     }
 
+    /// Personal records are not for a leader's account (figures only).
+    pub fn require_records(&self) -> Result<()> {
+        if self.role.reads_records() {
+            return Ok(());
+        }
+        Err(RegistryError::Forbidden(Violation::new(
+            "role",
+            "role.figures_only",
+            "Tài khoản lãnh đạo chỉ xem số liệu tổng hợp, không xem hồ sơ cá nhân",
+            "a leader's account sees aggregate figures only, not personal records",
+        )))
+    }
+
+    /// Changes are for administrators and officers; an auditor or a leader only reads.
+    pub fn require_write(&self) -> Result<()> {
+        if self.role.writes_records() {
+            return Ok(());
+        }
+        Err(RegistryError::Forbidden(Violation::new(
+            "role",
+            "role.read_only",
+            "Tài khoản chỉ được xem, không được thay đổi dữ liệu",
+            "this account may read only, not change data",
+        )))
+    }
+
     fn require_admin(&self, what_vi: &str, what_en: &str) -> Result<()> {
         if self.role == Role::Admin {
             return Ok(());
@@ -157,8 +183,25 @@ impl Registry {
         }
     }
 
+    /// Records an access. Every read passes here (`Ok`) before its data is returned, and
+    /// every write (`Attempt`) before it runs, so the role is checked here: a leader's read
+    /// of a record, or a write by a read-only role, is recorded as denied and refused.
     async fn log(&self, a: &Access, action: &str, subject: &str, outcome: Outcome) -> Result<()> {
+        if let Some(e) = role_refusal(a, outcome) {
+            self.audit.record(Self::entry(a, action, subject, Outcome::Denied)).await?;
+            return Err(e);
+        }
         self.audit.record(Self::entry(a, action, subject, outcome)).await
+    }
+
+    /// Refuses a write by a read-only role before anything is read or changed (audited as
+    /// denied), for writes that record their outcome only after they ran.
+    async fn writer(&self, a: &Access, action: &str, subject: &str) -> Result<()> {
+        if let Err(e) = a.require_write() {
+            self.audit.record(Self::entry(a, action, subject, Outcome::Denied)).await?;
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Audits a listing: one entry for the request (`what`: the query or scope) carrying
@@ -172,6 +215,10 @@ impl Registry {
         what: &str,
         ids: impl IntoIterator<Item = &'i str>,
     ) -> Result<()> {
+        if let Err(e) = a.require_records() {
+            self.audit.record(Self::entry(a, action, what, Outcome::Denied)).await?;
+            return Err(e);
+        }
         let mut e = Self::entry(a, action, what, Outcome::Ok);
         e.returned = ids.into_iter().map(str::to_string).collect();
         self.audit.record(e).await
@@ -454,6 +501,16 @@ impl Registry {
         let c = self.read_citizen(a, &subject.parse().map_err(|_| RegistryError::NotFound)?).await?;
         let f = access_log_filter(&c.citizen.personal_id, Some(&c), limit, offset);
         self.subject_log(&f).await
+    }
+}
+
+/// The refusal a role earns for an access recorded with `outcome`: reading a record (`Ok`)
+/// needs a role that reads records, a write written ahead (`Attempt`) one that writes.
+fn role_refusal(a: &Access, outcome: Outcome) -> Option<RegistryError> {
+    match outcome {
+        Outcome::Ok => a.require_records().err(),
+        Outcome::Attempt => a.require_write().err(),
+        _ => None,
     }
 }
 

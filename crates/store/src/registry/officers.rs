@@ -73,6 +73,24 @@ impl Registry {
         self.audited_write(a, "officer.update", &subject, write).await
     }
 
+    /// Resets an officer's password (the hash of a password the administrator hands over):
+    /// administrators only, for an officer in their scope; ends the officer's tokens and
+    /// sessions.
+    pub async fn reset_officer_password(&self, a: &Access, id: i64, password_hash: &str) -> Result<Officer> {
+        let action = "officer.password_reset";
+        let Some(before) = self.store.get_officer(id).await? else {
+            self.log(a, action, &format!("officer_id:{id}"), Outcome::NotFound).await?;
+            return Err(RegistryError::NotFound);
+        };
+        let subject = format!("officer:{}", before.username);
+        if let Err(e) = may_manage(a, &before.scope) {
+            self.log(a, action, &subject, Outcome::Denied).await?;
+            return Err(e);
+        }
+        let write = officer_admin::set_password(self.store.as_ref(), id, password_hash);
+        self.audited_write(a, action, &subject, write).await
+    }
+
     /// The officer accounts an administrator manages: those whose scope lies in theirs.
     pub async fn list_officers(&self, a: &Access) -> Result<Vec<Officer>> {
         a.require_admin("xem danh sách cán bộ", "list officer accounts")?;

@@ -88,9 +88,10 @@ impl Registry {
         reason: Option<&str>,
     ) -> Result<()> {
         known(rule)?;
+        let action = if reason.is_some() { "quality.mark" } else { "quality.unmark" };
+        self.writer(a, action, subject).await?;
         let store = self.store.as_ref();
         let found = quality::finding(store, &a.scope, rule, subject).await?;
-        let action = if reason.is_some() { "quality.mark" } else { "quality.unmark" };
         self.log(a, action, subject, if found.is_some() { Outcome::Ok } else { Outcome::NotFound }).await?;
         if found.is_none() {
             return Err(RegistryError::NotFound);

@@ -10,18 +10,28 @@ use crate::model::*;
 use crate::rows::{self, Val};
 use crate::{ImportStore, Result, StoreError};
 
-pub(super) fn create_indexes(c: &Connection) -> Result<()> {
-    c.execute_batch("PRAGMA threads = 2")?;
-    for (name, sql) in rows::DEFERRABLE_INDEXES {
+/// The deferrable indexes that do not exist.
+pub(super) fn missing_indexes(c: &Connection) -> Result<Vec<&'static str>> {
+    let mut missing = Vec::new();
+    for (name, _) in rows::DEFERRABLE_INDEXES {
         let exists = c
             .query_row("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1", [name], |_| Ok(()))
             .optional()?
             .is_some();
         if !exists {
-            let t = std::time::Instant::now();
-            c.execute_batch(sql)?;
-            tracing::info!(index = name, seconds = t.elapsed().as_secs_f64(), "built index");
+            missing.push(name);
         }
+    }
+    Ok(missing)
+}
+
+pub(super) fn create_indexes(c: &Connection) -> Result<()> {
+    c.execute_batch("PRAGMA threads = 2")?;
+    let missing = missing_indexes(c)?;
+    for (name, sql) in rows::DEFERRABLE_INDEXES.iter().filter(|(n, _)| missing.contains(n)) {
+        let t = std::time::Instant::now();
+        c.execute_batch(sql)?;
+        tracing::info!(index = name, seconds = t.elapsed().as_secs_f64(), "built index");
     }
     Ok(())
 }

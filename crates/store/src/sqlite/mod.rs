@@ -61,6 +61,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_returned",
         sql: include_str!("../../migrations/sqlite/0010_audit_returned.sql"),
     },
+    Migration {
+        version: 11,
+        name: "login_throttle",
+        sql: include_str!("../../migrations/sqlite/0011_login_throttle.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "officer_roles",
+        sql: include_str!("../../migrations/sqlite/0012_officer_roles.sql"),
+    },
 ];
 
 const READERS: usize = 4;
@@ -279,8 +289,10 @@ impl SqliteStore {
             )));
         }
         configure(&writer, 262_144)?;
-        // Checkpoints run on the checkpointer's thread, never inside a commit.
+        // Checkpoints run on the checkpointer's thread, never inside a commit; a WAL file cut
+        // back to its limit whenever the log restarts.
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        checkpoint::limit_journal(&writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -426,6 +438,12 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> Result<Vec<i64>> {
         let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "sqlite").await?;
+        // A new database has none yet (built now, quietly); an old one missing some was
+        // left so by an interrupted bulk import.
+        if !applied.contains(&1) {
+            let missing = self.read(|c, _| bulk_import::missing_indexes(c)).await?;
+            crate::deferred::warn_missing("sqlite", &missing);
+        }
         self.write(|c, _| bulk_import::create_indexes(c)).await?;
         Ok(applied)
     }

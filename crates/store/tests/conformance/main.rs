@@ -24,6 +24,7 @@ mod errors;
 mod households;
 mod import;
 mod quality_dedup;
+mod throttle;
 
 use audit::*;
 use cards::*;
@@ -32,6 +33,7 @@ use eid_accounts::*;
 use households::*;
 use import::*;
 use quality_dedup::*;
+use throttle::*;
 
 // ---------------------------------------------------------------------------------------
 // harness
@@ -168,6 +170,29 @@ async fn postgres() -> Option<Harness> {
     Some(Harness { store, key, raw: Raw::Pg { admin_url, url, db }, _dir: None })
 }
 
+/// Runs `f` (on this thread, as `#[tokio::test]` does) and returns what it logged.
+async fn captured_log<T>(f: impl std::future::Future<Output = T>) -> String {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let sub = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let guard = tracing::subscriber::set_default(sub);
+    f.await;
+    drop(guard);
+    let bytes = buf.0.lock().unwrap().clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
@@ -195,6 +220,7 @@ macro_rules! conformance {
 
 conformance!(
     migrate_twice_is_a_no_op,
+    shared_throttle_locks_counts_windows_and_sweeps,
     migrations_are_checksummed_and_edits_refused,
     create_get_and_duplicate,
     full_record_round_trips,

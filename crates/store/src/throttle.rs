@@ -1,0 +1,141 @@
+//! Login throttle state shared by every server on one database (table `login_throttle`,
+//! migration 0011), written once for both backends over [`crate::exec::SqlExec`].
+//!
+//! Taking an attempt is one conditional `UPDATE` in a transaction (after an `INSERT … ON
+//! CONFLICT DO NOTHING` that makes sure the row exists): it changes the row only if the key
+//! is not locked (or its window not full), so two servers racing for the last free attempt
+//! cannot both get it (SQLite: one writer; PostgreSQL: the row lock re-checks the condition).
+//! Times are Unix milliseconds, passed in by the caller.
+
+use dancu_domain::Violation;
+
+use crate::exec::{Stmt, Val};
+use crate::rows::RowGet;
+use crate::{Result, Store, StoreError};
+
+/// How a take ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// The attempt is counted (as a failure until refunded or cleared). `locked_until` is
+    /// the key's lock after it, 0 if none (window keys: 0).
+    Taken { locked_until: i64 },
+    /// Locked, or the window is full, until this time.
+    Refused { until: i64 },
+}
+
+/// The shared throttle table of one database; see the module documentation.
+#[derive(Clone)]
+pub struct SharedThrottle {
+    pub(crate) store: std::sync::Arc<dyn Store>,
+}
+
+const ENSURE: &str = "INSERT INTO login_throttle (key, last_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+/// A key's attempt: counted unless the key is locked; the `$3`-th failure and each later one
+/// lock it for 30 s, doubling up to 15 min.
+const TAKE_KEY: &str = "UPDATE login_throttle SET failures = failures + 1, last_at = $2, \
+     locked_until = CASE WHEN failures + 1 >= $3 THEN $2 + (CASE failures + 1 - $3 \
+       WHEN 0 THEN 30000 WHEN 1 THEN 60000 WHEN 2 THEN 120000 WHEN 3 THEN 240000 \
+       WHEN 4 THEN 480000 ELSE 900000 END) ELSE 0 END \
+     WHERE key = $1 AND locked_until <= $2";
+
+/// A window's failure: a new window starts when `$3` ms have passed; refused when the
+/// current one already holds `$4`.
+const TAKE_WINDOW: &str = "UPDATE login_throttle SET \
+     failures = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN 1 ELSE failures + 1 END, \
+     window_start = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN $2 \
+       ELSE window_start END, last_at = $2 \
+     WHERE key = $1 AND (window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) OR failures < $4)";
+
+const REFUND_KEY: &str = "UPDATE login_throttle SET failures = failures - 1, \
+     locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until ELSE 0 END \
+     WHERE key = $1 AND failures > 0";
+
+const REFUND_WINDOW: &str =
+    "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0";
+
+const READ: &str = "SELECT failures, locked_until, window_start FROM login_throttle WHERE key = $1";
+
+fn refused_marker() -> StoreError {
+    StoreError::Conflict(Violation::new("key", "throttle.refused", "Bị khóa", "refused"))
+}
+
+fn is_refusal(e: &StoreError) -> bool {
+    matches!(e, StoreError::Conflict(v) if v.rule == "throttle.refused")
+}
+
+impl SharedThrottle {
+    /// Takes an attempt for a locking key (`free` failures before the lock).
+    pub async fn take_key(&self, key: &str, now_ms: i64, free: u32) -> Result<Take> {
+        let taken = self
+            .run_take(
+                key,
+                now_ms,
+                Stmt::new(
+                    TAKE_KEY,
+                    vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(free.into())],
+                ),
+            )
+            .await?;
+        let (_, locked_until, _) = self.read(key).await?;
+        Ok(if taken { Take::Taken { locked_until } } else { Take::Refused { until: locked_until } })
+    }
+
+    /// Takes a failure in `key`'s fixed window of `window_ms`, at most `limit` per window.
+    pub async fn take_window(&self, key: &str, now_ms: i64, window_ms: i64, limit: u32) -> Result<Take> {
+        let params =
+            vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(window_ms), Val::Int(limit.into())];
+        if self.run_take(key, now_ms, Stmt::new(TAKE_WINDOW, params)).await? {
+            return Ok(Take::Taken { locked_until: 0 });
+        }
+        let (_, _, start) = self.read(key).await?;
+        Ok(Take::Refused { until: start + window_ms })
+    }
+
+    /// Gives back a key's attempt that checked nothing (`free` as when taken).
+    pub async fn refund_key(&self, key: &str, free: u32) -> Result<()> {
+        self.store
+            .exec()
+            .transaction(vec![Stmt::new(REFUND_KEY, vec![Val::Text(key.to_string()), Val::Int(free.into())])])
+            .await
+    }
+
+    /// Gives back a window's failure (a success, or nothing was checked).
+    pub async fn refund_window(&self, key: &str) -> Result<()> {
+        self.store.exec().transaction(vec![Stmt::new(REFUND_WINDOW, vec![Val::Text(key.to_string())])]).await
+    }
+
+    /// Forgets a key (a success).
+    pub async fn clear(&self, key: &str) -> Result<()> {
+        let del = Stmt::new("DELETE FROM login_throttle WHERE key = $1", vec![Val::Text(key.to_string())]);
+        self.store.exec().transaction(vec![del]).await
+    }
+
+    /// Deletes rows untouched since `idle_before` and not locked at `now_ms`.
+    pub async fn sweep(&self, now_ms: i64, idle_before: i64) -> Result<()> {
+        let del = Stmt::new(
+            "DELETE FROM login_throttle WHERE last_at < $1 AND locked_until <= $2",
+            vec![Val::Int(idle_before), Val::Int(now_ms)],
+        );
+        self.store.exec().transaction(vec![del]).await
+    }
+
+    /// Whether the conditional update changed the row (the attempt was taken).
+    async fn run_take(&self, key: &str, now_ms: i64, take: Stmt) -> Result<bool> {
+        let ensure = Stmt::new(ENSURE, vec![Val::Text(key.to_string()), Val::Int(now_ms)]);
+        match self.store.exec().transaction(vec![ensure, take.expect_rows(1, refused_marker())]).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_refusal(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// (failures, locked_until, window_start) of a key, zeros if absent.
+    async fn read(&self, key: &str) -> Result<(i64, i64, i64)> {
+        let rows = self.store.exec().query(READ, vec![Val::Text(key.to_string())]).await?;
+        match rows.first() {
+            Some(r) => Ok((r.int(0)?, r.int(1)?, r.int(2)?)),
+            None => Ok((0, 0, 0)),
+        }
+    }
+}

@@ -324,13 +324,18 @@ pub async fn edit_page(
     WebUser(p): WebUser,
     Path(id): Path<String>,
 ) -> Response {
-    let stored = match load(&s, &p, &id).await {
+    open(&s, lang, &uri, &p, &id, &EDIT).await
+}
+
+/// A screen opened on the record as stored, at its current version.
+async fn open(s: &AppState, lang: Lang, uri: &Uri, p: &Principal, id: &str, screen: &Screen) -> Response {
+    let stored = match load(s, p, id).await {
         Ok(c) => c,
-        Err(e) => return error_page(lang, Some(&p), e),
+        Err(e) => return error_page(lang, Some(p), e),
     };
-    let title = format!("{}: {}", lang.t("Sửa hồ sơ", "Edit record"), stored.citizen.name.full());
-    let form = edit_form(lang, &p, &id, &typed_from(&stored), &Problems::default());
-    form_page(lang, &uri, &p, &title, StatusCode::OK, form)
+    let title = format!("{}: {}", lang.t(screen.title.0, screen.title.1), stored.citizen.name.full());
+    let form = (screen.render)(lang, p, id, &typed_from(&stored), &Problems::default());
+    form_page(lang, uri, p, &title, StatusCode::OK, form)
 }
 
 /// Saves a record from a form: the stored record with the typed `fields` replaced, from
@@ -505,14 +510,7 @@ pub async fn address_page(
     WebUser(p): WebUser,
     Path(id): Path<String>,
 ) -> Response {
-    let stored = match load(&s, &p, &id).await {
-        Ok(c) => c,
-        Err(e) => return error_page(lang, Some(&p), e),
-    };
-    let title =
-        format!("{}: {}", lang.t("Thay đổi nơi cư trú", "Change of address"), stored.citizen.name.full());
-    let form = address_form(lang, &p, &id, &typed_from(&stored), &Problems::default());
-    form_page(lang, &uri, &p, &title, StatusCode::OK, form)
+    open(&s, lang, &uri, &p, &id, &ADDRESS).await
 }
 
 pub async fn address_submit(

@@ -223,6 +223,8 @@ pub struct HouseholdView {
     pub version: i64,
     pub updated_at: Timestamp,
     pub updated_by: String,
+    /// Why the current version was written.
+    pub change_reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

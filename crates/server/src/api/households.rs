@@ -29,6 +29,10 @@ pub struct HouseholdIn {
     pub number: String,
     pub members: Vec<MemberIn>,
     pub reason: String,
+    /// On update: the version the change was made from; a household changed since answers
+    /// 409 `version_mismatch` (optimistic locking). Ignored on create.
+    #[serde(default)]
+    pub expected_version: Option<i64>,
 }
 
 fn to_household(h: &HouseholdIn) -> Result<Household, ApiError> {
@@ -75,7 +79,7 @@ pub async fn create(
 
 /// Replaces a household's members (split, change of head, …); history kept.
 #[utoipa::path(put, path = "/api/v1/households/{number}", request_body = HouseholdIn, params(("number" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Object), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(s): State<AppState>,
     p: Principal,
@@ -96,7 +100,7 @@ pub async fn update(
         .into());
     }
     let access = p.access(&purpose(&headers, None));
-    Ok(Json(s.registry.update_household(&access, &h, &reason).await?))
+    Ok(Json(s.registry.update_household(&access, &h, req.expected_version, &reason).await?))
 }
 
 /// A household with its members.

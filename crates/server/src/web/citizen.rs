@@ -1,5 +1,5 @@
-//! Citizen detail (identity, residence, family, household, change history, access log)
-//! and the household page.
+//! Citizen detail (identity, residence, family, household, change history with what each
+//! version changed, access log), with links to the edit and address screens.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
@@ -75,6 +75,10 @@ pub async fn citizen_page(
                 }
             }
             (identity_section(lang, c))
+            nav.record-actions data-testid="record-actions" {
+                a.button data-testid="edit-link" href=(format!("/citizens/{}/edit", c.personal_id)) { (lang.t("Sửa hồ sơ", "Edit the record")) }
+                a.button data-testid="address-link" href=(format!("/citizens/{}/address", c.personal_id)) { (lang.t("Thay đổi nơi cư trú", "Change the address")) }
+            }
             (residence_section(lang, c))
             section.card {
                 h2 { (lang.t("Gia đình và hộ", "Family and household")) }
@@ -93,16 +97,7 @@ pub async fn citizen_page(
             (super::cards::citizen_section(lang, &p, c.personal_id.as_str(), &cards))
             section.card {
                 h2 { (lang.t("Lịch sử thay đổi", "Change history")) }
-                @let (l_ver, l_when, l_by, l_why) = (lang.t("Phiên bản", "Version"), lang.t("Thời gian", "When"), lang.t("Người thực hiện", "By"), lang.t("Lý do", "Reason"));
-                div.table-wrap { table.stack data-testid="history" {
-                    thead { tr { th { (l_ver) } th { (l_when) } th { (l_by) } th { (l_why) } } }
-                    tbody {
-                        tr { td data-label=(l_ver) { (stored.version) " (" (lang.t("hiện tại", "current")) ")" } td data-label=(l_when) { (display::time(&stored.updated_at)) } td data-label=(l_by) { (actors.name(lang, &stored.updated_by)) } td data-label=(l_why) { (stored.change_reason) } }
-                        @for v in &history {
-                            tr { td data-label=(l_ver) { (v.version) } td data-label=(l_when) { (display::time(&v.changed_at)) } td data-label=(l_by) { (actors.name(lang, &v.changed_by)) } td data-label=(l_why) { (v.reason) } }
-                        }
-                    }
-                } }
+                (super::history::citizen(lang, &actors, &stored, &history))
             }
             (eid_links(lang, &p, c))
             (access_section(lang, &actors, &accesses))
@@ -190,69 +185,4 @@ fn eid_links(lang: Lang, p: &crate::auth::Principal, c: &dancu_domain::Citizen) 
             }
         }
     }
-}
-
-pub async fn household_page(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: Uri,
-    WebUser(p): WebUser,
-    Path(number): Path<String>,
-) -> Response {
-    let access = p.access(WEB_PURPOSE);
-    let h = match s.registry.household(&access, &number).await {
-        Ok(h) => h,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let history = s.registry.household_history(&access, &number).await.unwrap_or_default();
-    let actors = Actors::load(
-        &s.accounts,
-        std::iter::once(h.updated_by.as_str()).chain(history.iter().map(|v| v.changed_by.as_str())),
-    )
-    .await;
-    let (l_id, l_name, l_dob, l_rel) = (
-        lang.t("Số định danh", "Personal ID"),
-        lang.t("Họ và tên", "Full name"),
-        lang.t("Ngày sinh", "Date of birth"),
-        lang.t("Quan hệ với chủ hộ", "Relation to head"),
-    );
-    let body = layout(
-        lang,
-        &h.number,
-        Some(&p),
-        html! {
-            section.card {
-                h1 { (lang.t("Hộ gia đình", "Household")) " " span data-testid="household-number" { (h.number) } }
-                p.muted { (display::commune(&h.scope_commune)) }
-                div.table-wrap { table.stack data-testid="members" {
-                    thead { tr { th { (l_id) } th { (l_name) } th { (l_dob) } th { (l_rel) } } }
-                    tbody {
-                        @for m in &h.members {
-                            tr {
-                                td data-label=(l_id) { a href=(format!("/citizens/{}", m.personal_id)) { (m.personal_id) } }
-                                td data-label=(l_name) { (m.full_name) }
-                                td data-label=(l_dob) { (m.birth_date.display_vi()) }
-                                td data-label=(l_rel) { (display::relation(lang, m.relation, Some(m.sex))) }
-                            }
-                        }
-                        @if h.members_outside_scope > 0 {
-                            tr data-testid="members-outside-scope" {
-                                td colspan="4" .muted {
-                                    (h.members_outside_scope) " "
-                                    (lang.t("thành viên cư trú ngoài phạm vi quản lý của bạn (không hiển thị)",
-                                        "member(s) living outside your unit (not shown)"))
-                                }
-                            }
-                        }
-                    }
-                } }
-            }
-            section.card {
-                h2 { (lang.t("Lịch sử thay đổi", "Change history")) }
-                p { (lang.t("Phiên bản hiện tại", "Current version")) ": " (h.version) " — " (actors.name(lang, &h.updated_by)) ", " (display::time(&h.updated_at)) }
-                ul { @for v in &history { li { (v.version) ": " (actors.name(lang, &v.changed_by)) ", " (display::time(&v.changed_at)) " — " (v.reason) " (" (v.members.len()) " " (lang.t("thành viên", "members")) ")" } } }
-            }
-        },
-    );
-    page(lang_choice(&uri), StatusCode::OK, body)
 }

@@ -229,6 +229,11 @@ pub fn purpose(lang: Lang, text: &str) -> String {
     const KNOWN: &[(&str, &str, &str)] = &[
         (super::search::WEB_PURPOSE, "tra cứu nghiệp vụ (web)", "official lookup (web)"),
         (
+            super::forms::WRITE_PURPOSE,
+            "đăng ký, quản lý cư trú (web)",
+            "registration and residence management (web)",
+        ),
+        (
             "đăng ký tài khoản định danh mức 1",
             "đăng ký tài khoản định danh mức 1",
             "level-1 eID registration",

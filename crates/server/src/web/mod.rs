@@ -6,12 +6,16 @@ mod citizen;
 mod dedup;
 pub mod display;
 mod eid;
+mod forms;
+mod history;
+mod household;
 mod login;
 mod officers;
 mod portal;
 mod qr;
 mod quality;
 mod reconcile;
+mod records;
 mod search;
 
 use axum::extract::FromRequestParts;
@@ -35,8 +39,12 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
         .route("/search", get(search::search_page))
+        .route("/citizens/new-birth", get(records::birth_page).post(records::birth_submit))
         .route("/citizens/{id}", get(citizen::citizen_page))
-        .route("/households/{number}", get(citizen::household_page))
+        .route("/citizens/{id}/edit", get(records::edit_page).post(records::edit_submit))
+        .route("/citizens/{id}/address", get(records::address_page).post(records::address_submit))
+        .route("/households/{number}", get(household::household_page))
+        .route("/households/{number}/{op}", axum::routing::post(household::op_submit))
         .route("/cards", get(cards::board_page).post(cards::intake_submit))
         .route("/cards/due", get(cards::due_page))
         .route("/cards/{id}", get(cards::application_page))

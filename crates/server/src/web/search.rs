@@ -88,6 +88,7 @@ pub async fn page_handler(
                         div { button #search-button type="submit" { (lang.t("Tìm", "Search")) } }
                     }
                 }
+                p { a data-testid="new-birth-link" href="/citizens/new-birth" { (lang.t("Đăng ký khai sinh (cấp số định danh cho trẻ mới sinh)", "Register a newborn (allocate a personal ID)")) } }
             }
             @if let Some(r) = &results {
                 section.card {

@@ -16,3 +16,5 @@ mod quality;
 mod reconcile;
 mod search;
 mod security;
+mod writes;
+mod writes_browser;

@@ -224,6 +224,24 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         c.post(format!("{}/quality/runs", app.base)).bearer_auth(&admin).form(&[("csrf", "")]).send().await;
     assert_eq!(r.unwrap().status(), StatusCode::SEE_OTHER);
 
+    // The wife moved house through the address screen: her history shows the diff.
+    let r = c
+        .post(format!("{}/citizens/001187002222/address", app.base))
+        .bearer_auth(t)
+        .form(&[
+            ("csrf", ""),
+            ("expected_version", "1"),
+            ("permanent_unit", "2025:00004"),
+            ("permanent_detail", "Số 9 phố Đội Cấn"),
+            ("current_unit", "2025:00004"),
+            ("current_detail", "Số 9 phố Đội Cấn"),
+            ("reason", "chuyển chỗ ở"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
     vec![
         format!("/search?q={a}"),
         "/search?q=nguyen".into(),
@@ -243,6 +261,10 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         "/quality".into(),
         "/quality/missing_fields".into(),
         "/reconcile".into(),
+        "/citizens/new-birth".into(),
+        "/citizens/new-birth?household=HKA1".into(),
+        format!("/citizens/{a}/edit"),
+        format!("/citizens/{a}/address"),
     ]
 }
 
@@ -315,6 +337,12 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
             assert_eq!(r.status(), StatusCode::OK, "{url}");
             check(format!("{path} ({lang})"), &r.text().await.unwrap());
         }
+        // A refused form: each violation in words at its field.
+        let url = format!("{}{}", app.base, with_lang("/citizens/new-birth", lang));
+        let refused = [("csrf", ""), ("birth_date", "31/02/2026"), ("household", "HKA1"), ("reason", "")];
+        let r = app.client().post(&url).bearer_auth(&t).form(&refused).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        check(format!("a refused birth form ({lang})"), &r.text().await.unwrap());
         // The administrator's page (every role in words, units by name).
         let admin = app.token("admin").await;
         let r = app.client().get(format!("{}{}", app.base, with_lang("/officers", lang))).bearer_auth(&admin);

@@ -18,12 +18,14 @@ mod audit_writer;
 mod cards;
 mod dedup;
 mod eid;
+mod family;
 mod import;
 mod officers;
 mod quality;
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
+pub use family::{NewBirth, Split};
 
 /// Who is asking, what they may see, and why.
 #[derive(Debug, Clone)]
@@ -443,8 +445,15 @@ impl Registry {
     }
 
     /// Replaces the member list of a household the caller can see. Members living outside
-    /// the caller's scope cannot be named, moved or removed: they are kept as they are.
-    pub async fn update_household(&self, a: &Access, h: &Household, reason: &str) -> Result<HouseholdView> {
+    /// the caller's scope cannot be named, moved or removed: they are kept as they are. With
+    /// `expected_version`, a household changed since is refused (`VersionMismatch`).
+    pub async fn update_household(
+        &self,
+        a: &Access,
+        h: &Household,
+        expected_version: Option<i64>,
+        reason: &str,
+    ) -> Result<HouseholdView> {
         let current = self.store.get_household(&h.number).await?;
         let Some(current) = current.filter(|c| a.scope.covers(&c.scope_province, &c.scope_commune)) else {
             self.household(a, &h.number).await?;
@@ -462,7 +471,7 @@ impl Registry {
         }
         full.validate().map_err(|v| RegistryError::Store(StoreError::Invalid(vec![v])))?;
         let ch = change(a, reason);
-        let write = self.store.update_household(&full, &ch);
+        let write = self.store.update_household(&full, expected_version, &ch);
         let v = self.audited_write(a, "household.update", &h.number, write).await?;
         // Everyone the caller named, and every member in scope who was there before (those
         // who left included); members outside the scope were neither shown nor changed.

@@ -10,7 +10,7 @@ use super::*;
 // households
 
 pub(crate) const HOUSEHOLD_SQL: &str =
-    "SELECT number, version, updated_at, updated_by FROM households WHERE number = $1";
+    "SELECT number, version, updated_at, updated_by, change_reason FROM households WHERE number = $1";
 
 pub(crate) const HOUSEHOLD_MEMBERS_SQL: &str =
     "SELECT personal_id, full_name, birth_date, sex, relation, scope_province, scope_commune \
@@ -85,6 +85,7 @@ pub(crate) fn household_view(h: &impl RowGet, members: Vec<MemberRow>) -> Result
         version: h.int(1)?,
         updated_at: h.ts(2)?,
         updated_by: h.text(3)?,
+        change_reason: h.text(4)?,
     }))
 }
 

@@ -77,6 +77,7 @@ pub(crate) async fn household_updates_keep_history(h: &Harness) {
         .store
         .update_household(
             &household("HK9", &[(a_id, Relation::Head), (b_id, Relation::Spouse), (c_id, Relation::Child)]),
+            Some(1),
             &second,
         )
         .await
@@ -88,7 +89,7 @@ pub(crate) async fn household_updates_keep_history(h: &Harness) {
     let third = change("officer:hung", "đổi chủ hộ");
     let v = h
         .store
-        .update_household(&household("HK9", &[(b_id, Relation::Head), (c_id, Relation::Child)]), &third)
+        .update_household(&household("HK9", &[(b_id, Relation::Head), (c_id, Relation::Child)]), None, &third)
         .await
         .unwrap();
     assert_eq!((v.version, v.head), (3, b.personal_id));
@@ -106,16 +107,80 @@ pub(crate) async fn household_updates_keep_history(h: &Harness) {
     assert!(hist[0].members.iter().any(|m| m.personal_id == c.personal_id && m.relation == Relation::Child));
 
     let two_heads = household("HK9", &[(b_id, Relation::Head), (c_id, Relation::Head)]);
-    assert_eq!(rule_of(h.store.update_household(&two_heads, &third).await), "household.head_count");
+    assert_eq!(rule_of(h.store.update_household(&two_heads, None, &third).await), "household.head_count");
     let missing = household("HK404", &[(a_id, Relation::Head)]);
-    assert!(matches!(h.store.update_household(&missing, &third).await, Err(StoreError::NotFound)));
+    assert!(matches!(h.store.update_household(&missing, None, &third).await, Err(StoreError::NotFound)));
     // A refused update changes nothing.
     let other = household("HK10", &[(a_id, Relation::Head)]);
     h.store.create_household(&other, &ch).await.unwrap();
     let steal = household("HK9", &[(b_id, Relation::Head), (a_id, Relation::Spouse)]);
-    assert_eq!(rule_of(h.store.update_household(&steal, &third).await), "household.member_taken");
+    assert_eq!(rule_of(h.store.update_household(&steal, None, &third).await), "household.member_taken");
     let still = h.store.get_household("HK9").await.unwrap().unwrap();
     assert_eq!((still.version, still.members.len()), (3, 2));
+    // A change made from an older version is refused, not written over the newer one.
+    let stale = household("HK9", &[(b_id, Relation::Head)]);
+    assert!(matches!(
+        h.store.update_household(&stale, Some(2), &third).await,
+        Err(StoreError::VersionMismatch { expected: 2, actual: 3 })
+    ));
+    assert_eq!(h.store.get_household("HK9").await.unwrap().unwrap().members.len(), 2);
+}
+
+pub(crate) async fn a_birth_stores_the_child_and_the_household_or_neither(h: &Harness) {
+    let ch = change("officer:lan", "seed");
+    let mother = citizen(&id(Sex::Female, 1990, 21), "Đỗ Thị Mẹ", "1990", BA_DINH);
+    h.store.create_citizen(&mother, &ch).await.unwrap();
+    let m_id = mother.personal_id.as_str();
+    h.store.create_household(&household("HK20", &[(m_id, Relation::Head)]), &ch).await.unwrap();
+    let child = citizen(&id(Sex::Male, 2024, 22), "Đỗ Văn Con", "2024", BA_DINH);
+    let with_child =
+        household("HK20", &[(m_id, Relation::Head), (child.personal_id.as_str(), Relation::Child)]);
+    let born = change("officer:lan", "đăng ký khai sinh");
+
+    // A household that changed since it was read: neither the record nor the member is kept.
+    let stale = h.store.register_birth(&child, &with_child, 7, &born).await;
+    assert!(matches!(stale, Err(StoreError::VersionMismatch { expected: 7, actual: 1 })), "{stale:?}");
+    assert!(h.store.get_citizen(&child.personal_id).await.unwrap().is_none());
+    assert_eq!(h.store.get_household("HK20").await.unwrap().unwrap().version, 1);
+
+    let (c, v) = h.store.register_birth(&child, &with_child, 1, &born).await.unwrap();
+    assert_eq!((c.household_no.as_deref(), c.relation), (Some("HK20"), Some(Relation::Child)));
+    assert_eq!((v.version, v.members.len()), (2, 2));
+    assert_eq!(h.store.household_history("HK20").await.unwrap().len(), 1);
+}
+
+pub(crate) async fn a_split_stores_both_households_or_neither(h: &Harness) {
+    let ch = change("officer:lan", "seed");
+    let a = citizen(&id(Sex::Male, 1960, 31), "Hà Văn Cha", "1960", BA_DINH);
+    let b = citizen(&id(Sex::Male, 1988, 32), "Hà Văn Con", "1988", BA_DINH);
+    let c = citizen(&id(Sex::Female, 1990, 33), "Lê Thị Dâu", "1990", BA_DINH);
+    for x in [&a, &b, &c] {
+        h.store.create_citizen(x, &ch).await.unwrap();
+    }
+    let (a_id, b_id, c_id) = (a.personal_id.as_str(), b.personal_id.as_str(), c.personal_id.as_str());
+    let all = [(a_id, Relation::Head), (b_id, Relation::Child), (c_id, Relation::ChildInLaw)];
+    h.store.create_household(&household("HK30", &all), &ch).await.unwrap();
+    let kept = household("HK30", &[(a_id, Relation::Head)]);
+    let split = change("officer:lan", "tách hộ");
+
+    // The new number is taken: the old household keeps everyone.
+    let other = citizen(&id(Sex::Male, 1970, 34), "Ngô Văn Khác", "1970", BA_DINH);
+    h.store.create_citizen(&other, &ch).await.unwrap();
+    h.store
+        .create_household(&household("HK33", &[(other.personal_id.as_str(), Relation::Head)]), &ch)
+        .await
+        .unwrap();
+    let taken = household("HK33", &[(b_id, Relation::Head), (c_id, Relation::Spouse)]);
+    assert_eq!(
+        rule_of(h.store.split_household(&kept, 1, &taken, &split).await),
+        "household.duplicate_number"
+    );
+    assert_eq!(h.store.get_household("HK30").await.unwrap().unwrap().members.len(), 3);
+
+    let new = household("HK34", &[(b_id, Relation::Head), (c_id, Relation::Spouse)]);
+    let (old, made) = h.store.split_household(&kept, 1, &new, &split).await.unwrap();
+    assert_eq!((old.version, old.members.len()), (2, 1));
+    assert_eq!((made.head, made.members.len(), made.change_reason.as_str()), (b.personal_id, 2, "tách hộ"));
 }
 
 pub(crate) async fn allocated_ids_are_new_and_valid(h: &Harness) {

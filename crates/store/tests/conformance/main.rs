@@ -230,6 +230,8 @@ conformance!(
     search_respects_scope_and_pages,
     households_have_one_head_and_members_once,
     household_updates_keep_history,
+    a_birth_stores_the_child_and_the_household_or_neither,
+    a_split_stores_both_households_or_neither,
     allocated_ids_are_new_and_valid,
     officers_and_sessions,
     audit_chain_appends_lists_and_verifies,

@@ -6,6 +6,7 @@ mod common;
 mod access_audit;
 mod api;
 mod browser;
+mod card_law;
 mod dedup;
 mod eid;
 mod pages;

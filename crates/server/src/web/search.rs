@@ -1,17 +1,17 @@
 //! The search page: by personal ID or name (marks optional), date of birth and commune,
 //! paginated, within the officer's scope.
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use maud::html;
 
-use super::display;
+use super::{display, export};
 use super::{error_page, lang_choice, layout, page, urlencode, Lang, WebUser};
 use crate::api::citizens::SearchParams;
 use crate::error::ApiError;
 use crate::AppState;
+use dancu_store::CitizenQuery;
 
 pub const WEB_PURPOSE: &str = "tra cứu nghiệp vụ (web)";
 
@@ -31,6 +31,18 @@ pub async fn page_handler(
             Ok(q) => q,
             Err(v) => return error_page(lang, Some(p), ApiError::invalid(v)),
         };
+        if let Some(f) = export::Format::of(&uri) {
+            let access = p.access(WEB_PURPOSE);
+            let all = export::all_pages(|limit, offset| {
+                let q = CitizenQuery { limit, offset, ..q.clone() };
+                let (r, access) = (&s.registry, &access);
+                async move { r.search(access, &q).await }
+            });
+            return match all.await {
+                Ok(items) => export::respond(f, &export::search_sheet(lang, &items)),
+                Err(e) => error_page(lang, Some(p), e),
+            };
+        }
         match s.registry.search(&p.access(WEB_PURPOSE), &q).await {
             Ok(r) => Some(r),
             Err(e) => return error_page(lang, Some(p), e.into()),
@@ -67,6 +79,7 @@ pub async fn page_handler(
             @if let Some(r) = &results {
                 section.card {
                     h2 data-testid="result-count" { (lang.t("Kết quả", "Results")) ": " (r.total) }
+                    @if !r.items.is_empty() { (export::links(lang, &uri)) }
                     @if r.items.is_empty() {
                         p.muted { (lang.t("Không tìm thấy công dân nào trong phạm vi quản lý.", "No citizen found in your scope.")) }
                     } @else {
@@ -121,14 +134,9 @@ fn pager_link(p: &SearchParams, offset: u64) -> String {
     s
 }
 
-pub async fn search_page(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: Uri,
-    user: WebUser,
-    params: Result<Query<SearchParams>, QueryRejection>,
-) -> Response {
-    match params {
+pub async fn search_page(State(s): State<AppState>, lang: Lang, uri: Uri, user: WebUser) -> Response {
+    // `format` (a download) is the page's, not the search's.
+    match Query::<SearchParams>::try_from_uri(&export::without_format(&uri)) {
         Ok(Query(params)) => page_handler(s, lang, uri, user, params).await,
         Err(e) => error_page(lang, Some(&user.0), e.into()),
     }

@@ -12,6 +12,22 @@ on_both_backends!(
     the_application_kind_is_checked_against_the_holders_cards
 );
 
+/// Takes a first issue (biometrics captured) for `personal_id` and moves it to hand-over.
+pub(crate) async fn issue_card(app: &TestApp, t: &str, personal_id: &str) {
+    let url = format!("{}/api/v1/card-applications", app.base);
+    let first = json!({"personal_id": personal_id, "kind": "first_issue", "biometrics_captured": true, "reason": "x"});
+    let r = app.post_json(t, &url, &first).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let tr = format!("{url}/{}/transitions", body(r).await["id"].as_i64().unwrap());
+    for step in [
+        json!({"to": "sent_to_production", "expected_version": 1}),
+        json!({"to": "card_received", "expected_version": 2}),
+        json!({"to": "handed_over", "handover_method": "post", "expected_version": 3}),
+    ] {
+        assert_eq!(app.post_json(t, &tr, &step).await.status(), StatusCode::OK);
+    }
+}
+
 fn rule_of(v: &Value) -> (Option<&str>, Option<&str>) {
     let first = &v["error"]["violations"][0];
     (first["field"].as_str(), first["rule"].as_str())
@@ -97,15 +113,7 @@ async fn the_application_kind_is_checked_against_the_holders_cards(backend: &'st
     // A first issue, handed over; then a second first issue is refused, a re-issue is taken.
     let first =
         json!({"personal_id": a_id, "kind": "first_issue", "biometrics_captured": true, "reason": "x"});
-    let r = app.post_json(&t, &url, &first).await;
-    let tr = format!("{url}/{}/transitions", body(r).await["id"].as_i64().unwrap());
-    for step in [
-        json!({"to": "sent_to_production", "expected_version": 1}),
-        json!({"to": "card_received", "expected_version": 2}),
-        json!({"to": "handed_over", "handover_method": "post", "expected_version": 3}),
-    ] {
-        assert_eq!(app.post_json(&t, &tr, &step).await.status(), StatusCode::OK);
-    }
+    issue_card(app, &t, &a_id).await;
     let r = app.post_json(&t, &url, &first).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(rule_of(&body(r).await), (Some("kind"), Some("card.kind_has_card")));

@@ -9,6 +9,7 @@ mod browser;
 mod card_law;
 mod dedup;
 mod eid;
+mod export;
 mod pages;
 mod phone;
 mod quality;

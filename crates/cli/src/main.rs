@@ -2,10 +2,13 @@
 
 mod config;
 mod demo;
+mod demo_seed;
+mod demo_summary;
 mod import;
 mod matching_cmd;
 mod nats_checkpoints;
 mod registry_dedup;
+mod rejects;
 mod serve;
 
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 mod common;
 
 mod audit;
+mod demo;
 mod import;
 mod officer;
 mod registry_dedup;

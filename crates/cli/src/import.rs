@@ -296,8 +296,10 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
         PathBuf::from(p)
     });
     let rejects = Arc::new(Mutex::new(Rejects::create(&rejects_path)?));
+    // XLSX and `;` files are read through a `,` copy (its rows keep the sheet's row numbers).
+    let input = crate::table_input::comma_csv(&args.file)?;
     let size =
-        std::fs::metadata(&args.file).with_context(|| format!("opening {}", args.file.display()))?.len();
+        std::fs::metadata(&input.path).with_context(|| format!("opening {}", args.file.display()))?.len();
     let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template(
@@ -307,7 +309,7 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportRow>>(2);
     let parser = {
-        let (path, rejects, bar) = (args.file.clone(), rejects.clone(), bar.clone());
+        let (path, rejects, bar) = (input.path.clone(), rejects.clone(), bar.clone());
         let batch = args.batch.max(1);
         std::thread::spawn(move || parse_thread(path, batch, rejects, tx, bar))
     };

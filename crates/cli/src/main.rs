@@ -10,6 +10,7 @@ mod nats_checkpoints;
 mod registry_dedup;
 mod rejects;
 mod serve;
+mod table_input;
 
 use std::path::PathBuf;
 

@@ -23,7 +23,7 @@ fn main() {
             let year = 1940 + (i % 80) as i32;
             let birth = chrono::NaiveDate::from_ymd_opt(year, 1 + i % 12, 1 + i % 28).unwrap();
             CitizenSummary {
-                personal_id: PersonalId::compose("024", sex, year, i).unwrap(),
+                personal_id: PersonalId::compose("24", sex, year, i).unwrap(),
                 full_name: format!("{} Văn {}", family[i as usize % 8], given[i as usize % 9]),
                 birth_date: if i % 10 == 0 { PartialDate::Year(year) } else { PartialDate::Full(birth) },
                 sex,

@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod demo;
+mod excel_in;
 mod import;
 mod officer;
 mod registry_dedup;

@@ -124,20 +124,25 @@ pub async fn submit(
         let format = u.format.clone();
         let list = u.list;
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            std::fs::create_dir_all(&dir).map_err(|_| ApiError::internal())?;
+            std::fs::create_dir_all(dir.join("converted")).map_err(|_| ApiError::internal())?;
             let input = dir.join("list.csv");
             let out = dir.join("result.csv");
             let result = (|| {
                 std::fs::write(&input, &list).map_err(|_| ApiError::internal())?;
-                let mut loader = Loader::default();
-                loader.read_csv(&input, &cfg, 0).map_err(|e| {
+                // XLSX or a `;` list: read through a `,` copy (errors name "list.csv" only).
+                let bad = |e: dancu_matching::MatchError| {
                     invalid(
                         "list",
                         "reconcile.input",
                         format!("Tệp không hợp lệ: {e}"),
                         format!("invalid list: {e}"),
                     )
-                })?;
+                };
+                let input =
+                    dancu_matching::table::as_comma_csv(&input, &dir.join("converted").join("list.csv"))
+                        .map_err(bad)?;
+                let mut loader = Loader::default();
+                loader.read_csv(&input, &cfg, 0).map_err(bad)?;
                 reconcile::load_registry(&mut loader, citizens.iter().map(|c| c.to_draft()), &cfg);
                 let ds = Dataset::from_loader(loader, true);
                 let results = reconcile::reconcile(&ds, &cfg, cfg.settings.threshold);

@@ -2,6 +2,7 @@
 //! SQLite): generated citizens, demo officer accounts, and the server. A second start
 //! reuses the folder.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -360,7 +361,8 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
     let audit =
         crate::config::checkpoint_policy(&args.database_url(), settings.audit_checkpoint_every).await?;
     let app = dancu_server::Application::build(db, config, audit).await?;
-    println!("{banner}");
+    // A closed stdout (piped into a pager that quit) must not stop the server.
+    let _ = writeln!(std::io::stdout(), "{banner}");
     app.serve(listener, None, crate::serve::shutdown_signal()).await?;
     Ok(())
 }

@@ -55,7 +55,9 @@ fn the_demo_explains_its_rows_seeds_every_page_and_serves_the_lan() {
     let mut stderr = child.stderr.take().unwrap();
     let mut port = None;
     let mut banner = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+    // Kept open until the end: the server must not write to a closed pipe.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.by_ref().lines() {
         let line = line.unwrap();
         banner.push_str(&line);
         banner.push('\n');
@@ -67,13 +69,21 @@ fn the_demo_explains_its_rows_seeds_every_page_and_serves_the_lan() {
         }
     }
     let port = port.unwrap_or_else(|| panic!("no address in {banner}"));
-    let resp = (0..5).map(|_| get_login(port)).find(|r| !r.is_empty()).unwrap_or_default();
+    // The banner comes just before the server starts accepting: retry for a few seconds.
+    let resp = (0..60)
+        .map(|i| {
+            std::thread::sleep(std::time::Duration::from_millis(if i == 0 { 0 } else { 500 }));
+            get_login(port)
+        })
+        .find(|r| r.contains("Set-Cookie") || r.contains("set-cookie"))
+        .unwrap_or_default();
     child.kill().unwrap();
     child.wait().unwrap();
+    drop(stdout);
     let mut err = String::new();
     stderr.read_to_string(&mut err).unwrap();
     let cookie = resp.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).unwrap_or_default();
-    assert!(!cookie.is_empty() && !cookie.contains("Secure"), "{resp}");
+    assert!(!cookie.is_empty() && !cookie.contains("Secure"), "{resp} / {err}");
     assert!(err.contains("warning: dancu serves plain HTTP"), "{err}");
     assert!(!err.contains("cookies are marked Secure"), "{err}");
     assert!(banner.contains("From another device on the network: http://") || !has_lan(), "{banner}");

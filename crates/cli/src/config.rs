@@ -160,7 +160,7 @@ pub async fn open_registry(database_url: &str) -> Result<(Database, Registry, Au
     Ok((db, registry, writer))
 }
 
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct ServeArgs {
     #[arg(long, env = "DANCU_DATABASE_URL")]
     pub database_url: Option<String>,

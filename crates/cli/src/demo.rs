@@ -2,6 +2,7 @@
 //! SQLite): generated citizens, demo officer accounts, and the server. A second start
 //! reuses the folder.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use anyhow::{Context, Result};
 use dancu_store::registry::{Access, Registry};
 use dancu_store::{CitizenQuery, Database, NewOfficer, Officer, Role, Scope};
 
-use crate::config::{load_or_create_keys, load_or_create_secret, load_or_create_token, FileConfig};
+use crate::config::FileConfig;
 use crate::import::{import_into, ImportArgs};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -25,11 +26,36 @@ pub struct DemoArgs {
     pub province: String,
     #[arg(long, default_value_t = 2025)]
     pub seed: u64,
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
+    /// Address to listen on (default: the config file's, else 127.0.0.1:8080). Use
+    /// 0.0.0.0:8080 to open the demo from other devices on the LAN.
+    #[arg(long, env = "DANCU_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Mark cookies Secure (default true). Over plain http:// from another device, browsers
+    /// drop Secure cookies: pass `--cookie-secure false` on a trusted LAN, or use HTTPS.
+    #[arg(long, env = "DANCU_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
     /// Prepare the data folder and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+impl DemoArgs {
+    fn database_url(&self) -> String {
+        format!("sqlite://{}", self.data_dir.join("dancu.db").display())
+    }
+
+    /// The server settings as `serve` resolves them (flags, then the config file: cookies,
+    /// session and token lifetimes, limits, key files), on the demo's database; key files
+    /// default to the data folder.
+    fn settings(&self, file: &FileConfig) -> Result<crate::config::ServeSettings> {
+        crate::config::ServeArgs {
+            database_url: Some(self.database_url()),
+            listen: self.listen,
+            cookie_secure: self.cookie_secure,
+            ..Default::default()
+        }
+        .resolve(file)
+    }
 }
 
 /// Demo accounts: (username, password, display name, role, scope). The two commune
@@ -141,19 +167,19 @@ fn plant_duplicates(cfg: &dancu_gen::GenConfig, csv: &std::path::Path, dir: &std
 }
 
 /// The database, the demo logins, and a sample citizen for the portal walk-through.
-pub async fn prepare(args: &DemoArgs) -> Result<(Database, Vec<DemoLogin>, Option<String>)> {
+pub async fn prepare(
+    args: &DemoArgs,
+    secrets: &dancu_server::secrets::Secrets,
+) -> Result<(Database, Vec<DemoLogin>, Option<String>)> {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let db = args.data_dir.join("dancu.db");
-    let url = format!("sqlite://{}", db.display());
+    let url = args.database_url();
     let policy = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10)).await?;
     let db = Database::open(&url, policy.key.clone()).await?;
     // Every access to personal data below (the import, the first checks, the officer
     // accounts, the communes and the sample citizen for the banner) goes through the
     // registry and is audited as a `system:` job.
     let (registry, writer) = db.start_registry(crate::config::AUDIT_BATCH, Some(policy));
-    let prepared = prepare_with(args, &db, &registry, started).await;
+    let prepared = prepare_with(args, &db, &registry, secrets, started).await;
     drop(registry);
     writer.shutdown().await;
     let (logins, sample) = prepared?;
@@ -164,6 +190,7 @@ async fn prepare_with(
     args: &DemoArgs,
     db: &Database,
     registry: &Registry,
+    secrets: &dancu_server::secrets::Secrets,
     started: Instant,
 ) -> Result<(Vec<DemoLogin>, Option<String>)> {
     let province = dancu_domain::admin_units()
@@ -171,7 +198,8 @@ async fn prepare_with(
         .with_context(|| format!("--province {}: not a 2025 province code", args.province))?
         .name
         .clone();
-    if db.citizen_count().await? == 0 {
+    let first_run = db.citizen_count().await? == 0;
+    if first_run {
         let csv = args.data_dir.join("demo-citizens.csv");
         eprintln!("generating {} people of {province} …", args.people);
         let cfg = dancu_gen::GenConfig {
@@ -196,12 +224,14 @@ async fn prepare_with(
         )
         .await?;
         eprintln!("{report}");
+        eprintln!("{}", crate::demo_summary::planted(&report, &csv)?);
         // The first checks read every record: bulk accesses.
         let scope = Scope::Province(args.province.clone());
         let found = crate::registry_dedup::find(registry, "demo", &scope, None, None).await?;
-        let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
-        registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
-        eprintln!("duplicate check: {} candidate pairs among {} records", found.new, found.records);
+        eprintln!(
+            "duplicate check: {} candidate pairs among {} records (the worklist at /dedup)",
+            found.new, found.records
+        );
     }
     let demo = Access::system("demo", "chuẩn bị tài khoản và ví dụ cho bản trình diễn");
     let communes = populated_communes(registry, &demo, &args.province).await?;
@@ -246,6 +276,19 @@ async fn prepare_with(
         Some((code, _)) => sample_citizen(registry, &demo, code).await?,
         None => None,
     };
+    if first_run {
+        for (code, name) in &communes {
+            let keep = sample.as_deref().and_then(|s| s.split(' ').next());
+            let s = crate::demo_seed::seed(registry, secrets, code, keep).await?;
+            eprintln!(
+                "{name}: {} cards (some due for renewal or expired), {} card applications, {} eID accounts seeded",
+                s.cards, s.applications, s.eid_accounts
+            );
+        }
+        // After the cards: the quality rules then also find expired cards still marked valid.
+        let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+        registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
+    }
     Ok((logins, sample))
 }
 
@@ -274,24 +317,30 @@ async fn sample_citizen(registry: &Registry, a: &Access, commune: &str) -> Resul
         }))
 }
 
-pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
-    let (db, logins, sample) = prepare(&args).await?;
+pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let settings = args.settings(file)?;
+    let secrets = dancu_server::secrets::Secrets::new(settings.server.secret_keys.clone());
+    let (db, logins, sample) = prepare(&args, &secrets).await?;
     if args.no_serve {
         return Ok(());
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("binding {}", args.listen))?;
+        .with_context(|| format!("binding {}", settings.listen))?;
     let port = listener.local_addr()?.port();
-    let metrics_token_file = args.data_dir.join("metrics.token");
-    let config = dancu_server::ServerConfig {
-        token_secret: load_or_create_secret(&args.data_dir.join("token.secret"))?,
-        secret_keys: load_or_create_keys(&args.data_dir.join("secrets.key"))?,
-        metrics_token: Some(load_or_create_token(&metrics_token_file)?),
-        ..Default::default()
-    };
-    let mut banner =
-        format!("\ndancu demo is running: http://localhost:{port}/\n\nDemo logins (username / password):\n");
+    let metrics_token_file =
+        file.metrics_token_file.as_ref().map_or(args.data_dir.join("metrics.token"), PathBuf::from);
+    let config = settings.server;
+    for line in crate::demo_summary::network_notes(settings.listen, config.cookie_secure) {
+        eprintln!("{line}");
+    }
+    let mut banner = format!("\ndancu demo is running: http://localhost:{port}/\n");
+    for url in crate::demo_summary::lan_addresses(settings.listen, port) {
+        banner.push_str(&format!("From another device on the network: {url}\n"));
+    }
+    banner.push_str("\nDemo logins (username / password):\n");
     for l in &logins {
         banner.push_str(&format!("  {:<8} / {:<20} {}\n", l.username, l.password, l.description));
     }
@@ -309,10 +358,11 @@ pub async fn run(args: DemoArgs, _file: &FileConfig) -> Result<()> {
             .replace("{metrics}", &metrics_token_file.display().to_string())
             .as_str(),
     );
-    let url = format!("sqlite://{}", args.data_dir.join("dancu.db").display());
-    let audit = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10)).await?;
+    let audit =
+        crate::config::checkpoint_policy(&args.database_url(), settings.audit_checkpoint_every).await?;
     let app = dancu_server::Application::build(db, config, audit).await?;
-    println!("{banner}");
+    // A closed stdout (piped into a pager that quit) must not stop the server.
+    let _ = writeln!(std::io::stdout(), "{banner}");
     app.serve(listener, None, crate::serve::shutdown_signal()).await?;
     Ok(())
 }

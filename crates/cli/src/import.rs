@@ -6,8 +6,10 @@
 //! failure or crash leaves earlier batches and earlier data intact.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+use crate::rejects::Rejects;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -48,86 +50,29 @@ pub struct ImportReport {
     pub inserted: u64,
     pub skipped_existing: u64,
     pub rejected: u64,
+    /// Rows whose personal ID is stored with other data (`citizen.conflict`), in a file of
+    /// their own: they need a person to decide, not a fix of the row.
+    pub conflicts: u64,
     pub seconds: f64,
     pub rejects_file: PathBuf,
+    pub conflicts_file: PathBuf,
 }
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} rows: {} imported, {} already present, {} rejected (see {}) in {:.2}s ({:.0} rows/s)",
+            "{} rows: {} imported, {} already present, {} rejected (see {}), {} same-ID conflicts (see {}) in {:.2}s ({:.0} rows/s)",
             self.rows,
             self.inserted,
             self.skipped_existing,
             self.rejected,
             self.rejects_file.display(),
+            self.conflicts,
+            self.conflicts_file.display(),
             self.seconds,
             self.rows as f64 / self.seconds.max(1e-9)
         )
-    }
-}
-
-/// Rejects file: `line,field,rule,message_vi,message_en` then the row's own columns.
-/// Written to `<path>.partial`, flushed after every committed batch (an interrupted import
-/// leaves whole rows up to its last batch) and renamed to `<path>` when the import ends.
-struct Rejects {
-    w: csv::Writer<std::fs::File>,
-    count: u64,
-    partial: PathBuf,
-    path: PathBuf,
-}
-
-impl Rejects {
-    fn create(path: &Path) -> Result<Self> {
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        // Flexible: a rejected row may have more fields than the header (short rows are
-        // padded below, so every row has at least the header's columns).
-        let mut w = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_path(&partial)
-            .with_context(|| format!("creating rejects file {}", partial.display()))?;
-        let mut header = vec!["line", "field", "rule", "message_vi", "message_en"];
-        header.extend(CSV_COLUMNS);
-        w.write_record(&header)?;
-        w.flush()?;
-        Ok(Rejects { w, count: 0, partial, path: path.to_path_buf() })
-    }
-
-    /// Makes what is written so far durable in the partial file.
-    fn flush(&mut self) -> Result<()> {
-        self.w.flush()?;
-        Ok(())
-    }
-
-    /// Flushes and gives the file its final name.
-    fn finish(&mut self) -> Result<()> {
-        self.w.flush()?;
-        self.w.get_ref().sync_all()?;
-        std::fs::rename(&self.partial, &self.path)
-            .with_context(|| format!("renaming {} to {}", self.partial.display(), self.path.display()))
-    }
-
-    fn write(&mut self, line: u64, v: &Violation, raw: &csv::StringRecord) -> Result<()> {
-        self.write_all(line, std::slice::from_ref(v), raw)
-    }
-
-    /// One line per bad row; several broken rules are joined with ` | `.
-    fn write_all(&mut self, line: u64, vs: &[Violation], raw: &csv::StringRecord) -> Result<()> {
-        let line = line.to_string();
-        let join = |f: &dyn Fn(&Violation) -> &str| vs.iter().map(f).collect::<Vec<_>>().join(" | ");
-        let (field, rule) = (join(&|v| v.field.as_str()), join(&|v| v.rule));
-        let (vi, en) = (join(&|v| v.message_vi.as_str()), join(&|v| v.message_en.as_str()));
-        let mut rec: Vec<&str> = vec![&line, &field, &rule, &vi, &en];
-        rec.extend(raw.iter());
-        while rec.len() < 5 + CSV_COLUMNS.len() {
-            rec.push("");
-        }
-        self.w.write_record(&rec)?;
-        self.count += 1;
-        Ok(())
     }
 }
 
@@ -351,8 +296,10 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
         PathBuf::from(p)
     });
     let rejects = Arc::new(Mutex::new(Rejects::create(&rejects_path)?));
+    // XLSX and `;` files are read through a `,` copy (its rows keep the sheet's row numbers).
+    let input = crate::table_input::comma_csv(&args.file)?;
     let size =
-        std::fs::metadata(&args.file).with_context(|| format!("opening {}", args.file.display()))?.len();
+        std::fs::metadata(&input.path).with_context(|| format!("opening {}", args.file.display()))?.len();
     let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template(
@@ -362,14 +309,15 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportRow>>(2);
     let parser = {
-        let (path, rejects, bar) = (args.file.clone(), rejects.clone(), bar.clone());
+        let (path, rejects, bar) = (input.path.clone(), rejects.clone(), bar.clone());
         let batch = args.batch.max(1);
         std::thread::spawn(move || parse_thread(path, batch, rejects, tx, bar))
     };
     let file_name = args.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let reason = args.reason.clone().unwrap_or_else(|| format!("nhập dữ liệu từ tệp {file_name}"));
     let a = Access::system("import", &reason);
-    let mut report = ImportReport { rejects_file: rejects_path, ..Default::default() };
+    let conflicts_file = rejects.lock().unwrap().conflicts_path().to_path_buf();
+    let mut report = ImportReport { rejects_file: rejects_path, conflicts_file, ..Default::default() };
     // About 200 bytes a row in generated files; the estimate only decides whether the
     // search indexes are rebuilt once at the end instead of maintained row by row.
     registry.import_begin(&a, size / 200).await.context("preparing the import")?;
@@ -410,7 +358,7 @@ pub async fn import_into(registry: &Registry, args: &ImportArgs, progress: bool)
     bar.finish_and_clear();
     let mut r = rejects.lock().unwrap();
     r.finish()?;
-    report.rejected = r.count;
+    (report.rejected, report.conflicts) = r.counts();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

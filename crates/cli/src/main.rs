@@ -2,12 +2,16 @@
 
 mod config;
 mod demo;
+mod demo_seed;
+mod demo_summary;
 mod import;
 mod matching_cmd;
 mod nats_checkpoints;
 mod officer_cmd;
 mod registry_dedup;
+mod rejects;
 mod serve;
+mod table_input;
 
 use std::path::PathBuf;
 

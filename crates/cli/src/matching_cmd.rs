@@ -306,7 +306,9 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<()> {
     let cfg = load_config(args.common.mapping.as_deref())?;
     let t = threshold(args.common.threshold, &cfg)?;
     let mut loader = dancu_matching::Loader::default();
-    loader.read_csv(&args.input, &cfg, 0)?;
+    // XLSX and `;` lists are read through a `,` copy, which the result file is written from.
+    let input = crate::table_input::comma_csv(&args.input)?;
+    loader.read_csv(&input.path, &cfg, 0)?;
     let sector_issues = loader.issues.len();
     match (&args.registry, &args.database_url) {
         (Some(path), _) => reconcile::load_registry_csv(&mut loader, path, &cfg)?,
@@ -334,7 +336,7 @@ pub fn reconcile(args: &ReconcileArgs) -> Result<()> {
         eprintln!("registry: {} rows or fields could not be read", registry_issues.len());
     }
     let results = reconcile::reconcile(&ds, &cfg, t);
-    reconcile::write_result(&args.input, &args.out, &results, &ds.issues)?;
+    reconcile::write_result(&input.path, &args.out, &results, &ds.issues)?;
     let rejected = ds.issues.iter().filter(|i| i.dropped).count() as u64;
     let summary = reconcile::summary(&results, rejected);
     let mut totals = [0u64; reconcile::STATUSES.len()];

@@ -1,8 +1,9 @@
 //! The ID card (CCCD gắn chip / thẻ căn cước): kinds of application, the stages an application
-//! runs through, card expiry by the 25 / 40 / 60 rule, and the status of a card on a date.
+//! runs through, card expiry by the 14 / 25 / 40 / 60 rule (25 / 40 / 60 for CCCD cards issued
+//! before 1 July 2024), and the status of a card on a date.
 //!
 //! Conventions (see docs/IDENTITY.md):
-//! - A card "must be changed when the holder reaches 25, 40 and 60"; the expiry printed on the
+//! - A card "must be changed when the holder reaches 14, 25, 40 and 60"; the expiry printed on the
 //!   card is the birthday of that milestone, and the card is valid up to and including that
 //!   day ([`CardStatus::Expired`] from the next day).
 //! - A card issued within two years before a milestone (on or after the birthday two years
@@ -390,6 +391,27 @@ fn stage_violation(rule: &'static str, vi: String, en: String) -> Violation {
 /// `card.stage_skip`, `card.stage_back_without_reason`, `card.stage_back_not_allowed`,
 /// `card.stage_not_allowed`, `card.biometrics_missing`.
 pub fn transition(from: &Stage, to: &Stage, reason: Option<&str>) -> Result<(), Violation> {
+    transition_with(from, to, reason, true)
+}
+
+/// [`transition`] for a holder from whom biometrics are collected or not
+/// ([`crate::law2023::biometrics_collected`]): a child under 6 goes to production without a
+/// capture, and recording one is refused (`card.biometrics_under_6`).
+pub fn transition_with(
+    from: &Stage,
+    to: &Stage,
+    reason: Option<&str>,
+    biometrics_collected: bool,
+) -> Result<(), Violation> {
+    if !biometrics_collected {
+        match (from, to) {
+            (Stage::Intake { .. }, Stage::Intake { biometrics_captured: true }) => {
+                return Err(crate::law2023::biometrics_under_6())
+            }
+            (Stage::Intake { biometrics_captured: false }, Stage::SentToProduction) => return Ok(()),
+            _ => {}
+        }
+    }
     let (fk, tk) = (from.kind(), to.kind());
     if fk.is_terminal() {
         return Err(stage_violation(
@@ -484,12 +506,21 @@ pub struct ExpiryRule {
 }
 
 impl ExpiryRule {
-    /// 25, 40 and 60 with a two-year margin (DOMAIN.md §4).
-    pub const STANDARD: ExpiryRule = ExpiryRule { milestones: &[25, 40, 60], margin_years: 2 };
-    /// The same with a change at 14 as well, for cards issued to children under 14 under the
-    /// 2023 Law on Identification (in force 1 July 2024). *Unconfirmed*: kept as an option,
-    /// not the default.
-    pub const WITH_AGE_14: ExpiryRule = ExpiryRule { milestones: &[14, 25, 40, 60], margin_years: 2 };
+    /// The 2020 Citizen Identification Law (CCCD): 25, 40 and 60 with a two-year margin.
+    pub const CCCD_2020: ExpiryRule = ExpiryRule { milestones: &[25, 40, 60], margin_years: 2 };
+    /// The 2023 Law on Identification, Art. 21: 14, 25, 40 and 60 with a two-year margin
+    /// (a card can be issued from birth, Art. 19).
+    pub const LAW_2023: ExpiryRule = ExpiryRule { milestones: &[14, 25, 40, 60], margin_years: 2 };
+
+    /// The rule a card issued on `issue_date` follows: a CCCD issued before 1 July 2024 keeps
+    /// the expiry printed on it (Art. 46(1)), later cards follow Art. 21.
+    pub fn for_issue_date(issue_date: NaiveDate) -> &'static ExpiryRule {
+        if issue_date < crate::law2023::IN_FORCE {
+            &ExpiryRule::CCCD_2020
+        } else {
+            &ExpiryRule::LAW_2023
+        }
+    }
 }
 
 /// An age at which a card must be changed, and the day the holder reaches it.
@@ -523,10 +554,11 @@ pub fn next_milestone_with(
     })
 }
 
-/// The milestone (25, 40 or 60) at which a card issued on `issue_date` stops being valid;
-/// `None` when the card is valid for life (issued at 58 or later).
+/// The milestone at which a card issued on `issue_date` stops being valid, by the law in force
+/// on that day ([`ExpiryRule::for_issue_date`]); `None` when the card is valid for life
+/// (issued at 58 or later).
 pub fn next_milestone(birth: &PartialDate, issue_date: NaiveDate) -> Option<Milestone> {
-    next_milestone_with(&ExpiryRule::STANDARD, birth, issue_date)
+    next_milestone_with(ExpiryRule::for_issue_date(issue_date), birth, issue_date)
 }
 
 /// The expiry date printed on a card issued on `issue_date` (the birthday of the milestone,
@@ -612,7 +644,7 @@ pub struct Card {
 }
 
 impl Card {
-    /// A newly issued card with its expiry computed by the 25 / 40 / 60 rule.
+    /// A newly issued card with its expiry computed by the rule of its issue date.
     pub fn issue(
         number: PersonalId,
         birth: &PartialDate,
@@ -666,8 +698,21 @@ impl Card {
 // Issuing: what a hand-over decides
 // ---------------------------------------------------------------------------------------------
 
-/// Who issues cards (printed on the card).
+/// Who issued CCCD cards before 1 July 2024 (printed on the card).
 pub const CARD_AUTHORITY: &str = "Cục Cảnh sát quản lý hành chính về trật tự xã hội";
+
+/// Who issues the thẻ căn cước from 1 July 2024 (printed on the card; *unconfirmed*, see
+/// docs/IDENTITY.md).
+pub const CARD_AUTHORITY_2023: &str = "Bộ Công an";
+
+/// The authority printed on a card issued on `issue_date`.
+pub fn card_authority(issue_date: NaiveDate) -> &'static str {
+    if issue_date < crate::law2023::IN_FORCE {
+        CARD_AUTHORITY
+    } else {
+        CARD_AUTHORITY_2023
+    }
+}
 
 /// The registry's standing notice window: a card is due for renewal from this many days
 /// before its expiry ([`renewal_due_from`]).
@@ -677,7 +722,7 @@ pub const RENEWAL_NOTICE_DAYS: u32 = 30;
 /// which take this status.
 pub const PREVIOUS_CARDS_BECOME: CardStatus = CardStatus::Revoked;
 
-/// A card being issued, as the rules decide it: the card (expiry by the 25 / 40 / 60 rule)
+/// A card being issued, as the rules decide it: the card (expiry by the rule of its issue date)
 /// and the first day it is due for renewal. Storing it also gives the holder's earlier valid
 /// cards the status [`PREVIOUS_CARDS_BECOME`]. Storage records exactly this.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -693,7 +738,7 @@ pub fn issues_card(to: &Stage) -> bool {
 }
 
 /// The card a hand-over at `at` issues to `number` (born `birth`): dated the Vietnam day of
-/// `at`, by [`CARD_AUTHORITY`].
+/// `at`, by the authority of that day.
 pub fn hand_over(
     number: PersonalId,
     birth: &PartialDate,
@@ -703,13 +748,13 @@ pub fn hand_over(
 }
 
 /// A card issued on `issue_date` (a hand-over, or a card issued before the registry kept
-/// applications), by [`CARD_AUTHORITY`].
+/// applications), by the authority of that day ([`card_authority`]).
 pub fn issuance(
     number: PersonalId,
     birth: &PartialDate,
     issue_date: NaiveDate,
 ) -> Result<Issuance, Violation> {
-    let card = Card::issue(number, birth, issue_date, CARD_AUTHORITY)?;
+    let card = Card::issue(number, birth, issue_date, card_authority(issue_date))?;
     Ok(Issuance { renewal_due_from: renewal_due_from(birth, issue_date, RENEWAL_NOTICE_DAYS), card })
 }
 
@@ -737,7 +782,7 @@ mod tests {
         assert_eq!(i.card.issue_date, d(2026, 1, 1));
         assert_eq!(i.card.expiry, Some(d(2030, 6, 15)));
         assert_eq!(i.renewal_due_from, Some(d(2030, 6, 15) - chrono::Duration::days(30)));
-        assert_eq!(i.card.issuing_authority, CARD_AUTHORITY);
+        assert_eq!(i.card.issuing_authority, CARD_AUTHORITY_2023);
         assert_eq!(PREVIOUS_CARDS_BECOME, CardStatus::Revoked);
         assert!(issues_card(&Stage::HandedOver { method: HandoverMethod::Post }));
         assert!(!issues_card(&Stage::CardReceived));
@@ -1009,14 +1054,36 @@ mod tests {
     }
 
     #[test]
-    fn age_14_rule_is_an_option() {
-        let birth = full(2015, 9, 1);
+    fn a_child_under_six_goes_to_production_without_biometrics() {
+        assert!(transition_with(&intake(false), &Stage::SentToProduction, None, false).is_ok());
         assert_eq!(
-            next_milestone_with(&ExpiryRule::WITH_AGE_14, &birth, d(2024, 9, 1)),
-            Some(Milestone { age: 14, date: d(2029, 9, 1) })
+            transition_with(&intake(false), &intake(true), None, false).unwrap_err().rule,
+            "card.biometrics_under_6"
         );
-        assert_eq!(next_milestone_with(&ExpiryRule::WITH_AGE_14, &birth, d(2027, 9, 1)).unwrap().age, 25);
-        assert_eq!(next_milestone(&birth, d(2024, 9, 1)).unwrap().age, 25);
+        assert_eq!(
+            transition_with(&intake(false), &Stage::SentToProduction, None, true).unwrap_err().rule,
+            "card.biometrics_missing"
+        );
+        // Other moves are unchanged.
+        assert_eq!(
+            transition_with(&intake(false), &Stage::CardReceived, None, false).unwrap_err().rule,
+            "card.stage_skip"
+        );
+    }
+
+    #[test]
+    fn cards_issued_from_july_2024_change_at_14() {
+        let birth = full(2015, 9, 1);
+        // A child's card under the 2023 law expires on the 14th birthday.
+        assert_eq!(next_milestone(&birth, d(2024, 9, 1)), Some(Milestone { age: 14, date: d(2029, 9, 1) }));
+        // Issued at 12 (within two years of 14): valid to 25.
+        assert_eq!(next_milestone(&birth, d(2027, 9, 1)).unwrap().age, 25);
+        // The day before the law: the 2020 rule, no change at 14.
+        assert_eq!(next_milestone(&full(2009, 9, 1), d(2024, 6, 30)).unwrap().age, 25);
+        assert_eq!(next_milestone(&full(2009, 9, 1), d(2024, 7, 1)).unwrap().age, 25); // at 14y 10m
+        assert_eq!(next_milestone(&full(2012, 9, 1), d(2024, 7, 1)).unwrap().age, 14);
+        assert_eq!(card_authority(d(2024, 6, 30)), CARD_AUTHORITY);
+        assert_eq!(card_authority(d(2024, 7, 1)), CARD_AUTHORITY_2023);
     }
 
     #[test]
@@ -1058,14 +1125,33 @@ mod tests {
         fn expiry_invariants(by in 1930i32..2020, bm in 1u32..=12, bd in 1u32..=28, age_days in 0i64..(80 * 366)) {
             let birth = full(by, bm, bd);
             let issue = d(by, bm, bd) + Duration::days(age_days);
+            let ages: &[u32] = if issue < crate::law2023::IN_FORCE { &[25, 40, 60] } else { &[14, 25, 40, 60] };
             match next_milestone(&birth, issue) {
                 Some(m) => {
-                    prop_assert!([25, 40, 60].contains(&m.age));
+                    prop_assert!(ages.contains(&m.age));
                     prop_assert_eq!(m.date, d(by + m.age as i32, bm, bd));
                     prop_assert!(issue < birthday_at(&birth, m.age - 2));
                     prop_assert!(birth.age_on(issue) < m.age as i32 - 2);
+                    // No earlier milestone was skipped: every earlier age's margin had begun.
+                    for &a in ages.iter().filter(|&&a| a < m.age) {
+                        prop_assert!(issue >= birthday_at(&birth, a - 2));
+                    }
                 }
                 None => prop_assert!(birth.age_on(issue) >= 58),
+            }
+        }
+
+        /// A card issued on or after 1 July 2024 before the holder is 12 expires on the 14th
+        /// birthday; one issued before then never expires at 14 (Art. 21, Art. 46(1)).
+        #[test]
+        fn the_age_14_change_follows_the_issue_date(by in 2000i32..2030, bm in 1u32..=12, bd in 1u32..=28, age_days in 0i64..(14 * 366)) {
+            let birth = full(by, bm, bd);
+            let issue = d(by, bm, bd) + Duration::days(age_days);
+            let expiry = card_expiry(&birth, issue);
+            if issue >= crate::law2023::IN_FORCE && issue < birthday_at(&birth, 12) {
+                prop_assert_eq!(expiry, Some(d(by + 14, bm, bd)));
+            } else {
+                prop_assert_ne!(expiry, Some(d(by + 14, bm, bd)));
             }
         }
     }

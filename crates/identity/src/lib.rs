@@ -7,14 +7,16 @@
 
 pub mod card;
 pub mod eid;
+pub mod law2023;
 pub mod qr;
 pub mod totp;
 
 pub use card::{
-    birthday_at, card_expiry, due_for_renewal, hand_over, issuance, issues_card, next_milestone,
-    next_milestone_with, renewal_due_from, transition, ApplicationKind, Card, CardStatus, ExpiryRule,
-    HandoverMethod, Issuance, Milestone, Move, RenewalReason, ReplacementReason, Stage, StageKind,
-    CARD_AUTHORITY, PREVIOUS_CARDS_BECOME, RENEWAL_NOTICE_DAYS,
+    birthday_at, card_authority, card_expiry, due_for_renewal, hand_over, issuance, issues_card,
+    next_milestone, next_milestone_with, renewal_due_from, transition, transition_with, ApplicationKind,
+    Card, CardStatus, ExpiryRule, HandoverMethod, Issuance, Milestone, Move, RenewalReason,
+    ReplacementReason, Stage, StageKind, CARD_AUTHORITY, CARD_AUTHORITY_2023, PREVIOUS_CARDS_BECOME,
+    RENEWAL_NOTICE_DAYS,
 };
 /// The legacy 8-bit encodings moved to `dancu_domain` (the citizen rules flag mojibake);
 /// still reachable here.
@@ -24,6 +26,7 @@ pub use eid::{
     Actor, DocumentKind, IntegratedDocument, Level, Phase, RegistrationClaim, VerificationState,
     DOCUMENT_RULES,
 };
+pub use law2023::{biometrics_collected, check_application_kind, check_biometrics_claim, HeldCard};
 pub use legacy::{repair, Encoding};
 pub use qr::{CardQr, ParsedQr};
 pub use totp::TotpParams;

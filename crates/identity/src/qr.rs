@@ -284,7 +284,7 @@ pub fn explain(qr: &CardQr) -> String {
     let _ = writeln!(out, "Ngày cấp (issue date): {}", qr.issue_date.format("%d/%m/%Y"));
     let _ = match card_expiry(&PartialDate::Full(qr.birth_date), qr.issue_date) {
         Some(exp) => {
-            writeln!(out, "Có giá trị đến (valid until, by the 25/40/60 rule): {}", exp.format("%d/%m/%Y"))
+            writeln!(out, "Có giá trị đến (valid until, by the 14/25/40/60 rule): {}", exp.format("%d/%m/%Y"))
         }
         None => writeln!(out, "Có giá trị đến (valid until): không thời hạn (no expiry)"),
     };
@@ -449,7 +449,7 @@ mod tests {
             "Ngày sinh (date of birth): 04/05/1990",
             "Giới tính (sex): Nữ (female)",
             "Số CMND cũ (old ID card number): 012345678",
-            "Có giá trị đến (valid until, by the 25/40/60 rule): 04/05/2030",
+            "Có giá trị đến (valid until, by the 14/25/40/60 rule): 04/05/2030",
             "VNI-Windows",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");

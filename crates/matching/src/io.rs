@@ -13,28 +13,36 @@ use crate::record::{self, Interner, Issue, Kind, Record, RowFields, KINDS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", file_name(path))]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: line {line}: {message}")]
+    #[error("{}: line {line}: {message}", file_name(path))]
     Csv { path: PathBuf, line: u64, message: String },
     #[error(
-        "{path}: key `{key}` names column `{column}`, which is not in the header (columns: {available})"
+        "{}: key `{key}` names column `{column}`, which is not in the header (columns: {available})",
+        file_name(path)
     )]
     UnknownColumn { path: PathBuf, key: String, column: String, available: String },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("{path}: line {line}: {message}")]
+    #[error("{}: line {line}: {message}", file_name(path))]
     Truth { path: PathBuf, line: u64, message: String },
     #[error(transparent)]
     Unparsed(Box<Unparsed>),
 }
 
+/// A file named in an error: its name only, never the folder it sits in (on a server that
+/// would be a temporary path).
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 /// A column whose values mostly break a rule.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{path}: column `{column}` (key `{key}`): {failed} of {rows} rows break rule {rule}, e.g. {example:?} \
+    "{}: column `{column}` (key `{key}`): {failed} of {rows} rows break rule {rule}, e.g. {example:?} \
      (line {line}); declare the format in the mapping (e.g. settings.date_formats = [\"%Y%m%d\"]) \
-     or allow the column with settings.allow_unparsed = [\"{column}\"]"
+     or allow the column with settings.allow_unparsed = [\"{column}\"]",
+    file_name(path)
 )]
 pub struct Unparsed {
     pub path: PathBuf,

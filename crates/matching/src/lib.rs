@@ -28,6 +28,7 @@ pub mod normalise;
 pub mod reconcile;
 pub mod record;
 pub mod scoring;
+pub mod table;
 
 use fastmap::FastMap;
 use std::path::Path;

@@ -4,6 +4,8 @@
 mod common;
 
 mod audit;
+mod demo;
+mod excel_in;
 mod flood;
 mod import;
 mod officer;

@@ -362,14 +362,8 @@ pub fn citizen_section(lang: Lang, p: &Principal, personal_id: &str, cards: &[St
 }
 
 /// The due-for-renewal list in the officer's scope, 50 a page.
-pub async fn due_page(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: Uri,
-    WebUser(p): WebUser,
-    q: Result<Query<DueParams>, QueryRejection>,
-) -> Response {
-    let mut q = match q {
+pub async fn due_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser) -> Response {
+    let mut q = match Query::<DueParams>::try_from_uri(&super::export::without_format(&uri)) {
         Ok(Query(q)) => q,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
@@ -386,6 +380,14 @@ pub async fn due_page(
         Err(e) => return error_page(lang, Some(&p), e),
     };
     let offset = q.offset.unwrap_or(0);
+    if let Some(f) = super::export::Format::of(&uri) {
+        let (r, access) = (&s.registry, &p.access(WEB_PURPOSE));
+        let all = super::export::all_pages(|l, o| r.cards_due_for_renewal(access, on, within, l, o));
+        return match all.await {
+            Ok(items) => super::export::respond(f, &super::export::due_sheet(lang, &items)),
+            Err(e) => error_page(lang, Some(&p), e),
+        };
+    }
     let list = match s.registry.cards_due_for_renewal(&p.access(WEB_PURPOSE), on, within, limit, offset).await
     {
         Ok(l) => l,
@@ -420,6 +422,7 @@ pub async fn due_page(
                 p data-testid="due-total" {
                     (lang.t("Số thẻ đến hạn: ", "Cards due: ")) (list.total)
                 }
+                (super::export::links(lang, &uri))
                 @let (l_id, l_name, l_dob, l_commune, l_from, l_exp) = (lang.t("Số định danh", "Personal ID"), lang.t("Họ và tên", "Full name"), lang.t("Ngày sinh", "Date of birth"), lang.t("Xã, phường", "Commune"), lang.t("Bắt đầu đổi từ", "Renewal from"), lang.t("Hết hạn", "Expires"));
                 div.table-wrap { table.stack data-testid="due-cards" {
                     thead { tr { th { (l_id) } th { (l_name) } th { (l_dob) } th { (l_commune) } th { (l_from) } th { (l_exp) } } }

@@ -113,6 +113,13 @@ pub async fn list_page(
         Ok(t) => t,
         Err(e) => return error_page(lang, Some(&p), e),
     };
+    if let Some(f) = super::export::Format::of(&uri) {
+        let all = super::export::all_pages(|l, o| s.registry.dedup_list(&access, Some(status), l, o));
+        return match all.await {
+            Ok(items) => super::export::respond(f, &super::export::pairs_sheet(lang, &items)),
+            Err(e) => error_page(lang, Some(&p), e),
+        };
+    }
     let (counts, list) = match tokio::try_join!(
         s.registry.dedup_counts(&access, since_ts),
         s.registry.dedup_list(&access, Some(status), 20, offset)
@@ -156,6 +163,7 @@ pub async fn list_page(
                 }
                 nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={st}")) { (display::dedup_status(lang, st)) } } }
                 p data-testid="dedup-total" { (list.total) " " (lang.t("cặp", "pairs")) }
+                (super::export::links(lang, &uri))
             }
             @for c in &list.items { (pair_card(lang, &p, &actors, c)) }
             div.pager {

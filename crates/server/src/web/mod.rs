@@ -6,6 +6,7 @@ mod citizen;
 mod dedup;
 pub mod display;
 mod eid;
+pub mod export;
 mod forms;
 mod history;
 mod household;

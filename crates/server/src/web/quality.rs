@@ -198,6 +198,16 @@ pub async fn worklist_page(
     let marked = q.marked.as_deref() == Some("1");
     let offset = q.offset.unwrap_or(0);
     let r = &s.registry;
+    if let Some(f) = super::export::Format::of(&uri) {
+        let all = super::export::all_pages(|l, o| r.quality_worklist(&access, rule.code, marked, l, o));
+        let sheet = |items: Vec<_>| {
+            super::export::worklist_sheet(lang, rule_name(lang, rule), &items, |d| detail_text(lang, d))
+        };
+        return match all.await {
+            Ok(items) => super::export::respond(f, &sheet(items)),
+            Err(e) => error_page(lang, Some(&p), e),
+        };
+    }
     let (list, history) = match tokio::try_join!(
         r.quality_worklist(&access, rule.code, marked, PAGE, offset),
         r.quality_history(&access, rule.code, 12)
@@ -234,6 +244,7 @@ pub async fn worklist_page(
                     a href=(format!("/quality/{}?marked=1", rule.code)) data-testid="tab-marked" { (lang.t("Không khắc phục được", "Cannot fix")) }
                 }
                 h2 { @if marked { (lang.t("Không khắc phục được", "Cannot fix")) } @else { (lang.t("Cần xử lý", "To fix")) } " (" span data-testid="worklist-total" { (list.total) } ")" }
+                (super::export::links(lang, &uri))
                 div.table-wrap { table.stack data-testid="worklist" {
                     thead { tr {
                         th { (l_subject) } th { (l_name) } th { (l_commune) } th { (l_why) } th {}

@@ -44,7 +44,9 @@ pub async fn form_page(lang: Lang, uri: Uri, WebUser(p): WebUser) -> Response {
                     p {
                         button type="submit" name="format" value="html" data-testid="reconcile-summary" { (lang.t("Xem bảng tổng hợp", "Show the summary")) }
                         " "
-                        button type="submit" name="format" value="csv" data-testid="reconcile-csv" { (lang.t("Tải tệp kết quả", "Download the result file")) }
+                        button type="submit" name="format" value="csv" data-testid="reconcile-csv" { (lang.t("Tải tệp kết quả (CSV)", "Download the result file (CSV)")) }
+                        " "
+                        button type="submit" name="format" value="xlsx" data-testid="reconcile-xlsx" { (lang.t("Tải tệp kết quả (Excel)", "Download the result file (Excel)")) }
                     }
                 }
             }
@@ -118,23 +120,29 @@ pub async fn submit(
         };
         let citizens = s.registry.citizens_for_matching(&p.access(WEB_PURPOSE)).await?;
         let dir = std::env::temp_dir().join(format!("dancu-reconcile-{}", crate::auth::random_token()));
-        let want_csv = u.format == "csv";
+        let want_csv = u.format == "csv" || u.format == "xlsx";
+        let format = u.format.clone();
         let list = u.list;
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-            std::fs::create_dir_all(&dir).map_err(|_| ApiError::internal())?;
+            std::fs::create_dir_all(dir.join("converted")).map_err(|_| ApiError::internal())?;
             let input = dir.join("list.csv");
             let out = dir.join("result.csv");
             let result = (|| {
                 std::fs::write(&input, &list).map_err(|_| ApiError::internal())?;
-                let mut loader = Loader::default();
-                loader.read_csv(&input, &cfg, 0).map_err(|e| {
+                // XLSX or a `;` list: read through a `,` copy (errors name "list.csv" only).
+                let bad = |e: dancu_matching::MatchError| {
                     invalid(
                         "list",
                         "reconcile.input",
                         format!("Tệp không hợp lệ: {e}"),
                         format!("invalid list: {e}"),
                     )
-                })?;
+                };
+                let input =
+                    dancu_matching::table::as_comma_csv(&input, &dir.join("converted").join("list.csv"))
+                        .map_err(bad)?;
+                let mut loader = Loader::default();
+                loader.read_csv(&input, &cfg, 0).map_err(bad)?;
                 reconcile::load_registry(&mut loader, citizens.iter().map(|c| c.to_draft()), &cfg);
                 let ds = Dataset::from_loader(loader, true);
                 let results = reconcile::reconcile(&ds, &cfg, cfg.settings.threshold);
@@ -154,21 +162,14 @@ pub async fn submit(
         })
         .await
         .map_err(|_| ApiError::internal())??;
-        Ok::<_, ApiError>(outcome)
+        Ok::<_, ApiError>((outcome, format))
     };
-    let (summary, file) = match run.await {
+    let ((summary, file), format) = match run.await {
         Ok(r) => r,
         Err(e) => return error_page(lang, Some(&p), e),
     };
     if let Some(bytes) = file {
-        return (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"ket-qua-doi-chieu.csv\""),
-            ],
-            bytes,
-        )
-            .into_response();
+        return download(lang, &format, bytes);
     }
     let units = dancu_domain::admin_units();
     let mut totals = reconcile::UnitCounts::default();
@@ -219,4 +220,30 @@ pub async fn submit(
         },
     );
     page(lang_choice(&uri), StatusCode::OK, body)
+}
+
+/// The result file: the agency's CSV with a UTF-8 BOM (when it is UTF-8, so that Excel reads
+/// the marks), or the same rows as a workbook with the appended columns in words.
+fn download(lang: Lang, format: &str, bytes: Vec<u8>) -> Response {
+    use super::export;
+    if format == "xlsx" {
+        return match export::reconcile_sheet(lang, &bytes) {
+            Ok(sheet) => export::respond(export::Format::Xlsx, &sheet),
+            Err(_) => ApiError::internal().into_response(),
+        };
+    }
+    const BOM: &[u8] = "\u{feff}".as_bytes();
+    let bytes = if std::str::from_utf8(&bytes).is_ok() && !bytes.starts_with(BOM) {
+        [BOM, &bytes].concat()
+    } else {
+        bytes
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"ket-qua-doi-chieu.csv\""),
+        ],
+        bytes,
+    )
+        .into_response()
 }

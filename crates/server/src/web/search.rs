@@ -1,7 +1,6 @@
 //! The search page: by personal ID or name (marks optional), date of birth and commune,
 //! paginated, within the officer's scope.
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -11,10 +10,11 @@ use dancu_domain::units::Commune;
 use dancu_domain::{admin_units, fold_key, Violation};
 use dancu_store::Scope;
 
-use super::display;
+use super::{display, export};
 use super::{error_page, lang_choice, layout, page, urlencode, Lang, WebUser};
 use crate::api::citizens::SearchParams;
 use crate::AppState;
+use dancu_store::CitizenQuery;
 
 pub const WEB_PURPOSE: &str = "tra cứu nghiệp vụ (web)";
 
@@ -38,10 +38,24 @@ pub async fn page_handler(
             Err(v) => errors.push(v),
         }
         match coded.to_query() {
-            Ok(q) if errors.is_empty() => match s.registry.search(&p.access(WEB_PURPOSE), &q).await {
-                Ok(r) => Some(r),
-                Err(e) => return error_page(lang, Some(p), e.into()),
-            },
+            Ok(q) if errors.is_empty() => {
+                if let Some(f) = export::Format::of(&uri) {
+                    let access = p.access(WEB_PURPOSE);
+                    let all = export::all_pages(|limit, offset| {
+                        let q = CitizenQuery { limit, offset, ..q.clone() };
+                        let (r, access) = (&s.registry, &access);
+                        async move { r.search(access, &q).await }
+                    });
+                    return match all.await {
+                        Ok(items) => export::respond(f, &export::search_sheet(lang, &items)),
+                        Err(e) => error_page(lang, Some(p), e),
+                    };
+                }
+                match s.registry.search(&p.access(WEB_PURPOSE), &q).await {
+                    Ok(r) => Some(r),
+                    Err(e) => return error_page(lang, Some(p), e.into()),
+                }
+            }
             Ok(_) => None,
             Err(v) => {
                 errors.extend(v);
@@ -93,6 +107,7 @@ pub async fn page_handler(
             @if let Some(r) = &results {
                 section.card {
                     h2 data-testid="result-count" { (lang.t("Kết quả", "Results")) ": " (r.total) }
+                    @if !r.items.is_empty() { (export::links(lang, &uri)) }
                     @if r.items.is_empty() {
                         p.muted { (lang.t("Không tìm thấy công dân nào trong phạm vi quản lý.", "No citizen found in your scope.")) }
                         ul.hint data-testid="search-hint" {
@@ -153,14 +168,9 @@ fn pager_link(p: &SearchParams, offset: u64) -> String {
     s
 }
 
-pub async fn search_page(
-    State(s): State<AppState>,
-    lang: Lang,
-    uri: Uri,
-    user: WebUser,
-    params: Result<Query<SearchParams>, QueryRejection>,
-) -> Response {
-    match params {
+pub async fn search_page(State(s): State<AppState>, lang: Lang, uri: Uri, user: WebUser) -> Response {
+    // `format` (a download) is the page's, not the search's.
+    match Query::<SearchParams>::try_from_uri(&export::without_format(&uri)) {
         Ok(Query(params)) => page_handler(s, lang, uri, user, params).await,
         Err(e) => error_page(lang, Some(&user.0), e.into()),
     }

@@ -37,14 +37,14 @@ fn total(html: &str, which: &str) -> String {
 }
 
 /// The planted pairs: a strong one inside commune A, and a cross one (commune A, commune B).
-struct Planted {
+pub(crate) struct Planted {
     dup: dancu_domain::Citizen,
     other: dancu_domain::Citizen,
     strong: i64,
     cross: i64,
 }
 
-async fn plant(app: &TestApp) -> Planted {
+pub(crate) async fn plant(app: &TestApp) -> Planted {
     // A second registration of citizen A (one digit of the ID wrong), in commune A.
     let dup = draft("001085001243", "Nguyen", "Van", "An", "15/03/1985", "Nam", COMMUNE_A)
         .validate(chrono::Utc::now().date_naive())

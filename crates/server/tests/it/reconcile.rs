@@ -26,7 +26,7 @@ fn row(pid: &str, family: &str, middle: &str, given: &str, dob: &str, sex: &str)
     f.join(",")
 }
 
-async fn upload(app: &TestApp, user: &str, csv: &str, format: &str) -> reqwest::Response {
+pub(crate) async fn upload(app: &TestApp, user: &str, csv: &str, format: &str) -> reqwest::Response {
     let t = app.token(user).await;
     let form = reqwest::multipart::Form::new()
         .text("csrf", "")
@@ -66,7 +66,7 @@ async fn fill_registry(app: &TestApp) {
 }
 
 /// A filled registry and the uploaded list: one row of each classification.
-async fn start(backend: &'static str) -> (TestApp, String) {
+pub(crate) async fn start(backend: &'static str) -> (TestApp, String) {
     let app = TestApp::start(backend).await;
     fill_registry(&app).await;
     let a = app.citizen_a.personal_id.to_string();

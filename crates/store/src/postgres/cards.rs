@@ -52,11 +52,15 @@ pub(super) async fn transition_batch(
         let app = rows::card_app_from_row(&row)?;
         apps.insert(app.id, app);
     }
-    // Holders of applications that may be handed over, for the card's expiry and scope.
+    // Holders of applications that may be handed over (for the card's expiry and scope) or
+    // leave intake (their age decides whether biometrics are collected).
     let holders: Vec<&str> = reqs
         .iter()
-        .filter(|r| dancu_identity::issues_card(&r.to))
-        .filter_map(|r| apps.get(&r.id).map(|a| a.personal_id.as_str()))
+        .filter_map(|r| apps.get(&r.id).map(|a| (r, a)))
+        .filter(|(r, a)| {
+            dancu_identity::issues_card(&r.to) || a.stage.kind() == dancu_identity::StageKind::Intake
+        })
+        .map(|(_, a)| a.personal_id.as_str())
         .collect();
     let mut scopes: HashMap<String, (String, String, String)> = HashMap::new();
     if !holders.is_empty() {
@@ -71,8 +75,13 @@ pub(super) async fn transition_batch(
         let planned = (|| {
             let cur = apps.get(&r.id).ok_or(StoreError::NotFound)?;
             r.check_scope(cur)?;
-            let (next, ev) =
-                rows::plan_card_transition(cur, &r.to, r.reason.as_deref(), r.expected_version, &r.change)?;
+            let collected = match (cur.stage.kind(), scopes.get(cur.personal_id.as_str())) {
+                (dancu_identity::StageKind::Intake, Some((_, _, birth))) => {
+                    rows::biometrics_collected(birth, r.change.at)?
+                }
+                _ => true,
+            };
+            let (next, ev) = rows::plan_card_transition(cur, r, collected)?;
             let issued = if dancu_identity::issues_card(&next.stage) {
                 let (province, commune, birth) =
                     scopes.get(cur.personal_id.as_str()).ok_or(StoreError::NotFound)?.clone();

@@ -27,8 +27,10 @@ impl Registry {
         a: &Access,
         n: &NewCardApplication,
     ) -> Result<CardApplication> {
-        self.read_citizen(a, &n.personal_id).await?;
+        let holder = self.read_citizen(a, &n.personal_id).await?;
         let ch = change(a, &n.reason);
+        let cards = self.store.get_cards(&n.personal_id).await?;
+        crate::rows::check_new_application(n, &holder.citizen.birth_date, &cards, ch.at)?;
         let write = self.store.create_card_application(n, &ch);
         self.audited_write(a, "card.application.create", n.personal_id.as_str(), write).await
     }

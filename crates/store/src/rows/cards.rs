@@ -79,6 +79,32 @@ pub(crate) fn imported_card(
         .map_err(|v| StoreError::Invalid(vec![v]))
 }
 
+/// The 2023 law's checks on a new application (docs/IDENTITY.md §2): the kind against the
+/// holder's cards, and no biometrics recorded for a child under 6.
+pub(crate) fn check_new_application(
+    n: &NewCardApplication,
+    birth: &dancu_domain::PartialDate,
+    cards: &[StoredCard],
+    at: Timestamp,
+) -> Result<()> {
+    let today = dancu_domain::date::vietnam_today(at);
+    let held: Vec<_> =
+        cards.iter().map(|c| dancu_identity::HeldCard { status: c.status, expiry: c.expiry }).collect();
+    let mut found = Vec::new();
+    found.extend(dancu_identity::check_application_kind(n.kind, &held, today).err());
+    found.extend(dancu_identity::check_biometrics_claim(birth, today, n.biometrics_captured).err());
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(found))
+    }
+}
+
+/// Whether biometrics are collected from a holder born `birth_date` (as stored) at `at`.
+pub(crate) fn biometrics_collected(birth_date: &str, at: Timestamp) -> Result<bool> {
+    Ok(dancu_identity::biometrics_collected(&parse_date(birth_date)?, dancu_domain::date::vietnam_today(at)))
+}
+
 /// What the identity rules decide for the card a hand-over at `at` issues to `holder` (born
 /// `birth_date`, as stored).
 pub(crate) fn handed_over_card(holder: PersonalId, birth_date: &str, at: Timestamp) -> Result<Issuance> {
@@ -199,18 +225,18 @@ pub(crate) fn card_from_row(r: &impl RowGet) -> Result<StoredCard> {
     })
 }
 
-/// Checks a move of `cur` with the identity rules and the expected version; the
-/// application as it will be after the move, and the event recording it (its `seq` is the
-/// version it leaves).
+/// Checks the move `r` of `cur` with the identity rules (`biometrics_collected`: the holder's
+/// age allows a capture) and the expected version; the application as it will be after the
+/// move, and the event recording it (its `seq` is the version it leaves).
 pub(crate) fn plan_card_transition(
     cur: &CardApplication,
-    to: &dancu_identity::Stage,
-    reason: Option<&str>,
-    expected_version: i64,
-    change: &Change,
+    r: &crate::combine::TransitionReq,
+    biometrics_collected: bool,
 ) -> Result<(CardApplication, CardEvent)> {
-    check_version(expected_version, cur.version)?;
-    dancu_identity::transition(&cur.stage, to, reason).map_err(|v| StoreError::Invalid(vec![v]))?;
+    let (to, reason, change) = (&r.to, r.reason.as_deref(), &r.change);
+    check_version(r.expected_version, cur.version)?;
+    dancu_identity::transition_with(&cur.stage, to, reason, biometrics_collected)
+        .map_err(|v| StoreError::Invalid(vec![v]))?;
     let event = CardEvent {
         seq: cur.version,
         from_stage: cur.stage.kind(),

@@ -27,8 +27,17 @@ pub(super) fn transition_one(tx: &Connection, r: &TransitionReq) -> Result<CardA
 pub(super) fn transition_steps(tx: &Connection, r: &TransitionReq) -> Result<CardApplication> {
     let cur = get_card_app(tx, r.id)?.ok_or(StoreError::NotFound)?;
     r.check_scope(&cur)?;
-    let (next, ev) =
-        rows::plan_card_transition(&cur, &r.to, r.reason.as_deref(), r.expected_version, &r.change)?;
+    // Only a move out of intake depends on the holder's age (no biometrics under 6).
+    let collected = match cur.stage.kind() {
+        dancu_identity::StageKind::Intake => {
+            let birth: String = tx
+                .prepare_cached(&PH.sql(rows::CITIZEN_SCOPE_SQL))?
+                .query_row([cur.personal_id.as_str()], |r| r.get(2))?;
+            rows::biometrics_collected(&birth, r.change.at)?
+        }
+        _ => true,
+    };
+    let (next, ev) = rows::plan_card_transition(&cur, r, collected)?;
     let (code, bio, method, side) = rows::stage_cols(&next.stage);
     let at = rows::ts_text(&r.change.at);
     tx.prepare_cached(&PH.sql(rows::CARD_APP_UPDATE))?.execute(params![

@@ -1,0 +1,154 @@
+//! What the demo adds after the import so that the card, eID and quality pages have content on
+//! a first visit: cards issued before the registry kept applications (some due for renewal or
+//! already expired, a child's card to 14), applications at each stage of the board, and eID
+//! accounts in each state. Everything goes through the audited registry as `system:demo`.
+
+use anyhow::Result;
+use chrono::{Datelike, Months, NaiveDate};
+use dancu_domain::{LifeStatus, PartialDate, PersonalId};
+use dancu_identity::{AccountEvent, Actor, ApplicationKind, RegistrationClaim, Stage};
+use dancu_store::registry::{Access, Registry};
+use dancu_store::{CitizenQuery, CitizenSummary, ImportCard, NewCardApplication};
+
+/// What was seeded, for the demo's summary.
+#[derive(Debug, Default)]
+pub struct Seeded {
+    pub cards: u64,
+    pub applications: u64,
+    pub eid_accounts: u64,
+}
+
+/// Password of the seeded eID accounts (their authenticator keys are not shown: they are
+/// there to fill the officer's queue, not to log in).
+const SEEDED_PASSWORD: &str = "citizen-demo-2025";
+
+/// Seeds `commune` (skipping `keep_free`, the banner's sample citizen, who registers by hand).
+pub async fn seed(
+    registry: &Registry,
+    secrets: &dancu_server::secrets::Secrets,
+    commune: &str,
+    keep_free: Option<&str>,
+) -> Result<Seeded> {
+    let a = Access::system("demo", "dữ liệu mẫu: thẻ, hồ sơ cấp thẻ, tài khoản định danh");
+    let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    let q = CitizenQuery { commune: Some(commune.into()), limit: 1000, ..Default::default() };
+    let people: Vec<CitizenSummary> = registry
+        .search(&a, &q)
+        .await?
+        .items
+        .into_iter()
+        .filter(|c| c.status == LifeStatus::Alive && Some(c.personal_id.as_str()) != keep_free)
+        .filter(|c| matches!(c.birth_date, PartialDate::Full(_)))
+        .collect();
+    let mut out = Seeded::default();
+    // Four in five get a card; the others are left for applications and eID accounts.
+    let (with_card, rest): (Vec<_>, Vec<_>) = people.iter().enumerate().partition(|(i, _)| i % 5 != 0);
+    let cards: Vec<ImportCard> = with_card
+        .iter()
+        .filter_map(|(i, c)| {
+            issue_date(&c.birth_date, today, *i).map(|d| ImportCard {
+                personal_id: c.personal_id,
+                issue_date: d,
+                unit: commune.into(),
+            })
+        })
+        .collect();
+    out.cards = registry.import_cards(&a, &cards, "thẻ đã cấp trước khi có hệ thống (dữ liệu mẫu)").await?;
+    // Applications for people without a card; eID accounts for card holders (level 2
+    // needs a card later).
+    let adult = |c: &&CitizenSummary| c.birth_date.age_on(today) >= 18;
+    let no_card = rest.into_iter().map(|(_, c)| c).filter(adult).take(9);
+    out.applications = applications(registry, &a, commune, no_card).await?;
+    let holders = with_card.into_iter().map(|(_, c)| c).filter(adult).take(8);
+    out.eid_accounts = eid_accounts(registry, &a, secrets, holders).await?;
+    Ok(out)
+}
+
+/// An issue date for person number `i`: every fourth adult got their card at 20, so by now
+/// it is due or expired; a young child got a 2023-law card (to 14); the others five years
+/// ago (at 14 at the earliest). `None` for a child too young for a 2020-law card and not
+/// picked for a 2023 one.
+fn issue_date(birth: &PartialDate, today: NaiveDate, i: usize) -> Option<NaiveDate> {
+    let b = birth.earliest();
+    let at = |age: u32| b.checked_add_months(Months::new(12 * age));
+    let age = birth.age_on(today);
+    if age < 14 {
+        return (today.year() >= 2025)
+            .then(|| NaiveDate::from_ymd_opt(2025, 1, 2))
+            .flatten()
+            .filter(|d| *d > b);
+    }
+    let d = if i.is_multiple_of(4) && age >= 21 {
+        at(20)?
+    } else {
+        today.checked_sub_months(Months::new(60))?.max(at(14)?)
+    };
+    Some(d.min(today))
+}
+
+/// First-issue applications spread over intake, production and received.
+async fn applications(
+    registry: &Registry,
+    a: &Access,
+    commune: &str,
+    people: impl Iterator<Item = &CitizenSummary>,
+) -> Result<u64> {
+    let mut n = 0;
+    for (i, c) in people.enumerate() {
+        let new = NewCardApplication {
+            personal_id: c.personal_id,
+            kind: ApplicationKind::FirstIssue,
+            biometrics_captured: true,
+            reason: "cấp thẻ lần đầu (dữ liệu mẫu)".into(),
+            unit: commune.into(),
+        };
+        let app = registry.create_card_application(a, &new).await?;
+        let steps = [Stage::SentToProduction, Stage::CardReceived];
+        for (v, to) in (1..).zip(steps.iter().take(i % 3)) {
+            registry.transition_card_application(a, app.id, to, None, v).await?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Level-1 accounts: waiting for approval, approved, activated, and locked by an officer.
+async fn eid_accounts(
+    registry: &Registry,
+    a: &Access,
+    secrets: &dancu_server::secrets::Secrets,
+    people: impl Iterator<Item = &CitizenSummary>,
+) -> Result<u64> {
+    let pw = SEEDED_PASSWORD.to_string();
+    let hash = tokio::task::spawn_blocking(move || dancu_server::auth::hash_password(&pw)).await?;
+    let mut n = 0;
+    for (i, c) in people.enumerate() {
+        let id: PersonalId = c.personal_id;
+        let claim = RegistrationClaim {
+            personal_id: id,
+            full_name: c.full_name.clone(),
+            birth_date: c.birth_date,
+            sex: c.sex,
+            phone: format!("09{:08}", 12_345_000 + i),
+            portrait_captured: true,
+        };
+        let key =
+            dancu_identity::totp::secret_base32(&dancu_identity::totp::new_secret(&mut rand::thread_rng()));
+        registry.eid_register(&claim, hash.clone(), secrets.seal_totp(&id, &key)).await?;
+        if i % 4 >= 1 {
+            registry.eid_officer_event(a, &id, &AccountEvent::Approve, None).await?;
+        }
+        if i % 4 >= 2 {
+            registry.eid_citizen_event(&id, &AccountEvent::Activate).await?;
+        }
+        if i % 4 == 3 {
+            let lock = AccountEvent::Lock {
+                by: Actor::Officer,
+                reason: "nghi bị lộ mật khẩu (dữ liệu mẫu)".into(),
+            };
+            registry.eid_officer_event(a, &id, &lock, None).await?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}

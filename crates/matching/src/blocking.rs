@@ -208,10 +208,14 @@ fn address_keys(r: &Record) -> [u64; 2] {
     if r.detail_digits == 0 {
         return [0, 0];
     }
-    if r.commune != 0 {
-        return local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) });
-    }
     let text = if r.commune_text != 0 { key(&[13, r.commune_text as u64, r.detail_digits]) } else { 0 };
+    if r.commune != 0 {
+        // The code's commune, and the commune name as written as well (or the second
+        // candidate of a split commune): one record of a household may carry only the code
+        // and the other only the name.
+        let [first, second] = local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) });
+        return [first, if second != 0 { second } else { text }];
+    }
     let post = if r.postcode != 0 { key(&[14, r.postcode as u64, r.detail_digits]) } else { 0 };
     [text, post]
 }

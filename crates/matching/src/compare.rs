@@ -51,6 +51,7 @@ impl Field {
                 "same_commune_and_detail",
                 "same_commune_and_numbers",
                 "same_commune",
+                "same_commune_other_house",
                 "same_province",
                 "different",
             ],
@@ -138,9 +139,12 @@ impl Comparator<'_> {
                 Field::Address => match location_level(a, b) {
                     0 if a.detail != 0 && a.detail == b.detail => 0,
                     0 if a.detail_digits != 0 && a.detail_digits == b.detail_digits => 1,
+                    // Both give a house and the houses differ: evidence against (a namesake
+                    // of the same commune), unlike a house missing on one side.
+                    0 if a.detail_digits != 0 && b.detail_digits != 0 => 3,
                     0 => 2,
                     NULL => NULL,
-                    l => l + 2,
+                    l => l + 3,
                 },
                 Field::Place => place_level(a, b),
                 Field::Detail => {

@@ -215,8 +215,9 @@ impl<'a> Matcher<'a> {
             let n = ds.len() as f64;
             n * (n - 1.0) / 2.0
         } / walk.sample_every as f64;
-        let (m, lambda, m_source) = scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
-        let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source);
+        let (m, lambda, m_source, house) =
+            scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
+        let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source, house.as_ref());
         let stats = TrainStats {
             training_pairs: bstats.pairs,
             sample_every: walk.sample_every,
@@ -306,6 +307,7 @@ impl<'a> Matcher<'a> {
             &self.ds.records,
             self.ds.strings.len(),
             sources,
+            self.model.house_u.clone().as_ref(),
         );
     }
 

@@ -41,6 +41,10 @@ pub struct Model {
     pub tf_given: Vec<f32>,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
+    /// Household conditioning: the address field, and per field the weights to use instead
+    /// when the two records give the same house (see [`HouseU`]).
+    pub house: Option<(usize, Vec<Option<Vec<f64>>>)>,
+    pub house_u: Option<HouseU>,
 }
 
 impl Model {
@@ -70,6 +74,9 @@ impl Model {
         if l == NULL {
             return 0.0;
         }
+        if let Some(w) = self.house_weight(i, &c.levels) {
+            return w;
+        }
         let base = self.weights[i][l as usize];
         if l != 0 {
             return base;
@@ -94,6 +101,16 @@ impl Model {
             }
             _ => base,
         }
+    }
+
+    /// The weight of field `i` for a pair at one house, when the model conditions it on the
+    /// household (term frequencies do not apply there: the household explains the name).
+    fn house_weight(&self, i: usize, levels: &[u8]) -> Option<f64> {
+        let (a, w) = self.house.as_ref()?;
+        if !same_house(levels[*a]) {
+            return None;
+        }
+        w[i].as_ref().map(|w| w[levels[i] as usize])
     }
 
     /// Total match weight in bits (log2 Bayes factor, prior excluded).
@@ -228,7 +245,22 @@ pub fn train(
     u: &[Vec<f64>],
     skip: &[bool],
 ) -> (Vec<Vec<f64>>, f64, usize) {
-    let mut m = initial_m(fields);
+    train_with_fixed(fields, patterns, u, skip, &initial_m(fields), &vec![false; fields.len()])
+}
+
+/// [`train`], with the m of the fields marked `fixed` taken from `m0` and not re-estimated:
+/// fields learned from a better session still weigh each pair, so that EM over a block of
+/// namesakes (which agree on the name and the year) does not take them for matches and
+/// learn that a different ID says little.
+pub fn train_with_fixed(
+    fields: &[Field],
+    patterns: &FastMap<u64, u64>,
+    u: &[Vec<f64>],
+    skip: &[bool],
+    m0: &[Vec<f64>],
+    fixed: &[bool],
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut m = m0.to_vec();
     let mut lambda = 0.1f64;
     let mut pats: Vec<(u64, f64)> = patterns.iter().map(|(&p, &c)| (p, c as f64)).collect();
     // Sums in a fixed order: the same counts give bit-identical estimates, whatever order
@@ -261,7 +293,11 @@ pub fn train(
                 }
             }
         }
-        let new_m: Vec<Vec<f64>> = mc.into_iter().map(|c| normalise(c, 0.01, M_FLOOR)).collect();
+        let new_m: Vec<Vec<f64>> = mc
+            .into_iter()
+            .enumerate()
+            .map(|(f, c)| if fixed[f] { m[f].clone() } else { normalise(c, 0.01, M_FLOOR) })
+            .collect();
         let delta = new_m
             .iter()
             .zip(&m)
@@ -302,7 +338,7 @@ pub fn train_sessions(
     all: &FastMap<u64, u64>,
     u: &[Vec<f64>],
     all_pairs: f64,
-) -> (Vec<Vec<f64>>, f64, Vec<&'static str>) {
+) -> (Vec<Vec<f64>>, f64, Vec<&'static str>, Option<HouseU>) {
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
     let mut done = vec![false; fields.len()];
@@ -328,7 +364,8 @@ pub fn train_sessions(
         if fields.iter().enumerate().all(|(i, _)| skip[i] || done[i]) {
             continue;
         }
-        let (sm, _, _) = train(fields, s.patterns, u, &skip);
+        // Fields already learned keep their m and weigh the pairs of this session.
+        let (sm, _, _) = train_with_fixed(fields, s.patterns, u, &skip, &m, &done);
         for i in 0..fields.len() {
             if !skip[i] && !done[i] {
                 m[i] = sm[i].clone();
@@ -337,8 +374,68 @@ pub fn train_sessions(
             }
         }
     }
-    let lambda = estimate_lambda(fields, all, &m, u, all_pairs);
-    (m, lambda, source)
+    let house = house_u(fields, all);
+    let lambda = estimate_lambda(fields, all, &m, u, house.as_ref(), all_pairs);
+    (m, lambda, source, house)
+}
+
+/// Whether an address level says "the same house" (same commune and detail, or same
+/// commune and house numbers).
+fn same_house(level: u8) -> bool {
+    level == 0 || level == 1
+}
+
+/// Fields whose agreement a household explains: members share a family name, often a
+/// middle name and, for twins, a birth date; given name and sex are what set them apart.
+fn house_conditioned(f: Field) -> bool {
+    matches!(f, Field::FamilyName | Field::MiddleName | Field::GivenName | Field::BirthDate | Field::Category(_))
+}
+
+/// Below this many pairs of one house with different IDs, no household conditioning.
+const MIN_HOUSE_PAIRS: f64 = 200.0;
+
+/// u within households: the address field, and per field its u among pairs that give the
+/// same house. Fellegi–Sunter takes fields as independent given the match status, but
+/// among non-matches of one house they are not: a family name, a middle name and even a
+/// birth date (twins) are shared far more often than between random records, so the
+/// weights of random pairs count a household's resemblance as proof of one person. These
+/// u are read from the pairs of one house whose valid personal IDs differ (two people,
+/// almost surely), with nothing chosen on the fields being estimated.
+#[derive(Debug, Clone)]
+pub struct HouseU {
+    pub address: usize,
+    pub u: Vec<Option<Vec<f64>>>,
+}
+
+fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
+    let address = fields.iter().position(|f| *f == Field::Address)?;
+    let pid = fields.iter().position(|f| *f == Field::PersonalId)?;
+    let different = (Field::PersonalId.levels().len() - 1) as u8;
+    let mut counts = empty_counts(fields);
+    let mut pairs = 0.0;
+    let mut all: Vec<(u64, u64)> = all.iter().map(|(&p, &c)| (p, c)).collect();
+    all.sort_unstable();
+    for (p, c) in all {
+        if !same_house(unpack(p, address)) || unpack(p, pid) != different {
+            continue;
+        }
+        pairs += c as f64;
+        for (i, counts) in counts.iter_mut().enumerate() {
+            let l = unpack(p, i);
+            if l != NULL {
+                counts[l as usize] += c as f64;
+            }
+        }
+    }
+    if pairs < MIN_HOUSE_PAIRS {
+        return None;
+    }
+    let u = fields
+        .iter()
+        .zip(counts)
+        .map(|(f, c)| house_conditioned(*f).then(|| normalise(c, 1.0, FLOOR)))
+        .collect();
+    Some(HouseU { address, u })
 }
 
 /// Fields that define an anchor pair.
@@ -354,6 +451,28 @@ fn is_anchor_field(f: Field) -> bool {
             | Field::Detail
             | Field::Place
     )
+}
+
+/// A pair whose full name and full birth date agree exactly and whose address is the same
+/// commune without two different houses: with few duplicates in a list, pairs that also
+/// agree on the house are too few to read anything from, and namesakes of one commune
+/// rarely share a full birth date as well. Twins share the date and the house but never
+/// the given name.
+fn relaxed_anchor(fields: &[Field], p: u64) -> bool {
+    let mut names_and_date = 0;
+    let mut place = false;
+    for (i, f) in fields.iter().enumerate() {
+        let l = unpack(p, i);
+        match f {
+            Field::FamilyName | Field::GivenName | Field::BirthDate if l == 0 => names_and_date += 1,
+            Field::MiddleName if l != 0 && l != NULL => return false,
+            // same commune and detail / numbers / a house missing on one side
+            Field::Address if l <= 2 => place = true,
+            Field::Unit | Field::Place if l == 0 => place = true,
+            _ => {}
+        }
+    }
+    names_and_date == 3 && place
 }
 
 /// m for the other fields (IDs, phone, categories) from anchor pairs: pairs whose full
@@ -380,10 +499,11 @@ fn anchor_m(fields: &[Field], all: &FastMap<u64, u64>) -> Option<Vec<Vec<f64>>> 
     for (p, c) in all {
         // Name, full date and a place must all be there and agree; other anchor fields
         // (middle name, detail) may be missing.
-        let is_anchor = fields.iter().enumerate().all(|(i, f)| {
+        let strict = fields.iter().enumerate().all(|(i, f)| {
             let l = unpack(p, i);
             !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f) && !place(f))
         }) && fields.iter().enumerate().any(|(i, f)| place(f) && unpack(p, i) == 0);
+        let is_anchor = strict || relaxed_anchor(fields, p);
         if !is_anchor {
             continue;
         }
@@ -408,16 +528,19 @@ fn estimate_lambda(
     patterns: &FastMap<u64, u64>,
     m: &[Vec<f64>],
     u: &[Vec<f64>],
+    house: Option<&HouseU>,
     all_pairs: f64,
 ) -> f64 {
     let mut bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|(&p, &c)| {
             let mut r = 1.0;
+            let at_house = house.filter(|h| same_house(unpack(p, h.address)));
             for f in 0..fields.len() {
                 let l = unpack(p, f);
                 if l != NULL {
-                    r *= m[f][l as usize] / u[f][l as usize];
+                    let uf = at_house.and_then(|h| h.u[f].as_ref()).unwrap_or(&u[f]);
+                    r *= m[f][l as usize] / uf[l as usize];
                 }
             }
             (r, c as f64)
@@ -453,11 +576,16 @@ pub fn model(
     records: &[Record],
     n_strings: usize,
     m_source: Vec<&'static str>,
+    house: Option<&HouseU>,
 ) -> Model {
-    let weights =
-        m.iter().zip(&u).map(|(m, u)| m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect()).collect();
+    let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
+    let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source }
+    let house_u = house.cloned();
+    let house = house.map(|h| {
+        (h.address, m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect())
+    });
+    Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source, house, house_u }
 }
 
 /// Share of records with each family name and each given name.
@@ -512,6 +640,8 @@ mod tests {
             tf_family: vec![],
             tf_given: vec![],
             m_source: vec![],
+            house: None,
+            house_u: None,
         };
         let w = m.weight_for(0.9);
         assert!((m.probability(w) - 0.9).abs() < 1e-9);

@@ -446,6 +446,42 @@ mod tests {
         r
     }
 
+    /// A mover without an ID: same name and full birth date, another province, commune and
+    /// house. A rule that needs no place still compares the pair.
+    #[test]
+    fn a_mover_without_id_is_compared() {
+        let fields = [Field::PersonalId, Field::BirthDate, Field::Address];
+        let rules = rules_for(&fields, &[]);
+        let mut a = rec(&[1, 2, 3], 1987, 0);
+        let mut b = rec(&[1, 2, 3], 1987, 0);
+        (a.province, a.commune, a.detail_digits) = (1, 101, 12);
+        (b.province, b.commune, b.detail_digits) = (79, 26734, 48);
+        assert!(rules.iter().any(|r| r.name == "given+birth_date" && r.shared(&a, &b)));
+        let (pairs, _) = visit(
+            &[a, b],
+            &rules,
+            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
+            Vec::new,
+            |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
+            |mut x, y| {
+                x.extend(y);
+                x
+            },
+        );
+        assert_eq!(pairs, vec![(0, 1)]);
+    }
+
+    /// One record of a household carries the commune code, the other only the commune name:
+    /// the address rule still puts them in one block.
+    #[test]
+    fn address_block_by_code_or_by_name() {
+        let mut a = rec(&[1, 2], 1990, 0);
+        let mut b = rec(&[5, 6], 1960, 0);
+        (a.commune, a.province, a.commune_text, a.detail_digits) = (101, 1, 9, 77);
+        (b.commune_text, b.detail_digits) = (9, 77);
+        assert!(address_keys(&a).iter().any(|k| *k != 0 && address_keys(&b).contains(k)));
+    }
+
     #[test]
     fn each_pair_once_and_big_blocks_windowed() {
         let fields = [Field::PersonalId, Field::BirthDate];

@@ -629,6 +629,71 @@ mod tests {
         assert!((m[1][0] - 0.95).abs() < 0.05, "m {m:?}");
     }
 
+    fn pack(levels: &[u8]) -> u64 {
+        levels.iter().enumerate().fold(0u64, |p, (i, &l)| p | ((l as u64) << (4 * i)))
+    }
+
+    /// A different personal ID must stay strong evidence against a match even when the only
+    /// session that can teach it is a block of namesakes: with the address m already learned
+    /// and held fixed, EM does not take namesakes of other houses for matches.
+    #[test]
+    fn em_with_fixed_fields_is_not_fooled_by_namesakes() {
+        let fields = vec![Field::Address, Field::PersonalId];
+        let u = vec![vec![1e-4, 2e-4, 1e-3, 0.01, 0.1, 0.8889], vec![1e-5, 1e-4, 0.99989]];
+        let m0 = vec![vec![0.6, 0.25, 0.05, 0.01, 0.05, 0.04], vec![0.9, 0.05, 0.05]];
+        let mut pats = FastMap::default();
+        // 100 duplicates (same house, same ID) and 5,000 namesakes of other houses whose IDs differ.
+        *pats.entry(pack(&[0, 0])).or_default() += 100;
+        *pats.entry(pack(&[3, 2])).or_default() += 2_000;
+        *pats.entry(pack(&[5, 2])).or_default() += 3_000;
+        let skip = [false, false];
+        let (free, _, _) = train(&fields, &pats, &u, &skip);
+        let (fixed, _, _) = train_with_fixed(&fields, &pats, &u, &skip, &m0, &[true, false]);
+        assert_eq!(fixed[0], m0[0]);
+        let w = |m: &[Vec<f64>]| (m[1][2] / u[1][2]).log2();
+        assert!(w(&fixed) < -8.0, "different ID weighs {} with the address fixed", w(&fixed));
+        assert!(w(&free) > w(&fixed), "free {} fixed {}", w(&free), w(&fixed));
+    }
+
+    /// Pairs of one house with different IDs give the household's u: a shared birth date
+    /// among them (twins) is far commoner than among random pairs, so the same date weighs
+    /// less at one house, and a twin pair without IDs no longer outweighs the threshold.
+    #[test]
+    fn household_conditioning_weakens_a_shared_date_at_one_house() {
+        let fields = vec![Field::GivenName, Field::BirthDate, Field::Address, Field::PersonalId];
+        let mut pats = FastMap::default();
+        // 1,000 household pairs with different IDs: 3 % share a birth date (twins), the
+        // given names differ; the rest differ in date too.
+        *pats.entry(pack(&[3, 0, 0, 2])).or_default() += 30;
+        *pats.entry(pack(&[3, 5, 0, 2])).or_default() += 970;
+        let h = house_u(&fields, &pats).expect("enough household pairs");
+        assert_eq!(h.address, 2);
+        let hu = h.u[1].as_ref().unwrap();
+        assert!(hu[0] > 0.02 && hu[0] < 0.04, "{hu:?}");
+        assert!(h.u[3].is_none(), "the ID is not conditioned");
+        let u = vec![
+            vec![0.01, 0.01, 0.03, 0.95],
+            vec![5e-5, 1e-5, 1e-3, 1e-3, 0.01, 0.98894],
+            vec![1e-5, 1e-5, 1e-4, 1e-3, 0.01, 0.98888],
+            vec![1e-5, 1e-5, 0.99998],
+        ];
+        let m = vec![
+            vec![0.95, 0.03, 0.01, 0.01],
+            vec![0.85, 0.02, 0.05, 0.05, 0.02, 0.01],
+            vec![0.5, 0.2, 0.1, 0.05, 0.1, 0.05],
+            vec![0.9, 0.05, 0.05],
+        ];
+        let recs: Vec<Record> = Vec::new();
+        let plain = model(fields.clone(), m.clone(), u.clone(), 1e-6, &recs, 0, vec![], None);
+        let cond = model(fields, m, u, 1e-6, &recs, 0, vec![], Some(&h));
+        let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], family_sym: 0, given_sym: 0 };
+        twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
+        assert!(cond.weight(&twin) < plain.weight(&twin) - 8.0, "{} vs {}", cond.weight(&twin), plain.weight(&twin));
+        // Away from the house, nothing changes.
+        twin.levels[2] = 5;
+        assert_eq!(cond.weight(&twin), plain.weight(&twin));
+    }
+
     #[test]
     fn probability_and_weight_are_inverse() {
         let m = Model {

@@ -131,7 +131,9 @@ impl Comparator<'_> {
                     // a typo from teaching that different given names are common among
                     // matches (which would let twins through).
                     let (x, y) = names.given;
-                    if l == 3 && !one_edit(self.strings[x as usize].as_bytes(), self.strings[y as usize].as_bytes()) {
+                    if l == 3
+                        && !one_edit(self.strings[x as usize].as_bytes(), self.strings[y as usize].as_bytes())
+                    {
                         l = 4;
                     }
                     if l == 0 {
@@ -483,7 +485,9 @@ mod tests {
     #[test]
     fn one_edit_is_a_keystroke() {
         use super::one_edit;
-        for (a, b) in [("my", "mt"), ("lam", "kam"), ("nam", "nsm"), ("mai", "mi"), ("an", "anh"), ("hoa", "hao")] {
+        for (a, b) in
+            [("my", "mt"), ("lam", "kam"), ("nam", "nsm"), ("mai", "mi"), ("an", "anh"), ("hoa", "hao")]
+        {
             assert!(one_edit(a.as_bytes(), b.as_bytes()), "{a} {b}");
             assert!(one_edit(b.as_bytes(), a.as_bytes()), "{b} {a}");
         }

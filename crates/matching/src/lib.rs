@@ -217,7 +217,8 @@ impl<'a> Matcher<'a> {
         } / walk.sample_every as f64;
         let (m, lambda, m_source, house) =
             scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
-        let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source, house.as_ref());
+        let model =
+            scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source, house.as_ref());
         let stats = TrainStats {
             training_pairs: bstats.pairs,
             sample_every: walk.sample_every,
@@ -307,7 +308,7 @@ impl<'a> Matcher<'a> {
             &self.ds.records,
             self.ds.strings.len(),
             sources,
-            self.model.house_u.clone().as_ref(),
+            self.model.house_u.as_ref(),
         );
     }
 

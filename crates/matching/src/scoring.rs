@@ -388,7 +388,10 @@ fn same_house(level: u8) -> bool {
 /// Fields whose agreement a household explains: members share a family name, often a
 /// middle name and, for twins, a birth date; given name and sex are what set them apart.
 fn house_conditioned(f: Field) -> bool {
-    matches!(f, Field::FamilyName | Field::MiddleName | Field::GivenName | Field::BirthDate | Field::Category(_))
+    matches!(
+        f,
+        Field::FamilyName | Field::MiddleName | Field::GivenName | Field::BirthDate | Field::Category(_)
+    )
 }
 
 /// Below this many pairs of one house with different IDs, no household conditioning.
@@ -582,9 +585,8 @@ pub fn model(
     let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
     let house_u = house.cloned();
-    let house = house.map(|h| {
-        (h.address, m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect())
-    });
+    let house = house
+        .map(|h| (h.address, m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect()));
     Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source, house, house_u }
 }
 
@@ -688,7 +690,12 @@ mod tests {
         let cond = model(fields, m, u, 1e-6, &recs, 0, vec![], Some(&h));
         let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], family_sym: 0, given_sym: 0 };
         twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
-        assert!(cond.weight(&twin) < plain.weight(&twin) - 8.0, "{} vs {}", cond.weight(&twin), plain.weight(&twin));
+        assert!(
+            cond.weight(&twin) < plain.weight(&twin) - 8.0,
+            "{} vs {}",
+            cond.weight(&twin),
+            plain.weight(&twin)
+        );
         // Away from the house, nothing changes.
         twin.levels[2] = 5;
         assert_eq!(cond.weight(&twin), plain.weight(&twin));

@@ -245,6 +245,10 @@ fn rare_duplicates_stay_calibrated_on_the_development_profile() {
     let share = truth.true_pairs as f64 / (n * (n - 1.0) / 2.0);
     let q = eval::pairwise(&result.labels, &truth);
     eprintln!("λ {} truth {share}; {q:?}", m.model.lambda);
-    assert!(m.model.lambda < 2.0 * share && m.model.lambda > share / 2.0, "λ {} truth {share}", m.model.lambda);
+    assert!(
+        m.model.lambda < 2.0 * share && m.model.lambda > share / 2.0,
+        "λ {} truth {share}",
+        m.model.lambda
+    );
     assert!(q.precision >= 0.85, "{q:?}");
 }

@@ -446,6 +446,21 @@ mod tests {
         r
     }
 
+    /// Every candidate pair, with blocks of at most 10 and a window of 3.
+    fn pairs_of(records: &[Record], rules: &[Rule]) -> (Vec<(u32, u32)>, BlockStats) {
+        visit(
+            records,
+            rules,
+            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
+            Vec::new,
+            |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
+            |mut a, b| {
+                a.extend(b);
+                a
+            },
+        )
+    }
+
     /// A mover without an ID: same name and full birth date, another province, commune and
     /// house. A rule that needs no place still compares the pair.
     #[test]
@@ -457,17 +472,7 @@ mod tests {
         (a.province, a.commune, a.detail_digits) = (1, 101, 12);
         (b.province, b.commune, b.detail_digits) = (79, 26734, 48);
         assert!(rules.iter().any(|r| r.name == "given+birth_date" && r.shared(&a, &b)));
-        let (pairs, _) = visit(
-            &[a, b],
-            &rules,
-            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
-            Vec::new,
-            |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
-            |mut x, y| {
-                x.extend(y);
-                x
-            },
-        );
+        let (pairs, _) = pairs_of(&[a, b], &rules);
         assert_eq!(pairs, vec![(0, 1)]);
     }
 
@@ -490,17 +495,7 @@ mod tests {
         let mut records = vec![rec(&[1, 2, 3], 1990, 5), rec(&[1, 2, 3], 1990, 5), rec(&[7, 8], 1950, 9)];
         // A big block of 50 identical names without IDs.
         records.extend((0..50).map(|_| rec(&[4, 5], 1980, 0)));
-        let (pairs, stats) = visit(
-            &records,
-            &rules,
-            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
-            Vec::new,
-            |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
-            |mut a, b| {
-                a.extend(b);
-                a
-            },
-        );
+        let (pairs, stats) = pairs_of(&records, &rules);
         let mut sorted = pairs.clone();
         sorted.sort_unstable();
         sorted.dedup();

@@ -74,9 +74,18 @@ impl Model {
         if l == NULL {
             return 0.0;
         }
-        if let Some(w) = self.house_weight(i, &c.levels) {
-            return w;
+        let plain = self.plain_weight(i, c);
+        // The household explains resemblance; it never adds evidence (a level never seen
+        // among a few household pairs would otherwise weigh as proof).
+        match self.house_weight(i, &c.levels) {
+            Some(w) => plain.min(w),
+            None => plain,
         }
+    }
+
+    /// A field's weight against random pairs, term frequency included.
+    fn plain_weight(&self, i: usize, c: &Comparison) -> f64 {
+        let l = c.levels[i];
         let base = self.weights[i][l as usize];
         if l != 0 {
             return base;
@@ -103,8 +112,8 @@ impl Model {
         }
     }
 
-    /// The weight of field `i` for a pair at one house, when the model conditions it on the
-    /// household (term frequencies do not apply there: the household explains the name).
+    /// The weight of field `i` against household pairs, for a pair at one house, when the
+    /// model conditions the field on the household.
     fn house_weight(&self, i: usize, levels: &[u8]) -> Option<f64> {
         let (a, w) = self.house.as_ref()?;
         if !same_house(levels[*a]) {
@@ -542,8 +551,9 @@ fn estimate_lambda(
             for f in 0..fields.len() {
                 let l = unpack(p, f);
                 if l != NULL {
-                    let uf = at_house.and_then(|h| h.u[f].as_ref()).unwrap_or(&u[f]);
-                    r *= m[f][l as usize] / uf[l as usize];
+                    // As in scoring: the household only ever lowers a weight.
+                    let hu = at_house.and_then(|h| h.u[f].as_ref()).map_or(0.0, |hu| hu[l as usize]);
+                    r *= m[f][l as usize] / u[f][l as usize].max(hu);
                 }
             }
             (r, c as f64)

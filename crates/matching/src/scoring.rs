@@ -580,17 +580,17 @@ fn estimate_lambda(
     lambda
 }
 
-/// Assembles a model from m, u and name frequencies.
+/// Assembles a model from m, u and name frequencies (λ to be set by the caller).
 pub fn model(
     fields: Vec<Field>,
     m: Vec<Vec<f64>>,
     u: Vec<Vec<f64>>,
-    lambda: f64,
     records: &[Record],
     n_strings: usize,
     m_source: Vec<&'static str>,
     house: Option<&HouseU>,
 ) -> Model {
+    let lambda = 0.5;
     let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
     let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
@@ -696,8 +696,8 @@ mod tests {
             vec![0.9, 0.05, 0.05],
         ];
         let recs: Vec<Record> = Vec::new();
-        let plain = model(fields.clone(), m.clone(), u.clone(), 1e-6, &recs, 0, vec![], None);
-        let cond = model(fields, m, u, 1e-6, &recs, 0, vec![], Some(&h));
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
+        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
         let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], family_sym: 0, given_sym: 0 };
         twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
         assert!(

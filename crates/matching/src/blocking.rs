@@ -208,10 +208,14 @@ fn address_keys(r: &Record) -> [u64; 2] {
     if r.detail_digits == 0 {
         return [0, 0];
     }
-    if r.commune != 0 {
-        return local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) });
-    }
     let text = if r.commune_text != 0 { key(&[13, r.commune_text as u64, r.detail_digits]) } else { 0 };
+    if r.commune != 0 {
+        // The code's commune, and the commune name as written as well (or the second
+        // candidate of a split commune): one record of a household may carry only the code
+        // and the other only the name.
+        let [first, second] = local_places(r).map(|p| if p == 0 { 0 } else { key(&[8, p, r.detail_digits]) });
+        return [first, if second != 0 { second } else { text }];
+    }
     let post = if r.postcode != 0 { key(&[14, r.postcode as u64, r.detail_digits]) } else { 0 };
     [text, post]
 }
@@ -442,6 +446,47 @@ mod tests {
         r
     }
 
+    /// Every candidate pair, with blocks of at most 10 and a window of 3.
+    fn pairs_of(records: &[Record], rules: &[Rule]) -> (Vec<(u32, u32)>, BlockStats) {
+        visit(
+            records,
+            rules,
+            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
+            Vec::new,
+            |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
+            |mut a, b| {
+                a.extend(b);
+                a
+            },
+        )
+    }
+
+    /// A mover without an ID: same name and full birth date, another province, commune and
+    /// house. A rule that needs no place still compares the pair.
+    #[test]
+    fn a_mover_without_id_is_compared() {
+        let fields = [Field::PersonalId, Field::BirthDate, Field::Address];
+        let rules = rules_for(&fields, &[]);
+        let mut a = rec(&[1, 2, 3], 1987, 0);
+        let mut b = rec(&[1, 2, 3], 1987, 0);
+        (a.province, a.commune, a.detail_digits) = (1, 101, 12);
+        (b.province, b.commune, b.detail_digits) = (79, 26734, 48);
+        assert!(rules.iter().any(|r| r.name == "given+birth_date" && r.shared(&a, &b)));
+        let (pairs, _) = pairs_of(&[a, b], &rules);
+        assert_eq!(pairs, vec![(0, 1)]);
+    }
+
+    /// One record of a household carries the commune code, the other only the commune name:
+    /// the address rule still puts them in one block.
+    #[test]
+    fn address_block_by_code_or_by_name() {
+        let mut a = rec(&[1, 2], 1990, 0);
+        let mut b = rec(&[5, 6], 1960, 0);
+        (a.commune, a.province, a.commune_text, a.detail_digits) = (101, 1, 9, 77);
+        (b.commune_text, b.detail_digits) = (9, 77);
+        assert!(address_keys(&a).iter().any(|k| *k != 0 && address_keys(&b).contains(k)));
+    }
+
     #[test]
     fn each_pair_once_and_big_blocks_windowed() {
         let fields = [Field::PersonalId, Field::BirthDate];
@@ -450,17 +495,7 @@ mod tests {
         let mut records = vec![rec(&[1, 2, 3], 1990, 5), rec(&[1, 2, 3], 1990, 5), rec(&[7, 8], 1950, 9)];
         // A big block of 50 identical names without IDs.
         records.extend((0..50).map(|_| rec(&[4, 5], 1980, 0)));
-        let (pairs, stats) = visit(
-            &records,
-            &rules,
-            Walk { max_block: 10, window: 3, cross: false, sample_every: 1 },
-            Vec::new,
-            |v: &mut Vec<(u32, u32)>, i, j| v.push((i, j)),
-            |mut a, b| {
-                a.extend(b);
-                a
-            },
-        );
+        let (pairs, stats) = pairs_of(&records, &rules);
         let mut sorted = pairs.clone();
         sorted.sort_unstable();
         sorted.dedup();

@@ -34,7 +34,7 @@ impl Field {
     pub fn levels(self) -> &'static [&'static str] {
         match self {
             Field::FamilyName => &["exact", "similar", "different"],
-            Field::GivenName => &["exact", "very_similar", "similar", "different"],
+            Field::GivenName => &["exact", "very_similar", "similar", "one_edit", "different"],
             Field::MiddleName => &["exact", "missing_or_extra_word", "similar", "different"],
             Field::BirthDate => &[
                 "exact",
@@ -51,6 +51,7 @@ impl Field {
                 "same_commune_and_detail",
                 "same_commune_and_numbers",
                 "same_commune",
+                "same_commune_other_house",
                 "same_province",
                 "different",
             ],
@@ -124,7 +125,17 @@ impl Comparator<'_> {
                     l
                 }
                 Field::GivenName => {
-                    let l = self.token_level(names.given, &[0.92, 0.80]);
+                    let mut l = self.token_level(names.given, &[0.92, 0.80]);
+                    // Jaro–Winkler is harsh on short words: `My`/`Mt`, `Lâm`/`Kâm`, `Nam`/`Nsm`
+                    // are one keystroke apart yet "different". A level of their own keeps
+                    // a typo from teaching that different given names are common among
+                    // matches (which would let twins through).
+                    let (x, y) = names.given;
+                    if l == 3
+                        && !one_edit(self.strings[x as usize].as_bytes(), self.strings[y as usize].as_bytes())
+                    {
+                        l = 4;
+                    }
                     if l == 0 {
                         c.given_sym = names.given.0;
                     }
@@ -138,9 +149,12 @@ impl Comparator<'_> {
                 Field::Address => match location_level(a, b) {
                     0 if a.detail != 0 && a.detail == b.detail => 0,
                     0 if a.detail_digits != 0 && a.detail_digits == b.detail_digits => 1,
+                    // Both give a house and the houses differ: evidence against (a namesake
+                    // of the same commune), unlike a house missing on one side.
+                    0 if a.detail_digits != 0 && b.detail_digits != 0 => 3,
                     0 => 2,
                     NULL => NULL,
-                    l => l + 2,
+                    l => l + 3,
                 },
                 Field::Place => place_level(a, b),
                 Field::Detail => {
@@ -212,6 +226,23 @@ impl Comparator<'_> {
         } else {
             3
         }
+    }
+}
+
+/// Whether two words are one edit apart: one letter changed, inserted, dropped, or two
+/// adjacent letters swapped (equal words are not).
+pub fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    match ra.len().cmp(&rb.len()) {
+        std::cmp::Ordering::Equal => {
+            ra[1..] == rb[1..] || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
     }
 }
 
@@ -451,6 +482,20 @@ pub fn jaro_winkler(a: &[u8], b: &[u8]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_edit_is_a_keystroke() {
+        use super::one_edit;
+        for (a, b) in
+            [("my", "mt"), ("lam", "kam"), ("nam", "nsm"), ("mai", "mi"), ("an", "anh"), ("hoa", "hao")]
+        {
+            assert!(one_edit(a.as_bytes(), b.as_bytes()), "{a} {b}");
+            assert!(one_edit(b.as_bytes(), a.as_bytes()), "{b} {a}");
+        }
+        for (a, b) in [("lan", "lan"), ("long", "lan"), ("hung", "dung a"), ("tu", "thuy"), ("", "ab")] {
+            assert!(!one_edit(a.as_bytes(), b.as_bytes()), "{a} {b}");
+        }
+    }
+
     use super::*;
     use crate::normalise::Ymd;
 

@@ -216,8 +216,10 @@ impl<'a> Matcher<'a> {
             let n = ds.len() as f64;
             n * (n - 1.0) / 2.0
         } / walk.sample_every as f64;
-        let (m, lambda, m_source) = scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
-        let model = scoring::model(fields, m, u, lambda, &ds.records, ds.strings.len(), m_source);
+        let (m, lambda, m_source, house) =
+            scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
+        let mut model = scoring::model(fields, m, u, &ds.records, ds.strings.len(), m_source, house.as_ref());
+        model.lambda = lambda;
         let stats = TrainStats {
             training_pairs: bstats.pairs,
             sample_every: walk.sample_every,
@@ -299,15 +301,17 @@ impl<'a> Matcher<'a> {
             })
             .collect();
         let sources = vec!["prior"; self.model.fields.len()];
+        let lambda = self.model.lambda;
         self.model = scoring::model(
             self.model.fields.clone(),
             m,
             self.model.u.clone(),
-            self.model.lambda,
             &self.ds.records,
             self.ds.strings.len(),
             sources,
+            self.model.house_u.as_ref(),
         );
+        self.model.lambda = lambda;
     }
 
     /// Per blocking rule, how many true pairs share one of its keys (with a truth file).

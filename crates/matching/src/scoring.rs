@@ -41,6 +41,10 @@ pub struct Model {
     pub tf_given: Vec<f32>,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
+    /// Household conditioning: the address field, and per field the weights to use instead
+    /// when the two records give the same house (see [`HouseU`]).
+    pub house: Option<(usize, Vec<Option<Vec<f64>>>)>,
+    pub house_u: Option<HouseU>,
 }
 
 impl Model {
@@ -70,6 +74,18 @@ impl Model {
         if l == NULL {
             return 0.0;
         }
+        let plain = self.plain_weight(i, c);
+        // The household explains resemblance; it never adds evidence (a level never seen
+        // among a few household pairs would otherwise weigh as proof).
+        match self.house_weight(i, &c.levels) {
+            Some(w) => plain.min(w),
+            None => plain,
+        }
+    }
+
+    /// A field's weight against random pairs, term frequency included.
+    fn plain_weight(&self, i: usize, c: &Comparison) -> f64 {
+        let l = c.levels[i];
         let base = self.weights[i][l as usize];
         if l != 0 {
             return base;
@@ -94,6 +110,16 @@ impl Model {
             }
             _ => base,
         }
+    }
+
+    /// The weight of field `i` against household pairs, for a pair at one house, when the
+    /// model conditions the field on the household.
+    fn house_weight(&self, i: usize, levels: &[u8]) -> Option<f64> {
+        let (a, w) = self.house.as_ref()?;
+        if !same_house(levels[*a]) {
+            return None;
+        }
+        w[i].as_ref().map(|w| w[levels[i] as usize])
     }
 
     /// Total match weight in bits (log2 Bayes factor, prior excluded).
@@ -228,7 +254,22 @@ pub fn train(
     u: &[Vec<f64>],
     skip: &[bool],
 ) -> (Vec<Vec<f64>>, f64, usize) {
-    let mut m = initial_m(fields);
+    train_with_fixed(fields, patterns, u, skip, &initial_m(fields), &vec![false; fields.len()])
+}
+
+/// [`train`], with the m of the fields marked `fixed` taken from `m0` and not re-estimated:
+/// fields learned from a better session still weigh each pair, so that EM over a block of
+/// namesakes (which agree on the name and the year) does not take them for matches and
+/// learn that a different ID says little.
+pub fn train_with_fixed(
+    fields: &[Field],
+    patterns: &FastMap<u64, u64>,
+    u: &[Vec<f64>],
+    skip: &[bool],
+    m0: &[Vec<f64>],
+    fixed: &[bool],
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut m = m0.to_vec();
     let mut lambda = 0.1f64;
     let mut pats: Vec<(u64, f64)> = patterns.iter().map(|(&p, &c)| (p, c as f64)).collect();
     // Sums in a fixed order: the same counts give bit-identical estimates, whatever order
@@ -261,7 +302,11 @@ pub fn train(
                 }
             }
         }
-        let new_m: Vec<Vec<f64>> = mc.into_iter().map(|c| normalise(c, 0.01, M_FLOOR)).collect();
+        let new_m: Vec<Vec<f64>> = mc
+            .into_iter()
+            .enumerate()
+            .map(|(f, c)| if fixed[f] { m[f].clone() } else { normalise(c, 0.01, M_FLOOR) })
+            .collect();
         let delta = new_m
             .iter()
             .zip(&m)
@@ -302,7 +347,7 @@ pub fn train_sessions(
     all: &FastMap<u64, u64>,
     u: &[Vec<f64>],
     all_pairs: f64,
-) -> (Vec<Vec<f64>>, f64, Vec<&'static str>) {
+) -> (Vec<Vec<f64>>, f64, Vec<&'static str>, Option<HouseU>) {
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
     let mut done = vec![false; fields.len()];
@@ -328,7 +373,8 @@ pub fn train_sessions(
         if fields.iter().enumerate().all(|(i, _)| skip[i] || done[i]) {
             continue;
         }
-        let (sm, _, _) = train(fields, s.patterns, u, &skip);
+        // Fields already learned keep their m and weigh the pairs of this session.
+        let (sm, _, _) = train_with_fixed(fields, s.patterns, u, &skip, &m, &done);
         for i in 0..fields.len() {
             if !skip[i] && !done[i] {
                 m[i] = sm[i].clone();
@@ -337,8 +383,71 @@ pub fn train_sessions(
             }
         }
     }
-    let lambda = estimate_lambda(fields, all, &m, u, all_pairs);
-    (m, lambda, source)
+    let house = house_u(fields, all);
+    let lambda = estimate_lambda(fields, all, &m, u, house.as_ref(), all_pairs);
+    (m, lambda, source, house)
+}
+
+/// Whether an address level says "the same house" (same commune and detail, or same
+/// commune and house numbers).
+fn same_house(level: u8) -> bool {
+    level == 0 || level == 1
+}
+
+/// Fields whose agreement a household explains: members share a family name, often a
+/// middle name and, for twins, a birth date; given name and sex are what set them apart.
+fn house_conditioned(f: Field) -> bool {
+    matches!(
+        f,
+        Field::FamilyName | Field::MiddleName | Field::GivenName | Field::BirthDate | Field::Category(_)
+    )
+}
+
+/// Below this many pairs of one house with different IDs, no household conditioning.
+const MIN_HOUSE_PAIRS: f64 = 200.0;
+
+/// u within households: the address field, and per field its u among pairs that give the
+/// same house. Fellegi–Sunter takes fields as independent given the match status, but
+/// among non-matches of one house they are not: a family name, a middle name and even a
+/// birth date (twins) are shared far more often than between random records, so the
+/// weights of random pairs count a household's resemblance as proof of one person. These
+/// u are read from the pairs of one house whose valid personal IDs differ (two people,
+/// almost surely), with nothing chosen on the fields being estimated.
+#[derive(Debug, Clone)]
+pub struct HouseU {
+    pub address: usize,
+    pub u: Vec<Option<Vec<f64>>>,
+}
+
+fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
+    let address = fields.iter().position(|f| *f == Field::Address)?;
+    let pid = fields.iter().position(|f| *f == Field::PersonalId)?;
+    let different = (Field::PersonalId.levels().len() - 1) as u8;
+    let mut counts = empty_counts(fields);
+    let mut pairs = 0.0;
+    let mut all: Vec<(u64, u64)> = all.iter().map(|(&p, &c)| (p, c)).collect();
+    all.sort_unstable();
+    for (p, c) in all {
+        if !same_house(unpack(p, address)) || unpack(p, pid) != different {
+            continue;
+        }
+        pairs += c as f64;
+        for (i, counts) in counts.iter_mut().enumerate() {
+            let l = unpack(p, i);
+            if l != NULL {
+                counts[l as usize] += c as f64;
+            }
+        }
+    }
+    if pairs < MIN_HOUSE_PAIRS {
+        return None;
+    }
+    let u = fields
+        .iter()
+        .zip(counts)
+        .map(|(f, c)| house_conditioned(*f).then(|| normalise(c, 1.0, FLOOR)))
+        .collect();
+    Some(HouseU { address, u })
 }
 
 /// Fields that define an anchor pair.
@@ -354,6 +463,28 @@ fn is_anchor_field(f: Field) -> bool {
             | Field::Detail
             | Field::Place
     )
+}
+
+/// A pair whose full name and full birth date agree exactly and whose address is the same
+/// commune without two different houses: with few duplicates in a list, pairs that also
+/// agree on the house are too few to read anything from, and namesakes of one commune
+/// rarely share a full birth date as well. Twins share the date and the house but never
+/// the given name.
+fn relaxed_anchor(fields: &[Field], p: u64) -> bool {
+    let mut names_and_date = 0;
+    let mut place = false;
+    for (i, f) in fields.iter().enumerate() {
+        let l = unpack(p, i);
+        match f {
+            Field::FamilyName | Field::GivenName | Field::BirthDate if l == 0 => names_and_date += 1,
+            Field::MiddleName if l != 0 && l != NULL => return false,
+            // same commune and detail / numbers / a house missing on one side
+            Field::Address if l <= 2 => place = true,
+            Field::Unit | Field::Place if l == 0 => place = true,
+            _ => {}
+        }
+    }
+    names_and_date == 3 && place
 }
 
 /// m for the other fields (IDs, phone, categories) from anchor pairs: pairs whose full
@@ -380,10 +511,11 @@ fn anchor_m(fields: &[Field], all: &FastMap<u64, u64>) -> Option<Vec<Vec<f64>>> 
     for (p, c) in all {
         // Name, full date and a place must all be there and agree; other anchor fields
         // (middle name, detail) may be missing.
-        let is_anchor = fields.iter().enumerate().all(|(i, f)| {
+        let strict = fields.iter().enumerate().all(|(i, f)| {
             let l = unpack(p, i);
             !is_anchor_field(*f) || l == 0 || (l == NULL && !required.contains(f) && !place(f))
         }) && fields.iter().enumerate().any(|(i, f)| place(f) && unpack(p, i) == 0);
+        let is_anchor = strict || relaxed_anchor(fields, p);
         if !is_anchor {
             continue;
         }
@@ -408,16 +540,20 @@ fn estimate_lambda(
     patterns: &FastMap<u64, u64>,
     m: &[Vec<f64>],
     u: &[Vec<f64>],
+    house: Option<&HouseU>,
     all_pairs: f64,
 ) -> f64 {
     let mut bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|(&p, &c)| {
             let mut r = 1.0;
+            let at_house = house.filter(|h| same_house(unpack(p, h.address)));
             for f in 0..fields.len() {
                 let l = unpack(p, f);
                 if l != NULL {
-                    r *= m[f][l as usize] / u[f][l as usize];
+                    // As in scoring: the household only ever lowers a weight.
+                    let hu = at_house.and_then(|h| h.u[f].as_ref()).map_or(0.0, |hu| hu[l as usize]);
+                    r *= m[f][l as usize] / u[f][l as usize].max(hu);
                 }
             }
             (r, c as f64)
@@ -444,20 +580,24 @@ fn estimate_lambda(
     lambda
 }
 
-/// Assembles a model from m, u and name frequencies.
+/// Assembles a model from m, u and name frequencies (λ to be set by the caller).
 pub fn model(
     fields: Vec<Field>,
     m: Vec<Vec<f64>>,
     u: Vec<Vec<f64>>,
-    lambda: f64,
     records: &[Record],
     n_strings: usize,
     m_source: Vec<&'static str>,
+    house: Option<&HouseU>,
 ) -> Model {
-    let weights =
-        m.iter().zip(&u).map(|(m, u)| m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect()).collect();
+    let lambda = 0.5;
+    let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
+    let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source }
+    let house_u = house.cloned();
+    let house = house
+        .map(|h| (h.address, m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect()));
+    Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source, house, house_u }
 }
 
 /// Share of records with each family name and each given name.
@@ -501,6 +641,76 @@ mod tests {
         assert!((m[1][0] - 0.95).abs() < 0.05, "m {m:?}");
     }
 
+    fn pack(levels: &[u8]) -> u64 {
+        levels.iter().enumerate().fold(0u64, |p, (i, &l)| p | ((l as u64) << (4 * i)))
+    }
+
+    /// A different personal ID must stay strong evidence against a match even when the only
+    /// session that can teach it is a block of namesakes: with the address m already learned
+    /// and held fixed, EM does not take namesakes of other houses for matches.
+    #[test]
+    fn em_with_fixed_fields_is_not_fooled_by_namesakes() {
+        let fields = vec![Field::Address, Field::PersonalId];
+        let u = vec![vec![1e-4, 2e-4, 1e-3, 0.01, 0.1, 0.8889], vec![1e-5, 1e-4, 0.99989]];
+        let m0 = vec![vec![0.6, 0.25, 0.05, 0.01, 0.05, 0.04], vec![0.9, 0.05, 0.05]];
+        let mut pats = FastMap::default();
+        // 100 duplicates (same house, same ID) and 5,000 namesakes of other houses whose IDs differ.
+        *pats.entry(pack(&[0, 0])).or_default() += 100;
+        *pats.entry(pack(&[3, 2])).or_default() += 2_000;
+        *pats.entry(pack(&[5, 2])).or_default() += 3_000;
+        let skip = [false, false];
+        let (free, _, _) = train(&fields, &pats, &u, &skip);
+        let (fixed, _, _) = train_with_fixed(&fields, &pats, &u, &skip, &m0, &[true, false]);
+        assert_eq!(fixed[0], m0[0]);
+        let w = |m: &[Vec<f64>]| (m[1][2] / u[1][2]).log2();
+        assert!(w(&fixed) < -8.0, "different ID weighs {} with the address fixed", w(&fixed));
+        assert!(w(&free) > w(&fixed), "free {} fixed {}", w(&free), w(&fixed));
+    }
+
+    /// Pairs of one house with different IDs give the household's u: a shared birth date
+    /// among them (twins) is far commoner than among random pairs, so the same date weighs
+    /// less at one house, and a twin pair without IDs no longer outweighs the threshold.
+    #[test]
+    fn household_conditioning_weakens_a_shared_date_at_one_house() {
+        let fields = vec![Field::GivenName, Field::BirthDate, Field::Address, Field::PersonalId];
+        let mut pats = FastMap::default();
+        // 1,000 household pairs with different IDs: 3 % share a birth date (twins), the
+        // given names differ; the rest differ in date too.
+        *pats.entry(pack(&[3, 0, 0, 2])).or_default() += 30;
+        *pats.entry(pack(&[3, 5, 0, 2])).or_default() += 970;
+        let h = house_u(&fields, &pats).expect("enough household pairs");
+        assert_eq!(h.address, 2);
+        let hu = h.u[1].as_ref().unwrap();
+        assert!(hu[0] > 0.02 && hu[0] < 0.04, "{hu:?}");
+        assert!(h.u[3].is_none(), "the ID is not conditioned");
+        let u = vec![
+            vec![0.01, 0.01, 0.03, 0.95],
+            vec![5e-5, 1e-5, 1e-3, 1e-3, 0.01, 0.98894],
+            vec![1e-5, 1e-5, 1e-4, 1e-3, 0.01, 0.98888],
+            vec![1e-5, 1e-5, 0.99998],
+        ];
+        let m = vec![
+            vec![0.95, 0.03, 0.01, 0.01],
+            vec![0.85, 0.02, 0.05, 0.05, 0.02, 0.01],
+            vec![0.5, 0.2, 0.1, 0.05, 0.1, 0.05],
+            vec![0.9, 0.05, 0.05],
+        ];
+        let recs: Vec<Record> = Vec::new();
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
+        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
+        let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], family_sym: 0, given_sym: 0 };
+        twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
+        assert!(
+            cond.weight(&twin) < plain.weight(&twin) - 8.0,
+            "{} vs {}",
+            cond.weight(&twin),
+            plain.weight(&twin)
+        );
+        // Away from the house, nothing changes.
+        twin.levels[2] = 5;
+        assert_eq!(cond.weight(&twin), plain.weight(&twin));
+    }
+
     #[test]
     fn probability_and_weight_are_inverse() {
         let m = Model {
@@ -512,6 +722,8 @@ mod tests {
             tf_family: vec![],
             tf_given: vec![],
             m_source: vec![],
+            house: None,
+            house_u: None,
         };
         let w = m.weight_for(0.9);
         assert!((m.probability(w) - 0.9).abs() < 1e-9);

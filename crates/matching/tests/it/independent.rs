@@ -192,3 +192,66 @@ fn nameless_rows_are_kept_as_singletons() {
     let (_, result) = dedup(&ds, &cfg, 0.9, None);
     assert_eq!(result.labels, vec![0, 1, 2]);
 }
+
+/// Twins (one house, one birth date, family and middle name shared, another given name) are
+/// two people: household conditioning must keep them apart. On a development-profile list,
+/// such pairs that the truth calls two people are almost never predicted; before the
+/// conditioning most of them were (they scored like a duplicate with a typo).
+#[test]
+fn twins_at_one_house_are_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, truth) = sector_list(dir.path(), &dancu_gen::Profile::dev(), 20_000, 11, 0.3);
+    let cfg = MatchConfig::from_toml(SECTOR_TOML).unwrap();
+    let ds = Dataset::read(&[&list], &cfg).unwrap();
+    let truth = Truth::read(&truth, &ds.ids).unwrap();
+    let (m, result) = dedup(&ds, &cfg, cfg.settings.threshold, Some(&truth));
+    let level = |e: &dancu_matching::Explanation, field: &str| {
+        e.fields.iter().find(|f| f.field == field).map(|f| f.level).unwrap_or("")
+    };
+    let (mut twins, mut merged) = (0, 0);
+    // Every candidate pair at or above a low weight (twins scored far above it before).
+    let (pairs, _, _) = m.scored_pairs(m.threshold_weight(0.001), None);
+    for &(i, j, _) in &pairs {
+        if truth.same(i, j) {
+            continue;
+        }
+        let e = m.explain(i, j);
+        let house = level(&e, "address");
+        if level(&e, "given_name") == "different"
+            && level(&e, "birth_date") == "exact"
+            && (house == "same_commune_and_detail" || house == "same_commune_and_numbers")
+        {
+            twins += 1;
+            merged += (result.labels[i as usize] == result.labels[j as usize]) as u32;
+        }
+    }
+    eprintln!("twin-like pairs of two people: {twins}, merged {merged}");
+    assert!(twins >= 20, "too few twin-like pairs to judge: {twins}");
+    assert!(merged * 10 <= twins, "{merged} of {twins} twin pairs merged");
+}
+
+/// With few duplicates (0.5 %, as in a registry) on the development profile, the prior stays
+/// within a factor of two of the truth and precision holds against hard negatives (twins,
+/// same-name siblings, namesakes), which outnumber the true pairs. On a list this small
+/// (30,000 people, 41 pairs sharing an ID) EM has no ID-blocked session to learn from and
+/// precision is far from the 0.93 of the 100k development list: 0.71 here, 0.41 before
+/// household conditioning. A known gap (docs/MATCHING.md).
+#[test]
+fn rare_duplicates_stay_calibrated_on_the_development_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, truth) = sector_list(dir.path(), &dancu_gen::Profile::dev(), 30_000, 5, 0.005);
+    let cfg = MatchConfig::from_toml(SECTOR_TOML).unwrap();
+    let ds = Dataset::read(&[&list], &cfg).unwrap();
+    let truth = Truth::read(&truth, &ds.ids).unwrap();
+    let (m, result) = dedup(&ds, &cfg, cfg.settings.threshold, Some(&truth));
+    let n = ds.len() as f64;
+    let share = truth.true_pairs as f64 / (n * (n - 1.0) / 2.0);
+    let q = eval::pairwise(&result.labels, &truth);
+    eprintln!("λ {} truth {share}; {q:?}", m.model.lambda);
+    assert!(
+        m.model.lambda < 2.0 * share && m.model.lambda > share / 2.0,
+        "λ {} truth {share}",
+        m.model.lambda
+    );
+    assert!(q.precision >= 0.65, "{q:?}");
+}

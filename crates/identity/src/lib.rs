@@ -7,6 +7,8 @@
 
 pub mod card;
 pub mod eid;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod qr;
 pub mod totp;
 

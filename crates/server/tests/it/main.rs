@@ -10,6 +10,7 @@ mod dedup;
 mod eid;
 mod limits;
 mod officers;
+mod openapi;
 mod pages;
 mod phone;
 mod quality;

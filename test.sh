@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs dancu's whole test suite: unit, property, conformance (SQLite and PostgreSQL),
-# HTTP API and headless-Chromium browser tests. Installs what it needs when missing.
+# HTTP API and headless-Chromium browser tests, then the fuzzing gate: schemathesis against a
+# demo server from its own OpenAPI document (tests/fuzz/schemathesis.sh). Installs what it
+# needs when missing (Chromium and ChromeDriver from Debian, schemathesis from PyPI into a
+# virtual environment under ~/.cache).
 #
 #   ./test.sh                      # PostgreSQL at postgres://postgres@127.0.0.1:5432/test
 #   DANCU_TEST_PG_URL=postgres://… ./test.sh
@@ -30,3 +33,4 @@ if [ "${CI:-}" = "true" ] && command -v pg_isready >/dev/null 2>&1; then
 fi
 
 cargo test --workspace --locked
+tests/fuzz/schemathesis.sh

@@ -12,6 +12,7 @@ use crate::text::{nfc, NameParts};
 use crate::units::UnitRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sex {
     #[serde(rename = "M")]
     Male,
@@ -54,6 +55,7 @@ impl Sex {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LifeStatus {
     Alive,
@@ -96,12 +98,14 @@ pub const MAX_ADDRESS_DETAIL: usize = 200;
 
 /// A residence address: a commune with its list, and the street-level detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     pub unit: UnitRef,
     pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Citizen {
     pub personal_id: PersonalId,
     pub name: NameParts,

@@ -7,6 +7,7 @@ use std::fmt;
 /// A broken rule on one field. `rule` is a stable machine code (for example `id.length`);
 /// integrators match on it, so codes are never renamed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Violation {
     pub field: String,
     pub rule: &'static str,

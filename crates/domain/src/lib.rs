@@ -10,6 +10,8 @@ pub mod error;
 pub mod household;
 pub mod legacy;
 pub mod mojibake;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod personal_id;
 pub mod search_text;
 pub mod text;

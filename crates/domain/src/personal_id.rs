@@ -17,6 +17,7 @@ pub struct PersonalId([u8; 12]);
 
 /// What a personal ID number says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdExplanation {
     pub province_code: String,
     pub province_name: String,

@@ -72,6 +72,7 @@ pub fn fold_key(s: &str) -> String {
 /// A name split in the Vietnamese order: family name, middle name (possibly several words
 /// or empty), given name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NameParts {
     pub family: String,
     pub middle: String,

@@ -134,6 +134,7 @@ impl fmt::Display for ApplicationKind {
 
 /// How a finished card reached the citizen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HandoverMethod {
     /// Handed over at the unit (trả trực tiếp).
@@ -167,6 +168,7 @@ impl HandoverMethod {
 /// Intake → SentToProduction → CardReceived → HandedOver; Rejected, Error and Cancelled are
 /// side states that carry a reason.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
     /// The file is taken in at a unit (thu nhận hồ sơ). Only whether face and fingerprints were
@@ -188,6 +190,7 @@ pub enum Stage {
 
 /// A stage without its data: what boards count and what a move targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
     Intake,
@@ -589,6 +592,7 @@ pub fn due_for_renewal(
 
 /// Status of a card on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CardStatus {
     /// The day is before the issue date.

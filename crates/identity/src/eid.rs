@@ -14,6 +14,7 @@ use crate::card::{Card, CardStatus};
 
 /// Account level (mức độ tài khoản).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// Self-registered in the app, approved by the ministry (mức 1).
@@ -45,6 +46,7 @@ impl Level {
 
 /// Who acts on an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     Citizen,
@@ -68,6 +70,7 @@ impl Actor {
 
 /// The life-cycle stage of an account, locked or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Registered, waiting for approval (đã đăng ký, chờ phê duyệt).
@@ -105,6 +108,7 @@ impl Phase {
 /// The state of an account. A locked account remembers the phase it was locked in and
 /// returns to it when unlocked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AccountState {
     Registered,
@@ -449,6 +453,7 @@ pub fn check_level2(
 
 /// A document linked to the account (giấy tờ tích hợp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     HealthInsurance,
@@ -680,6 +685,7 @@ pub fn validate_number(kind: DocumentKind, raw: &str) -> Result<String, Violatio
 
 /// Whether the source agency has confirmed a linked document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum VerificationState {
     /// Waiting for the source agency (chờ xác thực).

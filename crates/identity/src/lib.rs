@@ -8,6 +8,8 @@
 pub mod card;
 pub mod eid;
 pub mod law2023;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod qr;
 pub mod totp;
 

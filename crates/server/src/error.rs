@@ -2,7 +2,7 @@
 //! message in Vietnamese and English, and the violated rules with their fields. Internal
 //! error text goes to the log only, once, with its whole chain (`log_failure`).
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,7 +10,7 @@ use dancu_domain::Violation;
 use dancu_store::registry::RegistryError;
 use dancu_store::StoreError;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -30,13 +30,72 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine code, e.g. `validation_failed`, `not_found`, `unauthorized`.
+    #[schema(pattern = "^[a-z_]+$")]
     code: &'static str,
     message_vi: String,
     message_en: String,
-    /// For `validation_failed` and `conflict`: each broken rule with its field.
-    #[schema(value_type = Vec<Object>)]
+    /// For `validation_failed`, `conflict`, `forbidden` and `out_of_scope`: each broken rule
+    /// with its field; empty otherwise.
     violations: Vec<Violation>,
 }
+
+// The error answers each operation lists (`responses(...)` of `utoipa::path`), all with
+// [`ErrorBody`]; registered once as components by `openapi::ApiDoc`.
+
+/// Malformed request: JSON that does not parse (`malformed_json`), query parameters of the
+/// wrong type or out of their documented range (`invalid_query`, with the violated rule).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct BadRequest(ErrorBody);
+
+/// No valid credentials (`unauthorized`), or wrong ones (`invalid_credentials`).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Unauthorized(ErrorBody);
+
+/// Authenticated but not permitted: an administrator's operation (`forbidden`), a record
+/// outside the caller's scope for a write (`out_of_scope`), a missing CSRF token.
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Forbidden(ErrorBody);
+
+/// No such record, or one outside the caller's scope (the two answer alike).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct NotFound(ErrorBody);
+
+/// The record changed since the version the caller edited (`version_mismatch`), or the
+/// request conflicts with what is stored (`conflict`, with the rule).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Conflict(ErrorBody);
+
+/// The body is larger than the server takes (`payload_too_large`).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct PayloadTooLarge(ErrorBody);
+
+/// The body was not sent as `application/json` (`unsupported_media_type`).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct UnsupportedMediaType(ErrorBody);
+
+/// The body does not fit the schema (`invalid_body`), or a field breaks a rule
+/// (`validation_failed`): each broken rule is listed with its field.
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Unprocessable(ErrorBody);
+
+/// Too many failed attempts for this key (`login_locked`, retry after the lock), or the server
+/// is busy hashing passwords (`busy`).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct TooManyRequests(ErrorBody);
+
+/// The access log cannot be written, so no personal data is served (`audit_unavailable`).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Unavailable(ErrorBody);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, vi: impl Into<String>, en: impl Into<String>) -> Self {
@@ -222,6 +281,33 @@ impl From<QueryRejection> for ApiError {
             "invalid_query",
             format!("Tham số truy vấn không hợp lệ: {}", r.body_text()),
             format!("invalid query parameters: {}", r.body_text()),
+        )
+    }
+}
+
+impl ApiError {
+    /// A query parameter out of its documented range: 400 `invalid_query`, naming the
+    /// parameter and the rule.
+    pub fn bad_query(v: Violation) -> Self {
+        ApiError {
+            violations: vec![v.clone()],
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("Tham số truy vấn không hợp lệ: {}: {}", v.field, v.message_vi),
+                format!("invalid query parameters: {}: {}", v.field, v.message_en),
+            )
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            format!("Đường dẫn không hợp lệ: {}", r.body_text()),
+            format!("invalid path: {}", r.body_text()),
         )
     }
 }

@@ -149,12 +149,14 @@ impl AppState {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
+    let (api, doc) = api::routes(state.config.bench_endpoint);
+    let doc = openapi::Document::new(&doc);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::serve_text))
-        .route("/openapi.json", get(openapi::serve))
-        .merge(api::routes(state.config.bench_endpoint))
+        .route("/openapi.json", get(move || async move { doc.serve() }))
+        .merge(api)
         .merge(web::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))

@@ -1,55 +1,42 @@
-//! `/openapi.json`, generated from the handlers' annotations.
+//! `/openapi.json`: the document [`crate::api::routes`] builds from the same list as the
+//! routes. This module holds what is common to all operations: the title, the bearer
+//! security scheme and the error answers.
 
-use axum::Json;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api;
+use crate::error;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "dancu API", description = "Population registry of Project 06: officer API and citizen eID registration. Errors are JSON `{\"error\": {code, message_vi, message_en, violations[]}}` with stable codes."),
-    paths(
-        api::auth::token,
-        api::auth::create_officer,
-        api::auth::list_officers,
-        api::auth::update_officer,
-        api::citizens::search,
-        api::citizens::read,
-        api::citizens::create,
-        api::citizens::update,
-        api::citizens::history,
-        api::citizens::access_log,
-        api::cards::create,
-        api::cards::list,
-        api::cards::read,
-        api::cards::transition,
-        api::cards::board,
-        api::cards::citizen_cards,
-        api::cards::due_for_renewal,
-        api::dedup::list,
-        api::dedup::counts,
-        api::dedup::decide,
-        api::eid::register,
-        api::eid::list,
-        api::eid::stats,
-        api::eid::read,
-        api::eid::event,
-        api::eid::reset_code,
-        api::eid::document,
-        api::eid::confirm_cmnd,
-        api::eid::read_confirmation,
-        api::households::create,
-        api::households::read,
-        api::households::update,
-        api::households::history,
-        api::tools::allocate_id,
-        api::tools::explain_id,
-        api::tools::unit,
-        api::tools::verify_audit,
-        api::tools::constant,
+    info(
+        title = "dancu API",
+        description = "Population registry of Project 06: officer API and citizen eID registration. \
+            Officers authenticate with a bearer token from `POST /api/v1/auth/token`. Errors are JSON \
+            `{\"error\": {code, message_vi, message_en, violations[]}}` with stable codes; each \
+            violation names its field and rule. Rules that depend on stored data or on several \
+            fields at once (a unit code that exists, an ID that matches the birth date, a move the \
+            card stage machine allows) answer 422 with their rule even for well-formed requests."
     ),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    components(
+        schemas(error::ErrorBody, error::ErrorDetail),
+        responses(
+            error::BadRequest,
+            error::Unauthorized,
+            error::Forbidden,
+            error::NotFound,
+            error::Conflict,
+            error::PayloadTooLarge,
+            error::UnsupportedMediaType,
+            error::Unprocessable,
+            error::TooManyRequests,
+            error::Unavailable,
+        )
+    ),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -68,6 +55,44 @@ impl Modify for BearerAuth {
     }
 }
 
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document, serialised once.
+#[derive(Clone)]
+pub struct Document(Arc<Vec<u8>>);
+
+impl Document {
+    pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
+        let mut json = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+        fix_links(&mut json);
+        Document(Arc::new(serde_json::to_vec(&json).expect("the OpenAPI document serialises")))
+    }
+
+    pub fn serve(&self) -> Response {
+        ([(header::CONTENT_TYPE, "application/json")], self.0.as_ref().clone()).into_response()
+    }
+}
+
+/// utoipa 5 writes a Link object's fields in snake case (`operation_id`); OpenAPI names them
+/// `operationId`, `operationRef` and `requestBody`, and tools ignore links without them.
+fn fix_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    let responses = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+        .flat_map(|r| r.values_mut());
+    for response in responses {
+        let Some(links) = response.get_mut("links").and_then(|l| l.as_object_mut()) else { continue };
+        for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+            for (snake, camel) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = link.remove(snake) {
+                    link.insert(camel.into(), v);
+                }
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ use crate::{Result, Store, StoreError};
 
 /// What one field contributed to a pair's weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     pub field: String,
     /// Comparison level (`exact`, `day_month_swapped`, `missing`, …).
@@ -57,6 +58,7 @@ pub struct Candidate {
 
 /// One record of a pair, as shown to an officer who covers it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairSide {
     pub personal_id: PersonalId,
     pub name: String,
@@ -69,6 +71,7 @@ pub struct PairSide {
 /// its birth date and sex agree; the weight says only that a similar record exists
 /// elsewhere. Only a caller who covers both records may decide (`decidable`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PairView {
     pub id: i64,
     pub left: Option<PairSide>,
@@ -77,8 +80,11 @@ pub struct PairView {
     pub probability: f64,
     pub evidence: Vec<Evidence>,
     /// `open`, `merged` or `rejected`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::pair_status))]
     pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub found_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
     pub reason: String,
@@ -123,6 +129,7 @@ impl PairView {
 
 /// Found / merged / rejected / remaining in one commune (of the pair's left record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DedupCount {
     pub commune: String,
     pub found: u64,
@@ -133,6 +140,7 @@ pub struct DedupCount {
 
 /// Everything a merge moved, so that it can be undone exactly.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Moved {
     pub father_of: Vec<String>,
     pub mother_of: Vec<String>,
@@ -147,14 +155,17 @@ pub struct Moved {
 
 /// A merge as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Merge {
     pub id: i64,
     pub candidate_id: i64,
     pub kept: PersonalId,
     pub merged: PersonalId,
     pub moved: Moved,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub undone_at: Option<Timestamp>,
 }
 

@@ -15,6 +15,7 @@ use crate::{Result, Store, StoreError};
 
 /// An account as stored. Secrets never serialise, and `Debug` shows them redacted.
 #[derive(Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EidAccount {
     pub personal_id: PersonalId,
     pub level: Level,
@@ -31,10 +32,15 @@ pub struct EidAccount {
     #[serde(skip)]
     pub reset_code_hash: Option<String>,
     #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub reset_expires_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
     pub scope_province: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub version: i64,
 }
@@ -63,15 +69,20 @@ impl std::fmt::Debug for EidAccount {
 
 /// One entry of an account's history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EidEvent {
     pub seq: i64,
     /// `register`, `approve`, `activate`, `lock`, `unlock`, `upgrade_level_2`,
     /// `reset_issued`, `password_reset`, `document`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::eid_event))]
     pub event: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::account_state_before))]
     pub from_state: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::account_state))]
     pub to_state: String,
     pub level: Level,
     pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub actor: String,
 }
@@ -87,28 +98,37 @@ pub struct EidChange {
 
 /// A login attempt on an existing account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EidLogin {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// `ok`, `bad_password`, `bad_code`, `locked`, `not_active`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::login_outcome))]
     pub outcome: String,
     pub client: String,
 }
 
 /// An account in a list, with the holder's name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EidListItem {
     pub personal_id: PersonalId,
     pub full_name: String,
     pub level: Level,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::account_state))]
     pub state: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 /// Accounts per level, state and commune (for the reports).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EidCount {
     pub level: Level,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::account_state))]
     pub state: String,
     pub province: String,
     pub commune: String,
@@ -117,12 +137,15 @@ pub struct EidCount {
 
 /// An integrated document linked to an account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EidDocument {
     pub kind: DocumentKind,
     pub number: String,
     pub source_agency: String,
     pub state: VerificationState,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub linked_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub updated_by: String,
 }
@@ -140,6 +163,7 @@ pub struct CitizenSession {
 /// A confirmation that an old 9- or 12-digit CMND number and a personal ID belong to the
 /// same person (xác nhận số CMND cũ).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CmndConfirmation {
     /// `XN-<year>-<personal ID>-<n>`.
     pub number: String,
@@ -149,9 +173,12 @@ pub struct CmndConfirmation {
     pub birth_date: String,
     /// The card the holder presented: number and issue date, or empty if none.
     pub card_issue: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub issued_at: Timestamp,
     pub issued_by: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
     pub scope_province: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
 }
 

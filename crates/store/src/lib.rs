@@ -22,6 +22,8 @@ mod import;
 mod migrate;
 pub mod model;
 pub mod officer_admin;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod quality;
 pub mod registry;
 mod rows;

@@ -100,15 +100,20 @@ impl FromStr for Scope {
 
 /// A citizen as stored: the record plus its version, residence scope and household.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredCitizen {
     pub citizen: Citizen,
     pub version: i64,
     /// 2025 province and commune of the residence that decides visibility.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
     pub scope_province: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
     pub household_no: Option<String>,
     pub relation: Option<Relation>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub updated_by: String,
     pub change_reason: String,
@@ -116,9 +121,11 @@ pub struct StoredCitizen {
 
 /// One earlier version of a citizen record with who wrote it, when and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CitizenVersion {
     pub version: i64,
     pub citizen: Citizen,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub changed_at: Timestamp,
     pub changed_by: String,
     pub reason: String,
@@ -126,12 +133,14 @@ pub struct CitizenVersion {
 
 /// A search hit: enough to list and pick a record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CitizenSummary {
     pub personal_id: PersonalId,
     pub full_name: String,
     pub birth_date: PartialDate,
     pub sex: Sex,
     pub status: dancu_domain::LifeStatus,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
     pub household_no: Option<String>,
 }
@@ -157,6 +166,7 @@ pub struct CitizenQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
@@ -196,6 +206,7 @@ pub struct ImportOptions {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HouseholdMemberView {
     pub personal_id: PersonalId,
     pub full_name: String,
@@ -204,12 +215,15 @@ pub struct HouseholdMemberView {
     pub relation: Relation,
     /// The member's own residence scope (the registry masks members outside the caller's).
     #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
     pub scope_province: String,
     #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HouseholdView {
     pub number: String,
     pub head: PersonalId,
@@ -218,9 +232,12 @@ pub struct HouseholdView {
     /// them is shown; the registry fills this in).
     pub members_outside_scope: u32,
     /// Residence scope of the head.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
     pub scope_province: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
     pub version: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub updated_by: String,
     /// Why the current version was written.
@@ -228,9 +245,11 @@ pub struct HouseholdView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HouseholdVersion {
     pub version: i64,
     pub members: Vec<Member>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub changed_at: Timestamp,
     pub changed_by: String,
     pub reason: String,
@@ -239,6 +258,7 @@ pub struct HouseholdVersion {
 /// What an officer account may do, within its scope. The registry enforces it
 /// (`Access::require_records`, `Access::require_write`); pages only hide what would be refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything an officer does, plus officer accounts and undoing merges.
@@ -311,7 +331,9 @@ pub struct Session {
 
 /// An access to personal data about to be recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAuditEntry {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// `officer:<username>`, `system:import`, …
     pub actor: String,
@@ -320,7 +342,8 @@ pub struct NewAuditEntry {
     /// The personal ID or household number concerned, or the query for a search.
     pub subject: String,
     pub purpose: String,
-    /// `ok`, `denied`, `not_found`.
+    /// `ok`, `denied`, `not_found`, …
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::audit_outcome))]
     pub outcome: String,
     /// What a listing returned (the personal IDs of its rows, in order): the entry is
     /// listed under each of them too, so one entry audits a whole search page. Stored and
@@ -331,6 +354,7 @@ pub struct NewAuditEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     #[serde(flatten)]
@@ -372,22 +396,28 @@ fn kind_code<S: serde::Serializer>(k: &ApplicationKind, s: S) -> Result<S::Ok, S
 /// A card application as stored. The stage (with its data) is flattened into the JSON:
 /// `"stage": "intake", "biometrics_captured": true`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardApplication {
     pub id: i64,
     pub personal_id: PersonalId,
     #[serde(serialize_with = "kind_code")]
+    #[cfg_attr(feature = "openapi", schema(value_type = dancu_identity::openapi::ApplicationKindCode))]
     pub kind: ApplicationKind,
     #[serde(flatten)]
     pub stage: Stage,
     /// Why the citizen applied (given at intake).
     pub intake_reason: String,
     /// Residence scope of the citizen when the application was taken in.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
     pub scope_province: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
     /// The unit (officer scope) where the file was taken in.
     pub unit: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub updated_by: String,
     pub version: i64,
@@ -406,17 +436,20 @@ pub struct NewCardApplication {
 
 /// One stage change of an application (its history).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardEvent {
     pub seq: i64,
     pub from_stage: StageKind,
     pub to_stage: StageKind,
     pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: String,
 }
 
 /// How many applications wait at one stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageCount {
     pub stage: StageKind,
     pub count: u64,
@@ -424,6 +457,7 @@ pub struct StageCount {
 
 /// A card as the registry keeps it; the number is the holder's personal ID.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredCard {
     pub number: PersonalId,
     pub issue_date: chrono::NaiveDate,
@@ -438,6 +472,7 @@ pub struct StoredCard {
 /// One line of the due-for-renewal list: a valid card whose renewal window has started (or
 /// starts within the look-ahead) and that has not expired.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DueCard {
     pub personal_id: PersonalId,
     pub full_name: String,
@@ -448,6 +483,7 @@ pub struct DueCard {
     /// The first day the card is on the list without look-ahead (expiry minus
     /// [`crate::RENEWAL_NOTICE_DAYS`]).
     pub renewal_due_from: chrono::NaiveDate,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
     pub scope_commune: String,
 }
 

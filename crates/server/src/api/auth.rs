@@ -1,4 +1,4 @@
-use axum::extract::{rejection::JsonRejection, Path, State};
+use axum::extract::{rejection::JsonRejection, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -8,27 +8,37 @@ use dancu_domain::Violation;
 use dancu_store::officer_admin::OfficerChange;
 use dancu_store::{NewOfficer, Officer, Role, Scope};
 
-use crate::auth::{authenticate, hash_password, Principal};
-use crate::error::{ApiError, ApiResult};
+use super::ApiPath;
+use crate::auth::{authenticate, hash_password, Principal, MAX_PASSWORD_BYTES};
+use crate::error::{self, ApiError, ApiResult};
 use crate::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$")]
     pub username: String,
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
+    /// Send it as `Authorization: Bearer <token>`.
     pub access_token: String,
+    #[schema(pattern = "^Bearer$")]
     pub token_type: &'static str,
+    /// Seconds the token is valid for.
     pub expires_in: u64,
 }
 
-/// Exchanges an officer's username and password for a bearer token.
-#[utoipa::path(post, path = "/api/v1/auth/token", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+/// Exchanges an officer's username and password for a bearer token. After 5 failures a
+/// username is locked with doubling back-off (429).
+#[utoipa::path(post, path = "/api/v1/auth/token", operation_id = "issue_token", request_body = TokenRequest, tag = "officers",
+    responses((status = 200, body = TokenResponse),
+        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
+        (status = 413, response = error::PayloadTooLarge), (status = 415, response = error::UnsupportedMediaType),
+        (status = 422, response = error::Unprocessable), (status = 429, response = error::TooManyRequests)))]
 pub async fn token(
     State(s): State<AppState>,
     body: Result<Json<TokenRequest>, JsonRejection>,
@@ -51,21 +61,30 @@ pub async fn token(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOfficerRequest {
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$")]
     pub username: String,
+    #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200)]
     pub display_name: String,
     /// `admin`, `leader`, `officer` or `auditor`
+    #[schema(value_type = Role)]
     pub role: String,
-    /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes)
+    /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes, within the caller's scope)
+    #[schema(pattern = "^(?:nation|province:[0-9]{2}|commune:[0-9]{5})$")]
     pub scope: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct OfficerOut {
     pub id: i64,
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$")]
     pub username: String,
     pub display_name: String,
+    #[schema(value_type = Role)]
     pub role: String,
+    #[schema(pattern = "^(?:nation|province:[0-9]{2}|commune:[0-9]{5})$")]
     pub scope: String,
     pub active: bool,
 }
@@ -97,12 +116,12 @@ pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Viol
             "username: 3–64 characters of letters, digits, . _ -",
         ));
     }
-    if r.password.chars().count() < 12 {
+    if r.password.chars().count() < 12 || r.password.len() > MAX_PASSWORD_BYTES {
         errs.push(Violation::new(
             "password",
             "officer.password_length",
-            "Mật khẩu tối thiểu 12 ký tự",
-            "password must be at least 12 characters",
+            "Mật khẩu từ 12 ký tự, tối đa 1024 byte",
+            "password must be at least 12 characters and at most 1024 bytes",
         ));
     }
     let role = Role::parse(&r.role);
@@ -122,9 +141,14 @@ pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Viol
     }
 }
 
-/// Creates an officer account (administrators only).
-#[utoipa::path(post, path = "/api/v1/officers", request_body = NewOfficerRequest, security(("bearer" = [])),
-    responses((status = 201, body = OfficerOut), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+/// Creates an officer account (administrators only), with a scope inside the caller's.
+#[utoipa::path(post, path = "/api/v1/officers", operation_id = "create_officer", request_body = NewOfficerRequest, security(("bearer" = [])), tag = "officers",
+    responses((status = 201, body = OfficerOut, links(("UpdateOfficer" = (operation_id = "update_officer", parameters(("id" = "$response.body#/id")))))),
+        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
+        (status = 403, response = error::Forbidden), (status = 409, response = error::Conflict),
+        (status = 413, response = error::PayloadTooLarge), (status = 415, response = error::UnsupportedMediaType),
+        (status = 422, response = error::Unprocessable), (status = 429, response = error::TooManyRequests),
+        (status = 503, response = error::Unavailable)))]
 pub async fn create_officer(
     State(s): State<AppState>,
     p: Principal,
@@ -148,8 +172,11 @@ pub async fn create_officer(
     Ok((StatusCode::CREATED, Json(o.into())))
 }
 
-/// Lists officer accounts (administrators only).
-#[utoipa::path(get, path = "/api/v1/officers", security(("bearer" = [])), responses((status = 200, body = Vec<OfficerOut>)))]
+/// Lists the officer accounts in the caller's scope (administrators only).
+#[utoipa::path(get, path = "/api/v1/officers", operation_id = "list_officers", security(("bearer" = [])), tag = "officers",
+    responses((status = 200, body = Vec<OfficerOut>, links(("UpdateOfficer" = (operation_id = "update_officer", parameters(("id" = "$response.body#/1/id")))))),
+        (status = 401, response = error::Unauthorized), (status = 403, response = error::Forbidden),
+        (status = 503, response = error::Unavailable)))]
 pub async fn list_officers(State(s): State<AppState>, p: Principal) -> ApiResult<Json<Vec<OfficerOut>>> {
     let officers = s.registry.list_officers(&p.access("xem danh sách cán bộ")).await?;
     Ok(Json(officers.into_iter().map(Into::into).collect()))
@@ -161,24 +188,44 @@ pub struct OfficerUpdate {
     /// `false` deactivates the account: its tokens and sessions stop working.
     pub active: Option<bool>,
     /// `admin`, `leader`, `officer` or `auditor`
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
-    /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes)
+    /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes, within the caller's scope)
+    #[schema(pattern = "^(?:nation|province:[0-9]{2}|commune:[0-9]{5})$")]
     pub scope: Option<String>,
 }
 
 /// Deactivates, reactivates, re-scopes or changes the role of an officer (administrators
-/// only). The officer's web sessions end at once and bearer tokens issued before stop
-/// working within seconds on every server.
-#[utoipa::path(patch, path = "/api/v1/officers/{id}", params(("id" = i64, Path)), request_body = OfficerUpdate,
-    security(("bearer" = [])),
-    responses((status = 200, body = OfficerOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+/// only, not their own account: another administrator must). The officer's web sessions
+/// end at once and bearer tokens issued before stop working within seconds on every server.
+#[utoipa::path(patch, path = "/api/v1/officers/{id}", operation_id = "update_officer", params(("id" = i64, Path, description = "Officer account id")),
+    request_body = OfficerUpdate, security(("bearer" = [])), tag = "officers",
+    responses((status = 200, body = OfficerOut),
+        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
+        (status = 403, response = error::Forbidden), (status = 404, response = error::NotFound),
+        (status = 413, response = error::PayloadTooLarge), (status = 415, response = error::UnsupportedMediaType),
+        (status = 422, response = error::Unprocessable), (status = 503, response = error::Unavailable)))]
 pub async fn update_officer(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<String>,
     body: Result<Json<OfficerUpdate>, JsonRejection>,
 ) -> ApiResult<Json<OfficerOut>> {
     p.require_admin()?;
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found())?;
+    if id == p.officer_id {
+        // An administrator who deactivates, demotes or narrows their own account could lock
+        // every administrator out; another administrator makes such changes.
+        return Err(ApiError {
+            violations: vec![Violation::new(
+                "id",
+                "officer.self_change",
+                "Không thể tự thay đổi tài khoản của mình; cần một quản trị viên khác",
+                "you cannot change your own account; another administrator must",
+            )],
+            ..ApiError::forbidden()
+        });
+    }
     let Json(req) = body?;
     let mut errs = Vec::new();
     let role = match req.role.as_deref() {

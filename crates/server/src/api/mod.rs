@@ -1,6 +1,11 @@
 //! The officer JSON API under `/api/v1`. Bearer tokens (or a web session cookie with its CSRF
 //! token in `X-CSRF-Token`) authenticate;
 //! every handler that touches personal data goes through the audited registry.
+//!
+//! Routes and their OpenAPI operations come from one list ([`routes`]): each handler is
+//! added with `routes!`, which takes its path and methods from the handler's
+//! `#[utoipa::path]`, so a route cannot exist without its documentation, nor the other way
+//! round. `routes!` takes only handlers of one path at a time.
 
 pub mod auth;
 pub mod cards;
@@ -10,51 +15,81 @@ pub mod eid;
 pub mod households;
 pub mod tools;
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
 use axum::Router;
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
 use crate::AppState;
 
-/// The JSON API; with `bench_endpoint`, also the look-up benchmark's constant baseline.
-pub fn routes(bench_endpoint: bool) -> Router<AppState> {
-    let r = Router::new()
-        .route("/api/v1/auth/token", post(auth::token))
-        .route("/api/v1/officers", get(auth::list_officers).post(auth::create_officer))
-        .route("/api/v1/officers/{id}", axum::routing::patch(auth::update_officer))
-        .route("/api/v1/citizens", get(citizens::search).post(citizens::create))
-        .route("/api/v1/citizens/{id}", get(citizens::read).put(citizens::update))
-        .route("/api/v1/citizens/{id}/history", get(citizens::history))
-        .route("/api/v1/citizens/{id}/access-log", get(citizens::access_log))
-        .route("/api/v1/citizens/{id}/cards", get(cards::citizen_cards))
-        .route("/api/v1/cards/due-for-renewal", get(cards::due_for_renewal))
-        .route("/api/v1/card-applications", get(cards::list).post(cards::create))
-        .route("/api/v1/card-applications/board", get(cards::board))
-        .route("/api/v1/card-applications/{id}", get(cards::read))
-        .route("/api/v1/card-applications/{id}/transitions", post(cards::transition))
-        .route("/api/v1/citizens/{id}/cmnd-confirmations", post(eid::confirm_cmnd))
-        .route("/api/v1/cmnd-confirmations/{number}", get(eid::read_confirmation))
-        .route("/api/v1/dedup/candidates", get(dedup::list))
-        .route("/api/v1/dedup/counts", get(dedup::counts))
-        .route("/api/v1/dedup/candidates/{id}/decision", post(dedup::decide))
-        .route("/api/v1/eid/registrations", post(eid::register))
-        .route("/api/v1/eid/accounts", get(eid::list))
-        .route("/api/v1/eid/stats", get(eid::stats))
-        .route("/api/v1/eid/accounts/{id}", get(eid::read))
-        .route("/api/v1/eid/accounts/{id}/events", post(eid::event))
-        .route("/api/v1/eid/accounts/{id}/reset-code", post(eid::reset_code))
-        .route("/api/v1/eid/accounts/{id}/documents", post(eid::document))
-        .route("/api/v1/households", post(households::create))
-        .route("/api/v1/households/{number}", get(households::read).put(households::update))
-        .route("/api/v1/households/{number}/history", get(households::history))
-        .route("/api/v1/personal-ids", post(tools::allocate_id))
-        .route("/api/v1/personal-ids/{id}/explain", get(tools::explain_id))
-        .route("/api/v1/units/{unit}", get(tools::unit))
-        .route("/api/v1/audit/verify", get(tools::verify_audit));
-    if bench_endpoint {
-        r.route("/api/v1/bench/constant", get(tools::constant))
-    } else {
-        r
+/// The JSON API and its OpenAPI document; with `bench_endpoint`, also the look-up
+/// benchmark's constant baseline (absent from both otherwise).
+pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let r = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::list_officers, auth::create_officer))
+        .routes(routes!(auth::update_officer))
+        .routes(routes!(citizens::search, citizens::create))
+        .routes(routes!(citizens::read, citizens::update))
+        .routes(routes!(citizens::history))
+        .routes(routes!(citizens::access_log))
+        .routes(routes!(cards::citizen_cards))
+        .routes(routes!(cards::due_for_renewal))
+        .routes(routes!(cards::list, cards::create))
+        .routes(routes!(cards::board))
+        .routes(routes!(cards::read))
+        .routes(routes!(cards::transition))
+        .routes(routes!(eid::confirm_cmnd))
+        .routes(routes!(eid::read_confirmation))
+        .routes(routes!(dedup::list))
+        .routes(routes!(dedup::counts))
+        .routes(routes!(dedup::decide))
+        .routes(routes!(eid::register))
+        .routes(routes!(eid::list))
+        .routes(routes!(eid::stats))
+        .routes(routes!(eid::read))
+        .routes(routes!(eid::event))
+        .routes(routes!(eid::reset_code))
+        .routes(routes!(eid::document))
+        .routes(routes!(households::create))
+        .routes(routes!(households::read, households::update))
+        .routes(routes!(households::history))
+        .routes(routes!(tools::allocate_id))
+        .routes(routes!(tools::explain_id))
+        .routes(routes!(tools::unit))
+        .routes(routes!(tools::verify_audit));
+    let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
+    let (router, mut doc) = r.split_for_parts();
+    authenticated_answers(&mut doc);
+    (router, doc)
+}
+
+/// Every operation behind the `bearer` scheme can answer 401 (no valid token) and 403 (a
+/// session cookie without its CSRF header, or a role too low): listed on each, wherever the
+/// operation's own list leaves them out.
+fn authenticated_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Ref, RefOr};
+    for item in doc.paths.paths.values_mut() {
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            if !secured {
+                continue;
+            }
+            for (status, name) in [("401", "Unauthorized"), ("403", "Forbidden")] {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            }
+        }
     }
 }
 
@@ -71,5 +106,185 @@ pub fn purpose(headers: &HeaderMap, query: Option<&str>) -> String {
         "nghiệp vụ".into()
     } else {
         p.chars().take(200).collect()
+    }
+}
+
+/// `Query` whose refusal is a JSON [`ApiError`] (400 `invalid_query`), like every answer.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(ApiError::from(e as QueryRejection)),
+        }
+    }
+}
+
+/// `Path` whose refusal is a JSON [`ApiError`] (400 `invalid_path`).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ApiError::from(e as PathRejection)),
+        }
+    }
+}
+
+/// Building blocks of the request schemas written by hand: bodies whose fields depend on
+/// one of them (`decision`, `event`, `to`, `kind`) are a `oneOf` of variants, each with the
+/// fields that variant requires, so that a body the schema calls valid is one the API takes.
+pub mod schema {
+    use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+    use utoipa::PartialSchema;
+
+    /// A string equal to `value`.
+    pub fn constant(value: &str) -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some([value])).build().into()
+    }
+
+    /// A string among `values`.
+    pub fn one_of_strings(values: &[&str]) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.iter().copied()))
+            .build()
+            .into()
+    }
+
+    /// A string matching `pattern`.
+    pub fn pattern(pattern: &str) -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).build().into()
+    }
+
+    /// Any string (`max`: at most so many characters).
+    pub fn string(max: Option<usize>) -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).max_length(max).build().into()
+    }
+
+    /// Unicode `White_Space`, what `str::trim` removes. A JSON Schema `\s` (ECMA-262) is not
+    /// the same set: it lacks U+0085 and has U+FEFF.
+    pub const WHITE_SPACE: &str =
+        "\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
+    /// Text with a character that `trim` keeps.
+    pub fn not_blank_pattern() -> String {
+        format!("[^{WHITE_SPACE}]")
+    }
+
+    /// A reason as `require_reason` takes it: not blank, at most 500 characters.
+    pub fn reason() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(not_blank_pattern()))
+            .max_length(Some(super::citizens::MAX_REASON_CHARS))
+            .build()
+            .into()
+    }
+
+    pub fn boolean() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Boolean).build().into()
+    }
+
+    /// `true` only.
+    pub fn truth() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])).build().into()
+    }
+
+    /// A 64-bit integer.
+    pub fn int64() -> RefOr<Schema> {
+        i64::schema()
+    }
+
+    /// A personal ID.
+    pub fn personal_id() -> RefOr<Schema> {
+        dancu_domain::openapi::personal_id_schema().into()
+    }
+
+    /// One variant: an object with these properties, `required` among them, no others.
+    pub fn variant(description: &str, properties: Vec<(&str, RefOr<Schema>)>, required: &[&str]) -> Object {
+        let mut o = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(description))
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+        for (name, s) in properties {
+            o = o.property(name, s);
+        }
+        for name in required {
+            o = o.required(*name);
+        }
+        o.build()
+    }
+
+    /// Exactly one of `variants`.
+    pub fn one_of(description: &str, variants: Vec<Object>) -> RefOr<Schema> {
+        let mut b = OneOfBuilder::new().description(Some(description));
+        for v in variants {
+            b = b.item(v);
+        }
+        RefOr::T(Schema::OneOf(b.build()))
+    }
+}
+
+/// Whole numbers in JSON bodies: JSON Schema (and OpenAPI 3.1) counts `5.0` as an integer,
+/// so the API takes a number with a zero fraction wherever it takes an integer.
+pub mod whole {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+
+    fn from_number<E: Error>(n: serde_json::Number) -> Result<i64, E> {
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        // 2⁶³, exact as an f64: [-2⁶³, 2⁶³) holds exactly the whole floats an i64 holds.
+        const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) => Ok(f as i64),
+            _ => Err(E::custom(format!("invalid value: {n}, expected a 64-bit integer"))),
+        }
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        from_number(serde_json::Number::deserialize(d)?)
+    }
+
+    pub fn i32<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        let n = from_number(serde_json::Number::deserialize(d)?)?;
+        i32::try_from(n)
+            .map_err(|_| D::Error::custom(format!("invalid value: {n}, expected a 32-bit integer")))
+    }
+
+    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<serde_json::Number>::deserialize(d)?.map(from_number).transpose()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(deserialize_with = "super::i64")]
+            v: i64,
+        }
+
+        fn v(json: &str) -> Result<i64, serde_json::Error> {
+            serde_json::from_str::<T>(json).map(|t| t.v)
+        }
+
+        #[test]
+        fn whole_floats_are_integers_and_fractions_are_not() {
+            assert_eq!(v(r#"{"v": 7}"#).unwrap(), 7);
+            assert_eq!(v(r#"{"v": 16679504.0}"#).unwrap(), 16679504);
+            assert_eq!(v(r#"{"v": -3e2}"#).unwrap(), -300);
+            assert!(v(r#"{"v": 1.5}"#).is_err());
+            assert!(v(r#"{"v": 1e19}"#).is_err());
+            assert!(v(r#"{"v": "7"}"#).is_err());
+        }
     }
 }

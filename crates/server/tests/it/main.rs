@@ -12,6 +12,7 @@ mod eid;
 mod export;
 mod limits;
 mod officers;
+mod openapi;
 mod pages;
 mod phone;
 mod quality;

@@ -76,9 +76,16 @@ pub(crate) async fn browser(port: u16) -> Client {
 }
 
 /// The text of an element, waiting (up to 10 s) for it to appear: a click that submits a
-/// form returns before the next page has loaded.
+/// form returns before the next page has loaded. An element found on the page being left
+/// goes stale when the next one loads; it is then looked up again.
 pub(crate) async fn text(c: &Client, css: &str) -> String {
-    wait_for(c, css).await.text().await.unwrap()
+    for _ in 0..50 {
+        match wait_for(c, css).await.text().await {
+            Ok(t) => return t,
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    panic!("element {css} kept going stale")
 }
 
 pub(crate) async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -90,7 +97,7 @@ pub(crate) async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Ele
 }
 
 /// Waits until the element's text satisfies `ok`; its last text.
-async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn text_until(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(e) = c.find(Locator::Css(css)).await {

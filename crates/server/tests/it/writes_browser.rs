@@ -6,7 +6,7 @@
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use crate::browser::{browser, fill, login, start_driver, text, wait_for, ONE_BROWSER};
+use crate::browser::{browser, fill, login, start_driver, text, text_until, wait_for, ONE_BROWSER};
 use crate::common::*;
 
 on_both_backends!(newborn_and_address_change_in_chromium, household_split_in_chromium);
@@ -158,7 +158,8 @@ fn split<'a>(c: &'a Client, app: &'a TestApp) -> Steps<'a> {
         fill(c, "#split_reason", "tách hộ").await;
         fits(c, "the household page with its operations").await?;
         click(c, "#split-submit").await;
-        let number = text(c, "[data-testid=household-number]").await;
+        // The old page shows its own number until the new one has loaded.
+        let number = text_until(c, "[data-testid=household-number]", |t| t == "HK2").await;
         if number != "HK2" {
             return Err(format!("after the split: household {number}"));
         }

@@ -75,10 +75,10 @@ pub async fn citizen_page(
                 }
             }
             (identity_section(lang, c))
-            nav.record-actions data-testid="record-actions" {
+            @if p.role.writes_records() { nav.record-actions data-testid="record-actions" {
                 a.button data-testid="edit-link" href=(format!("/citizens/{}/edit", c.personal_id)) { (lang.t("Sửa hồ sơ", "Edit the record")) }
                 a.button data-testid="address-link" href=(format!("/citizens/{}/address", c.personal_id)) { (lang.t("Thay đổi nơi cư trú", "Change the address")) }
-            }
+            } }
             (residence_section(lang, c))
             section.card {
                 h2 { (lang.t("Gia đình và hộ", "Family and household")) }

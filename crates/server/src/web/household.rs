@@ -115,6 +115,10 @@ fn members_section(lang: Lang, h: &HouseholdView) -> Markup {
 
 /// The four operations, each its own form; the refused one shows its problems.
 fn operations(lang: Lang, p: &Principal, h: &HouseholdView, failed: Option<&Failed>) -> Markup {
+    // A read-only role would only be refused (and audited as denied): no forms to offer.
+    if !p.role.writes_records() {
+        return html! {};
+    }
     let empty = (Typed::default(), Problems::default());
     let for_op = |op: &str| match failed {
         Some(f) if f.op == op => (f.typed, f.problems),

@@ -98,6 +98,11 @@ async fn an_auditor_reads_but_changes_nothing(backend: &'static str) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let after = body(get(app, &t, &format!("/api/v1/citizens/{a}")).await).await;
     assert_eq!(after["version"].as_i64(), Some(version), "nothing changed");
+    // The record page offers an auditor no change it would be refused.
+    let page = get(app, &t, &format!("/citizens/{a}")).await.text().await.unwrap();
+    assert!(page.contains(&a) && !page.contains("data-testid=\"record-actions\""), "{page}");
+    let officer_page = get(app, &app.token("xa_a").await, &format!("/citizens/{a}")).await;
+    assert!(officer_page.text().await.unwrap().contains("data-testid=\"record-actions\""));
 }
 
 async fn an_administrator_creates_an_account_from_the_page(backend: &'static str) {

@@ -37,11 +37,18 @@ pub struct DemoArgs {
     /// Prepare the data folder and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// The database (default: embedded SQLite in the data folder). A PostgreSQL URL seeds
+    /// and serves the same demo there (the page benchmark uses it for both backends).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 impl DemoArgs {
     fn database_url(&self) -> String {
-        format!("sqlite://{}", self.data_dir.join("dancu.db").display())
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("dancu.db").display()),
+        }
     }
 
     /// The server settings as `serve` resolves them (flags, then the config file: cookies,

@@ -135,8 +135,8 @@ async fn apply(registry: &Registry, cmd: OfficerCmd, password: Option<&str>) -> 
             eprintln!("officer {} is now {} in {}", o.username, o.role.code(), o.scope);
         }
         OfficerCmd::ResetPassword { username, .. } => {
-            if password.chars().count() < 12 {
-                bail!("password: at least 12 characters");
+            if let Some(v) = dancu_server::api::auth::officer_password_rule(password) {
+                bail!("{}: {} ({})", v.field, v.message_en, v.rule);
             }
             let o = find(registry, &username).await?;
             let pw = password.to_string();

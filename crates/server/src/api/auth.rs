@@ -102,6 +102,19 @@ impl From<Officer> for OfficerOut {
     }
 }
 
+/// The one rule for an officer's password, on creation and on every reset (API, page, CLI):
+/// at least 12 characters, and at most what the hasher accepts.
+pub fn officer_password_rule(password: &str) -> Option<Violation> {
+    (password.chars().count() < 12 || password.len() > MAX_PASSWORD_BYTES).then(|| {
+        Violation::new(
+            "password",
+            "officer.password_length",
+            "Mật khẩu từ 12 ký tự, tối đa 1024 byte",
+            "password must be at least 12 characters and at most 1024 bytes",
+        )
+    })
+}
+
 /// Validates a new officer account (shared by the API and the CLI's demo setup).
 pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Violation>> {
     let mut errs = Vec::new();
@@ -116,14 +129,7 @@ pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Viol
             "username: 3–64 characters of letters, digits, . _ -",
         ));
     }
-    if r.password.chars().count() < 12 || r.password.len() > MAX_PASSWORD_BYTES {
-        errs.push(Violation::new(
-            "password",
-            "officer.password_length",
-            "Mật khẩu từ 12 ký tự, tối đa 1024 byte",
-            "password must be at least 12 characters and at most 1024 bytes",
-        ));
-    }
+    errs.extend(officer_password_rule(&r.password));
     let role = Role::parse(&r.role);
     if role.is_none() {
         errs.push(Violation::new(

@@ -341,13 +341,8 @@ pub async fn password_submit(
         p.check_csrf(&f.csrf)?;
         // Checked again by the registry; here it spares a hash for a refused request.
         p.require_admin()?;
-        if f.password.chars().count() < 12 || f.password.len() > crate::auth::MAX_PASSWORD_BYTES {
-            return Err(ApiError::invalid(vec![Violation::new(
-                "password",
-                "officer.password_length",
-                "Mật khẩu tối thiểu 12 ký tự",
-                "password must be at least 12 characters",
-            )]));
+        if let Some(v) = crate::api::auth::officer_password_rule(&f.password) {
+            return Err(ApiError::invalid(vec![v]));
         }
         let pw = f.password.clone();
         let hash = s.hasher.run(move || hash_password(&pw)).await?;

@@ -188,8 +188,7 @@ impl Registry {
     /// of a record, or a write by a read-only role, is recorded as denied and refused.
     async fn log(&self, a: &Access, action: &str, subject: &str, outcome: Outcome) -> Result<()> {
         if let Some(e) = role_refusal(a, outcome) {
-            self.audit.record(Self::entry(a, action, subject, Outcome::Denied)).await?;
-            return Err(e);
+            return self.deny(a, action, subject, e).await;
         }
         self.audit.record(Self::entry(a, action, subject, outcome)).await
     }
@@ -197,11 +196,16 @@ impl Registry {
     /// Refuses a write by a read-only role before anything is read or changed (audited as
     /// denied), for writes that record their outcome only after they ran.
     async fn writer(&self, a: &Access, action: &str, subject: &str) -> Result<()> {
-        if let Err(e) = a.require_write() {
-            self.audit.record(Self::entry(a, action, subject, Outcome::Denied)).await?;
-            return Err(e);
+        match a.require_write() {
+            Err(e) => self.deny(a, action, subject, e).await,
+            Ok(()) => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Records a refusal by role as denied, then answers with it.
+    async fn deny<T>(&self, a: &Access, action: &str, subject: &str, e: RegistryError) -> Result<T> {
+        self.audit.record(Self::entry(a, action, subject, Outcome::Denied)).await?;
+        Err(e)
     }
 
     /// Audits a listing: one entry for the request (`what`: the query or scope) carrying
@@ -216,8 +220,7 @@ impl Registry {
         ids: impl IntoIterator<Item = &'i str>,
     ) -> Result<()> {
         if let Err(e) = a.require_records() {
-            self.audit.record(Self::entry(a, action, what, Outcome::Denied)).await?;
-            return Err(e);
+            return self.deny(a, action, what, e).await;
         }
         let mut e = Self::entry(a, action, what, Outcome::Ok);
         e.returned = ids.into_iter().map(str::to_string).collect();

@@ -175,6 +175,22 @@ async fn portal_csrf(app: &TestApp, path: &str) -> String {
         .expect("portal CSRF cookie")
 }
 
+/// A portal form posted with its double-submit CSRF cookie, as a browser sends it.
+fn portal_post(
+    app: &TestApp,
+    path: &str,
+    csrf: &str,
+    form: &[(&str, &str)],
+) -> impl std::future::Future<Output = reqwest::Result<Response>> + use<> {
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    fields.push(("csrf", csrf));
+    app.client()
+        .post(format!("{}{path}", app.base))
+        .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
+        .form(&fields)
+        .send()
+}
+
 fn code_now(secret: &str) -> String {
     let raw = dancu_identity::totp::secret_from_base32(secret).unwrap();
     dancu_identity::totp::generate(&raw, chrono::Utc::now().timestamp() as u64)
@@ -195,17 +211,12 @@ async fn parallel_totp_guesses_are_throttled(backend: &'static str) {
             } else {
                 format!("{:06}", (good.parse::<u32>().unwrap() + 1 + i) % 1_000_000)
             };
-            let form = vec![
-                ("personal_id", id.clone()),
-                ("password", CITIZEN_PW.to_string()),
-                ("code", code),
-                ("csrf", csrf.clone()),
-            ];
-            app.client()
-                .post(format!("{}/portal/login", app.base))
-                .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
-                .form(&form)
-                .send()
+            portal_post(
+                &app,
+                "/portal/login",
+                &csrf,
+                &[("personal_id", &id), ("password", CITIZEN_PW), ("code", &code)],
+            )
         })
         .map(|f| async move { f.await.unwrap() })
         .collect();
@@ -235,17 +246,8 @@ async fn parallel_reset_code_guesses_are_throttled(backend: &'static str) {
     let requests: Vec<_> = (0..30)
         .map(|i| {
             let guess = if i == 20 { code.clone() } else { format!("{:05}-{:05}", i, 99_999 - i) };
-            let form = vec![
-                ("personal_id", id.clone()),
-                ("code", guess),
-                ("password", "mat-khau-moi-2026".to_string()),
-                ("csrf", csrf.clone()),
-            ];
-            app.client()
-                .post(format!("{}/portal/reset", app.base))
-                .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
-                .form(&form)
-                .send()
+            let form = [("personal_id", id.as_str()), ("code", &guess), ("password", "mat-khau-moi-2026")];
+            portal_post(&app, "/portal/reset", &csrf, &form)
         })
         .map(|f| async move { f.await.unwrap() })
         .collect();
@@ -699,15 +701,16 @@ async fn portal_login_status(app: &TestApp, secret: &str, step_offset: i64) -> u
     let code =
         dancu_identity::totp::generate(&raw, (chrono::Utc::now().timestamp() + step_offset * 30) as u64);
     let id = app.citizen_a.personal_id.to_string();
-    app.client()
-        .post(format!("{}/portal/login", app.base))
-        .header(COOKIE, format!("dancu_portal_csrf={csrf}"))
-        .form(&[("personal_id", id.as_str()), ("password", CITIZEN_PW), ("code", &code), ("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    portal_post(
+        app,
+        "/portal/login",
+        &csrf,
+        &[("personal_id", &id), ("password", CITIZEN_PW), ("code", &code)],
+    )
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
 }
 
 async fn totp_secrets_are_sealed_at_rest(backend: &'static str) {

@@ -5,6 +5,7 @@
 //! Pure code: no I/O, no async, no database; the clock is always an argument. Every broken
 //! rule is a [`dancu_domain::Violation`] with a stable rule code (listed in docs/IDENTITY.md).
 
+pub mod appointment;
 pub mod card;
 pub mod eid;
 pub mod law2023;
@@ -13,6 +14,7 @@ pub mod openapi;
 pub mod qr;
 pub mod totp;
 
+pub use appointment::{appointment_day, PROCESSING_WORKING_DAYS};
 pub use card::{
     birthday_at, card_authority, card_expiry, due_for_renewal, hand_over, issuance, issues_card,
     next_milestone, next_milestone_with, renewal_due_from, transition, transition_with, ApplicationKind,

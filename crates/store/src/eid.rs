@@ -150,6 +150,23 @@ pub struct EidDocument {
     pub updated_by: String,
 }
 
+/// What a citizen typed at a level-1 registration (migration 0013), kept with the account
+/// so that the approving officer sees it next to the registry record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EidClaim {
+    pub full_name: String,
+    /// As typed and read: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// The sex code (`M` / `F`).
+    pub sex: String,
+    /// Normalised to the national 10-digit form.
+    pub phone: String,
+    pub portrait_captured: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub claimed_at: Timestamp,
+}
+
 /// A citizen's portal session (the token itself is only in the cookie).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CitizenSession {
@@ -277,13 +294,65 @@ fn account_exists() -> StoreError {
 
 /// Stores a new account with its `register` event; fails if the ID already has one.
 pub async fn create_account(store: &dyn Store, a: &EidAccount, c: &EidChange) -> Result<()> {
+    create_registered(store, a, c, None).await
+}
+
+/// Stores a new account with its `register` event and, for a self-registration, what the
+/// citizen claimed, in one transaction; fails if the ID already has an account.
+pub async fn create_registered(
+    store: &dyn Store,
+    a: &EidAccount,
+    c: &EidChange,
+    claim: Option<&EidClaim>,
+) -> Result<()> {
     let placeholders = (1..=15).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
     let insert = Stmt::new(
         format!("INSERT INTO eid_accounts ({ACCOUNT_COLS}) VALUES ({placeholders})"),
         account_vals(a),
     )
     .on_unique(account_exists());
-    store.exec().transaction(vec![insert, event_stmt(a, "", c)]).await
+    let mut stmts = vec![insert, event_stmt(a, "", c)];
+    if let Some(k) = claim {
+        stmts.push(Stmt::new(
+            "INSERT INTO eid_claims (personal_id, full_name, birth_date, sex, phone, portrait_captured, \
+             claimed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                Val::Text(a.personal_id.to_string()),
+                Val::Text(k.full_name.clone()),
+                Val::Text(k.birth_date.clone()),
+                Val::Text(k.sex.clone()),
+                Val::Text(k.phone.clone()),
+                Val::Int(i64::from(k.portrait_captured)),
+                Val::Ts(k.claimed_at),
+            ],
+        ));
+    }
+    store.exec().transaction(stmts).await
+}
+
+/// What the holder claimed at registration; `None` for an account made otherwise (before
+/// migration 0013, or seeded).
+pub async fn claim(store: &dyn Store, id: &PersonalId) -> Result<Option<EidClaim>> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT full_name, birth_date, sex, phone, portrait_captured, claimed_at FROM eid_claims \
+             WHERE personal_id = $1",
+            vec![Val::Text(id.to_string())],
+        )
+        .await?;
+    rows.first()
+        .map(|r| {
+            Ok(EidClaim {
+                full_name: r.text(0)?,
+                birth_date: r.text(1)?,
+                sex: r.text(2)?,
+                phone: r.text(3)?,
+                portrait_captured: r.int(4)? != 0,
+                claimed_at: r.ts(5)?,
+            })
+        })
+        .transpose()
 }
 
 pub async fn get_account(store: &dyn Store, id: &PersonalId) -> Result<Option<EidAccount>> {

@@ -18,6 +18,7 @@ pub mod eid;
 pub mod error;
 #[doc(hidden)]
 pub mod exec;
+mod holders;
 mod import;
 mod migrate;
 pub mod model;

@@ -239,6 +239,8 @@ pub async fn stats(
 pub struct EidViewDoc {
     account: EidAccount,
     full_name: String,
+    /// What the citizen typed at a self-registration; null for an account made otherwise.
+    claim: Option<dancu_store::eid::EidClaim>,
     events: Vec<EidEvent>,
     documents: Vec<EidDocument>,
     logins: Vec<EidLogin>,

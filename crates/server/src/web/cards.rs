@@ -13,6 +13,7 @@ use dancu_identity::{ApplicationKind, HandoverMethod, Stage, StageKind};
 use dancu_store::{NewCardApplication, StoredCard};
 
 use super::display::{self, Actors};
+use super::document::{Doc, Issuer, Signer};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::cards::{due_args, parse_app_id, parse_stage_kind, target_stage, DueParams};
@@ -88,10 +89,11 @@ pub async fn board_page(
         Ok(b) => b,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
-    let list = match s.registry.list_card_applications(&access, stage, 50, q.offset.unwrap_or(0)).await {
-        Ok(l) => l,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
+    let (list, names) =
+        match s.registry.list_card_applications_named(&access, stage, 50, q.offset.unwrap_or(0)).await {
+            Ok(l) => l,
+            Err(e) => return error_page(lang, Some(&p), e.into()),
+        };
     let title = lang.t("Thẻ căn cước", "ID cards");
     let body = layout(
         lang,
@@ -115,13 +117,14 @@ pub async fn board_page(
             }
             section.card {
                 h2 { (stage.map(|k| stage_label(lang, k)).unwrap_or_else(|| lang.t("Tất cả hồ sơ", "All applications").to_string())) ": " (list.total) }
-                @let (l_app, l_id, l_kind, l_stage, l_upd) = (lang.t("Hồ sơ", "Application"), lang.t("Số định danh", "Personal ID"), lang.t("Loại", "Kind"), lang.t("Bước", "Stage"), lang.t("Cập nhật", "Updated"));
+                @let (l_app, l_name, l_id, l_kind, l_stage, l_upd) = (lang.t("Hồ sơ", "Application"), lang.t("Họ và tên", "Full name"), lang.t("Số định danh", "Personal ID"), lang.t("Loại", "Kind"), lang.t("Bước", "Stage"), lang.t("Cập nhật", "Updated"));
                 div.table-wrap { table.stack data-testid="applications" {
-                    thead { tr { th { (l_app) } th { (l_id) } th { (l_kind) } th { (l_stage) } th { (l_upd) } } }
+                    thead { tr { th { (l_app) } th { (l_name) } th { (l_id) } th { (l_kind) } th { (l_stage) } th { (l_upd) } } }
                     tbody {
                         @for a in &list.items {
                             tr {
                                 td data-label=(l_app) { a data-testid="application-link" href=(format!("/cards/{}", a.id)) { "#" (a.id) } }
+                                td data-label=(l_name) data-testid="holder-name" { (names.get(&a.personal_id).map(String::as_str).unwrap_or("—")) }
                                 td data-label=(l_id) { (a.personal_id) }
                                 td data-label=(l_kind) { (kind_label(lang, a.kind)) }
                                 td data-label=(l_stage) { (stage_label(lang, a.stage.kind())) }
@@ -180,21 +183,30 @@ fn move_form(
     }
 }
 
+#[derive(Deserialize)]
+pub struct AppParams {
+    /// Set on the redirect after intake: the page offers the appointment slip first.
+    intake: Option<String>,
+}
+
 pub async fn application_page(
     State(s): State<AppState>,
     lang: Lang,
     uri: Uri,
     WebUser(p): WebUser,
     Path(id): Path<String>,
+    Query(q): Query<AppParams>,
 ) -> Response {
     let id = match parse_app_id(&id) {
         Ok(id) => id,
         Err(e) => return error_page(lang, Some(&p), e),
     };
-    let (app, events) = match s.registry.card_application(&p.access(WEB_PURPOSE), id).await {
-        Ok(x) => x,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
+    let (app, events, holder) =
+        match s.registry.card_application_with_holder(&p.access(WEB_PURPOSE), id).await {
+            Ok(x) => x,
+            Err(e) => return error_page(lang, Some(&p), e.into()),
+        };
+    let slip = format!("/cards/{}/slip", app.id);
     let actors = Actors::load(
         &s.accounts,
         std::iter::once(app.created_by.as_str()).chain(events.iter().map(|e| e.by.as_str())),
@@ -206,19 +218,31 @@ pub async fn application_page(
         &title,
         Some(&p),
         html! {
+            @if q.intake.is_some() {
+                section.card data-testid="intake-notice" {
+                    p { (lang.t("Đã thu nhận hồ sơ. In giấy hẹn trả kết quả và giao cho công dân.", "The application is taken in. Print the appointment slip and give it to the citizen.")) }
+                    p { a.button data-testid="slip-link" href=(slip) { (lang.t("In giấy hẹn", "Print the appointment slip")) } }
+                }
+            }
             section.card {
                 h1 { (title) }
                 dl {
-                    dt { (lang.t("Công dân", "Citizen")) } dd { a href=(format!("/citizens/{}", app.personal_id)) { (app.personal_id) } }
+                    dt { (lang.t("Công dân", "Citizen")) } dd {
+                        a data-testid="holder-name" href=(format!("/citizens/{}", app.personal_id)) {
+                            (holder.as_ref().map(|h| h.citizen.name.full()).unwrap_or_else(|| app.personal_id.to_string()))
+                        }
+                        " (" (app.personal_id) ")"
+                    }
                     dt { (lang.t("Loại", "Kind")) } dd { (kind_label(lang, app.kind)) }
                     dt { (lang.t("Bước hiện tại", "Current stage")) } dd data-testid="stage" { (stage_text(lang, &app.stage)) }
                     dt { (lang.t("Lý do đề nghị", "Reason")) } dd { (app.intake_reason) }
                     dt { (lang.t("Nơi thu nhận", "Taken in at")) } dd { (display::scope_text(lang, &app.unit)) ", " (actors.name(lang, &app.created_by)) ", " (display::time(&app.created_at)) }
                     dt { (lang.t("Phiên bản", "Version")) } dd { (app.version) }
                 }
+                @if q.intake.is_none() { p { a href=(slip) { (lang.t("Giấy hẹn trả kết quả", "Appointment slip")) } } }
             }
             @let moves = app.stage.moves();
-            @if !moves.is_empty() {
+            @if !moves.is_empty() && p.role.writes_records() {
                 section.card data-testid="moves" {
                     h2 { (lang.t("Chuyển bước", "Move")) }
                     @for m in &moves {
@@ -311,9 +335,76 @@ pub async fn intake_submit(
     }
     .await;
     match result {
-        Ok(id) => Redirect::to(&format!("/cards/{id}")).into_response(),
+        Ok(id) => Redirect::to(&format!("/cards/{id}?intake=1")).into_response(),
         Err(e) => error_page(lang, Some(&p), e),
     }
+}
+
+/// The appointment slip (giấy hẹn trả kết quả) handed over at intake, as a document in the
+/// Decree 30/2020 format: the receiving unit, the file's number, the holder, the kind, the
+/// intake day and the day the card will be ready (`dancu_identity::appointment_day`: 7
+/// working days, Art. 26 of the 2023 Law on Identification), and the receiving officer's
+/// signature block.
+pub async fn slip_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match parse_app_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(lang, Some(&p), e),
+    };
+    let (app, _, holder) = match s.registry.card_application_with_holder(&p.access(WEB_PURPOSE), id).await {
+        Ok(x) => x,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
+    let actors = Actors::load(&s.accounts, [app.created_by.as_str()]).await;
+    let issuer = Issuer::of_scope_text(&app.unit);
+    let intake = dancu_domain::date::vietnam_today(app.created_at);
+    let ready = dancu_identity::appointment_day(intake);
+    let officer = actors.officer(&app.created_by).map(|o| o.0.to_string()).unwrap_or_default();
+    let doc = Doc {
+        testid: "appointment-slip",
+        number: format!("{}/GH-{}", app.id, issuer.initials()),
+        day: intake,
+        title: "Giấy hẹn trả kết quả",
+        summary: Some(format!("Về việc: {}", app.kind.label_vi().to_lowercase())),
+        signer: Signer { capacity: "Cán bộ tiếp nhận".into(), name: officer },
+        issuer,
+    };
+    let (name, birth) = holder
+        .as_ref()
+        .map(|h| (h.citizen.name.full(), h.citizen.birth_date.display_vi()))
+        .unwrap_or_default();
+    let unit_name = doc.issuer.name.clone();
+    let body = html! {
+        p { (unit_name) " đã tiếp nhận hồ sơ đề nghị cấp thẻ căn cước của công dân:" }
+        dl.doc-fields {
+            dt { "Họ, chữ đệm và tên:" } dd data-testid="slip-holder" { b { (name) } }
+            dt { "Ngày, tháng, năm sinh:" } dd { (birth) }
+            dt { "Số định danh cá nhân:" } dd { (app.personal_id) }
+            dt { "Loại hồ sơ:" } dd data-testid="slip-kind" { (app.kind.label_vi()) }
+            dt { "Số hồ sơ:" } dd data-testid="slip-application" { (app.id) }
+            dt { "Ngày tiếp nhận:" } dd data-testid="slip-intake" { (display::day(&intake)) }
+            dt { "Ngày hẹn trả kết quả:" } dd data-testid="slip-ready" { b { (display::day(&ready)) } }
+            dt { "Nơi trả kết quả:" } dd { (unit_name) }
+        }
+        p { "Thời hạn giải quyết: " (dancu_identity::PROCESSING_WORKING_DAYS) " ngày làm việc kể từ ngày nhận đủ hồ sơ (Điều 26 Luật Căn cước số 26/2023/QH15). "
+            "Khi đến nhận thẻ, công dân mang theo giấy hẹn này; có thể đề nghị trả thẻ qua bưu chính." }
+    };
+    let title = lang.t("Giấy hẹn trả kết quả", "Appointment slip");
+    let page_body = layout(
+        lang,
+        title,
+        Some(&p),
+        html! {
+            nav.doc-actions { a href=(format!("/cards/{}", app.id)) { (lang.t("← Hồ sơ cấp thẻ", "← The application")) } }
+            (doc.render(body))
+        },
+    );
+    page(lang_choice(&uri), StatusCode::OK, page_body)
 }
 
 /// The citizen page's section: their cards and the intake form.

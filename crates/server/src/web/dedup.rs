@@ -9,10 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use dancu_domain::Violation;
-use dancu_store::dedup::{PairSide, PairView};
-use dancu_store::Role;
+use std::collections::HashMap;
 
+use dancu_domain::{PersonalId, Violation};
+use dancu_store::dedup::{PairSide, PairView};
+use dancu_store::{Role, StoredCitizen};
+
+use super::compare::{self, Row, Side};
 use super::display::{self, Actors};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
@@ -41,7 +44,38 @@ fn side(lang: Lang, s: Option<&PairSide>) -> Markup {
     }
 }
 
-fn pair_card(lang: Lang, p: &Principal, actors: &Actors, c: &PairView) -> Markup {
+/// The two records of a pair the caller covers, field by field, the differences marked.
+fn records_side_by_side(lang: Lang, c: &PairView, records: &HashMap<PersonalId, StoredCitizen>) -> Markup {
+    let (Some(l), Some(r)) = (c.left.as_ref(), c.right.as_ref()) else { return html! {} };
+    let (Some(lr), Some(rr)) = (records.get(&l.personal_id), records.get(&r.personal_id)) else {
+        return html! {};
+    };
+    let household = |s: &StoredCitizen| match (&s.household_no, s.relation) {
+        (Some(h), Some(rel)) => format!("{h} — {}", display::relation(lang, rel, Some(s.citizen.sex))),
+        (Some(h), None) => h.clone(),
+        _ => String::new(),
+    };
+    let mut rows: Vec<Row> = super::history::fields(lang, &lr.citizen)
+        .into_iter()
+        .zip(super::history::fields(lang, &rr.citizen))
+        .filter(|((_, a), (_, b))| !a.is_empty() || !b.is_empty())
+        .map(|((label, a), (_, b))| Row::both(label, a, b))
+        .collect();
+    rows.push(Row::both(lang.t("Hộ gia đình", "Household"), household(lr), household(rr)));
+    let side = |n: u8, s: &PairSide| Side {
+        label: format!("{} {n}", lang.t("Hồ sơ", "Record")),
+        head: html! { a href=(format!("/citizens/{}", s.personal_id)) { (s.name) } br; span.muted { (s.personal_id) } },
+    };
+    compare::table(lang, "pair-records", &side(1, l), &side(2, r), &rows)
+}
+
+fn pair_card(
+    lang: Lang,
+    p: &Principal,
+    actors: &Actors,
+    c: &PairView,
+    records: &HashMap<PersonalId, StoredCitizen>,
+) -> Markup {
     let csrf = p.csrf.clone().unwrap_or_default();
     html! {
         article.card data-testid="pair" {
@@ -51,15 +85,20 @@ fn pair_card(lang: Lang, p: &Principal, actors: &Actors, c: &PairView) -> Markup
                 p.muted { (lang.t("Cặp này cần cán bộ quản lý cả hai địa bàn quyết định.",
                     "A pair like this is decided by an officer who covers both units.")) }
             }
+            @if c.decidable { (records_side_by_side(lang, c, records)) }
             @let (l_f, l_l, l_w) = (lang.t("Thông tin", "Field"), lang.t("So sánh", "Comparison"), lang.t("Ý nghĩa", "Meaning"));
-            @if c.decidable { div.table-wrap { table.stack data-testid="evidence" {
-                thead { tr { th { (l_f) } th { (l_l) } th { (l_w) } } }
-                tbody { @for e in &c.evidence {
-                    tr { td data-label=(l_f) { (display::match_field(lang, &e.field)) } td data-label=(l_l) { (display::match_level(lang, &e.level)) } td data-label=(l_w) { (display::weight_words(lang, e.weight)) } }
+            @if c.decidable { details.evidence {
+                summary { (lang.t("Căn cứ so khớp của công cụ", "The matching engine's evidence")) }
+                div.table-wrap { table.stack data-testid="evidence" {
+                    thead { tr { th { (l_f) } th { (l_l) } th { (l_w) } } }
+                    tbody { @for e in &c.evidence {
+                        tr { td data-label=(l_f) { (display::match_field(lang, &e.field)) } td data-label=(l_l) { (display::match_level(lang, &e.level)) } td data-label=(l_w) { (display::weight_words(lang, e.weight)) } }
+                    } }
                 } }
-            } } }
+            } }
+            // Only the decisions this pair's state allows, to those who may take them.
             @match c.status.as_str() {
-                "open" if c.decidable => {
+                "open" if c.decidable && p.role.writes_records() => {
                     div.grid {
                         @for keep in c.sides().map(|s| &s.personal_id) {
                             form method="post" action=(format!("/dedup/{}/merge", c.id)) {
@@ -70,17 +109,19 @@ fn pair_card(lang: Lang, p: &Principal, actors: &Actors, c: &PairView) -> Markup
                         }
                         form method="post" action=(format!("/dedup/{}/reject", c.id)) {
                             input type="hidden" name="csrf" value=(csrf);
-                            input type="text" name="reason" required placeholder=(lang.t("Lý do: hai người khác nhau", "Reason: two different people"));
+                            input type="text" name="reason" required placeholder=(lang.t("Lý do: hai người khác nhau", "Reason: two different people"))
+                                aria-label=(lang.t("Lý do", "Reason"));
                             button type="submit" data-testid="reject" { (lang.t("Không trùng", "Not the same person")) }
                         }
                     }
                 }
+                "open" => {}
                 status => {
-                    p { b { (display::dedup_status(lang, status)) }
+                    p data-testid="pair-decision" { b { (display::dedup_status(lang, status)) }
                         @if let Some(by) = &c.decided_by { " — " (actors.name(lang, by)) }
                         @if let Some(at) = &c.decided_at { ", " (display::time(at)) }
                         @if !c.reason.is_empty() { ": " (c.reason) } }
-                    @if status == "merged" && p.role == Role::Admin {
+                    @if status == "merged" && c.decidable && p.role == Role::Admin {
                         form method="post" action=(format!("/dedup/{}/undo", c.id)) {
                             input type="hidden" name="csrf" value=(csrf);
                             button type="submit" data-testid="undo" { (lang.t("Hủy gộp (quản trị)", "Undo the merge (administrator)")) }
@@ -120,9 +161,9 @@ pub async fn list_page(
             Err(e) => error_page(lang, Some(&p), e),
         };
     }
-    let (counts, list) = match tokio::try_join!(
+    let (counts, (list, records)) = match tokio::try_join!(
         s.registry.dedup_counts(&access, since_ts),
-        s.registry.dedup_list(&access, Some(status), 20, offset)
+        s.registry.dedup_list_with_records(&access, Some(status), 20, offset)
     ) {
         Ok(r) => r,
         Err(e) => return error_page(lang, Some(&p), e.into()),
@@ -143,8 +184,19 @@ pub async fn list_page(
         html! {
             section.card {
                 h1 { (lang.t("Hồ sơ nghi trùng lặp", "Probable duplicate records")) }
-                p.muted { (lang.t("Cặp hồ sơ do công cụ so khớp đề xuất. Gộp chuyển mọi tham chiếu (cha, mẹ, vợ/chồng, hồ sơ và thẻ căn cước, hộ) sang hồ sơ được giữ; hồ sơ bị gộp được giữ lại và đánh dấu.",
-                    "Pairs proposed by the matching engine. A merge moves every reference (parents, spouse, card applications and cards, household) to the kept record; the merged record is kept and marked.")) }
+                p.muted { (lang.t("Cặp hồ sơ do công cụ so khớp đề xuất, hai hồ sơ đặt cạnh nhau, thông tin khác nhau được đánh dấu. Gộp chuyển mọi tham chiếu (cha, mẹ, vợ/chồng, hồ sơ và thẻ căn cước, hộ) sang hồ sơ được giữ; hồ sơ bị gộp được giữ lại và đánh dấu.",
+                    "Pairs proposed by the matching engine, the two records side by side with the differences marked. A merge moves every reference (parents, spouse, card applications and cards, household) to the kept record; the merged record is kept and marked.")) }
+                nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={st}")) { (display::dedup_status(lang, st)) } } }
+                p data-testid="dedup-total" { (list.total) " " (lang.t("cặp", "pairs")) }
+                (super::export::links(lang, &uri))
+            }
+            @for c in &list.items { (pair_card(lang, &p, &actors, c, &records)) }
+            div.pager {
+                @if offset > 0 { a href=(format!("/dedup?status={status}&offset={}", offset.saturating_sub(20))) { (lang.t("← Trước", "← Previous")) } }
+                @if offset + 20 < list.total { a href=(format!("/dedup?status={status}&offset={}", offset + 20)) { (lang.t("Sau →", "Next →")) } }
+            }
+            section.card data-testid="dedup-statistics" {
+                h2 { (lang.t("Thống kê theo xã", "Figures per commune")) }
                 div.table-wrap { table.stack data-testid="dedup-counts" {
                     thead { tr { th { (l_c) } th { (l_found) } th { (l_merged) } th { (l_rej) } th { (l_rem) } } }
                     tbody {
@@ -161,14 +213,6 @@ pub async fn list_page(
                         title=(lang.t("ngày/tháng/năm, ví dụ 07/03/2025", "DD/MM/YYYY, for example 07/03/2025"));
                     " " button type="submit" { (lang.t("Xem", "Show")) }
                 }
-                nav.tabs { @for st in STATUSES { a href=(format!("/dedup?status={st}")) { (display::dedup_status(lang, st)) } } }
-                p data-testid="dedup-total" { (list.total) " " (lang.t("cặp", "pairs")) }
-                (super::export::links(lang, &uri))
-            }
-            @for c in &list.items { (pair_card(lang, &p, &actors, c)) }
-            div.pager {
-                @if offset > 0 { a href=(format!("/dedup?status={status}&offset={}", offset.saturating_sub(20))) { (lang.t("← Trước", "← Previous")) } }
-                @if offset + 20 < list.total { a href=(format!("/dedup?status={status}&offset={}", offset + 20)) { (lang.t("Sau →", "Next →")) } }
             }
         },
     );

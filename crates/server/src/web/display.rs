@@ -283,6 +283,12 @@ impl Actors {
         }
     }
 
+    /// An officer's own name and unit, for a document's signature block and issuer.
+    pub fn officer(&self, actor: &str) -> Option<(&str, &Scope)> {
+        let (name, scope) = self.officers.get(actor.strip_prefix("officer:")?)?;
+        Some((name.as_str(), scope))
+    }
+
     pub fn name(&self, lang: Lang, actor: &str) -> String {
         if let Some(user) = actor.strip_prefix("officer:") {
             return match self.officers.get(user) {

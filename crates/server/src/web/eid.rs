@@ -8,12 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use dancu_domain::{PersonalId, Violation};
+use dancu_domain::{PartialDate, PersonalId, Sex, Violation};
 use dancu_identity::eid::{AccountEvent, Actor, DocumentKind, Level, VerificationState};
 use dancu_store::eid::{CmndConfirmation, EidCount};
 use dancu_store::registry::now;
 
+use super::compare::{self, Row, Side};
 use super::display::{self, Actors};
+use super::document::{Doc, Issuer, Signer};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::citizens::{parse_id, require_reason};
@@ -164,6 +166,90 @@ pub async fn account_page(
     account_markup(lang, &uri, &p, &v, &actors, None)
 }
 
+/// What the citizen claimed at registration next to the registry record, the differences
+/// marked (a name spelt without marks, a date of birth more or less precise than the
+/// record's); the registry's status and residence, which the claim does not state, beside.
+fn claim_section(lang: Lang, v: &dancu_store::registry::EidView) -> Markup {
+    let Some(rec) = &v.record else { return html! {} };
+    let c = &rec.citizen;
+    let claimed_date = v.claim.as_ref().map(|k| {
+        k.birth_date.parse::<PartialDate>().map(|d| d.display_vi()).unwrap_or_else(|_| k.birth_date.clone())
+    });
+    let claimed_sex = v.claim.as_ref().map(|k| {
+        Sex::parse(&k.sex).map(|s| display::sex(lang, s).to_string()).unwrap_or_else(|_| k.sex.clone())
+    });
+    let residence = c.current.as_ref().or(c.temporary.as_ref()).or(c.permanent.as_ref());
+    let rows = [
+        Row {
+            label: lang.t("Họ và tên", "Full name").into(),
+            left: v.claim.as_ref().map(|k| k.full_name.clone()),
+            right: Some(c.name.full()),
+        },
+        Row {
+            label: lang.t("Ngày sinh", "Date of birth").into(),
+            left: claimed_date,
+            right: Some(c.birth_date.display_vi()),
+        },
+        Row {
+            label: lang.t("Giới tính", "Sex").into(),
+            left: claimed_sex,
+            right: Some(display::sex(lang, c.sex).into()),
+        },
+        Row {
+            label: lang.t("Số điện thoại", "Phone").into(),
+            left: Some(v.claim.as_ref().map_or_else(|| v.account.phone.clone(), |k| k.phone.clone())),
+            right: None,
+        },
+        Row {
+            label: lang.t("Ảnh chân dung", "Portrait").into(),
+            left: v.claim.as_ref().map(|k| {
+                let words = if k.portrait_captured {
+                    lang.t("Đã chụp trên ứng dụng", "Taken in the app")
+                } else {
+                    lang.t("Chưa chụp", "Not taken")
+                };
+                words.to_string()
+            }),
+            right: None,
+        },
+        Row {
+            label: lang.t("Tình trạng", "Status").into(),
+            left: None,
+            right: Some(display::life_status(lang, c.status).into()),
+        },
+        Row {
+            label: lang.t("Nơi cư trú", "Residence").into(),
+            left: None,
+            right: residence.map(|a| {
+                if a.detail.is_empty() {
+                    display::unit(lang, &a.unit)
+                } else {
+                    format!("{}, {}", a.detail, display::unit(lang, &a.unit))
+                }
+            }),
+        },
+    ];
+    let claim_head = lang.t("Công dân khai khi đăng ký", "Claimed at registration");
+    let record_head = lang.t("Hồ sơ trong CSDL quốc gia về dân cư", "The population database's record");
+    let left = Side { label: claim_head.into(), head: html! { (claim_head) } };
+    let right = Side {
+        label: record_head.into(),
+        head: html! { a href=(format!("/citizens/{}", c.personal_id)) { (record_head) } },
+    };
+    html! {
+        section.card data-testid="eid-claim" {
+            h2 { (lang.t("Thông tin đăng ký và hồ sơ dân cư", "Registration and registry record")) }
+            @match &v.claim {
+                Some(k) => p.muted { (lang.t("Đăng ký lúc ", "Registered ")) (display::time(&k.claimed_at)) ". "
+                    (lang.t("Thông tin khác nhau được đánh dấu; đăng ký chỉ được nhận khi họ tên (không kể dấu), ngày sinh và giới tính khớp với hồ sơ.",
+                        "Differences are marked; a registration is taken only when the name (marks aside), date of birth and sex match the record.")) },
+                None => p.muted { (lang.t("Tài khoản không do công dân tự đăng ký trên cổng: không có thông tin khai.", "The account was not self-registered on the portal: there is no claim.")) },
+            }
+            (compare::table(lang, "claim-vs-record", &left, &right, &rows))
+        }
+    }
+}
+
 fn account_markup(
     lang: Lang,
     uri: &Uri,
@@ -190,7 +276,8 @@ fn account_markup(
                     dt { (lang.t("Đăng ký lúc", "Registered")) } dd { (display::time(&a.created_at)) }
                 }
             }
-            section.card {
+            (claim_section(lang, v))
+            @if p.role.writes_records() { section.card data-testid="eid-actions" {
                 h2 { (lang.t("Xử lý", "Actions")) }
                 @if a.state.code() == "registered" {
                     (action_form(p, id, "approve", a.version, html! { button #approve type="submit" { (lang.t("Phê duyệt", "Approve")) } }))
@@ -214,11 +301,12 @@ fn account_markup(
                         button #lock type="submit" { (lang.t("Khóa tài khoản", "Lock the account")) }
                     }))
                 }
+                // A reset code is valid in every state (the registry takes it in each).
                 (action_form(p, id, "reset", a.version, html! {
                     p.muted { (lang.t("Chỉ cấp mã sau khi đã kiểm tra thẻ căn cước của công dân trực tiếp.", "Issue a code only after checking the citizen's ID card in person.")) }
                     button #issue-reset type="submit" { (lang.t("Cấp mã đặt lại mật khẩu", "Issue a password-reset code")) }
                 }))
-            }
+            } }
             section.card {
                 h2 { (lang.t("Giấy tờ tích hợp", "Integrated documents")) }
                 @let (l_kind, l_no, l_ag, l_ver) = (lang.t("Loại", "Kind"), lang.t("Số", "Number"), lang.t("Cơ quan", "Agency"), lang.t("Xác thực", "Verification"));
@@ -227,7 +315,7 @@ fn account_markup(
                     tbody { @for d in &v.documents {
                         tr {
                             td data-label=(l_kind) { (display::document_kind(lang, d.kind)) } td data-label=(l_no) { (d.number) } td data-label=(l_ag) { (d.source_agency) } td data-label=(l_ver) { (display::verification(lang, &d.state)) }
-                            td { @if d.state == VerificationState::Pending {
+                            td { @if d.state == VerificationState::Pending && p.role.writes_records() {
                                 (action_form(p, id, "verify", a.version, html! {
                                     input type="hidden" name="kind" value=(d.kind.code());
                                     button type="submit" { (lang.t("Xác thực", "Verify")) }
@@ -241,7 +329,7 @@ fn account_markup(
                         }
                     } }
                 } }
-                (action_form(p, id, "document", a.version, html! {
+                @if p.role.writes_records() { (action_form(p, id, "document", a.version, html! {
                     div.grid {
                         div { label for="kind" { (lang.t("Loại giấy tờ", "Kind")) }
                             select #kind name="kind" { @for k in DocumentKind::ALL { option value=(k.code()) { (display::document_kind(lang, k)) } } } }
@@ -249,7 +337,7 @@ fn account_markup(
                         div { label for="agency" { (lang.t("Cơ quan cung cấp (để trống: mặc định)", "Source agency (blank: default)")) } input #agency type="text" name="agency"; }
                         div { button type="submit" { (lang.t("Tích hợp", "Link")) } }
                     }
-                }))
+                })) }
             }
             section.card {
                 h2 { (lang.t("Lịch sử tài khoản", "Account history")) }
@@ -394,21 +482,40 @@ pub async fn confirm_cmnd_submit(
     }
 }
 
-/// The confirmation as a printable document.
-pub fn confirmation_markup(lang: Lang, c: &CmndConfirmation, actors: &Actors) -> Markup {
+/// The confirmation as a printable document in the Decree 30/2020 format, issued by the
+/// police of the issuing officer's unit (the holder's commune if the officer is not known).
+pub fn confirmation_markup(c: &CmndConfirmation, actors: &Actors) -> Markup {
+    let officer = actors.officer(&c.issued_by);
+    let issuer = match officer {
+        Some((_, scope)) => Issuer::of_scope(scope),
+        None => Issuer::of_commune(&c.scope_commune),
+    };
+    let doc = Doc {
+        testid: "cmnd-confirmation",
+        number: format!("{}/{}", c.number, issuer.initials()),
+        day: dancu_domain::date::vietnam_today(c.issued_at),
+        title: "Giấy xác nhận số Chứng minh nhân dân",
+        summary: None,
+        signer: Signer {
+            capacity: "Cán bộ xác nhận".into(),
+            name: officer.map(|o| o.0.to_string()).unwrap_or_default(),
+        },
+        issuer,
+    };
     let unit = display::commune(&c.scope_commune);
-    html! {
-        section.card.document data-testid="cmnd-confirmation" {
-            p.motto { b { "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" } br; "Độc lập - Tự do - Hạnh phúc" }
-            h1 { "GIẤY XÁC NHẬN SỐ CHỨNG MINH NHÂN DÂN" }
-            p { (lang.t("Số", "No.")) ": " span data-testid="confirmation-number" { (c.number) } }
-            p { "Cơ quan công an xác nhận: công dân " b { (c.full_name) } ", sinh ngày " (display::stored_date(&c.birth_date)) ", có số định danh cá nhân " b { (c.personal_id) }
-                @if !c.card_issue.is_empty() { " (thẻ căn cước số " (c.card_issue) ")" }
-                ", trước đây đã được cấp Chứng minh nhân dân số " b data-testid="confirmed-cmnd" { (c.cmnd) } "." }
-            p { "Nơi cư trú: " (unit) }
-            p.muted { "Cấp lúc " (display::time(&c.issued_at)) " bởi " (actors.name(Lang::Vi, &c.issued_by)) ". Giấy xác nhận tra cứu lại được theo số trên." }
+    doc.render(html! {
+        p { (doc.issuer.name) " xác nhận:" }
+        dl.doc-fields {
+            dt { "Họ, chữ đệm và tên:" } dd { b { (c.full_name) } }
+            dt { "Ngày, tháng, năm sinh:" } dd { (display::stored_date(&c.birth_date)) }
+            dt { "Số định danh cá nhân:" } dd { b { (c.personal_id) } }
+            @if !c.card_issue.is_empty() { dt { "Thẻ căn cước:" } dd { "số " (c.card_issue) } }
+            dt { "Nơi cư trú:" } dd { (unit) }
+            dt { "Số Chứng minh nhân dân đã được cấp:" } dd { b data-testid="confirmed-cmnd" { (c.cmnd) } }
         }
-    }
+        p { "Số Chứng minh nhân dân và số định danh cá nhân nêu trên là của cùng một công dân. "
+            "Giấy xác nhận số " span data-testid="confirmation-number" { (c.number) } " tra cứu lại được theo số này." }
+    })
 }
 
 pub async fn confirmation_page(
@@ -423,6 +530,6 @@ pub async fn confirmation_page(
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
     let actors = Actors::load(&s.accounts, [c.issued_by.as_str()]).await;
-    let body = layout(lang, &c.number, Some(&p), confirmation_markup(lang, &c, &actors));
+    let body = layout(lang, &c.number, Some(&p), confirmation_markup(&c, &actors));
     page(lang_choice(&uri), StatusCode::OK, body)
 }

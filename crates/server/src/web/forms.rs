@@ -207,6 +207,99 @@ pub fn commune_options(scope: &Scope) -> Vec<(String, String)> {
     out
 }
 
+/// Above this many communes a select is a long scroll with no search: the field becomes a
+/// text box with the names as suggestions (a `datalist`, which the browser filters as the
+/// officer types, with no JavaScript), and the name picked is turned back into its unit
+/// reference by [`resolve_communes`]. Only a nation-wide officer's list is this long.
+const SELECT_MAX: usize = 400;
+
+/// The id of the page's one commune `datalist` ([`commune_datalist`]).
+const COMMUNE_LIST: &str = "communes-all";
+
+/// A commune field: a select for an officer's own communes, a searchable text box with
+/// suggestions for a nation-wide list. A stored reference is shown by its name.
+pub fn commune(
+    lang: Lang,
+    t: &Typed,
+    p: &Problems,
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+) -> Markup {
+    if options.len() <= SELECT_MAX {
+        return select(lang, t, p, name, label, options);
+    }
+    let typed = t.get(name);
+    let shown = options.iter().find(|(v, _)| !v.is_empty() && v == typed).map_or(typed, |(_, w)| w.as_str());
+    let invalid = p.violations.iter().any(|v| v.field == name);
+    html! {
+        div.field {
+            label for=(name) { (label) }
+            input #(name) type="search" name=(name) value=(shown) list=(COMMUNE_LIST) autocomplete="off"
+                placeholder=(lang.t("Gõ tên xã, phường rồi chọn", "Type a commune's name, then pick it"))
+                aria-invalid=[invalid.then_some("true")];
+            (p.at(lang, name))
+        }
+    }
+}
+
+/// The suggestions the commune text boxes share, once per page (nothing when the fields are
+/// selects).
+pub fn commune_datalist(options: &[(String, String)]) -> Markup {
+    html! {
+        @if options.len() > SELECT_MAX {
+            datalist #(COMMUNE_LIST) { @for (v, words) in options { @if !v.is_empty() { option value=(words) {} } } }
+        }
+    }
+}
+
+/// Commune fields submitted by name (from [`commune`]'s text box) turned into their `2025:`
+/// references among `options`, so that the record rules see unit references. A reference, or
+/// an empty value, is left as it is. The name is compared without marks or case; a name
+/// without its province matches if only one commune has it. Each name that matches none or
+/// several is a violation at its field, and the typed name is kept for the form.
+pub fn resolve_communes(t: &mut Typed, fields: &[&str], options: &[(String, String)]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for f in fields {
+        let typed = t.get(f).trim().to_string();
+        if typed.is_empty() || typed.parse::<dancu_domain::UnitRef>().is_ok() {
+            continue;
+        }
+        let want = dancu_domain::fold_key(&typed);
+        let named = |full: bool| -> Vec<&String> {
+            options
+                .iter()
+                .filter(|(v, words)| {
+                    let words =
+                        if full { words.as_str() } else { words.split(',').next().unwrap_or_default() };
+                    !v.is_empty() && dancu_domain::fold_key(words) == want
+                })
+                .map(|(v, _)| v)
+                .collect()
+        };
+        let mut found = named(true);
+        if found.is_empty() {
+            found = named(false);
+        }
+        match found.as_slice() {
+            [one] => t.set(f, one.as_str()),
+            [] => out.push(Violation::new(
+                *f,
+                "unit.unknown",
+                format!("Không có xã, phường nào tên “{typed}”: hãy chọn trong danh sách gợi ý"),
+                format!("no commune is named “{typed}”: pick one from the suggestions"),
+            )),
+            _ => out.push(Violation::new(
+                *f,
+                "unit.ambiguous",
+                format!("Có {} xã, phường tên “{typed}”: hãy chọn tên kèm tỉnh, thành phố", found.len()),
+                format!("{} communes are named “{typed}”: pick the name with its province", found.len()),
+            )),
+        }
+    }
+    out
+}
+
 /// The relations to a household head, in words (the head itself first when `with_head`).
 pub fn relation_options(lang: Lang, with_head: bool) -> Vec<(String, String)> {
     Relation::ALL

@@ -38,7 +38,7 @@ fn person(name: &str, id: &Option<PersonalId>) -> String {
 }
 
 /// A record's fields as the page shows them, each with its label.
-fn fields(lang: Lang, c: &Citizen) -> Vec<(&'static str, String)> {
+pub(super) fn fields(lang: Lang, c: &Citizen) -> Vec<(&'static str, String)> {
     let unit = |u: &Option<dancu_domain::UnitRef>| u.map(|u| display::unit(lang, &u)).unwrap_or_default();
     vec![
         (lang.t("Họ và tên", "Full name"), c.name.full()),

@@ -3,8 +3,10 @@
 
 mod cards;
 mod citizen;
+mod compare;
 mod dedup;
 pub mod display;
+mod document;
 mod eid;
 pub mod export;
 mod forms;
@@ -49,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cards", get(cards::board_page).post(cards::intake_submit))
         .route("/cards/due", get(cards::due_page))
         .route("/cards/{id}", get(cards::application_page))
+        .route("/cards/{id}/slip", get(cards::slip_page))
         .route("/cards/{id}/transitions", axum::routing::post(cards::move_submit))
         .route("/eid", get(eid::queue_page))
         .route("/eid/accounts/{id}", get(eid::account_page))

@@ -100,17 +100,18 @@ fn birth_form(lang: Lang, p: &Principal, t: &Typed, errs: &Problems) -> Markup {
                 (forms::text(lang, t, errs, "given_name", lang.t("Tên", "Given name"), None))
                 (forms::date(lang, t, errs, "birth_date", lang.t("Ngày sinh", "Date of birth")))
                 (forms::select(lang, t, errs, "sex", lang.t("Giới tính", "Sex"), &forms::sex_options(lang)))
-                (forms::select(lang, t, errs, "birth_place", lang.t("Nơi đăng ký khai sinh", "Birth registered in"), &communes))
+                (forms::commune(lang, t, errs, "birth_place", lang.t("Nơi đăng ký khai sinh", "Birth registered in"), &communes))
                 (forms::select(lang, t, errs, "province", lang.t("Tỉnh cấp số định danh", "Province of the personal ID"), &id_provinces(&p.scope)))
                 (forms::text(lang, t, errs, "household", lang.t("Số hộ của cha/mẹ", "Parent's household number"), None))
                 (forms::select(lang, t, errs, "relation", lang.t("Quan hệ với chủ hộ", "Relation to the head"), &forms::relation_options(lang, false)))
-                (forms::select(lang, t, errs, "permanent_unit", lang.t("Nơi thường trú", "Permanent residence"), &communes))
+                (forms::commune(lang, t, errs, "permanent_unit", lang.t("Nơi thường trú", "Permanent residence"), &communes))
                 (forms::text(lang, t, errs, "permanent_detail", lang.t("Số nhà, đường (thường trú)", "Street address (permanent)"), None))
                 (forms::text(lang, t, errs, "father_name", lang.t("Họ tên cha", "Father's name"), None))
                 (forms::text(lang, t, errs, "mother_name", lang.t("Họ tên mẹ", "Mother's name"), None))
                 (forms::reason(lang, t, errs))
             }
             button #birth-submit type="submit" { (lang.t("Đăng ký khai sinh và cấp số định danh", "Register the birth and allocate the ID")) }
+            (forms::commune_datalist(&communes))
         }
     }
 }
@@ -205,11 +206,13 @@ pub async fn birth_submit(
     WebUser(p): WebUser,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let t = Typed::from_pairs(pairs);
+    let mut t = Typed::from_pairs(pairs);
     if let Err(e) = p.check_csrf(t.get("csrf")) {
         return error_page(lang, Some(&p), e);
     }
     let mut errs = Problems::default();
+    let communes = forms::commune_options(&p.scope);
+    errs.violations.extend(forms::resolve_communes(&mut t, &["birth_place", "permanent_unit"], &communes));
     let reason = errs.collect(require_reason(t.get("reason")));
     let birth = birth_from_form(&t, &mut errs);
     if let (Some(b), Some(reason)) = (birth, reason) {
@@ -428,7 +431,7 @@ async fn submit(
     screen: &Screen,
 ) -> Response {
     let Screen { fields, render, title } = screen;
-    let t = Typed::from_pairs(pairs);
+    let mut t = Typed::from_pairs(pairs);
     if let Err(e) = p.check_csrf(t.get("csrf")) {
         return error_page(lang, Some(p), e);
     }
@@ -436,9 +439,17 @@ async fn submit(
         Ok(c) => c,
         Err(e) => return error_page(lang, Some(p), e),
     };
-    let errs = match save(s, p, &stored, &t, fields).await {
-        Ok(()) => return Redirect::to(&format!("/citizens/{id}")).into_response(),
-        Err(errs) => errs,
+    // Communes picked by name (a nation-wide officer's text boxes) become references first;
+    // a name that names no commune is refused before anything else is checked.
+    let units: Vec<&str> = fields.iter().copied().filter(|f| f.ends_with("_unit")).collect();
+    let unresolved = forms::resolve_communes(&mut t, &units, &forms::commune_options(&p.scope));
+    let errs = if !unresolved.is_empty() {
+        Problems { violations: unresolved, ..Problems::default() }
+    } else {
+        match save(s, p, &stored, &t, fields).await {
+            Ok(()) => return Redirect::to(&format!("/citizens/{id}")).into_response(),
+            Err(errs) => errs,
+        }
     };
     let title = format!("{}: {}", lang.t(title.0, title.1), stored.citizen.name.full());
     form_page(lang, uri, p, &title, errs.status(), render(lang, p, id, &t, &errs))
@@ -484,7 +495,7 @@ fn address_form(lang: Lang, p: &Principal, id: &str, t: &Typed, errs: &Problems)
         html! {
             fieldset.address {
                 legend { (lang.t(vi, en)) }
-                (forms::select(lang, t, errs, &unit, lang.t("Xã, phường", "Commune"), &options))
+                (forms::commune(lang, t, errs, &unit, lang.t("Xã, phường", "Commune"), &options))
                 (forms::text(lang, t, errs, &detail, lang.t("Số nhà, đường", "Street address"), None))
             }
         }
@@ -499,6 +510,7 @@ fn address_form(lang: Lang, p: &Principal, id: &str, t: &Typed, errs: &Problems)
             (part("current", "Nơi ở hiện tại", "Current residence"))
             (forms::reason(lang, t, errs))
             button #address-submit type="submit" { (lang.t("Lưu địa chỉ", "Save the address")) }
+            (forms::commune_datalist(&options))
         }
     }
 }

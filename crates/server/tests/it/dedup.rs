@@ -38,10 +38,10 @@ fn total(html: &str, which: &str) -> String {
 
 /// The planted pairs: a strong one inside commune A, and a cross one (commune A, commune B).
 pub(crate) struct Planted {
-    dup: dancu_domain::Citizen,
-    other: dancu_domain::Citizen,
-    strong: i64,
-    cross: i64,
+    pub(crate) dup: dancu_domain::Citizen,
+    pub(crate) other: dancu_domain::Citizen,
+    pub(crate) strong: i64,
+    pub(crate) cross: i64,
 }
 
 pub(crate) async fn plant(app: &TestApp) -> Planted {

@@ -252,6 +252,9 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         "/cards".into(),
         "/cards?stage=handed_over".into(),
         format!("/cards/{card}"),
+        format!("/cards/{card}?intake=1"),
+        format!("/cards/{card}/slip"),
+        "/dedup?status=merged".into(),
         format!("/cards/due?on={}&within_days=3650", dancu_store::registry::now().format("%d/%m/%Y")),
         "/eid".into(),
         "/eid?state=activated".into(),
@@ -343,12 +346,19 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         let r = app.client().post(&url).bearer_auth(&t).form(&refused).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         check(format!("a refused birth form ({lang})"), &r.text().await.unwrap());
-        // The administrator's page (every role in words, units by name).
+        // The administrator's pages (every role in words, units by name; the nation-wide
+        // commune text boxes and their suggestions).
         let admin = app.token("admin").await;
-        let r = app.client().get(format!("{}{}", app.base, with_lang("/officers", lang))).bearer_auth(&admin);
-        let r = r.send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        check(format!("/officers ({lang})"), &r.text().await.unwrap());
+        for path in [
+            "/officers".to_string(),
+            format!("/citizens/{}/address", app.citizen_a.personal_id),
+            "/citizens/new-birth".into(),
+        ] {
+            let r = app.client().get(format!("{}{}", app.base, with_lang(&path, lang))).bearer_auth(&admin);
+            let r = r.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            check(format!("{path} as administrator ({lang})"), &r.text().await.unwrap());
+        }
         for path in ["/portal/me", "/portal/access"] {
             let r = get(app, &mut jar, &with_lang(path, lang)).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");

@@ -70,6 +70,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "officer_roles",
         sql: include_str!("../../migrations/postgres/0012_officer_roles.sql"),
     },
+    Migration {
+        version: 13,
+        name: "eid_claims",
+        sql: include_str!("../../migrations/postgres/0013_eid_claims.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

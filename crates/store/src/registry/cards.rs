@@ -1,5 +1,7 @@
 //! ID card applications and cards, scoped and audited under the holder's personal ID.
 
+use std::collections::HashMap;
+
 use dancu_domain::PersonalId;
 
 use super::{change, Access, Outcome, Registry, RegistryError, Result};
@@ -40,6 +42,18 @@ impl Registry {
         let app = self.scoped_card_app(a, "card.application.read", id).await?;
         let events = self.store.card_application_history(id).await?;
         Ok((app, events))
+    }
+
+    /// An application with its stage history and its holder's record (for the application
+    /// page and the appointment slip); the read is the one audited under the holder.
+    pub async fn card_application_with_holder(
+        &self,
+        a: &Access,
+        id: i64,
+    ) -> Result<(CardApplication, Vec<CardEvent>, Option<StoredCitizen>)> {
+        let (app, events) = self.card_application(a, id).await?;
+        let holder = self.store.get_citizen(&app.personal_id).await?;
+        Ok((app, events, holder))
     }
 
     /// Moves an application in the caller's scope (the rules are the store's). The store
@@ -109,6 +123,21 @@ impl Registry {
         )
         .await?;
         Ok(page)
+    }
+
+    /// [`Self::list_card_applications`] with each holder's full name, looked up for the
+    /// whole page at once under the listing's audit entry.
+    pub async fn list_card_applications_named(
+        &self,
+        a: &Access,
+        stage: Option<dancu_identity::StageKind>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Page<CardApplication>, HashMap<PersonalId, String>)> {
+        let page = self.list_card_applications(a, stage, limit, offset).await?;
+        let names =
+            crate::holders::names(self.store.as_ref(), page.items.iter().map(|c| &c.personal_id)).await?;
+        Ok((page, names))
     }
 
     /// The due-for-renewal list in the caller's scope on day `on` (see

@@ -3,11 +3,13 @@
 //! pair needs both records in scope. Every record shown is logged under its personal ID,
 //! and every decision under both.
 
+use std::collections::HashMap;
+
 use dancu_domain::PersonalId;
 
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::dedup::{self, Candidate, DedupCount, Merge, NewCandidate, PairView};
-use crate::model::{Page, Timestamp};
+use crate::model::{Page, StoredCitizen, Timestamp};
 
 impl Registry {
     /// Candidate pairs with either record in the caller's scope.
@@ -25,6 +27,22 @@ impl Registry {
             items.iter().flat_map(PairView::sides).map(|s| s.personal_id.to_string()).collect();
         self.log_rows(a, "dedup.list", &what, shown.iter().map(String::as_str)).await?;
         Ok(Page { items, total: page.total, limit: page.limit, offset: page.offset })
+    }
+
+    /// [`Self::dedup_list`] with the stored records of the sides the caller sees (the masked
+    /// ones stay out), looked up for the whole page at once under the listing's audit entry,
+    /// which names every record shown.
+    pub async fn dedup_list_with_records(
+        &self,
+        a: &Access,
+        status: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Page<PairView>, HashMap<PersonalId, StoredCitizen>)> {
+        let page = self.dedup_list(a, status, limit, offset).await?;
+        let ids = page.items.iter().flat_map(PairView::sides).map(|s| &s.personal_id);
+        let records = crate::holders::records(self.store.as_ref(), ids).await?;
+        Ok((page, records))
     }
 
     /// Found / merged / rejected / remaining per commune in the caller's scope.

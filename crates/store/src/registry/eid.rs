@@ -14,7 +14,8 @@ use serde::Serialize;
 
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::eid::{
-    self, CmndConfirmation, EidAccount, EidChange, EidCount, EidDocument, EidEvent, EidListItem, EidLogin,
+    self, CmndConfirmation, EidAccount, EidChange, EidClaim, EidCount, EidDocument, EidEvent, EidListItem,
+    EidLogin,
 };
 use crate::model::*;
 use crate::StoreError;
@@ -24,6 +25,12 @@ use crate::StoreError;
 pub struct EidView {
     pub account: EidAccount,
     pub full_name: String,
+    /// What the citizen typed at a self-registration, for the approval screen.
+    pub claim: Option<EidClaim>,
+    /// The holder's registry record, shown next to the claim (the web page; the API has the
+    /// citizen's own endpoint).
+    #[serde(skip)]
+    pub record: Option<StoredCitizen>,
     pub events: Vec<EidEvent>,
     pub documents: Vec<EidDocument>,
     pub logins: Vec<EidLogin>,
@@ -77,10 +84,14 @@ impl Registry {
     pub async fn eid_view(&self, a: &Access, id: &PersonalId) -> Result<EidView> {
         let account = self.scoped_account(a, "eid.read", id).await?;
         let store = self.store.as_ref();
-        let full_name = store.get_citizen(id).await?.map(|c| c.citizen.name.full()).unwrap_or_default();
+        // The read above is audited under the holder's personal ID, record included.
+        let record = store.get_citizen(id).await?;
+        let full_name = record.as_ref().map(|c| c.citizen.name.full()).unwrap_or_default();
         Ok(EidView {
             account,
             full_name,
+            claim: eid::claim(store, id).await?,
+            record,
             events: eid::events(store, id).await?,
             documents: eid::documents(store, id).await?,
             logins: eid::logins(store, id, 20).await?,
@@ -359,7 +370,15 @@ impl Registry {
             actor: citizen_actor(id),
             at,
         };
-        let created = eid::create_account(self.store.as_ref(), &account, &change).await;
+        let typed = EidClaim {
+            full_name: dancu_domain::nfc(&claim.full_name),
+            birth_date: claim.birth_date.to_string(),
+            sex: claim.sex.code().into(),
+            phone: account.phone.clone(),
+            portrait_captured: claim.portrait_captured,
+            claimed_at: at,
+        };
+        let created = eid::create_registered(self.store.as_ref(), &account, &change, Some(&typed)).await;
         self.log(
             &audit,
             "eid.register",

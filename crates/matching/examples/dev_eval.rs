@@ -24,12 +24,17 @@ fn main() {
     let truth_path = dir.join(format!("dev_{people}_{seed}_{rate}_truth.csv"));
     if !list.exists() {
         let cfg = dancu_gen::GenConfig { people, seed, ..Default::default() };
-        dancu_gen::generate_sector_list_to_path(&cfg, &dancu_gen::Profile::dev(), rate, &list, Some(&truth_path))
-            .unwrap();
+        dancu_gen::generate_sector_list_to_path(
+            &cfg,
+            &dancu_gen::Profile::dev(),
+            rate,
+            &list,
+            Some(&truth_path),
+        )
+        .unwrap();
     }
-    let mapping = std::env::var("MAPPING").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/sector.toml").to_string()
-    });
+    let mapping = std::env::var("MAPPING")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/configs/sector.toml").to_string());
     let cfg = MatchConfig::from_toml(&std::fs::read_to_string(&mapping).unwrap()).unwrap();
     let started = Instant::now();
     let ds = Dataset::read(&[&list], &cfg).unwrap();
@@ -79,13 +84,20 @@ fn main() {
     println!("  weight band (bits from threshold): pairs, true share, predicted probability");
     for (b, (c, t)) in &bands {
         let mid = tw + *b as f64 * 2.0 + 1.0;
-        println!("    [{:+3}, {:+3}) {c:>9} {:.4} {:.4}", b * 2, b * 2 + 2, *t as f64 / *c as f64, m.model.probability(mid));
+        println!(
+            "    [{:+3}, {:+3}) {c:>9} {:.4} {:.4}",
+            b * 2,
+            b * 2 + 2,
+            *t as f64 / *c as f64,
+            m.model.probability(mid)
+        );
     }
     if dump == 0 {
         return;
     }
     // Missed true pairs: never compared, or compared and below the threshold.
-    let scored: std::collections::HashMap<(u32, u32), f32> = pairs.iter().map(|&(i, j, w)| ((i, j), w)).collect();
+    let scored: std::collections::HashMap<(u32, u32), f32> =
+        pairs.iter().map(|&(i, j, w)| ((i, j), w)).collect();
     let mut by_person: Vec<(u32, u32)> = truth
         .person
         .iter()
@@ -110,7 +122,12 @@ fn main() {
             }
         }
     }
-    println!("missed: {} never compared, {} below threshold, {} above but split by clustering", unblocked.len(), below.len(), split);
+    println!(
+        "missed: {} never compared, {} below threshold, {} above but split by clustering",
+        unblocked.len(),
+        below.len(),
+        split
+    );
     let show = |i: u32, j: u32| {
         println!("{}\n{}\n{}", raw(&list, i), raw(&list, j), m.explain(i, j));
     };
@@ -134,7 +151,10 @@ fn main() {
     }
     let mut pc: Vec<_> = pattern_counts.into_iter().collect();
     pc.sort_by(|a, b| b.1.cmp(&a.1));
-    println!("below-threshold patterns ({}):", m.model.fields.iter().map(|f| f.name(&cfg.categories)).collect::<Vec<_>>().join(","));
+    println!(
+        "below-threshold patterns ({}):",
+        m.model.fields.iter().map(|f| f.name(&cfg.categories)).collect::<Vec<_>>().join(",")
+    );
     for (p, c) in pc.iter().take(25) {
         println!("  {c:>6} {p}");
     }

@@ -806,7 +806,7 @@ mod tests {
                     .map(|(month, day)| Record { date: Ymd { year, month, day }, ..Default::default() }),
             );
         }
-        let model = model(fields, m, u, &recs, 0, vec![], None);
+        let model = model(fields, m, u, &recs, 1, vec![], None);
         let mut c = Comparison::default();
         c.levels[0] = 0;
         c.date = date_key(date(1, 1));

@@ -144,13 +144,13 @@ fn main() {
         *unblocked_counts.entry(key.join(",")).or_default() += 1;
     }
     let mut uc: Vec<_> = unblocked_counts.into_iter().collect();
-    uc.sort_by(|a, b| b.1.cmp(&a.1));
+    uc.sort_by_key(|b| std::cmp::Reverse(b.1));
     println!("never-compared patterns:");
     for (p, c) in uc.iter().take(25) {
         println!("  {c:>6} {p}");
     }
     let mut pc: Vec<_> = pattern_counts.into_iter().collect();
-    pc.sort_by(|a, b| b.1.cmp(&a.1));
+    pc.sort_by_key(|b| std::cmp::Reverse(b.1));
     println!(
         "below-threshold patterns ({}):",
         m.model.fields.iter().map(|f| f.name(&cfg.categories)).collect::<Vec<_>>().join(",")
@@ -175,7 +175,7 @@ fn main() {
         *fp_counts.entry(key.join(",")).or_default() += 1;
     }
     let mut fc: Vec<_> = fp_counts.into_iter().collect();
-    fc.sort_by(|a, b| b.1.cmp(&a.1));
+    fc.sort_by_key(|b| std::cmp::Reverse(b.1));
     println!("{} false pairs above threshold; patterns:", fps.len());
     for (p, c) in fc.iter().take(15) {
         println!("  {c:>6} {p}");

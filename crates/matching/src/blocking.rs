@@ -199,6 +199,25 @@ fn given_commune_keys(r: &Record) -> [u64; 2] {
     local_places(r).map(|p| if p == 0 { 0 } else { key(&[7, r.given() as u64, p, decade(r)]) })
 }
 
+/// First and last name word (in either order) and the commune, by code (both candidates of
+/// a split legacy commune) or by its name as written, with no date at all: a record whose
+/// birth date is missing (or whose year is wrong) is still compared with the records of its
+/// namesakes in its own commune, where a duplicate that has not moved lives. Blocks stay
+/// small: people of one name in one commune.
+fn name_ends_commune_keys(r: &Record) -> [u64; 2] {
+    if r.n_names < 2 {
+        return [0, 0];
+    }
+    let (f, g) = (r.family() as u64, r.given() as u64);
+    let names = |place: u64| key(&[15, f.min(g), f.max(g), place]);
+    let text = if r.commune_text != 0 { names(r.commune_text as u64 | 1 << 42) } else { 0 };
+    if r.commune == 0 {
+        return [text, 0];
+    }
+    let [first, second] = local_places(r);
+    [names(first), if second != 0 { names(second) } else { text }]
+}
+
 /// The house numbers of the address detail and the commune: a household's block, robust to
 /// every error in names, dates and IDs at once (a duplicate with a typo in the given name, a
 /// year-only date and no ID is still at the same address). Without unit codes the commune
@@ -221,7 +240,7 @@ fn address_keys(r: &Record) -> [u64; 2] {
 }
 
 /// Every blocking rule by name, strongest first (the order they run in).
-pub const RULE_NAMES: [&str; 11] = [
+pub const RULE_NAMES: [&str; 12] = [
     "personal_id",
     "cmnd",
     "phone",
@@ -232,6 +251,7 @@ pub const RULE_NAMES: [&str; 11] = [
     "name_words+place+decade",
     "birth_date+commune",
     "given+commune+decade",
+    "name_ends+commune",
     "address_numbers",
 ];
 
@@ -283,6 +303,11 @@ fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
             "given+commune+decade",
             given_commune_keys,
             &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
+        ),
+        "name_ends+commune" if fields.iter().any(|f| PLACES.contains(f)) => r(
+            "name_ends+commune",
+            name_ends_commune_keys,
+            &[Field::FamilyName, Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],
         ),
         "address_numbers" if has(Field::Address) || has(Field::Detail) => {
             r("address_numbers", address_keys, &[Field::Unit, Field::Address, Field::Place, Field::Detail])

@@ -81,8 +81,16 @@ pub fn cluster(
     label
 }
 
+/// How far below the threshold a pair inside a cluster may fall when another pair links the
+/// two groups above it: a factor of about a thousand in odds. Two records of one person
+/// that both carry errors (one moved, the other lost its date) are often only weakly alike,
+/// yet each matches a third record well; a different person shows evidence against a match
+/// that costs more than this (another full birth date, another given name: 13–14 bits each).
+const WEAK_LINK_BITS: f64 = 10.0;
+
 /// Agglomerative clustering: repeatedly merge the two groups whose average pairwise weight
-/// is highest, while that average is at or above the threshold.
+/// is highest, while that average is at or above the threshold — or while one pair links
+/// them above the threshold and no pair between them is more than [`WEAK_LINK_BITS`] below it.
 fn average_linkage(
     members: &[u32],
     threshold: f64,
@@ -106,13 +114,19 @@ fn average_linkage(
                 if groups[x].len() + groups[y].len() > max_cluster {
                     continue;
                 }
-                let sum: f64 = groups[x]
-                    .iter()
-                    .flat_map(|&a| groups[y].iter().map(move |&b| (a, b)))
-                    .map(|(a, b)| w[a * k + b])
-                    .sum();
+                let (mut sum, mut max, mut min) = (0.0f64, f64::MIN, f64::MAX);
+                for &a in &groups[x] {
+                    for &b in &groups[y] {
+                        let v = w[a * k + b];
+                        sum += v;
+                        max = max.max(v);
+                        min = min.min(v);
+                    }
+                }
                 let avg = sum / (groups[x].len() * groups[y].len()) as f64;
-                if avg >= threshold && best.is_none_or(|b| avg > b.0) {
+                if (avg >= threshold || (max >= threshold && min >= threshold - WEAK_LINK_BITS))
+                    && best.is_none_or(|b| avg > b.0)
+                {
                     best = Some((avg, x, y));
                 }
             }
@@ -187,6 +201,24 @@ mod tests {
         };
         let labels = cluster(6, &pairs, 5.0, 20, weight);
         assert_eq!(labels, vec![0, 0, 2, 3, 3, 5]);
+    }
+
+    /// Three records of one person: two strong links and one weak one (both ends carry
+    /// errors). They stay one cluster; with a clearly negative third link they would not.
+    #[test]
+    fn a_weak_but_plausible_link_does_not_split_a_person() {
+        let pairs = [(0, 1, 40.0), (0, 2, 30.0)];
+        let weight = |a: u32, b: u32| -> f64 {
+            match (a.min(b), a.max(b)) {
+                (0, 1) => 40.0,
+                (0, 2) => 30.0,
+                (1, 2) => 11.5,
+                _ => -40.0,
+            }
+        };
+        assert_eq!(cluster(3, &pairs, 21.0, 20, weight), vec![0, 0, 0]);
+        let far = |a: u32, b: u32| if (a.min(b), a.max(b)) == (1, 2) { 5.0 } else { weight(a, b) };
+        assert_eq!(cluster(3, &pairs, 21.0, 20, far), vec![0, 0, 2]);
     }
 
     #[test]

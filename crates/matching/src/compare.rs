@@ -83,13 +83,24 @@ impl Field {
 /// Most fields a model may have (levels are packed 4 bits each into a `u64` pattern).
 pub const MAX_FIELDS: usize = 16;
 
-/// The comparison of one pair: a level per field, and the name symbols that were found
-/// equal (for term-frequency adjustment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The comparison of one pair: a level per field, and the name symbols and the full birth
+/// date that were found equal (for term-frequency adjustment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Comparison {
     pub levels: [u8; MAX_FIELDS],
     pub family_sym: Sym,
     pub given_sym: Sym,
+    /// [`date_key`] of the birth date both records give in full, else 0.
+    pub date: u32,
+}
+
+/// A full date as one number (0 for a partial or missing date).
+pub fn date_key(d: crate::normalise::Ymd) -> u32 {
+    if d.is_full() {
+        (d.year as u32) << 9 | (d.month as u32) << 5 | d.day as u32
+    } else {
+        0
+    }
 }
 
 impl Comparison {
@@ -113,7 +124,7 @@ pub struct Comparator<'a> {
 
 impl Comparator<'_> {
     pub fn compare(&self, a: &Record, b: &Record) -> Comparison {
-        let mut c = Comparison { levels: [NULL; MAX_FIELDS], family_sym: 0, given_sym: 0 };
+        let mut c = Comparison { levels: [NULL; MAX_FIELDS], ..Default::default() };
         let names = align_names(a.name_tokens(), b.name_tokens());
         for (i, f) in self.fields.iter().enumerate() {
             c.levels[i] = match *f {
@@ -142,7 +153,13 @@ impl Comparator<'_> {
                     l
                 }
                 Field::MiddleName => self.middle_level(names.middle_a, names.middle_b),
-                Field::BirthDate => date_level(a, b),
+                Field::BirthDate => {
+                    let l = date_level(a, b);
+                    if l == 0 {
+                        c.date = date_key(a.date);
+                    }
+                    l
+                }
                 Field::PersonalId => id_level(a.pid, b.pid),
                 Field::Cmnd => exact(a.cmnd as u64, b.cmnd as u64),
                 Field::Unit => location_level(a, b),

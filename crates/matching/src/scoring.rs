@@ -13,7 +13,7 @@ use crate::fastmap::FastMap;
 
 use rayon::prelude::*;
 
-use crate::compare::{unpack, Comparator, Comparison, Field, NULL};
+use crate::compare::{date_key, unpack, Comparator, Comparison, Field, NULL};
 use crate::record::Record;
 
 /// u probabilities are kept at or above this, so that a coincidence never seen among the
@@ -39,11 +39,13 @@ pub struct Model {
     /// Share of records whose family (given) name is each symbol; empty when not adjusting.
     pub tf_family: Vec<f32>,
     pub tf_given: Vec<f32>,
+    /// Share of the records with a full birth date that give each date ([`date_key`]).
+    pub tf_date: FastMap<u32, f32>,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
-    /// Household conditioning: the address field, and per field the weights to use instead
-    /// when the two records give the same house (see [`HouseU`]).
-    pub house: Option<(usize, Vec<Option<Vec<f64>>>)>,
+    /// Household conditioning: per field the weights to use instead when the two records
+    /// are of one household (see [`HouseU`]).
+    pub house: Option<Vec<Option<Vec<f64>>>>,
     pub house_u: Option<HouseU>,
 }
 
@@ -101,6 +103,9 @@ impl Model {
         let tf = match self.fields[i] {
             Field::FamilyName => Some(share_of(c.family_sym)),
             Field::GivenName => Some(share_of(c.given_sym)),
+            // Birth dates are not spread evenly either: 1 January stands in for an unknown
+            // day in many lists, and some years are far commoner than others.
+            Field::BirthDate => self.tf_date.get(&c.date).copied(),
             _ => None,
         };
         match tf {
@@ -115,8 +120,8 @@ impl Model {
     /// The weight of field `i` against household pairs, for a pair at one house, when the
     /// model conditions the field on the household.
     fn house_weight(&self, i: usize, levels: &[u8]) -> Option<f64> {
-        let (a, w) = self.house.as_ref()?;
-        if !same_house(levels[*a]) {
+        let w = self.house.as_ref()?;
+        if !self.house_u.as_ref()?.holds(|f| levels[f]) {
             return None;
         }
         w[i].as_ref().map(|w| w[levels[i] as usize])
@@ -406,29 +411,43 @@ fn house_conditioned(f: Field) -> bool {
 /// Below this many pairs of one house with different IDs, no household conditioning.
 const MIN_HOUSE_PAIRS: f64 = 200.0;
 
-/// u within households: the address field, and per field its u among pairs that give the
-/// same house. Fellegi–Sunter takes fields as independent given the match status, but
+/// u within households: the fields that mark a household, and per field its u among pairs
+/// of one household (the same house, or the same phone number). Fellegi–Sunter takes fields as independent given the match status, but
 /// among non-matches of one house they are not: a family name, a middle name and even a
 /// birth date (twins) are shared far more often than between random records, so the
 /// weights of random pairs count a household's resemblance as proof of one person. These
 /// u are read from the pairs of one house whose valid personal IDs differ (two people,
 /// almost surely), with nothing chosen on the fields being estimated.
+///
+/// A shared phone marks a household as a shared house does: lists give a parent's number
+/// for children and the house number is often left out, so twins with one phone and one
+/// record without a house would otherwise weigh their shared birth date as strangers do.
 #[derive(Debug, Clone)]
 pub struct HouseU {
     pub address: usize,
+    pub phone: Option<usize>,
     pub u: Vec<Option<Vec<f64>>>,
+}
+
+impl HouseU {
+    /// Whether a pair (its level per field) is of one household.
+    pub fn holds(&self, level: impl Fn(usize) -> u8) -> bool {
+        same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0)
+    }
 }
 
 fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
     let address = fields.iter().position(|f| *f == Field::Address)?;
     let pid = fields.iter().position(|f| *f == Field::PersonalId)?;
+    let phone = fields.iter().position(|f| *f == Field::Phone);
+    let marks = HouseU { address, phone, u: Vec::new() };
     let different = (Field::PersonalId.levels().len() - 1) as u8;
     let mut counts = empty_counts(fields);
     let mut pairs = 0.0;
     let mut all: Vec<(u64, u64)> = all.iter().map(|(&p, &c)| (p, c)).collect();
     all.sort_unstable();
     for (p, c) in all {
-        if !same_house(unpack(p, address)) || unpack(p, pid) != different {
+        if !marks.holds(|f| unpack(p, f)) || unpack(p, pid) != different {
             continue;
         }
         pairs += c as f64;
@@ -447,7 +466,7 @@ fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
         .zip(counts)
         .map(|(f, c)| house_conditioned(*f).then(|| normalise(c, 1.0, FLOOR)))
         .collect();
-    Some(HouseU { address, u })
+    Some(HouseU { u, ..marks })
 }
 
 /// Fields that define an anchor pair.
@@ -547,7 +566,7 @@ fn estimate_lambda(
         .iter()
         .map(|(&p, &c)| {
             let mut r = 1.0;
-            let at_house = house.filter(|h| same_house(unpack(p, h.address)));
+            let at_house = house.filter(|h| h.holds(|f| unpack(p, f)));
             for f in 0..fields.len() {
                 let l = unpack(p, f);
                 if l != NULL {
@@ -594,10 +613,23 @@ pub fn model(
     let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
     let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
+    let tf_date = date_frequencies(records);
     let house_u = house.cloned();
-    let house = house
-        .map(|h| (h.address, m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect()));
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, m_source, house, house_u }
+    let house = house.map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect());
+    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, m_source, house, house_u }
+}
+
+/// Share of each full birth date among the records that give a full date.
+fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
+    let mut counts: FastMap<u32, u32> = FastMap::default();
+    for r in records {
+        let k = date_key(r.date);
+        if k != 0 {
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
+    counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
 }
 
 /// Share of records with each family name and each given name.
@@ -698,7 +730,7 @@ mod tests {
         let recs: Vec<Record> = Vec::new();
         let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
         let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
-        let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], family_sym: 0, given_sym: 0 };
+        let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
         twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
         assert!(
             cond.weight(&twin) < plain.weight(&twin) - 8.0,
@@ -711,6 +743,82 @@ mod tests {
         assert_eq!(cond.weight(&twin), plain.weight(&twin));
     }
 
+    /// A shared phone marks a household like a shared house: twins who give a parent's
+    /// number, one of them without a house number, do not weigh their shared birth date as
+    /// two strangers would.
+    #[test]
+    fn a_shared_phone_marks_a_household() {
+        let fields =
+            vec![Field::GivenName, Field::BirthDate, Field::Address, Field::PersonalId, Field::Phone];
+        let mut pats = FastMap::default();
+        // Household pairs known only by their phone (the address level says nothing of a
+        // house: one side has none), different IDs: 3 % share a birth date.
+        *pats.entry(pack(&[3, 0, 2, 2, 0])).or_default() += 30;
+        *pats.entry(pack(&[3, 5, 2, 2, 0])).or_default() += 970;
+        let h = house_u(&fields, &pats).expect("household pairs by phone");
+        assert_eq!(h.phone, Some(4));
+        let u = vec![
+            vec![0.01, 0.01, 0.03, 0.95],
+            vec![5e-5, 1e-5, 1e-3, 1e-3, 0.01, 0.98894],
+            vec![1e-5, 1e-5, 1e-4, 1e-3, 0.01, 0.98888],
+            vec![1e-5, 1e-5, 0.99998],
+            vec![1e-4, 0.9999],
+        ];
+        let m = vec![
+            vec![0.95, 0.03, 0.01, 0.01],
+            vec![0.85, 0.02, 0.05, 0.05, 0.02, 0.01],
+            vec![0.5, 0.2, 0.1, 0.05, 0.1, 0.05],
+            vec![0.9, 0.05, 0.05],
+            vec![0.5, 0.5],
+        ];
+        let recs: Vec<Record> = Vec::new();
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
+        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
+        let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
+        twin.levels[..5].copy_from_slice(&[3, 0, 2, NULL, 0]);
+        assert!(
+            cond.weight(&twin) < plain.weight(&twin) - 8.0,
+            "{} vs {}",
+            cond.weight(&twin),
+            plain.weight(&twin)
+        );
+        // Another phone and no shared house: not a household.
+        twin.levels[4] = 1;
+        assert_eq!(cond.weight(&twin), plain.weight(&twin));
+    }
+
+    /// An exact birth date is weighed by how common that date is: 1 January, where lists put
+    /// an unknown day, proves far less than a date few records give.
+    #[test]
+    fn a_common_birth_date_weighs_less() {
+        use crate::normalise::Ymd;
+        let fields = vec![Field::BirthDate];
+        let m = vec![vec![0.85, 0.02, 0.05, 0.05, 0.02, 0.01]];
+        let u = vec![vec![1e-4, 1e-5, 1e-3, 1e-3, 0.01, 0.98789]];
+        let date = |month, day| Ymd { year: 1970, month, day };
+        // 2,000 records born on 1 January 1970, and one on each day 1–28 of 1950–1990.
+        let mut recs: Vec<Record> =
+            (0..2000).map(|_| Record { date: date(1, 1), ..Default::default() }).collect();
+        for year in 1950..=1990u16 {
+            recs.extend(
+                (1..=12u8)
+                    .flat_map(|mo| (1..=28u8).map(move |d| (mo, d)))
+                    .map(|(month, day)| Record { date: Ymd { year, month, day }, ..Default::default() }),
+            );
+        }
+        let model = model(fields, m, u, &recs, 1, vec![], None);
+        let mut c = Comparison::default();
+        c.levels[0] = 0;
+        c.date = date_key(date(1, 1));
+        let jan1 = model.weight(&c);
+        c.date = date_key(date(7, 5));
+        let rare = model.weight(&c);
+        assert!(rare - jan1 > 6.0, "1 January {jan1}, 5 July {rare}");
+        // Without a known date key the trained weight is used.
+        c.date = 0;
+        assert_eq!(model.weight(&c), model.weights[0][0]);
+    }
+
     #[test]
     fn probability_and_weight_are_inverse() {
         let m = Model {
@@ -721,6 +829,7 @@ mod tests {
             weights: vec![],
             tf_family: vec![],
             tf_given: vec![],
+            tf_date: FastMap::default(),
             m_source: vec![],
             house: None,
             house_u: None,

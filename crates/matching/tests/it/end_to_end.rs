@@ -371,8 +371,11 @@ fn a_common_family_name_weighs_less_than_a_rare_one() {
         // The family name alone agreeing (no address: at one house the household's u
         // applies instead of the name's frequency).
         let i = m.model.fields.iter().position(|f| *f == Field::FamilyName).unwrap();
-        let mut c =
-            Comparison { levels: [NULL; MAX_FIELDS], family_sym: ds.records[rec].family(), given_sym: 0 };
+        let mut c = Comparison {
+            levels: [NULL; MAX_FIELDS],
+            family_sym: ds.records[rec].family(),
+            ..Default::default()
+        };
         c.levels[i] = 0;
         m.model.field_weight(i, &c)
     };

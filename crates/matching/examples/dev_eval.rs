@@ -1,0 +1,193 @@
+//! Development loop for the matcher on the independent error model's **development**
+//! profile (docs/ERROR_MODEL.md): generates a list, deduplicates it and prints where the
+//! misses and false matches come from. The held-out profile is deliberately not offered.
+//!
+//! ```text
+//! cargo run --release -p dancu-matching --example dev_eval -- PEOPLE SEED RATE [DUMP]
+//! ```
+//! DUMP: how many missed and false pairs to print with their evidence (default 0).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dancu_matching::{dedup, eval, Dataset, MatchConfig, Truth};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let people: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let seed: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7);
+    let rate: f64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(0.3);
+    let dump: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let dir = PathBuf::from(std::env::var("DEV_DIR").unwrap_or_else(|_| "/tmp/dancu-dev".into()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join(format!("dev_{people}_{seed}_{rate}.csv"));
+    let truth_path = dir.join(format!("dev_{people}_{seed}_{rate}_truth.csv"));
+    if !list.exists() {
+        let cfg = dancu_gen::GenConfig { people, seed, ..Default::default() };
+        dancu_gen::generate_sector_list_to_path(
+            &cfg,
+            &dancu_gen::Profile::dev(),
+            rate,
+            &list,
+            Some(&truth_path),
+        )
+        .unwrap();
+    }
+    let mapping = std::env::var("MAPPING")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/configs/sector.toml").to_string());
+    let cfg = MatchConfig::from_toml(&std::fs::read_to_string(&mapping).unwrap()).unwrap();
+    let started = Instant::now();
+    let ds = Dataset::read(&[&list], &cfg).unwrap();
+    let truth = Truth::read(&truth_path, &ds.ids).unwrap();
+    let (m, result) = dedup(&ds, &cfg, cfg.settings.threshold, Some(&truth));
+    let q = eval::pairwise(&result.labels, &truth);
+    let n = ds.len() as f64;
+    let share = truth.true_pairs as f64 / (n * (n - 1.0) / 2.0);
+    println!(
+        "{} records, {:.1}s: F1 {:.4} P {:.4} R {:.4}; blocking recall {:.4}; λ {:.3e} (truth {:.3e}, ×{:.2}); threshold {:.2} bits; {} candidate pairs",
+        ds.len(),
+        started.elapsed().as_secs_f64(),
+        q.f1,
+        q.precision,
+        q.recall,
+        result.stats.true_pairs_compared.unwrap_or(0) as f64 / truth.true_pairs.max(1) as f64,
+        m.model.lambda,
+        share,
+        m.model.lambda / share,
+        m.threshold_weight(cfg.settings.threshold),
+        result.stats.blocking.pairs,
+    );
+    for (r, (name, pairs, over)) in result.stats.blocking.rules.iter().enumerate() {
+        let kept = m.rule_recall(&truth)[r].1 as f64 / truth.true_pairs.max(1) as f64;
+        println!("  rule {name:<24} {pairs:>10} pairs {over:>5} oversized, keeps {kept:.4}");
+    }
+    for (i, f) in m.model.fields.iter().enumerate() {
+        let levels: Vec<String> = f
+            .levels()
+            .iter()
+            .enumerate()
+            .map(|(l, name)| format!("{name} {:+.1}", m.model.weights[i][l]))
+            .collect();
+        println!("  {:<14} [{:<22}] {}", f.name(&cfg.categories), m.model.m_source[i], levels.join(", "));
+    }
+    // Calibration of the scored candidate pairs: predicted probability against the share
+    // of true pairs, by weight band.
+    let (pairs, _, _) = m.scored_pairs(-1e9, None);
+    let tw = m.threshold_weight(cfg.settings.threshold);
+    let mut bands = std::collections::BTreeMap::<i64, (u64, u64)>::new();
+    for &(i, j, w) in &pairs {
+        let b = ((w as f64 - tw) / 2.0).floor() as i64;
+        let e = bands.entry(b.clamp(-8, 8)).or_default();
+        e.0 += 1;
+        e.1 += truth.same(i, j) as u64;
+    }
+    println!("  weight band (bits from threshold): pairs, true share, predicted probability");
+    for (b, (c, t)) in &bands {
+        let mid = tw + *b as f64 * 2.0 + 1.0;
+        println!(
+            "    [{:+3}, {:+3}) {c:>9} {:.4} {:.4}",
+            b * 2,
+            b * 2 + 2,
+            *t as f64 / *c as f64,
+            m.model.probability(mid)
+        );
+    }
+    if dump == 0 {
+        return;
+    }
+    // Missed true pairs: never compared, or compared and below the threshold.
+    let scored: std::collections::HashMap<(u32, u32), f32> =
+        pairs.iter().map(|&(i, j, w)| ((i, j), w)).collect();
+    let mut by_person: Vec<(u32, u32)> = truth
+        .person
+        .iter()
+        .enumerate()
+        .filter(|(_, &p)| p != eval::UNKNOWN)
+        .map(|(i, &p)| (p, i as u32))
+        .collect();
+    by_person.sort_unstable();
+    let (mut unblocked, mut below, mut split) = (Vec::new(), Vec::new(), 0u64);
+    for g in by_person.chunk_by(|a, b| a.0 == b.0) {
+        for x in 0..g.len() {
+            for y in x + 1..g.len() {
+                let (i, j) = (g[x].1.min(g[y].1), g[x].1.max(g[y].1));
+                if result.labels[i as usize] == result.labels[j as usize] {
+                    continue;
+                }
+                match scored.get(&(i, j)) {
+                    None => unblocked.push((i, j)),
+                    Some(&w) if (w as f64) < tw => below.push((i, j, w)),
+                    Some(_) => split += 1,
+                }
+            }
+        }
+    }
+    println!(
+        "missed: {} never compared, {} below threshold, {} above but split by clustering",
+        unblocked.len(),
+        below.len(),
+        split
+    );
+    let show = |i: u32, j: u32| {
+        println!("{}\n{}\n{}", raw(&list, i), raw(&list, j), m.explain(i, j));
+    };
+    let mut pattern_counts = std::collections::BTreeMap::<String, u64>::new();
+    for &(i, j, _) in &below {
+        let e = m.explain(i, j);
+        let key: Vec<String> = e.fields.iter().map(|f| f.level.to_string()).collect();
+        *pattern_counts.entry(key.join(",")).or_default() += 1;
+    }
+    let mut unblocked_counts = std::collections::BTreeMap::<String, u64>::new();
+    for &(i, j) in &unblocked {
+        let e = m.explain(i, j);
+        let key: Vec<String> = e.fields.iter().map(|f| f.level.to_string()).collect();
+        *unblocked_counts.entry(key.join(",")).or_default() += 1;
+    }
+    let mut uc: Vec<_> = unblocked_counts.into_iter().collect();
+    uc.sort_by_key(|b| std::cmp::Reverse(b.1));
+    println!("never-compared patterns:");
+    for (p, c) in uc.iter().take(25) {
+        println!("  {c:>6} {p}");
+    }
+    let mut pc: Vec<_> = pattern_counts.into_iter().collect();
+    pc.sort_by_key(|b| std::cmp::Reverse(b.1));
+    println!(
+        "below-threshold patterns ({}):",
+        m.model.fields.iter().map(|f| f.name(&cfg.categories)).collect::<Vec<_>>().join(",")
+    );
+    for (p, c) in pc.iter().take(25) {
+        println!("  {c:>6} {p}");
+    }
+    println!("--- never compared");
+    for &(i, j) in unblocked.iter().step_by((unblocked.len() / dump).max(1)).take(dump) {
+        show(i, j);
+    }
+    println!("--- below threshold");
+    for &(i, j, _) in below.iter().step_by((below.len() / dump).max(1)).take(dump) {
+        show(i, j);
+    }
+    println!("--- false matches");
+    let fps: Vec<_> = result.pairs.iter().filter(|p| !truth.same(p.0, p.1) && p.2 as f64 >= tw).collect();
+    let mut fp_counts = std::collections::BTreeMap::<String, u64>::new();
+    for p in &fps {
+        let e = m.explain(p.0, p.1);
+        let key: Vec<String> = e.fields.iter().map(|f| f.level.to_string()).collect();
+        *fp_counts.entry(key.join(",")).or_default() += 1;
+    }
+    let mut fc: Vec<_> = fp_counts.into_iter().collect();
+    fc.sort_by_key(|b| std::cmp::Reverse(b.1));
+    println!("{} false pairs above threshold; patterns:", fps.len());
+    for (p, c) in fc.iter().take(15) {
+        println!("  {c:>6} {p}");
+    }
+    for p in fps.iter().step_by((fps.len() / dump).max(1)).take(dump) {
+        show(p.0, p.1);
+    }
+}
+
+/// The raw CSV line of record `i` (line i + 2: the header is line 1).
+fn raw(path: &std::path::Path, i: u32) -> String {
+    use std::io::BufRead;
+    let f = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    f.lines().nth(i as usize + 1).map(|l| l.unwrap()).unwrap_or_default()
+}

@@ -178,13 +178,7 @@ fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats, truth: Opti
     );
     let cats = &m.cfg.categories;
     for (i, f) in m.model.fields.iter().enumerate() {
-        let levels: Vec<String> = f
-            .levels()
-            .iter()
-            .enumerate()
-            .map(|(l, name)| format!("{name} {:+.1}", m.model.weights[i][l]))
-            .collect();
-        eprintln!("  {:<14} [m from {:<20}] {}", f.name(cats), m.model.m_source[i], levels.join(", "));
+        eprintln!("  {:<14} [m from {:<20}] {}", f.name(cats), m.model.m_source[i], m.model.levels_text(i));
     }
 }
 

@@ -57,18 +57,18 @@ fn main() {
         m.threshold_weight(cfg.settings.threshold),
         result.stats.blocking.pairs,
     );
-    for (r, (name, pairs, over)) in result.stats.blocking.rules.iter().enumerate() {
-        let kept = m.rule_recall(&truth)[r].1 as f64 / truth.true_pairs.max(1) as f64;
+    let recall = m.rule_recall(&truth);
+    for ((name, pairs, over), (_, kept)) in result.stats.blocking.rules.iter().zip(&recall) {
+        let kept = *kept as f64 / truth.true_pairs.max(1) as f64;
         println!("  rule {name:<24} {pairs:>10} pairs {over:>5} oversized, keeps {kept:.4}");
     }
     for (i, f) in m.model.fields.iter().enumerate() {
-        let levels: Vec<String> = f
-            .levels()
-            .iter()
-            .enumerate()
-            .map(|(l, name)| format!("{name} {:+.1}", m.model.weights[i][l]))
-            .collect();
-        println!("  {:<14} [{:<22}] {}", f.name(&cfg.categories), m.model.m_source[i], levels.join(", "));
+        println!(
+            "  {:<14} [{:<22}] {}",
+            f.name(&cfg.categories),
+            m.model.m_source[i],
+            m.model.levels_text(i)
+        );
     }
     // Calibration of the scored candidate pairs: predicted probability against the share
     // of true pairs, by weight band.
@@ -98,28 +98,15 @@ fn main() {
     // Missed true pairs: never compared, or compared and below the threshold.
     let scored: std::collections::HashMap<(u32, u32), f32> =
         pairs.iter().map(|&(i, j, w)| ((i, j), w)).collect();
-    let mut by_person: Vec<(u32, u32)> = truth
-        .person
-        .iter()
-        .enumerate()
-        .filter(|(_, &p)| p != eval::UNKNOWN)
-        .map(|(i, &p)| (p, i as u32))
-        .collect();
-    by_person.sort_unstable();
     let (mut unblocked, mut below, mut split) = (Vec::new(), Vec::new(), 0u64);
-    for g in by_person.chunk_by(|a, b| a.0 == b.0) {
-        for x in 0..g.len() {
-            for y in x + 1..g.len() {
-                let (i, j) = (g[x].1.min(g[y].1), g[x].1.max(g[y].1));
-                if result.labels[i as usize] == result.labels[j as usize] {
-                    continue;
-                }
-                match scored.get(&(i, j)) {
-                    None => unblocked.push((i, j)),
-                    Some(&w) if (w as f64) < tw => below.push((i, j, w)),
-                    Some(_) => split += 1,
-                }
-            }
+    for (i, j) in truth.pairs() {
+        if result.labels[i as usize] == result.labels[j as usize] {
+            continue;
+        }
+        match scored.get(&(i, j)) {
+            None => unblocked.push((i, j)),
+            Some(&w) if (w as f64) < tw => below.push((i, j, w)),
+            Some(_) => split += 1,
         }
     }
     println!(
@@ -132,16 +119,17 @@ fn main() {
         println!("{}\n{}\n{}", raw(&list, i), raw(&list, j), m.explain(i, j));
     };
     let mut pattern_counts = std::collections::BTreeMap::<String, u64>::new();
+    // A pair's comparison levels, field by field.
+    let pattern = |i: u32, j: u32| {
+        let levels: Vec<String> = m.explain(i, j).fields.iter().map(|f| f.level.to_string()).collect();
+        levels.join(",")
+    };
     for &(i, j, _) in &below {
-        let e = m.explain(i, j);
-        let key: Vec<String> = e.fields.iter().map(|f| f.level.to_string()).collect();
-        *pattern_counts.entry(key.join(",")).or_default() += 1;
+        *pattern_counts.entry(pattern(i, j)).or_default() += 1;
     }
     let mut unblocked_counts = std::collections::BTreeMap::<String, u64>::new();
     for &(i, j) in &unblocked {
-        let e = m.explain(i, j);
-        let key: Vec<String> = e.fields.iter().map(|f| f.level.to_string()).collect();
-        *unblocked_counts.entry(key.join(",")).or_default() += 1;
+        *unblocked_counts.entry(pattern(i, j)).or_default() += 1;
     }
     let mut uc: Vec<_> = unblocked_counts.into_iter().collect();
     uc.sort_by_key(|b| std::cmp::Reverse(b.1));

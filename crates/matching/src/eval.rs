@@ -60,6 +60,27 @@ impl Truth {
         Truth { person, true_pairs }
     }
 
+    /// Every pair of records of one person, each as (lower index, higher index).
+    pub fn pairs(&self) -> Vec<(u32, u32)> {
+        let mut by_person: Vec<(u32, u32)> = self
+            .person
+            .iter()
+            .enumerate()
+            .filter(|(_, &p)| p != UNKNOWN)
+            .map(|(i, &p)| (p, i as u32))
+            .collect();
+        by_person.sort_unstable();
+        let mut pairs = Vec::with_capacity(self.true_pairs as usize);
+        for g in by_person.chunk_by(|a, b| a.0 == b.0) {
+            for x in 0..g.len() {
+                for y in x + 1..g.len() {
+                    pairs.push((g[x].1, g[y].1));
+                }
+            }
+        }
+        pairs
+    }
+
     pub fn same(&self, i: u32, j: u32) -> bool {
         let p = self.person[i as usize];
         p != UNKNOWN && p == self.person[j as usize]

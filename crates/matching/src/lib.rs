@@ -316,28 +316,15 @@ impl<'a> Matcher<'a> {
 
     /// Per blocking rule, how many true pairs share one of its keys (with a truth file).
     pub fn rule_recall(&self, truth: &Truth) -> Vec<(&'static str, u64)> {
-        let mut by_person: Vec<(u32, u32)> = truth
-            .person
-            .iter()
-            .enumerate()
-            .filter(|(_, &p)| p != eval::UNKNOWN)
-            .map(|(i, &p)| (p, i as u32))
-            .collect();
-        by_person.sort_unstable();
         let mut counts = vec![0u64; self.rules.len()];
-        for group in by_person.chunk_by(|a, b| a.0 == b.0) {
-            for x in 0..group.len() {
-                for y in x + 1..group.len() {
-                    let (a, b) =
-                        (&self.ds.records[group[x].1 as usize], &self.ds.records[group[y].1 as usize]);
-                    if (self.ds.cross && a.source == b.source) || a.n_names == 0 || b.n_names == 0 {
-                        continue;
-                    }
-                    for (r, rule) in self.rules.iter().enumerate() {
-                        if rule.shared(a, b) {
-                            counts[r] += 1;
-                        }
-                    }
+        for (i, j) in truth.pairs() {
+            let (a, b) = (&self.ds.records[i as usize], &self.ds.records[j as usize]);
+            if (self.ds.cross && a.source == b.source) || a.n_names == 0 || b.n_names == 0 {
+                continue;
+            }
+            for (r, rule) in self.rules.iter().enumerate() {
+                if rule.shared(a, b) {
+                    counts[r] += 1;
                 }
             }
         }

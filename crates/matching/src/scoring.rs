@@ -50,6 +50,18 @@ pub struct Model {
 }
 
 impl Model {
+    /// Field `i`'s levels with their weights in bits, for a run's summary:
+    /// `exact +9.3, close +4.1, …`.
+    pub fn levels_text(&self, i: usize) -> String {
+        let levels: Vec<String> = self.fields[i]
+            .levels()
+            .iter()
+            .enumerate()
+            .map(|(l, name)| format!("{name} {:+.1}", self.weights[i][l]))
+            .collect();
+        levels.join(", ")
+    }
+
     /// The weight a field contributes (0 for a `NULL` level), with term-frequency adjustment
     /// for exact family and given names.
     pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {

@@ -21,7 +21,7 @@ on_both_backends!(
 
 async fn get(app: &TestApp, user: &str, path: &str) -> (StatusCode, String) {
     let t = app.token(user).await;
-    let r = app.client().get(format!("{}{path}", app.base)).bearer_auth(&t).send().await.unwrap();
+    let r = app.api_get(&t, path).await;
     (r.status(), r.text().await.unwrap())
 }
 
@@ -129,15 +129,7 @@ async fn eid_claim_next_to_the_record_and_actions_by_state(backend: &'static str
     assert!(phone.contains("0912345678") && !phone.contains("class=\"differs\""), "{phone}");
     // The API's account view carries the claim too.
     let t = app.token("xa_a").await;
-    let v = body(
-        app.client()
-            .get(format!("{}/api/v1/eid/accounts/{id}", app.base))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let v = body(app.api_get(&t, &format!("/api/v1/eid/accounts/{id}")).await).await;
     assert_eq!(v["claim"]["full_name"], "nguyen van an");
     assert_eq!(v["claim"]["birth_date"], "1985-03-15");
 
@@ -258,13 +250,7 @@ async fn the_cmnd_confirmation_is_an_administrative_document(backend: &'static s
     };
     app.store.create_citizen(&wife.validate(today).unwrap(), &change).await.unwrap();
     let t = app.token("xa_a").await;
-    let r = app
-        .client()
-        .post(format!("{}/api/v1/citizens/001187002222/cmnd-confirmations", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&t, "/api/v1/citizens/001187002222/cmnd-confirmations").await;
     let number = body(r).await["number"].as_str().unwrap().to_string();
     let (st, html) = get(app, "xa_a", &format!("/cmnd/{number}")).await;
     assert_eq!(st, StatusCode::OK);

@@ -92,13 +92,7 @@ async fn registration(app: &TestApp) -> String {
     assert_eq!(rule(&v), "eid.claim_mismatch");
     // Nothing was stored by the refusals.
     let t = app.token("xa_a").await;
-    let r = app
-        .client()
-        .get(format!("{}/api/v1/eid/accounts/{}", app.base, app.citizen_a.personal_id))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&t, &format!("/api/v1/eid/accounts/{}", app.citizen_a.personal_id)).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     let r = register(app, &good).await;
@@ -283,15 +277,7 @@ async fn locking_ends_the_session(backend: &'static str) {
     lock_from_the_portal(app, &mut jar).await;
     let r = get(app, &mut jar, "/portal/me").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "the session ended with the lock");
-    let v = body(
-        app.client()
-            .get(format!("{}/api/v1/eid/accounts/{id}", app.base))
-            .bearer_auth(&t)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let v = body(app.api_get(&t, &format!("/api/v1/eid/accounts/{id}")).await).await;
     assert_eq!(v["account"]["state"]["state"], "locked");
     assert_eq!(v["account"]["state"]["by"], "citizen");
     assert!(v["account"].get("password_hash").is_none() && v["account"].get("totp_secret").is_none());
@@ -314,13 +300,7 @@ async fn an_officer_reset_gives_a_new_password_and_secret(backend: &'static str)
     assert_eq!(rule(&body(r).await), "reason.required");
     let r = event(app, "xa_a", &id, json!({"event": "unlock", "reason": "công dân đề nghị"})).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = app
-        .client()
-        .post(format!("{}/api/v1/eid/accounts/{id}/reset-code", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&t, &format!("/api/v1/eid/accounts/{id}/reset-code")).await;
     let code = body(r).await["code"].as_str().unwrap().to_string();
     let mut jar = Jar::default();
     get(app, &mut jar, "/portal/reset").await;
@@ -408,14 +388,12 @@ async fn upgrade_and_documents(app: &TestApp) {
     assert_eq!(body(r).await["state"]["state"], "verified");
 
     // Counts per level and state feed the reports.
-    let stats =
-        body(c.get(format!("{}/api/v1/eid/stats", app.base)).bearer_auth(&t).send().await.unwrap()).await;
+    let stats = body(app.api_get(&t, "/api/v1/eid/stats").await).await;
     assert_eq!(stats[0]["level"], "two");
     assert_eq!(stats[0]["state"], "activated");
     assert_eq!(stats[0]["count"], 1);
     let tb = app.token("xa_b").await;
-    let stats_b =
-        body(c.get(format!("{}/api/v1/eid/stats", app.base)).bearer_auth(&tb).send().await.unwrap()).await;
+    let stats_b = body(app.api_get(&tb, "/api/v1/eid/stats").await).await;
     assert_eq!(stats_b, json!([]));
 }
 
@@ -443,14 +421,9 @@ async fn throttling_does_not_reveal_accounts(backend: &'static str) {
 async fn cmnd_confirmation(backend: &'static str) {
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
-    let c = app.client();
     // A's record has no old CMND number.
-    let r = c
-        .post(format!("{}/api/v1/citizens/{}/cmnd-confirmations", app.base, app.citizen_a.personal_id))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        app.api_post(&t, &format!("/api/v1/citizens/{}/cmnd-confirmations", app.citizen_a.personal_id)).await;
     assert_eq!(rule(&body(r).await), "cmnd.none");
     let mut d = draft("001058001111", "Phạm", "Văn", "Cũ", "1958-04-04", "Nam", COMMUNE_A);
     d.cmnd = "012345678".into();
@@ -458,30 +431,15 @@ async fn cmnd_confirmation(backend: &'static str) {
     let change =
         dancu_store::Change { actor: "test".into(), reason: "test".into(), at: dancu_store::registry::now() };
     app.store.create_citizen(&old, &change).await.unwrap();
-    let r = c
-        .post(format!("{}/api/v1/citizens/001058001111/cmnd-confirmations", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_post(&t, "/api/v1/citizens/001058001111/cmnd-confirmations").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let v = body(r).await;
     assert_eq!(v["cmnd"], "012345678");
     let number = v["number"].as_str().unwrap().to_string();
-    let r = c
-        .get(format!("{}/api/v1/cmnd-confirmations/{number}", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&t, &format!("/api/v1/cmnd-confirmations/{number}")).await;
     assert_eq!(body(r).await["personal_id"], "001058001111");
     // Commune B cannot read it.
     let tb = app.token("xa_b").await;
-    let r = c
-        .get(format!("{}/api/v1/cmnd-confirmations/{number}", app.base))
-        .bearer_auth(&tb)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&tb, &format!("/api/v1/cmnd-confirmations/{number}")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

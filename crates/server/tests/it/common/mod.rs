@@ -272,6 +272,16 @@ impl TestApp {
         self.client().post(url).bearer_auth(token).json(b).send().await.unwrap()
     }
 
+    /// GETs `path` (from the root) with an officer's bearer token.
+    pub async fn api_get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client().get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// POSTs to `path` (from the root) with an officer's bearer token and no body.
+    pub async fn api_post(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client().post(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
+    }
+
     pub async fn token(&self, user: &str) -> String {
         let r = self
             .client()

@@ -40,7 +40,8 @@ links() {
 collect() {
   local dir=$1; rm -rf "$dir"; mkdir -p "$dir"
   printf '%s\n' "/search?q=Nguy%E1%BB%85n+V%C4%83n" "/search?q=nguyen+thi" "/search?q=Tr%E1%BA%A7n" \
-    "/search?q=Ho%C3%A0ng+Anh" "/search?q=le+van+1990" "/search?q=Ph%E1%BA%A1m+Th%E1%BB%8B+Lan" > "$dir/search"
+    "/search?q=Ho%C3%A0ng+Anh" "/search?q=le+van+1990" "/search?q=Ph%E1%BA%A1m+Th%E1%BB%8B+Lan" \
+    "/search?q=Lan" "/search?q=anh+nguy%E1%BB%85n" "/search?q=tu%E1%BA%A5n+1985" > "$dir/search"
   links "$dir/search" '/citizens/[0-9]*' > "$dir/citizen"
   sed 's|$|/edit|' "$dir/citizen" > "$dir/edit"
   sed 's|$|/address|' "$dir/citizen" > "$dir/address"

@@ -75,6 +75,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "eid_claims",
         sql: include_str!("../../migrations/postgres/0013_eid_claims.sql"),
     },
+    Migration {
+        version: 16,
+        name: "search_indexes",
+        sql: include_str!("../../migrations/postgres/0016_search_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -298,7 +298,9 @@ impl Registry {
 
     /// A scoped search; the query and every citizen returned are audited.
     /// Name words (`name_words`, no `name_key`) are tried first in the order typed, as a
-    /// prefix of the name (an index range), then in any order (a scan of the scope).
+    /// prefix of the name (an index range), then in any order: beyond a commune through the
+    /// family- and given-name indexes, reading the whole scope only if that finds nothing
+    /// (`rows::citizens::search_plans`).
     pub async fn search(&self, a: &Access, q: &CitizenQuery) -> Result<Page<CitizenSummary>> {
         let page = if q.name_key.is_none() && !q.name_words.is_empty() {
             let in_order =

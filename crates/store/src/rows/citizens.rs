@@ -305,6 +305,11 @@ pub(crate) fn history_from_row(r: &impl RowGet) -> Result<CitizenVersion> {
     })
 }
 
+/// The folded given name: the last word of `name_key`. The same expression is indexed
+/// (`citizens_given`, migration 0016), so it must be written exactly so in queries.
+pub(crate) const GIVEN_KEY: &str =
+    "substr(c.name_key, length(rtrim(c.name_key, 'abcdefghijklmnopqrstuvwxyz0123456789')) + 1)";
+
 /// Criteria and scope as a filter on `citizens c`.
 pub(crate) fn citizen_filter(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Filter {
     let mut f = Filter::default();
@@ -312,21 +317,38 @@ pub(crate) fn citizen_filter(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Filter 
         f.and(ph, "c.personal_id = #", Val::Text(id.to_string()));
     }
     if let Some(name) = &q.name_key {
-        let key = fold_key(name);
-        if !key.is_empty() {
-            if let Some(upper) = prefix_upper(&key) {
-                f.and(ph, "c.name_key < #", Val::Text(upper));
-            }
-            f.and(ph, "c.name_key >= #", Val::Text(key));
-        }
+        key_range(&mut f, ph, "c.name_key", &fold_key(name));
     }
-    for w in &q.name_words {
-        // A word of the key starts with `w`: the key, led by a space, holds " w". Words are
-        // letters and digits only (`read_search_text`), so LIKE has nothing to escape.
-        let w: String = w.chars().filter(|c| c.is_alphanumeric()).collect();
-        if !w.is_empty() {
-            f.and(ph, "(' ' || c.name_key) LIKE #", Val::Text(format!("% {w}%")));
-        }
+    other_criteria(&mut f, q, scope, ph);
+    f
+}
+
+/// `column` starts with `key` (an index range); nothing for an empty key.
+fn key_range(f: &mut Filter, ph: Ph, column: &str, key: &str) {
+    if key.is_empty() {
+        return;
+    }
+    if let Some(upper) = prefix_upper(key) {
+        f.and(ph, &format!("{column} < #"), Val::Text(upper));
+    }
+    f.and(ph, &format!("{column} >= #"), Val::Text(key.to_string()));
+}
+
+/// The typed name words: letters and digits only (`read_search_text`), so LIKE has
+/// nothing to escape.
+fn clean_words(q: &CitizenQuery) -> Vec<String> {
+    q.name_words
+        .iter()
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Every criterion but the personal ID and the name prefix.
+fn other_criteria(f: &mut Filter, q: &CitizenQuery, scope: &Scope, ph: Ph) {
+    for w in clean_words(q) {
+        // A word of the key starts with `w`: the key, led by a space, holds " w".
+        f.and(ph, "(' ' || c.name_key) LIKE #", Val::Text(format!("% {w}%")));
     }
     if let Some(y) = q.birth_year {
         f.and(ph, "c.birth_year = #", Val::Int(y as i64));
@@ -335,16 +357,15 @@ pub(crate) fn citizen_filter(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Filter 
         f.and(ph, "c.birth_date = #", Val::Text(d.to_string()));
     }
     if let Some(c) = &q.commune {
-        commune(&mut f, ph, c);
+        commune(f, ph, c);
     }
     if let Some(h) = &q.household_no {
         f.and(ph, "c.household_no = #", Val::Text(h.clone()));
     }
     if let Scope::Commune(c) = scope {
-        province_of(&mut f, ph, c);
+        province_of(f, ph, c);
     }
     f.scope(ph, scope, "c.scope_{level} = #");
-    f
 }
 
 /// A commune condition, with the commune's province too so that the search index on
@@ -361,18 +382,82 @@ fn province_of(f: &mut Filter, ph: Ph, commune: &str) {
     }
 }
 
-/// The count and page statements of a citizen search, sharing the parameters in
-/// `Filter::params` (the page statement uses two more, limit and offset).
-pub(crate) fn search_sql(q: &CitizenQuery, scope: &Scope, ph: Ph) -> (String, String, Filter, u32) {
+/// Whether name words in any order are better found through the name indexes than by
+/// reading the whole scope: beyond one commune a scan reads up to every record of the scope.
+fn words_by_index(q: &CitizenQuery, scope: &Scope) -> bool {
+    q.personal_id.is_none()
+        && q.name_key.is_none()
+        && q.commune.is_none()
+        && q.household_no.is_none()
+        && !matches!(scope, Scope::Commune(_))
+        && !clean_words(q).is_empty()
+}
+
+/// Most words for which every ordered pair gets an index range of its own.
+const MAX_PAIRED_WORDS: usize = 5;
+
+/// The IDs and name keys (`pid`, `k`) of the records matching `q` found through the name
+/// indexes, each range checked on the index's own columns (the other words, birth year,
+/// province), united. A name holding every word is found when a word starts its given name
+/// (`citizens_given`), or one word starts its family name and another its first middle
+/// name ("nguyen anh", `citizens_name`); a single word is also looked up as a family name.
+/// A range on a family name alone ("nguyen": a third of the country) is what this avoids;
+/// the names it misses have every word on the family name and later middle names.
+fn word_hits(q: &CitizenQuery, scope: &Scope, ph: Ph, f: &mut Filter) -> String {
+    let words = clean_words(q);
+    let mut ranges: Vec<(&str, String)> = words.iter().map(|w| (GIVEN_KEY, w.clone())).collect();
+    if words.len() == 1 || words.len() > MAX_PAIRED_WORDS {
+        ranges.extend(words.iter().map(|w| ("c.name_key", w.clone())));
+    } else {
+        for (i, w) in words.iter().enumerate() {
+            for (j, v) in words.iter().enumerate() {
+                if i != j {
+                    ranges.push(("c.name_key", format!("{w} {v}")));
+                }
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    for (column, key) in ranges {
+        f.sql.clear();
+        key_range(f, ph, column, &key);
+        other_criteria(f, q, scope, ph);
+        parts.push(format!("SELECT c.personal_id AS pid, c.name_key AS k FROM citizens c{}", f.sql));
+    }
+    f.sql.clear();
+    parts.join(" UNION ")
+}
+
+/// A search's count and page statements, sharing the parameters in `Filter::params` (the
+/// page statement uses two more, limit and offset), and the page size.
+pub(crate) type SearchPlan = (String, String, Filter, u32);
+
+/// The plans of a citizen search, tried in order until one finds something. Words in any
+/// order beyond a commune go through the name indexes first; only if that finds nothing (every
+/// word matched a middle name, say "van") is the scope read in full.
+pub(crate) fn search_plans(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Vec<SearchPlan> {
+    const COLUMNS: &str =
+        "c.personal_id, c.full_name, c.birth_date, c.sex, c.status, c.scope_commune, c.household_no";
+    let mut plans = Vec::new();
+    if words_by_index(q, scope) {
+        let mut f = Filter::default();
+        let hits = word_hits(q, scope, ph, &mut f);
+        let count = format!("SELECT count(*) FROM ({hits}) h");
+        let (limit, tail) = limit_offset(&mut f, ph, q.limit, q.offset);
+        // The page of IDs first, then their records: a join before the sort would read
+        // the record of every hit.
+        let page = format!(
+            "SELECT {COLUMNS} FROM (SELECT pid, k FROM ({hits}) u ORDER BY k, pid{tail}) h \
+             JOIN citizens c ON c.personal_id = h.pid ORDER BY h.k, h.pid"
+        );
+        plans.push((count, page, f, limit));
+    }
     let mut f = citizen_filter(q, scope, ph);
     let count = format!("SELECT count(*) FROM citizens c{}", f.sql);
     let (limit, tail) = limit_offset(&mut f, ph, q.limit, q.offset);
-    let page = format!(
-        "SELECT c.personal_id, c.full_name, c.birth_date, c.sex, c.status, c.scope_commune, c.household_no \
-         FROM citizens c{} ORDER BY c.name_key, c.personal_id{tail}",
-        f.sql
-    );
-    (count, page, f, limit)
+    let page = format!("SELECT {COLUMNS} FROM citizens c{} ORDER BY c.name_key, c.personal_id{tail}", f.sql);
+    plans.push((count, page, f, limit));
+    plans
 }
 
 pub(crate) fn summary_from_row(r: &impl RowGet) -> Result<CitizenSummary> {

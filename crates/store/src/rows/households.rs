@@ -91,13 +91,22 @@ pub(crate) fn household_view(h: &impl RowGet, members: Vec<MemberRow>) -> Result
 
 /// Indexes a bulk import may drop ([`Store::begin_import`](crate::Store::begin_import)) and
 /// rebuild ([`Store::finish_import`](crate::Store::finish_import)); the same SQL serves both
-/// backends. Names and definitions match the first migration of each backend.
-pub(crate) const DEFERRABLE_INDEXES: [(&str, &str); 3] = [
-    ("citizens_name", "CREATE INDEX IF NOT EXISTS citizens_name ON citizens (name_key, personal_id)"),
+/// backends. Names and definitions match the newest migration that made each (0001, 0016).
+pub(crate) const DEFERRABLE_INDEXES: [(&str, &str); 4] = [
+    (
+        "citizens_name",
+        "CREATE INDEX IF NOT EXISTS citizens_name ON citizens (name_key, personal_id, birth_year, scope_province)",
+    ),
     (
         "citizens_scope_name",
         "CREATE INDEX IF NOT EXISTS citizens_scope_name ON citizens \
-         (scope_province, scope_commune, name_key, personal_id)",
+         (scope_province, scope_commune, name_key, personal_id, birth_year)",
+    ),
+    (
+        "citizens_given",
+        "CREATE INDEX IF NOT EXISTS citizens_given ON citizens \
+         (substr(name_key, length(rtrim(name_key, 'abcdefghijklmnopqrstuvwxyz0123456789')) + 1), \
+         name_key, personal_id, birth_year, scope_province)",
     ),
     (
         "citizens_household",

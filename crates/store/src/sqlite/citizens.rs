@@ -88,13 +88,21 @@ impl CitizenStore for SqliteStore {
     }
 
     async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope) -> Result<Page<CitizenSummary>> {
-        let (count_sql, page_sql, f, limit) = rows::search_sql(q, scope, PH);
+        let plans = rows::search_plans(q, scope, PH);
         let offset = q.offset;
         self.read(move |c, _| {
             let tx = c.unchecked_transaction()?;
-            let p = page(&tx, &count_sql, &page_sql, &f, limit, offset, |r| rows::summary_from_row(r))?;
+            let mut found = None;
+            for (count_sql, page_sql, f, limit) in &plans {
+                let p = page(&tx, count_sql, page_sql, f, *limit, offset, |r| rows::summary_from_row(r))?;
+                let done = p.total > 0;
+                found = Some(p);
+                if done {
+                    break;
+                }
+            }
             tx.finish()?;
-            Ok(p)
+            Ok(found.expect("search_plans gives at least one plan"))
         })
         .await
     }

@@ -76,6 +76,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "eid_claims",
         sql: include_str!("../../migrations/sqlite/0013_eid_claims.sql"),
     },
+    Migration {
+        version: 16,
+        name: "search_indexes",
+        sql: include_str!("../../migrations/sqlite/0016_search_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

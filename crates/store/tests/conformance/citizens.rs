@@ -269,4 +269,17 @@ pub(crate) async fn name_words_match_in_any_order_and_in_part(h: &Harness) {
     // A word matches the start of a word only: "uyen" is inside "nguyen", not at its start.
     let r = h.store.search_citizens(&words(&["uyen"], None), &nation).await.unwrap();
     assert_eq!(r.total, 0);
+    // Beyond a commune the words go through the family- and given-name indexes: a province
+    // sees its own people, pages follow the name order.
+    let hanoi = Scope::Province("01".into());
+    let r = h.store.search_citizens(&words(&["an"], None), &hanoi).await.unwrap();
+    assert_eq!(names(&r), vec!["Nguyễn Văn An", "Nguyễn Vân Anh", "Trần Văn An"]);
+    let page2 = CitizenQuery { offset: 2, limit: 2, ..words(&["an"], None) };
+    let r = h.store.search_citizens(&page2, &nation).await.unwrap();
+    assert_eq!((names(&r), r.total), (vec!["Nguyễn Vân Anh", "Trần Văn An"], 4));
+    // A word that only starts a middle name is still found, by reading the scope.
+    let r = h.store.search_citizens(&words(&["van"], None), &nation).await.unwrap();
+    assert_eq!(r.total, 5, "{:?}", names(&r));
+    let r = h.store.search_citizens(&words(&["van", "thi"], None), &nation).await.unwrap();
+    assert_eq!(r.total, 0);
 }

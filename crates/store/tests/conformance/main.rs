@@ -96,7 +96,7 @@ impl Harness {
 
     /// How many of the search indexes exist.
     async fn search_indexes(&self) -> i64 {
-        let names = "('citizens_name', 'citizens_scope_name', 'citizens_household')";
+        let names = "('citizens_name', 'citizens_scope_name', 'citizens_given', 'citizens_household')";
         match &self.raw {
             Raw::Sqlite(_) => {
                 self.scalar(&format!(

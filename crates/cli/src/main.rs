@@ -2,6 +2,8 @@
 
 mod config;
 mod demo;
+#[allow(dead_code)] // wired into `dancu demo` with the OpenID Connect provider
+mod demo_rp;
 mod demo_seed;
 mod demo_summary;
 mod import;

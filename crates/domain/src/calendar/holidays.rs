@@ -329,6 +329,62 @@ mod tests {
         );
     }
 
+    /// 2021, 2022 and 2025 as announced: compensatory days for holidays on weekends (03/05/2021;
+    /// 03/01, 11/04, 02–03/05/2022), Quốc khánh's adjacent day (03/09/2021, 01/09/2022,
+    /// 01/09/2025) and the 2025 swap of Friday 02/05 with Saturday 26/04.
+    #[test]
+    fn years_2021_2022_2025_as_announced() {
+        let r = HolidayRules::shipped();
+        let days = |y, list: &[(u32, u32)]| list.iter().map(|(m, d)| day(y, *m, *d)).collect::<Vec<_>>();
+        assert_eq!(
+            weekdays_off(&r, 2021),
+            days(
+                2021,
+                &[
+                    (1, 1),
+                    (2, 10),
+                    (2, 11),
+                    (2, 12),
+                    (2, 15),
+                    (2, 16),
+                    (4, 21),
+                    (4, 30),
+                    (5, 3),
+                    (9, 2),
+                    (9, 3)
+                ]
+            )
+        );
+        assert_eq!(
+            weekdays_off(&r, 2022),
+            days(
+                2022,
+                &[(1, 3), (1, 31), (2, 1), (2, 2), (2, 3), (2, 4), (4, 11), (5, 2), (5, 3), (9, 1), (9, 2)]
+            )
+        );
+        assert_eq!(
+            weekdays_off(&r, 2025),
+            days(
+                2025,
+                &[
+                    (1, 1),
+                    (1, 27),
+                    (1, 28),
+                    (1, 29),
+                    (1, 30),
+                    (1, 31),
+                    (4, 7),
+                    (4, 30),
+                    (5, 1),
+                    (5, 2),
+                    (9, 1),
+                    (9, 2)
+                ]
+            )
+        );
+        assert_eq!(r.year(2025).get(&day(2025, 4, 26)), Some(&HolidayKind::SwappedWorkday));
+    }
+
     /// 2024: Tết 08–09/02 and 12–14/02; Hùng Kings Thursday 18/04; the swap of Monday 29/04
     /// with Saturday 04/05; Quốc khánh Monday 02/09 and Tuesday 03/09.
     #[test]

@@ -3,6 +3,7 @@
 //! Pure code: no I/O, no async, no database. Values are parsed once at the boundary
 //! (`FromStr`, `TryFrom`) and carried as types afterwards.
 
+pub mod calendar;
 pub mod catalog;
 pub mod citizen;
 pub mod date;
@@ -14,9 +15,11 @@ pub mod mojibake;
 pub mod openapi;
 pub mod personal_id;
 pub mod search_text;
+pub mod services;
 pub mod text;
 pub mod units;
 
+pub use calendar::WorkingCalendar;
 pub use citizen::{Address, Citizen, LifeStatus, Sex};
 pub use date::PartialDate;
 pub use error::Violation;

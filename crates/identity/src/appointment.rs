@@ -4,35 +4,30 @@
 //! Law on Identification No. 26/2023/QH15, Art. 26 (our reading, *unconfirmed* like the other
 //! article numbers in docs/IDENTITY.md): the identification authority issues, changes or
 //! re-issues the card within 7 working days of receiving a complete file. Working days are
-//! Monday to Friday; public holidays (Tết, 30/4, 1/5, 2/9 …) are not modelled, so an
-//! appointment across one may need moving by hand.
+//! those of the public bodies' calendar (`dancu_domain::calendar`): Monday to Friday without
+//! public holidays, Tết and compensatory days off, plus swapped working Saturdays.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::NaiveDate;
+use dancu_domain::WorkingCalendar;
 
 /// Working days from a complete file to the card (Art. 26).
 pub const PROCESSING_WORKING_DAYS: u32 = 7;
 
-fn working(d: NaiveDate) -> bool {
-    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+/// The appointment day for a file taken in on `intake`: the [`PROCESSING_WORKING_DAYS`]th
+/// working day after it (the intake day itself does not count), on the shipped calendar.
+pub fn appointment_day(intake: NaiveDate) -> NaiveDate {
+    appointment_day_in(WorkingCalendar::vietnam(), intake)
 }
 
-/// The appointment day for a file taken in on `intake`: the [`PROCESSING_WORKING_DAYS`]th
-/// working day after it (the intake day itself does not count).
-pub fn appointment_day(intake: NaiveDate) -> NaiveDate {
-    let mut d = intake;
-    let mut left = PROCESSING_WORKING_DAYS;
-    while left > 0 {
-        d += Duration::days(1);
-        if working(d) {
-            left -= 1;
-        }
-    }
-    d
+/// [`appointment_day`] on a given calendar (for a province's configured table, or tests).
+pub fn appointment_day_in(calendar: &WorkingCalendar, intake: NaiveDate) -> NaiveDate {
+    calendar.add_working_days(intake, PROCESSING_WORKING_DAYS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -49,13 +44,27 @@ mod tests {
     }
 
     #[test]
-    fn the_appointment_is_a_working_day_nine_to_eleven_days_later() {
+    fn public_holidays_are_skipped() {
+        // Thursday 12/02/2026: Fri 13, then Tết Bính Ngọ 14/02–22/02 is off; Mon 23 … Thu 26,
+        // Fri 27 (6), Mon 02/03 (7).
+        assert_eq!(appointment_day(day(2026, 2, 12)), day(2026, 3, 2));
+        // Friday 24/04/2026: Hùng Kings' day is Sunday 26/04, compensated Monday 27/04; 30/04
+        // and 01/05 are off: Tue 28, Wed 29, Mon 04/05 … Fri 08/05 (7).
+        assert_eq!(appointment_day(day(2026, 4, 24)), day(2026, 5, 8));
+        // Friday 26/04/2024 with the swap: Saturday 04/05/2024 is a working day.
+        assert_eq!(appointment_day(day(2024, 4, 26)), day(2024, 5, 9));
+    }
+
+    #[test]
+    fn the_appointment_is_a_working_day_seven_working_days_later() {
+        let cal = WorkingCalendar::vietnam();
         let mut d = day(2026, 1, 1);
         for _ in 0..400 {
             let a = appointment_day(d);
-            assert!(working(a), "{a}");
-            let gap = (a - d).num_days();
-            assert!((9..=11).contains(&gap), "{d} → {a}");
+            assert!(cal.is_working_day(a), "{a}");
+            assert_eq!(cal.working_days_between(d, a), 7, "{d} → {a}");
+            // Never earlier than seven weekdays would give.
+            assert!((a - d).num_days() >= 9, "{d} → {a}");
             d += Duration::days(1);
         }
     }

@@ -14,7 +14,7 @@ pub mod openapi;
 pub mod qr;
 pub mod totp;
 
-pub use appointment::{appointment_day, PROCESSING_WORKING_DAYS};
+pub use appointment::{appointment_day, appointment_day_in, PROCESSING_WORKING_DAYS};
 pub use card::{
     birthday_at, card_authority, card_expiry, due_for_renewal, hand_over, issuance, issues_card,
     next_milestone, next_milestone_with, renewal_due_from, transition, transition_with, ApplicationKind,

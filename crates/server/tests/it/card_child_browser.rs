@@ -4,7 +4,7 @@
 //! Identification 2023, Art. 21(1)). The expected days are computed here from the birth
 //! date, not by the code under test.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate};
 use fantoccini::{Client, Locator};
 
 use crate::browser::{browser, login, start_driver, text, text_until, wait_for, ONE_BROWSER};
@@ -64,13 +64,13 @@ async fn run(c: &Client, app: &TestApp, id: &str, born: NaiveDate, today: NaiveD
     assert_eq!(application.query(), Some("intake=1"), "{application}");
     assert!(text(c, "[data-testid=holder-name]").await.starts_with("Nguyễn Minh Khôi"));
 
-    // The appointment slip: 7 working days (Monday to Friday) after today.
+    // The appointment slip: 7 working days (no weekends or public holidays) after today.
     wait_for(c, "[data-testid=slip-link]").await.click().await.unwrap();
     let mut ready = today;
     let mut left = 7;
     while left > 0 {
         ready += Duration::days(1);
-        if !matches!(ready.weekday(), Weekday::Sat | Weekday::Sun) {
+        if dancu_domain::WorkingCalendar::vietnam().is_working_day(ready) {
             left -= 1;
         }
     }

@@ -5,7 +5,7 @@
 //! and the appointment slip given at intake; documents in the Decree 30/2020 format; and a
 //! nation-wide officer picking a commune by name.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -157,13 +157,15 @@ async fn eid_claim_next_to_the_record_and_actions_by_state(backend: &'static str
     );
 }
 
-/// The `n`th working day (Monday to Friday) after `d`, counted here without the code under test.
+/// The `n`th working day after `d` (weekends and public holidays skipped, day by day on the
+/// shipped calendar), counted here without `appointment_day` / `add_working_days`.
 fn working_days_after(d: NaiveDate, n: u32) -> NaiveDate {
     let mut day = d;
     let mut left = n;
     while left > 0 {
         day += Duration::days(1);
-        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        // Weekends, public holidays and announced days off do not count.
+        if dancu_domain::WorkingCalendar::vietnam().is_working_day(day) {
             left -= 1;
         }
     }

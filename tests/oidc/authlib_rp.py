@@ -95,8 +95,8 @@ class Browser:
     def submit(self, url, page, values, button=None):
         """Posts the page's form holding every named field in `values`."""
         for f in forms_of(page):
-            names = set(f["fields"]) | {b[0] for b in f["buttons"]}
-            if all(k in names for k in values):
+            names = set(f["fields"])
+            if all(k in names for k in values) and (button is None or button in f["buttons"]):
                 data = dict(f["fields"])
                 data.update(values)
                 if button:
@@ -120,16 +120,17 @@ def login_and_consent(browser, auth_url):
         page = r.text
         if r.status_code >= 400:
             return r
-        names = {n for f in forms_of(page) for n in f["fields"]} | {b[0] for f in forms_of(page) for b in f["buttons"]}
-        if "password" in names:
+        names = {n for f in forms_of(page) for n in f["fields"]}
+        buttons = {b for f in forms_of(page) for b in f["buttons"]}
+        if ("action", "consent") in buttons:
+            url, r = browser.submit(url, page, {}, ("action", "consent"))
+        elif "password" in names:
             vals = dict(LOGIN)
             if "code" in names:
                 vals["code"] = totp_now(TOTP)
             url, r = browser.submit(url, page, vals)
         elif "code" in names:
             url, r = browser.submit(url, page, {"code": totp_now(TOTP)})
-        elif "decision" in names:
-            url, r = browser.submit(url, page, {}, ("decision", "allow"))
         else:
             return r
     return r

@@ -320,6 +320,25 @@ impl KeySet {
     }
 }
 
+impl KeySet {
+    /// Verifies a token's signature and issuer only, not its expiry or audience (an
+    /// `id_token_hint` at logout may have expired).
+    pub fn verify_hint<T: DeserializeOwned>(&self, token: &str, issuer: &str) -> Option<T> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::ES256 {
+            return None;
+        }
+        let keys = self.snapshot();
+        let key = keys.by_kid.get(header.kid.as_deref()?)?;
+        let mut v = Validation::new(Algorithm::ES256);
+        v.validate_exp = false;
+        v.validate_aud = false;
+        v.set_required_spec_claims(&["iss"]);
+        v.set_issuer(&[issuer]);
+        jsonwebtoken::decode::<T>(token, &key.decoding, &v).ok().map(|d| d.claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

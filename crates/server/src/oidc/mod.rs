@@ -5,17 +5,27 @@
 //! - `discovery`: `/.well-known/openid-configuration` and `/oauth/jwks`;
 //! - `clients`: registered clients cached in memory (reloaded like officers' epochs),
 //!   registration rules, client authentication;
+//! - `authorize`: `/oauth/authorize` with its login, step-up and consent pages;
+//! - `session`: the provider's login session (cookie on `/oauth`), login and step-up;
 //! - `token`: `/oauth/token` (authorization code with PKCE, refresh with rotation, client
 //!   credentials);
+//! - `userinfo`: `/oauth/userinfo`, claims by scope through the audited registry;
+//! - `logout`: `/oauth/logout`, RP-initiated logout;
+//! - `pairwise`: pairwise subject identifiers;
 //! - `bearer`: the [`bearer::ClientToken`] extractor partner APIs use;
 //! - `errors`: OAuth error answers, counted by endpoint and code.
 
+pub mod authorize;
 pub mod bearer;
 pub mod clients;
 pub mod discovery;
 pub mod errors;
 pub mod keys;
+pub mod logout;
+pub mod pairwise;
+pub mod session;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,13 +95,15 @@ impl OidcConfig {
     }
 }
 
-/// The provider's routes outside the JSON API document: none yet besides those in
-/// [`crate::api::routes`]; the pages (authorize, consent, logout) come here.
+/// The provider's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery::configuration))
         .route("/oauth/jwks", get(discovery::jwks))
         .route("/oauth/token", post(token::token))
+        .route("/oauth/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/oauth/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/oauth/logout", get(logout::logout).post(logout::logout))
 }
 
 /// Reloads the clients and the key directory every `every` until the server stops.

@@ -256,6 +256,8 @@ const SYSTEM_JOBS: &[(&str, &str, &str)] = &[
 #[derive(Default)]
 pub struct Actors {
     officers: HashMap<String, (String, Scope)>,
+    /// Relying parties (`rp:<client_id>`) by name.
+    clients: HashMap<String, String>,
 }
 
 impl Actors {
@@ -283,6 +285,21 @@ impl Actors {
         }
     }
 
+    /// Names the relying parties (`rp:<client_id>`) among `actors` with `name_of` (the
+    /// OAuth client cache: `oidc::bearer::client_name`).
+    pub fn with_clients<'a>(
+        mut self,
+        actors: impl IntoIterator<Item = &'a str>,
+        name_of: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        for id in actors.into_iter().filter_map(|a| a.strip_prefix("rp:")) {
+            if let Some(n) = name_of(id) {
+                self.clients.insert(id.to_string(), n);
+            }
+        }
+        self
+    }
+
     /// An officer's own name and unit, for a document's signature block and issuer.
     pub fn officer(&self, actor: &str) -> Option<(&str, &Scope)> {
         let (name, scope) = self.officers.get(actor.strip_prefix("officer:")?)?;
@@ -298,6 +315,13 @@ impl Actors {
         }
         if let Some(id) = actor.strip_prefix("citizen:") {
             return format!("{} {id}", lang.t("Công dân", "Citizen"));
+        }
+        if let Some(id) = actor.strip_prefix("rp:") {
+            let app = lang.t("Ứng dụng đăng nhập bằng định danh điện tử", "Application you logged in to");
+            return match self.clients.get(id) {
+                Some(name) => format!("{app}: {name}"),
+                None => app.to_string(),
+            };
         }
         if let Some(job) = actor.strip_prefix("system:") {
             let what = lookup(lang, SYSTEM_JOBS, job).unwrap_or(lang.t("tác vụ tự động", "automatic job"));

@@ -15,6 +15,7 @@ mod export;
 mod limits;
 mod officers;
 mod oidc;
+mod oidc_flow;
 mod openapi;
 mod pages;
 mod phone;

@@ -30,7 +30,7 @@ pub mod userinfo;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
@@ -95,13 +95,10 @@ impl OidcConfig {
     }
 }
 
-/// The provider's routes.
+/// The provider's pages. Its JSON endpoints (discovery, JWKS, token, userinfo) are in the
+/// OpenAPI document, so they are routed with it in [`crate::api::routes`].
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::configuration))
-        .route("/oauth/jwks", get(discovery::jwks))
-        .route("/oauth/token", post(token::token))
-        .route("/oauth/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .route("/oauth/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/oauth/logout", get(logout::logout).post(logout::logout))
 }

@@ -20,8 +20,9 @@ use crate::AppState;
 
 /// A token request (`application/x-www-form-urlencoded`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct TokenForm {
+pub struct OAuthTokenRequest {
     /// `authorization_code`, `refresh_token` or `client_credentials`.
+    #[schema(pattern = "^(authorization_code|refresh_token|client_credentials)$")]
     pub grant_type: Option<String>,
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
@@ -31,13 +32,16 @@ pub struct TokenForm {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (with `private_key_jwt`).
+    #[schema(pattern = "^urn:ietf:params:oauth:client-assertion-type:jwt-bearer$")]
     pub client_assertion_type: Option<String>,
+    /// A JWT signed with a key of the client's registered JWK Set.
     pub client_assertion: Option<String>,
 }
 
 /// A successful token answer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TokenResponse {
+pub struct OAuthTokenResponse {
     pub access_token: String,
     /// `Bearer`.
     pub token_type: String,
@@ -69,9 +73,9 @@ pub struct PartnerClaims {
     path = "/oauth/token",
     tag = "oauth",
     operation_id = "oauth_token",
-    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = OAuthTokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Tokens", body = TokenResponse),
+        (status = 200, description = "Tokens", body = OAuthTokenResponse),
         (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope", body = super::errors::OAuthErrorBody),
         (status = 401, description = "invalid_client", body = super::errors::OAuthErrorBody),
     )
@@ -79,7 +83,7 @@ pub struct PartnerClaims {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<TokenForm>, FormRejection>,
+    form: Result<Form<OAuthTokenRequest>, FormRejection>,
 ) -> Response {
     let answer = match form {
         Ok(Form(f)) => issue(&state, &headers, f).await,
@@ -103,19 +107,24 @@ pub async fn token(
 
 type Refusal = (Option<String>, OAuthError);
 
-async fn issue(state: &AppState, headers: &HeaderMap, f: TokenForm) -> Result<TokenResponse, Refusal> {
+async fn issue(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: OAuthTokenRequest,
+) -> Result<OAuthTokenResponse, Refusal> {
     let creds = Credentials {
         client_id: f.client_id.clone(),
         client_secret: f.client_secret.clone(),
         client_assertion_type: f.client_assertion_type.clone(),
         client_assertion: f.client_assertion.clone(),
     };
+    // The client first: a request from no known client learns nothing more (401).
+    let client = clients::authenticate(state, headers, &creds).await.map_err(|e| (f.client_id.clone(), e))?;
+    let id = Some(client.row.client_id.clone());
     let grant = f
         .grant_type
         .as_deref()
-        .ok_or_else(|| (f.client_id.clone(), OAuthError::invalid_request("grant_type is required")))?;
-    let client = clients::authenticate(state, headers, &creds).await.map_err(|e| (f.client_id.clone(), e))?;
-    let id = Some(client.row.client_id.clone());
+        .ok_or_else(|| (id.clone(), OAuthError::invalid_request("grant_type is required")))?;
     match grant {
         "client_credentials" => client_credentials(state, &client, &f).map_err(|e| (id, e)),
         "authorization_code" => code_grant(state, &client, &f).await.map_err(|e| (id, e)),
@@ -124,7 +133,11 @@ async fn issue(state: &AppState, headers: &HeaderMap, f: TokenForm) -> Result<To
     }
 }
 
-fn client_credentials(state: &AppState, client: &Client, f: &TokenForm) -> Result<TokenResponse, OAuthError> {
+fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    f: &OAuthTokenRequest,
+) -> Result<OAuthTokenResponse, OAuthError> {
     if !client.allows_grant("client_credentials") || client.is_public() {
         return Err(OAuthError::unauthorized_client("this client is not registered for client_credentials"));
     }
@@ -158,7 +171,7 @@ fn client_credentials(state: &AppState, client: &Client, f: &TokenForm) -> Resul
         exp: now + ttl as i64,
         jti: crate::auth::random_token(),
     };
-    Ok(TokenResponse {
+    Ok(OAuthTokenResponse {
         access_token: cfg.keys.sign("at+jwt", &claims),
         token_type: "Bearer".into(),
         expires_in: ttl,
@@ -234,7 +247,7 @@ struct Grant<'a> {
     family_id: String,
 }
 
-fn rp_tokens(state: &AppState, g: &Grant<'_>, refresh_token: Option<String>) -> TokenResponse {
+fn rp_tokens(state: &AppState, g: &Grant<'_>, refresh_token: Option<String>) -> OAuthTokenResponse {
     let cfg = &state.config.oidc;
     let ttl = cfg.access_token_ttl.as_secs();
     let now = chrono::Utc::now().timestamp();
@@ -270,7 +283,7 @@ fn rp_tokens(state: &AppState, g: &Grant<'_>, refresh_token: Option<String>) -> 
         nonce: g.nonce.clone(),
         at_hash: b64url(&digest[..16]),
     };
-    TokenResponse {
+    OAuthTokenResponse {
         access_token,
         token_type: "Bearer".into(),
         expires_in: ttl,
@@ -290,7 +303,11 @@ fn new_refresh(state: &AppState, client: &Client) -> Option<(String, String, dan
     })
 }
 
-async fn code_grant(state: &AppState, client: &Client, f: &TokenForm) -> Result<TokenResponse, OAuthError> {
+async fn code_grant(
+    state: &AppState,
+    client: &Client,
+    f: &OAuthTokenRequest,
+) -> Result<OAuthTokenResponse, OAuthError> {
     if !client.allows_grant("authorization_code") {
         return Err(OAuthError::unauthorized_client("this client is not registered for authorization_code"));
     }
@@ -357,8 +374,8 @@ async fn code_grant(state: &AppState, client: &Client, f: &TokenForm) -> Result<
 async fn refresh_grant(
     state: &AppState,
     client: &Client,
-    f: &TokenForm,
-) -> Result<TokenResponse, OAuthError> {
+    f: &OAuthTokenRequest,
+) -> Result<OAuthTokenResponse, OAuthError> {
     if !client.allows_grant("refresh_token") {
         return Err(OAuthError::unauthorized_client("this client is not registered for refresh_token"));
     }

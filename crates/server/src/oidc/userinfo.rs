@@ -31,14 +31,14 @@ pub struct UserInfo {
     /// `birthdate`: `YYYY-MM-DD` (or `YYYY` when only the year is known).
     pub birthdate: Option<String>,
     /// `address`: `{formatted, country}`.
-    pub address: Option<Address>,
+    pub address: Option<ClaimedAddress>,
     /// `personal_id`: the 12-digit personal ID.
     pub personal_id: Option<String>,
 }
 
 /// A residence.
 #[derive(serde::Serialize, ToSchema)]
-pub struct Address {
+pub struct ClaimedAddress {
     pub formatted: String,
     /// `VN`.
     pub country: String,
@@ -67,6 +67,28 @@ fn refuse(state: &AppState, error: &'static str, status: StatusCode, description
     )
 )]
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    claims(&state, &headers).await
+}
+
+/// The claims of the logged-in citizen (POST, as OpenID Connect allows).
+#[utoipa::path(
+    post,
+    path = "/oauth/userinfo",
+    tag = "oauth",
+    operation_id = "oidc_userinfo_post",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Claims by scope", body = UserInfo),
+        (status = 401, description = "invalid_token (WWW-Authenticate: Bearer)", body = OAuthErrorBody),
+        (status = 403, description = "insufficient_scope", body = OAuthErrorBody),
+    )
+)]
+pub async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    claims(&state, &headers).await
+}
+
+async fn claims(state: &AppState, headers: &HeaderMap) -> Response {
+    let state = state.clone();
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

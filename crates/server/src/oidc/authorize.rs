@@ -646,24 +646,6 @@ fn step_up_page(
     with_csp(page(lang_choice(uri), status, body), &reply.origin())
 }
 
-/// What a scope releases, in words.
-pub fn scope_words(lang: Lang, scope: &str) -> &'static str {
-    match scope {
-        "openid" => lang.t(
-            "Mã định danh riêng cho ứng dụng này (không phải số định danh cá nhân)",
-            "An identifier for this application only (not your personal ID)",
-        ),
-        "profile" => lang.t("Họ, chữ đệm, tên và giới tính", "Your name and sex"),
-        "birthdate" => lang.t("Ngày sinh", "Date of birth"),
-        "address" => lang.t("Nơi cư trú", "Your residence"),
-        "personal_id" => lang.t("Số định danh cá nhân", "Your personal ID number"),
-        "offline_access" => {
-            lang.t("Duy trì đăng nhập khi bạn không sử dụng", "Stay signed in while you are away")
-        }
-        _ => lang.t("Quyền khác", "Another permission"),
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn consent_page(
     lang: Lang,
@@ -689,7 +671,7 @@ fn consent_page(
                 (errors(lang, error.as_ref()))
                 ul data-testid="oidc-scopes" {
                     @for s in scope.split(' ') {
-                        li { (scope_words(lang, s)) }
+                        li { (crate::web::display::oauth_scope(lang, s)) }
                     }
                 }
                 p.muted { (lang.t("Mỗi lần ứng dụng đọc thông tin sẽ hiện trong mục “Ai đã truy cập dữ liệu của tôi”. Lựa chọn của bạn được ghi nhớ cho ứng dụng này.", "Each read by the application appears under “Who accessed my data”. Your choice is remembered for this application.")) }

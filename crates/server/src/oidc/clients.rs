@@ -353,7 +353,7 @@ pub struct Credentials {
 
 /// Decodes `application/x-www-form-urlencoded` escapes (HTTP Basic credentials are
 /// form-encoded, RFC 6749 §2.3.1).
-fn form_decode(s: &str) -> Option<String> {
+pub fn form_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

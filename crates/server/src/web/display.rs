@@ -589,6 +589,50 @@ pub fn reconcile_category(lang: Lang, code: &str) -> &'static str {
     lookup(lang, RECONCILE, code).unwrap_or(lang.t("Khác", "Other"))
 }
 
+// ---- OAuth clients (the OpenID Connect provider) ----
+
+/// What a scope releases or allows, in words.
+pub fn oauth_scope(lang: Lang, scope: &str) -> &'static str {
+    match scope {
+        "openid" => lang.t(
+            "Mã định danh riêng cho ứng dụng này (không phải số định danh cá nhân)",
+            "An identifier for this application only (not your personal ID)",
+        ),
+        "profile" => lang.t("Họ, chữ đệm, tên và giới tính", "Name and sex"),
+        "birthdate" => lang.t("Ngày sinh", "Date of birth"),
+        "address" => lang.t("Nơi cư trú", "Residence"),
+        "personal_id" => lang.t("Số định danh cá nhân", "Personal ID number"),
+        "offline_access" => lang.t("Duy trì đăng nhập khi vắng mặt", "Stay signed in while away"),
+        "partner:verify" => lang.t("Đối chiếu thông tin công dân", "Verify citizens' data"),
+        "partner:card" => lang.t("Tra cứu thẻ (bảo hiểm y tế…)", "Card look-up (health insurance…)"),
+        "partner:residence" => lang.t("Xác nhận nơi cư trú", "Residence check"),
+        "partner:feed" => lang.t("Nhận thông báo thay đổi", "Change feed"),
+        _ => lang.t("Quyền khác", "Another permission"),
+    }
+}
+
+/// How a client authenticates at the token endpoint, in words.
+pub fn oauth_auth_method(lang: Lang, method: &str) -> &'static str {
+    match method {
+        "client_secret_basic" => lang.t("Mã bí mật (HTTP Basic)", "Secret (HTTP Basic)"),
+        "client_secret_post" => lang.t("Mã bí mật (trong biểu mẫu)", "Secret (in the form)"),
+        "private_key_jwt" => {
+            lang.t("Khóa riêng của ứng dụng (JWT ký số)", "The client's private key (signed JWT)")
+        }
+        "none" => lang.t("Ứng dụng công khai (chỉ PKCE)", "Public application (PKCE only)"),
+        _ => lang.t("Khác", "Other"),
+    }
+}
+
+/// What a client is, from its grant types, in words.
+pub fn oauth_kind(lang: Lang, grants: &[String]) -> &'static str {
+    if grants.iter().any(|g| g == "client_credentials") {
+        lang.t("Hệ thống đối tác", "Partner system")
+    } else {
+        lang.t("Cổng đăng nhập bằng định danh điện tử", "Portal (log in with eID)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

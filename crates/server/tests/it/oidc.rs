@@ -291,3 +291,170 @@ async fn partner_bearer_tokens_are_checked(backend: &'static str) {
     app.state.oidc.clients.refresh(&app.state.db.oidc()).await.unwrap();
     assert!(verify(good.clone()).await.is_err());
 }
+
+on_both_backends!(clients_page_registers_suspends_and_rotates, private_key_jwt_authenticates_a_partner);
+
+/// The administrators' `/clients` page: registration with refusals at their fields, the
+/// secret shown once and working at once, suspension and a new secret; officers are refused.
+async fn clients_page_registers_suspends_and_rotates(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let admin = app.token("admin").await;
+    let officer = app.token("xa_a").await;
+    let url = format!("{}/clients", app.base);
+    let r = app.client().get(&url).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let partner_form = [
+        ("csrf", ""),
+        ("name", "Bảo hiểm xã hội"),
+        ("client_id", "bhxh"),
+        ("kind", "partner"),
+        ("auth_method", "client_secret_basic"),
+        ("scope", "partner:verify"),
+        ("scope", "partner:card"),
+    ];
+    let r = app.client().post(&url).bearer_auth(&officer).form(&partner_form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A portal with an http redirect off localhost and no openid scope: both named.
+    let bad = [
+        ("csrf", ""),
+        ("name", "Cổng thử"),
+        ("kind", "rp"),
+        ("auth_method", "client_secret_basic"),
+        ("redirect_uris", "http://portal.example.vn/cb"),
+        ("scope", "profile"),
+    ];
+    let r = app.client().post(&url).bearer_auth(&admin).form(&bad).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("https") && page.contains("openid"), "{page}");
+    assert!(page.contains("Cổng thử"), "typed values kept");
+    // The partner: its secret shown once, usable at once.
+    let r = app.client().post(&url).bearer_auth(&admin).form(&partner_form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let page = r.text().await.unwrap();
+    let secret = regex::Regex::new(r#"data-testid="client-secret-value">([A-Za-z0-9_-]{43})<"#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
+        .to_string();
+    let cc = |secret: String| async move {
+        app.client()
+            .post(format!("{}/oauth/token", app.base))
+            .basic_auth("bhxh", Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(cc(secret.clone()).await, StatusCode::OK);
+    let listed = app.client().get(&url).bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+    assert!(listed.contains("Bảo hiểm xã hội") && !listed.contains(&secret), "the secret is not shown again");
+    // Registering the same id again is refused.
+    let r = app.client().post(&url).bearer_auth(&admin).form(&partner_form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // Suspended: refused at once on this server; reactivated: works again.
+    let admin = &admin;
+    let change = |action: &'static str| async move {
+        app.client()
+            .post(format!("{}/clients/bhxh", app.base))
+            .bearer_auth(admin)
+            .form(&[("csrf", ""), ("action", action)])
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(change("disable").await.status(), StatusCode::OK);
+    assert_eq!(cc(secret.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(change("enable").await.status(), StatusCode::OK);
+    assert_eq!(cc(secret.clone()).await, StatusCode::OK);
+    // A new secret: the old one stops working.
+    let page = change("rotate").await.text().await.unwrap();
+    let fresh = regex::Regex::new(r#"data-testid="client-secret-value">([A-Za-z0-9_-]{43})<"#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
+        .to_string();
+    assert_eq!(cc(secret).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(cc(fresh).await, StatusCode::OK);
+}
+
+/// A partner registered with its JWK Set authenticates with a signed assertion (ES256);
+/// a replayed, expired, wrongly addressed or foreign-signed assertion is refused.
+async fn private_key_jwt_authenticates_a_partner(backend: &'static str) {
+    use base64::Engine;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let app = &TestApp::start(backend).await;
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let point = pair.public_key().as_ref();
+    let jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "x": b64(&point[1..33]), "y": b64(&point[33..65])}]});
+    let reg = Registration {
+        auth_method: "private_key_jwt".into(),
+        jwks: Some(jwks.to_string()),
+        ..partner("thue")
+    };
+    let (id, secret) = add_client(app, reg).await;
+    assert!(secret.is_none());
+    let key = jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref());
+    let sign = |claims: Value, kid: &str, key: &jsonwebtoken::EncodingKey| {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some(kid.into());
+        jsonwebtoken::encode(&h, &claims, key).unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let token_url = format!("{}/oauth/token", app.base);
+    let claims = |jti: &str, aud: &str, exp: i64| json!({"iss": id, "sub": id, "aud": aud, "jti": jti, "exp": exp, "iat": now});
+    let send = |assertion: String| {
+        let url = token_url.clone();
+        async move {
+            app.client()
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", &assertion),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let good = sign(claims("a1", &token_url, now + 60), "k1", &key);
+    let r = send(good.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await["scope"], "partner:verify partner:card");
+    // The issuer as audience is accepted too.
+    assert_eq!(send(sign(claims("a2", &app.base, now + 60), "k1", &key)).await.status(), 200);
+    let other = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    for (what, a) in [
+        ("replayed", good),
+        ("expired", sign(claims("a3", &token_url, now - 120), "k1", &key)),
+        ("audience", sign(claims("a4", "https://evil.example/token", now + 60), "k1", &key)),
+        (
+            "foreign key",
+            sign(
+                claims("a5", &token_url, now + 60),
+                "k1",
+                &jsonwebtoken::EncodingKey::from_ec_der(other.as_ref()),
+            ),
+        ),
+        ("unknown kid", sign(claims("a6", &token_url, now + 60), "k9", &key)),
+    ] {
+        let r = send(a).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what}");
+        assert_eq!(body(r).await["error"], "invalid_client", "{what}");
+    }
+    // Its registration is for assertions only: no secret works.
+    let r = app
+        .client()
+        .post(&token_url)
+        .basic_auth(&id, Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,5 +1,6 @@
 //! The `dancu` command: serve, demo, migrate, gen, import, officer, id.
 
+mod client_cmd;
 mod config;
 mod demo;
 #[allow(dead_code)] // wired into `dancu demo` with the OpenID Connect provider
@@ -77,6 +78,16 @@ enum Command {
     Officer {
         #[command(subcommand)]
         what: officer_cmd::OfficerCmd,
+    },
+    /// OAuth clients: relying parties (portals) and partners (agency systems).
+    Client {
+        #[command(subcommand)]
+        what: client_cmd::ClientCmd,
+    },
+    /// The OpenID Connect provider's keys.
+    Oidc {
+        #[command(subcommand)]
+        what: client_cmd::OidcCmd,
     },
     /// Personal ID tools.
     Id {
@@ -274,6 +285,8 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             registry_dedup::run(&args, &url).await
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
+        Command::Client { what } => client_cmd::run(what, file.database_url.clone()).await,
+        Command::Oidc { what } => client_cmd::run_oidc(what, &file),
         Command::Gen { .. }
         | Command::Id { .. }
         | Command::Dedup(_)

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod citizen_auth;
 pub mod error;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod revocation;
 pub mod secrets;
@@ -67,6 +68,8 @@ pub struct ServerConfig {
     /// Serve `GET /api/v1/bench/constant`, the look-up benchmark's constant baseline. Off
     /// unless a benchmark asks for it: production answers 404 there.
     pub bench_endpoint: bool,
+    /// The OpenID Connect provider and client credentials (issuer, keys, lifetimes).
+    pub oidc: oidc::OidcConfig,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             revocation_refresh: Duration::from_secs(2),
             secret_keys: secrets::SecretKeys::random(),
             bench_endpoint: false,
+            oidc: Default::default(),
         }
     }
 }
@@ -113,6 +117,8 @@ pub struct Inner {
     pub revocation: revocation::Revocation,
     /// Seals TOTP secrets, keys reset codes.
     pub secrets: secrets::Secrets,
+    /// OAuth clients cache, refusal counts (the provider's run-time state).
+    pub oidc: oidc::Oidc,
 }
 
 /// Shared application state (cheap to clone).
@@ -142,6 +148,7 @@ impl AppState {
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
+            oidc: Default::default(),
             config,
         }))
     }
@@ -158,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(move || async move { doc.serve() }))
         .merge(api)
         .merge(web::routes())
+        .merge(oidc::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::client::layer))
@@ -172,10 +180,16 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     let is_static = req.uri().path().starts_with("/static/");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
-    );
+    // A page may widen `form-action` to the one origin its form leads to (the OIDC pages:
+    // the relying party's redirect URI); nothing else sets its own policy.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
@@ -211,6 +225,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let gauges = tokio::spawn(metrics::refresh_gauges(state.clone(), state.config.metrics_refresh));
     let epochs = tokio::spawn(revocation::refresh_task(state.clone(), state.config.revocation_refresh));
+    let oidc = tokio::spawn(oidc::refresh_task(state.clone(), state.config.oidc.reload));
     let reseal_state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = secrets::reseal_totp_secrets(&reseal_state).await {
@@ -222,6 +237,7 @@ pub async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     gauges.abort();
     epochs.abort();
+    oidc.abort();
     served
 }
 

@@ -64,7 +64,12 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(tools::allocate_id))
         .routes(routes!(tools::explain_id))
         .routes(routes!(tools::unit))
-        .routes(routes!(tools::verify_audit));
+        .routes(routes!(tools::verify_audit))
+        // The OpenID Connect provider's JSON endpoints (its pages are in `oidc::routes`).
+        .routes(routes!(crate::oidc::discovery::configuration))
+        .routes(routes!(crate::oidc::discovery::jwks))
+        .routes(routes!(crate::oidc::token::token))
+        .routes(routes!(crate::oidc::userinfo::userinfo, crate::oidc::userinfo::userinfo_post));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

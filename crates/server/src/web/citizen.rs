@@ -62,7 +62,10 @@ pub async fn citizen_page(
             .chain(history.iter().map(|v| v.changed_by.as_str()))
             .chain(accesses.iter().map(|a| a.entry.actor.as_str())),
     )
-    .await;
+    .await
+    .with_clients(accesses.iter().map(|a| a.entry.actor.as_str()), |id| {
+        crate::oidc::bearer::client_name(&s, id)
+    });
     let body = layout(
         lang,
         &c.name.full(),

@@ -256,6 +256,8 @@ const SYSTEM_JOBS: &[(&str, &str, &str)] = &[
 #[derive(Default)]
 pub struct Actors {
     officers: HashMap<String, (String, Scope)>,
+    /// Relying parties (`rp:<client_id>`) by name.
+    clients: HashMap<String, String>,
 }
 
 impl Actors {
@@ -283,6 +285,21 @@ impl Actors {
         }
     }
 
+    /// Names the relying parties (`rp:<client_id>`) among `actors` with `name_of` (the
+    /// OAuth client cache: `oidc::bearer::client_name`).
+    pub fn with_clients<'a>(
+        mut self,
+        actors: impl IntoIterator<Item = &'a str>,
+        name_of: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        for id in actors.into_iter().filter_map(|a| a.strip_prefix("rp:")) {
+            if let Some(n) = name_of(id) {
+                self.clients.insert(id.to_string(), n);
+            }
+        }
+        self
+    }
+
     /// An officer's own name and unit, for a document's signature block and issuer.
     pub fn officer(&self, actor: &str) -> Option<(&str, &Scope)> {
         let (name, scope) = self.officers.get(actor.strip_prefix("officer:")?)?;
@@ -298,6 +315,13 @@ impl Actors {
         }
         if let Some(id) = actor.strip_prefix("citizen:") {
             return format!("{} {id}", lang.t("Công dân", "Citizen"));
+        }
+        if let Some(id) = actor.strip_prefix("rp:") {
+            let app = lang.t("Ứng dụng đăng nhập bằng định danh điện tử", "Application you logged in to");
+            return match self.clients.get(id) {
+                Some(name) => format!("{app}: {name}"),
+                None => app.to_string(),
+            };
         }
         if let Some(job) = actor.strip_prefix("system:") {
             let what = lookup(lang, SYSTEM_JOBS, job).unwrap_or(lang.t("tác vụ tự động", "automatic job"));
@@ -563,6 +587,50 @@ const RECONCILE: &[(&str, &str, &str)] = &[
 /// A reconciliation category (ID check or row status) in words.
 pub fn reconcile_category(lang: Lang, code: &str) -> &'static str {
     lookup(lang, RECONCILE, code).unwrap_or(lang.t("Khác", "Other"))
+}
+
+// ---- OAuth clients (the OpenID Connect provider) ----
+
+/// What a scope releases or allows, in words.
+pub fn oauth_scope(lang: Lang, scope: &str) -> &'static str {
+    match scope {
+        "openid" => lang.t(
+            "Mã định danh riêng cho ứng dụng này (không phải số định danh cá nhân)",
+            "An identifier for this application only (not your personal ID)",
+        ),
+        "profile" => lang.t("Họ, chữ đệm, tên và giới tính", "Name and sex"),
+        "birthdate" => lang.t("Ngày sinh", "Date of birth"),
+        "address" => lang.t("Nơi cư trú", "Residence"),
+        "personal_id" => lang.t("Số định danh cá nhân", "Personal ID number"),
+        "offline_access" => lang.t("Duy trì đăng nhập khi vắng mặt", "Stay signed in while away"),
+        "partner:verify" => lang.t("Đối chiếu thông tin công dân", "Verify citizens' data"),
+        "partner:card" => lang.t("Tra cứu thẻ (bảo hiểm y tế…)", "Card look-up (health insurance…)"),
+        "partner:residence" => lang.t("Xác nhận nơi cư trú", "Residence check"),
+        "partner:feed" => lang.t("Nhận thông báo thay đổi", "Change feed"),
+        _ => lang.t("Quyền khác", "Another permission"),
+    }
+}
+
+/// How a client authenticates at the token endpoint, in words.
+pub fn oauth_auth_method(lang: Lang, method: &str) -> &'static str {
+    match method {
+        "client_secret_basic" => lang.t("Mã bí mật (HTTP Basic)", "Secret (HTTP Basic)"),
+        "client_secret_post" => lang.t("Mã bí mật (trong biểu mẫu)", "Secret (in the form)"),
+        "private_key_jwt" => {
+            lang.t("Khóa riêng của ứng dụng (JWT ký số)", "The client's private key (signed JWT)")
+        }
+        "none" => lang.t("Ứng dụng công khai (chỉ PKCE)", "Public application (PKCE only)"),
+        _ => lang.t("Khác", "Other"),
+    }
+}
+
+/// What a client is, from its grant types, in words.
+pub fn oauth_kind(lang: Lang, grants: &[String]) -> &'static str {
+    if grants.iter().any(|g| g == "client_credentials") {
+        lang.t("Hệ thống đối tác", "Partner system")
+    } else {
+        lang.t("Cổng đăng nhập bằng định danh điện tử", "Portal (log in with eID)")
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod cards;
 mod citizen;
+mod clients;
 mod compare;
 mod dedup;
 pub mod display;
@@ -71,6 +72,8 @@ pub fn routes() -> Router<AppState> {
         .route("/quality/{rule}", get(quality::worklist_page))
         .route("/quality/{rule}/marks", axum::routing::post(quality::mark_submit))
         .route("/officers", get(officers::list_page).post(officers::create_submit))
+        .route("/clients", get(clients::list_page).post(clients::create_submit))
+        .route("/clients/{id}", axum::routing::post(clients::change_submit))
         .route("/officers/{id}", axum::routing::post(officers::change_submit))
         .route("/officers/{id}/password", axum::routing::post(officers::password_submit))
         .route("/portal", get(portal::home))
@@ -204,6 +207,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }
                             @if u.role == dancu_store::Role::Admin {
                                 a data-testid="nav-officers" href="/officers" { (lang.t("Cán bộ", "Officers")) }
+                                a data-testid="nav-clients" href="/clients" { (lang.t("Ứng dụng liên kết", "Linked applications")) }
                             }
                             span.user data-testid="current-user" { (u.username) " · " (display::scope(lang, &u.scope)) }
                             form.inline method="post" action="/logout" {

@@ -419,7 +419,11 @@ pub async fn access(
         Err(e) => return portal_error(lang, e.into()),
     };
     let own = dancu_store::registry::citizen_actor(&who.personal_id);
-    let actors = Actors::load(&s.accounts, log.items.iter().map(|a| a.entry.actor.as_str())).await;
+    let actors = Actors::load(&s.accounts, log.items.iter().map(|a| a.entry.actor.as_str()))
+        .await
+        .with_clients(log.items.iter().map(|a| a.entry.actor.as_str()), |id| {
+            crate::oidc::bearer::client_name(&s, id)
+        });
     let (l_when, l_who, l_what, l_why, l_out) = (
         lang.t("Thời gian", "When"),
         lang.t("Người truy cập", "Who"),

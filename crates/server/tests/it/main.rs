@@ -14,6 +14,8 @@ mod eid;
 mod export;
 mod limits;
 mod officers;
+mod oidc;
+mod oidc_flow;
 mod openapi;
 mod pages;
 mod phone;

@@ -333,6 +333,19 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         }
     };
     check("the registration answer".into(), &registered);
+    // OAuth clients, for `/clients` and the provider's login page.
+    for reg in
+        [crate::oidc::portal("cong-dvc", "https://dvc.example.vn/cb"), crate::oidc::partner("bv-bachmai")]
+    {
+        crate::oidc::add_client(app, reg).await;
+    }
+    let authorize = "/oauth/authorize?response_type=code&client_id=cong-dvc&redirect_uri=https%3A%2F%2Fdvc.example.vn%2Fcb\
+        &scope=openid%20profile&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    for lang in ["vi", "en"] {
+        let r = app.client().get(format!("{}{authorize}&lang={lang}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        check(format!("the OIDC login page ({lang})"), &r.text().await.unwrap());
+    }
     for lang in ["vi", "en"] {
         for path in &officer_pages {
             let url = format!("{}{}", app.base, with_lang(path, lang));
@@ -351,6 +364,7 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         let admin = app.token("admin").await;
         for path in [
             "/officers".to_string(),
+            "/clients".to_string(),
             format!("/citizens/{}/address", app.citizen_a.personal_id),
             "/citizens/new-birth".into(),
         ] {

@@ -21,6 +21,7 @@ mod eid;
 mod family;
 mod import;
 mod officers;
+mod oidc;
 mod quality;
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};

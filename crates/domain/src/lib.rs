@@ -16,6 +16,7 @@ pub mod personal_id;
 pub mod search_text;
 pub mod text;
 pub mod units;
+pub mod verify;
 
 pub use citizen::{Address, Citizen, LifeStatus, Sex};
 pub use date::PartialDate;

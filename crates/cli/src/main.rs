@@ -8,6 +8,7 @@ mod import;
 mod matching_cmd;
 mod nats_checkpoints;
 mod officer_cmd;
+mod partner_cmd;
 mod registry_dedup;
 mod rejects;
 mod serve;
@@ -75,6 +76,11 @@ enum Command {
     Officer {
         #[command(subcommand)]
         what: officer_cmd::OfficerCmd,
+    },
+    /// Partner systems' entitlements (verification, card look-up).
+    Partner {
+        #[command(subcommand)]
+        what: partner_cmd::PartnerCmd,
     },
     /// Personal ID tools.
     Id {
@@ -272,6 +278,7 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             registry_dedup::run(&args, &url).await
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
+        Command::Partner { what } => partner_cmd::run(what, file.database_url.clone()).await,
         Command::Gen { .. }
         | Command::Id { .. }
         | Command::Dedup(_)

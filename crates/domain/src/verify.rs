@@ -368,7 +368,7 @@ mod tests {
         assert_eq!(v.sex, FieldResult::MISMATCH);
         assert_eq!(v.overall, Overall::Mismatch);
         let elsewhere = Claim {
-            address: Some(AddressClaim { unit: "2025:00007".parse().unwrap(), detail: None }),
+            address: Some(AddressClaim { unit: "2025:00008".parse().unwrap(), detail: None }),
             ..claim
         };
         assert_eq!(verify(&elsewhere, &r).address, FieldResult::MISMATCH);

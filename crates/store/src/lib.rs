@@ -23,6 +23,7 @@ mod import;
 mod migrate;
 pub mod model;
 pub mod officer_admin;
+pub mod partners;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod quality;

@@ -75,6 +75,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "eid_claims",
         sql: include_str!("../../migrations/postgres/0013_eid_claims.sql"),
     },
+    Migration {
+        version: 15,
+        name: "partners",
+        sql: include_str!("../../migrations/postgres/0015_partners.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -76,6 +76,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "eid_claims",
         sql: include_str!("../../migrations/sqlite/0013_eid_claims.sql"),
     },
+    Migration {
+        version: 15,
+        name: "partners",
+        sql: include_str!("../../migrations/sqlite/0015_partners.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -62,6 +62,8 @@ pub async fn citizen_page(
             .chain(history.iter().map(|v| v.changed_by.as_str()))
             .chain(accesses.iter().map(|a| a.entry.actor.as_str())),
     )
+    .await
+    .with_partners(&s.registry, accesses.iter().map(|a| a.entry.actor.as_str()))
     .await;
     let body = layout(
         lang,

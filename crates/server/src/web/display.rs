@@ -203,6 +203,12 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("officer.create", "Tạo tài khoản cán bộ", "Created an officer account"),
     ("officer.update", "Sửa tài khoản cán bộ", "Changed an officer account"),
     ("officer.password_reset", "Đặt lại mật khẩu cán bộ", "Reset an officer's password"),
+    ("partner.verify", "Đối tác xác thực thông tin", "A partner verified your data"),
+    ("partner.verify_batch", "Đối tác xác thực thông tin theo lô", "A partner verified data in a batch"),
+    ("partner.card_lookup", "Đối tác tra cứu thông tin thẻ", "A partner looked up your card data"),
+    ("partner.entitle", "Cấp quyền cho đối tác", "Set a partner's entitlements"),
+    ("partner.suspend", "Tạm dừng đối tác", "Suspended a partner"),
+    ("partner.resume", "Cho đối tác hoạt động lại", "Resumed a partner"),
 ];
 
 /// An audit action in words.
@@ -256,6 +262,8 @@ const SYSTEM_JOBS: &[(&str, &str, &str)] = &[
 #[derive(Default)]
 pub struct Actors {
     officers: HashMap<String, (String, Scope)>,
+    /// Partner systems by client id: their names.
+    partners: HashMap<String, String>,
 }
 
 impl Actors {
@@ -283,6 +291,24 @@ impl Actors {
         }
     }
 
+    /// Adds the names of the partner systems among `actors` (`partner:<client_id>`).
+    pub async fn with_partners<'a>(
+        mut self,
+        registry: &dancu_store::registry::Registry,
+        actors: impl IntoIterator<Item = &'a str>,
+    ) -> Actors {
+        let mut ids: Vec<String> =
+            actors.into_iter().filter_map(|a| a.strip_prefix("partner:")).map(str::to_string).collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            if let Ok(Some(p)) = registry.partner(&id).await {
+                self.partners.insert(id, p.name);
+            }
+        }
+        self
+    }
+
     /// An officer's own name and unit, for a document's signature block and issuer.
     pub fn officer(&self, actor: &str) -> Option<(&str, &Scope)> {
         let (name, scope) = self.officers.get(actor.strip_prefix("officer:")?)?;
@@ -298,6 +324,10 @@ impl Actors {
         }
         if let Some(id) = actor.strip_prefix("citizen:") {
             return format!("{} {id}", lang.t("Công dân", "Citizen"));
+        }
+        if let Some(id) = actor.strip_prefix("partner:") {
+            let name = self.partners.get(id).map_or(id, String::as_str);
+            return format!("{}: {name}", lang.t("Cơ quan đối tác", "Partner agency"));
         }
         if let Some(job) = actor.strip_prefix("system:") {
             let what = lookup(lang, SYSTEM_JOBS, job).unwrap_or(lang.t("tác vụ tự động", "automatic job"));

@@ -419,7 +419,10 @@ pub async fn access(
         Err(e) => return portal_error(lang, e.into()),
     };
     let own = dancu_store::registry::citizen_actor(&who.personal_id);
-    let actors = Actors::load(&s.accounts, log.items.iter().map(|a| a.entry.actor.as_str())).await;
+    let actors = Actors::load(&s.accounts, log.items.iter().map(|a| a.entry.actor.as_str()))
+        .await
+        .with_partners(&s.registry, log.items.iter().map(|a| a.entry.actor.as_str()))
+        .await;
     let (l_when, l_who, l_what, l_why, l_out) = (
         lang.t("Thời gian", "When"),
         lang.t("Người truy cập", "Who"),

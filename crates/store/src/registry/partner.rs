@@ -43,7 +43,7 @@ pub struct CardLookup {
 /// The most records one batch may hold.
 pub const MAX_BATCH: usize = 10_000;
 
-fn forbidden(field: &str, rule: &str, vi: &str, en: &str) -> RegistryError {
+fn forbidden(field: &str, rule: &'static str, vi: &str, en: &str) -> RegistryError {
     RegistryError::Forbidden(Violation::new(field, rule, vi, en))
 }
 

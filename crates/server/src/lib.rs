@@ -113,6 +113,8 @@ pub struct Inner {
     pub revocation: revocation::Revocation,
     /// Seals TOTP secrets, keys reset codes.
     pub secrets: secrets::Secrets,
+    /// Partner systems: cached entitlements, rate limits, call counts.
+    pub partners: api::partner::PartnerRuntime,
 }
 
 /// Shared application state (cheap to clone).
@@ -142,6 +144,7 @@ impl AppState {
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
+            partners: Default::default(),
             config,
         }))
     }

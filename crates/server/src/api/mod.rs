@@ -13,6 +13,7 @@ pub mod citizens;
 pub mod dedup;
 pub mod eid;
 pub mod households;
+pub mod partner;
 pub mod tools;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -64,7 +65,11 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(tools::allocate_id))
         .routes(routes!(tools::explain_id))
         .routes(routes!(tools::unit))
-        .routes(routes!(tools::verify_audit));
+        .routes(routes!(tools::verify_audit))
+        .routes(routes!(partner::verify))
+        .routes(routes!(partner::verify_batch))
+        .routes(routes!(partner::card_lookup))
+        .routes(routes!(partner::stats));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

@@ -636,3 +636,53 @@ mod tests {
         assert!(!unit(Lang::Vi, &legacy).contains("legacy"));
     }
 }
+
+// ---- partners ----
+
+const PARTNER_OPERATIONS: &[(&str, &str, &str)] = &[
+    ("verify", "Xác thực thông tin", "Verification"),
+    ("card_lookup", "Tra cứu thẻ (bệnh viện)", "Card look-up (hospitals)"),
+    ("residence_check", "Kiểm tra nơi cư trú", "Residence check"),
+    ("feed", "Nhận dữ liệu thay đổi", "Change feed"),
+];
+
+/// A partner operation in words.
+pub fn partner_operation(lang: Lang, code: &str) -> &'static str {
+    lookup(lang, PARTNER_OPERATIONS, code).unwrap_or(lang.t("Nghiệp vụ khác", "Other operation"))
+}
+
+const CARD_FIELDS: &[(&str, &str, &str)] = &[
+    ("full_name", "Họ và tên", "Full name"),
+    ("date_of_birth", "Ngày sinh", "Date of birth"),
+    ("sex", "Giới tính", "Sex"),
+    ("life_status", "Tình trạng (còn sống / đã mất)", "Life status"),
+    ("card_number", "Số thẻ căn cước", "ID card number"),
+    ("card_expiry", "Hạn thẻ căn cước", "ID card expiry"),
+    ("permanent_address", "Nơi thường trú", "Permanent residence"),
+    ("health_insurance_number", "Số thẻ bảo hiểm y tế", "Health-insurance card number"),
+    ("social_insurance_number", "Số sổ bảo hiểm xã hội", "Social-insurance number"),
+];
+
+/// A card look-up field in words.
+pub fn card_field(lang: Lang, code: &str) -> &'static str {
+    lookup(lang, CARD_FIELDS, code).unwrap_or(lang.t("Trường khác", "Other field"))
+}
+
+const PARTNER_OUTCOMES: &[(&str, &str, &str)] = &[
+    ("match", "Khớp", "Matched"),
+    ("mismatch", "Không khớp", "Did not match"),
+    ("id_only", "Có số định danh (không gửi trường nào)", "ID exists (no fields sent)"),
+    ("not_found", "Không tìm thấy", "Not found"),
+    ("found", "Tìm thấy", "Found"),
+    ("partner_unknown", "Từ chối: chưa đăng ký đối tác", "Refused: not a registered partner"),
+    ("partner_suspended", "Từ chối: đối tác bị tạm dừng", "Refused: partner suspended"),
+    ("partner_not_entitled", "Từ chối: chưa được cấp quyền", "Refused: not entitled"),
+    ("rate_limited", "Từ chối: vượt giới hạn tốc độ", "Refused: over the rate limit"),
+    ("validation_failed", "Từ chối: dữ liệu gửi không hợp lệ", "Refused: invalid request"),
+    ("batch_too_large", "Từ chối: lô quá lớn", "Refused: batch too large"),
+];
+
+/// The outcome of a partner call in words.
+pub fn partner_outcome(lang: Lang, code: &str) -> &'static str {
+    lookup(lang, PARTNER_OUTCOMES, code).unwrap_or(lang.t("Kết quả khác", "Other outcome"))
+}

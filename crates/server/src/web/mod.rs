@@ -14,6 +14,7 @@ mod history;
 mod household;
 mod login;
 mod officers;
+mod partners;
 mod portal;
 mod qr;
 mod quality;
@@ -73,6 +74,8 @@ pub fn routes() -> Router<AppState> {
         .route("/officers", get(officers::list_page).post(officers::create_submit))
         .route("/officers/{id}", axum::routing::post(officers::change_submit))
         .route("/officers/{id}/password", axum::routing::post(officers::password_submit))
+        .route("/partners", get(partners::list_page).post(partners::entitle_submit))
+        .route("/partners/{client_id}/state", axum::routing::post(partners::state_submit))
         .route("/portal", get(portal::home))
         .route("/portal/login", axum::routing::post(portal::login))
         .route("/portal/logout", axum::routing::post(portal::logout))
@@ -205,6 +208,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             @if u.role == dancu_store::Role::Admin {
                                 a data-testid="nav-officers" href="/officers" { (lang.t("Cán bộ", "Officers")) }
                             }
+                            a data-testid="nav-partners" href="/partners" { (lang.t("Đối tác", "Partners")) }
                             span.user data-testid="current-user" { (u.username) " · " (display::scope(lang, &u.scope)) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

@@ -45,6 +45,10 @@ pub struct FileConfig {
     pub login_global_window_secs: Option<u64>,
     /// Serve the look-up benchmark's constant endpoint (`bench/lookup.sh`); never in production.
     pub bench_endpoint: Option<bool>,
+    /// The OpenID Connect issuer (public base URL); default `http://<listen>`.
+    pub oidc_issuer: Option<String>,
+    /// Directory of the OIDC signing keys; default `oidc-keys` next to the database.
+    pub oidc_key_dir: Option<String>,
 }
 
 impl FileConfig {
@@ -195,6 +199,14 @@ pub struct ServeArgs {
     /// ranges (default: none; the socket's peer is the client).
     #[arg(long, env = "DANCU_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// The OpenID Connect issuer: the public base URL relying parties reach this server at
+    /// (default `http://<listen>`).
+    #[arg(long, env = "DANCU_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Directory of the OIDC signing keys and the pairwise-subject secret (created 0700 with a
+    /// first key if missing; default `oidc-keys` next to the database).
+    #[arg(long, env = "DANCU_OIDC_KEY_DIR")]
+    pub oidc_key_dir: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,9 +284,22 @@ impl ServeArgs {
                 &f.unwrap_or_else(|| path_for(&database_url, "metrics.token")),
             ))?),
         };
+        let issuer =
+            self.oidc_issuer.or(file.oidc_issuer.clone()).unwrap_or_else(|| format!("http://{listen}"));
+        server.oidc.issuer = issuer.trim_end_matches('/').to_string();
+        let key_dir =
+            self.oidc_key_dir.or(file.oidc_key_dir.clone()).unwrap_or_else(|| oidc_key_dir(&database_url));
+        server.oidc.keys = std::sync::Arc::new(
+            dancu_server::oidc::keys::KeySet::open_dir(Path::new(&key_dir)).context("OIDC signing keys")?,
+        );
         let audit_checkpoint_every = Duration::from_secs(file.audit_checkpoint_secs.unwrap_or(10).max(1));
         Ok(ServeSettings { database_url, audit_checkpoint_every, listen, metrics_listen, server })
     }
+}
+
+/// The default OIDC key directory of a database.
+pub fn oidc_key_dir(url: &str) -> String {
+    path_for(url, "oidc-keys")
 }
 
 /// `name` next to the SQLite file, or `dancu-<name>` in the working directory for
@@ -365,6 +390,8 @@ mod tests {
             metrics_token_file: None,
             bench_endpoint: None,
             trusted_proxies: None,
+            oidc_issuer: None,
+            oidc_key_dir: None,
         };
         let s = args.clone().resolve(&FileConfig::default()).unwrap();
         for name in ["token.secret", "secrets.key", "metrics.token"] {
@@ -376,6 +403,13 @@ mod tests {
         let again = args.clone().resolve(&FileConfig::default()).unwrap();
         assert_eq!(s.server.token_secret, again.server.token_secret);
         assert_eq!(s.server.metrics_token, again.server.metrics_token);
+        // The OIDC key directory: private, with its key and pairwise secret, reused.
+        let keys = dir.path().join("d/oidc-keys");
+        assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(std::fs::metadata(keys.join("pairwise.key")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(s.server.oidc.keys.current_kid(), again.server.oidc.keys.current_kid());
+        assert_eq!(s.server.oidc.keys.pairwise_secret(), again.server.oidc.keys.pairwise_secret());
+        assert_eq!(s.server.oidc.issuer, "http://127.0.0.1:8080");
         let (a, b) = (s.server.secret_keys, again.server.secret_keys);
         let id: dancu_domain::PersonalId = "001085001234".parse().unwrap();
         let sealed =
@@ -413,6 +447,8 @@ mod tests {
             metrics_token_file: None,
             bench_endpoint: None,
             trusted_proxies: None,
+            oidc_issuer: None,
+            oidc_key_dir: None,
         };
         let s = args.clone().resolve(&file).unwrap().server;
         assert_eq!(s.trusted_proxies, "10.0.0.0/8".parse().unwrap());

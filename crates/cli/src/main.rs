@@ -1,5 +1,6 @@
 //! The `dancu` command: serve, demo, migrate, gen, import, officer, id.
 
+mod client_cmd;
 mod config;
 mod demo;
 mod demo_seed;
@@ -77,10 +78,22 @@ enum Command {
         #[command(subcommand)]
         what: officer_cmd::OfficerCmd,
     },
+<<<<<<< HEAD
     /// Partner systems' entitlements (verification, card look-up).
     Partner {
         #[command(subcommand)]
         what: partner_cmd::PartnerCmd,
+=======
+    /// OAuth clients: relying parties (portals) and partners (agency systems).
+    Client {
+        #[command(subcommand)]
+        what: client_cmd::ClientCmd,
+    },
+    /// The OpenID Connect provider's keys.
+    Oidc {
+        #[command(subcommand)]
+        what: client_cmd::OidcCmd,
+>>>>>>> oidc
     },
     /// Personal ID tools.
     Id {
@@ -278,7 +291,12 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             registry_dedup::run(&args, &url).await
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
+<<<<<<< HEAD
         Command::Partner { what } => partner_cmd::run(what, file.database_url.clone()).await,
+=======
+        Command::Client { what } => client_cmd::run(what, file.database_url.clone()).await,
+        Command::Oidc { what } => client_cmd::run_oidc(what, &file),
+>>>>>>> oidc
         Command::Gen { .. }
         | Command::Id { .. }
         | Command::Dedup(_)

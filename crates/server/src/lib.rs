@@ -8,6 +8,7 @@ pub mod auth;
 pub mod citizen_auth;
 pub mod error;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod revocation;
 pub mod secrets;
@@ -67,6 +68,8 @@ pub struct ServerConfig {
     /// Serve `GET /api/v1/bench/constant`, the look-up benchmark's constant baseline. Off
     /// unless a benchmark asks for it: production answers 404 there.
     pub bench_endpoint: bool,
+    /// The OpenID Connect provider and client credentials (issuer, keys, lifetimes).
+    pub oidc: oidc::OidcConfig,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             revocation_refresh: Duration::from_secs(2),
             secret_keys: secrets::SecretKeys::random(),
             bench_endpoint: false,
+            oidc: Default::default(),
         }
     }
 }
@@ -113,8 +117,13 @@ pub struct Inner {
     pub revocation: revocation::Revocation,
     /// Seals TOTP secrets, keys reset codes.
     pub secrets: secrets::Secrets,
+<<<<<<< HEAD
     /// Partner systems: cached entitlements, rate limits, call counts.
     pub partners: api::partner::PartnerRuntime,
+=======
+    /// OAuth clients cache, refusal counts (the provider's run-time state).
+    pub oidc: oidc::Oidc,
+>>>>>>> oidc
 }
 
 /// Shared application state (cheap to clone).
@@ -144,7 +153,11 @@ impl AppState {
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
+<<<<<<< HEAD
             partners: Default::default(),
+=======
+            oidc: Default::default(),
+>>>>>>> oidc
             config,
         }))
     }
@@ -161,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(move || async move { doc.serve() }))
         .merge(api)
         .merge(web::routes())
+        .merge(oidc::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::client::layer))
@@ -214,6 +228,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let gauges = tokio::spawn(metrics::refresh_gauges(state.clone(), state.config.metrics_refresh));
     let epochs = tokio::spawn(revocation::refresh_task(state.clone(), state.config.revocation_refresh));
+    let oidc = tokio::spawn(oidc::refresh_task(state.clone(), state.config.oidc.reload));
     let reseal_state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = secrets::reseal_totp_secrets(&reseal_state).await {
@@ -225,6 +240,7 @@ pub async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     gauges.abort();
     epochs.abort();
+    oidc.abort();
     served
 }
 

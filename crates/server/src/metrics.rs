@@ -193,7 +193,8 @@ pub async fn serve_text(State(s): State<AppState>, headers: axum::http::HeaderMa
 /// The exposition body.
 pub fn text(s: &AppState) -> Response {
     use axum::response::IntoResponse;
-    let body = s.metrics.render(&[]);
+    let mut body = s.metrics.render(&[]);
+    body.push_str(&s.oidc.refusals.render());
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

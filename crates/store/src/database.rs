@@ -79,6 +79,12 @@ impl Database {
         p.write_now(self.store.as_ref()).await
     }
 
+    /// The OpenID Connect provider's door: clients, codes, token families, consents and its
+    /// login sessions (no personal data).
+    pub fn oidc(&self) -> crate::oidc::OidcStore {
+        crate::oidc::OidcStore { store: self.store.clone() }
+    }
+
     /// The authentication door.
     pub fn accounts(&self) -> Accounts {
         Accounts { store: self.store.clone() }

@@ -14,6 +14,7 @@ mod eid;
 mod export;
 mod limits;
 mod officers;
+mod oidc;
 mod openapi;
 mod pages;
 mod phone;

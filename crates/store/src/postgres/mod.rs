@@ -75,6 +75,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "eid_claims",
         sql: include_str!("../../migrations/postgres/0013_eid_claims.sql"),
     },
+    Migration { version: 14, name: "oidc", sql: include_str!("../../migrations/postgres/0014_oidc.sql") },
     Migration {
         version: 15,
         name: "partners",

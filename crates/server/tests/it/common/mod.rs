@@ -219,11 +219,16 @@ impl TestApp {
         store.create_citizen(&citizen_a, &change).await.unwrap();
         store.create_citizen(&citizen_b, &change).await.unwrap();
 
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // The OIDC issuer is the test server's own address unless the test chose one.
+        let mut config = config;
+        if config.oidc.issuer == dancu_server::oidc::DEFAULT_ISSUER {
+            config.oidc.issuer = format!("http://localhost:{port}");
+        }
         // The same sequence as `dancu serve`: audit check, writer, registry, router.
         let app = dancu_server::Application::build(db, config, audit).await.unwrap();
         let app_state = app.state().clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
         let server = tokio::spawn(async move {
             app.serve(listener, None, std::future::pending()).await.unwrap();
         });

@@ -78,12 +78,11 @@ enum Command {
         #[command(subcommand)]
         what: officer_cmd::OfficerCmd,
     },
-<<<<<<< HEAD
     /// Partner systems' entitlements (verification, card look-up).
     Partner {
         #[command(subcommand)]
         what: partner_cmd::PartnerCmd,
-=======
+    },
     /// OAuth clients: relying parties (portals) and partners (agency systems).
     Client {
         #[command(subcommand)]
@@ -93,7 +92,6 @@ enum Command {
     Oidc {
         #[command(subcommand)]
         what: client_cmd::OidcCmd,
->>>>>>> oidc
     },
     /// Personal ID tools.
     Id {
@@ -291,12 +289,9 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             registry_dedup::run(&args, &url).await
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
-<<<<<<< HEAD
         Command::Partner { what } => partner_cmd::run(what, file.database_url.clone()).await,
-=======
         Command::Client { what } => client_cmd::run(what, file.database_url.clone()).await,
         Command::Oidc { what } => client_cmd::run_oidc(what, &file),
->>>>>>> oidc
         Command::Gen { .. }
         | Command::Id { .. }
         | Command::Dedup(_)

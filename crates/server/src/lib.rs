@@ -117,13 +117,10 @@ pub struct Inner {
     pub revocation: revocation::Revocation,
     /// Seals TOTP secrets, keys reset codes.
     pub secrets: secrets::Secrets,
-<<<<<<< HEAD
     /// Partner systems: cached entitlements, rate limits, call counts.
     pub partners: api::partner::PartnerRuntime,
-=======
     /// OAuth clients cache, refusal counts (the provider's run-time state).
     pub oidc: oidc::Oidc,
->>>>>>> oidc
 }
 
 /// Shared application state (cheap to clone).
@@ -153,11 +150,8 @@ impl AppState {
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
-<<<<<<< HEAD
             partners: Default::default(),
-=======
             oidc: Default::default(),
->>>>>>> oidc
             config,
         }))
     }

@@ -23,11 +23,8 @@ mod import;
 mod migrate;
 pub mod model;
 pub mod officer_admin;
-<<<<<<< HEAD
 pub mod partners;
-=======
 pub mod oidc;
->>>>>>> oidc
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod quality;

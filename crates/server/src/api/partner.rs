@@ -4,7 +4,7 @@
 //! card's linked documents from a scanned QR payload (`/api/v1/partner/card-lookup`).
 //! Every call states a purpose, is rate-limited per partner (a token bucket in memory,
 //! `429` with `Retry-After`) and goes through the registry's audited path. Refusals have
-//! stable codes (`partner_unknown`, `partner_suspended`, `partner_not_entitled`,
+//! stable codes (`insufficient_scope`, `partner_unknown`, `partner_suspended`, `partner_not_entitled`,
 //! `rate_limited`, `batch_too_large`, `validation_failed`) and are audited. Calls are counted
 //! per partner, operation, purpose and outcome in memory and added to the database every
 //! few seconds (`/api/v1/partners/stats`, the `/partners` page).
@@ -145,7 +145,8 @@ pub async fn flush_counts(s: &AppState) {
     }
 }
 
-const OUTCOMES: [&str; 12] = [
+const OUTCOMES: [&str; 13] = [
+    "insufficient_scope",
     "match",
     "mismatch",
     "id_only",
@@ -203,6 +204,20 @@ async fn admit(s: &AppState, token: &ClientToken, op: Operation, raw_purpose: Op
             return Err(ApiError::invalid(vec![v]).into_response());
         }
     };
+    let scope = match op {
+        Operation::CardLookup => "partner:card",
+        _ => "partner:verify",
+    };
+    if !token.has_scope(scope) {
+        refuse(s, client_id, op, &purpose, "insufficient_scope").await;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("Mã truy cập thiếu phạm vi {scope}"),
+            format!("the access token lacks the scope {scope}"),
+        )
+        .into_response());
+    }
     let partner = match partner_of(s, client_id).await {
         Ok(Some(p)) => p,
         Ok(None) => {

@@ -674,6 +674,7 @@ const PARTNER_OUTCOMES: &[(&str, &str, &str)] = &[
     ("id_only", "Có số định danh (không gửi trường nào)", "ID exists (no fields sent)"),
     ("not_found", "Không tìm thấy", "Not found"),
     ("found", "Tìm thấy", "Found"),
+    ("insufficient_scope", "Từ chối: mã truy cập thiếu phạm vi", "Refused: token scope missing"),
     ("partner_unknown", "Từ chối: chưa đăng ký đối tác", "Refused: not a registered partner"),
     ("partner_suspended", "Từ chối: đối tác bị tạm dừng", "Refused: partner suspended"),
     ("partner_not_entitled", "Từ chối: chưa được cấp quyền", "Refused: not entitled"),

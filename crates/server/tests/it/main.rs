@@ -15,6 +15,7 @@ mod export;
 mod limits;
 mod officers;
 mod oidc;
+mod partner;
 mod openapi;
 mod pages;
 mod phone;

@@ -347,7 +347,15 @@ async fn refusals_have_codes_and_are_audited(backend: &'static str) {
     let refused = |who: &'static str| async move {
         audit(app, AuditFilter { actor: Some(format!("partner:{who}")), ..Default::default() }).await
     };
-    let log = refused("ins").await;
+    // Refusals decided before the registry are queued, not waited for: give them a moment.
+    let mut log = refused("ins").await;
+    for _ in 0..50 {
+        if log.iter().any(|e| e.subject == "refused:rate_limited") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        log = refused("ins").await;
+    }
     for rule in ["refused:validation_failed", "refused:rate_limited"] {
         assert!(log.iter().any(|e| e.subject == rule && e.outcome == "refused"), "{rule}: {log:?}");
     }

@@ -244,7 +244,12 @@ pub async fn verify_rows(store: &dyn Store, ids: &[PersonalId]) -> Result<Vec<Ve
         let mut params: Vec<Val> = chunk.iter().map(|id| Val::Text(id.to_string())).collect();
         params.resize(n, Val::Text(chunk[0].to_string()));
         let sql = in_sql(VERIFY_COLUMNS, n);
-        for r in store.exec().query(&sql, params).await? {
+        let found = if n == 1 {
+            store.exec().query_point(&sql, params).await?
+        } else {
+            store.exec().query(&sql, params).await?
+        };
+        for r in found {
             out.push(VerifyRow {
                 personal_id: rows::parse_pid(&r.text(0)?)?,
                 full_name: r.text(1)?,

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -44,7 +44,7 @@ const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Partners' state in memory: cached entitlements, rate-limit buckets and call counts.
 #[derive(Default)]
 pub struct PartnerRuntime {
-    cache: Mutex<HashMap<String, (Instant, Option<Partner>)>>,
+    cache: Mutex<HashMap<String, (Instant, Option<Arc<Partner>>)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     counts: Mutex<HashMap<CountKey, u64>>,
     last_flush: Mutex<Option<Instant>>,
@@ -182,20 +182,25 @@ fn count(s: &AppState, client_id: &str, op: Operation, purpose: &str, outcomes: 
 }
 
 /// A partner's entitlements, from the cache or the database.
-async fn partner_of(s: &AppState, client_id: &str) -> Result<Option<Partner>, ApiError> {
+async fn partner_of(s: &AppState, client_id: &str) -> Result<Option<Arc<Partner>>, ApiError> {
     if let Some((at, p)) = s.partners.cache.lock().unwrap_or_else(|e| e.into_inner()).get(client_id) {
         if at.elapsed() < CACHE_TTL {
             return Ok(p.clone());
         }
     }
-    let p = s.registry.partner(client_id).await?;
+    let p = s.registry.partner(client_id).await?.map(Arc::new);
     s.partners.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(client_id.into(), (Instant::now(), p.clone()));
     Ok(p)
 }
 
 /// What every call checks before it reads anything: a stated purpose, a known partner and
 /// its rate limit. Each refusal is audited and counted.
-async fn admit(s: &AppState, token: &ClientToken, op: Operation, raw_purpose: Option<&str>) -> Result<(Partner, String), Response> {
+async fn admit(
+    s: &AppState,
+    token: &ClientToken,
+    op: Operation,
+    raw_purpose: Option<&str>,
+) -> Result<(Arc<Partner>, String), Response> {
     let client_id = token.client_id.as_str();
     let purpose = match check_purpose(raw_purpose) {
         Ok(p) => p,

@@ -63,7 +63,11 @@ fn admin_job() -> Access {
 }
 
 /// A comma-separated list, each item parsed (empty items skipped).
-fn list<T>(s: &str, flag: &str, parse: impl Fn(&str) -> Result<T, dancu_domain::Violation>) -> Result<Vec<T>> {
+fn list<T>(
+    s: &str,
+    flag: &str,
+    parse: impl Fn(&str) -> Result<T, dancu_domain::Violation>,
+) -> Result<Vec<T>> {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
@@ -143,10 +147,10 @@ fn describe(e: dancu_store::registry::RegistryError) -> anyhow::Error {
     match e {
         RegistryError::NotFound => anyhow::anyhow!("no such partner"),
         RegistryError::Store(dancu_store::StoreError::Invalid(vs)) => {
-            let lines: Vec<String> = vs.iter().map(|v| format!("{}: {} ({})", v.field, v.message_en, v.rule)).collect();
+            let lines: Vec<String> =
+                vs.iter().map(|v| format!("{}: {} ({})", v.field, v.message_en, v.rule)).collect();
             anyhow::anyhow!(lines.join("; "))
         }
         other => anyhow::Error::new(other).context("partner change refused"),
     }
 }
-

@@ -323,7 +323,11 @@ mod tests {
             let bytes = legacy::encode_with(enc, name).unwrap();
             let garbled = legacy::decode_cp1252(&bytes);
             assert_ne!(garbled, name);
-            assert_eq!(compare_name(&garbled, name, NameMode::Tolerant), Some(MatchMode::LegacyRepair), "{enc:?}");
+            assert_eq!(
+                compare_name(&garbled, name, NameMode::Tolerant),
+                Some(MatchMode::LegacyRepair),
+                "{enc:?}"
+            );
             assert_eq!(compare_name(&garbled, name, NameMode::Exact), None);
             assert_eq!(compare_name(&garbled, "Trần Văn Hùng", NameMode::Tolerant), None);
         }
@@ -355,7 +359,10 @@ mod tests {
             name_mode: NameMode::Tolerant,
             birth_date: Some("1985".parse().unwrap()),
             sex: Some(Sex::Female),
-            address: Some(AddressClaim { unit: "2025:00004".parse().unwrap(), detail: Some("12 hang bac".into()) }),
+            address: Some(AddressClaim {
+                unit: "2025:00004".parse().unwrap(),
+                detail: Some("12 hang bac".into()),
+            }),
         };
         let v = verify(&claim, &r);
         assert_eq!(v.overall, Overall::Match);

@@ -23,10 +23,10 @@ mod import;
 mod migrate;
 pub mod model;
 pub mod officer_admin;
-pub mod partners;
 pub mod oidc;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod partners;
 pub mod quality;
 pub mod registry;
 mod rows;

@@ -198,13 +198,21 @@ pub async fn get_partner(store: &dyn Store, client_id: &str) -> Result<Option<Pa
 }
 
 pub async fn list_partners(store: &dyn Store) -> Result<Vec<Partner>> {
-    let rows =
-        store.exec().query(&format!("SELECT {PARTNER_COLUMNS} FROM partners ORDER BY client_id"), vec![]).await?;
+    let rows = store
+        .exec()
+        .query(&format!("SELECT {PARTNER_COLUMNS} FROM partners ORDER BY client_id"), vec![])
+        .await?;
     rows.iter().map(partner_row).collect()
 }
 
 /// Suspends or resumes a partner; `NotFound` if there is none.
-pub async fn set_suspended(store: &dyn Store, client_id: &str, suspended: bool, by: &str, at: Timestamp) -> Result<()> {
+pub async fn set_suspended(
+    store: &dyn Store,
+    client_id: &str,
+    suspended: bool,
+    by: &str,
+    at: Timestamp,
+) -> Result<()> {
     let stmt = Stmt::new(
         "UPDATE partners SET state = $2, updated_by = $3, updated_at = $4 WHERE client_id = $1",
         vec![
@@ -265,7 +273,8 @@ pub async fn verify_rows(store: &dyn Store, ids: &[PersonalId]) -> Result<Vec<Ve
     Ok(out)
 }
 
-const VERIFY_COLUMNS: &str = "personal_id, full_name, birth_date, sex, status, scope_province, scope_commune, \
+const VERIFY_COLUMNS: &str =
+    "personal_id, full_name, birth_date, sex, status, scope_province, scope_commune, \
      permanent_unit, temporary_unit, current_unit";
 
 /// `SELECT columns FROM citizens WHERE personal_id IN ($1, …, $n)`.

@@ -20,7 +20,9 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use dancu_domain::verify::{AddressClaim, Claim, FieldOutcome, FieldResult, MatchMode, NameMode, Overall, Verdict};
+use dancu_domain::verify::{
+    AddressClaim, Claim, FieldOutcome, FieldResult, MatchMode, NameMode, Overall, Verdict,
+};
 use dancu_domain::{PartialDate, PersonalId, Sex, Violation};
 use dancu_store::partners::{CallCount, Operation, Partner};
 use dancu_store::registry::{CardLookup, RegistryError, VerifyAnswer, VerifyItem, MAX_BATCH};
@@ -44,12 +46,15 @@ const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// Partners' state in memory: cached entitlements, rate-limit buckets and call counts.
 #[derive(Default)]
 pub struct PartnerRuntime {
-    cache: Mutex<HashMap<String, (Instant, Option<Arc<Partner>>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     counts: Mutex<HashMap<CountKey, u64>>,
     last_flush: Mutex<Option<Instant>>,
     flushing: AtomicBool,
 }
+
+/// A partner's entitlements (or their absence) and when they were read.
+type Cached = (Instant, Option<Arc<Partner>>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CountKey {
@@ -166,7 +171,7 @@ fn count(s: &AppState, client_id: &str, op: Operation, purpose: &str, outcomes: 
     s.partners.add(client_id, op.code(), purpose, outcomes);
     let due = {
         let mut last = s.partners.last_flush.lock().unwrap_or_else(|e| e.into_inner());
-        let due = last.map_or(true, |t| t.elapsed() >= FLUSH_EVERY);
+        let due = last.is_none_or(|t| t.elapsed() >= FLUSH_EVERY);
         if due {
             *last = Some(Instant::now());
         }
@@ -189,7 +194,11 @@ async fn partner_of(s: &AppState, client_id: &str) -> Result<Option<Arc<Partner>
         }
     }
     let p = s.registry.partner(client_id).await?.map(Arc::new);
-    s.partners.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(client_id.into(), (Instant::now(), p.clone()));
+    s.partners
+        .cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(client_id.into(), (Instant::now(), p.clone()));
     Ok(p)
 }
 
@@ -242,10 +251,18 @@ async fn admit(
         let e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("Vượt giới hạn {} yêu cầu/giây của đối tác; thử lại sau {wait} giây", partner.rate_per_sec),
-            format!("over the partner's limit of {} requests per second; retry in {wait} s", partner.rate_per_sec),
+            format!(
+                "Vượt giới hạn {} yêu cầu/giây của đối tác; thử lại sau {wait} giây",
+                partner.rate_per_sec
+            ),
+            format!(
+                "over the partner's limit of {} requests per second; retry in {wait} s",
+                partner.rate_per_sec
+            ),
         );
-        return Err((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, wait.to_string())], e).into_response());
+        return Err(
+            (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, wait.to_string())], e).into_response()
+        );
     }
     Ok((partner, purpose))
 }
@@ -281,9 +298,7 @@ fn registry_refusal(s: &AppState, p: &Partner, op: Operation, purpose: &str, e: 
 /// A purpose is required: 3 to 200 characters, no control or invisible characters.
 pub fn check_purpose(raw: Option<&str>) -> Result<String, Violation> {
     let raw = raw.unwrap_or("");
-    if let Err(v) = dancu_domain::text::check_no_hidden_chars("purpose", raw) {
-        return Err(v);
-    }
+    dancu_domain::text::check_no_hidden_chars("purpose", raw)?;
     let p = dancu_domain::nfc(raw);
     let n = p.chars().count();
     if !(3..=200).contains(&n) {
@@ -430,7 +445,12 @@ fn result_of(id: &PersonalId, a: VerifyAnswer) -> VerifyResult {
 }
 
 /// Parses one record; violations name `prefix.field`.
-fn parse_record(r: &RecordInput, default_mode: NameMode, prefix: &str, out: &mut Vec<Violation>) -> Option<VerifyItem> {
+fn parse_record(
+    r: &RecordInput,
+    default_mode: NameMode,
+    prefix: &str,
+    out: &mut Vec<Violation>,
+) -> Option<VerifyItem> {
     let at = |v: Violation, f: &str| {
         let mut v = v;
         v.field = format!("{prefix}{f}");
@@ -446,7 +466,12 @@ fn parse_record(r: &RecordInput, default_mode: NameMode, prefix: &str, out: &mut
         }
         if raw.chars().count() > max {
             out.push(at(
-                Violation::new(f, "text.too_long", format!("Tối đa {max} ký tự"), format!("at most {max} characters")),
+                Violation::new(
+                    f,
+                    "text.too_long",
+                    format!("Tối đa {max} ký tự"),
+                    format!("at most {max} characters"),
+                ),
                 f,
             ));
             return None;
@@ -546,12 +571,16 @@ pub async fn verify(
         (status = 403, response = error::Forbidden), (status = 413, response = error::PayloadTooLarge),
         (status = 415, response = error::UnsupportedMediaType), (status = 422, response = error::Unprocessable),
         (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
-pub async fn verify_batch(State(s): State<AppState>, token: ClientToken, headers: HeaderMap, body: Body) -> Response {
+pub async fn verify_batch(
+    State(s): State<AppState>,
+    token: ClientToken,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let op = Operation::Verify;
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
     if !json {
         refuse(&s, &token.client_id, op, "", "validation_failed").await;
         return ApiError::new(
@@ -725,7 +754,12 @@ fn parse_lookup(b: &CardLookupRequest) -> Result<(PersonalId, Option<Claim>, boo
     match (&b.qr, &b.personal_id) {
         (Some(qr), None) => {
             if qr.chars().count() > 1000 {
-                return Err(Violation::new("qr", "text.too_long", "Tối đa 1000 ký tự", "at most 1000 characters"));
+                return Err(Violation::new(
+                    "qr",
+                    "text.too_long",
+                    "Tối đa 1000 ký tự",
+                    "at most 1000 characters",
+                ));
             }
             let parsed = dancu_identity::qr::parse_detailed(qr).map_err(|v| v.at("qr"))?;
             let c = parsed.card;

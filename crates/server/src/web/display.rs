@@ -595,48 +595,6 @@ pub fn reconcile_category(lang: Lang, code: &str) -> &'static str {
     lookup(lang, RECONCILE, code).unwrap_or(lang.t("Khác", "Other"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_are_parsed_with_the_field_named() {
-        let on = ("on", "Ngày", "On");
-        assert_eq!(parse_day(on, "07/03/2025").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 7).unwrap());
-        assert_eq!(parse_day(on, " 7-3-2025 ").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 7).unwrap());
-        assert_eq!(parse_day(on, "2025-03-07").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 7).unwrap());
-        for bad in ["07/2025/03", "31/02/2025", "07/03/25", "", "hôm nay"] {
-            let e = parse_day(("since", "Tính từ ngày", "Count from"), bad).unwrap_err();
-            assert_eq!(e.violations[0].field, "since", "{bad}");
-            assert_eq!(e.violations[0].rule, "date.format");
-            assert!(e.violations[0].message_en.contains("Count from"), "{bad}");
-        }
-    }
-
-    #[test]
-    fn times_are_vietnam_time() {
-        let t = DateTime::parse_from_rfc3339("2025-03-07T20:30:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(time(&t), "08/03/2025 03:30");
-        assert_eq!(stored_date("1985-03-15"), "15/03/1985");
-        assert_eq!(stored_date("1985-03"), "03/1985");
-    }
-
-    #[test]
-    fn codes_become_words() {
-        assert_eq!(without_codes("nơi sinh (birth_place), quê (x y)"), "nơi sinh, quê (x y)");
-        assert_eq!(action(Lang::Vi, "citizen.read"), "Xem hồ sơ công dân");
-        assert_eq!(action(Lang::En, "citizen.read"), "Viewed citizen record");
-        assert_eq!(action(Lang::En, "something.new"), "Other access to the record");
-        assert_eq!(scope_text(Lang::Vi, "nation"), "Toàn quốc");
-        assert!(!scope_text(Lang::Vi, "commune:00004").contains("00004"));
-        assert_eq!(relation(Lang::Vi, Relation::Spouse, Some(Sex::Female)), "Vợ");
-        assert_eq!(percent(Lang::Vi, 0.99912), "99,9 %");
-        assert_eq!(Actors::default().name(Lang::En, "system:import"), "System: data import");
-        let legacy: UnitRef = "legacy:00004".parse().unwrap();
-        assert!(!unit(Lang::Vi, &legacy).contains("legacy"));
-    }
-}
-
 // ---- partners ----
 
 const PARTNER_OPERATIONS: &[(&str, &str, &str)] = &[
@@ -686,4 +644,46 @@ const PARTNER_OUTCOMES: &[(&str, &str, &str)] = &[
 /// The outcome of a partner call in words.
 pub fn partner_outcome(lang: Lang, code: &str) -> &'static str {
     lookup(lang, PARTNER_OUTCOMES, code).unwrap_or(lang.t("Kết quả khác", "Other outcome"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_parsed_with_the_field_named() {
+        let on = ("on", "Ngày", "On");
+        assert_eq!(parse_day(on, "07/03/2025").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 7).unwrap());
+        assert_eq!(parse_day(on, " 7-3-2025 ").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 7).unwrap());
+        assert_eq!(parse_day(on, "2025-03-07").unwrap(), NaiveDate::from_ymd_opt(2025, 3, 7).unwrap());
+        for bad in ["07/2025/03", "31/02/2025", "07/03/25", "", "hôm nay"] {
+            let e = parse_day(("since", "Tính từ ngày", "Count from"), bad).unwrap_err();
+            assert_eq!(e.violations[0].field, "since", "{bad}");
+            assert_eq!(e.violations[0].rule, "date.format");
+            assert!(e.violations[0].message_en.contains("Count from"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_are_vietnam_time() {
+        let t = DateTime::parse_from_rfc3339("2025-03-07T20:30:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(time(&t), "08/03/2025 03:30");
+        assert_eq!(stored_date("1985-03-15"), "15/03/1985");
+        assert_eq!(stored_date("1985-03"), "03/1985");
+    }
+
+    #[test]
+    fn codes_become_words() {
+        assert_eq!(without_codes("nơi sinh (birth_place), quê (x y)"), "nơi sinh, quê (x y)");
+        assert_eq!(action(Lang::Vi, "citizen.read"), "Xem hồ sơ công dân");
+        assert_eq!(action(Lang::En, "citizen.read"), "Viewed citizen record");
+        assert_eq!(action(Lang::En, "something.new"), "Other access to the record");
+        assert_eq!(scope_text(Lang::Vi, "nation"), "Toàn quốc");
+        assert!(!scope_text(Lang::Vi, "commune:00004").contains("00004"));
+        assert_eq!(relation(Lang::Vi, Relation::Spouse, Some(Sex::Female)), "Vợ");
+        assert_eq!(percent(Lang::Vi, 0.99912), "99,9 %");
+        assert_eq!(Actors::default().name(Lang::En, "system:import"), "System: data import");
+        let legacy: UnitRef = "legacy:00004".parse().unwrap();
+        assert!(!unit(Lang::Vi, &legacy).contains("legacy"));
+    }
 }

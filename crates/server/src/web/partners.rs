@@ -44,7 +44,11 @@ pub async fn list_page(
     }
 }
 
-async fn load(s: &AppState, p: &Principal, since: Option<&str>) -> Result<(Vec<Partner>, Vec<CallCount>, String), ApiError> {
+async fn load(
+    s: &AppState,
+    p: &Principal,
+    since: Option<&str>,
+) -> Result<(Vec<Partner>, Vec<CallCount>, String), ApiError> {
     let access = p.access(PURPOSE);
     let since = since_day(since).map_err(|v| ApiError::invalid(vec![v]))?;
     flush_counts(s).await;
@@ -82,8 +86,10 @@ fn partners_page(
             p.field-error data-testid={"error-" (field)} { (match lang { Lang::Vi => &v.message_vi, Lang::En => &v.message_en }) }
         } }
     };
-    let name_of = |id: &str| all.iter().find(|x| x.client_id == id).map_or(id.to_string(), |x| x.name.clone());
-    let since_shown = since.parse::<chrono::NaiveDate>().map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default();
+    let name_of =
+        |id: &str| all.iter().find(|x| x.client_id == id).map_or(id.to_string(), |x| x.name.clone());
+    let since_shown =
+        since.parse::<chrono::NaiveDate>().map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default();
     html! {
         (layout(lang, lang.t("Cơ quan đối tác", "Partner agencies"), Some(p), html! {
             h1 { (lang.t("Cơ quan đối tác", "Partner agencies")) }
@@ -196,7 +202,8 @@ pub async fn entitle_submit(
     WebUser(p): WebUser,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let get =
+        |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
     if let Err(e) = p.check_csrf(&get("csrf")) {
         return error_page(lang, Some(&p), e);
     }
@@ -208,8 +215,16 @@ pub async fn entitle_submit(
         burst: get("burst"),
         level: get("level"),
         unit: get("unit"),
-        operations: pairs.iter().filter(|(k, _)| k == "op").filter_map(|(_, v)| Operation::parse(v).ok()).collect(),
-        fields: pairs.iter().filter(|(k, _)| k == "field").filter_map(|(_, v)| CardField::parse(v).ok()).collect(),
+        operations: pairs
+            .iter()
+            .filter(|(k, _)| k == "op")
+            .filter_map(|(_, v)| Operation::parse(v).ok())
+            .collect(),
+        fields: pairs
+            .iter()
+            .filter(|(k, _)| k == "field")
+            .filter_map(|(_, v)| CardField::parse(v).ok())
+            .collect(),
     };
     let unit = scope_of(&typed.level, &typed.unit).map_err(|mut v| {
         v.field = "units".into();

@@ -40,7 +40,12 @@ async fn entitle(app: &TestApp, client_id: &str, ops: &[Operation], fields: &[Ca
         updated_at: dancu_store::registry::now(),
         updated_by: String::new(),
     };
-    let admin = Access { actor: "officer:admin".into(), role: Role::Admin, scope: Scope::Nation, purpose: "x".into() };
+    let admin = Access {
+        actor: "officer:admin".into(),
+        role: Role::Admin,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    };
     app.state.registry.partner_entitle(&admin, &p).await.unwrap();
     app.state.partners.forget(client_id);
 }
@@ -71,7 +76,14 @@ async fn call(app: &TestApp, token: &str, path: &str, b: &Value) -> (StatusCode,
 }
 
 async fn audit(app: &TestApp, f: AuditFilter) -> Vec<dancu_store::NewAuditEntry> {
-    app.store.list_audit(&AuditFilter { limit: 1000, ..f }).await.unwrap().items.into_iter().map(|e| e.entry).collect()
+    app.store
+        .list_audit(&AuditFilter { limit: 1000, ..f })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.entry)
+        .collect()
 }
 
 fn garble(s: &str, enc: Encoding) -> String {
@@ -82,8 +94,13 @@ async fn verify_fields_and_name_modes(backend: &'static str) {
     let app = &TestApp::start(backend).await;
     // A name whose tone sits on a diphthong: "Hòa" recorded, "Hoà" claimed.
     let today = chrono::Utc::now().date_naive();
-    let hoa = draft("001190007777", "Lê", "Thị", "Hòa", "1990-05-17", "Nữ", COMMUNE_A).validate(today).unwrap();
-    let change = dancu_store::Change { actor: "test:setup".into(), reason: "x".into(), at: dancu_store::registry::now() };
+    let hoa =
+        draft("001190007777", "Lê", "Thị", "Hòa", "1990-05-17", "Nữ", COMMUNE_A).validate(today).unwrap();
+    let change = dancu_store::Change {
+        actor: "test:setup".into(),
+        reason: "x".into(),
+        at: dancu_store::registry::now(),
+    };
     app.store.create_citizen(&hoa, &change).await.unwrap();
     entitle(app, "bank", &[Operation::Verify], &[], &[Scope::Nation]).await;
     let t = partner_token(app, "bank", None).await;
@@ -95,10 +112,15 @@ async fn verify_fields_and_name_modes(backend: &'static str) {
         }
         b
     };
-    let (s, r) = call(app, &t, "verify", &v(json!({
-        "full_name": "Nguyễn Văn Ấn", "date_of_birth": "15/03/1985", "sex": "M",
-        "address": {"unit": format!("2025:{COMMUNE_A}"), "detail": "số 5 ngõ 12"}
-    })))
+    let (s, r) = call(
+        app,
+        &t,
+        "verify",
+        &v(json!({
+            "full_name": "Nguyễn Văn Ấn", "date_of_birth": "15/03/1985", "sex": "M",
+            "address": {"unit": format!("2025:{COMMUNE_A}"), "detail": "số 5 ngõ 12"}
+        })),
+    )
     .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["result"], "match");
@@ -111,7 +133,8 @@ async fn verify_fields_and_name_modes(backend: &'static str) {
     let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["fields", "life_status", "personal_id", "result"]);
 
-    let (_, r) = call(app, &t, "verify", &v(json!({"full_name": "NGUYEN VAN AN", "date_of_birth": "1985"}))).await;
+    let (_, r) =
+        call(app, &t, "verify", &v(json!({"full_name": "NGUYEN VAN AN", "date_of_birth": "1985"}))).await;
     assert_eq!(r["fields"]["full_name"], json!({"result": "match", "mode": "folded"}));
     assert_eq!(r["fields"]["date_of_birth"], json!({"result": "match", "mode": "partial"}));
     assert_eq!(r["fields"]["sex"], json!({"result": "not_provided"}));
@@ -143,7 +166,8 @@ async fn verify_fields_and_name_modes(backend: &'static str) {
     // Bad input names the field and the rule.
     let (s, r) = call(app, &t, "verify", &v(json!({"date_of_birth": "31/02/1985", "sex": "X"}))).await;
     assert_eq!(s, 422);
-    let fields: Vec<&str> = r["error"]["violations"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        r["error"]["violations"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["date_of_birth", "sex"]);
     let (s, _) = call(app, &t, "verify", &json!({"purpose": PURPOSE, "personal_id": "12' OR 1=1 --"})).await;
     assert_eq!(s, 422);
@@ -161,7 +185,8 @@ async fn not_found_and_out_of_unit_answer_alike(backend: &'static str) {
     let t = partner_token(app, "xa-a-only", None).await;
     let b = app.citizen_b.personal_id.to_string();
     let missing = "001085009999";
-    let ask = |id: &str| json!({"purpose": PURPOSE, "personal_id": id, "full_name": "Trần Thị Bình", "sex": "F"});
+    let ask =
+        |id: &str| json!({"purpose": PURPOSE, "personal_id": id, "full_name": "Trần Thị Bình", "sex": "F"});
     let (s1, mut outside) = call(app, &t, "verify", &ask(&b)).await;
     let (s2, mut absent) = call(app, &t, "verify", &ask(missing)).await;
     assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
@@ -210,7 +235,8 @@ async fn a_batch_of_ten_thousand_in_one_call(backend: &'static str) {
     assert_eq!(found, 200);
     eprintln!("{backend}: batch of 10,000 in {took:?} (debug build)");
     // One audit entry for the whole batch, filed under each person found.
-    let batch_entries = audit(app, AuditFilter { actor: Some("partner:tax".into()), ..Default::default() }).await;
+    let batch_entries =
+        audit(app, AuditFilter { actor: Some("partner:tax".into()), ..Default::default() }).await;
     let batch_entries: Vec<_> = batch_entries.iter().filter(|e| e.action == "partner.verify_batch").collect();
     assert_eq!(batch_entries.len(), 1);
     assert_eq!(batch_entries[0].subject, "batch:10000");
@@ -218,7 +244,8 @@ async fn a_batch_of_ten_thousand_in_one_call(backend: &'static str) {
     returned.sort();
     assert_eq!(returned, [a.clone(), b.clone()]);
     // Over the limit: refused with its code, nothing read.
-    let records: Vec<Value> = (0..10_001).map(|i| json!({"personal_id": format!("001085{:06}", i)})).collect();
+    let records: Vec<Value> =
+        (0..10_001).map(|i| json!({"personal_id": format!("001085{:06}", i)})).collect();
     let (s, r) = call(app, &t, "verify/batch", &json!({"purpose": PURPOSE, "records": records})).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r["error"]["code"], "batch_too_large");
@@ -226,9 +253,19 @@ async fn a_batch_of_ten_thousand_in_one_call(backend: &'static str) {
     let officer = app.token("xa_a").await;
     let stats = body(app.api_get(&officer, "/api/v1/partners/stats?client_id=tax").await).await;
     let n = |outcome: &str| {
-        stats.as_array().unwrap().iter().filter(|c| c["outcome"] == outcome && c["purpose"] == PURPOSE && c["operation"] == "verify").map(|c| c["count"].as_u64().unwrap()).sum::<u64>()
+        stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == outcome && c["purpose"] == PURPOSE && c["operation"] == "verify")
+            .map(|c| c["count"].as_u64().unwrap())
+            .sum::<u64>()
     };
-    assert_eq!((n("match"), n("mismatch"), n("not_found"), n("batch_too_large")), (100, 100, 9_800, 1), "{stats}");
+    assert_eq!(
+        (n("match"), n("mismatch"), n("not_found"), n("batch_too_large")),
+        (100, 100, 9_800, 1),
+        "{stats}"
+    );
 }
 
 async fn card_lookup_from_a_garbled_qr(backend: &'static str) {
@@ -238,22 +275,33 @@ async fn card_lookup_from_a_garbled_qr(backend: &'static str) {
     assert_eq!(register(app, &register_body(app)).await.status(), StatusCode::CREATED);
     let officer = app.token("xa_a").await;
     let r = app
-        .post_json(&officer, format!("{}/api/v1/eid/accounts/{id}/documents", app.base), &json!({"kind": "health_insurance", "number": "DN4010112345678"}))
+        .post_json(
+            &officer,
+            format!("{}/api/v1/eid/accounts/{id}/documents", app.base),
+            &json!({"kind": "health_insurance", "number": "DN4010112345678"}),
+        )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     entitle(
         app,
         "bv-bachmai",
         &[Operation::CardLookup],
-        &[CardField::FullName, CardField::DateOfBirth, CardField::HealthInsuranceNumber, CardField::CardNumber],
+        &[
+            CardField::FullName,
+            CardField::DateOfBirth,
+            CardField::HealthInsuranceNumber,
+            CardField::CardNumber,
+        ],
         &[Scope::Province("01".into())],
     )
     .await;
     let t = partner_token(app, "bv-bachmai", None).await;
-    let payload = format!("{id}||Nguyễn Văn Ấn|15031985|Nam|Số 5 ngõ 12, Phường Ba Đình, Thành phố Hà Nội|01022022");
+    let payload =
+        format!("{id}||Nguyễn Văn Ấn|15031985|Nam|Số 5 ngõ 12, Phường Ba Đình, Thành phố Hà Nội|01022022");
     let garbled = garble(&payload, Encoding::Tcvn3);
     assert_ne!(garbled, payload);
-    let (s, r) = call(app, &t, "card-lookup", &json!({"purpose": "khám chữa bệnh BHYT", "qr": garbled})).await;
+    let (s, r) =
+        call(app, &t, "card-lookup", &json!({"purpose": "khám chữa bệnh BHYT", "qr": garbled})).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["result"], "found");
     assert_eq!(r["name_check"], json!({"result": "match", "mode": "legacy_repair"}));
@@ -269,17 +317,28 @@ async fn card_lookup_from_a_garbled_qr(backend: &'static str) {
     assert_eq!(r["result"], "found");
     assert_eq!(r["name_check"]["result"], "mismatch");
     // By personal ID; outside the partner's units or missing: not found alike.
-    let (_, r) = call(app, &t, "card-lookup", &json!({"purpose": "khám chữa bệnh BHYT", "personal_id": id})).await;
+    let (_, r) =
+        call(app, &t, "card-lookup", &json!({"purpose": "khám chữa bệnh BHYT", "personal_id": id})).await;
     assert_eq!(r["fields"]["health_insurance_number"], "DN4010112345678");
     assert!(r.get("name_check").is_none());
-    let (s, r) = call(app, &t, "card-lookup", &json!({"purpose": "khám chữa bệnh BHYT", "qr": "not a payload"})).await;
+    let (s, r) =
+        call(app, &t, "card-lookup", &json!({"purpose": "khám chữa bệnh BHYT", "qr": "not a payload"})).await;
     assert_eq!(s, 422);
     assert_eq!(r["error"]["violations"][0]["field"], "qr");
     let log = audit(app, AuditFilter { subject: Some(id.clone()), ..Default::default() }).await;
-    assert_eq!(log.iter().filter(|e| e.actor == "partner:bv-bachmai" && e.action == "partner.card_lookup").count(), 3);
+    assert_eq!(
+        log.iter().filter(|e| e.actor == "partner:bv-bachmai" && e.action == "partner.card_lookup").count(),
+        3
+    );
     // The hospital's success rate is queryable.
     let stats = body(app.api_get(&officer, "/api/v1/partners/stats?client_id=bv-bachmai").await).await;
-    let found: u64 = stats.as_array().unwrap().iter().filter(|c| c["outcome"] == "found").map(|c| c["count"].as_u64().unwrap()).sum();
+    let found: u64 = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "found")
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
     assert_eq!(found, 3, "{stats}");
 }
 
@@ -299,13 +358,20 @@ async fn refusals_have_codes_and_are_audited(backend: &'static str) {
     // Purpose required.
     entitle(app, "ins", &[Operation::Verify], &[], &[Scope::Nation]).await;
     let t = partner_token(app, "ins", None).await;
-    for bad in [json!({"personal_id": a}), json!({"purpose": "", "personal_id": a}), json!({"purpose": "x\u{7}yz", "personal_id": a})] {
+    for bad in [
+        json!({"personal_id": a}),
+        json!({"purpose": "", "personal_id": a}),
+        json!({"purpose": "x\u{7}yz", "personal_id": a}),
+    ] {
         let (s, r) = call(app, &t, "verify", &bad).await;
         assert_eq!(s, 422, "{bad}");
         assert!(r["error"]["code"] == "validation_failed" || r["error"]["code"] == "invalid_body", "{r}");
     }
     let (s, r) = call(app, &t, "verify", &json!({"purpose": "", "personal_id": a})).await;
-    assert_eq!((s, r["error"]["violations"][0]["rule"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("partner.purpose_required")));
+    assert_eq!(
+        (s, r["error"]["violations"][0]["rule"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("partner.purpose_required"))
+    );
     // Not entitled to card look-up; a token without the scope.
     let (s, r) = call(app, &t, "card-lookup", &json!({"purpose": PURPOSE, "personal_id": a})).await;
     assert_eq!((s, r["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("partner_not_entitled")));
@@ -314,13 +380,26 @@ async fn refusals_have_codes_and_are_audited(backend: &'static str) {
     let (s, r) = call(app, &narrow, "verify", &ok).await;
     assert_eq!((s, r["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("insufficient_scope")));
     // Suspended, then resumed.
-    let admin = Access { actor: "officer:admin".into(), role: Role::Admin, scope: Scope::Nation, purpose: "x".into() };
+    let admin = Access {
+        actor: "officer:admin".into(),
+        role: Role::Admin,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    };
     app.state.registry.partner_set_suspended(&admin, "ins", true).await.unwrap();
     app.state.partners.forget("ins");
     let (s, r) = call(app, &t, "verify", &ok).await;
     assert_eq!((s, r["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("partner_suspended")));
-    let officer = Access { actor: "officer:xa_a".into(), role: Role::Officer, scope: Scope::Nation, purpose: "x".into() };
-    assert!(app.state.registry.partner_set_suspended(&officer, "ins", false).await.is_err(), "administrators only");
+    let officer = Access {
+        actor: "officer:xa_a".into(),
+        role: Role::Officer,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    };
+    assert!(
+        app.state.registry.partner_set_suspended(&officer, "ins", false).await.is_err(),
+        "administrators only"
+    );
     app.state.registry.partner_set_suspended(&admin, "ins", false).await.unwrap();
     app.state.partners.forget("ins");
     assert_eq!(call(app, &t, "verify", &ok).await.0, 200);
@@ -360,7 +439,9 @@ async fn refusals_have_codes_and_are_audited(backend: &'static str) {
         assert!(log.iter().any(|e| e.subject == rule && e.outcome == "refused"), "{rule}: {log:?}");
     }
     assert!(log.iter().any(|e| e.action == "partner.card_lookup" && e.outcome == "denied"));
-    assert!(log.iter().any(|e| e.action == "partner.verify" && e.subject == "partner:verify" && e.outcome == "denied"));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "partner.verify" && e.subject == "partner:verify" && e.outcome == "denied"));
     assert!(refused("stranger").await.iter().any(|e| e.subject == "refused:partner_unknown"));
     assert!(refused("ins2").await.iter().any(|e| e.subject == "refused:insufficient_scope"));
 }
@@ -369,7 +450,14 @@ async fn the_citizen_sees_the_partner_and_purpose(backend: &'static str) {
     let app = &TestApp::start(backend).await;
     let secret = approved(app).await;
     let mut jar = logged_in(app, &secret).await;
-    entitle(app, "bv-bachmai", &[Operation::Verify, Operation::CardLookup], &[CardField::FullName], &[Scope::Nation]).await;
+    entitle(
+        app,
+        "bv-bachmai",
+        &[Operation::Verify, Operation::CardLookup],
+        &[CardField::FullName],
+        &[Scope::Nation],
+    )
+    .await;
     let t = partner_token(app, "bv-bachmai", None).await;
     let a = app.citizen_a.personal_id.to_string();
     call(app, &t, "card-lookup", &json!({"purpose": "khám bệnh ngoại trú", "personal_id": a})).await;
@@ -378,7 +466,9 @@ async fn the_citizen_sees_the_partner_and_purpose(backend: &'static str) {
     let page = get(app, &mut jar, "/portal/access").await.text().await.unwrap();
     assert!(page.contains("Đối tác bv-bachmai"), "the partner's name: {page}");
     assert!(page.contains("khám bệnh ngoại trú") && page.contains("đối soát danh sách bảo hiểm"), "{page}");
-    assert!(page.contains("Đối tác tra cứu thông tin thẻ") && page.contains("Đối tác xác thực thông tin theo lô"));
+    assert!(
+        page.contains("Đối tác tra cứu thông tin thẻ") && page.contains("Đối tác xác thực thông tin theo lô")
+    );
     // The batch's other person is not named to this citizen.
     assert!(!page.contains(app.citizen_b.personal_id.as_str()));
     // The partners page lists the partner, what it may do and its calls, in words.

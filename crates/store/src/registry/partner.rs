@@ -67,7 +67,8 @@ impl Registry {
             scope: Scope::Nation,
             purpose: purpose.into(),
         };
-        let e = Self::entry(&a, &format!("partner.{operation}"), &format!("refused:{rule}"), Outcome::Refused);
+        let e =
+            Self::entry(&a, &format!("partner.{operation}"), &format!("refused:{rule}"), Outcome::Refused);
         self.audit.record_later(vec![e]).await;
     }
 
@@ -225,7 +226,9 @@ impl Registry {
                 CardField::Sex => Some(c.sex.code().to_string()),
                 CardField::LifeStatus => Some(c.status.code().to_string()),
                 CardField::CardNumber => card.as_ref().map(|k| k.number.to_string()),
-                CardField::CardExpiry => card.as_ref().map(|k| k.expiry.map_or("lifetime".into(), |e| e.to_string())),
+                CardField::CardExpiry => {
+                    card.as_ref().map(|k| k.expiry.map_or("lifetime".into(), |e| e.to_string()))
+                }
                 CardField::PermanentAddress => {
                     c.permanent.as_ref().map(|ad| format!("{}|{}", ad.unit, ad.detail))
                 }
@@ -237,7 +240,8 @@ impl Registry {
         let qr_check = qr.map(|claim| {
             let name = c.name.full();
             let claim = Claim { name_mode: NameMode::Tolerant, address: None, ..claim.clone() };
-            let rec = verify::Recorded { full_name: &name, birth_date: c.birth_date, sex: c.sex, residences: &[] };
+            let rec =
+                verify::Recorded { full_name: &name, birth_date: c.birth_date, sex: c.sex, residences: &[] };
             verify::verify(&claim, &rec)
         });
         Ok(CardLookup { personal_id: *id, fields, qr_check })
@@ -257,7 +261,8 @@ impl Registry {
         }
         check_partner(p)?;
         let p = Partner { updated_at: now(), updated_by: a.actor.clone(), ..p.clone() };
-        self.audited_write(a, "partner.entitle", &subject, partners::put_partner(self.store.as_ref(), &p)).await?;
+        self.audited_write(a, "partner.entitle", &subject, partners::put_partner(self.store.as_ref(), &p))
+            .await?;
         Ok(p)
     }
 
@@ -282,7 +287,12 @@ impl Registry {
 
     /// Call counts from `since` (a `YYYY-MM-DD` day), for officers, auditors and
     /// administrators (figures only, so leaders too).
-    pub async fn partner_counts(&self, _a: &Access, since: &str, client_id: Option<&str>) -> Result<Vec<CallCount>> {
+    pub async fn partner_counts(
+        &self,
+        _a: &Access,
+        since: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<CallCount>> {
         Ok(partners::counts(self.store.as_ref(), since, client_id).await?)
     }
 }
@@ -290,7 +300,9 @@ impl Registry {
 /// A partner's entitlements are well formed: a name, an id, a positive rate.
 fn check_partner(p: &Partner) -> Result<()> {
     let mut v = Vec::new();
-    let bad_text = |s: &str, max: usize| s.trim().is_empty() || s.chars().count() > max || s.chars().any(char::is_control);
+    let bad_text = |s: &str, max: usize| {
+        s.trim().is_empty() || s.chars().count() > max || s.chars().any(char::is_control)
+    };
     if bad_text(&p.client_id, 100) {
         v.push(Violation::new(
             "client_id",

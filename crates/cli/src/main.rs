@@ -11,6 +11,7 @@ mod import;
 mod matching_cmd;
 mod nats_checkpoints;
 mod officer_cmd;
+mod partner_cmd;
 mod registry_dedup;
 mod rejects;
 mod serve;
@@ -78,6 +79,11 @@ enum Command {
     Officer {
         #[command(subcommand)]
         what: officer_cmd::OfficerCmd,
+    },
+    /// Partner systems' entitlements (verification, card look-up).
+    Partner {
+        #[command(subcommand)]
+        what: partner_cmd::PartnerCmd,
     },
     /// OAuth clients: relying parties (portals) and partners (agency systems).
     Client {
@@ -285,6 +291,7 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
             registry_dedup::run(&args, &url).await
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
+        Command::Partner { what } => partner_cmd::run(what, file.database_url.clone()).await,
         Command::Client { what } => client_cmd::run(what, file.database_url.clone()).await,
         Command::Oidc { what } => client_cmd::run_oidc(what, &file),
         Command::Gen { .. }

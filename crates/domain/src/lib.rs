@@ -18,6 +18,7 @@ pub mod search_text;
 pub mod services;
 pub mod text;
 pub mod units;
+pub mod verify;
 
 pub use calendar::WorkingCalendar;
 pub use citizen::{Address, Citizen, LifeStatus, Sex};

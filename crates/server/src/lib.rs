@@ -117,6 +117,8 @@ pub struct Inner {
     pub revocation: revocation::Revocation,
     /// Seals TOTP secrets, keys reset codes.
     pub secrets: secrets::Secrets,
+    /// Partner systems: cached entitlements, rate limits, call counts.
+    pub partners: api::partner::PartnerRuntime,
     /// OAuth clients cache, refusal counts (the provider's run-time state).
     pub oidc: oidc::Oidc,
 }
@@ -148,6 +150,7 @@ impl AppState {
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
+            partners: Default::default(),
             oidc: Default::default(),
             config,
         }))

@@ -115,6 +115,11 @@ pub trait SqlExec: Send + Sync {
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>>;
     /// Runs the statements in one transaction: all or nothing.
     async fn transaction(&self, stmts: Vec<Stmt>) -> Result<()>;
+    /// Runs a read by key (a row or a few, tens of microseconds): SQLite runs it on the
+    /// calling thread, as its point reads, rather than on the blocking pool.
+    async fn query_point(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>> {
+        self.query(sql, params).await
+    }
 }
 
 /// One page of a listing in shared SQL: `count_sql` counts what `params` select, and

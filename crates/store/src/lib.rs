@@ -26,6 +26,7 @@ pub mod officer_admin;
 pub mod oidc;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod partners;
 pub mod quality;
 pub mod registry;
 mod rows;

@@ -13,6 +13,7 @@ pub mod citizens;
 pub mod dedup;
 pub mod eid;
 pub mod households;
+pub mod partner;
 pub mod tools;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -69,7 +70,11 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(crate::oidc::discovery::configuration))
         .routes(routes!(crate::oidc::discovery::jwks))
         .routes(routes!(crate::oidc::token::token))
-        .routes(routes!(crate::oidc::userinfo::userinfo, crate::oidc::userinfo::userinfo_post));
+        .routes(routes!(crate::oidc::userinfo::userinfo, crate::oidc::userinfo::userinfo_post))
+        .routes(routes!(partner::verify))
+        .routes(routes!(partner::verify_batch))
+        .routes(routes!(partner::card_lookup))
+        .routes(routes!(partner::stats));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

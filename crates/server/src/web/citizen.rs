@@ -65,7 +65,9 @@ pub async fn citizen_page(
     .await
     .with_clients(accesses.iter().map(|a| a.entry.actor.as_str()), |id| {
         crate::oidc::bearer::client_name(&s, id)
-    });
+    })
+    .with_partners(&s.registry, accesses.iter().map(|a| a.entry.actor.as_str()))
+    .await;
     let body = layout(
         lang,
         &c.name.full(),

@@ -203,6 +203,12 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("officer.create", "Tạo tài khoản cán bộ", "Created an officer account"),
     ("officer.update", "Sửa tài khoản cán bộ", "Changed an officer account"),
     ("officer.password_reset", "Đặt lại mật khẩu cán bộ", "Reset an officer's password"),
+    ("partner.verify", "Đối tác xác thực thông tin", "A partner verified your data"),
+    ("partner.verify_batch", "Đối tác xác thực thông tin theo lô", "A partner verified data in a batch"),
+    ("partner.card_lookup", "Đối tác tra cứu thông tin thẻ", "A partner looked up your card data"),
+    ("partner.entitle", "Cấp quyền cho đối tác", "Set a partner's entitlements"),
+    ("partner.suspend", "Tạm dừng đối tác", "Suspended a partner"),
+    ("partner.resume", "Cho đối tác hoạt động lại", "Resumed a partner"),
 ];
 
 /// An audit action in words.
@@ -258,6 +264,8 @@ pub struct Actors {
     officers: HashMap<String, (String, Scope)>,
     /// Relying parties (`rp:<client_id>`) by name.
     clients: HashMap<String, String>,
+    /// Partner systems by client id: their names.
+    partners: HashMap<String, String>,
 }
 
 impl Actors {
@@ -300,6 +308,24 @@ impl Actors {
         self
     }
 
+    /// Adds the names of the partner systems among `actors` (`partner:<client_id>`).
+    pub async fn with_partners<'a>(
+        mut self,
+        registry: &dancu_store::registry::Registry,
+        actors: impl IntoIterator<Item = &'a str>,
+    ) -> Actors {
+        let mut ids: Vec<String> =
+            actors.into_iter().filter_map(|a| a.strip_prefix("partner:")).map(str::to_string).collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            if let Ok(Some(p)) = registry.partner(&id).await {
+                self.partners.insert(id, p.name);
+            }
+        }
+        self
+    }
+
     /// An officer's own name and unit, for a document's signature block and issuer.
     pub fn officer(&self, actor: &str) -> Option<(&str, &Scope)> {
         let (name, scope) = self.officers.get(actor.strip_prefix("officer:")?)?;
@@ -322,6 +348,10 @@ impl Actors {
                 Some(name) => format!("{app}: {name}"),
                 None => app.to_string(),
             };
+        }
+        if let Some(id) = actor.strip_prefix("partner:") {
+            let name = self.partners.get(id).map_or(id, String::as_str);
+            return format!("{}: {name}", lang.t("Cơ quan đối tác", "Partner agency"));
         }
         if let Some(job) = actor.strip_prefix("system:") {
             let what = lookup(lang, SYSTEM_JOBS, job).unwrap_or(lang.t("tác vụ tự động", "automatic job"));
@@ -631,6 +661,57 @@ pub fn oauth_kind(lang: Lang, grants: &[String]) -> &'static str {
     } else {
         lang.t("Cổng đăng nhập bằng định danh điện tử", "Portal (log in with eID)")
     }
+}
+
+// ---- partners ----
+
+const PARTNER_OPERATIONS: &[(&str, &str, &str)] = &[
+    ("verify", "Xác thực thông tin", "Verification"),
+    ("card_lookup", "Tra cứu thẻ (bệnh viện)", "Card look-up (hospitals)"),
+    ("residence_check", "Kiểm tra nơi cư trú", "Residence check"),
+    ("feed", "Nhận dữ liệu thay đổi", "Change feed"),
+];
+
+/// A partner operation in words.
+pub fn partner_operation(lang: Lang, code: &str) -> &'static str {
+    lookup(lang, PARTNER_OPERATIONS, code).unwrap_or(lang.t("Nghiệp vụ khác", "Other operation"))
+}
+
+const CARD_FIELDS: &[(&str, &str, &str)] = &[
+    ("full_name", "Họ và tên", "Full name"),
+    ("date_of_birth", "Ngày sinh", "Date of birth"),
+    ("sex", "Giới tính", "Sex"),
+    ("life_status", "Tình trạng (còn sống / đã mất)", "Life status"),
+    ("card_number", "Số thẻ căn cước", "ID card number"),
+    ("card_expiry", "Hạn thẻ căn cước", "ID card expiry"),
+    ("permanent_address", "Nơi thường trú", "Permanent residence"),
+    ("health_insurance_number", "Số thẻ bảo hiểm y tế", "Health-insurance card number"),
+    ("social_insurance_number", "Số sổ bảo hiểm xã hội", "Social-insurance number"),
+];
+
+/// A card look-up field in words.
+pub fn card_field(lang: Lang, code: &str) -> &'static str {
+    lookup(lang, CARD_FIELDS, code).unwrap_or(lang.t("Trường khác", "Other field"))
+}
+
+const PARTNER_OUTCOMES: &[(&str, &str, &str)] = &[
+    ("match", "Khớp", "Matched"),
+    ("mismatch", "Không khớp", "Did not match"),
+    ("id_only", "Có số định danh (không gửi trường nào)", "ID exists (no fields sent)"),
+    ("not_found", "Không tìm thấy", "Not found"),
+    ("found", "Tìm thấy", "Found"),
+    ("insufficient_scope", "Từ chối: mã truy cập thiếu phạm vi", "Refused: token scope missing"),
+    ("partner_unknown", "Từ chối: chưa đăng ký đối tác", "Refused: not a registered partner"),
+    ("partner_suspended", "Từ chối: đối tác bị tạm dừng", "Refused: partner suspended"),
+    ("partner_not_entitled", "Từ chối: chưa được cấp quyền", "Refused: not entitled"),
+    ("rate_limited", "Từ chối: vượt giới hạn tốc độ", "Refused: over the rate limit"),
+    ("validation_failed", "Từ chối: dữ liệu gửi không hợp lệ", "Refused: invalid request"),
+    ("batch_too_large", "Từ chối: lô quá lớn", "Refused: batch too large"),
+];
+
+/// The outcome of a partner call in words.
+pub fn partner_outcome(lang: Lang, code: &str) -> &'static str {
+    lookup(lang, PARTNER_OUTCOMES, code).unwrap_or(lang.t("Kết quả khác", "Other outcome"))
 }
 
 #[cfg(test)]

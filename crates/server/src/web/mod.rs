@@ -15,6 +15,7 @@ mod history;
 mod household;
 mod login;
 mod officers;
+mod partners;
 mod portal;
 mod qr;
 mod quality;
@@ -76,6 +77,8 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}", axum::routing::post(clients::change_submit))
         .route("/officers/{id}", axum::routing::post(officers::change_submit))
         .route("/officers/{id}/password", axum::routing::post(officers::password_submit))
+        .route("/partners", get(partners::list_page).post(partners::entitle_submit))
+        .route("/partners/{client_id}/state", axum::routing::post(partners::state_submit))
         .route("/portal", get(portal::home))
         .route("/portal/login", axum::routing::post(portal::login))
         .route("/portal/logout", axum::routing::post(portal::logout))
@@ -209,6 +212,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                                 a data-testid="nav-officers" href="/officers" { (lang.t("Cán bộ", "Officers")) }
                                 a data-testid="nav-clients" href="/clients" { (lang.t("Ứng dụng liên kết", "Linked applications")) }
                             }
+                            a data-testid="nav-partners" href="/partners" { (lang.t("Đối tác", "Partners")) }
                             span.user data-testid="current-user" { (u.username) " · " (display::scope(lang, &u.scope)) }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(u.csrf.clone().unwrap_or_default());

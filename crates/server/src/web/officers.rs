@@ -153,7 +153,7 @@ fn role_select(lang: Lang, name: &str, current: Role) -> Markup {
 }
 
 /// A scope as two plain fields: the level and the 2025 unit code (no internal notation).
-fn scope_fields(lang: Lang, level: &str, unit: &str) -> Markup {
+pub(super) fn scope_fields(lang: Lang, level: &str, unit: &str) -> Markup {
     html! {
         label { (lang.t("Cấp quản lý", "Level"))
             select name="level" {
@@ -193,7 +193,7 @@ fn row_actions(lang: Lang, csrf: &str, o: &Officer) -> Markup {
 }
 
 /// The scope of the two plain fields, or the violation naming `scope`.
-fn scope_of(level: &str, unit: &str) -> Result<Scope, Violation> {
+pub(super) fn scope_of(level: &str, unit: &str) -> Result<Scope, Violation> {
     let unit = unit.trim();
     let text = match level {
         "nation" => "nation".to_string(),

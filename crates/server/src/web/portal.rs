@@ -423,7 +423,9 @@ pub async fn access(
         .await
         .with_clients(log.items.iter().map(|a| a.entry.actor.as_str()), |id| {
             crate::oidc::bearer::client_name(&s, id)
-        });
+        })
+        .with_partners(&s.registry, log.items.iter().map(|a| a.entry.actor.as_str()))
+        .await;
     let (l_when, l_who, l_what, l_why, l_out) = (
         lang.t("Thời gian", "When"),
         lang.t("Người truy cập", "Who"),

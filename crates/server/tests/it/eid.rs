@@ -8,7 +8,7 @@ use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-const CITIZEN_PW: &str = "mat-khau-cong-dan-1";
+pub(crate) const CITIZEN_PW: &str = "mat-khau-cong-dan-1";
 
 on_both_backends!(
     level_1_registration_is_checked_against_the_record,
@@ -40,7 +40,7 @@ fn rule(v: &Value) -> String {
     v["error"]["violations"][0]["rule"].as_str().unwrap_or_default().to_string()
 }
 
-fn register_body(app: &TestApp) -> Value {
+pub(crate) fn register_body(app: &TestApp) -> Value {
     json!({
         "personal_id": app.citizen_a.personal_id.to_string(),
         "full_name": "NGUYỄN VĂN ẤN",
@@ -52,14 +52,14 @@ fn register_body(app: &TestApp) -> Value {
     })
 }
 
-async fn register(app: &TestApp, b: &Value) -> Response {
+pub(crate) async fn register(app: &TestApp, b: &Value) -> Response {
     app.client().post(format!("{}/api/v1/eid/registrations", app.base)).json(b).send().await.unwrap()
 }
 
 /// Level-1 registration: every mismatch with the record is refused with one answer
 /// (`eid.claim_mismatch`), and an unknown personal ID answers exactly like it; the claim's
 /// own rules name their field. Returns the TOTP secret.
-async fn registration(app: &TestApp) -> String {
+pub(crate) async fn registration(app: &TestApp) -> String {
     let good = register_body(app);
     let with = |k: &str, v: Value| {
         let mut b = good.clone();
@@ -106,14 +106,14 @@ async fn registration(app: &TestApp) -> String {
     secret
 }
 
-fn code_now(secret: &str, offset_steps: i64) -> String {
+pub(crate) fn code_now(secret: &str, offset_steps: i64) -> String {
     let raw = dancu_identity::totp::secret_from_base32(secret).unwrap();
     let unix = chrono::Utc::now().timestamp() + offset_steps * 30;
     dancu_identity::totp::generate(&raw, unix as u64)
 }
 
 /// Logs in through the portal form; the response of the login POST.
-async fn portal_login(app: &TestApp, jar: &mut Jar, id: &str, pw: &str, code: &str) -> Response {
+pub(crate) async fn portal_login(app: &TestApp, jar: &mut Jar, id: &str, pw: &str, code: &str) -> Response {
     get(app, jar, "/portal").await;
     let csrf = jar.get("dancu_portal_csrf").expect("portal CSRF cookie");
     post_form(
@@ -137,7 +137,7 @@ async fn event(app: &TestApp, user: &str, id: &str, b: Value) -> Response {
 }
 
 /// Registered, and approved by commune A's officer: the TOTP secret.
-async fn approved(app: &TestApp) -> String {
+pub(crate) async fn approved(app: &TestApp) -> String {
     let secret = registration(app).await;
     let id = app.citizen_a.personal_id.to_string();
     let r = event(app, "xa_a", &id, json!({"event": "approve", "expected_version": 1})).await;
@@ -146,7 +146,7 @@ async fn approved(app: &TestApp) -> String {
 }
 
 /// Logged in through the portal (which activates an approved account): the citizen's jar.
-async fn logged_in(app: &TestApp, secret: &str) -> Jar {
+pub(crate) async fn logged_in(app: &TestApp, secret: &str) -> Jar {
     let id = app.citizen_a.personal_id.to_string();
     let mut jar = Jar::default();
     let r = portal_login(app, &mut jar, &id, CITIZEN_PW, &code_now(secret, 0)).await;

@@ -18,6 +18,7 @@ mod oidc;
 mod oidc_flow;
 mod openapi;
 mod pages;
+mod partner;
 mod phone;
 mod quality;
 mod reconcile;

@@ -365,6 +365,7 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         for path in [
             "/officers".to_string(),
             "/clients".to_string(),
+            "/partners".to_string(),
             format!("/citizens/{}/address", app.citizen_a.personal_id),
             "/citizens/new-birth".into(),
         ] {

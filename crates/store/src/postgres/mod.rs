@@ -77,6 +77,11 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 14, name: "oidc", sql: include_str!("../../migrations/postgres/0014_oidc.sql") },
     Migration {
+        version: 15,
+        name: "partners",
+        sql: include_str!("../../migrations/postgres/0015_partners.sql"),
+    },
+    Migration {
         version: 16,
         name: "search_indexes",
         sql: include_str!("../../migrations/postgres/0016_search_indexes.sql"),

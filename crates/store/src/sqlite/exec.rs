@@ -35,6 +35,16 @@ impl SqlExec for SqliteStore {
         .await
     }
 
+    async fn query_point(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>> {
+        let sql = PH.sql(sql);
+        self.read_point(move |c, _| {
+            let mut st = c.prepare_cached(&sql)?;
+            let n = st.column_count();
+            let rows = st.query_map(params_from_iter(&params), |r| owned(r, n))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     async fn transaction(&self, stmts: Vec<Stmt>) -> Result<()> {
         self.write(move |c, _| {
             let tx = immediate(c)?;

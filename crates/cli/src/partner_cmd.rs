@@ -1,0 +1,156 @@
+//! `dancu partner …`: partner systems' entitlements from the command line (issue 13). A
+//! partner is an OAuth client (`dancu client …` registers it); this sets what it may call,
+//! which fields a card look-up returns to it, whose records it may ask about, and its rate
+//! limit. Every change is an audited nation-wide administrator job (`system:partner-admin`).
+
+use anyhow::Result;
+use clap::Subcommand;
+use dancu_store::partners::{CardField, Operation, Partner};
+use dancu_store::registry::{Access, Registry};
+use dancu_store::{Role, Scope};
+
+use crate::config;
+
+#[derive(Subcommand)]
+pub enum PartnerCmd {
+    /// Creates or replaces a partner's entitlements.
+    Entitle {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The partner's OAuth client id.
+        client_id: String,
+        /// The name citizens see in "who accessed my data".
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: verify, card_lookup, residence_check, feed
+        #[arg(long, default_value = "verify")]
+        operations: String,
+        /// Comma-separated fields a card look-up returns, e.g.
+        /// full_name,date_of_birth,sex,health_insurance_number
+        #[arg(long, default_value = "")]
+        fields: String,
+        /// Comma-separated: nation, province:NN, commune:NNNNN (2025 codes)
+        #[arg(long, default_value = "nation")]
+        units: String,
+        /// Requests per second.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        /// Requests allowed at once above the rate.
+        #[arg(long, default_value_t = 100)]
+        burst: u32,
+    },
+    /// Lists partners: client id, state, operations, units, rate/burst, name (tab-separated).
+    List {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Suspends a partner: its calls are refused at once (within 2 s on other servers).
+    Suspend {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+        client_id: String,
+    },
+    /// Resumes a suspended partner.
+    Resume {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+        client_id: String,
+    },
+}
+
+fn admin_job() -> Access {
+    Access { role: Role::Admin, ..Access::system("partner-admin", "quản trị đối tác") }
+}
+
+/// A comma-separated list, each item parsed (empty items skipped).
+fn list<T>(
+    s: &str,
+    flag: &str,
+    parse: impl Fn(&str) -> Result<T, dancu_domain::Violation>,
+) -> Result<Vec<T>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| parse(x).map_err(|v| anyhow::anyhow!("--{flag}: {} ({})", v.message_en, v.rule)))
+        .collect()
+}
+
+pub async fn run(cmd: PartnerCmd, file_url: Option<String>) -> Result<()> {
+    let url = match &cmd {
+        PartnerCmd::Entitle { database_url, .. }
+        | PartnerCmd::List { database_url }
+        | PartnerCmd::Suspend { database_url, .. }
+        | PartnerCmd::Resume { database_url, .. } => {
+            database_url.clone().or(file_url).unwrap_or_else(config::default_database_url)
+        }
+    };
+    let (_db, registry, writer) = config::open_registry(&url).await?;
+    let done = apply(&registry, cmd).await;
+    drop(registry);
+    writer.shutdown().await;
+    done
+}
+
+async fn apply(registry: &Registry, cmd: PartnerCmd) -> Result<()> {
+    match cmd {
+        PartnerCmd::Entitle { client_id, name, operations, fields, units, rate, burst, .. } => {
+            let p = Partner {
+                client_id,
+                name,
+                suspended: false,
+                rate_per_sec: rate,
+                burst,
+                operations: list(&operations, "operations", Operation::parse)?,
+                fields: list(&fields, "fields", CardField::parse)?,
+                units: list(&units, "units", |s| s.parse::<Scope>())?,
+                updated_at: dancu_store::registry::now(),
+                updated_by: String::new(),
+            };
+            let p = registry.partner_entitle(&admin_job(), &p).await.map_err(describe)?;
+            eprintln!("partner {} ({}) entitled: {}", p.client_id, p.name, codes(&p));
+        }
+        PartnerCmd::List { .. } => {
+            for p in registry.partners(&admin_job()).await? {
+                let state = if p.suspended { "suspended" } else { "active" };
+                let units: Vec<String> = p.units.iter().map(Scope::to_string).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}/{}\t{}",
+                    p.client_id,
+                    state,
+                    codes(&p),
+                    units.join(","),
+                    p.rate_per_sec,
+                    p.burst,
+                    p.name
+                );
+            }
+        }
+        PartnerCmd::Suspend { client_id, .. } => {
+            registry.partner_set_suspended(&admin_job(), &client_id, true).await.map_err(describe)?;
+            eprintln!("partner {client_id} is suspended");
+        }
+        PartnerCmd::Resume { client_id, .. } => {
+            registry.partner_set_suspended(&admin_job(), &client_id, false).await.map_err(describe)?;
+            eprintln!("partner {client_id} is active");
+        }
+    }
+    Ok(())
+}
+
+fn codes(p: &Partner) -> String {
+    let ops: Vec<&str> = p.operations.iter().map(|o| o.code()).collect();
+    ops.join(",")
+}
+
+fn describe(e: dancu_store::registry::RegistryError) -> anyhow::Error {
+    use dancu_store::registry::RegistryError;
+    match e {
+        RegistryError::NotFound => anyhow::anyhow!("no such partner"),
+        RegistryError::Store(dancu_store::StoreError::Invalid(vs)) => {
+            let lines: Vec<String> =
+                vs.iter().map(|v| format!("{}: {} ({})", v.field, v.message_en, v.rule)).collect();
+            anyhow::anyhow!(lines.join("; "))
+        }
+        other => anyhow::Error::new(other).context("partner change refused"),
+    }
+}

@@ -210,3 +210,67 @@ pub fn run_oidc(cmd: OidcCmd, file: &config::FileConfig) -> Result<()> {
         }
     }
 }
+
+/// A demo client as printed in the demo's banner.
+pub struct DemoClient {
+    pub client_id: String,
+    pub secret: String,
+    pub what: &'static str,
+}
+
+/// Registers the demo's portal (relying party, redirect `redirect`) and hospital partner
+/// (client credentials), or on a later start gives each a new secret and the portal the
+/// redirect given now. The secrets are printed in the banner (only their hashes are stored).
+pub async fn demo_clients(
+    db: &dancu_store::Database,
+    redirect: &str,
+    post_logout: &str,
+) -> Result<Vec<DemoClient>> {
+    let store = db.oidc();
+    let portal = Registration {
+        client_id: Some("demo-portal".into()),
+        name: "Cổng dịch vụ công (thử nghiệm)".into(),
+        auth_method: "client_secret_basic".into(),
+        redirect_uris: vec![redirect.to_string()],
+        post_logout_redirect_uris: vec![post_logout.to_string()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: ["openid", "profile", "birthdate", "address", "personal_id", "offline_access"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    };
+    let hospital = Registration {
+        client_id: Some("demo-hospital".into()),
+        name: "Bệnh viện Đa khoa tỉnh (thử nghiệm)".into(),
+        auth_method: "client_secret_basic".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["partner:verify".into(), "partner:card".into()],
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for (reg, what) in
+        [(portal, "demo portal (log in with eID)"), (hospital, "demo hospital partner (client credentials)")]
+    {
+        let id = reg.client_id.clone().expect("named");
+        let now = dancu_store::registry::now();
+        let secret = match store.client(&id).await? {
+            None => add(db, &reg, "system:demo").await?.0.expect("a secret client"),
+            Some(_) => {
+                if !reg.redirect_uris.is_empty() {
+                    for u in reg.redirect_uris.iter().chain(&reg.post_logout_redirect_uris) {
+                        clients::check_redirect_uri("redirect_uri", u)
+                            .map_err(|v| anyhow::anyhow!("{u}: {} ({})", v.message_en, v.rule))?;
+                    }
+                    store
+                        .set_redirect_uris(&id, &reg.redirect_uris, &reg.post_logout_redirect_uris, now)
+                        .await?;
+                }
+                let (secret, hash) = clients::new_secret();
+                store.set_secret_hash(&id, &hash, now).await?;
+                secret
+            }
+        };
+        out.push(DemoClient { client_id: id, secret, what });
+    }
+    Ok(out)
+}

@@ -41,6 +41,15 @@ pub struct DemoArgs {
     /// and serves the same demo there (the page benchmark uses it for both backends).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// The OpenID Connect issuer (default: http://localhost:<port>).
+    #[arg(long, env = "DANCU_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Redirect URI of the demo portal (relying party) registered by the demo.
+    #[arg(long, env = "DANCU_DEMO_RP_REDIRECT", default_value = "http://localhost:8090/callback")]
+    pub demo_rp_redirect: String,
+    /// Where the demo portal returns after logout.
+    #[arg(long, env = "DANCU_DEMO_RP_LOGOUT", default_value = "http://localhost:8090/")]
+    pub demo_rp_logout: String,
 }
 
 impl DemoArgs {
@@ -339,7 +348,12 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
     let port = listener.local_addr()?.port();
     let metrics_token_file =
         file.metrics_token_file.as_ref().map_or(args.data_dir.join("metrics.token"), PathBuf::from);
-    let config = settings.server;
+    let mut config = settings.server;
+    config.oidc.issuer = match args.oidc_issuer.clone().or(file.oidc_issuer.clone()) {
+        Some(i) => i.trim_end_matches('/').to_string(),
+        None => format!("http://localhost:{port}"),
+    };
+    let oauth = crate::client_cmd::demo_clients(&db, &args.demo_rp_redirect, &args.demo_rp_logout).await?;
     for line in crate::demo_summary::network_notes(settings.listen, config.cookie_secure) {
         eprintln!("{line}");
     }
@@ -359,6 +373,17 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
     if let Some(s) = sample {
         banner.push_str(&format!("  for example: {s}\n"));
     }
+    banner.push_str(&format!(
+        "\nLog in with dancu (OpenID Connect): issuer {iss} (discovery: {iss}/.well-known/openid-configuration).\n",
+        iss = config.oidc.issuer
+    ));
+    for c in &oauth {
+        banner.push_str(&format!("  {}: client_id {} / client_secret {}\n", c.what, c.client_id, c.secret));
+    }
+    banner.push_str(&format!(
+        "  the portal's redirect URI is {}; a partner token: curl -u demo-hospital:<secret> -d grant_type=client_credentials {}/oauth/token\n",
+        args.demo_rp_redirect, config.oidc.issuer
+    ));
     banner.push_str(
         "\nAPI: http://localhost:{port}/openapi.json · /metrics with the bearer token in {metrics} · Stop with Ctrl-C.\n"
             .replace("{port}", &port.to_string())

@@ -230,6 +230,30 @@ impl OidcStore {
             .await
     }
 
+    /// Replaces a client's redirect and post-logout URIs; `NotFound` if there is none.
+    pub async fn set_redirect_uris(
+        &self,
+        client_id: &str,
+        redirect_uris: &[String],
+        post_logout_redirect_uris: &[String],
+        at: Timestamp,
+    ) -> Result<()> {
+        self.store
+            .exec()
+            .transaction(vec![Stmt::new(
+                "UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, updated_at = $4 \
+                 WHERE client_id = $1",
+                vec![
+                    Val::Text(client_id.into()),
+                    json_list(redirect_uris),
+                    json_list(post_logout_redirect_uris),
+                    Val::Ts(at),
+                ],
+            )
+            .expect_rows(1, StoreError::NotFound)])
+            .await
+    }
+
     // ---- authorization codes and token families
 
     pub async fn create_code(&self, c: &AuthCode) -> Result<()> {

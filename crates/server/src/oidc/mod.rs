@@ -103,9 +103,19 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/logout", get(logout::logout).post(logout::logout))
 }
 
-/// Reloads the clients and the key directory every `every` until the server stops.
+/// Reloads the clients and the key directory every `every`, and sweeps expired codes and
+/// sessions, until the server stops.
 pub async fn refresh_task(state: AppState, every: Duration) {
+    let mut swept = std::time::Instant::now();
     loop {
+        // Expired codes and sessions go once a minute (refresh families stay: their
+        // revocation is what refuses a late reuse).
+        if swept.elapsed() >= Duration::from_secs(60) {
+            swept = std::time::Instant::now();
+            if let Err(e) = state.db.oidc().sweep(dancu_store::registry::now()).await {
+                tracing::warn!(error = %e, "sweeping expired OIDC codes and sessions failed");
+            }
+        }
         if let Err(e) = state.oidc.clients.refresh(&state.db.oidc()).await {
             tracing::warn!(error = %e, "reloading OAuth clients failed; retrying");
         }

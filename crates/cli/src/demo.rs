@@ -50,6 +50,10 @@ pub struct DemoArgs {
     /// Where the demo portal returns after logout.
     #[arg(long, env = "DANCU_DEMO_RP_LOGOUT", default_value = "http://localhost:8090/")]
     pub demo_rp_logout: String,
+    /// Address of the demo portal (a relying party that logs citizens in with dancu); `off`
+    /// to serve none. Its redirect URI (`--demo-rp-redirect`) must lead to it.
+    #[arg(long, env = "DANCU_DEMO_RP_LISTEN", default_value = "127.0.0.1:8090")]
+    pub demo_rp_listen: String,
 }
 
 impl DemoArgs {
@@ -182,11 +186,24 @@ fn plant_duplicates(cfg: &dancu_gen::GenConfig, csv: &std::path::Path, dir: &std
     Ok(())
 }
 
-/// The database, the demo logins, and a sample citizen for the portal walk-through.
+/// A level-2 eID account of the demo, for logging in to the demo portal: personal ID and
+/// authenticator key (base32). Its ID is kept in the data folder (`demo-eid-level2.txt`);
+/// the key is read back from the account on every start.
+pub struct DemoEid {
+    pub personal_id: String,
+    pub totp_secret: String,
+}
+
+/// What `prepare` made ready: the logins, a sample citizen for the portal walk-through and
+/// the level-2 account.
+type Prepared = (Vec<DemoLogin>, Option<String>, Option<DemoEid>);
+
+/// The database, the demo logins, a sample citizen for the portal walk-through and the
+/// level-2 account.
 pub async fn prepare(
     args: &DemoArgs,
     secrets: &dancu_server::secrets::Secrets,
-) -> Result<(Database, Vec<DemoLogin>, Option<String>)> {
+) -> Result<(Database, Vec<DemoLogin>, Option<String>, Option<DemoEid>)> {
     let started = Instant::now();
     let url = args.database_url();
     let policy = crate::config::checkpoint_policy(&url, std::time::Duration::from_secs(10)).await?;
@@ -198,8 +215,8 @@ pub async fn prepare(
     let prepared = prepare_with(args, &db, &registry, secrets, started).await;
     drop(registry);
     writer.shutdown().await;
-    let (logins, sample) = prepared?;
-    Ok((db, logins, sample))
+    let (logins, sample, eid) = prepared?;
+    Ok((db, logins, sample, eid))
 }
 
 async fn prepare_with(
@@ -208,13 +225,14 @@ async fn prepare_with(
     registry: &Registry,
     secrets: &dancu_server::secrets::Secrets,
     started: Instant,
-) -> Result<(Vec<DemoLogin>, Option<String>)> {
+) -> Result<Prepared> {
     let province = dancu_domain::admin_units()
         .province_2025(&args.province)
         .with_context(|| format!("--province {}: not a 2025 province code", args.province))?
         .name
         .clone();
     let first_run = db.citizen_count().await? == 0;
+    let level2_file = args.data_dir.join("demo-eid-level2.txt");
     if first_run {
         let csv = args.data_dir.join("demo-citizens.csv");
         eprintln!("generating {} people of {province} …", args.people);
@@ -296,6 +314,11 @@ async fn prepare_with(
         for (code, name) in &communes {
             let keep = sample.as_deref().and_then(|s| s.split(' ').next());
             let s = crate::demo_seed::seed(registry, secrets, code, keep).await?;
+            if let Some(id) = s.level2 {
+                if !level2_file.exists() {
+                    std::fs::write(&level2_file, id.as_str())?;
+                }
+            }
             eprintln!(
                 "{name}: {} cards (some due for renewal or expired), {} card applications, {} eID accounts seeded",
                 s.cards, s.applications, s.eid_accounts
@@ -305,7 +328,22 @@ async fn prepare_with(
         let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
         registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
     }
-    Ok((logins, sample))
+    let eid = demo_eid(registry, secrets, &level2_file).await?;
+    Ok((logins, sample, eid))
+}
+
+/// The level-2 account named in `file`, with its authenticator key opened.
+async fn demo_eid(
+    registry: &Registry,
+    secrets: &dancu_server::secrets::Secrets,
+    file: &std::path::Path,
+) -> Result<Option<DemoEid>> {
+    let Ok(text) = std::fs::read_to_string(file) else { return Ok(None) };
+    let Ok(id) = text.trim().parse::<dancu_domain::PersonalId>() else { return Ok(None) };
+    let Some(account) = registry.eid_account_for_authentication(&id).await? else { return Ok(None) };
+    let totp_secret =
+        secrets.open_totp(&id, &account.totp_secret).map_err(|e| anyhow::anyhow!("demo eID key: {e:?}"))?;
+    Ok(Some(DemoEid { personal_id: id.to_string(), totp_secret }))
 }
 
 /// A living adult of the first commune with a full date of birth, for the citizen-portal
@@ -338,7 +376,7 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let settings = args.settings(file)?;
     let secrets = dancu_server::secrets::Secrets::new(settings.server.secret_keys.clone());
-    let (db, logins, sample) = prepare(&args, &secrets).await?;
+    let (db, logins, sample, eid) = prepare(&args, &secrets).await?;
     if args.no_serve {
         return Ok(());
     }
@@ -384,6 +422,36 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
         "  the portal's redirect URI is {}; a partner token: curl -u demo-hospital:<secret> -d grant_type=client_credentials {}/oauth/token\n",
         args.demo_rp_redirect, config.oidc.issuer
     ));
+    let rp_listen = match args.demo_rp_listen.as_str() {
+        "off" => None,
+        a => Some(a.parse::<std::net::SocketAddr>().with_context(|| format!("--demo-rp-listen {a}"))?),
+    };
+    if let (Some(listen), Some(portal)) = (rp_listen, oauth.iter().find(|c| c.client_id == "demo-portal")) {
+        let rp = crate::demo_rp::RpConfig {
+            issuer: config.oidc.issuer.clone(),
+            client_id: portal.client_id.clone(),
+            client_secret: portal.secret.clone(),
+            redirect_uri: args.demo_rp_redirect.clone(),
+            post_logout_uri: args.demo_rp_logout.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = crate::demo_rp::serve(listen, rp).await {
+                eprintln!("warning: the demo portal is not served: {e:#}");
+            }
+        });
+        banner.push_str(&format!(
+            "\nDemo portal (relying party, asks for level 2): http://{listen}/ — “Đăng nhập bằng dancu”.\n"
+        ));
+        if let Some(e) = &eid {
+            banner.push_str(&format!(
+                "  log in as {} / {} with the authenticator key {} (current code: dancu id totp {})\n",
+                e.personal_id,
+                crate::demo_seed::SEEDED_PASSWORD,
+                e.totp_secret,
+                e.totp_secret
+            ));
+        }
+    }
     banner.push_str(
         "\nAPI: http://localhost:{port}/openapi.json · /metrics with the bearer token in {metrics} · Stop with Ctrl-C.\n"
             .replace("{port}", &port.to_string())

@@ -37,18 +37,10 @@ pub struct RpConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
-    /// The portal's own base URL (`http://host:port`); its redirect URI is `{base}/callback`.
-    pub base: String,
-}
-
-impl RpConfig {
-    pub fn redirect_uri(&self) -> String {
-        format!("{}/callback", self.base)
-    }
-
-    pub fn post_logout_uri(&self) -> String {
-        format!("{}/", self.base)
-    }
+    /// The redirect URI registered for the portal (its `/callback`, as the browser reaches it).
+    pub redirect_uri: String,
+    /// Where dancu sends the browser back after logout (registered too).
+    pub post_logout_uri: String,
 }
 
 /// A login under way (before the callback) or done (after it), by the portal's cookie.
@@ -108,7 +100,7 @@ impl Rp {
             ClientId::new(self.config.client_id.clone()),
             Some(ClientSecret::new(self.config.client_secret.clone())),
         )
-        .set_redirect_uri(RedirectUrl::new(self.config.redirect_uri())?);
+        .set_redirect_uri(RedirectUrl::new(self.config.redirect_uri.clone())?);
         Ok((client, end_session))
     }
 }
@@ -280,7 +272,7 @@ async fn logout(State(rp): State<Arc<Rp>>, headers: HeaderMap) -> Response {
     let Ok(hint) = id_token.parse::<openidconnect::core::CoreIdToken>() else {
         return (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response();
     };
-    let Ok(back) = PostLogoutRedirectUrl::new(rp.config.post_logout_uri()) else {
+    let Ok(back) = PostLogoutRedirectUrl::new(rp.config.post_logout_uri.clone()) else {
         return (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response();
     };
     let url = LogoutRequest::from(end_session)

@@ -16,11 +16,13 @@ pub struct Seeded {
     pub cards: u64,
     pub applications: u64,
     pub eid_accounts: u64,
+    /// The activated account raised to level 2, for logging in to the demo portal.
+    pub level2: Option<PersonalId>,
 }
 
-/// Password of the seeded eID accounts (their authenticator keys are not shown: they are
-/// there to fill the officer's queue, not to log in).
-const SEEDED_PASSWORD: &str = "citizen-demo-2025";
+/// Password of the seeded eID accounts. Their authenticator keys are not shown, except the
+/// level-2 account's (`Seeded::level2`), which logs in to the demo portal.
+pub const SEEDED_PASSWORD: &str = "citizen-demo-2025";
 
 /// Seeds `commune` (skipping `keep_free`, the banner's sample citizen, who registers by hand).
 pub async fn seed(
@@ -60,7 +62,16 @@ pub async fn seed(
     let no_card = rest.into_iter().map(|(_, c)| c).filter(adult).take(9);
     out.applications = applications(registry, &a, commune, no_card).await?;
     let holders = with_card.into_iter().map(|(_, c)| c).filter(adult).take(8);
-    out.eid_accounts = eid_accounts(registry, &a, secrets, holders).await?;
+    let (n, activated) = eid_accounts(registry, &a, secrets, holders).await?;
+    out.eid_accounts = n;
+    // One activated account goes to level 2 in person (its holder has a valid card), so the
+    // demo portal can ask for level 2.
+    for id in activated {
+        if registry.eid_upgrade_level2(&a, &id, true, today, None).await.is_ok() {
+            out.level2 = Some(id);
+            break;
+        }
+    }
     Ok(out)
 }
 
@@ -118,10 +129,10 @@ async fn eid_accounts(
     a: &Access,
     secrets: &dancu_server::secrets::Secrets,
     people: impl Iterator<Item = &CitizenSummary>,
-) -> Result<u64> {
+) -> Result<(u64, Vec<PersonalId>)> {
     let pw = SEEDED_PASSWORD.to_string();
     let hash = tokio::task::spawn_blocking(move || dancu_server::auth::hash_password(&pw)).await?;
-    let mut n = 0;
+    let (mut n, mut activated) = (0, Vec::new());
     for (i, c) in people.enumerate() {
         let id: PersonalId = c.personal_id;
         let claim = RegistrationClaim {
@@ -140,6 +151,9 @@ async fn eid_accounts(
         }
         if i % 4 >= 2 {
             registry.eid_citizen_event(&id, &AccountEvent::Activate).await?;
+            if i % 4 == 2 {
+                activated.push(id);
+            }
         }
         if i % 4 == 3 {
             let lock = AccountEvent::Lock {
@@ -150,5 +164,5 @@ async fn eid_accounts(
         }
         n += 1;
     }
-    Ok(n)
+    Ok((n, activated))
 }

@@ -3,7 +3,6 @@
 mod client_cmd;
 mod config;
 mod demo;
-#[allow(dead_code)] // wired into `dancu demo` with the OpenID Connect provider
 mod demo_rp;
 mod demo_seed;
 mod demo_summary;
@@ -146,6 +145,9 @@ enum IdCmd {
     Check { number: String },
     /// Parses a chip-card QR payload (6, 7 or 8+ fields; repairs legacy-encoded text).
     ParseQr { payload: String },
+    /// Prints the current authenticator code (TOTP, RFC 6238) of a base32 key, as an
+    /// authenticator app would: for the demo's level-2 account.
+    Totp { secret: String },
 }
 
 /// mimalloc instead of glibc's allocator: under the look-up benchmark glibc's malloc and
@@ -208,6 +210,12 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Id { what: IdCmd::Check { number } } => id_check(&number),
+        Command::Id { what: IdCmd::Totp { secret } } => {
+            let key = dancu_identity::totp::secret_from_base32(&secret)
+                .ok_or_else(|| anyhow::anyhow!("secret: not a base32 authenticator key"))?;
+            println!("{}", dancu_identity::totp::generate(&key, chrono::Utc::now().timestamp() as u64));
+            Ok(())
+        }
         Command::Id { what: IdCmd::ParseQr { payload } } => {
             match dancu_identity::qr::parse_detailed(&payload) {
                 Ok(p) => {

@@ -79,11 +79,15 @@ impl Application {
             }
             None => None,
         };
+        let partners = state.clone();
         let served = crate::serve(listener, state, shutdown).await;
         if let Some(t) = metrics_task {
             t.abort();
             let _ = t.await;
         }
+        // The partner call counts still in memory.
+        crate::api::partner::flush_counts(&partners).await;
+        drop(partners);
         // The router, and with it every audit sink, is dropped by now.
         writer.shutdown().await;
         tracing::info!("stopped; audit log flushed and signed");

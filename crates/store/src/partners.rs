@@ -3,6 +3,8 @@
 //! points are in [`crate::registry`] (`registry/partner.rs`); the OAuth client a partner
 //! authenticates as is the server's.
 
+use std::sync::OnceLock;
+
 use dancu_domain::{LifeStatus, PartialDate, PersonalId, Sex, Violation};
 use serde::{Deserialize, Serialize};
 
@@ -251,11 +253,15 @@ pub async fn verify_rows(store: &dyn Store, ids: &[PersonalId]) -> Result<Vec<Ve
         let n = if chunk.len() == 1 { 1 } else { CHUNK };
         let mut params: Vec<Val> = chunk.iter().map(|id| Val::Text(id.to_string())).collect();
         params.resize(n, Val::Text(chunk[0].to_string()));
-        let sql = in_sql(VERIFY_COLUMNS, n);
+        // Built once: the SQL is the statement cache's key, hashed on every call.
+        static ONE: OnceLock<String> = OnceLock::new();
+        static MANY: OnceLock<String> = OnceLock::new();
         let found = if n == 1 {
-            store.exec().query_point(&sql, params).await?
+            let sql = ONE.get_or_init(|| in_sql(VERIFY_COLUMNS, 1));
+            store.exec().query_point(sql, params).await?
         } else {
-            store.exec().query(&sql, params).await?
+            let sql = MANY.get_or_init(|| in_sql(VERIFY_COLUMNS, CHUNK));
+            store.exec().query(sql, params).await?
         };
         for r in found {
             out.push(VerifyRow {

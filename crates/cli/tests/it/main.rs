@@ -9,4 +9,5 @@ mod excel_in;
 mod flood;
 mod import;
 mod officer;
+mod partner;
 mod registry_dedup;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs dancu's whole test suite: unit, property, conformance (SQLite and PostgreSQL),
 # HTTP API and headless-Chromium browser tests, then the fuzzing gate: schemathesis against a
-# demo server from its own OpenAPI document (tests/fuzz/schemathesis.sh). Installs what it
+# demo server from its own OpenAPI document (tests/fuzz/schemathesis.sh), and Python's Authlib
+# as a relying party of the OpenID Connect provider on both backends (tests/oidc/authlib.sh).
+# Installs what it
 # needs when missing (Chromium and ChromeDriver from Debian, schemathesis from PyPI into a
 # virtual environment under ~/.cache).
 #
@@ -34,3 +36,4 @@ fi
 
 cargo test --workspace --locked
 tests/fuzz/schemathesis.sh
+tests/oidc/authlib.sh

@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 AUTHLIB_VERSION="1.6.5"
 VENV="${DANCU_FUZZ_VENV:-$HOME/.cache/dancu-venv}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
+PG_URL="${DANCU_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}"
 say() { echo "authlib: $*" >&2; }
 
@@ -35,15 +36,16 @@ run_one() {
   base="http://127.0.0.1:$port"
   if [ "$backend" = postgres ]; then
     dbname="dancu_authlib_$$"
-    psql -q "${DANCU_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}" -c "CREATE DATABASE $dbname" >/dev/null
-    url="${DANCU_TEST_PG_URL%/*}/$dbname"
+    psql -q "$PG_URL" -c "CREATE DATABASE $dbname" >/dev/null
+    url="${PG_URL%/*}/$dbname"
   else
     url="sqlite://$work/data/dancu.db"
   fi
   say "$backend: dancu demo on $base"
-  DANCU_OIDC_ISSUER="$base" DANCU_OIDC_ACCESS_TOKEN_TTL=4 \
-    "$BIN" demo --people 300 --data-dir "$work/data" --database-url "$url" --listen "127.0.0.1:$port" \
-    --cookie-secure false > "$work/server.log" 2>&1 &
+  echo "oidc_access_token_secs = 4" > "$work/dancu.toml"
+  DANCU_CONFIG="$work/dancu.toml" "$BIN" demo --people 300 --data-dir "$work/data" --database-url "$url" \
+    --listen "127.0.0.1:$port" --oidc-issuer "$base" --demo-rp-listen off --cookie-secure false \
+    > "$work/server.log" 2>&1 &
   pid=$!
   local status=0
   "$PY" tests/oidc/prepare_citizen.py "$BIN" "$base" "$url" "$work" > "$work/args" || status=$?
@@ -53,7 +55,7 @@ run_one() {
   fi
   [ $status -eq 0 ] || { say "$backend failed; server log:"; tail -n 40 "$work/server.log" >&2; }
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  [ -n "$dbname" ] && psql -q "${DANCU_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}" -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null
+  [ -n "$dbname" ] && psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null
   rm -rf "$work"
   return $status
 }

@@ -147,15 +147,14 @@ jwt = JsonWebToken(["ES256"])
 
 
 def session(**kw):
-    return OAuth2Session(
-        CLIENT_ID,
-        CLIENT_SECRET,
-        scope="openid profile",
-        redirect_uri=REDIRECT,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_basic",
-        **kw,
-    )
+    opts = {
+        "scope": "openid profile",
+        "redirect_uri": REDIRECT,
+        "code_challenge_method": "S256",
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
+    opts.update(kw)
+    return OAuth2Session(CLIENT_ID, CLIENT_SECRET, **opts)
 
 
 def authorize(extra=None, verifier=None):

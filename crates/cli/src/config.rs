@@ -49,6 +49,8 @@ pub struct FileConfig {
     pub oidc_issuer: Option<String>,
     /// Directory of the OIDC signing keys; default `oidc-keys` next to the database.
     pub oidc_key_dir: Option<String>,
+    /// Lifetime of relying parties' access and ID tokens in seconds (default 300, 1–3600).
+    pub oidc_access_token_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -287,6 +289,9 @@ impl ServeArgs {
         let issuer =
             self.oidc_issuer.or(file.oidc_issuer.clone()).unwrap_or_else(|| format!("http://{listen}"));
         server.oidc.issuer = issuer.trim_end_matches('/').to_string();
+        if let Some(secs) = file.oidc_access_token_secs {
+            server.oidc.access_token_ttl = Duration::from_secs(secs.clamp(1, 3600));
+        }
         let key_dir =
             self.oidc_key_dir.or(file.oidc_key_dir.clone()).unwrap_or_else(|| oidc_key_dir(&database_url));
         server.oidc.keys = std::sync::Arc::new(

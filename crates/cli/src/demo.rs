@@ -328,8 +328,43 @@ async fn prepare_with(
         let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
         registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
     }
+    demo_partner(registry, &args.province).await?;
     let eid = demo_eid(registry, secrets, &level2_file).await?;
     Ok((logins, sample, eid))
+}
+
+/// The demo hospital (OAuth client `demo-hospital`, registered when the server starts) as a
+/// partner: verification and card look-up for the demo province, returning the name, date
+/// of birth, sex, life status, card number and health-insurance card number.
+async fn demo_partner(registry: &Registry, province: &str) -> Result<()> {
+    use dancu_store::partners::{CardField, Operation, Partner};
+    let a = Access {
+        role: dancu_store::Role::Admin, ..Access::system("demo", "đối tác mẫu: bệnh viện")
+    };
+    if registry.partners(&a).await?.iter().any(|p| p.client_id == "demo-hospital") {
+        return Ok(());
+    }
+    let p = Partner {
+        client_id: "demo-hospital".into(),
+        name: "Bệnh viện Đa khoa tỉnh (thử nghiệm)".into(),
+        suspended: false,
+        rate_per_sec: 2_000,
+        burst: 4_000,
+        operations: vec![Operation::Verify, Operation::CardLookup],
+        fields: vec![
+            CardField::FullName,
+            CardField::DateOfBirth,
+            CardField::Sex,
+            CardField::LifeStatus,
+            CardField::CardNumber,
+            CardField::HealthInsuranceNumber,
+        ],
+        units: vec![Scope::Province(province.into())],
+        updated_at: dancu_store::registry::now(),
+        updated_by: String::new(),
+    };
+    registry.partner_entitle(&a, &p).await.map_err(|e| anyhow::anyhow!("demo partner: {e}"))?;
+    Ok(())
 }
 
 /// The level-2 account named in `file`, with its authenticator key opened.

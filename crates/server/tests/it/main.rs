@@ -16,6 +16,7 @@ mod limits;
 mod officers;
 mod oidc;
 mod oidc_flow;
+mod oidc_rp;
 mod openapi;
 mod pages;
 mod partner;

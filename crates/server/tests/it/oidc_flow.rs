@@ -25,11 +25,11 @@ on_both_backends!(
     a_public_client_uses_pkce_alone,
 );
 
-const PW: &str = "mat-khau-cong-dan-1";
-const RP: &str = "https://dvc.example.vn/cb";
+pub(crate) const PW: &str = "mat-khau-cong-dan-1";
+pub(crate) const RP: &str = "https://dvc.example.vn/cb";
 
 /// An activated level-`level` eID account for citizen A: its TOTP secret (base32).
-async fn citizen(app: &TestApp, level: i64) -> String {
+pub(crate) async fn citizen(app: &TestApp, level: i64) -> String {
     let b = json!({
         "personal_id": app.citizen_a.personal_id.to_string(), "full_name": "NGUYỄN VĂN ẤN",
         "birth_date": "15/03/1985", "sex": "Nam", "phone": "0912 345 678",
@@ -48,7 +48,7 @@ async fn citizen(app: &TestApp, level: i64) -> String {
     secret
 }
 
-fn code_now(secret: &str, offset_steps: i64) -> String {
+pub(crate) fn code_now(secret: &str, offset_steps: i64) -> String {
     let raw = dancu_identity::totp::secret_from_base32(secret).unwrap();
     dancu_identity::totp::generate(&raw, (chrono::Utc::now().timestamp() + offset_steps * 30) as u64)
 }
@@ -100,7 +100,12 @@ fn form_of(page: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn post_page(app: &TestApp, jar: &mut Jar, page: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_page(
+    app: &TestApp,
+    jar: &mut Jar,
+    page: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let mut f = form_of(page);
     for (k, v) in extra {
         f.push((k.to_string(), v.to_string()));
@@ -110,7 +115,7 @@ async fn post_page(app: &TestApp, jar: &mut Jar, page: &str, extra: &[(&str, &st
 }
 
 /// The query of a redirect to the relying party.
-fn redirect_query(r: &reqwest::Response, to: &str) -> std::collections::HashMap<String, String> {
+pub(crate) fn redirect_query(r: &reqwest::Response, to: &str) -> std::collections::HashMap<String, String> {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "expected a redirect: {:?}", r.headers());
     let loc = r.headers()[LOCATION].to_str().unwrap();
     assert!(loc.starts_with(&format!("{to}?")), "{loc}");

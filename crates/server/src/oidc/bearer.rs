@@ -73,16 +73,55 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
+/// Partner tokens whose signature, issuer and audience were verified, by SHA-256 of the
+/// token, until they expire: a partner sends the same token for minutes, and an ES256
+/// verification costs about as much as the rest of a verification request. Expiry and the
+/// client's state are still checked on every request; the map is bounded (when full,
+/// expired entries go, and if none had expired, all of them).
+#[derive(Default)]
+pub struct VerifiedTokens(std::sync::Mutex<std::collections::HashMap<[u8; 32], PartnerClaims>>);
+
+/// Most tokens remembered at once.
+const VERIFIED_CAPACITY: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, key: &[u8; 32], now: i64) -> Option<PartnerClaims> {
+        let map = self.0.lock().expect("verified tokens lock");
+        map.get(key).filter(|c| c.exp > now).cloned()
+    }
+
+    fn insert(&self, key: [u8; 32], claims: PartnerClaims, now: i64) {
+        let mut map = self.0.lock().expect("verified tokens lock");
+        if map.len() >= VERIFIED_CAPACITY {
+            map.retain(|_, c| c.exp > now);
+            if map.len() >= VERIFIED_CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(key, claims);
+    }
+}
+
 /// Verifies a partner token against the keys and the client cache.
 pub async fn verify(state: &AppState, token: &str) -> Result<ClientToken, BearerError> {
+    use sha2::Digest;
     let cfg = &state.config.oidc;
-    let claims: PartnerClaims = cfg
-        .keys
-        .verify(token, &cfg.issuer, Some(&cfg.partner_audience()))
-        .ok_or_else(BearerError::invalid)?;
-    if claims.client_id != claims.sub {
-        return Err(BearerError::invalid());
-    }
+    let now = chrono::Utc::now().timestamp();
+    let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    let claims = match state.oidc.verified.get(&key, now) {
+        Some(c) => c,
+        None => {
+            let claims: PartnerClaims = cfg
+                .keys
+                .verify(token, &cfg.issuer, Some(&cfg.partner_audience()))
+                .ok_or_else(BearerError::invalid)?;
+            if claims.client_id != claims.sub {
+                return Err(BearerError::invalid());
+            }
+            state.oidc.verified.insert(key, claims.clone(), now);
+            claims
+        }
+    };
     let client = state
         .oidc
         .clients

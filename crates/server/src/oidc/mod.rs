@@ -82,6 +82,8 @@ pub struct Oidc {
     pub clients: clients::ClientCache,
     pub refusals: errors::Refusals,
     pub assertions: clients::AssertionReplay,
+    /// Partner tokens already verified (`bearer::verify`).
+    pub verified: bearer::VerifiedTokens,
 }
 
 impl OidcConfig {

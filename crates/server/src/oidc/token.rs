@@ -55,7 +55,7 @@ pub struct OAuthTokenResponse {
 }
 
 /// The claims of a partner's access token.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PartnerClaims {
     pub iss: String,
     pub sub: String,

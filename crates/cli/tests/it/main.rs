@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod demo;
+mod demo_portal;
 mod excel_in;
 mod flood;
 mod import;

@@ -7,7 +7,7 @@
 # officer clicking), round robin over up to 200 real paths of that kind, and its p50 /
 # p95 / p99 latency reported. Every read is audited as in production.
 #
-#   bench/pages.sh [PEOPLE=1000000] [DURATION=10s] [RUNS=3]   (BACKENDS="sqlite postgres")
+#   bench/pages.sh [PEOPLE=1000000] [DURATION=10s] [RUNS=3]   (BACKENDS="sqlite postgres", KINDS="search …")
 # Data is kept in $WORK (default /tmp/dancu-pages) between runs; delete it after a schema change.
 # Needs: wrk (apt-get install wrk), curl, PostgreSQL at $PG_ADMIN for the PostgreSQL half.
 set -euo pipefail
@@ -78,6 +78,8 @@ run_backend() {
   for r in $(seq "$RUNS"); do
     for f in "$WORK/paths-$name"/*; do
       local kind; kind=$(basename "$f")
+      # KINDS="search citizen": only those page kinds.
+      if [ -n "${KINDS:-}" ] && [[ " $KINDS " != *" $kind "* ]]; then continue; fi
       # The portal's pages are public: no officer cookie.
       local c=$COOKIE; [ "$kind" = portal ] && c=""
       out=$(COOKIE=$c PATHS_FILE=$f wrk -t1 -c1 -d"$DURATION" --latency -s bench/pages.lua "$BASE" | grep RESULT)

@@ -134,6 +134,9 @@ async fn login_and_consent(app: &TestApp, jar: &mut Jar, path: &str, code: &str)
         &[("action", "login"), ("personal_id", &id), ("password", PW), ("code", code)],
     )
     .await;
+    if r.status() == StatusCode::FORBIDDEN {
+        panic!("refused at {path}: {}", r.text().await.unwrap());
+    }
     let r = if r.status() == StatusCode::OK {
         let page = r.text().await.unwrap();
         assert!(page.contains("oidc-consent"), "the consent screen: {page}");
@@ -616,6 +619,15 @@ async fn logout_ends_the_session(backend: &'static str) {
     assert_eq!(r.headers()[LOCATION], format!("{RP}/bye?state=s%202"));
     let r = get(app, &mut jar, &authorize_path(&rp.0, RP, "openid", &challenge, &[("prompt", "none")])).await;
     assert_eq!(redirect_query(&r, RP)["error"], "login_required");
+    // prompt=login and max_age=0 with a session: the login again, then the consent for new
+    // scopes, then the code (the fresh login is not asked for twice).
+    login_and_consent(app, &mut jar, &authorize_path(&rp.0, RP, "openid", &challenge, &[]), "").await;
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        let scope = if extra.0 == "prompt" { "openid profile" } else { "openid profile personal_id" };
+        let path = authorize_path(&rp.0, RP, scope, &challenge, &[extra]);
+        let code = login_and_consent(app, &mut jar, &path, "").await;
+        assert!(!code.is_empty(), "{extra:?}");
+    }
 }
 
 async fn a_public_client_uses_pkce_alone(backend: &'static str) {

@@ -4,6 +4,7 @@
 mod common;
 
 mod audit;
+mod client;
 mod demo;
 mod excel_in;
 mod flood;

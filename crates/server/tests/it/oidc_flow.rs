@@ -282,6 +282,18 @@ async fn code_flow_with_pkce_and_remembered_consent(backend: &'static str) {
     let t3 = body(exchange(app, &rp, &q["code"], &v3).await).await;
     let id3 = verify_id_token(app, t3["id_token"].as_str().unwrap(), &rp.0).await;
     assert_eq!(id3["sub"], sub.as_str(), "stable per client");
+    // Fewer scopes than consented to: no question either.
+    let r =
+        get(app, &mut jar, &authorize_path(&rp.0, RP, "openid profile", &c3, &[("prompt", "none")])).await;
+    assert!(redirect_query(&r, RP).contains_key("code"));
+    // More scopes than consented to: asked.
+    let r = get(
+        app,
+        &mut jar,
+        &authorize_path(&rp.0, RP, "openid profile personal_id offline_access", &c3, &[("prompt", "none")]),
+    )
+    .await;
+    assert_eq!(redirect_query(&r, RP)["error"], "consent_required");
     // prompt=consent asks again.
     let r = get(
         app,

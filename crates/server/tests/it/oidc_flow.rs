@@ -231,6 +231,8 @@ async fn code_flow_with_pkce_and_remembered_consent(backend: &'static str) {
     let read =
         log.items.iter().find(|e| e.entry.actor == "rp:cong-dvc").expect("the portal's read is audited");
     assert!(read.entry.purpose.contains("Cổng dịch vụ công"), "{}", read.entry.purpose);
+    assert!(read.entry.purpose.contains("Số định danh cá nhân"), "scopes in words: {}", read.entry.purpose);
+    assert!(!read.entry.purpose.contains("personal_id"), "{}", read.entry.purpose);
     // A second client of another sector sees another subject; without personal_id, no ID.
     let other = add_client(
         app,
@@ -331,6 +333,11 @@ async fn reuse_of_a_code_or_a_refresh_token_revokes_the_login(backend: &'static 
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body(r).await["error"], "invalid_grant");
     assert_eq!(userinfo(app, at).await.status(), StatusCode::UNAUTHORIZED);
+    let log = app.state.registry.own_access_log(&app.citizen_a.personal_id, 20, 0).await.unwrap();
+    assert!(
+        log.items.iter().any(|e| e.entry.actor == "rp:cong-dvc" && e.entry.outcome == "refused"),
+        "the refused read is audited"
+    );
     let r = refresh(app, &rp, t["refresh_token"].as_str().unwrap()).await;
     assert_eq!(body(r).await["error"], "invalid_grant");
     // A new login: refresh rotates; the old refresh token again revokes the family.

@@ -451,16 +451,26 @@ impl OidcStore {
 
     // ---- consents
 
+    /// Whether the citizen consented to `scope` (space-separated) for the client: one
+    /// remembered answer covers every scope asked now.
     pub async fn has_consent(&self, id: &PersonalId, client_id: &str, scope: &str) -> Result<bool> {
         let rows = self
             .store
             .exec()
             .query(
-                "SELECT 1 FROM oidc_consents WHERE personal_id = $1 AND client_id = $2 AND scope = $3",
-                vec![Val::Text(id.to_string()), Val::Text(client_id.into()), Val::Text(scope.into())],
+                "SELECT scope FROM oidc_consents WHERE personal_id = $1 AND client_id = $2",
+                vec![Val::Text(id.to_string()), Val::Text(client_id.into())],
             )
             .await?;
-        Ok(!rows.is_empty())
+        let asked: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+        for r in &rows {
+            let granted = r.text(0)?;
+            let granted: Vec<&str> = granted.split(' ').collect();
+            if asked.iter().all(|a| granted.contains(a)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     pub async fn grant_consent(

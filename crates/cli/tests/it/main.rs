@@ -4,6 +4,7 @@
 mod common;
 
 mod audit;
+mod client;
 mod demo;
 mod demo_portal;
 mod excel_in;

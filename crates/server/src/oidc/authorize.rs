@@ -351,8 +351,21 @@ pub async fn authorize_post(
                     };
                     let s = state.db.oidc().session(&sha256_hex(&token), now()).await.ok().flatten();
                     let done = Done { logged_in: true, consented: false };
+                    // The fresh login answers `prompt=login` and `max_age`: the next pages
+                    // (step-up, consent) must not ask for it again.
+                    let mut req = f.req;
+                    req.prompt = req
+                        .prompt
+                        .map(|p| {
+                            p.split(' ')
+                                .filter(|x| !x.is_empty() && *x != "login")
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .filter(|p| !p.is_empty());
+                    req.max_age = None;
                     let mut r =
-                        flow(&state, lang, &uri, f.req, s.map(|s| (token.clone(), s)), done, None).await;
+                        flow(&state, lang, &uri, req, s.map(|s| (token.clone(), s)), done, None).await;
                     let (k, v) = session::session_cookie(&state, &token);
                     r.headers_mut().append(k, v);
                     r
@@ -456,7 +469,7 @@ async fn flow(
         sess = None;
     }
     if let (Some(m), Some((_, s))) = (req.max_age.as_deref().and_then(|m| m.parse::<i64>().ok()), &sess) {
-        if !done.logged_in && (now() - s.auth_time).num_seconds() > m {
+        if !done.logged_in && (m == 0 || (now() - s.auth_time).num_seconds() > m) {
             sess = None;
         }
     }

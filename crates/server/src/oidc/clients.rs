@@ -468,7 +468,7 @@ async fn check_assertion(
         None => None,
     };
     let Some(key) = jwk.and_then(|k| DecodingKey::from_jwk(k).ok()) else { return Ok(None) };
-    if !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256 | Algorithm::EdDSA) {
+    if !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256) {
         return Ok(None);
     }
     let cfg = &state.config.oidc;

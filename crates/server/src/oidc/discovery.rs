@@ -66,7 +66,7 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
             "private_key_jwt",
             "none",
         ],
-        token_endpoint_auth_signing_alg_values_supported: vec!["ES256", "RS256", "PS256", "EdDSA"],
+        token_endpoint_auth_signing_alg_values_supported: vec!["ES256", "RS256", "PS256"],
         code_challenge_methods_supported: vec!["S256"],
         acr_values_supported: vec!["loa:1", "loa:2"],
         claims_supported: vec![

@@ -53,6 +53,20 @@ fn refuse(state: &AppState, error: &'static str, status: StatusCode, description
     r
 }
 
+/// What the scopes release, in words (the audit entry's purpose, which the citizen reads).
+fn shared(scopes: &[&str]) -> String {
+    let words: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !matches!(**s, "openid" | "offline_access"))
+        .map(|s| crate::web::display::oauth_scope(crate::web::Lang::Vi, s))
+        .collect();
+    if words.is_empty() {
+        "mã định danh riêng cho ứng dụng".into()
+    } else {
+        words.join("; ")
+    }
+}
+
 /// The claims of the logged-in citizen.
 #[utoipa::path(
     get,
@@ -122,15 +136,34 @@ async fn claims(state: &AppState, headers: &HeaderMap) -> Response {
         Ok(f) => f,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let Some(family) = family.filter(|f| f.revoked_at.is_none() && f.client_id == claims.client_id) else {
-        return refuse(&state, "invalid_token", StatusCode::UNAUTHORIZED, "the login's tokens were revoked");
+    let Some(family) = family.filter(|f| f.client_id == claims.client_id) else {
+        return refuse(
+            &state,
+            "invalid_token",
+            StatusCode::UNAUTHORIZED,
+            "the access token's login is unknown",
+        );
     };
     let client = match state.oidc.clients.get(&state.db.oidc(), &claims.client_id).await {
-        Ok(Some(c)) if c.row.active => c,
-        Ok(_) => return refuse(&state, "invalid_token", StatusCode::UNAUTHORIZED, "the client is suspended"),
+        Ok(c) => c.filter(|c| c.row.active),
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let purpose = format!("đăng nhập qua {}: {}", client.row.name, claims.scope);
+    // A revoked login or a suspended client: the refused read is recorded under the citizen.
+    let Some(client) = client.filter(|_| family.revoked_at.is_none()) else {
+        let why = if family.revoked_at.is_some() {
+            "the login's tokens were revoked"
+        } else {
+            "the client is suspended"
+        };
+        let purpose = format!("đăng nhập qua ứng dụng liên kết (bị từ chối); chia sẻ: {}", shared(&scopes));
+        if let Err(e) =
+            state.registry.rp_userinfo_refused(&claims.client_id, &family.personal_id, &purpose).await
+        {
+            return crate::error::ApiError::from(e).into_response();
+        }
+        return refuse(&state, "invalid_token", StatusCode::UNAUTHORIZED, why);
+    };
+    let purpose = format!("đăng nhập qua {}; chia sẻ: {}", client.row.name, shared(&scopes));
     let record = match state.registry.rp_userinfo(&claims.client_id, &family.personal_id, &purpose).await {
         Ok(r) => r,
         Err(e) => return crate::error::ApiError::from(e).into_response(),

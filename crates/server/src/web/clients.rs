@@ -21,12 +21,9 @@ use crate::error::ApiError;
 use crate::oidc::clients::{self, Registration, OIDC_SCOPES, PARTNER_SCOPES};
 use crate::AppState;
 
-fn admin_only(lang: Lang, p: &Principal) -> Result<(), Response> {
-    if p.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(error_page(lang, Some(p), ApiError::forbidden()))
-    }
+/// The refusal for anyone but an administrator.
+fn not_admin(lang: Lang, p: &Principal) -> Option<Response> {
+    (p.role != Role::Admin).then(|| error_page(lang, Some(p), ApiError::forbidden()))
 }
 
 /// The fields of a posted form, repeated names kept (the scope check boxes).
@@ -64,7 +61,7 @@ struct Typed {
 }
 
 pub async fn list_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser) -> Response {
-    if let Err(r) = admin_only(lang, &p) {
+    if let Some(r) = not_admin(lang, &p) {
         return r;
     }
     render(&s, lang, &uri, &p, StatusCode::OK, &Typed::default(), &[], None).await
@@ -233,7 +230,7 @@ pub async fn create_submit(
     WebUser(p): WebUser,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin_only(lang, &p) {
+    if let Some(r) = not_admin(lang, &p) {
         return r;
     }
     let f = fields(&body);
@@ -298,7 +295,7 @@ pub async fn change_submit(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin_only(lang, &p) {
+    if let Some(r) = not_admin(lang, &p) {
         return r;
     }
     let f = fields(&body);

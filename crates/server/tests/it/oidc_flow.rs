@@ -139,6 +139,9 @@ async fn login_and_consent(app: &TestApp, jar: &mut Jar, path: &str, code: &str)
         &[("action", "login"), ("personal_id", &id), ("password", PW), ("code", code)],
     )
     .await;
+    if r.status() == StatusCode::FORBIDDEN {
+        panic!("refused at {path}: {}", r.text().await.unwrap());
+    }
     let r = if r.status() == StatusCode::OK {
         let page = r.text().await.unwrap();
         assert!(page.contains("oidc-consent"), "the consent screen: {page}");
@@ -233,6 +236,8 @@ async fn code_flow_with_pkce_and_remembered_consent(backend: &'static str) {
     let read =
         log.items.iter().find(|e| e.entry.actor == "rp:cong-dvc").expect("the portal's read is audited");
     assert!(read.entry.purpose.contains("Cổng dịch vụ công"), "{}", read.entry.purpose);
+    assert!(read.entry.purpose.contains("Số định danh cá nhân"), "scopes in words: {}", read.entry.purpose);
+    assert!(!read.entry.purpose.contains("personal_id"), "{}", read.entry.purpose);
     // A second client of another sector sees another subject; without personal_id, no ID.
     let other = add_client(
         app,
@@ -284,6 +289,18 @@ async fn code_flow_with_pkce_and_remembered_consent(backend: &'static str) {
     let t3 = body(exchange(app, &rp, &q["code"], &v3).await).await;
     let id3 = verify_id_token(app, t3["id_token"].as_str().unwrap(), &rp.0).await;
     assert_eq!(id3["sub"], sub.as_str(), "stable per client");
+    // Fewer scopes than consented to: no question either.
+    let r =
+        get(app, &mut jar, &authorize_path(&rp.0, RP, "openid profile", &c3, &[("prompt", "none")])).await;
+    assert!(redirect_query(&r, RP).contains_key("code"));
+    // More scopes than consented to: asked.
+    let r = get(
+        app,
+        &mut jar,
+        &authorize_path(&rp.0, RP, "openid profile personal_id offline_access", &c3, &[("prompt", "none")]),
+    )
+    .await;
+    assert_eq!(redirect_query(&r, RP)["error"], "consent_required");
     // prompt=consent asks again.
     let r = get(
         app,
@@ -321,6 +338,11 @@ async fn reuse_of_a_code_or_a_refresh_token_revokes_the_login(backend: &'static 
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body(r).await["error"], "invalid_grant");
     assert_eq!(userinfo(app, at).await.status(), StatusCode::UNAUTHORIZED);
+    let log = app.state.registry.own_access_log(&app.citizen_a.personal_id, 20, 0).await.unwrap();
+    assert!(
+        log.items.iter().any(|e| e.entry.actor == "rp:cong-dvc" && e.entry.outcome == "refused"),
+        "the refused read is audited"
+    );
     let r = refresh(app, &rp, t["refresh_token"].as_str().unwrap()).await;
     assert_eq!(body(r).await["error"], "invalid_grant");
     // A new login: refresh rotates; the old refresh token again revokes the family.
@@ -621,6 +643,15 @@ async fn logout_ends_the_session(backend: &'static str) {
     assert_eq!(r.headers()[LOCATION], format!("{RP}/bye?state=s%202"));
     let r = get(app, &mut jar, &authorize_path(&rp.0, RP, "openid", &challenge, &[("prompt", "none")])).await;
     assert_eq!(redirect_query(&r, RP)["error"], "login_required");
+    // prompt=login and max_age=0 with a session: the login again, then the consent for new
+    // scopes, then the code (the fresh login is not asked for twice).
+    login_and_consent(app, &mut jar, &authorize_path(&rp.0, RP, "openid", &challenge, &[]), "").await;
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        let scope = if extra.0 == "prompt" { "openid profile" } else { "openid profile personal_id" };
+        let path = authorize_path(&rp.0, RP, scope, &challenge, &[extra]);
+        let code = login_and_consent(app, &mut jar, &path, "").await;
+        assert!(!code.is_empty(), "{extra:?}");
+    }
 }
 
 async fn a_public_client_uses_pkce_alone(backend: &'static str) {

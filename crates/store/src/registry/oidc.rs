@@ -34,4 +34,16 @@ impl Registry {
             }
         }
     }
+
+    /// A relying party's refused read (its login's tokens were revoked, or the client is
+    /// suspended): recorded under the citizen as refused, nothing returned.
+    pub async fn rp_userinfo_refused(&self, client_id: &str, id: &PersonalId, purpose: &str) -> Result<()> {
+        let a = Access {
+            actor: format!("rp:{client_id}"),
+            role: Role::Officer,
+            scope: Scope::Nation,
+            purpose: purpose.into(),
+        };
+        self.log(&a, "citizen.read", id.as_str(), Outcome::Refused).await
+    }
 }

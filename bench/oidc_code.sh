@@ -19,7 +19,7 @@ WORK=$(mktemp -d); PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 PORT=39301; BASE="http://127.0.0.1:$PORT"; REDIRECT="http://127.0.0.1:39302/callback"
 DANCU_LOG=warn "$BIN" demo --people 2000 --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --oidc-issuer "$BASE" \
-  --demo-rp-listen off --demo-rp-redirect "$REDIRECT" --cookie-secure false > "$WORK/banner" 2> "$WORK/log" & PID=$!
+  --demo-rp-listen 127.0.0.1:39302 --demo-rp-redirect "$REDIRECT" --cookie-secure false > "$WORK/banner" 2> "$WORK/log" & PID=$!
 for _ in $(seq 300); do grep -q '^API:' "$WORK/banner" 2>/dev/null && break; sleep 0.5; done
 SECRET=$(sed -n 's/.*client_id demo-portal \/ client_secret \([^ ]*\).*/\1/p' "$WORK/banner")
 read -r CITIZEN PASSWORD TOTP < <(sed -n 's/.*log in as \([0-9]*\) \/ \([^ ]*\) with the authenticator key \([A-Z2-7]*\).*/\1 \2 \3/p' "$WORK/banner")

@@ -477,15 +477,15 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
         banner.push_str(&format!(
             "\nDemo portal (relying party, asks for level 2): http://{listen}/ — “Đăng nhập bằng dancu”.\n"
         ));
-        if let Some(e) = &eid {
-            banner.push_str(&format!(
-                "  log in as {} / {} with the authenticator key {} (current code: dancu id totp {})\n",
-                e.personal_id,
-                crate::demo_seed::SEEDED_PASSWORD,
-                e.totp_secret,
-                e.totp_secret
-            ));
-        }
+    }
+    if let Some(e) = &eid {
+        banner.push_str(&format!(
+            "  level-2 eID account: log in as {} / {} with the authenticator key {} (current code: dancu id totp {})\n",
+            e.personal_id,
+            crate::demo_seed::SEEDED_PASSWORD,
+            e.totp_secret,
+            e.totp_secret
+        ));
     }
     banner.push_str(
         "\nAPI: http://localhost:{port}/openapi.json · /metrics with the bearer token in {metrics} · Stop with Ctrl-C.\n"

@@ -5,6 +5,7 @@ mod common;
 
 mod access_audit;
 mod api;
+mod applications;
 mod browser;
 mod card_child_browser;
 mod card_law;

@@ -14,6 +14,7 @@ use dancu_domain::{Citizen, Household, PersonalId, Violation};
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod applications;
 mod audit_writer;
 mod cards;
 mod dedup;
@@ -25,6 +26,7 @@ mod quality;
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
+pub use applications::{ApplicationFile, Submission};
 pub use family::{NewBirth, Split};
 
 /// Who is asking, what they may see, and why.

@@ -41,6 +41,11 @@ pub struct SubmitRequest {
     /// of creating a second one; 1–100 visible characters. A random key when absent.
     #[schema(max_length = 100)]
     pub idempotency_key: Option<String>,
+    /// The day the unit received the file (`YYYY-MM-DD`), when earlier than today (by
+    /// post, or after the desk closed): the due date counts from it. Not after today
+    /// (422 `application.received_on`); today when absent.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub received_on: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -155,6 +160,16 @@ pub fn idempotency_key(raw: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
+/// A checked receipt day (`YYYY-MM-DD`), if given.
+pub fn received_on(raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| {
+            Violation::new("received_on", "date.invalid", "Ngày không hợp lệ", "invalid date").into()
+        }),
+    }
+}
+
 /// A checked transition target and reason.
 pub fn move_args(to: &str, reason: Option<&str>) -> Result<(AppState, String), ApiError> {
     let to = AppState::from_code(to.trim()).map_err(|v| ApiError::invalid(vec![v.at("to")]))?;
@@ -216,6 +231,7 @@ pub async fn submit(
         service_code: known_service(req.service_code.trim())?,
         channel,
         idempotency_key: idempotency_key(req.idempotency_key.as_deref())?,
+        received_on: received_on(req.received_on.as_deref())?,
     };
     let access = p.access(&purpose(&headers, None));
     let (app, created) = s.registry.submit_application(&access, &sub).await?;

@@ -199,6 +199,7 @@ pub async fn intake_submit(
             service_code: f.service_code.trim().to_string(),
             channel: Channel::from_code(f.channel.as_deref().unwrap_or("desk"))?,
             idempotency_key: idempotency_key(f.idempotency_key.as_deref())?,
+            received_on: None,
         };
         let (app, _) = s.registry.submit_application(&p.access(WEB_PURPOSE), &sub).await?;
         Ok::<_, ApiError>(app.id)
@@ -362,6 +363,7 @@ pub async fn portal_submit(
             service_code: f.service_code.clone(),
             channel: Channel::Online,
             idempotency_key: idempotency_key(f.idempotency_key.as_deref())?,
+            received_on: None,
         };
         let (app, _) = s.registry.submit_own_application(&sub).await?;
         Ok(app.id)

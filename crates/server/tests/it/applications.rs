@@ -13,7 +13,8 @@ on_both_backends!(
     invalid_moves_are_refused_with_the_rule_and_change_nothing,
     an_officer_out_of_scope_is_answered_like_not_found,
     a_document_digitised_before_is_reused_by_hash,
-    the_queue_puts_overdue_first_and_the_counts_add_up
+    the_queue_puts_overdue_first_and_the_counts_add_up,
+    the_due_date_skips_public_holidays
 );
 
 fn rule(v: &Value) -> String {
@@ -260,4 +261,24 @@ async fn the_queue_puts_overdue_first_and_the_counts_add_up(backend: &'static st
     let tp = app.token("tinh01").await;
     let c = body(app.api_get(&tp, "/api/v1/applications/counts").await).await;
     assert_eq!(c.as_array().unwrap().iter().map(|r| r["count"].as_u64().unwrap()).sum::<u64>(), 2);
+}
+
+async fn the_due_date_skips_public_holidays(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let pid = app.citizen_a.personal_id.to_string();
+    // Received by post on Wednesday 29/04/2026: 30/04 and 01/05 are public holidays, then a
+    // weekend, so the third working day is Wednesday 06/05 (weekdays alone would give 04/05).
+    let b = json!({"personal_id": pid, "service_code": "residence_temporary", "channel": "post",
+        "received_on": "2026-04-29", "idempotency_key": "post-1"});
+    let r = app.post_json(&t, url(app, ""), &b).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let a = body(r).await;
+    assert_eq!((a["due_date"].as_str(), a["channel"].as_str()), (Some("2026-05-06"), Some("post")));
+    // The day received cannot be in the future.
+    let tomorrow = today().succ_opt().unwrap().to_string();
+    let b = json!({"personal_id": pid, "service_code": "residence_temporary", "received_on": tomorrow});
+    let r = app.post_json(&t, url(app, ""), &b).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(rule(&body(r).await), "application.received_on");
 }

@@ -3,6 +3,7 @@
 //! residence) and audited under the applicant's personal ID. Out-of-scope applications
 //! answer like missing ones.
 
+use chrono::{Datelike, NaiveDate};
 use dancu_domain::application::{check_transition, AppState, Channel, Mover};
 use dancu_domain::services::{self, Level};
 use dancu_domain::{PersonalId, Violation, WorkingCalendar};
@@ -22,6 +23,10 @@ pub struct Submission {
     pub service_code: String,
     pub channel: Channel,
     pub idempotency_key: String,
+    /// The day the unit received the file, when earlier than today (a file that came by
+    /// post, or entered after the desk closed): the due date counts from it. Never in the
+    /// future; it can only make the due date earlier.
+    pub received_on: Option<NaiveDate>,
 }
 
 /// An application with its history and documents.
@@ -59,7 +64,19 @@ fn handling_unit(service: &services::Service, holder: &StoredCitizen) -> String 
 fn new_application(s: &Submission, holder: &StoredCitizen, actor: &str) -> Result<NewApplication> {
     let service = service_of(&s.service_code)?;
     let at = now();
-    let received = dancu_domain::date::vietnam_today(at);
+    let today = dancu_domain::date::vietnam_today(at);
+    let received = match s.received_on {
+        None => today,
+        Some(d) if d <= today && d.year() >= 2000 => d,
+        Some(_) => {
+            return Err(invalid(Violation::new(
+                "received_on",
+                "application.received_on",
+                "Ngày tiếp nhận không được sau hôm nay (và từ năm 2000)",
+                "the day received cannot be after today (nor before 2000)",
+            )))
+        }
+    };
     Ok(NewApplication {
         service_code: service.code.clone(),
         personal_id: s.personal_id.clone(),
@@ -98,7 +115,8 @@ impl Registry {
     pub async fn submit_own_application(&self, s: &Submission) -> Result<(Application, bool)> {
         let own = own_access(&s.personal_id, "công dân nộp hồ sơ trực tuyến");
         let holder = self.store.get_citizen(&s.personal_id).await?.ok_or(RegistryError::NotFound)?;
-        let s = Submission { channel: Channel::Online, ..s.clone() };
+        // Online: received the moment it is submitted.
+        let s = Submission { channel: Channel::Online, received_on: None, ..s.clone() };
         let n = new_application(&s, &holder, &own.actor)?;
         let write = apps::create(self.store.as_ref(), &n);
         self.audited_write(&own, "application.submit", s.personal_id.as_str(), write).await

@@ -251,17 +251,35 @@ pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 pub const DOCUMENT_TYPES: [(&str, &[u8]); 3] =
     [("application/pdf", b"%PDF-"), ("image/jpeg", &[0xFF, 0xD8, 0xFF]), ("image/png", b"\x89PNG\r\n\x1a\n")];
 
-/// Checks a document before it is stored: its kind (`[a-z0-9_]`, 1–40), its media type
+/// The kinds of document an application takes, with their names (vi, en).
+pub const DOCUMENT_KINDS: [(&str, &str, &str); 9] = [
+    ("application_form", "Tờ khai", "Application form"),
+    ("identity", "Giấy tờ tùy thân", "Identity document"),
+    ("residence_proof", "Giấy tờ chứng minh chỗ ở hợp pháp", "Proof of lawful residence"),
+    ("rental_contract", "Hợp đồng thuê, mượn, ở nhờ nhà", "Rental or loan agreement for the home"),
+    ("consent", "Văn bản đồng ý của chủ hộ hoặc chủ sở hữu", "Consent of the household head or owner"),
+    ("birth_certificate", "Giấy khai sinh", "Birth certificate"),
+    ("marriage_certificate", "Giấy chứng nhận kết hôn", "Marriage certificate"),
+    ("photo", "Ảnh", "Photograph"),
+    ("other", "Giấy tờ khác", "Other document"),
+];
+
+/// A document kind's name, `None` for a kind not in [`DOCUMENT_KINDS`].
+pub fn document_kind_name(kind: &str, vietnamese: bool) -> Option<&'static str> {
+    DOCUMENT_KINDS.iter().find(|(k, _, _)| *k == kind).map(|(_, vi, en)| if vietnamese { *vi } else { *en })
+}
+
+/// Checks a document before it is stored: its kind (one of [`DOCUMENT_KINDS`]), its media type
 /// (PDF, JPEG or PNG, and the content must be one), its size (1 byte to
 /// [`MAX_DOCUMENT_BYTES`]). Rules: `document.kind`, `document.media_type`, `document.empty`,
 /// `document.too_large`, `document.content_mismatch`.
 pub fn check_document(kind: &str, media_type: &str, bytes: &[u8]) -> Result<(), Violation> {
-    if kind.is_empty() || kind.len() > 40 || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if document_kind_name(kind, true).is_none() {
         return Err(Violation::new(
             "kind",
             "document.kind",
-            "Loại giấy tờ gồm chữ thường không dấu, số và dấu gạch dưới (1–40 ký tự)",
-            "the document kind is 1-40 lower-case letters, digits and underscores",
+            "Loại giấy tờ không có trong danh mục",
+            "the document kind is not one of the listed kinds",
         ));
     }
     let Some((_, magic)) = DOCUMENT_TYPES.iter().find(|(t, _)| *t == media_type) else {
@@ -358,11 +376,11 @@ mod tests {
         check_document("birth_certificate", "application/pdf", pdf).unwrap();
         let rule = |k: &str, t: &str, b: &[u8]| check_document(k, t, b).unwrap_err().rule;
         assert_eq!(rule("Giấy", "application/pdf", pdf), "document.kind");
-        assert_eq!(rule("id_card", "image/gif", b"GIF89a"), "document.media_type");
-        assert_eq!(rule("id_card", "image/png", b""), "document.empty");
-        assert_eq!(rule("id_card", "image/png", pdf), "document.content_mismatch");
+        assert_eq!(rule("identity", "image/gif", b"GIF89a"), "document.media_type");
+        assert_eq!(rule("identity", "image/png", b""), "document.empty");
+        assert_eq!(rule("identity", "image/png", pdf), "document.content_mismatch");
         let big = [b"%PDF-".as_slice(), &vec![0u8; MAX_DOCUMENT_BYTES]].concat();
-        assert_eq!(rule("id_card", "application/pdf", &big), "document.too_large");
+        assert_eq!(rule("identity", "application/pdf", &big), "document.too_large");
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub struct MoveRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRequest {
-    /// What the document is: lower-case letters, digits, underscores (e.g. `birth_certificate`).
-    #[schema(pattern = "^[a-z0-9_]{1,40}$")]
+    /// What the document is: `application_form`, `identity`, `residence_proof`,
+    /// `rental_contract`, `consent`, `birth_certificate`, `marriage_certificate`, `photo`, `other`.
+    #[schema(pattern = "^(?:application_form|identity|residence_proof|rental_contract|consent|birth_certificate|marriage_certificate|photo|other)$")]
     pub kind: String,
     /// `application/pdf`, `image/jpeg` or `image/png`; the content must be of that type.
     #[schema(value_type = String, pattern = "^(?:application/pdf|image/jpeg|image/png)$")]

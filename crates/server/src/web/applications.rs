@@ -252,7 +252,7 @@ pub async fn application_page(
                 h2 { (lang.t("Giấy tờ kèm theo", "Documents")) }
                 @if documents.is_empty() { p.muted { (lang.t("Chưa có giấy tờ", "No documents")) } }
                 ul { @for d in &documents {
-                    li { (d.kind) " — " (d.size) " " (lang.t("byte", "bytes"))
+                    li { (dancu_domain::application::document_kind_name(&d.kind, lang == Lang::Vi).unwrap_or(lang.t("Giấy tờ khác", "Other document"))) " — " (d.size) " " (lang.t("byte", "bytes"))
                         @if d.reused { " (" (lang.t("dùng lại bản đã số hóa", "reused, already digitised")) ")" } }
                 } }
             }

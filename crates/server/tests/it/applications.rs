@@ -147,7 +147,7 @@ async fn an_officer_out_of_scope_is_answered_like_not_found(backend: &'static st
     assert_eq!(e_other, e_missing, "out of scope answers exactly like missing");
     let (st, _) = move_to(app, &tb, id, "accepted", "", 1).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let doc = json!({"kind": "x", "media_type": "application/pdf", "content_base64": "JVBERi0x"});
+    let doc = json!({"kind": "other", "media_type": "application/pdf", "content_base64": "JVBERi0x"});
     let r = app.post_json(&tb, url(app, &format!("/{id}/documents")), &doc).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // Nor can B submit for A's citizen, nor see A's applications in its queue or counts.

@@ -288,8 +288,9 @@ async fn prepare_with(
             let keep = sample.as_deref().and_then(|s| s.split(' ').next());
             let s = crate::demo_seed::seed(registry, secrets, code, keep).await?;
             eprintln!(
-                "{name}: {} cards (some due for renewal or expired), {} card applications, {} eID accounts seeded",
-                s.cards, s.applications, s.eid_accounts
+                "{name}: {} cards (some due for renewal or expired), {} card applications, {} eID accounts, \
+                 {} public-service applications seeded",
+                s.cards, s.applications, s.eid_accounts, s.service_applications
             );
         }
         // After the cards: the quality rules then also find expired cards still marked valid.

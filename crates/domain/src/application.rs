@@ -117,7 +117,12 @@ impl AppState {
 
     pub fn from_code(s: &str) -> Result<Self, Violation> {
         AppState::ALL.into_iter().find(|c| c.code() == s).ok_or_else(|| {
-            Violation::new("state", "application.state_unknown", "Trạng thái hồ sơ không hợp lệ", "unknown state")
+            Violation::new(
+                "state",
+                "application.state_unknown",
+                "Trạng thái hồ sơ không hợp lệ",
+                "unknown state",
+            )
         })
     }
 

@@ -358,7 +358,10 @@ pub async fn documents(store: &dyn Store, id: i64) -> Result<Vec<ApplicationDocu
 pub async fn stored_document_count(store: &dyn Store, id: &PersonalId) -> Result<u64> {
     let rows = store
         .exec()
-        .query("SELECT COUNT(*) FROM citizen_documents WHERE personal_id = $1", vec![Val::Text(id.to_string())])
+        .query(
+            "SELECT COUNT(*) FROM citizen_documents WHERE personal_id = $1",
+            vec![Val::Text(id.to_string())],
+        )
         .await?;
     Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64)
 }
@@ -468,7 +471,8 @@ pub async fn list(
 pub async fn counts(store: &dyn Store, scope: &Scope) -> Result<Vec<ApplicationCount>> {
     let (cond, mut params) = rows::scope_where(scope, "scope_{level} = #", 1);
     params.push(Val::Text(today().to_string()));
-    let overdue = format!("CASE WHEN state IN ({}) AND due_date < ${} THEN 1 ELSE 0 END", open_list(), params.len());
+    let overdue =
+        format!("CASE WHEN state IN ({}) AND due_date < ${} THEN 1 ELSE 0 END", open_list(), params.len());
     let rows = store
         .exec()
         .query(

@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use dancu_domain::application::{check_document, AppState, Channel};
 use dancu_domain::{PersonalId, Violation};
-use dancu_store::applications::{Application, ApplicationCount, ApplicationDocument, ApplicationEvent, QueueFilter};
+use dancu_store::applications::{
+    Application, ApplicationCount, ApplicationDocument, ApplicationEvent, QueueFilter,
+};
 use dancu_store::registry::{ApplicationFile, Submission};
 use dancu_store::Page;
 
@@ -29,7 +31,7 @@ pub const MAX_KEY_CHARS: usize = 100;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SubmitRequest {
+pub struct ApplicationSubmitRequest {
     #[schema(value_type = PersonalId)]
     pub personal_id: String,
     /// A code of the service catalogue (`data/services.csv`), e.g. `residence_temporary`.
@@ -50,7 +52,7 @@ pub struct SubmitRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MoveRequest {
+pub struct ApplicationMoveRequest {
     /// Target state: `accepted`, `not_accepted`, `in_process`, `info_requested`,
     /// `completed`, `rejected`, `withdrawn`.
     #[schema(value_type = AppState)]
@@ -66,10 +68,12 @@ pub struct MoveRequest {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DocumentRequest {
+pub struct ApplicationDocumentRequest {
     /// What the document is: `application_form`, `identity`, `residence_proof`,
     /// `rental_contract`, `consent`, `birth_certificate`, `marriage_certificate`, `photo`, `other`.
-    #[schema(pattern = "^(?:application_form|identity|residence_proof|rental_contract|consent|birth_certificate|marriage_certificate|photo|other)$")]
+    #[schema(
+        pattern = "^(?:application_form|identity|residence_proof|rental_contract|consent|birth_certificate|marriage_certificate|photo|other)$"
+    )]
     pub kind: String,
     /// `application/pdf`, `image/jpeg` or `image/png`; the content must be of that type.
     #[schema(value_type = String, pattern = "^(?:application/pdf|image/jpeg|image/png)$")]
@@ -150,7 +154,9 @@ fn known_service(code: &str) -> Result<String, Violation> {
 pub fn idempotency_key(raw: Option<&str>) -> Result<String, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(crate::auth::random_token()),
-        Some(k) if k.chars().count() <= MAX_KEY_CHARS && !k.chars().any(char::is_control) => Ok(k.to_string()),
+        Some(k) if k.chars().count() <= MAX_KEY_CHARS && !k.chars().any(char::is_control) => {
+            Ok(k.to_string())
+        }
         Some(_) => Err(Violation::new(
             "idempotency_key",
             "application.idempotency_key",
@@ -188,7 +194,7 @@ pub fn move_args(to: &str, reason: Option<&str>) -> Result<(AppState, String), A
 }
 
 /// A checked document: its decoded bytes.
-pub fn document_bytes(d: &DocumentRequest) -> Result<Vec<u8>, ApiError> {
+pub fn document_bytes(d: &ApplicationDocumentRequest) -> Result<Vec<u8>, ApiError> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(d.content_base64.trim()).map_err(|_| {
         ApiError::from(Violation::new(
             "content_base64",
@@ -208,7 +214,7 @@ pub fn parse_app_id(raw: &str) -> Result<i64, ApiError> {
 /// Takes in an application at the desk (or by post) for a citizen in the caller's scope.
 /// 201 with the new application; 200 with the first one when the idempotency key was used
 /// before by the same applicant. Stored durably before the answer.
-#[utoipa::path(post, path = "/api/v1/applications", operation_id = "submit_application", request_body = SubmitRequest, security(("bearer" = [])), tag = "applications",
+#[utoipa::path(post, path = "/api/v1/applications", operation_id = "submit_application", request_body = ApplicationSubmitRequest, security(("bearer" = [])), tag = "applications",
     responses((status = 201, body = Application, description = "Submitted"),
         (status = 200, body = Application, description = "The first application under this idempotency key"),
         (status = 400, response = error::BadRequest), (status = 404, response = error::NotFound),
@@ -219,7 +225,7 @@ pub async fn submit(
     State(s): State<ServerState>,
     p: Principal,
     headers: HeaderMap,
-    body: Result<Json<SubmitRequest>, JsonRejection>,
+    body: Result<Json<ApplicationSubmitRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Application>)> {
     let Json(req) = body?;
     let personal_id = parse_id(&req.personal_id)?;
@@ -294,7 +300,7 @@ pub async fn read(
 /// Moves an application. Refused moves answer 422 with the rule
 /// (`application.transition_not_allowed`, `application.final_state`,
 /// `application.reason_required`) and change nothing; a stale `expected_version` answers 409.
-#[utoipa::path(post, path = "/api/v1/applications/{id}/transitions", operation_id = "move_application", request_body = MoveRequest,
+#[utoipa::path(post, path = "/api/v1/applications/{id}/transitions", operation_id = "move_application", request_body = ApplicationMoveRequest,
     params(("id" = i64, Path, description = "Application id")), security(("bearer" = [])), tag = "applications",
     responses((status = 200, body = Application),
         (status = 400, response = error::BadRequest), (status = 404, response = error::NotFound),
@@ -306,7 +312,7 @@ pub async fn transition(
     p: Principal,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-    body: Result<Json<MoveRequest>, JsonRejection>,
+    body: Result<Json<ApplicationMoveRequest>, JsonRejection>,
 ) -> ApiResult<Json<Application>> {
     let id = parse_app_id(&id)?;
     let Json(req) = body?;
@@ -319,7 +325,7 @@ pub async fn transition(
 /// citizen (same SHA-256) is reused, not stored again (`reused: true`). Wrong type, wrong
 /// content, empty or over 2 MB: 422 with the rule (`document.media_type`,
 /// `document.content_mismatch`, `document.empty`, `document.too_large`).
-#[utoipa::path(post, path = "/api/v1/applications/{id}/documents", operation_id = "add_application_document", request_body = DocumentRequest,
+#[utoipa::path(post, path = "/api/v1/applications/{id}/documents", operation_id = "add_application_document", request_body = ApplicationDocumentRequest,
     params(("id" = i64, Path, description = "Application id")), security(("bearer" = [])), tag = "applications",
     responses((status = 201, body = ApplicationDocument),
         (status = 400, response = error::BadRequest), (status = 404, response = error::NotFound),
@@ -331,7 +337,7 @@ pub async fn add_document(
     p: Principal,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-    body: Result<Json<DocumentRequest>, JsonRejection>,
+    body: Result<Json<ApplicationDocumentRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<ApplicationDocument>)> {
     let id = parse_app_id(&id)?;
     let Json(req) = body?;

@@ -115,7 +115,8 @@ pub async fn queue_page(
         Ok(f) => f,
         Err(e) => return error_page(lang, Some(&p), e),
     };
-    let list = match s.registry.list_applications(&p.access(WEB_PURPOSE), &f, 50, q.offset.unwrap_or(0)).await {
+    let list = match s.registry.list_applications(&p.access(WEB_PURPOSE), &f, 50, q.offset.unwrap_or(0)).await
+    {
         Ok(l) => l,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
@@ -281,7 +282,9 @@ pub async fn move_submit(
         p.check_csrf(&f.csrf)?;
         let id = parse_app_id(&id)?;
         let (to, reason) = move_args(&f.to, f.reason.as_deref())?;
-        s.registry.transition_application(&p.access(WEB_PURPOSE), id, to, &reason, f.expected_version).await?;
+        s.registry
+            .transition_application(&p.access(WEB_PURPOSE), id, to, &reason, f.expected_version)
+            .await?;
         Ok::<_, ApiError>(id)
     }
     .await;

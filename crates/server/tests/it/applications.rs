@@ -31,7 +31,14 @@ async fn submit(app: &TestApp, t: &str, pid: &str, service: &str, key: &str) -> 
     (r.status(), body(r).await)
 }
 
-async fn move_to(app: &TestApp, t: &str, id: i64, to: &str, reason: &str, version: i64) -> (StatusCode, Value) {
+async fn move_to(
+    app: &TestApp,
+    t: &str,
+    id: i64,
+    to: &str,
+    reason: &str,
+    version: i64,
+) -> (StatusCode, Value) {
     let b = json!({"to": to, "reason": reason, "expected_version": version});
     let r = app.post_json(t, url(app, &format!("/{id}/transitions")), &b).await;
     (r.status(), body(r).await)
@@ -65,9 +72,12 @@ async fn an_application_goes_from_submission_to_completion_with_its_history(back
     assert_eq!(p["unit"], "01");
 
     let mut v = 1;
-    for (to, reason) in
-        [("accepted", ""), ("in_process", ""), ("info_requested", "thiếu giấy xác nhận chỗ ở"), ("in_process", "")]
-    {
+    for (to, reason) in [
+        ("accepted", ""),
+        ("in_process", ""),
+        ("info_requested", "thiếu giấy xác nhận chỗ ở"),
+        ("in_process", ""),
+    ] {
         let (st, m) = move_to(app, &t, id, to, reason, v).await;
         assert_eq!(st, StatusCode::OK, "{to}: {m}");
         assert_eq!(m["state"], to);
@@ -81,7 +91,8 @@ async fn an_application_goes_from_submission_to_completion_with_its_history(back
 
     let (st, file) = read(app, &t, id).await;
     assert_eq!(st, StatusCode::OK);
-    let steps: Vec<_> = file["events"].as_array().unwrap().iter().map(|e| e["to_state"].as_str().unwrap()).collect();
+    let steps: Vec<_> =
+        file["events"].as_array().unwrap().iter().map(|e| e["to_state"].as_str().unwrap()).collect();
     assert_eq!(steps, ["submitted", "accepted", "in_process", "info_requested", "in_process", "completed"]);
     assert_eq!(file["events"][3]["reason"], "thiếu giấy xác nhận chỗ ở");
     assert_eq!(file["events"][3]["actor"], "officer:xa_a");
@@ -110,7 +121,10 @@ async fn invalid_moves_are_refused_with_the_rule_and_change_nothing(backend: &'s
     let (_, a) = submit(app, &t, &pid, "residence_permanent", "k").await;
     let id = a["id"].as_i64().unwrap();
     let (st, e) = move_to(app, &t, id, "completed", "", 1).await;
-    assert_eq!((st, rule(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "application.transition_not_allowed".into()));
+    assert_eq!(
+        (st, rule(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "application.transition_not_allowed".into())
+    );
     let (st, e) = move_to(app, &t, id, "not_accepted", " ", 1).await;
     assert_eq!((st, rule(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "application.reason_required".into()));
     let (st, e) = move_to(app, &t, id, "accepted", "", 7).await;
@@ -160,10 +174,7 @@ async fn an_officer_out_of_scope_is_answered_like_not_found(backend: &'static st
     // Nothing moved, and the refusals are in the access log as denied.
     let (_, file) = read(app, &ta, id).await;
     assert_eq!(file["version"], 1);
-    let denied = body(
-        app.api_get(&ta, &format!("/api/v1/citizens/{pid}/access-log?limit=100")).await,
-    )
-    .await;
+    let denied = body(app.api_get(&ta, &format!("/api/v1/citizens/{pid}/access-log?limit=100")).await).await;
     let outcomes: Vec<_> = denied["items"]
         .as_array()
         .unwrap()
@@ -191,30 +202,44 @@ async fn a_document_digitised_before_is_reused_by_hash(backend: &'static str) {
     let d1 = body(r).await;
     assert_eq!(d1["reused"], false);
     use sha2::Digest;
-    assert_eq!(d1["sha256"], sha2::Sha256::digest(pdf).iter().map(|b| format!("{b:02x}")).collect::<String>());
+    assert_eq!(
+        d1["sha256"],
+        sha2::Sha256::digest(pdf).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
     let r = app.post_json(&t, url(app, &format!("/{}/documents", a2["id"])), &doc).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(body(r).await["reused"], true, "the same file for the same citizen is not stored again");
-    let stored = dancu_store::applications::stored_document_count(app.store.as_ref(), &app.citizen_a.personal_id)
-        .await
-        .unwrap();
+    let stored =
+        dancu_store::applications::stored_document_count(app.store.as_ref(), &app.citizen_a.personal_id)
+            .await
+            .unwrap();
     assert_eq!(stored, 1);
     let (_, file) = read(app, &t, a2["id"].as_i64().unwrap()).await;
     assert_eq!(file["documents"][0]["kind"], "rental_contract");
 
     // Wrong type, wrong content, bad base64: named errors, nothing attached.
     for (d, want) in [
-        (json!({"kind": "photo", "media_type": "image/gif", "content_base64": b64(b"GIF89a")}), "document.media_type"),
-        (json!({"kind": "photo", "media_type": "image/png", "content_base64": b64(pdf)}), "document.content_mismatch"),
+        (
+            json!({"kind": "photo", "media_type": "image/gif", "content_base64": b64(b"GIF89a")}),
+            "document.media_type",
+        ),
+        (
+            json!({"kind": "photo", "media_type": "image/png", "content_base64": b64(pdf)}),
+            "document.content_mismatch",
+        ),
         (json!({"kind": "photo", "media_type": "image/png", "content_base64": "***"}), "document.base64"),
-        (json!({"kind": "Ảnh", "media_type": "application/pdf", "content_base64": b64(pdf)}), "document.kind"),
+        (
+            json!({"kind": "Ảnh", "media_type": "application/pdf", "content_base64": b64(pdf)}),
+            "document.kind",
+        ),
     ] {
         let r = app.post_json(&t, url(app, &format!("/{}/documents", a1["id"])), &d).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(rule(&body(r).await), want);
     }
     // Larger than the request limit: 413.
-    let big = json!({"kind": "scan", "media_type": "application/pdf", "content_base64": b64(&vec![b'%'; 200_000])});
+    let big =
+        json!({"kind": "scan", "media_type": "application/pdf", "content_base64": b64(&vec![b'%'; 200_000])});
     let r = app.post_json(&t, url(app, &format!("/{}/documents", a1["id"])), &big).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let (_, file) = read(app, &t, a1["id"].as_i64().unwrap()).await;

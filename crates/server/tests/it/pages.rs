@@ -249,13 +249,15 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
     let r = app.post_json(t, &apps, &sub).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let hs = body(r).await["id"].as_i64().unwrap();
-    let doc = json!({"kind": "rental_contract", "media_type": "application/pdf", "content_base64": "JVBERi0xLjcK"});
+    let doc =
+        json!({"kind": "rental_contract", "media_type": "application/pdf", "content_base64": "JVBERi0xLjcK"});
     assert_eq!(app.post_json(t, format!("{apps}/{hs}/documents"), &doc).await.status(), StatusCode::CREATED);
     for (to, v) in [("accepted", 1), ("in_process", 2), ("info_requested", 3)] {
         let m = json!({"to": to, "reason": "thiếu hợp đồng thuê nhà", "expected_version": v});
         assert_eq!(app.post_json(t, format!("{apps}/{hs}/transitions"), &m).await.status(), StatusCode::OK);
     }
-    let sub = json!({"personal_id": a, "service_code": "passport", "channel": "post", "received_on": "2024-04-15"});
+    let sub =
+        json!({"personal_id": a, "service_code": "passport", "channel": "post", "received_on": "2024-04-15"});
     assert_eq!(app.post_json(t, &apps, &sub).await.status(), StatusCode::CREATED);
 
     vec![

@@ -10,7 +10,9 @@ use dancu_domain::{PersonalId, Violation, WorkingCalendar};
 
 use super::eid::own_access;
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
-use crate::applications::{self as apps, Application, ApplicationCount, ApplicationDocument, ApplicationEvent};
+use crate::applications::{
+    self as apps, Application, ApplicationCount, ApplicationDocument, ApplicationEvent,
+};
 use crate::applications::{NewApplication, QueueFilter};
 use crate::model::{Page, Scope, StoredCitizen};
 use crate::StoreError;
@@ -289,7 +291,12 @@ impl Registry {
     }
 
     /// A citizen's own applications, soonest due first.
-    pub async fn own_applications(&self, me: &PersonalId, limit: u32, offset: u64) -> Result<Page<Application>> {
+    pub async fn own_applications(
+        &self,
+        me: &PersonalId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Application>> {
         let own = own_access(me, "công dân theo dõi hồ sơ");
         let f = QueueFilter { personal_id: Some(me.clone()), ..Default::default() };
         let page = apps::list(self.store.as_ref(), &Scope::Nation, &f, limit, offset).await?;

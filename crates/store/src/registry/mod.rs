@@ -23,10 +23,10 @@ mod family;
 mod import;
 mod officers;
 mod quality;
+pub use applications::{ApplicationFile, Submission};
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
-pub use applications::{ApplicationFile, Submission};
 pub use family::{NewBirth, Split};
 
 /// Who is asking, what they may see, and why.

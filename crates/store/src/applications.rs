@@ -189,7 +189,7 @@ pub async fn by_key(store: &dyn Store, id: &PersonalId, key: &str) -> Result<Opt
 /// (`false`: nothing new was stored).
 pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Application, bool)> {
     if let Some(first) = by_key(store, &n.personal_id, &n.idempotency_key).await? {
-        return Ok((first, false));
+        return same_request(first, n);
     }
     for _ in 0..4 {
         // Random ids (below 2⁵³, exact in JavaScript) need no round trip to the database
@@ -225,13 +225,27 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
             Err(StoreError::Conflict(_)) => {
                 // The same key committed concurrently, or (rarely) an id already taken.
                 if let Some(first) = by_key(store, &n.personal_id, &n.idempotency_key).await? {
-                    return Ok((first, false));
+                    return same_request(first, n);
                 }
             }
             Err(e) => return Err(e),
         }
     }
     Err(StoreError::Conflict(duplicate()))
+}
+
+/// The first application under a key, if the retried request is the same one (same
+/// service and channel); a key reused for another request is refused.
+fn same_request(first: Application, n: &NewApplication) -> Result<(Application, bool)> {
+    if first.service_code == n.service_code && first.channel == n.channel {
+        return Ok((first, false));
+    }
+    Err(StoreError::Conflict(Violation::new(
+        "idempotency_key",
+        "application.idempotency_key_reused",
+        "Khóa chống gửi trùng đã dùng cho một hồ sơ khác",
+        "the idempotency key was already used for a different application",
+    )))
 }
 
 fn duplicate() -> Violation {

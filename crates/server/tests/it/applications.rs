@@ -107,11 +107,16 @@ async fn the_same_idempotency_key_gives_back_the_first_application(backend: &'st
     let (st2, again) = submit(app, &t, &pid, "residence_absence", "retry-me").await;
     assert_eq!((st1, st2), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(first["id"], again["id"]);
+    // The same key for another service is not a retry: refused, nothing stored.
+    let (st, e) = submit(app, &t, &pid, "residence_stay", "retry-me").await;
+    assert_eq!((st, rule(&e)), (StatusCode::CONFLICT, "application.idempotency_key_reused".into()));
     let (st3, other) = submit(app, &t, &pid, "residence_absence", "another").await;
     assert_eq!(st3, StatusCode::CREATED);
     assert_ne!(first["id"], other["id"]);
     let list = body(app.api_get(&t, "/api/v1/applications?service_code=residence_absence").await).await;
     assert_eq!(list["total"], 2, "{list}");
+    let all = body(app.api_get(&t, "/api/v1/applications").await).await;
+    assert_eq!(all["total"], 2, "{all}");
 }
 
 async fn invalid_moves_are_refused_with_the_rule_and_change_nothing(backend: &'static str) {

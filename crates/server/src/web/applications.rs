@@ -362,7 +362,7 @@ pub async fn portal_submit(
             )));
         }
         let sub = Submission {
-            personal_id: who.personal_id.clone(),
+            personal_id: who.personal_id,
             service_code: f.service_code.clone(),
             channel: Channel::Online,
             idempotency_key: idempotency_key(f.idempotency_key.as_deref())?,

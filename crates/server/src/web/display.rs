@@ -571,6 +571,48 @@ pub fn reconcile_category(lang: Lang, code: &str) -> &'static str {
     lookup(lang, RECONCILE, code).unwrap_or(lang.t("Khác", "Other"))
 }
 
+// ---- public-service applications ----
+
+/// A handling unit (a 2025 commune or province code, or `ministry`) by name.
+pub fn handling_unit(lang: Lang, code: &str) -> String {
+    if code == "ministry" {
+        return lang.t("Bộ, ngành trung ương", "Central ministry").to_string();
+    }
+    match code.len() {
+        2 => scope(lang, &Scope::Province(code.into())),
+        _ => commune(code),
+    }
+}
+
+/// An application state in words.
+pub fn app_state(lang: Lang, s: dancu_domain::application::AppState) -> &'static str {
+    lang.t(s.name_vi(), s.name_en())
+}
+
+/// A stored application state (events keep codes; empty before submission) in words.
+pub fn app_state_code(lang: Lang, code: &str) -> &'static str {
+    match dancu_domain::application::AppState::from_code(code) {
+        Ok(s) => app_state(lang, s),
+        Err(_) => lang.t("(mới)", "(new)"),
+    }
+}
+
+/// A submission channel in words.
+pub fn channel(lang: Lang, c: dancu_domain::application::Channel) -> &'static str {
+    lang.t(c.name_vi(), c.name_en())
+}
+
+/// A service of the catalogue by name.
+pub fn service(lang: Lang, code: &str) -> String {
+    match dancu_domain::services::service(code) {
+        Some(s) => match lang {
+            Lang::Vi => s.name_vi.clone(),
+            Lang::En => s.name_en.clone(),
+        },
+        None => lang.t("Dịch vụ không còn trong danh mục", "Service no longer listed").to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -613,44 +655,3 @@ mod tests {
     }
 }
 
-// ---- public-service applications ----
-
-/// A handling unit (a 2025 commune or province code, or `ministry`) by name.
-pub fn handling_unit(lang: Lang, code: &str) -> String {
-    if code == "ministry" {
-        return lang.t("Bộ, ngành trung ương", "Central ministry").to_string();
-    }
-    match code.len() {
-        2 => scope(lang, &Scope::Province(code.into())),
-        _ => commune(code),
-    }
-}
-
-/// An application state in words.
-pub fn app_state(lang: Lang, s: dancu_domain::application::AppState) -> &'static str {
-    lang.t(s.name_vi(), s.name_en())
-}
-
-/// A stored application state (events keep codes; empty before submission) in words.
-pub fn app_state_code(lang: Lang, code: &str) -> &'static str {
-    match dancu_domain::application::AppState::from_code(code) {
-        Ok(s) => app_state(lang, s),
-        Err(_) => lang.t("(mới)", "(new)"),
-    }
-}
-
-/// A submission channel in words.
-pub fn channel(lang: Lang, c: dancu_domain::application::Channel) -> &'static str {
-    lang.t(c.name_vi(), c.name_en())
-}
-
-/// A service of the catalogue by name.
-pub fn service(lang: Lang, code: &str) -> String {
-    match dancu_domain::services::service(code) {
-        Some(s) => match lang {
-            Lang::Vi => s.name_vi.clone(),
-            Lang::En => s.name_en.clone(),
-        },
-        None => lang.t("Dịch vụ không còn trong danh mục", "Service no longer listed").to_string(),
-    }
-}

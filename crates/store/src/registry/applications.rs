@@ -81,7 +81,7 @@ fn new_application(s: &Submission, holder: &StoredCitizen, actor: &str) -> Resul
     };
     Ok(NewApplication {
         service_code: service.code.clone(),
-        personal_id: s.personal_id.clone(),
+        personal_id: s.personal_id,
         channel: s.channel,
         unit: handling_unit(service, holder),
         due_date: service.due_date(WorkingCalendar::vietnam(), received),
@@ -298,7 +298,7 @@ impl Registry {
         offset: u64,
     ) -> Result<Page<Application>> {
         let own = own_access(me, "công dân theo dõi hồ sơ");
-        let f = QueueFilter { personal_id: Some(me.clone()), ..Default::default() };
+        let f = QueueFilter { personal_id: Some(*me), ..Default::default() };
         let page = apps::list(self.store.as_ref(), &Scope::Nation, &f, limit, offset).await?;
         self.log(&own, "application.list", me.as_str(), Outcome::Ok).await?;
         Ok(page)

@@ -654,4 +654,3 @@ mod tests {
         assert!(!unit(Lang::Vi, &legacy).contains("legacy"));
     }
 }
-

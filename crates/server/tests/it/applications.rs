@@ -14,7 +14,8 @@ on_both_backends!(
     an_officer_out_of_scope_is_answered_like_not_found,
     a_document_digitised_before_is_reused_by_hash,
     the_queue_puts_overdue_first_and_the_counts_add_up,
-    the_due_date_skips_public_holidays
+    the_due_date_skips_public_holidays,
+    a_citizen_applies_online_and_follows_the_application
 );
 
 fn rule(v: &Value) -> String {
@@ -311,4 +312,70 @@ async fn the_due_date_skips_public_holidays(backend: &'static str) {
     let r = app.post_json(&t, url(app, ""), &b).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(rule(&body(r).await), "application.received_on");
+}
+
+/// The form token on a portal page.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..at + 64].to_string()
+}
+
+async fn a_citizen_applies_online_and_follows_the_application(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let mut jar = Jar::default();
+    crate::pages::citizen(app, &t, &mut jar).await;
+    let page = get(app, &mut jar, "/portal/applications").await.text().await.unwrap();
+    let csrf = csrf_of(&page);
+    // Only the residence procedures are offered online.
+    let form = [("csrf", csrf.as_str()), ("service_code", "passport"), ("idempotency_key", "p1")];
+    let r = post_form(app, &mut jar, "/portal/applications", &form).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let form = [("csrf", "wrong"), ("service_code", "residence_temporary"), ("idempotency_key", "p1")];
+    assert_eq!(post_form(app, &mut jar, "/portal/applications", &form).await.status(), StatusCode::FORBIDDEN);
+    let form = [("csrf", csrf.as_str()), ("service_code", "residence_temporary"), ("idempotency_key", "p1")];
+    let r = post_form(app, &mut jar, "/portal/applications", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
+    // Submitting the same form again (a double click) gives the same application.
+    let again = post_form(app, &mut jar, "/portal/applications", &form).await;
+    assert_eq!(again.headers()[reqwest::header::LOCATION].to_str().unwrap(), location);
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+
+    // The officer of the commune sees it in the queue, submitted online; asks for more.
+    let q = body(app.api_get(&t, "/api/v1/applications").await).await;
+    assert_eq!(q["total"], 1);
+    assert_eq!((q["items"][0]["id"].as_i64(), q["items"][0]["channel"].as_str()), (Some(id), Some("online")));
+    for (to, reason, v) in
+        [("accepted", "", 1), ("in_process", "", 2), ("info_requested", "cần hợp đồng thuê nhà", 3)]
+    {
+        assert_eq!(move_to(app, &t, id, to, reason, v).await.0, StatusCode::OK);
+    }
+    // The citizen follows it and says the information is supplied.
+    let page = get(app, &mut jar, &location).await.text().await.unwrap();
+    assert!(page.contains("Yêu cầu bổ sung") && page.contains("cần hợp đồng thuê nhà"), "{page}");
+    let csrf = csrf_of(&page);
+    let supply = [("csrf", csrf.as_str()), ("to", "in_process"), ("expected_version", "4")];
+    let r = post_form(app, &mut jar, &format!("{location}/transitions"), &supply).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A citizen cannot decide their own file.
+    let decide = [("csrf", csrf.as_str()), ("to", "completed"), ("expected_version", "5")];
+    let r = post_form(app, &mut jar, &format!("{location}/transitions"), &decide).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, file) = read(app, &t, id).await;
+    assert_eq!((file["state"].as_str(), file["version"].as_i64()), (Some("in_process"), Some(5)));
+    let actor = file["events"][4]["actor"].as_str().unwrap();
+    assert_eq!(actor, format!("citizen:{}", app.citizen_a.personal_id));
+
+    // Another person's application answers like a missing one.
+    let pid_b = app.citizen_b.personal_id.to_string();
+    let tb = app.token("xa_b").await;
+    let (_, other) = submit(app, &tb, &pid_b, "residence_absence", "b1").await;
+    let r = get(app, &mut jar, &format!("/portal/applications/{}", other["id"])).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let mine = get(app, &mut jar, "/portal/applications").await.text().await.unwrap();
+    assert!(
+        mine.contains(&format!("/portal/applications/{id}"))
+            && !mine.contains(&format!("/portal/applications/{}\"", other["id"]))
+    );
 }

@@ -295,7 +295,7 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
 /// Registers citizen A through the portal form, has the account approved, links a
 /// document and logs in: the jar holds the citizen's session. Returns the registration's
 /// answer page (the authenticator key and its QR code).
-async fn citizen(app: &TestApp, t: &str, jar: &mut Jar) -> String {
+pub(crate) async fn citizen(app: &TestApp, t: &str, jar: &mut Jar) -> String {
     let a = app.citizen_a.personal_id.to_string();
     get(app, jar, "/portal/register").await;
     let csrf = jar.get("dancu_portal_csrf").unwrap();

@@ -86,7 +86,7 @@ fn move_form(lang: Lang, action: &str, csrf: &str, version: i64, to: AppState) -
             input type="hidden" name="to" value=(to.code());
             input type="hidden" name="expected_version" value=(version);
             @if to.needs_reason() {
-                input type="text" name="reason" required placeholder=(lang.t("Lý do", "Reason")) aria-label=(lang.t("Lý do", "Reason"));
+                input id=(format!("reason-{}", to.code())) type="text" name="reason" required placeholder=(lang.t("Lý do", "Reason")) aria-label=(lang.t("Lý do", "Reason"));
             }
             " "
             button type="submit" data-testid=(format!("move-{}", to.code())) { (lang.t("Chuyển sang:", "Move to:")) " " (display::app_state(lang, to)) }

@@ -26,6 +26,21 @@ use crate::auth::Principal;
 use crate::error::{self, ApiError, ApiResult};
 use crate::AppState as ServerState;
 
+/// A code of the service catalogue (`data/services.csv`): the document lists them, so a
+/// code outside the catalogue is outside the schema.
+fn service_code_object() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(dancu_domain::services::catalogue().iter().map(|s| s.code.clone())))
+        .description(Some("A code of the service catalogue (data/services.csv)"))
+        .build()
+}
+
+fn service_code_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    service_code_object().into()
+}
+
 /// Longest idempotency key.
 pub const MAX_KEY_CHARS: usize = 100;
 
@@ -35,6 +50,7 @@ pub struct ApplicationSubmitRequest {
     #[schema(value_type = PersonalId)]
     pub personal_id: String,
     /// A code of the service catalogue (`data/services.csv`), e.g. `residence_temporary`.
+    #[schema(schema_with = service_code_schema)]
     pub service_code: String,
     /// `desk` (default) or `post`; online applications come from the citizen portal.
     #[schema(value_type = Option<String>, pattern = "^(?:desk|post)$")]
@@ -110,6 +126,7 @@ pub struct QueueParams {
     #[param(value_type = Option<AppState>)]
     pub state: Option<String>,
     /// A service code; every service when absent.
+    #[param(schema_with = service_code_object)]
     pub service_code: Option<String>,
     /// Only open applications past their due date.
     pub overdue: Option<bool>,

@@ -76,6 +76,18 @@ SEMANTIC_RULES = {
     "eid.card_mismatch": "the card on record must match the account",
     "eid.deceased": "the holder may be recorded as deceased",
     "eid.document_transition": "the document's verification state decides the allowed answers",
+    # Public-service applications (docs/API.md).
+    "application.service_unknown": "a service code must be in the catalogue, which is data (data/services.csv)",
+    "application.transition_not_allowed": "the application's state decides which moves apply",
+    "application.final_state": "a finished application moves no more and takes no documents",
+    "application.reason_required": "the target state decides whether a reason is needed",
+    "application.received_on": "the day received cannot be after today, which moves",
+    "application.idempotency_key": "a key without control characters (the schema's length is in bytes of UTF-16)",
+    "document.base64": "the content must decode as base64",
+    "document.empty": "the decoded content must not be empty",
+    "document.too_large": "the decoded content is at most 2 MB",
+    "document.content_mismatch": "the content must be of the declared media type (its first bytes)",
+    "reason.too_long": "at most 500 characters after Unicode normalisation",
 }
 
 _PERSONAL_ID = re.compile(r"^[0-9]{12}$")

@@ -320,8 +320,9 @@ async fn prepare_with(
                 }
             }
             eprintln!(
-                "{name}: {} cards (some due for renewal or expired), {} card applications, {} eID accounts seeded",
-                s.cards, s.applications, s.eid_accounts
+                "{name}: {} cards (some due for renewal or expired), {} card applications, {} eID accounts, \
+                 {} public-service applications seeded",
+                s.cards, s.applications, s.eid_accounts, s.service_applications
             );
         }
         // After the cards: the quality rules then also find expired cards still marked valid.

@@ -1,13 +1,14 @@
 //! What the demo adds after the import so that the card, eID and quality pages have content on
 //! a first visit: cards issued before the registry kept applications (some due for renewal or
 //! already expired, a child's card to 14), applications at each stage of the board, and eID
-//! accounts in each state. Everything goes through the audited registry as `system:demo`.
+//! accounts in each state, and public-service applications in every state (some overdue).
+//! Everything goes through the audited registry as `system:demo`.
 
 use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 use dancu_domain::{LifeStatus, PartialDate, PersonalId};
 use dancu_identity::{AccountEvent, Actor, ApplicationKind, RegistrationClaim, Stage};
-use dancu_store::registry::{Access, Registry};
+use dancu_store::registry::{Access, Registry, Submission};
 use dancu_store::{CitizenQuery, CitizenSummary, ImportCard, NewCardApplication};
 
 /// What was seeded, for the demo's summary.
@@ -18,6 +19,7 @@ pub struct Seeded {
     pub eid_accounts: u64,
     /// The activated account raised to level 2, for logging in to the demo portal.
     pub level2: Option<PersonalId>,
+    pub service_applications: u64,
 }
 
 /// Password of the seeded eID accounts. Their authenticator keys are not shown, except the
@@ -72,6 +74,8 @@ pub async fn seed(
             break;
         }
     }
+    let applicants = people.iter().filter(adult).take(16);
+    out.service_applications = service_applications(registry, &a, today, applicants).await?;
     Ok(out)
 }
 
@@ -117,6 +121,45 @@ async fn applications(
         let steps = [Stage::SentToProduction, Stage::CardReceived];
         for (v, to) in (1..).zip(steps.iter().take(i % 3)) {
             registry.transition_card_application(a, app.id, to, None, v).await?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Public-service applications (the residence procedures) in every state, one in three
+/// received three weeks ago so that the open ones are overdue and the decided ones late.
+async fn service_applications<'a>(
+    registry: &Registry,
+    a: &Access,
+    today: NaiveDate,
+    people: impl Iterator<Item = &'a CitizenSummary>,
+) -> Result<u64> {
+    use dancu_domain::application::{AppState::*, Channel};
+    const SERVICES: [&str; 4] =
+        ["residence_temporary", "residence_permanent", "residence_absence", "residence_stay"];
+    let paths: [&[(dancu_domain::application::AppState, &str)]; 8] = [
+        &[],
+        &[(Accepted, "")],
+        &[(Accepted, ""), (InProcess, "")],
+        &[(Accepted, ""), (InProcess, ""), (InfoRequested, "thiếu giấy tờ chứng minh chỗ ở hợp pháp")],
+        &[(Accepted, ""), (InProcess, ""), (Completed, "")],
+        &[(Accepted, ""), (InProcess, ""), (Rejected, "chỗ ở không đủ diện tích tối thiểu")],
+        &[(NotAccepted, "hồ sơ không thuộc thẩm quyền của xã")],
+        &[(Accepted, ""), (InProcess, ""), (Withdrawn, "công dân xin rút hồ sơ")],
+    ];
+    let mut n = 0;
+    for (i, c) in people.enumerate() {
+        let sub = Submission {
+            personal_id: c.personal_id,
+            service_code: SERVICES[i % SERVICES.len()].into(),
+            channel: if i % 2 == 0 { Channel::Desk } else { Channel::Post },
+            idempotency_key: format!("demo-{i}"),
+            received_on: (i % 3 == 0).then(|| today - chrono::Duration::days(21)),
+        };
+        let (app, _) = registry.submit_application(a, &sub).await?;
+        for (v, (to, reason)) in (1..).zip(paths[i % paths.len()]) {
+            registry.transition_application(a, app.id, *to, reason, v).await?;
         }
         n += 1;
     }

@@ -3,6 +3,7 @@
 //! Pure code: no I/O, no async, no database. Values are parsed once at the boundary
 //! (`FromStr`, `TryFrom`) and carried as types afterwards.
 
+pub mod application;
 pub mod calendar;
 pub mod catalog;
 pub mod citizen;

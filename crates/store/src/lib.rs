@@ -9,6 +9,7 @@
 //! from an opened [`Database`]. The storage traits, `open` and the backends are public only
 //! with the `raw` feature, which only the test suites enable.
 
+pub mod applications;
 pub mod audit_chain;
 mod combine;
 mod database;

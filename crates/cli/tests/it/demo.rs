@@ -41,6 +41,14 @@ fn the_demo_explains_its_rows_seeds_every_page_and_serves_the_lan() {
     assert!(count(&db, "SELECT COUNT(DISTINCT stage) FROM card_applications") >= 4);
     assert_eq!(count(&db, "SELECT COUNT(DISTINCT state) FROM eid_accounts"), 4);
     assert!(count(&db, "SELECT COUNT(*) FROM quality_findings") > 0);
+    // Public-service applications in every state, some overdue.
+    assert_eq!(count(&db, "SELECT COUNT(DISTINCT state) FROM applications"), 8);
+    let overdue = format!(
+        "SELECT COUNT(*) FROM applications WHERE state IN ('submitted', 'accepted', 'in_process', \
+         'info_requested') AND due_date < '{}'",
+        dancu_domain::date::vietnam_today(chrono::Utc::now())
+    );
+    assert!(count(&db, &overdue) > 0, "some applications are overdue");
     drop(db);
 
     // Served on every interface with --cookie-secure false: a warning about plain HTTP, the

@@ -7,6 +7,7 @@
 //! `#[utoipa::path]`, so a route cannot exist without its documentation, nor the other way
 //! round. `routes!` takes only handlers of one path at a time.
 
+pub mod applications;
 pub mod auth;
 pub mod cards;
 pub mod citizens;
@@ -74,7 +75,12 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(partner::verify))
         .routes(routes!(partner::verify_batch))
         .routes(routes!(partner::card_lookup))
-        .routes(routes!(partner::stats));
+        .routes(routes!(partner::stats))
+        .routes(routes!(applications::list, applications::submit))
+        .routes(routes!(applications::counts))
+        .routes(routes!(applications::read))
+        .routes(routes!(applications::transition))
+        .routes(routes!(applications::add_document));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

@@ -176,6 +176,12 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("card.application.read", "Xem hồ sơ cấp thẻ", "Viewed a card application"),
     ("card.application.list", "Xem danh sách hồ sơ cấp thẻ", "Listed card applications"),
     ("card.application.transition", "Chuyển bước hồ sơ cấp thẻ", "Moved a card application"),
+    ("application.submit", "Nộp hồ sơ dịch vụ công", "Submitted a public-service application"),
+    ("application.read", "Xem hồ sơ dịch vụ công", "Viewed a public-service application"),
+    ("application.list", "Xem danh sách hồ sơ dịch vụ công", "Listed public-service applications"),
+    ("application.transition", "Chuyển trạng thái hồ sơ dịch vụ công", "Moved a public-service application"),
+    ("application.document.add", "Bổ sung giấy tờ vào hồ sơ", "Attached a document to an application"),
+    ("application.counts", "Xem số liệu hồ sơ dịch vụ công", "Viewed application figures"),
     ("eid.register", "Đăng ký tài khoản định danh điện tử", "Registered an eID account"),
     ("eid.read", "Xem tài khoản định danh điện tử", "Viewed an eID account"),
     ("eid.list", "Xem danh sách tài khoản định danh", "Listed eID accounts"),
@@ -712,6 +718,48 @@ const PARTNER_OUTCOMES: &[(&str, &str, &str)] = &[
 /// The outcome of a partner call in words.
 pub fn partner_outcome(lang: Lang, code: &str) -> &'static str {
     lookup(lang, PARTNER_OUTCOMES, code).unwrap_or(lang.t("Kết quả khác", "Other outcome"))
+}
+
+// ---- public-service applications ----
+
+/// A handling unit (a 2025 commune or province code, or `ministry`) by name.
+pub fn handling_unit(lang: Lang, code: &str) -> String {
+    if code == "ministry" {
+        return lang.t("Bộ, ngành trung ương", "Central ministry").to_string();
+    }
+    match code.len() {
+        2 => scope(lang, &Scope::Province(code.into())),
+        _ => commune(code),
+    }
+}
+
+/// An application state in words.
+pub fn app_state(lang: Lang, s: dancu_domain::application::AppState) -> &'static str {
+    lang.t(s.name_vi(), s.name_en())
+}
+
+/// A stored application state (events keep codes; empty before submission) in words.
+pub fn app_state_code(lang: Lang, code: &str) -> &'static str {
+    match dancu_domain::application::AppState::from_code(code) {
+        Ok(s) => app_state(lang, s),
+        Err(_) => lang.t("(mới)", "(new)"),
+    }
+}
+
+/// A submission channel in words.
+pub fn channel(lang: Lang, c: dancu_domain::application::Channel) -> &'static str {
+    lang.t(c.name_vi(), c.name_en())
+}
+
+/// A service of the catalogue by name.
+pub fn service(lang: Lang, code: &str) -> String {
+    match dancu_domain::services::service(code) {
+        Some(s) => match lang {
+            Lang::Vi => s.name_vi.clone(),
+            Lang::En => s.name_en.clone(),
+        },
+        None => lang.t("Dịch vụ không còn trong danh mục", "Service no longer listed").to_string(),
+    }
 }
 
 #[cfg(test)]

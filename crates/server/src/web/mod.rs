@@ -1,6 +1,7 @@
 //! Server-rendered officer pages (Vietnamese by default, English with `?lang=en`). No
 //! JavaScript is needed; the stylesheet is embedded; every page works on a phone.
 
+mod applications;
 mod cards;
 mod citizen;
 mod clients;
@@ -87,6 +88,12 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/access", get(portal::access))
         .route("/portal/lock", axum::routing::post(portal::lock))
         .route("/portal/reset", get(portal::reset_form).post(portal::reset))
+        .route("/applications", get(applications::queue_page).post(applications::intake_submit))
+        .route("/applications/{id}", get(applications::application_page))
+        .route("/applications/{id}/transitions", axum::routing::post(applications::move_submit))
+        .route("/portal/applications", get(applications::portal_list).post(applications::portal_submit))
+        .route("/portal/applications/{id}", get(applications::portal_application))
+        .route("/portal/applications/{id}/transitions", axum::routing::post(applications::portal_move))
 }
 
 const CSS: &str = include_str!("style.css");
@@ -203,6 +210,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a href="/portal" { (lang.t("Cổng công dân", "Citizen portal")) }
                         }
                         @if let Some(u) = user {
+                            a data-testid="nav-applications" href="/applications" { (lang.t("Hồ sơ dịch vụ công", "Applications")) }
                             a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
                             a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }

@@ -43,12 +43,14 @@ fn violation_text(lang: Lang, v: &Violation) -> String {
 }
 
 /// The portal's navigation (shown to a logged-in citizen).
-fn nav(lang: Lang, who: &CitizenPrincipal) -> Markup {
+pub(super) fn nav(lang: Lang, who: &CitizenPrincipal) -> Markup {
     html! {
         nav.portal.card {
             a href="/portal/me" data-testid="nav-me" { (lang.t("Thông tin của tôi", "My information")) }
             " · "
             a href="/portal/access" data-testid="nav-access" { (lang.t("Ai đã truy cập dữ liệu của tôi", "Who accessed my data")) }
+            " · "
+            a href="/portal/applications" data-testid="nav-applications" { (lang.t("Hồ sơ dịch vụ công", "My applications")) }
             " · "
             form.inline method="post" action="/portal/logout" {
                 input type="hidden" name="csrf" value=(who.csrf);
@@ -314,7 +316,7 @@ pub async fn register(
 
 // ---- my information ----
 
-fn unauthorized_redirect() -> Response {
+pub(super) fn unauthorized_redirect() -> Response {
     Redirect::to("/portal").into_response()
 }
 
@@ -386,7 +388,7 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
     page(lang_choice(&uri), StatusCode::OK, body)
 }
 
-fn portal_error(lang: Lang, e: ApiError) -> Response {
+pub(super) fn portal_error(lang: Lang, e: ApiError) -> Response {
     let body = layout(
         lang,
         lang.t("Lỗi", "Error"),

@@ -5,6 +5,8 @@ mod common;
 
 mod access_audit;
 mod api;
+mod applications;
+mod applications_browser;
 mod browser;
 mod card_child_browser;
 mod card_law;

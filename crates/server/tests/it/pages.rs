@@ -242,7 +242,28 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
+    // A public-service application with a document, moved to "information requested",
+    // and one overdue.
+    let apps = format!("{}/api/v1/applications", app.base);
+    let sub = json!({"personal_id": a, "service_code": "residence_temporary", "idempotency_key": "pages"});
+    let r = app.post_json(t, &apps, &sub).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hs = body(r).await["id"].as_i64().unwrap();
+    let doc =
+        json!({"kind": "rental_contract", "media_type": "application/pdf", "content_base64": "JVBERi0xLjcK"});
+    assert_eq!(app.post_json(t, format!("{apps}/{hs}/documents"), &doc).await.status(), StatusCode::CREATED);
+    for (to, v) in [("accepted", 1), ("in_process", 2), ("info_requested", 3)] {
+        let m = json!({"to": to, "reason": "thiếu hợp đồng thuê nhà", "expected_version": v});
+        assert_eq!(app.post_json(t, format!("{apps}/{hs}/transitions"), &m).await.status(), StatusCode::OK);
+    }
+    let sub =
+        json!({"personal_id": a, "service_code": "passport", "channel": "post", "received_on": "2024-04-15"});
+    assert_eq!(app.post_json(t, &apps, &sub).await.status(), StatusCode::CREATED);
+
     vec![
+        "/applications".into(),
+        "/applications?overdue=true".into(),
+        format!("/applications/{hs}"),
         format!("/search?q={a}"),
         "/search?q=nguyen".into(),
         format!("/citizens/{a}"),
@@ -274,7 +295,7 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
 /// Registers citizen A through the portal form, has the account approved, links a
 /// document and logs in: the jar holds the citizen's session. Returns the registration's
 /// answer page (the authenticator key and its QR code).
-async fn citizen(app: &TestApp, t: &str, jar: &mut Jar) -> String {
+pub(crate) async fn citizen(app: &TestApp, t: &str, jar: &mut Jar) -> String {
     let a = app.citizen_a.personal_id.to_string();
     get(app, jar, "/portal/register").await;
     let csrf = jar.get("dancu_portal_csrf").unwrap();
@@ -374,7 +395,9 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
             assert_eq!(r.status(), StatusCode::OK, "{path}");
             check(format!("{path} as administrator ({lang})"), &r.text().await.unwrap());
         }
-        for path in ["/portal/me", "/portal/access"] {
+        // The officer's first application (information requested) is the portal citizen's.
+        let own = format!("/portal{}", officer_pages[2]);
+        for path in ["/portal/me", "/portal/access", "/portal/applications", own.as_str()] {
             let r = get(app, &mut jar, &with_lang(path, lang)).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");
             check(format!("{path} ({lang})"), &r.text().await.unwrap());

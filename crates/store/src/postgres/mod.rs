@@ -86,6 +86,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "search_indexes",
         sql: include_str!("../../migrations/postgres/0016_search_indexes.sql"),
     },
+    Migration {
+        version: 17,
+        name: "applications",
+        sql: include_str!("../../migrations/postgres/0017_applications.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

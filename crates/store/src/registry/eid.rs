@@ -473,6 +473,6 @@ pub fn reset_refused() -> Violation {
     )
 }
 
-fn own_access(id: &PersonalId, purpose: &str) -> Access {
+pub(super) fn own_access(id: &PersonalId, purpose: &str) -> Access {
     Access { actor: citizen_actor(id), role: Role::Officer, scope: Scope::Nation, purpose: purpose.into() }
 }

@@ -14,6 +14,7 @@ use dancu_domain::{Citizen, Household, PersonalId, Violation};
 use crate::model::*;
 use crate::{Store, StoreError};
 
+mod applications;
 mod audit_writer;
 mod cards;
 mod dedup;
@@ -24,6 +25,7 @@ mod officers;
 mod oidc;
 mod partner;
 mod quality;
+pub use applications::{ApplicationFile, Submission};
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};

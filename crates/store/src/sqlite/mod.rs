@@ -87,6 +87,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "search_indexes",
         sql: include_str!("../../migrations/sqlite/0016_search_indexes.sql"),
     },
+    Migration {
+        version: 17,
+        name: "applications",
+        sql: include_str!("../../migrations/sqlite/0017_applications.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -1,0 +1,514 @@
+//! Public-service applications (hồ sơ), their transitions and attached documents: storage
+//! written once for both backends over [`crate::exec::SqlExec`]. The rules (which moves are
+//! allowed, the reasons, on time) are `dancu_domain::application`'s; the audited, scoped
+//! entry points are in [`crate::registry`] (`registry/applications.rs`).
+
+use chrono::NaiveDate;
+use dancu_domain::application::{AppState, Channel};
+use dancu_domain::{PersonalId, Violation};
+use serde::Serialize;
+
+use crate::exec::{OwnedRow, Stmt, Val};
+use crate::model::{Page, Scope, Timestamp};
+use crate::rows::{self, RowGet};
+use crate::{Result, Store, StoreError};
+
+/// One application as stored, with whether it is overdue on the day it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Application {
+    pub id: i64,
+    /// A code of the service catalogue (`GET /api/v1/services`... see docs/API.md).
+    pub service_code: String,
+    pub personal_id: PersonalId,
+    pub channel: Channel,
+    /// The handling unit: the 2025 commune or province code (by the service's deciding
+    /// level), or `ministry` for a service decided nationally.
+    pub unit: String,
+    pub state: AppState,
+    /// Why the last move was made (required for not accepted, information requested,
+    /// rejected, withdrawn).
+    pub state_reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub submitted_at: Timestamp,
+    /// The day the result is due (working days of the service from the submission day).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub due_date: NaiveDate,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub decided_at: Option<Timestamp>,
+    /// Set when completed or rejected: decided by the due date.
+    pub on_time: Option<bool>,
+    /// Still open and past its due date (on the day of the answer, in Vietnam).
+    pub overdue: bool,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::province_code))]
+    pub scope_province: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::commune_code))]
+    pub scope_commune: String,
+    pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+    pub version: i64,
+}
+
+/// One transition of an application (`from_state` is empty for the submission).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplicationEvent {
+    pub seq: i64,
+    pub from_state: String,
+    pub to_state: String,
+    pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    pub actor: String,
+}
+
+/// A document attached to an application (its bytes are kept once per citizen and hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplicationDocument {
+    pub seq: i64,
+    pub kind: String,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+    /// The same file was already digitised for this citizen and was not stored again.
+    pub reused: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    pub actor: String,
+}
+
+/// What a submission stores.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub service_code: String,
+    pub personal_id: PersonalId,
+    pub channel: Channel,
+    pub unit: String,
+    pub due_date: NaiveDate,
+    pub idempotency_key: String,
+    pub scope_province: String,
+    pub scope_commune: String,
+    pub at: Timestamp,
+    pub actor: String,
+}
+
+/// Filters of a work queue.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub state: Option<AppState>,
+    pub service_code: Option<String>,
+    /// Open applications past their due date only.
+    pub overdue_only: bool,
+    /// One applicant's applications only (the portal).
+    pub personal_id: Option<PersonalId>,
+}
+
+/// Applications per service, channel, unit, state and timeliness (for the reports).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApplicationCount {
+    pub service_code: String,
+    pub channel: Channel,
+    pub unit: String,
+    pub state: AppState,
+    /// For decided applications: decided on time or not.
+    pub on_time: Option<bool>,
+    /// Open and past the due date today.
+    pub overdue: bool,
+    pub count: u64,
+}
+
+const COLS: &str = "id, service_code, personal_id, channel, unit, state, state_reason, submitted_at, \
+     due_date, decided_at, on_time, scope_province, scope_commune, created_by, updated_at, updated_by, version";
+
+fn open_list() -> String {
+    AppState::OPEN.iter().map(|s| format!("'{}'", s.code())).collect::<Vec<_>>().join(", ")
+}
+
+fn day(s: &str) -> Result<NaiveDate> {
+    s.parse().map_err(|e| rows::corrupt("date", e))
+}
+
+fn app_from(r: &OwnedRow, today: NaiveDate) -> Result<Application> {
+    let state = AppState::from_code(&r.text(5)?).map_err(|v| rows::corrupt("state", v))?;
+    let due_date = day(&r.text(8)?)?;
+    Ok(Application {
+        id: r.int(0)?,
+        service_code: r.text(1)?,
+        personal_id: rows::parse_pid(&r.text(2)?)?,
+        channel: Channel::from_code(&r.text(3)?).map_err(|v| rows::corrupt("channel", v))?,
+        unit: r.text(4)?,
+        state,
+        state_reason: r.text(6)?,
+        submitted_at: r.ts(7)?,
+        due_date,
+        decided_at: r.opt_ts(9)?,
+        on_time: r.opt_int(10)?.map(|n| n != 0),
+        overdue: dancu_domain::application::overdue(state, due_date, today),
+        scope_province: r.text(11)?,
+        scope_commune: r.text(12)?,
+        created_by: r.text(13)?,
+        updated_at: r.ts(14)?,
+        updated_by: r.text(15)?,
+        version: r.int(16)?,
+    })
+}
+
+/// Today in Vietnam (the day "overdue" is judged on).
+pub fn today() -> NaiveDate {
+    dancu_domain::date::vietnam_today(chrono::Utc::now())
+}
+
+async fn one(store: &dyn Store, cond: &str, params: Vec<Val>) -> Result<Option<Application>> {
+    let rows = store.exec().query(&format!("SELECT {COLS} FROM applications WHERE {cond}"), params).await?;
+    let t = today();
+    rows.first().map(|r| app_from(r, t)).transpose()
+}
+
+/// The application `id`, if it exists.
+pub async fn get(store: &dyn Store, id: i64) -> Result<Option<Application>> {
+    one(store, "id = $1", vec![Val::Int(id)]).await
+}
+
+/// The application an applicant submitted under `key`, if any.
+pub async fn by_key(store: &dyn Store, id: &PersonalId, key: &str) -> Result<Option<Application>> {
+    one(
+        store,
+        "personal_id = $1 AND idempotency_key = $2",
+        vec![Val::Text(id.to_string()), Val::Text(key.into())],
+    )
+    .await
+}
+
+/// Stores a submission with its first event, in one transaction committed before this
+/// returns. The same applicant and idempotency key give back the first application
+/// (`false`: nothing new was stored).
+pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Application, bool)> {
+    if let Some(first) = by_key(store, &n.personal_id, &n.idempotency_key).await? {
+        return same_request(first, n);
+    }
+    for _ in 0..4 {
+        // Random ids (below 2⁵³, exact in JavaScript) need no round trip to the database
+        // to allocate and reveal nothing about the volume of applications.
+        let id = (rand::random::<u64>() >> 11) as i64 + 1;
+        let insert = Stmt::new(
+            format!(
+                "INSERT INTO applications ({COLS}, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, '', $7, \
+                 $8, NULL, NULL, $9, $10, $11, $7, $11, 1, $12)"
+            ),
+            vec![
+                Val::Int(id),
+                Val::Text(n.service_code.clone()),
+                Val::Text(n.personal_id.to_string()),
+                Val::Text(n.channel.code().into()),
+                Val::Text(n.unit.clone()),
+                Val::Text(AppState::Submitted.code().into()),
+                Val::Ts(n.at),
+                Val::Text(n.due_date.to_string()),
+                Val::Text(n.scope_province.clone()),
+                Val::Text(n.scope_commune.clone()),
+                Val::Text(n.actor.clone()),
+                Val::Text(n.idempotency_key.clone()),
+            ],
+        )
+        .on_unique(StoreError::Conflict(duplicate()));
+        let event = event_stmt(id, "", AppState::Submitted, "", n.at, &n.actor);
+        match store.exec().transaction(vec![insert, event]).await {
+            Ok(()) => {
+                let stored = get(store, id).await?.ok_or(StoreError::NotFound)?;
+                return Ok((stored, true));
+            }
+            Err(StoreError::Conflict(_)) => {
+                // The same key committed concurrently, or (rarely) an id already taken.
+                if let Some(first) = by_key(store, &n.personal_id, &n.idempotency_key).await? {
+                    return same_request(first, n);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict(duplicate()))
+}
+
+/// The first application under a key, if the retried request is the same one (same
+/// service and channel); a key reused for another request is refused.
+fn same_request(first: Application, n: &NewApplication) -> Result<(Application, bool)> {
+    if first.service_code == n.service_code && first.channel == n.channel {
+        return Ok((first, false));
+    }
+    Err(StoreError::Conflict(Violation::new(
+        "idempotency_key",
+        "application.idempotency_key_reused",
+        "Khóa chống gửi trùng đã dùng cho một hồ sơ khác",
+        "the idempotency key was already used for a different application",
+    )))
+}
+
+fn duplicate() -> Violation {
+    Violation::new(
+        "idempotency_key",
+        "application.duplicate",
+        "Hồ sơ trùng, vui lòng gửi lại",
+        "duplicate application, please retry",
+    )
+}
+
+fn event_stmt(id: i64, from: &str, to: AppState, reason: &str, at: Timestamp, actor: &str) -> Stmt {
+    Stmt::new(
+        "INSERT INTO application_events (application_id, seq, from_state, to_state, reason, at, actor) \
+         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM application_events WHERE application_id = $1), \
+         $2, $3, $4, $5, $6)",
+        vec![
+            Val::Int(id),
+            Val::Text(from.into()),
+            Val::Text(to.code().into()),
+            Val::Text(reason.into()),
+            Val::Ts(at),
+            Val::Text(actor.into()),
+        ],
+    )
+}
+
+fn stale() -> StoreError {
+    StoreError::Conflict(Violation::new(
+        "expected_version",
+        "application.stale_version",
+        "Hồ sơ đã được người khác thay đổi; tải lại rồi thử lại",
+        "the application changed since it was read; reload and retry",
+    ))
+}
+
+/// Moves `app` (as read, at `app.version`) to `to` with its event, in one transaction; a
+/// concurrent change answers 409. `on_time` is set for a decision.
+pub async fn move_to(
+    store: &dyn Store,
+    app: &Application,
+    to: AppState,
+    reason: &str,
+    at: Timestamp,
+    actor: &str,
+) -> Result<Application> {
+    let (decided, on_time) = if to.is_decision() {
+        let d = dancu_domain::date::vietnam_today(at);
+        (Val::Ts(at), Val::Int(dancu_domain::application::on_time(app.due_date, d) as i64))
+    } else {
+        (Val::Null, Val::Null)
+    };
+    let update = Stmt::new(
+        "UPDATE applications SET state = $2, state_reason = $3, decided_at = $4, on_time = $5, \
+         updated_at = $6, updated_by = $7, version = version + 1 WHERE id = $1 AND version = $8",
+        vec![
+            Val::Int(app.id),
+            Val::Text(to.code().into()),
+            Val::Text(reason.into()),
+            decided,
+            on_time,
+            Val::Ts(at),
+            Val::Text(actor.into()),
+            Val::Int(app.version),
+        ],
+    )
+    .expect_rows(1, stale());
+    let event = event_stmt(app.id, app.state.code(), to, reason, at, actor);
+    store.exec().transaction(vec![update, event]).await?;
+    get(store, app.id).await?.ok_or(StoreError::NotFound)
+}
+
+/// An application's transitions, oldest first.
+pub async fn events(store: &dyn Store, id: i64) -> Result<Vec<ApplicationEvent>> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT seq, from_state, to_state, reason, at, actor FROM application_events \
+             WHERE application_id = $1 ORDER BY seq",
+            vec![Val::Int(id)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApplicationEvent {
+                seq: r.int(0)?,
+                from_state: r.text(1)?,
+                to_state: r.text(2)?,
+                reason: r.text(3)?,
+                at: r.ts(4)?,
+                actor: r.text(5)?,
+            })
+        })
+        .collect()
+}
+
+/// The documents attached to an application, in order.
+pub async fn documents(store: &dyn Store, id: i64) -> Result<Vec<ApplicationDocument>> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT seq, kind, sha256, media_type, size, reused, at, actor FROM application_documents \
+             WHERE application_id = $1 ORDER BY seq",
+            vec![Val::Int(id)],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApplicationDocument {
+                seq: r.int(0)?,
+                kind: r.text(1)?,
+                sha256: r.text(2)?,
+                media_type: r.text(3)?,
+                size: r.int(4)?,
+                reused: r.flag(5)?,
+                at: r.ts(6)?,
+                actor: r.text(7)?,
+            })
+        })
+        .collect()
+}
+
+/// How many documents are kept (bytes stored once) for a citizen.
+pub async fn stored_document_count(store: &dyn Store, id: &PersonalId) -> Result<u64> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT COUNT(*) FROM citizen_documents WHERE personal_id = $1",
+            vec![Val::Text(id.to_string())],
+        )
+        .await?;
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64)
+}
+
+/// Attaches a document to `app`: its bytes are stored unless the same file (by SHA-256)
+/// was already digitised for the applicant, in which case the stored copy is reused.
+pub async fn attach(
+    store: &dyn Store,
+    app: &Application,
+    kind: &str,
+    media_type: &str,
+    bytes: &[u8],
+    at: Timestamp,
+    actor: &str,
+) -> Result<ApplicationDocument> {
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let pid = Val::Text(app.personal_id.to_string());
+    let existing = store
+        .exec()
+        .query(
+            "SELECT COUNT(*) FROM citizen_documents WHERE personal_id = $1 AND sha256 = $2",
+            vec![pid.clone(), Val::Text(sha.clone())],
+        )
+        .await?;
+    let reused = existing.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) > 0;
+    let mut stmts = Vec::new();
+    if !reused {
+        stmts.push(Stmt::new(
+            "INSERT INTO citizen_documents (personal_id, sha256, media_type, size, bytes_hex, stored_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            vec![
+                pid.clone(),
+                Val::Text(sha.clone()),
+                Val::Text(media_type.into()),
+                Val::Int(bytes.len() as i64),
+                Val::Text(hex::encode(bytes)),
+                Val::Ts(at),
+            ],
+        ));
+    }
+    stmts.push(Stmt::new(
+        "INSERT INTO application_documents (application_id, seq, kind, personal_id, sha256, media_type, \
+         size, reused, at, actor) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM application_documents \
+         WHERE application_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)",
+        vec![
+            Val::Int(app.id),
+            Val::Text(kind.into()),
+            pid,
+            Val::Text(sha.clone()),
+            Val::Text(media_type.into()),
+            Val::Int(bytes.len() as i64),
+            Val::Int(reused as i64),
+            Val::Ts(at),
+            Val::Text(actor.into()),
+        ],
+    ));
+    store.exec().transaction(stmts).await?;
+    let docs = documents(store, app.id).await?;
+    docs.into_iter().rev().find(|d| d.sha256 == sha).ok_or(StoreError::NotFound)
+}
+
+fn filter_where(scope: &Scope, f: &QueueFilter, today: NaiveDate) -> (String, Vec<Val>) {
+    let (mut cond, mut params) = rows::scope_where(scope, "scope_{level} = #", 1);
+    if let Some(s) = f.state {
+        params.push(Val::Text(s.code().into()));
+        cond += &format!(" AND state = ${}", params.len());
+    }
+    if let Some(code) = &f.service_code {
+        params.push(Val::Text(code.clone()));
+        cond += &format!(" AND service_code = ${}", params.len());
+    }
+    if let Some(id) = &f.personal_id {
+        params.push(Val::Text(id.to_string()));
+        cond += &format!(" AND personal_id = ${}", params.len());
+    }
+    if f.overdue_only {
+        params.push(Val::Text(today.to_string()));
+        cond += &format!(" AND state IN ({}) AND due_date < ${}", open_list(), params.len());
+    }
+    (cond, params)
+}
+
+/// A work queue in `scope`: soonest due first (the overdue ones lead), then by id.
+pub async fn list(
+    store: &dyn Store,
+    scope: &Scope,
+    f: &QueueFilter,
+    limit: u32,
+    offset: u64,
+) -> Result<Page<Application>> {
+    let t = today();
+    let (cond, params) = filter_where(scope, f, t);
+    crate::exec::page(
+        store.exec(),
+        &format!("SELECT COUNT(*) FROM applications WHERE {cond}"),
+        &format!("SELECT {COLS} FROM applications WHERE {cond} ORDER BY due_date, id"),
+        params,
+        limit,
+        offset,
+        |r| app_from(r, t),
+    )
+    .await
+}
+
+/// Counts per service, channel, unit, state, timeliness and overdue, in `scope`.
+pub async fn counts(store: &dyn Store, scope: &Scope) -> Result<Vec<ApplicationCount>> {
+    let (cond, mut params) = rows::scope_where(scope, "scope_{level} = #", 1);
+    params.push(Val::Text(today().to_string()));
+    let overdue =
+        format!("CASE WHEN state IN ({}) AND due_date < ${} THEN 1 ELSE 0 END", open_list(), params.len());
+    let rows = store
+        .exec()
+        .query(
+            &format!(
+                "SELECT service_code, channel, unit, state, on_time, {overdue} AS overdue, COUNT(*) \
+                 FROM applications WHERE {cond} GROUP BY 1, 2, 3, 4, 5, 6 \
+                 ORDER BY 1, 2, 3, 4, 5, 6"
+            ),
+            params,
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApplicationCount {
+                service_code: r.text(0)?,
+                channel: Channel::from_code(&r.text(1)?).map_err(|v| rows::corrupt("channel", v))?,
+                unit: r.text(2)?,
+                state: AppState::from_code(&r.text(3)?).map_err(|v| rows::corrupt("state", v))?,
+                on_time: r.opt_int(4)?.map(|n| n != 0),
+                overdue: r.int(5)? != 0,
+                count: r.int(6)? as u64,
+            })
+        })
+        .collect()
+}

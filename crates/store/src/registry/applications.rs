@@ -1,0 +1,314 @@
+//! Public-service applications (hồ sơ): submission at the desk or from the portal, the work
+//! queue, transitions, documents and counts, scoped like card applications (the applicant's
+//! residence) and audited under the applicant's personal ID. Out-of-scope applications
+//! answer like missing ones.
+
+use chrono::{Datelike, NaiveDate};
+use dancu_domain::application::{check_transition, AppState, Channel, Mover};
+use dancu_domain::services::{self, Level};
+use dancu_domain::{PersonalId, Violation, WorkingCalendar};
+
+use super::eid::own_access;
+use super::{now, Access, Outcome, Registry, RegistryError, Result};
+use crate::applications::{
+    self as apps, Application, ApplicationCount, ApplicationDocument, ApplicationEvent,
+};
+use crate::applications::{NewApplication, QueueFilter};
+use crate::model::{Page, Scope, StoredCitizen};
+use crate::StoreError;
+
+/// A submission: who applies for which service, by which channel, under which
+/// idempotency key (the same key from the same applicant gives back the first one).
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub personal_id: PersonalId,
+    pub service_code: String,
+    pub channel: Channel,
+    pub idempotency_key: String,
+    /// The day the unit received the file, when earlier than today (a file that came by
+    /// post, or entered after the desk closed): the due date counts from it. Never in the
+    /// future; it can only make the due date earlier.
+    pub received_on: Option<NaiveDate>,
+}
+
+/// An application with its history and documents.
+#[derive(Debug, Clone)]
+pub struct ApplicationFile {
+    pub application: Application,
+    pub events: Vec<ApplicationEvent>,
+    pub documents: Vec<ApplicationDocument>,
+}
+
+fn invalid(v: Violation) -> RegistryError {
+    RegistryError::Store(StoreError::Invalid(vec![v]))
+}
+
+fn service_of(code: &str) -> Result<&'static services::Service> {
+    services::service(code).ok_or_else(|| {
+        invalid(Violation::new(
+            "service_code",
+            "application.service_unknown",
+            "Mã dịch vụ công không có trong danh mục",
+            "the service code is not in the catalogue",
+        ))
+    })
+}
+
+/// The unit that handles `service` for an applicant living in `holder`'s commune.
+fn handling_unit(service: &services::Service, holder: &StoredCitizen) -> String {
+    match service.level {
+        Level::Commune => holder.scope_commune.clone(),
+        Level::Province => holder.scope_province.clone(),
+        Level::Ministry => "ministry".into(),
+    }
+}
+
+fn new_application(s: &Submission, holder: &StoredCitizen, actor: &str) -> Result<NewApplication> {
+    let service = service_of(&s.service_code)?;
+    let at = now();
+    let today = dancu_domain::date::vietnam_today(at);
+    let received = match s.received_on {
+        None => today,
+        Some(d) if d <= today && d.year() >= 2000 => d,
+        Some(_) => {
+            return Err(invalid(Violation::new(
+                "received_on",
+                "application.received_on",
+                "Ngày tiếp nhận không được sau hôm nay (và từ năm 2000)",
+                "the day received cannot be after today (nor before 2000)",
+            )))
+        }
+    };
+    Ok(NewApplication {
+        service_code: service.code.clone(),
+        personal_id: s.personal_id,
+        channel: s.channel,
+        unit: handling_unit(service, holder),
+        due_date: service.due_date(WorkingCalendar::vietnam(), received),
+        idempotency_key: s.idempotency_key.clone(),
+        scope_province: holder.scope_province.clone(),
+        scope_commune: holder.scope_commune.clone(),
+        at,
+        actor: actor.into(),
+    })
+}
+
+impl Registry {
+    /// An officer takes in an application (at the desk or by post) for a citizen in scope.
+    /// Stored (committed) before it returns; `false` when the idempotency key gave back an
+    /// earlier application.
+    pub async fn submit_application(&self, a: &Access, s: &Submission) -> Result<(Application, bool)> {
+        self.writer(a, "application.submit", s.personal_id.as_str()).await?;
+        if s.channel == Channel::Online {
+            return Err(invalid(Violation::new(
+                "channel",
+                "application.online_is_the_citizens",
+                "Hồ sơ trực tuyến do công dân tự nộp trên cổng dịch vụ công",
+                "online applications are submitted by the citizen on the portal",
+            )));
+        }
+        let holder = self.read_citizen(a, &s.personal_id).await?;
+        let n = new_application(s, &holder, &a.actor)?;
+        let write = apps::create(self.store.as_ref(), &n);
+        self.audited_write(a, "application.submit", s.personal_id.as_str(), write).await
+    }
+
+    /// A citizen submits online from the portal, for themself.
+    pub async fn submit_own_application(&self, s: &Submission) -> Result<(Application, bool)> {
+        let own = own_access(&s.personal_id, "công dân nộp hồ sơ trực tuyến");
+        let holder = self.store.get_citizen(&s.personal_id).await?.ok_or(RegistryError::NotFound)?;
+        // Online: received the moment it is submitted.
+        let s = Submission { channel: Channel::Online, received_on: None, ..s.clone() };
+        let n = new_application(&s, &holder, &own.actor)?;
+        let write = apps::create(self.store.as_ref(), &n);
+        self.audited_write(&own, "application.submit", s.personal_id.as_str(), write).await
+    }
+
+    /// The application if it exists and `a` may see it; audited under the applicant.
+    async fn scoped_application(&self, a: &Access, action: &str, id: i64) -> Result<Application> {
+        let found = apps::get(self.store.as_ref(), id).await?;
+        let (subject, outcome) = match &found {
+            None => (format!("application:{id}"), Outcome::NotFound),
+            Some(x) => (x.personal_id.to_string(), Outcome::of_scope(a, &x.scope_province, &x.scope_commune)),
+        };
+        self.log(a, action, &subject, outcome).await?;
+        found.filter(|_| outcome == Outcome::Ok).ok_or(RegistryError::NotFound)
+    }
+
+    async fn file_of(&self, application: Application) -> Result<ApplicationFile> {
+        let events = apps::events(self.store.as_ref(), application.id).await?;
+        let documents = apps::documents(self.store.as_ref(), application.id).await?;
+        Ok(ApplicationFile { application, events, documents })
+    }
+
+    /// One application with its history and documents.
+    pub async fn application(&self, a: &Access, id: i64) -> Result<ApplicationFile> {
+        let app = self.scoped_application(a, "application.read", id).await?;
+        self.file_of(app).await
+    }
+
+    /// A citizen's own application (another person's answers like a missing one).
+    pub async fn own_application(&self, me: &PersonalId, id: i64) -> Result<ApplicationFile> {
+        let own = own_access(me, "công dân theo dõi hồ sơ");
+        let app = apps::get(self.store.as_ref(), id).await?.filter(|x| &x.personal_id == me);
+        let Some(app) = app else {
+            self.log(&own, "application.read", &format!("application:{id}"), Outcome::NotFound).await?;
+            return Err(RegistryError::NotFound);
+        };
+        self.log(&own, "application.read", me.as_str(), Outcome::Ok).await?;
+        self.file_of(app).await
+    }
+
+    /// Moves an application in the caller's scope (an officer's move). Refusals name the
+    /// rule and change nothing; a stale `expected_version` answers 409.
+    pub async fn transition_application(
+        &self,
+        a: &Access,
+        id: i64,
+        to: AppState,
+        reason: &str,
+        expected_version: i64,
+    ) -> Result<Application> {
+        self.writer(a, "application.transition", &format!("application:{id}")).await?;
+        let app = self.scoped_application(a, "application.read", id).await?;
+        self.move_application(a, app, to, reason, expected_version, Mover::Officer).await
+    }
+
+    /// The applicant withdraws, or says the requested information is supplied.
+    pub async fn own_transition(
+        &self,
+        me: &PersonalId,
+        id: i64,
+        to: AppState,
+        reason: &str,
+        expected_version: i64,
+    ) -> Result<Application> {
+        let file = self.own_application(me, id).await?;
+        let own = own_access(me, "công dân thao tác hồ sơ của mình");
+        self.move_application(&own, file.application, to, reason, expected_version, Mover::Citizen).await
+    }
+
+    async fn move_application(
+        &self,
+        a: &Access,
+        app: Application,
+        to: AppState,
+        reason: &str,
+        expected_version: i64,
+        who: Mover,
+    ) -> Result<Application> {
+        let action = "application.transition";
+        let subject = app.personal_id.to_string();
+        if app.version != expected_version {
+            self.log(a, action, &subject, Outcome::Refused).await?;
+            return Err(StoreError::Conflict(Violation::new(
+                "expected_version",
+                "application.stale_version",
+                "Hồ sơ đã được người khác thay đổi; tải lại rồi thử lại",
+                "the application changed since it was read; reload and retry",
+            ))
+            .into());
+        }
+        let reason = dancu_domain::nfc(reason.trim());
+        if let Err(v) = check_transition(app.state, to, who, &reason) {
+            self.log(a, action, &subject, Outcome::Refused).await?;
+            return Err(invalid(v));
+        }
+        let write = apps::move_to(self.store.as_ref(), &app, to, &reason, now(), &a.actor);
+        self.audited_write(a, action, &subject, write).await
+    }
+
+    /// Attaches a document to an open application in the caller's scope (limits are the
+    /// caller's to check before: size and media type).
+    pub async fn add_application_document(
+        &self,
+        a: &Access,
+        id: i64,
+        kind: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<ApplicationDocument> {
+        self.writer(a, "application.document.add", &format!("application:{id}")).await?;
+        let app = self.scoped_application(a, "application.read", id).await?;
+        self.attach(a, &app, kind, media_type, bytes).await
+    }
+
+    /// The applicant attaches a document to their own open application.
+    pub async fn own_add_document(
+        &self,
+        me: &PersonalId,
+        id: i64,
+        kind: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<ApplicationDocument> {
+        let file = self.own_application(me, id).await?;
+        let own = own_access(me, "công dân bổ sung giấy tờ");
+        self.attach(&own, &file.application, kind, media_type, bytes).await
+    }
+
+    async fn attach(
+        &self,
+        a: &Access,
+        app: &Application,
+        kind: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<ApplicationDocument> {
+        let subject = app.personal_id.to_string();
+        if !app.state.is_open() {
+            self.log(a, "application.document.add", &subject, Outcome::Refused).await?;
+            return Err(invalid(Violation::new(
+                "document",
+                "application.final_state",
+                "Hồ sơ đã kết thúc, không bổ sung giấy tờ được",
+                "the application is final; no documents can be added",
+            )));
+        }
+        let write = apps::attach(self.store.as_ref(), app, kind, media_type, bytes, now(), &a.actor);
+        self.audited_write(a, "application.document.add", &subject, write).await
+    }
+
+    /// A work queue in the caller's scope: soonest due first, overdue flagged.
+    pub async fn list_applications(
+        &self,
+        a: &Access,
+        f: &QueueFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Application>> {
+        let page = apps::list(self.store.as_ref(), &a.scope, f, limit, offset).await?;
+        let subject = format!(
+            "{}&state={}&service={}&overdue={}",
+            a.scope,
+            f.state.map(|s| s.code()).unwrap_or("*"),
+            f.service_code.as_deref().unwrap_or("*"),
+            f.overdue_only
+        );
+        self.log_rows(a, "application.list", &subject, page.items.iter().map(|x| x.personal_id.as_str()))
+            .await?;
+        Ok(page)
+    }
+
+    /// A citizen's own applications, soonest due first.
+    pub async fn own_applications(
+        &self,
+        me: &PersonalId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<Application>> {
+        let own = own_access(me, "công dân theo dõi hồ sơ");
+        let f = QueueFilter { personal_id: Some(*me), ..Default::default() };
+        let page = apps::list(self.store.as_ref(), &Scope::Nation, &f, limit, offset).await?;
+        self.log(&own, "application.list", me.as_str(), Outcome::Ok).await?;
+        Ok(page)
+    }
+
+    /// Counts per service, channel, unit, state and timeliness in the caller's scope:
+    /// figures, open to every role (a leader included).
+    pub async fn application_counts(&self, a: &Access) -> Result<Vec<ApplicationCount>> {
+        let counts = apps::counts(self.store.as_ref(), &a.scope).await?;
+        self.audit.record(Self::entry(a, "application.counts", &a.scope.to_string(), Outcome::Ok)).await?;
+        Ok(counts)
+    }
+}

@@ -809,7 +809,10 @@ fn lookup_response(found: CardLookup, repaired: bool) -> CardLookupResponse {
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// First Vietnam day counted, `YYYY-MM-DD` (default: 30 days ago).
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    /// (A real day of the years 1800–2200; 29 February left out of the pattern.)
+    #[param(
+        pattern = "^(?:18[0-9]{2}|19[0-9]{2}|2[01][0-9]{2}|2200)-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)$"
+    )]
     pub since: Option<String>,
     /// One partner only.
     pub client_id: Option<String>,

@@ -387,8 +387,10 @@ pub async fn authenticate(
     });
     let fail = |basic_used: bool| OAuthError { basic_challenge: basic_used, ..OAuthError::invalid_client() };
     if let Some(b) = basic {
+        // More than one method is a failed authentication (RFC 6749 §2.3), answered like
+        // every other: `invalid_client`.
         if form.client_secret.is_some() || form.client_assertion.is_some() {
-            return Err(OAuthError::invalid_request("use one client authentication method"));
+            return Err(fail(true));
         }
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(b)
@@ -399,18 +401,17 @@ pub async fn authenticate(
         let (id, secret) =
             (form_decode(id).ok_or_else(|| fail(true))?, form_decode(secret).ok_or_else(|| fail(true))?);
         if form.client_id.as_deref().is_some_and(|f| f != id) {
-            return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
+            return Err(fail(true));
         }
         return check_secret(state, &id, &secret).await?.ok_or_else(|| fail(true));
     }
     if let Some(assertion) = &form.client_assertion {
+        // An assertion of another type cannot authenticate the client.
         if form.client_assertion_type.as_deref() != Some(ASSERTION_TYPE) {
-            return Err(OAuthError::invalid_request(format!(
-                "client_assertion_type must be {ASSERTION_TYPE}"
-            )));
+            return Err(fail(false));
         }
         if form.client_secret.is_some() {
-            return Err(OAuthError::invalid_request("use one client authentication method"));
+            return Err(fail(false));
         }
         return check_assertion(state, form.client_id.as_deref(), assertion)
             .await?

@@ -187,14 +187,15 @@ async fn client_authentication_refusals(backend: &'static str) {
     .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().get("www-authenticate").is_none());
-    // Two methods at once.
+    // Two methods at once: a failed authentication like any other.
     let r = token_request(
         app,
         &[("grant_type", "client_credentials"), ("client_secret", &secret)],
         Some((&id, &secret)),
     )
     .await;
-    assert_eq!(error_of(&body(r).await), "invalid_request");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(&body(r).await), "invalid_client");
     // No grant type; an unknown one.
     let r = token_request(app, &[("scope", "partner:card")], Some((&id, &secret))).await;
     assert_eq!(

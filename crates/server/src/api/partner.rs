@@ -51,6 +51,9 @@ pub struct PartnerRuntime {
     counts: Mutex<HashMap<CountKey, u64>>,
     last_flush: Mutex<Option<Instant>>,
     flushing: AtomicBool,
+    /// Held while counts taken from memory are being stored, so that a stats read waits for
+    /// a background flush in flight instead of reading the table without its counts.
+    storing: tokio::sync::Mutex<()>,
 }
 
 /// A partner's entitlements (or their absence) and when they were read.
@@ -126,6 +129,7 @@ impl PartnerRuntime {
 
 /// Adds the counts gathered in memory to the database now (the stats read this first).
 pub async fn flush_counts(s: &AppState) {
+    let _storing = s.partners.storing.lock().await;
     let counts = s.partners.take_counts();
     if counts.is_empty() {
         return;

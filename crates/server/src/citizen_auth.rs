@@ -150,6 +150,67 @@ pub fn login_key(id: &PersonalId) -> String {
     format!("citizen:{id}")
 }
 
+/// A code must be six digits (spaces allowed) before anything is looked up: otherwise the
+/// TOTP rule's own refusal, `totp_failed`.
+pub(crate) fn check_code_format(code: &str) -> Result<(), ApiError> {
+    let digits = code.chars().filter(|c| !c.is_whitespace()).count();
+    if digits != 6 || !code.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+        let v = totp::verify(&[], "x", 0, None).unwrap_err();
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
+    }
+    Ok(())
+}
+
+/// Takes a throttle attempt for `id` and checks the password in the hashing pool (against a
+/// dummy hash when there is no account, so both take as long). The attempt comes back
+/// unsettled with the account: the caller settles it. A wrong password leaves it counted; a
+/// failure of the server's own refunds it.
+pub(crate) async fn verify_citizen_password<'a>(
+    state: &'a AppState,
+    id: &PersonalId,
+    password: &str,
+) -> Result<(EidAccount, crate::throttle::Attempt<'a>), ApiError> {
+    let attempt = state.login_throttle.begin(&login_key(id)).await?;
+    let account = match state.registry.eid_account_for_authentication(id).await {
+        Ok(a) => a,
+        Err(e) => {
+            attempt.refund().await;
+            return Err(e.into());
+        }
+    };
+    let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let pw = password.to_string();
+    let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            attempt.refund().await;
+            return Err(e);
+        }
+    };
+    match account.filter(|_| ok) {
+        Some(a) => Ok((a, attempt)),
+        None => Err(bad_citizen_credentials()),
+    }
+}
+
+/// Spends a verified code's step (a versioned write: two logins racing with one code cannot
+/// both win; the loser's code answers as already used).
+pub(crate) async fn spend_code(
+    state: &AppState,
+    account: &EidAccount,
+    step: u64,
+) -> Result<EidAccount, ApiError> {
+    state.accounts.spend_totp_step(account, step).await.map_err(|e| match e {
+        dancu_store::StoreError::VersionMismatch { .. } => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "totp_failed",
+            "Mã xác thực này đã được sử dụng",
+            "this code was already used",
+        ),
+        other => other.into(),
+    })
+}
+
 /// Checks personal ID, password and TOTP code; on success spends the code, activates an
 /// approved account, records the login and returns the account.
 ///
@@ -169,31 +230,8 @@ pub async fn citizen_login(
     if password.is_empty() || password.len() > crate::auth::MAX_PASSWORD_BYTES {
         return Err(bad_citizen_credentials());
     }
-    let digits = code.chars().filter(|c| !c.is_whitespace()).count();
-    if digits != 6 || !code.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
-        let v = totp::verify(&[], "x", 0, None).unwrap_err();
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
-    }
-    let attempt = state.login_throttle.begin(&login_key(&id)).await?;
-    let account = match state.registry.eid_account_for_authentication(&id).await {
-        Ok(a) => a,
-        Err(e) => {
-            attempt.refund().await;
-            return Err(e.into());
-        }
-    };
-    let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let pw = password.to_string();
-    let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            attempt.refund().await;
-            return Err(e);
-        }
-    };
-    let Some(account) = account.filter(|_| ok) else {
-        return Err(bad_citizen_credentials());
-    };
+    check_code_format(code)?;
+    let (account, attempt) = verify_citizen_password(state, &id, password).await?;
     // From here on a failure stays counted (the attempt is dropped unsettled).
     let fail = |outcome: &'static str| async move {
         state.accounts.record_citizen_login(&id, now(), outcome, client).await
@@ -234,16 +272,7 @@ pub async fn citizen_login(
         _ => {}
     }
     // Spending the code is a versioned write: two logins racing with one code cannot both win.
-    let mut saved = state.accounts.spend_totp_step(&account, step).await.map_err(|e| match e {
-        // Another login spent the account's state first: with this code, a replay.
-        dancu_store::StoreError::VersionMismatch { .. } => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "totp_failed",
-            "Mã xác thực này đã được sử dụng",
-            "this code was already used",
-        ),
-        other => other.into(),
-    })?;
+    let mut saved = spend_code(state, &account, step).await?;
     if saved.state.phase() == Phase::Approved && !saved.state.is_locked() {
         saved = state.registry.eid_citizen_event(&saved.personal_id, &AccountEvent::Activate).await?;
     }

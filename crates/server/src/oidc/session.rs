@@ -15,8 +15,11 @@ use dancu_store::eid::EidAccount;
 use dancu_store::oidc::OidcSession;
 use dancu_store::registry::now;
 
-use crate::auth::{cookie, random_token, sha256_hex, verify_password, DUMMY_HASH};
-use crate::citizen_auth::{account_totp_secret, bad_citizen_credentials, citizen_login, login_key};
+use crate::auth::{cookie, random_token, sha256_hex};
+use crate::citizen_auth::{
+    account_totp_secret, bad_citizen_credentials, check_code_format, citizen_login, login_key, spend_code,
+    verify_citizen_password,
+};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -102,26 +105,7 @@ pub async fn login(
     if password.is_empty() || password.len() > crate::auth::MAX_PASSWORD_BYTES {
         return Err(bad_citizen_credentials());
     }
-    let attempt = state.login_throttle.begin(&login_key(&id)).await?;
-    let account = match state.registry.eid_account_for_authentication(&id).await {
-        Ok(a) => a,
-        Err(e) => {
-            attempt.refund().await;
-            return Err(e.into());
-        }
-    };
-    let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let pw = password.to_string();
-    let ok = match state.hasher.run(move || verify_password(&hash, &pw)).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            attempt.refund().await;
-            return Err(e);
-        }
-    };
-    let Some(account) = account.filter(|_| ok) else {
-        return Err(bad_citizen_credentials());
-    };
+    let (account, attempt) = verify_citizen_password(state, &id, password).await?;
     // The password alone opens only an account in use: a new one is activated with its code
     // (on the portal, or here with the code).
     let usable =
@@ -142,11 +126,7 @@ pub async fn login(
 
 /// A step-up to level 2: the TOTP code of the session's citizen, on a level-2 account.
 pub async fn step_up(state: &AppState, id: &PersonalId, code: &str) -> Result<(), ApiError> {
-    let digits = code.chars().filter(|c| !c.is_whitespace()).count();
-    if digits != 6 || !code.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
-        let v = totp::verify(&[], "x", 0, None).unwrap_err();
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
-    }
+    check_code_format(code)?;
     let attempt = state.login_throttle.begin(&login_key(id)).await?;
     let account = match state.registry.eid_account_for_authentication(id).await {
         Ok(Some(a)) => a,
@@ -174,15 +154,7 @@ pub async fn step_up(state: &AppState, id: &PersonalId, code: &str) -> Result<()
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_failed", v.message_vi, v.message_en));
         }
     };
-    state.accounts.spend_totp_step(&account, step).await.map_err(|e| match e {
-        dancu_store::StoreError::VersionMismatch { .. } => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "totp_failed",
-            "Mã xác thực này đã được sử dụng",
-            "this code was already used",
-        ),
-        other => other.into(),
-    })?;
+    spend_code(state, &account, step).await?;
     attempt.success().await;
     state.accounts.record_citizen_login(id, now(), "ok", "oidc").await?;
     if account.level != Level::Two {

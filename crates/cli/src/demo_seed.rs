@@ -75,7 +75,7 @@ pub async fn seed(
         }
     }
     let applicants = people.iter().filter(adult).take(16);
-    out.service_applications = service_applications(registry, &a, today, applicants).await?;
+    out.service_applications = service_applications(registry, &a, today, commune, applicants).await?;
     Ok(out)
 }
 
@@ -133,6 +133,7 @@ async fn service_applications<'a>(
     registry: &Registry,
     a: &Access,
     today: NaiveDate,
+    commune: &str,
     people: impl Iterator<Item = &'a CitizenSummary>,
 ) -> Result<u64> {
     use dancu_domain::application::{AppState::*, Channel};
@@ -148,16 +149,53 @@ async fn service_applications<'a>(
         &[(NotAccepted, "hồ sơ không thuộc thẩm quyền của xã")],
         &[(Accepted, ""), (InProcess, ""), (Withdrawn, "công dân xin rút hồ sơ")],
     ];
+    // Temporary registrations are made in a neighbouring commune of the same province (not
+    // in the commune of permanent residence, which the law forbids).
+    let units = dancu_domain::admin_units();
+    let province = units.commune_2025(commune).map(|c| c.province_code.clone()).unwrap_or_default();
+    let elsewhere = units
+        .communes_of_province_2025(&province)
+        .iter()
+        .find(|c| c.as_str() != commune)
+        .cloned()
+        .unwrap_or_default();
+    let people: Vec<&CitizenSummary> = people.collect();
     let mut n = 0;
-    for (i, c) in people.enumerate() {
+    for (i, c) in people.iter().enumerate() {
+        let service = SERVICES[i % SERVICES.len()];
+        let from = today.to_string();
+        let payload = match service {
+            "residence_temporary" => {
+                serde_json::json!({"procedure": "temporary", "unit": format!("2025:{elsewhere}"),
+                "detail": "Số 5, ngõ 12 (dữ liệu mẫu)", "from": from,
+                "until": (today + chrono::Duration::days(180)).to_string()})
+            }
+            "residence_permanent" => {
+                serde_json::json!({"procedure": "permanent", "unit": format!("2025:{commune}"),
+                "detail": "Số 18, đường Trần Phú (dữ liệu mẫu)", "household": {"choice": "new"}})
+            }
+            "residence_absence" => serde_json::json!({"procedure": "absence", "from": from,
+                "until": (today + chrono::Duration::days(30)).to_string(),
+                "destination": "Đi làm việc tại TP. Hồ Chí Minh (dữ liệu mẫu)"}),
+            _ => serde_json::json!({"procedure": "stay", "unit": format!("2025:{commune}"),
+                "detail": "Nhà nghỉ Hoa Sen, số 3 (dữ liệu mẫu)", "from": from,
+                "until": (today + chrono::Duration::days(3)).to_string(),
+                "guests": [people[(i + 1) % people.len()].personal_id.to_string()]}),
+        };
         let sub = Submission {
             personal_id: c.personal_id,
-            service_code: SERVICES[i % SERVICES.len()].into(),
+            service_code: service.into(),
             channel: if i % 2 == 0 { Channel::Desk } else { Channel::Post },
             idempotency_key: format!("demo-{i}"),
             received_on: (i % 3 == 0).then(|| today - chrono::Duration::days(21)),
+            payload: Some(payload),
         };
         let (app, _) = registry.submit_application(a, &sub).await?;
+        if service == "residence_stay" {
+            // In effect the moment it was notified.
+            n += 1;
+            continue;
+        }
         for (v, (to, reason)) in (1..).zip(paths[i % paths.len()]) {
             registry.transition_application(a, app.id, *to, reason, v).await?;
         }

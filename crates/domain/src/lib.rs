@@ -15,6 +15,7 @@ pub mod mojibake;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod personal_id;
+pub mod residence;
 pub mod search_text;
 pub mod services;
 pub mod text;

@@ -134,6 +134,9 @@ pub struct Service {
     pub name_en: String,
     /// Legal basis and remarks.
     pub basis: String,
+    /// One of the 25 essential services of Decision 06 (`data/services.csv`); the others
+    /// (`data/services-other.csv`) are procedures dancu runs beside them.
+    pub essential: bool,
 }
 
 impl Service {
@@ -339,16 +342,25 @@ pub fn parse_catalogue(text: &str) -> Result<Vec<Service>, Violation> {
             name_vi: f[7].trim().to_string(),
             name_en: f[8].trim().to_string(),
             basis: f[9].trim().to_string(),
+            essential: true,
         });
     }
     Ok(services)
 }
 
 static CATALOGUE: LazyLock<Vec<Service>> = LazyLock::new(|| {
-    parse_catalogue(include_str!("../../../data/services.csv")).expect("data/services.csv is valid (tested)")
+    let mut all = parse_catalogue(include_str!("../../../data/services.csv"))
+        .expect("data/services.csv is valid (tested)");
+    let other = parse_catalogue(include_str!("../../../data/services-other.csv"))
+        .expect("data/services-other.csv is valid (tested)");
+    let essential: HashSet<String> = all.iter().map(|s| s.code.clone()).collect();
+    all.extend(
+        other.into_iter().filter(|s| !essential.contains(&s.code)).map(|s| Service { essential: false, ..s }),
+    );
+    all
 });
 
-/// The shipped catalogue.
+/// The shipped catalogue: the 25 essential services first, then the other procedures.
 pub fn catalogue() -> &'static [Service] {
     &CATALOGUE
 }
@@ -364,9 +376,11 @@ mod tests {
 
     #[test]
     fn shipped_catalogue_has_the_25_services() {
-        let c = catalogue();
+        let c: Vec<_> = catalogue().iter().filter(|s| s.essential).collect();
         assert_eq!(c.len(), 25);
         assert_eq!(c.iter().filter(|s| s.agency == Agency::Police).count(), 13);
+        let other: Vec<_> = catalogue().iter().filter(|s| !s.essential).map(|s| s.code.as_str()).collect();
+        assert_eq!(other, ["residence_removal", "household_split", "household_head_change"]);
         let days = |code| service(code).unwrap().working_days;
         // Residence Law 2020: permanent 7, temporary 3, absence 1, stay at once.
         assert_eq!(days("residence_permanent"), 7);

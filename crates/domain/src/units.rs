@@ -299,6 +299,26 @@ impl AdminUnits {
         }
     }
 
+    /// Every commune reference the lists know (`2025:…` and `legacy:…`) with the 2025
+    /// commune and province it counts in; a legacy commune that was split or has no successor
+    /// is left out. The store's `unit_map` table is this list.
+    pub fn unit_map(&self) -> Vec<(String, String, String)> {
+        let mut rows: Vec<(String, String, String)> = self
+            .communes_2025
+            .values()
+            .map(|c| (format!("2025:{}", c.code), c.code.clone(), c.province_code.clone()))
+            .collect();
+        for code in self.communes_legacy.keys() {
+            if let Conversion::One(u) = self.convert_legacy(code) {
+                if let Some(c) = self.communes_2025.get(u.code()) {
+                    rows.push((format!("legacy:{code}"), c.code.clone(), c.province_code.clone()));
+                }
+            }
+        }
+        rows.sort();
+        rows
+    }
+
     pub fn commune_2025(&self, code: &str) -> Option<&Commune> {
         self.communes_2025.get(code)
     }

@@ -49,6 +49,13 @@ pub struct Application {
     pub updated_at: Timestamp,
     pub updated_by: String,
     pub version: i64,
+    /// What the procedure asks for (a residence procedure's request, docs/RESIDENCE.md);
+    /// `{}` for services without one.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: serde_json::Value,
+    /// The household head whose consent the application waits for (joining a household).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub consent_from: Option<PersonalId>,
 }
 
 /// One transition of an application (`from_state` is empty for the submission).
@@ -94,6 +101,8 @@ pub struct NewApplication {
     pub scope_commune: String,
     pub at: Timestamp,
     pub actor: String,
+    pub payload: serde_json::Value,
+    pub consent_from: Option<PersonalId>,
 }
 
 /// Filters of a work queue.
@@ -123,9 +132,10 @@ pub struct ApplicationCount {
 }
 
 const COLS: &str = "id, service_code, personal_id, channel, unit, state, state_reason, submitted_at, \
-     due_date, decided_at, on_time, scope_province, scope_commune, created_by, updated_at, updated_by, version";
+     due_date, decided_at, on_time, scope_province, scope_commune, created_by, updated_at, updated_by, version, \
+     payload, consent_from";
 
-fn open_list() -> String {
+pub(crate) fn open_list() -> String {
     AppState::OPEN.iter().map(|s| format!("'{}'", s.code())).collect::<Vec<_>>().join(", ")
 }
 
@@ -155,6 +165,8 @@ fn app_from(r: &OwnedRow, today: NaiveDate) -> Result<Application> {
         updated_at: r.ts(14)?,
         updated_by: r.text(15)?,
         version: r.int(16)?,
+        payload: serde_json::from_str(&r.text(17)?).map_err(|e| rows::corrupt("payload", e))?,
+        consent_from: r.opt_text(18)?.map(|s| rows::parse_pid(&s)).transpose()?,
     })
 }
 
@@ -198,7 +210,7 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
         let insert = Stmt::new(
             format!(
                 "INSERT INTO applications ({COLS}, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, '', $7, \
-                 $8, NULL, NULL, $9, $10, $11, $7, $11, 1, $12)"
+                 $8, NULL, NULL, $9, $10, $11, $7, $11, 1, $13, $14, $12)"
             ),
             vec![
                 Val::Int(id),
@@ -213,6 +225,8 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
                 Val::Text(n.scope_commune.clone()),
                 Val::Text(n.actor.clone()),
                 Val::Text(n.idempotency_key.clone()),
+                Val::Text(n.payload.to_string()),
+                Val::OptText(n.consent_from.map(|p| p.to_string())),
             ],
         )
         .on_unique(StoreError::Conflict(duplicate()));
@@ -292,6 +306,20 @@ pub async fn move_to(
     at: Timestamp,
     actor: &str,
 ) -> Result<Application> {
+    move_with(store, app, to, reason, at, actor, Vec::new()).await
+}
+
+/// [`move_to`] with the procedure's own writes (`effects`, a completed residence
+/// procedure's) in the same transaction: all of them or none.
+pub(crate) async fn move_with(
+    store: &dyn Store,
+    app: &Application,
+    to: AppState,
+    reason: &str,
+    at: Timestamp,
+    actor: &str,
+    effects: Vec<Stmt>,
+) -> Result<Application> {
     let (decided, on_time) = if to.is_decision() {
         let d = dancu_domain::date::vietnam_today(at);
         (Val::Ts(at), Val::Int(dancu_domain::application::on_time(app.due_date, d) as i64))
@@ -314,7 +342,9 @@ pub async fn move_to(
     )
     .expect_rows(1, stale());
     let event = event_stmt(app.id, app.state.code(), to, reason, at, actor);
-    store.exec().transaction(vec![update, event]).await?;
+    let mut stmts = vec![update, event];
+    stmts.extend(effects);
+    store.exec().transaction(stmts).await?;
     get(store, app.id).await?.ok_or(StoreError::NotFound)
 }
 

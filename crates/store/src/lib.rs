@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod partners;
 pub mod quality;
 pub mod registry;
+pub mod residences;
 mod rows;
 pub mod throttle;
 pub mod totp_secrets;
@@ -117,6 +118,7 @@ pub(crate) async fn open_store(url: &str, audit_key: audit_chain::AuditKey) -> R
         return Err(StoreError::Config(format!("unsupported database URL scheme: {url:?}")));
     };
     store.migrate().await?;
+    residences::prepare(store.as_ref()).await?;
     Ok(store)
 }
 

@@ -111,12 +111,25 @@ pub struct StoredCitizen {
     pub scope_commune: String,
     pub household_no: Option<String>,
     pub relation: Option<Relation>,
+    /// 2025 (province, commune) of current residence records outside the own scope: the
+    /// person is in scope there too (a home commune, a destination, a stay).
+    #[serde(skip)]
+    pub also_in: Vec<(String, String)>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub updated_by: String,
     pub change_reason: String,
+}
+
+impl StoredCitizen {
+    /// Whether `scope` sees this person: their own scope, or any commune where they hold a
+    /// current residence record.
+    pub fn visible_to(&self, scope: &Scope) -> bool {
+        scope.covers(&self.scope_province, &self.scope_commune)
+            || self.also_in.iter().any(|(p, c)| scope.covers(p, c))
+    }
 }
 
 /// One earlier version of a citizen record with who wrote it, when and why.

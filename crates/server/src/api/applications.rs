@@ -64,6 +64,11 @@ pub struct ApplicationSubmitRequest {
     /// (422 `application.received_on`); today when absent.
     #[schema(value_type = Option<String>, format = Date)]
     pub received_on: Option<String>,
+    /// What a residence procedure asks for (required for `residence_*` and `household_*`
+    /// services, docs/RESIDENCE.md): its `procedure` must belong to the service; ignored by
+    /// the other services. Refusals name the field under `payload.` (422).
+    #[schema(value_type = Option<dancu_domain::residence::ResidenceRequest>)]
+    pub payload: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -106,6 +111,8 @@ pub struct ApplicationFileView {
     pub application: Application,
     pub events: Vec<ApplicationEvent>,
     pub documents: Vec<ApplicationDocument>,
+    /// Consents recorded (a household head's, for a permanent registration joining it).
+    pub consents: Vec<dancu_store::residences::Consent>,
     /// The states the caller may move it to now.
     #[schema(value_type = Vec<AppState>)]
     pub allowed: Vec<AppState>,
@@ -114,7 +121,13 @@ pub struct ApplicationFileView {
 impl From<ApplicationFile> for ApplicationFileView {
     fn from(f: ApplicationFile) -> Self {
         let allowed = f.application.state.allowed_for(dancu_domain::application::Mover::Officer);
-        ApplicationFileView { application: f.application, events: f.events, documents: f.documents, allowed }
+        ApplicationFileView {
+            application: f.application,
+            events: f.events,
+            documents: f.documents,
+            consents: f.consents,
+            allowed,
+        }
     }
 }
 
@@ -256,6 +269,7 @@ pub async fn submit(
         channel,
         idempotency_key: idempotency_key(req.idempotency_key.as_deref())?,
         received_on: received_on(req.received_on.as_deref())?,
+        payload: req.payload,
     };
     let access = p.access(&purpose(&headers, None));
     let (app, created) = s.registry.submit_application(&access, &sub).await?;
@@ -362,4 +376,24 @@ pub async fn add_document(
     let access = p.access(&purpose(&headers, None));
     let doc = s.registry.add_application_document(&access, id, &req.kind, &req.media_type, &bytes).await?;
     Ok((StatusCode::CREATED, Json(doc)))
+}
+
+/// Records the household head's written consent, taken at the desk, for a permanent
+/// registration that joins the household (`residence.consent_not_needed` for any other
+/// application, `residence.consent_given` when already recorded). The consents after it.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/consent", operation_id = "record_application_consent",
+    params(("id" = i64, Path, description = "Application id")), security(("bearer" = [])), tag = "applications",
+    responses((status = 200, body = Vec<dancu_store::residences::Consent>),
+        (status = 400, response = error::BadRequest), (status = 404, response = error::NotFound),
+        (status = 409, response = error::Conflict), (status = 422, response = error::Unprocessable),
+        (status = 503, response = error::Unavailable)))]
+pub async fn consent(
+    State(s): State<ServerState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<dancu_store::residences::Consent>>> {
+    let id = parse_app_id(&id)?;
+    let access = p.access(&purpose(&headers, None));
+    Ok(Json(s.registry.record_written_consent(&access, id).await?))
 }

@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod eid;
 pub mod households;
 pub mod partner;
+pub mod residence;
 pub mod tools;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -80,7 +81,10 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(applications::counts))
         .routes(routes!(applications::read))
         .routes(routes!(applications::transition))
-        .routes(routes!(applications::add_document));
+        .routes(routes!(applications::add_document))
+        .routes(routes!(applications::consent))
+        .routes(routes!(residence::of_citizen))
+        .routes(routes!(residence::current));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

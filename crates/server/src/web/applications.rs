@@ -193,6 +193,10 @@ pub async fn intake_submit(
     WebUser(p): WebUser,
     Form(f): Form<IntakeForm>,
 ) -> Response {
+    if dancu_domain::residence::ResidenceRequest::is_residence_service(f.service_code.trim()) {
+        let to = format!("/applications/new/{}?personal_id={}", f.service_code.trim(), f.personal_id.trim());
+        return Redirect::to(&to).into_response();
+    }
     let result = async {
         p.check_csrf(&f.csrf)?;
         let sub = Submission {
@@ -201,6 +205,7 @@ pub async fn intake_submit(
             channel: Channel::from_code(f.channel.as_deref().unwrap_or("desk"))?,
             idempotency_key: idempotency_key(f.idempotency_key.as_deref())?,
             received_on: None,
+            payload: None,
         };
         let (app, _) = s.registry.submit_application(&p.access(WEB_PURPOSE), &sub).await?;
         Ok::<_, ApiError>(app.id)
@@ -223,7 +228,7 @@ pub async fn application_page(
         Ok(id) => id,
         Err(e) => return error_page(lang, Some(&p), e),
     };
-    let ApplicationFile { application: a, events, documents } =
+    let ApplicationFile { application: a, events, documents, consents } =
         match s.registry.application(&p.access(WEB_PURPOSE), id).await {
             Ok(f) => f,
             Err(e) => return error_page(lang, Some(&p), e.into()),
@@ -233,6 +238,7 @@ pub async fn application_page(
     let action = format!("/applications/{}/transitions", a.id);
     let csrf = p.csrf.clone().unwrap_or_default();
     let moves = a.state.allowed_for(Mover::Officer);
+    let consent_action = format!("/applications/{}/consent", a.id);
     let body = layout(
         lang,
         &title,
@@ -243,6 +249,8 @@ pub async fn application_page(
                 p { (lang.t("Công dân", "Citizen")) ": " a href=(format!("/citizens/{}", a.personal_id)) { (a.personal_id) } }
                 (summary(lang, &a))
             }
+            (super::residence::request_card(lang, &a.payload, a.consent_from.as_ref(), &consents,
+                p.role.writes_records().then_some((consent_action.as_str(), csrf.as_str()))))
             @if !moves.is_empty() && p.role.writes_records() {
                 section.card data-testid="moves" {
                     h2 { (lang.t("Xử lý", "Actions")) }
@@ -324,13 +332,8 @@ pub async fn portal_list(
             }
             section.card data-testid="submit" {
                 h2 { (lang.t("Nộp hồ sơ trực tuyến", "Apply online")) }
-                form method="post" action="/portal/applications" {
-                    input type="hidden" name="csrf" value=(who.csrf);
-                    input type="hidden" name="idempotency_key" value=(crate::auth::random_token());
-                    label for="service_code" { (lang.t("Thủ tục", "Procedure")) }
-                    select #service_code name="service_code" { (service_options(lang, &PORTAL_SERVICES)) }
-                    p { button type="submit" data-testid="portal-submit" { (lang.t("Nộp hồ sơ", "Submit")) } }
-                }
+                (super::residence::procedure_links(lang, "/portal/applications/new"))
+                p { a href="/portal/consents" data-testid="consents-link" { (lang.t("Yêu cầu nhập hộ chờ tôi đồng ý", "Requests to join my household")) } }
             }
         },
     );
@@ -351,6 +354,10 @@ pub async fn portal_submit(
     Form(f): Form<PortalSubmitForm>,
 ) -> Response {
     let Some(who) = who else { return unauthorized_redirect() };
+    if PORTAL_SERVICES.contains(&f.service_code.as_str()) {
+        // A residence procedure needs its request: its own form asks for it.
+        return Redirect::to(&format!("/portal/applications/new/{}", f.service_code)).into_response();
+    }
     let result = async {
         who.check_csrf(&f.csrf)?;
         if !PORTAL_SERVICES.contains(&f.service_code.as_str()) {
@@ -367,6 +374,7 @@ pub async fn portal_submit(
             channel: Channel::Online,
             idempotency_key: idempotency_key(f.idempotency_key.as_deref())?,
             received_on: None,
+            payload: None,
         };
         let (app, _) = s.registry.submit_own_application(&sub).await?;
         Ok(app.id)
@@ -390,7 +398,7 @@ pub async fn portal_application(
         Ok(id) => s.registry.own_application(&who.personal_id, id).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
-    let ApplicationFile { application: a, events, .. } = match file {
+    let ApplicationFile { application: a, events, consents, .. } = match file {
         Ok(f) => f,
         Err(e) => return portal_error(lang, e),
     };
@@ -405,6 +413,7 @@ pub async fn portal_application(
         html! {
             (nav(lang, &who))
             section.card { h1 { (title) } (summary(lang, &a)) }
+            (super::residence::request_card(lang, &a.payload, a.consent_from.as_ref(), &consents, None))
             @if !moves.is_empty() {
                 section.card data-testid="moves" { @for to in &moves { (move_form(lang, &action, &who.csrf, a.version, *to)) } }
             }

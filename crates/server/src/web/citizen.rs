@@ -50,7 +50,7 @@ pub async fn citizen_page(
     };
     let access = p.access(WEB_PURPOSE);
     // One audited read for the whole page (record, history, cards, access log).
-    let CitizenPage { stored, history, cards, accesses, merged_into } =
+    let CitizenPage { stored, history, cards, accesses, merged_into, residences } =
         match s.registry.citizen_page(&access, &id, 20).await {
             Ok(page) => page,
             Err(e) => return error_page(lang, Some(&p), e.into()),
@@ -85,6 +85,12 @@ pub async fn citizen_page(
                 a.button data-testid="address-link" href=(format!("/citizens/{}/address", c.personal_id)) { (lang.t("Thay đổi nơi cư trú", "Change the address")) }
             } }
             (residence_section(lang, c))
+            (super::residence::records_table(lang, &residences))
+            @if p.role.writes_records() { nav.record-actions data-testid="residence-actions" {
+                @for code in dancu_domain::residence::RESIDENCE_SERVICES {
+                    a.button href=(format!("/applications/new/{code}?personal_id={}", c.personal_id)) { (display::service(lang, code)) }
+                }
+            } }
             section.card {
                 h2 { (lang.t("Gia đình và hộ", "Family and household")) }
                 dl {

@@ -22,6 +22,7 @@ mod qr;
 mod quality;
 mod reconcile;
 mod records;
+mod residence;
 mod search;
 
 use axum::extract::FromRequestParts;
@@ -91,6 +92,15 @@ pub fn routes() -> Router<AppState> {
         .route("/applications", get(applications::queue_page).post(applications::intake_submit))
         .route("/applications/{id}", get(applications::application_page))
         .route("/applications/{id}/transitions", axum::routing::post(applications::move_submit))
+        .route("/applications/{id}/consent", axum::routing::post(residence::record_consent))
+        .route("/applications/new/{service}", get(residence::desk_form).post(residence::desk_form_submit))
+        .route("/residences", get(residence::current_page))
+        .route(
+            "/portal/applications/new/{service}",
+            get(residence::portal_form).post(residence::portal_form_submit),
+        )
+        .route("/portal/consents", get(residence::portal_consents))
+        .route("/portal/consents/{id}", axum::routing::post(residence::portal_consent))
         .route("/portal/applications", get(applications::portal_list).post(applications::portal_submit))
         .route("/portal/applications/{id}", get(applications::portal_application))
         .route("/portal/applications/{id}/transitions", axum::routing::post(applications::portal_move))

@@ -326,6 +326,10 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
         Ok(r) => r,
         Err(e) => return portal_error(lang, e.into()),
     };
+    let residences = match s.registry.own_residences(&who.personal_id).await {
+        Ok(r) => r,
+        Err(e) => return portal_error(lang, e.into()),
+    };
     let c = &rec.citizen.citizen;
     let acc = &rec.account;
     let body = layout(
@@ -363,6 +367,7 @@ pub async fn me(State(s): State<AppState>, lang: Lang, uri: Uri, who: Option<Cit
             }
             (super::citizen::identity_section(lang, c))
             (super::citizen::residence_section(lang, c))
+            (super::residence::records_table(lang, &residences))
             section.card {
                 h2 { (lang.t("Thẻ căn cước", "ID card")) }
                 @if rec.cards.is_empty() { p.muted { (lang.t("Chưa có thẻ", "No card")) } }

@@ -58,7 +58,7 @@ async fn an_application_goes_from_submission_to_completion_with_its_history(back
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let pid = app.citizen_a.personal_id.to_string();
-    let (st, a) = submit(app, &t, &pid, "residence_temporary", "k-1").await;
+    let (st, a) = submit(app, &t, &pid, "cmnd_confirm", "k-1").await;
     assert_eq!(st, StatusCode::CREATED, "{a}");
     assert_eq!(a["state"], "submitted");
     assert_eq!(a["channel"], "desk");
@@ -104,17 +104,17 @@ async fn the_same_idempotency_key_gives_back_the_first_application(backend: &'st
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let pid = app.citizen_a.personal_id.to_string();
-    let (st1, first) = submit(app, &t, &pid, "residence_absence", "retry-me").await;
-    let (st2, again) = submit(app, &t, &pid, "residence_absence", "retry-me").await;
+    let (st1, first) = submit(app, &t, &pid, "birth", "retry-me").await;
+    let (st2, again) = submit(app, &t, &pid, "birth", "retry-me").await;
     assert_eq!((st1, st2), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(first["id"], again["id"]);
     // The same key for another service is not a retry: refused, nothing stored.
-    let (st, e) = submit(app, &t, &pid, "residence_stay", "retry-me").await;
+    let (st, e) = submit(app, &t, &pid, "death", "retry-me").await;
     assert_eq!((st, rule(&e)), (StatusCode::CONFLICT, "application.idempotency_key_reused".into()));
-    let (st3, other) = submit(app, &t, &pid, "residence_absence", "another").await;
+    let (st3, other) = submit(app, &t, &pid, "birth", "another").await;
     assert_eq!(st3, StatusCode::CREATED);
     assert_ne!(first["id"], other["id"]);
-    let list = body(app.api_get(&t, "/api/v1/applications?service_code=residence_absence").await).await;
+    let list = body(app.api_get(&t, "/api/v1/applications?service_code=birth").await).await;
     assert_eq!(list["total"], 2, "{list}");
     let all = body(app.api_get(&t, "/api/v1/applications").await).await;
     assert_eq!(all["total"], 2, "{all}");
@@ -124,7 +124,7 @@ async fn invalid_moves_are_refused_with_the_rule_and_change_nothing(backend: &'s
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let pid = app.citizen_a.personal_id.to_string();
-    let (_, a) = submit(app, &t, &pid, "residence_permanent", "k").await;
+    let (_, a) = submit(app, &t, &pid, "vehicle_motorbike", "k").await;
     let id = a["id"].as_i64().unwrap();
     let (st, e) = move_to(app, &t, id, "completed", "", 1).await;
     assert_eq!(
@@ -148,7 +148,7 @@ async fn invalid_moves_are_refused_with_the_rule_and_change_nothing(backend: &'s
     // An unknown service and an online submission by an officer are refused.
     let (st, e) = submit(app, &t, &pid, "no_such_service", "k2").await;
     assert_eq!((st, rule(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "application.service_unknown".into()));
-    let b = json!({"personal_id": pid, "service_code": "residence_stay", "channel": "online"});
+    let b = json!({"personal_id": pid, "service_code": "death", "channel": "online"});
     let r = app.post_json(&t, url(app, ""), &b).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(rule(&body(r).await), "application.online_is_the_citizens");
@@ -159,7 +159,7 @@ async fn an_officer_out_of_scope_is_answered_like_not_found(backend: &'static st
     let ta = app.token("xa_a").await;
     let tb = app.token("xa_b").await;
     let pid = app.citizen_a.personal_id.to_string();
-    let (_, a) = submit(app, &ta, &pid, "residence_temporary", "k").await;
+    let (_, a) = submit(app, &ta, &pid, "cmnd_confirm", "k").await;
     let id = a["id"].as_i64().unwrap();
     let (st_other, e_other) = read(app, &tb, id).await;
     let (st_missing, e_missing) = read(app, &tb, 12345).await;
@@ -171,7 +171,7 @@ async fn an_officer_out_of_scope_is_answered_like_not_found(backend: &'static st
     let r = app.post_json(&tb, url(app, &format!("/{id}/documents")), &doc).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // Nor can B submit for A's citizen, nor see A's applications in its queue or counts.
-    let (st, _) = submit(app, &tb, &pid, "residence_temporary", "k-b").await;
+    let (st, _) = submit(app, &tb, &pid, "cmnd_confirm", "k-b").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let list = body(app.api_get(&tb, "/api/v1/applications").await).await;
     assert_eq!(list["total"], 0);
@@ -199,8 +199,8 @@ async fn a_document_digitised_before_is_reused_by_hash(backend: &'static str) {
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let pid = app.citizen_a.personal_id.to_string();
-    let (_, a1) = submit(app, &t, &pid, "residence_temporary", "k1").await;
-    let (_, a2) = submit(app, &t, &pid, "residence_permanent", "k2").await;
+    let (_, a1) = submit(app, &t, &pid, "cmnd_confirm", "k1").await;
+    let (_, a2) = submit(app, &t, &pid, "vehicle_motorbike", "k2").await;
     let pdf = b"%PDF-1.7\n hop dong thue nha";
     let doc = json!({"kind": "rental_contract", "media_type": "application/pdf", "content_base64": b64(pdf)});
     let r = app.post_json(&t, url(app, &format!("/{}/documents", a1["id"])), &doc).await;
@@ -256,8 +256,8 @@ async fn the_queue_puts_overdue_first_and_the_counts_add_up(backend: &'static st
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;
     let pid = app.citizen_a.personal_id.to_string();
-    let (_, fresh) = submit(app, &t, &pid, "residence_permanent", "k1").await;
-    let (_, late) = submit(app, &t, &pid, "residence_temporary", "k2").await;
+    let (_, fresh) = submit(app, &t, &pid, "vehicle_motorbike", "k1").await;
+    let (_, late) = submit(app, &t, &pid, "cmnd_confirm", "k2").await;
     let late_id = late["id"].as_i64().unwrap();
     app.sql(&format!("UPDATE applications SET due_date = '2024-04-18' WHERE id = {late_id}")).await;
 
@@ -283,7 +283,7 @@ async fn the_queue_puts_overdue_first_and_the_counts_add_up(backend: &'static st
     let rows = counts.as_array().unwrap();
     let total: u64 = rows.iter().map(|r| r["count"].as_u64().unwrap()).sum();
     assert_eq!(total, 2);
-    let late_row = rows.iter().find(|r| r["service_code"] == "residence_temporary").unwrap();
+    let late_row = rows.iter().find(|r| r["service_code"] == "cmnd_confirm").unwrap();
     assert_eq!(
         (&late_row["state"], &late_row["on_time"], &late_row["channel"], &late_row["unit"]),
         (&json!("completed"), &json!(false), &json!("desk"), &json!(COMMUNE_A))
@@ -300,7 +300,7 @@ async fn the_due_date_skips_public_holidays(backend: &'static str) {
     let pid = app.citizen_a.personal_id.to_string();
     // Received by post on Wednesday 29/04/2026: 30/04 and 01/05 are public holidays, then a
     // weekend, so the third working day is Wednesday 06/05 (weekdays alone would give 04/05).
-    let b = json!({"personal_id": pid, "service_code": "residence_temporary", "channel": "post",
+    let b = json!({"personal_id": pid, "service_code": "cmnd_confirm", "channel": "post",
         "received_on": "2026-04-29", "idempotency_key": "post-1"});
     let r = app.post_json(&t, url(app, ""), &b).await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -308,13 +308,17 @@ async fn the_due_date_skips_public_holidays(backend: &'static str) {
     assert_eq!((a["due_date"].as_str(), a["channel"].as_str()), (Some("2026-05-06"), Some("post")));
     // The day received cannot be in the future.
     let tomorrow = today().succ_opt().unwrap().to_string();
-    let b = json!({"personal_id": pid, "service_code": "residence_temporary", "received_on": tomorrow});
+    let b = json!({"personal_id": pid, "service_code": "cmnd_confirm", "received_on": tomorrow});
     let r = app.post_json(&t, url(app, ""), &b).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(rule(&body(r).await), "application.received_on");
 }
 
 /// The form token on a portal page.
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+}
+
 fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
     page[at..at + 64].to_string()
@@ -331,14 +335,38 @@ async fn a_citizen_applies_online_and_follows_the_application(backend: &'static 
     let form = [("csrf", csrf.as_str()), ("service_code", "passport"), ("idempotency_key", "p1")];
     let r = post_form(app, &mut jar, "/portal/applications", &form).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let form = [("csrf", "wrong"), ("service_code", "residence_temporary"), ("idempotency_key", "p1")];
-    assert_eq!(post_form(app, &mut jar, "/portal/applications", &form).await.status(), StatusCode::FORBIDDEN);
-    let form = [("csrf", csrf.as_str()), ("service_code", "residence_temporary"), ("idempotency_key", "p1")];
+    // A residence procedure is asked for with its own form.
+    let form = [("csrf", csrf.as_str()), ("service_code", "residence_absence"), ("idempotency_key", "p1")];
     let r = post_form(app, &mut jar, "/portal/applications", &form).await;
+    let to = r.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
+    assert_eq!(to, "/portal/applications/new/residence_absence");
+    let form_page = get(app, &mut jar, &to).await.text().await.unwrap();
+    assert!(form_page.contains("Nơi đến"), "{form_page}");
+    let (from, until) = (
+        today().format("%d/%m/%Y").to_string(),
+        (today() + chrono::Duration::days(20)).format("%d/%m/%Y").to_string(),
+    );
+    let fields = |csrf: &str, until: &str| {
+        vec![
+            ("csrf".to_string(), csrf.to_string()),
+            ("idempotency_key".into(), "p1".into()),
+            ("payload.from".into(), from.clone()),
+            ("payload.until".into(), until.to_string()),
+            ("payload.destination".into(), "Đi học tại Hà Nội".into()),
+        ]
+    };
+    let r = post_form(app, &mut jar, &to, &pairs(&fields("wrong", &until))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A refused form comes back with the refusal at its field and what was typed.
+    let r = post_form(app, &mut jar, &to, &pairs(&fields(&csrf, "31/02/2027"))).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = r.text().await.unwrap();
+    assert!(refused.contains("error-payload.until") && refused.contains("Đi học tại Hà Nội"), "{refused}");
+    let r = post_form(app, &mut jar, &to, &pairs(&fields(&csrf, &until))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
     // Submitting the same form again (a double click) gives the same application.
-    let again = post_form(app, &mut jar, "/portal/applications", &form).await;
+    let again = post_form(app, &mut jar, &to, &pairs(&fields(&csrf, &until))).await;
     assert_eq!(again.headers()[reqwest::header::LOCATION].to_str().unwrap(), location);
     let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
 
@@ -370,7 +398,7 @@ async fn a_citizen_applies_online_and_follows_the_application(backend: &'static 
     // Another person's application answers like a missing one.
     let pid_b = app.citizen_b.personal_id.to_string();
     let tb = app.token("xa_b").await;
-    let (_, other) = submit(app, &tb, &pid_b, "residence_absence", "b1").await;
+    let (_, other) = submit(app, &tb, &pid_b, "birth", "b1").await;
     let r = get(app, &mut jar, &format!("/portal/applications/{}", other["id"])).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let mine = get(app, &mut jar, "/portal/applications").await.text().await.unwrap();

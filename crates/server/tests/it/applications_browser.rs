@@ -1,5 +1,5 @@
 //! A public-service application in headless Chromium, on both backends: a commune officer
-//! takes in a temporary-residence application at the desk, finds it in the queue with its
+//! takes in an old-CMND-number confirmation at the desk, finds it in the queue with its
 //! due date (three working days, computed here on the calendar), asks for more
 //! information with a reason, resumes and completes it; the history shows every step.
 
@@ -26,12 +26,7 @@ async fn run(c: &Client, app: &TestApp) -> Result<(), String> {
     c.goto(&format!("{}/applications", app.base)).await.unwrap();
     let pid = app.citizen_a.personal_id.to_string();
     c.find(Locator::Css("#personal_id")).await.unwrap().send_keys(&pid).await.unwrap();
-    c.find(Locator::Css("#service_code option[value=residence_temporary]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    c.find(Locator::Css("#service_code option[value=cmnd_confirm]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("[data-testid=intake-submit]")).await.unwrap().click().await.unwrap();
     let state = text_until(c, "[data-testid=state]", |t| t == "Đã nộp").await;
     if state != "Đã nộp" {
@@ -40,7 +35,10 @@ async fn run(c: &Client, app: &TestApp) -> Result<(), String> {
     let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
     let due = dancu_domain::WorkingCalendar::vietnam().add_working_days(today, 3);
     assert_eq!(text(c, "[data-testid=due]").await, due.format("%d/%m/%Y").to_string());
-    assert_eq!(text(c, "[data-testid=service]").await, "Đăng ký tạm trú");
+    assert_eq!(
+        text(c, "[data-testid=service]").await,
+        "Xác nhận số Chứng minh nhân dân khi đã được cấp thẻ Căn cước công dân"
+    );
     let page = c.current_url().await.unwrap();
 
     // In the queue, with its due date.

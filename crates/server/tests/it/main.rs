@@ -25,6 +25,7 @@ mod partner;
 mod phone;
 mod quality;
 mod reconcile;
+mod residence;
 mod search;
 mod security;
 mod writes;

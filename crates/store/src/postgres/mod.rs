@@ -91,6 +91,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/postgres/0017_applications.sql"),
     },
+    Migration {
+        version: 18,
+        name: "residences",
+        sql: include_str!("../../migrations/postgres/0018_residences.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;
@@ -132,6 +137,13 @@ impl ToSql for Val {
         out: &mut BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
+            // JSON kept as text binds to a jsonb column (the shared SQL writes history rows
+            // this way): jsonb's binary form is a version byte and the text.
+            Val::Text(s) if *ty == Type::JSONB => {
+                bytes::BufMut::put_u8(out, 1);
+                out.extend_from_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
             Val::Text(s) => s.to_sql(ty, out),
             Val::OptText(o) => o.to_sql(ty, out),
             Val::Null => Ok(IsNull::Yes),
@@ -141,7 +153,10 @@ impl ToSql for Val {
     }
 
     fn accepts(ty: &Type) -> bool {
-        <String as ToSql>::accepts(ty) || <i64 as ToSql>::accepts(ty) || <Timestamp as ToSql>::accepts(ty)
+        <String as ToSql>::accepts(ty)
+            || *ty == Type::JSONB
+            || <i64 as ToSql>::accepts(ty)
+            || <Timestamp as ToSql>::accepts(ty)
     }
 
     fn to_sql_checked(
@@ -150,6 +165,7 @@ impl ToSql for Val {
         out: &mut BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
+            Val::Text(_) if *ty == Type::JSONB => self.to_sql(ty, out),
             Val::Text(s) => s.to_sql_checked(ty, out),
             Val::OptText(o) => o.to_sql_checked(ty, out),
             Val::Null => Ok(IsNull::Yes),

@@ -9,6 +9,7 @@ use dancu_domain::services::{self, Level};
 use dancu_domain::{PersonalId, Violation, WorkingCalendar};
 
 use super::eid::own_access;
+use super::residence::Routed;
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::applications::{
     self as apps, Application, ApplicationCount, ApplicationDocument, ApplicationEvent,
@@ -29,6 +30,9 @@ pub struct Submission {
     /// post, or entered after the desk closed): the due date counts from it. Never in the
     /// future; it can only make the due date earlier.
     pub received_on: Option<NaiveDate>,
+    /// What the procedure asks for: required for the residence services
+    /// (`dancu_domain::residence::ResidenceRequest`), ignored by the others.
+    pub payload: Option<serde_json::Value>,
 }
 
 /// An application with its history and documents.
@@ -37,6 +41,8 @@ pub struct ApplicationFile {
     pub application: Application,
     pub events: Vec<ApplicationEvent>,
     pub documents: Vec<ApplicationDocument>,
+    /// Consents recorded for it (a household head's, for joining the household).
+    pub consents: Vec<crate::residences::Consent>,
 }
 
 fn invalid(v: Violation) -> RegistryError {
@@ -54,16 +60,12 @@ fn service_of(code: &str) -> Result<&'static services::Service> {
     })
 }
 
-/// The unit that handles `service` for an applicant living in `holder`'s commune.
-fn handling_unit(service: &services::Service, holder: &StoredCitizen) -> String {
-    match service.level {
-        Level::Commune => holder.scope_commune.clone(),
-        Level::Province => holder.scope_province.clone(),
-        Level::Ministry => "ministry".into(),
-    }
-}
-
-fn new_application(s: &Submission, holder: &StoredCitizen, actor: &str) -> Result<NewApplication> {
+fn new_application(
+    s: &Submission,
+    holder: &StoredCitizen,
+    routed: Option<Routed>,
+    actor: &str,
+) -> Result<NewApplication> {
     let service = service_of(&s.service_code)?;
     let at = now();
     let today = dancu_domain::date::vietnam_today(at);
@@ -79,17 +81,28 @@ fn new_application(s: &Submission, holder: &StoredCitizen, actor: &str) -> Resul
             )))
         }
     };
+    let (scope_province, scope_commune) = match &routed {
+        Some(r) => (r.province.clone(), r.commune.clone()),
+        None => (holder.scope_province.clone(), holder.scope_commune.clone()),
+    };
+    let unit = match service.level {
+        Level::Commune => scope_commune.clone(),
+        Level::Province => scope_province.clone(),
+        Level::Ministry => "ministry".into(),
+    };
     Ok(NewApplication {
         service_code: service.code.clone(),
         personal_id: s.personal_id,
         channel: s.channel,
-        unit: handling_unit(service, holder),
+        unit,
         due_date: service.due_date(WorkingCalendar::vietnam(), received),
         idempotency_key: s.idempotency_key.clone(),
-        scope_province: holder.scope_province.clone(),
-        scope_commune: holder.scope_commune.clone(),
+        scope_province,
+        scope_commune,
         at,
         actor: actor.into(),
+        consent_from: routed.as_ref().and_then(|r| r.consent_from),
+        payload: routed.map(|r| r.payload).unwrap_or_else(|| serde_json::json!({})),
     })
 }
 
@@ -107,10 +120,54 @@ impl Registry {
                 "online applications are submitted by the citizen on the portal",
             )));
         }
-        let holder = self.read_citizen(a, &s.personal_id).await?;
-        let n = new_application(s, &holder, &a.actor)?;
+        let holder = self.desk_applicant(a, s).await?;
+        let routed = self.routed(s, &holder).await?;
+        if let Some(r) = &routed {
+            if !a.scope.covers(&r.province, &r.commune) {
+                self.log(a, "application.submit", s.personal_id.as_str(), Outcome::Denied).await?;
+                return Err(RegistryError::OutOfScope(Violation::new(
+                    "payload.unit",
+                    "scope.outside",
+                    format!("Nơi đăng ký {} nằm ngoài phạm vi quản lý {}", r.commune, a.scope),
+                    format!("the place of the procedure {} is outside your scope {}", r.commune, a.scope),
+                )));
+            }
+        }
+        let n = new_application(s, &holder, routed, &a.actor)?;
         let write = apps::create(self.store.as_ref(), &n);
-        self.audited_write(a, "application.submit", s.personal_id.as_str(), write).await
+        let (app, new) = self.audited_write(a, "application.submit", s.personal_id.as_str(), write).await?;
+        self.take_effect(app, new).await
+    }
+
+    /// The applicant of a desk submission: a person the officer can see, or, for a
+    /// residence procedure done in the officer's commune (an arrival), anyone: the
+    /// destination registers newcomers. Both reads are audited.
+    async fn desk_applicant(&self, a: &Access, s: &Submission) -> Result<StoredCitizen> {
+        if !dancu_domain::residence::ResidenceRequest::is_residence_service(&s.service_code) {
+            return self.read_citizen(a, &s.personal_id).await;
+        }
+        let Some(holder) = self.store.get_citizen(&s.personal_id).await? else {
+            self.log(a, "citizen.read", s.personal_id.as_str(), Outcome::NotFound).await?;
+            return Err(RegistryError::NotFound);
+        };
+        self.log(a, "citizen.read", s.personal_id.as_str(), Outcome::Ok).await?;
+        Ok(holder)
+    }
+
+    async fn routed(&self, s: &Submission, holder: &StoredCitizen) -> Result<Option<Routed>> {
+        if dancu_domain::residence::ResidenceRequest::is_residence_service(&s.service_code) {
+            Ok(Some(self.route_residence(&s.service_code, s.payload.as_ref(), holder).await?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A stay notification is complete the moment it is stored.
+    async fn take_effect(&self, app: Application, new: bool) -> Result<(Application, bool)> {
+        if new && app.service_code == "residence_stay" {
+            return Ok((self.complete_at_once(app).await?, true));
+        }
+        Ok((app, new))
     }
 
     /// A citizen submits online from the portal, for themself.
@@ -119,9 +176,12 @@ impl Registry {
         let holder = self.store.get_citizen(&s.personal_id).await?.ok_or(RegistryError::NotFound)?;
         // Online: received the moment it is submitted.
         let s = Submission { channel: Channel::Online, received_on: None, ..s.clone() };
-        let n = new_application(&s, &holder, &own.actor)?;
+        let routed = self.routed(&s, &holder).await?;
+        let n = new_application(&s, &holder, routed, &own.actor)?;
         let write = apps::create(self.store.as_ref(), &n);
-        self.audited_write(&own, "application.submit", s.personal_id.as_str(), write).await
+        let (app, new) =
+            self.audited_write(&own, "application.submit", s.personal_id.as_str(), write).await?;
+        self.take_effect(app, new).await
     }
 
     /// The application if it exists and `a` may see it; audited under the applicant.
@@ -138,7 +198,8 @@ impl Registry {
     async fn file_of(&self, application: Application) -> Result<ApplicationFile> {
         let events = apps::events(self.store.as_ref(), application.id).await?;
         let documents = apps::documents(self.store.as_ref(), application.id).await?;
-        Ok(ApplicationFile { application, events, documents })
+        let consents = crate::residences::consents(self.store.as_ref(), application.id).await?;
+        Ok(ApplicationFile { application, events, documents, consents })
     }
 
     /// One application with its history and documents.
@@ -214,7 +275,22 @@ impl Registry {
             self.log(a, action, &subject, Outcome::Refused).await?;
             return Err(invalid(v));
         }
-        let write = apps::move_to(self.store.as_ref(), &app, to, &reason, now(), &a.actor);
+        let at = now();
+        let effects = if to == AppState::Completed
+            && dancu_domain::residence::ResidenceRequest::is_residence_service(&app.service_code)
+        {
+            let ch = crate::model::Change { actor: a.actor.clone(), reason: reason.clone(), at };
+            match self.residence_effects(&app, &ch).await {
+                Ok(e) => e,
+                Err(e) => {
+                    self.log(a, action, &subject, Outcome::Refused).await?;
+                    return Err(e);
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let write = apps::move_with(self.store.as_ref(), &app, to, &reason, at, &a.actor, effects);
         self.audited_write(a, action, &subject, write).await
     }
 

@@ -25,6 +25,7 @@ mod officers;
 mod oidc;
 mod partner;
 mod quality;
+mod residence;
 pub use applications::{ApplicationFile, Submission};
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
@@ -163,6 +164,8 @@ pub struct CitizenPage {
     pub cards: Vec<StoredCard>,
     pub accesses: Vec<AuditEntry>,
     pub merged_into: Option<PersonalId>,
+    /// Residence records, current first (migration 0018).
+    pub residences: Vec<crate::residences::Residence>,
 }
 
 #[derive(Clone)]
@@ -266,7 +269,8 @@ impl Registry {
         let found = self.store.get_citizen(id).await?;
         let outcome = match &found {
             None => Outcome::NotFound,
-            Some(c) => Outcome::of_scope(a, &c.scope_province, &c.scope_commune),
+            Some(c) if c.visible_to(&a.scope) => Outcome::Ok,
+            Some(_) => Outcome::Denied,
         };
         Ok((found.filter(|_| outcome == Outcome::Ok), outcome))
     }
@@ -297,6 +301,7 @@ impl Registry {
             cards: self.store.get_cards(id).await?,
             accesses: self.subject_log(&f).await?.items,
             merged_into: crate::dedup::merged_into(self.store.as_ref(), id).await?,
+            residences: crate::residences::of_person(self.store.as_ref(), id).await?,
             stored,
         })
     }
@@ -329,11 +334,16 @@ impl Registry {
         Ok(page)
     }
 
+    /// The record stays visible to the caller: its own scope, or its permanent or temporary
+    /// residence, is in the caller's scope (a home commune may update a resident registered
+    /// temporarily elsewhere).
     fn check_scope(&self, a: &Access, c: &Citizen) -> Result<()> {
         let unit = c.scope_unit().map_err(|v| RegistryError::Store(StoreError::Invalid(vec![v])))?;
-        let province = unit.describe().province_code.to_string();
-        let commune = unit.code().to_string();
-        if !a.scope.covers(&province, &commune) {
+        let in_scope = |u: &dancu_domain::UnitRef| {
+            u.to_2025().is_ok_and(|u| a.scope.covers(u.describe().province_code, u.code()))
+        };
+        let registered = [&c.permanent, &c.temporary].into_iter().flatten().any(|x| in_scope(&x.unit));
+        if !in_scope(&unit) && !registered {
             return Err(RegistryError::OutOfScope(Violation::new(
                 "current_unit",
                 "scope.outside",
@@ -352,7 +362,7 @@ impl Registry {
         let action = "citizen.create";
         let id = c.personal_id.as_str();
         if let Some(existing) = self.store.get_citizen(&c.personal_id).await? {
-            if !a.scope.covers(&existing.scope_province, &existing.scope_commune) {
+            if !existing.visible_to(&a.scope) {
                 self.log(a, action, id, Outcome::Denied).await?;
                 return Err(RegistryError::Referred);
             }

@@ -152,6 +152,7 @@ pub(crate) fn new_stored(c: &Citizen, cols: &CitizenCols, change: &Change) -> St
         scope_commune: cols.scope_commune().to_string(),
         household_no: None,
         relation: None,
+        also_in: Vec::new(),
         created_at: change.at,
         updated_at: change.at,
         updated_by: change.actor.clone(),
@@ -175,9 +176,31 @@ pub(crate) fn household_vals(h: Option<&(String, Relation)>) -> [Val; 2] {
     }
 }
 
-/// `SELECT` list for [`stored_from_row`].
-pub(crate) static STORED_CITIZEN_SELECT: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {} FROM citizens c", all_citizen_columns().join(", ")));
+/// `SELECT` list for [`stored_from_row`]: the row, then the current residence records outside
+/// its own scope (`province:commune:valid_until` joined by `,`; migration 0018), where the
+/// person is in scope too.
+pub(crate) static STORED_CITIZEN_SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, (SELECT string_agg(r.province || ':' || r.commune || ':' || COALESCE(r.valid_until, ''), ',') \
+         FROM residences r WHERE r.personal_id = c.personal_id AND r.ended_on IS NULL \
+         AND (r.away_commune = 1 OR r.away_province = 1)) FROM citizens c",
+        all_citizen_columns().join(", ")
+    )
+});
+
+/// The scopes of [`STORED_CITIZEN_SELECT`]'s last column that are current `today`.
+fn also_in(list: Option<String>, today: chrono::NaiveDate) -> Vec<(String, String)> {
+    let today = today.to_string();
+    list.unwrap_or_default()
+        .split(',')
+        .filter_map(|x| {
+            let mut p = x.splitn(3, ':');
+            let (province, commune, until) = (p.next()?, p.next()?, p.next().unwrap_or(""));
+            (!commune.is_empty() && (until.is_empty() || until >= today.as_str()))
+                .then(|| (province.to_string(), commune.to_string()))
+        })
+        .collect()
+}
 
 /// `INSERT` of a whole citizen row (data, bookkeeping and household columns), skipping a
 /// personal ID already stored.
@@ -260,6 +283,7 @@ pub(crate) fn stored_from_row(r: &impl RowGet) -> Result<StoredCitizen> {
         change_reason: r.text(n + 4)?,
         household_no: r.opt_text(n + 5)?,
         relation: r.opt_text(n + 6)?.map(|s| parse_relation(&s)).transpose()?,
+        also_in: also_in(r.opt_text(n + 7)?, crate::applications::today()),
     })
 }
 
@@ -319,8 +343,33 @@ pub(crate) fn citizen_filter(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Filter 
     if let Some(name) = &q.name_key {
         key_range(&mut f, ph, "c.name_key", &fold_key(name));
     }
-    other_criteria(&mut f, q, scope, ph);
+    other_criteria(&mut f, q, scope, ph, Branch::Own);
     f
+}
+
+/// Which records a search reads: those whose own scope matches, or those in scope through
+/// a current residence record elsewhere (`residences.away_*`, migration 0018). The two are
+/// disjoint, so a search unites them without duplicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Branch {
+    Own,
+    Away,
+}
+
+/// Whether a search in `scope` also reads the away branch: only when it is limited to a
+/// place (the nation sees everyone through their own scope).
+fn has_away(q: &CitizenQuery, scope: &Scope) -> bool {
+    q.personal_id.is_none() && (!matches!(scope, Scope::Nation) || q.commune.is_some())
+}
+
+/// Persons with a current record outside their own scope in the unit of `level`.
+fn away_in(level: &str) -> String {
+    let today = crate::applications::today();
+    format!(
+        "c.personal_id IN (SELECT r.personal_id FROM residences r WHERE r.{level} = # \
+         AND r.ended_on IS NULL AND r.away_{level} = 1 \
+         AND (r.valid_until IS NULL OR r.valid_until >= '{today}'))"
+    )
 }
 
 /// `column` starts with `key` (an index range); nothing for an empty key.
@@ -345,7 +394,7 @@ fn clean_words(q: &CitizenQuery) -> Vec<String> {
 }
 
 /// Every criterion but the personal ID and the name prefix.
-fn other_criteria(f: &mut Filter, q: &CitizenQuery, scope: &Scope, ph: Ph) {
+fn other_criteria(f: &mut Filter, q: &CitizenQuery, scope: &Scope, ph: Ph, branch: Branch) {
     for w in clean_words(q) {
         // A word of the key starts with `w`: the key, led by a space, holds " w".
         f.and(ph, "(' ' || c.name_key) LIKE #", Val::Text(format!("% {w}%")));
@@ -356,16 +405,30 @@ fn other_criteria(f: &mut Filter, q: &CitizenQuery, scope: &Scope, ph: Ph) {
     if let Some(d) = &q.birth_date {
         f.and(ph, "c.birth_date = #", Val::Text(d.to_string()));
     }
-    if let Some(c) = &q.commune {
-        commune(f, ph, c);
-    }
     if let Some(h) = &q.household_no {
         f.and(ph, "c.household_no = #", Val::Text(h.clone()));
     }
-    if let Scope::Commune(c) = scope {
-        province_of(f, ph, c);
+    match branch {
+        Branch::Own => {
+            if let Some(c) = &q.commune {
+                commune(f, ph, c);
+            }
+            if let Scope::Commune(c) = scope {
+                province_of(f, ph, c);
+            }
+            f.scope(ph, scope, "c.scope_{level} = #");
+        }
+        Branch::Away => {
+            if let Some(c) = &q.commune {
+                f.and(ph, &away_in("commune"), Val::Text(c.clone()));
+            }
+            match scope {
+                Scope::Nation => {}
+                Scope::Province(p) => f.and(ph, &away_in("province"), Val::Text(p.clone())),
+                Scope::Commune(c) => f.and(ph, &away_in("commune"), Val::Text(c.clone())),
+            }
+        }
     }
-    f.scope(ph, scope, "c.scope_{level} = #");
 }
 
 /// A commune condition, with the commune's province too so that the search index on
@@ -421,7 +484,12 @@ fn word_hits(q: &CitizenQuery, scope: &Scope, ph: Ph, f: &mut Filter) -> String 
     for (column, key) in ranges {
         f.sql.clear();
         key_range(f, ph, column, &key);
-        other_criteria(f, q, scope, ph);
+        other_criteria(f, q, scope, ph, Branch::Own);
+        parts.push(format!("SELECT c.personal_id AS pid, c.name_key AS k FROM citizens c{}", f.sql));
+    }
+    if has_away(q, scope) {
+        f.sql.clear();
+        other_criteria(f, q, scope, ph, Branch::Away);
         parts.push(format!("SELECT c.personal_id AS pid, c.name_key AS k FROM citizens c{}", f.sql));
     }
     f.sql.clear();
@@ -453,9 +521,38 @@ pub(crate) fn search_plans(q: &CitizenQuery, scope: &Scope, ph: Ph) -> Vec<Searc
         plans.push((count, page, f, limit));
     }
     let mut f = citizen_filter(q, scope, ph);
-    let count = format!("SELECT count(*) FROM citizens c{}", f.sql);
+    if !has_away(q, scope) {
+        let count = format!("SELECT count(*) FROM citizens c{}", f.sql);
+        let (limit, tail) = limit_offset(&mut f, ph, q.limit, q.offset);
+        let page =
+            format!("SELECT {COLUMNS} FROM citizens c{} ORDER BY c.name_key, c.personal_id{tail}", f.sql);
+        plans.push((count, page, f, limit));
+        return plans;
+    }
+    // Both branches, each cut to the rows the page can reach before they are merged, so a
+    // large scope is never sorted in full.
+    let own = std::mem::take(&mut f.sql);
+    if let Some(name) = &q.name_key {
+        key_range(&mut f, ph, "c.name_key", &fold_key(name));
+    }
+    other_criteria(&mut f, q, scope, ph, Branch::Away);
+    let away = std::mem::take(&mut f.sql);
+    let count =
+        format!("SELECT (SELECT count(*) FROM citizens c{own}) + (SELECT count(*) FROM citizens c{away})");
+    let reach = u64::from(page_limit(q.limit)).saturating_add(q.offset).min(i64::MAX as u64);
+    let branch = |w: &str| {
+        format!(
+            "SELECT pid, k FROM (SELECT c.personal_id AS pid, c.name_key AS k FROM citizens c{w} \
+             ORDER BY c.name_key, c.personal_id LIMIT {reach}) b"
+        )
+    };
     let (limit, tail) = limit_offset(&mut f, ph, q.limit, q.offset);
-    let page = format!("SELECT {COLUMNS} FROM citizens c{} ORDER BY c.name_key, c.personal_id{tail}", f.sql);
+    let page = format!(
+        "SELECT {COLUMNS} FROM (SELECT pid, k FROM ({} UNION ALL {}) u ORDER BY k, pid{tail}) h \
+         JOIN citizens c ON c.personal_id = h.pid ORDER BY h.k, h.pid",
+        branch(&own),
+        branch(&away)
+    );
     plans.push((count, page, f, limit));
     plans
 }

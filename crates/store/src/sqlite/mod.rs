@@ -92,6 +92,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/sqlite/0017_applications.sql"),
     },
+    Migration {
+        version: 18,
+        name: "residences",
+        sql: include_str!("../../migrations/sqlite/0018_residences.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -40,7 +40,7 @@ pub struct Rule {
 }
 
 /// Every rule, in the order pages list them.
-pub const RULES: [Rule; 5] = [
+pub const RULES: [Rule; 6] = [
     Rule {
         code: "missing_fields",
         name_vi: "Thiếu trường thông tin bắt buộc",
@@ -123,6 +123,32 @@ pub const RULES: [Rule; 5] = [
               FROM cards k JOIN citizens c ON c.personal_id = k.personal_id \
               WHERE k.status = 'valid' AND k.expiry IS NOT NULL AND k.expiry < $2 \
               GROUP BY c.personal_id, c.scope_province, c.scope_commune",
+    },
+    Rule {
+        code: "residence_invariants",
+        name_vi: "Thông tin cư trú trái quy định",
+        name_en: "Residence breaking the law's rules",
+        description_vi: "Thành viên hộ không thường trú tại nơi thường trú của hộ (household_address), \
+                         hơn một nơi thường trú đang có hiệu lực (two_permanent), người đã chết còn nơi \
+                         cư trú (deceased_resident). Các thủ tục cư trú từ chối mọi thay đổi gây ra những \
+                         trường hợp này; quy tắc tìm các hồ sơ có từ trước.",
+        description_en: "A household member whose permanent residence is not the household's \
+                         (household_address), more than one current permanent residence (two_permanent), \
+                         a deceased person still registered as resident (deceased_resident). The residence \
+                         procedures refuse any change that causes one; the rule finds the records that \
+                         already do.",
+        subject: SubjectKind::Citizen,
+        sql: "SELECT personal_id, scope_province, scope_commune, TRIM(d) AS detail FROM (\
+              SELECT c.personal_id, c.scope_province, c.scope_commune, \
+              CASE WHEN c.household_no IS NOT NULL AND c.relation <> 'head' AND EXISTS (SELECT 1 FROM \
+              citizens h WHERE h.household_no = c.household_no AND h.relation = 'head' AND \
+              (h.permanent_unit IS DISTINCT FROM c.permanent_unit OR h.permanent_detail <> c.permanent_detail)) \
+              THEN 'household_address ' ELSE '' END || \
+              CASE WHEN (SELECT count(*) FROM residences r WHERE r.personal_id = c.personal_id \
+              AND r.kind = 'permanent' AND r.ended_on IS NULL) > 1 THEN 'two_permanent ' ELSE '' END || \
+              CASE WHEN c.status = 'deceased' AND EXISTS (SELECT 1 FROM residences r \
+              WHERE r.personal_id = c.personal_id AND r.ended_on IS NULL) THEN 'deceased_resident' ELSE '' END \
+              AS d FROM citizens c) x WHERE d <> ''",
     },
 ];
 

@@ -33,7 +33,14 @@ fn rule_name(lang: Lang, r: &Rule) -> &'static str {
 
 /// A finding's detail in words: each code of the detail translated.
 fn detail_text(lang: Lang, detail: &str) -> String {
-    const WORDS: [(&str, &str, &str); 9] = [
+    const WORDS: [(&str, &str, &str); 12] = [
+        ("household_address", "không ở nơi thường trú của hộ", "not at the household's permanent residence"),
+        (
+            "two_permanent",
+            "hơn một nơi thường trú đang có hiệu lực",
+            "more than one current permanent residence",
+        ),
+        ("deceased_resident", "người đã chết còn nơi cư trú", "deceased, still registered as resident"),
         ("birth_place", "nơi đăng ký khai sinh", "birth registration place"),
         ("hometown", "quê quán", "home town"),
         ("ethnicity", "dân tộc", "ethnicity"),

@@ -26,6 +26,7 @@ mod phone;
 mod quality;
 mod reconcile;
 mod residence;
+mod residence_browser;
 mod search;
 mod security;
 mod writes;

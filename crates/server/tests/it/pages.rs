@@ -245,7 +245,10 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
     // A public-service application with a document, moved to "information requested",
     // and one overdue.
     let apps = format!("{}/api/v1/applications", app.base);
-    let sub = json!({"personal_id": a, "service_code": "residence_temporary", "idempotency_key": "pages"});
+    let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    let sub = json!({"personal_id": a, "service_code": "residence_temporary", "idempotency_key": "pages",
+        "payload": {"procedure": "temporary", "unit": "2025:00004", "detail": "Phòng 2, số 9 phố Đội Cấn",
+                    "from": today.to_string(), "until": (today + chrono::Duration::days(90)).to_string()}});
     let r = app.post_json(t, &apps, &sub).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let hs = body(r).await["id"].as_i64().unwrap();
@@ -259,6 +262,13 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
     let sub =
         json!({"personal_id": a, "service_code": "passport", "channel": "post", "received_on": "2024-04-15"});
     assert_eq!(app.post_json(t, &apps, &sub).await.status(), StatusCode::CREATED);
+    // A stay notification (in effect at once) for the stays page.
+    let stay = json!({"personal_id": a, "service_code": "residence_stay", "idempotency_key": "stay",
+        "payload": {"procedure": "stay", "unit": "2025:00004", "detail": "Nhà nghỉ Hoa Sen",
+                    "from": today.to_string(), "until": (today + chrono::Duration::days(2)).to_string(),
+                    "guests": ["001060003333"]}});
+    let r = app.post_json(t, &apps, &stay).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
 
     vec![
         "/applications".into(),
@@ -289,6 +299,13 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         "/citizens/new-birth?household=HKA1".into(),
         format!("/citizens/{a}/edit"),
         format!("/citizens/{a}/address"),
+        "/residences".into(),
+        "/residences?kind=absence".into(),
+        "/residences?kind=temporary".into(),
+        "/applications/new/residence_permanent".into(),
+        "/applications/new/residence_stay".into(),
+        "/applications/new/household_split".into(),
+        "/quality/residence_invariants".into(),
     ]
 }
 
@@ -397,7 +414,16 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         }
         // The officer's first application (information requested) is the portal citizen's.
         let own = format!("/portal{}", officer_pages[2]);
-        for path in ["/portal/me", "/portal/access", "/portal/applications", own.as_str()] {
+        for path in [
+            "/portal/me",
+            "/portal/access",
+            "/portal/applications",
+            "/portal/consents",
+            "/portal/applications/new/residence_temporary",
+            "/portal/applications/new/residence_permanent",
+            "/portal/applications/new/household_head_change",
+            own.as_str(),
+        ] {
             let r = get(app, &mut jar, &with_lang(path, lang)).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");
             check(format!("{path} ({lang})"), &r.text().await.unwrap());

@@ -13,6 +13,7 @@ on_both_backends!(
     cannot_fix_marks_need_a_reason_and_scope,
     a_second_run_counts_fixed_and_failed,
     worklist_reads_marks_and_runs_are_audited,
+    residence_invariants_find_members_away_from_the_household,
 );
 
 struct Officer<'a> {
@@ -92,8 +93,14 @@ async fn before_any_run_only_province_and_nation_officers_may_run(backend: &'sta
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Chưa có lần kiểm tra nào"), "{html}");
     assert!(!html.contains("id=\"run\""));
-    for rule in ["missing_fields", "household_no_head", "deceased_active", "id_inconsistent", "card_expired"]
-    {
+    for rule in [
+        "missing_fields",
+        "household_no_head",
+        "deceased_active",
+        "id_inconsistent",
+        "card_expired",
+        "residence_invariants",
+    ] {
         assert_eq!(xa_a.counts(rule).await, [0, 0, 0, 0], "{rule}");
     }
     let (status, _) = xa_a.post("/quality/runs", &[("csrf", "")]).await;
@@ -198,4 +205,34 @@ async fn worklist_reads_marks_and_runs_are_audited(backend: &'static str) {
     for action in ["quality.worklist", "quality.mark", "quality.unmark", "quality.run"] {
         assert!(actions.iter().any(|x| x == action), "{action} in {actions:?}");
     }
+}
+
+/// A household whose member lives at another address than the head (imported so, before the
+/// residence procedures, which refuse it) is listed with the reason in words.
+async fn residence_invariants_find_members_away_from_the_household(backend: &'static str) {
+    use dancu_domain::household::{Household, Member};
+    let app = &TestApp::start(backend).await;
+    let (admin, xa_a, _, _) = officers(app).await;
+    let ch = Change { actor: "test:setup".into(), reason: "nhập dữ liệu cũ".into(), at: now() };
+    let away = draft("001195000333", "Lê", "Thị", "Mai", "02/02/1995", "Nữ", COMMUNE_A);
+    let away = dancu_domain::citizen::CitizenDraft { permanent_detail: "Số 40 phố Khác".into(), ..away }
+        .validate(chrono::Utc::now().date_naive())
+        .unwrap();
+    app.store.create_citizen(&away, &ch).await.unwrap();
+    let h = Household {
+        number: "HQ1".into(),
+        members: vec![
+            Member { personal_id: app.citizen_a.personal_id, relation: dancu_domain::Relation::Head },
+            Member { personal_id: away.personal_id, relation: dancu_domain::Relation::Child },
+        ],
+    };
+    app.store.create_household(&h, &ch).await.unwrap();
+    run_as_admin(&admin).await;
+    assert_eq!(xa_a.counts("residence_invariants").await, [1, 0, 0, 1]);
+    let (_, html) = xa_a.get("/quality/residence_invariants").await;
+    assert!(html.contains("001195000333") && html.contains("không ở nơi thường trú của hộ"), "{html}");
+    assert!(
+        !html.contains(&format!("/citizens/{}\"", app.citizen_a.personal_id)),
+        "the head is where the household is"
+    );
 }

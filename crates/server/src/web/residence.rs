@@ -183,16 +183,18 @@ fn known(service: &str) -> Result<(), ApiError> {
     }
 }
 
-fn form_page(
-    lang: Lang,
-    service: &str,
-    action: &str,
-    csrf: &str,
-    t: &Typed,
-    p: &Problems,
-    communes: &[(String, String)],
+/// Where a procedure form posts and what it offers: the portal's (the citizen applies for
+/// themself) or the desk's (the officer names the applicant).
+#[derive(Clone, Copy)]
+struct FormSite<'a> {
+    action: &'a str,
+    csrf: &'a str,
+    communes: &'a [(String, String)],
     with_applicant: bool,
-) -> Markup {
+}
+
+fn form_page(lang: Lang, service: &str, site: &FormSite<'_>, t: &Typed, p: &Problems) -> Markup {
+    let FormSite { action, csrf, communes, with_applicant } = *site;
     let mut shown: Vec<&str> = fields_of(service).to_vec();
     if with_applicant {
         shown.push("personal_id");
@@ -240,7 +242,7 @@ pub async fn portal_form(
         lang,
         &display::service(lang, &service),
         None,
-        html! { (nav(lang, &who)) (form_page(lang, &service, &action, &who.csrf, &Typed::default(), &Problems::default(), &communes, false)) },
+        html! { (nav(lang, &who)) (form_page(lang, &service, &FormSite { action: &action, csrf: &who.csrf, communes: &communes, with_applicant: false }, &Typed::default(), &Problems::default())) },
     );
     page(lang_choice(&uri), StatusCode::OK, body)
 }
@@ -284,7 +286,7 @@ pub async fn portal_form_submit(
                 lang,
                 &display::service(lang, &service),
                 None,
-                html! { (nav(lang, &who)) (form_page(lang, &service, &action, &who.csrf, &t, &p, &communes, false)) },
+                html! { (nav(lang, &who)) (form_page(lang, &service, &FormSite { action: &action, csrf: &who.csrf, communes: &communes, with_applicant: false }, &t, &p)) },
             );
             page(None, status, body)
         }
@@ -387,7 +389,13 @@ pub async fn desk_form(
         lang,
         &display::service(lang, &service),
         Some(&p),
-        form_page(lang, &service, &action, &csrf, &t, &Problems::default(), &communes, true),
+        form_page(
+            lang,
+            &service,
+            &FormSite { action: &action, csrf: &csrf, communes: &communes, with_applicant: true },
+            &t,
+            &Problems::default(),
+        ),
     );
     page(lang_choice(&uri), StatusCode::OK, body)
 }
@@ -431,7 +439,13 @@ pub async fn desk_form_submit(
                 lang,
                 &display::service(lang, &service),
                 Some(&p),
-                form_page(lang, &service, &action, &csrf, &t, &pr, &communes, true),
+                form_page(
+                    lang,
+                    &service,
+                    &FormSite { action: &action, csrf: &csrf, communes: &communes, with_applicant: true },
+                    &t,
+                    &pr,
+                ),
             );
             page(None, status, body)
         }

@@ -107,8 +107,8 @@ fn nats_mirror_settings() -> Option<(String, String)> {
 
 /// The audit key file and checkpoint log for `database_url`: `DANCU_AUDIT_KEY_FILE` and
 /// `DANCU_AUDIT_CHECKPOINT_FILE`, else the configuration file, else `audit.key` and
-/// `audit.checkpoints` beside the SQLite file (`dancu-audit.*` in the working directory for
-/// PostgreSQL). Every command resolves them the same way, so all append under one key.
+/// `audit.checkpoints` beside the SQLite file (`dancu-<database>-audit.*` in the working
+/// directory for PostgreSQL, [`path_for`]). Every command resolves them the same way, so all append under one key.
 pub fn audit_files(database_url: &str) -> (PathBuf, PathBuf) {
     let pick = |env: &str, file: &std::sync::OnceLock<Option<String>>, name: &str| -> PathBuf {
         std::env::var(env)
@@ -307,13 +307,32 @@ pub fn oidc_key_dir(url: &str) -> String {
     path_for(url, "oidc-keys")
 }
 
-/// `name` next to the SQLite file, or `dancu-<name>` in the working directory for
-/// PostgreSQL.
+/// A file kept beside the database: next to the SQLite file, or in the working directory for
+/// PostgreSQL, named after the database (`dancu-<database>-<name>`), so that two databases
+/// served from one directory never share an audit checkpoint log. A file of the earlier
+/// name (`dancu-<name>`) is still used where it exists and the new one does not.
 fn path_for(url: &str, name: &str) -> String {
     match url.strip_prefix("sqlite://") {
         Some(p) => Path::new(p).with_file_name(name).to_string_lossy().into_owned(),
-        None => format!("dancu-{name}"),
+        None => {
+            let legacy = format!("dancu-{name}");
+            let named = format!("dancu-{}-{name}", pg_database_name(url));
+            if Path::new(&legacy).exists() && !Path::new(&named).exists() {
+                legacy
+            } else {
+                named
+            }
+        }
     }
+}
+
+/// The database a PostgreSQL URL names (`postgres://user@host:5432/db?…` → `db`), with
+/// anything but letters, digits, `-` and `_` replaced, for a file name.
+fn pg_database_name(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let db = rest.split_once('/').map_or("postgres", |(_, d)| d);
+    let db = db.split(['?', '#']).next().filter(|d| !d.is_empty()).unwrap_or("postgres");
+    db.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
 /// Reads the sealing keys, or creates the file with one random key (mode 0600).
@@ -370,6 +389,16 @@ pub fn init_logging(json: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn postgres_files_are_named_after_the_database() {
+        assert_eq!(
+            super::pg_database_name("postgres://postgres@127.0.0.1:5432/dancu_x?sslmode=disable"),
+            "dancu_x"
+        );
+        assert_eq!(super::pg_database_name("postgresql://h/a.b"), "a_b");
+        assert_eq!(super::pg_database_name("postgres://h"), "postgres");
+    }
+
     use super::*;
 
     #[test]

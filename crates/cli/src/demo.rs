@@ -313,7 +313,8 @@ async fn prepare_with(
     if first_run {
         for (code, name) in &communes {
             let keep = sample.as_deref().and_then(|s| s.split(' ').next());
-            let s = crate::demo_seed::seed(registry, secrets, code, keep).await?;
+            let demo_communes: Vec<&str> = communes.iter().map(|(c, _)| c.as_str()).collect();
+            let s = crate::demo_seed::seed(registry, secrets, code, keep, &demo_communes).await?;
             if let Some(id) = s.level2 {
                 if !level2_file.exists() {
                     std::fs::write(&level2_file, id.as_str())?;

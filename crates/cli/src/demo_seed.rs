@@ -32,6 +32,7 @@ pub async fn seed(
     secrets: &dancu_server::secrets::Secrets,
     commune: &str,
     keep_free: Option<&str>,
+    demo_communes: &[&str],
 ) -> Result<Seeded> {
     let a = Access::system("demo", "dữ liệu mẫu: thẻ, hồ sơ cấp thẻ, tài khoản định danh");
     let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
@@ -74,8 +75,9 @@ pub async fn seed(
             break;
         }
     }
-    let applicants = people.iter().filter(adult).take(16);
-    out.service_applications = service_applications(registry, &a, today, commune, applicants).await?;
+    let applicants = people.iter().filter(adult).take(18);
+    out.service_applications =
+        service_applications(registry, &a, today, (commune, demo_communes), applicants).await?;
     Ok(out)
 }
 
@@ -133,7 +135,7 @@ async fn service_applications<'a>(
     registry: &Registry,
     a: &Access,
     today: NaiveDate,
-    commune: &str,
+    (commune, demo_communes): (&str, &[&str]),
     people: impl Iterator<Item = &'a CitizenSummary>,
 ) -> Result<u64> {
     use dancu_domain::application::{AppState::*, Channel};
@@ -150,19 +152,27 @@ async fn service_applications<'a>(
         &[(Accepted, ""), (InProcess, ""), (Withdrawn, "công dân xin rút hồ sơ")],
     ];
     // Temporary registrations are made in a neighbouring commune of the same province (not
-    // in the commune of permanent residence, which the law forbids).
+    // in the commune of permanent residence, which the law forbids), one the demo does not
+    // seed, so that nobody is seeded twice.
     let units = dancu_domain::admin_units();
     let province = units.commune_2025(commune).map(|c| c.province_code.clone()).unwrap_or_default();
     let elsewhere = units
         .communes_of_province_2025(&province)
         .iter()
-        .find(|c| c.as_str() != commune)
+        .find(|c| !demo_communes.contains(&c.as_str()))
         .cloned()
         .unwrap_or_default();
     let people: Vec<&CitizenSummary> = people.collect();
     let mut n = 0;
     for (i, c) in people.iter().enumerate() {
-        let service = SERVICES[i % SERVICES.len()];
+        let path = i % paths.len();
+        // The completed one is a temporary registration (its effect never breaks a rule here);
+        // a stay notification is complete at once, so stays come after the others.
+        let service = match (path, i >= 2 * paths.len()) {
+            (_, true) => "residence_stay",
+            (4, _) => "residence_temporary",
+            _ => SERVICES[i % 3],
+        };
         let from = today.to_string();
         let payload = match service {
             "residence_temporary" => {
@@ -196,7 +206,7 @@ async fn service_applications<'a>(
             n += 1;
             continue;
         }
-        for (v, (to, reason)) in (1..).zip(paths[i % paths.len()]) {
+        for (v, (to, reason)) in (1..).zip(paths[path]) {
             registry.transition_application(a, app.id, *to, reason, v).await?;
         }
         n += 1;

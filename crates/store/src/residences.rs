@@ -180,15 +180,26 @@ pub(crate) async fn prepare(store: &dyn Store) -> Result<()> {
                 vec![Val::Text(today.to_string()), Val::Ts(now)],
             )
         };
-        exec.transaction(vec![
-            copy("permanent"),
-            copy("temporary"),
-            Stmt::new(
-                "INSERT INTO data_upgrades (name, done_at) VALUES ('residences', $1)",
-                vec![Val::Ts(now)],
-            ),
-        ])
-        .await?;
+        // The marker first: a second process starting at the same moment finds it taken and
+        // leaves the copy to the first (its transaction rolls back whole).
+        let marker = Stmt::new(
+            "INSERT INTO data_upgrades (name, done_at) VALUES ('residences', $1) ON CONFLICT (name) DO NOTHING",
+            vec![Val::Ts(now)],
+        )
+        .expect_rows(
+            1,
+            StoreError::Conflict(dancu_domain::Violation::new(
+                "data_upgrades",
+                "data_upgrade.taken",
+                "Một tiến trình khác đã chuyển dữ liệu",
+                "another process copied the data",
+            )),
+        );
+        match exec.transaction(vec![marker, copy("permanent"), copy("temporary")]).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(v)) if v.rule == "data_upgrade.taken" => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

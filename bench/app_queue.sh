@@ -27,7 +27,7 @@ CSV="$WORK/people-$PEOPLE.csv"
 [ -f "$CSV" ] || "$BIN" gen --people "$PEOPLE" --seed 14 --out "$CSV" >/dev/null
 PW="bench-password-123"
 export DANCU_LOG=${DANCU_LOG:-warn}
-export DANCU_AUDIT_KEY_FILE="$WORK/audit.key" DANCU_AUDIT_CHECKPOINT_FILE="$WORK/audit.checkpoints"
+export DANCU_AUDIT_KEY_FILE="$WORK/audit.key"
 
 # Logs in on the officer page form and prints the session cookie.
 login() {
@@ -56,6 +56,8 @@ paths() {
 
 run_backend() {
   local name=$1 url=$2 port=$3
+  # Each database its own chain of signed audit checkpoints.
+  export DANCU_AUDIT_CHECKPOINT_FILE="$WORK/$name.audit.checkpoints"
   if [ ! -f "$WORK/$name.ready" ]; then
     local t0=$SECONDS
     "$BIN" import citizens "$CSV" --database-url "$url" --rejects "$WORK/rejects-$name.csv" >/dev/null

@@ -24,7 +24,7 @@ BIN=${DANCU_BIN:-$CARGO_TARGET_DIR/release/dancu}
 WORK=${WORK:-/tmp/dancu-apps}; mkdir -p "$WORK"
 CSV="$WORK/people-$PEOPLE.csv"
 [ -f "$CSV" ] || "$BIN" gen --people "$PEOPLE" --seed 7 --out "$CSV" >/dev/null
-awk -F, 'NR>1 {print $1}' "$CSV" | head -20000 > "$WORK/ids.txt"
+awk -F, 'NR>1 && NR<=20001 {print $1}' "$CSV" > "$WORK/ids.txt"
 export IDS_FILE="$WORK/ids.txt"
 PW="bench-password-123"
 export DANCU_LOG=${DANCU_LOG:-warn}
@@ -34,6 +34,8 @@ machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 
 run_backend() {
   local name=$1 url=$2 port=$3
+  # Kept in $WORK, each database its own chain of signed audit checkpoints.
+  export DANCU_AUDIT_KEY_FILE="$WORK/audit.key" DANCU_AUDIT_CHECKPOINT_FILE="$WORK/${name%-full}.audit.checkpoints"
   if [ ! -f "$WORK/$name.ready" ]; then
     "$BIN" import citizens "$CSV" --database-url "$url" --rejects "$WORK/rejects-$name.csv" >/dev/null
     DANCU_OFFICER_PASSWORD=$PW "$BIN" officer add --database-url "$url" --username bench \

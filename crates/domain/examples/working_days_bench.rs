@@ -15,8 +15,8 @@
 //! `working_days_between`, and against a day-by-day walk over the holiday rules.
 
 use chrono::{Datelike, Duration, NaiveDate};
-use dancu_domain::services::{catalogue, Service};
 use dancu_domain::calendar::is_weekend;
+use dancu_domain::services::{catalogue, Service};
 use dancu_domain::WorkingCalendar;
 use std::hint::black_box;
 use std::time::Instant;
@@ -42,9 +42,8 @@ fn main() {
         .collect();
     // The calendar table is built once per process, before the first use.
     let _ = cal.add_working_days(start, 1);
-    let (min_days, max_days) = services
-        .iter()
-        .fold((u32::MAX, 0), |(lo, hi), s| (lo.min(s.working_days), hi.max(s.working_days)));
+    let (min_days, max_days) =
+        services.iter().fold((u32::MAX, 0), |(lo, hi), s| (lo.min(s.working_days), hi.max(s.working_days)));
     println!(
         "{count} due dates per run, {runs} runs; receipt days 2020-01-01..2035-12-31, {} services \
          of {min_days}-{max_days} working days",

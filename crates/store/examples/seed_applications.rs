@@ -123,8 +123,7 @@ async fn main() {
             let received: NaiveDate = today - Duration::days(age_days);
             // 07:30–17:00 Vietnam time.
             let minute = 450 + rng.below(570) as i64;
-            let submitted = Utc
-                .from_utc_datetime(&received.and_hms_opt(0, 0, 0).unwrap())
+            let submitted = Utc.from_utc_datetime(&received.and_hms_opt(0, 0, 0).unwrap())
                 - Duration::hours(7)
                 + Duration::minutes(minute);
             let submitted = submitted.min(now);

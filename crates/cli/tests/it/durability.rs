@@ -169,9 +169,8 @@ fn acknowledged_submissions_survive_a_kill(url: &str, dir: &Path) {
     let (mut server, port, token) = start(url, dir);
     // Every request at once, each on its own connection: SUBMISSIONS distinct keys, and
     // DOUBLED keys sent twice at the same moment.
-    let mut jobs: Vec<(String, String)> = (0..SUBMISSIONS)
-        .map(|i| (people[i % people.len()].clone(), format!("nop-{i}")))
-        .collect();
+    let mut jobs: Vec<(String, String)> =
+        (0..SUBMISSIONS).map(|i| (people[i % people.len()].clone(), format!("nop-{i}"))).collect();
     for i in 0..DOUBLED {
         let twice = (people[(i * 7) % people.len()].clone(), format!("hai-lan-{i}"));
         jobs.push(twice.clone());
@@ -251,7 +250,10 @@ fn acknowledged_submissions_survive_a_kill(url: &str, dir: &Path) {
     // Each acknowledged write's audit entry was committed before it ran.
     let accepted = acked.values().filter(|a| a.3["state"] == "accepted").count() as i64;
     let attempts = |action: &str| {
-        count(url, &format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND outcome = 'attempt'"))
+        count(
+            url,
+            &format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND outcome = 'attempt'"),
+        )
     };
     assert!(attempts("application.submit") >= (SUBMISSIONS + 2 * DOUBLED) as i64);
     assert!(attempts("application.transition") >= accepted);

@@ -91,6 +91,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/postgres/0017_applications.sql"),
     },
+    Migration {
+        version: 21,
+        name: "application_queue_indexes",
+        sql: include_str!("../../migrations/postgres/0021_application_queue_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -92,6 +92,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/sqlite/0017_applications.sql"),
     },
+    Migration {
+        version: 21,
+        name: "application_queue_indexes",
+        sql: include_str!("../../migrations/sqlite/0021_application_queue_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -1,5 +1,6 @@
 -- wrk script: GET the paths listed in $PATHS_FILE, round robin, with the officer's session
--- cookie in $COOKIE. Used by bench/pages.sh; prints the latency percentiles of one page kind.
+-- cookie in $COOKIE (or, for API paths, the bearer token in $TOKEN). Used by bench/pages.sh
+-- and bench/app_queue.sh; prints the latency percentiles of one page kind.
 local paths = {}
 local n = 0
 init = function(args)
@@ -10,6 +11,10 @@ init = function(args)
   local cookie = os.getenv("COOKIE")
   if cookie and cookie ~= "" then
     wrk.headers["Cookie"] = cookie
+  end
+  local token = os.getenv("TOKEN")
+  if token and token ~= "" then
+    wrk.headers["Authorization"] = "Bearer " .. token
   end
 end
 local i = 0

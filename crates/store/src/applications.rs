@@ -199,10 +199,11 @@ pub async fn by_key(store: &dyn Store, id: &PersonalId, key: &str) -> Result<Opt
 /// Stores a submission with its first event, in one transaction committed before this
 /// returns. The same applicant and idempotency key give back the first application
 /// (`false`: nothing new was stored).
+///
+/// The insert is tried first: a retried key fails it on the unique (applicant, key) and
+/// only then is the first application read, so a new submission costs one transaction
+/// and no read (the stored row is what was written).
 pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Application, bool)> {
-    if let Some(first) = by_key(store, &n.personal_id, &n.idempotency_key).await? {
-        return same_request(first, n);
-    }
     for _ in 0..4 {
         // Random ids (below 2⁵³, exact in JavaScript) need no round trip to the database
         // to allocate and reveal nothing about the volume of applications.
@@ -232,10 +233,7 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
         .on_unique(StoreError::Conflict(duplicate()));
         let event = event_stmt(id, "", AppState::Submitted, "", n.at, &n.actor);
         match store.exec().transaction(vec![insert, event]).await {
-            Ok(()) => {
-                let stored = get(store, id).await?.ok_or(StoreError::NotFound)?;
-                return Ok((stored, true));
-            }
+            Ok(()) => return Ok((submitted(id, n), true)),
             Err(StoreError::Conflict(_)) => {
                 // The same key committed concurrently, or (rarely) an id already taken.
                 if let Some(first) = by_key(store, &n.personal_id, &n.idempotency_key).await? {
@@ -246,6 +244,32 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
         }
     }
     Err(StoreError::Conflict(duplicate()))
+}
+
+/// The row `create` has just stored, as `get` would read it.
+fn submitted(id: i64, n: &NewApplication) -> Application {
+    Application {
+        id,
+        service_code: n.service_code.clone(),
+        personal_id: n.personal_id,
+        channel: n.channel,
+        unit: n.unit.clone(),
+        state: AppState::Submitted,
+        state_reason: String::new(),
+        submitted_at: n.at,
+        due_date: n.due_date,
+        decided_at: None,
+        on_time: None,
+        overdue: dancu_domain::application::overdue(AppState::Submitted, n.due_date, today()),
+        scope_province: n.scope_province.clone(),
+        scope_commune: n.scope_commune.clone(),
+        created_by: n.actor.clone(),
+        updated_at: n.at,
+        updated_by: n.actor.clone(),
+        version: 1,
+        payload: n.payload.clone(),
+        consent_from: n.consent_from,
+    }
 }
 
 /// The first application under a key, if the retried request is the same one (same
@@ -320,12 +344,14 @@ pub(crate) async fn move_with(
     actor: &str,
     effects: Vec<Stmt>,
 ) -> Result<Application> {
-    let (decided, on_time) = if to.is_decision() {
+    let (decided_at, on_time) = if to.is_decision() {
         let d = dancu_domain::date::vietnam_today(at);
-        (Val::Ts(at), Val::Int(dancu_domain::application::on_time(app.due_date, d) as i64))
+        (Some(at), Some(dancu_domain::application::on_time(app.due_date, d)))
     } else {
-        (Val::Null, Val::Null)
+        (None, None)
     };
+    let (decided, on_time_val) =
+        (decided_at.map_or(Val::Null, Val::Ts), on_time.map_or(Val::Null, |b| Val::Int(b as i64)));
     let update = Stmt::new(
         "UPDATE applications SET state = $2, state_reason = $3, decided_at = $4, on_time = $5, \
          updated_at = $6, updated_by = $7, version = version + 1 WHERE id = $1 AND version = $8",
@@ -334,7 +360,7 @@ pub(crate) async fn move_with(
             Val::Text(to.code().into()),
             Val::Text(reason.into()),
             decided,
-            on_time,
+            on_time_val,
             Val::Ts(at),
             Val::Text(actor.into()),
             Val::Int(app.version),
@@ -345,7 +371,18 @@ pub(crate) async fn move_with(
     let mut stmts = vec![update, event];
     stmts.extend(effects);
     store.exec().transaction(stmts).await?;
-    get(store, app.id).await?.ok_or(StoreError::NotFound)
+    // The update matched `app` at its version, so the row is `app` with what was set.
+    Ok(Application {
+        state: to,
+        state_reason: reason.into(),
+        decided_at,
+        on_time,
+        overdue: dancu_domain::application::overdue(to, app.due_date, today()),
+        updated_at: at,
+        updated_by: actor.into(),
+        version: app.version + 1,
+        ..app.clone()
+    })
 }
 
 /// An application's transitions, oldest first.

@@ -96,6 +96,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "residences",
         sql: include_str!("../../migrations/postgres/0018_residences.sql"),
     },
+    Migration {
+        version: 21,
+        name: "application_queue_indexes",
+        sql: include_str!("../../migrations/postgres/0021_application_queue_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -97,6 +97,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "residences",
         sql: include_str!("../../migrations/sqlite/0018_residences.sql"),
     },
+    Migration {
+        version: 21,
+        name: "application_queue_indexes",
+        sql: include_str!("../../migrations/sqlite/0021_application_queue_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;
@@ -227,6 +232,27 @@ fn configure(c: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     ))
 }
 
+/// The URL's `synchronous` option: `?synchronous=full` makes every commit wait until the
+/// WAL is on disk (fsync), so committed writes also survive a power failure or an
+/// operating-system crash; the default, `normal`, syncs at checkpoints only: a commit
+/// survives a crash of the server process, but the last ones may be lost when the machine
+/// loses power (docs/OPERATIONS.md). Any other option is refused.
+fn synchronous_full(query: &str) -> Result<bool> {
+    let mut full = false;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("synchronous", v)) if v.eq_ignore_ascii_case("full") => full = true,
+            Some(("synchronous", v)) if v.eq_ignore_ascii_case("normal") => full = false,
+            _ => {
+                return Err(StoreError::Config(format!(
+                    "unknown SQLite URL option {pair:?} (known: synchronous=normal|full)"
+                )))
+            }
+        }
+    }
+    Ok(full)
+}
+
 /// The audit log lives in a file of its own beside the database (`x.db` → `x.db-audit`),
 /// attached to every connection as schema `audit`. Appending to it then leaves the
 /// registry file unchanged, so readers keep their page caches: in WAL mode a reader drops
@@ -286,7 +312,8 @@ impl SqliteStore {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .ok_or_else(|| StoreError::Config(format!("not a SQLite URL: {url:?}")))?;
-        let path = path.split('?').next().unwrap_or(path);
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let full_sync = synchronous_full(query)?;
         if path.is_empty() {
             return Err(StoreError::Config("the SQLite URL names no file".into()));
         }
@@ -315,6 +342,10 @@ impl SqliteStore {
             )));
         }
         configure(&writer, 262_144)?;
+        if full_sync {
+            // Every commit waits for the WAL to reach the disk (see synchronous_full).
+            writer.execute_batch("PRAGMA main.synchronous = FULL; PRAGMA audit.synchronous = FULL")?;
+        }
         // Checkpoints run on the checkpointer's thread, never inside a commit; a WAL file cut
         // back to its limit whenever the log restarts.
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;

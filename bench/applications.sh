@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Applications submitted, accepted, taken into process and completed over HTTP (issue 14:
+# ≥ 2,000 applications per second on SQLite, ≥ 1,000 on PostgreSQL, audited). Every step is
+# its own API request (POST /api/v1/applications, then three POST …/transitions), each with
+# its audit entries committed before it runs, as in production. Load from wrk on the same
+# machine (bench/applications.lua): CONNECTIONS keep-alive connections, each answer queues
+# the application's next step. PEOPLE citizens (from `dancu gen`) are imported once; the
+# applications pile up in the same database across runs. Prints per run the applications
+# completed per second, the requests per second, latencies, and the CPU time per completed
+# application of the server and of the whole machine (wrk and PostgreSQL included), and the
+# load average before each run (the machine is shared).
+#
+#   bench/applications.sh [RUNS=3] [DURATION=15s] [CONNECTIONS=64] [PEOPLE=100000]
+#   BACKENDS="sqlite sqlite-full postgres" (sqlite-full: the SQLite URL with ?synchronous=full)
+# Data is kept in $WORK (default /tmp/dancu-apps); delete it after a schema change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-3}; DURATION=${2:-15s}; CONNS=${3:-64}; PEOPLE=${4:-100000}
+PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}"
+# DANCU_BIN: a dancu binary already built (no build then).
+[ -n "${DANCU_BIN:-}" ] || cargo build --release -q -p dancu
+BIN=${DANCU_BIN:-$CARGO_TARGET_DIR/release/dancu}
+WORK=${WORK:-/tmp/dancu-apps}; mkdir -p "$WORK"
+CSV="$WORK/people-$PEOPLE.csv"
+[ -f "$CSV" ] || "$BIN" gen --people "$PEOPLE" --seed 7 --out "$CSV" >/dev/null
+awk -F, 'NR>1 && NR<=20001 {print $1}' "$CSV" > "$WORK/ids.txt"
+export IDS_FILE="$WORK/ids.txt"
+PW="bench-password-123"
+export DANCU_LOG=${DANCU_LOG:-warn}
+
+proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+
+run_backend() {
+  local name=$1 url=$2 port=$3
+  # Kept in $WORK, each database its own chain of signed audit checkpoints.
+  export DANCU_AUDIT_KEY_FILE="$WORK/audit.key" DANCU_AUDIT_CHECKPOINT_FILE="$WORK/${name%-full}.audit.checkpoints"
+  if [ ! -f "$WORK/$name.ready" ]; then
+    "$BIN" import citizens "$CSV" --database-url "$url" --rejects "$WORK/rejects-$name.csv" >/dev/null
+    DANCU_OFFICER_PASSWORD=$PW "$BIN" officer add --database-url "$url" --username bench \
+      --display-name Bench --role officer --scope nation >/dev/null
+    touch "$WORK/$name.ready"
+  fi
+  DANCU_LOG=warn "$BIN" serve --database-url "$url" --listen "127.0.0.1:$port" --token-secret-file "$WORK/secret" &
+  local pid=$!
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  TOKEN=$(curl -sf -X POST -H 'content-type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PW\"}" \
+    "http://127.0.0.1:$port/api/v1/auth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  export TOKEN
+  RUN_TAG="warm$(date +%s%N)" wrk -t2 -c"$CONNS" -d3s -s bench/applications.lua "http://127.0.0.1:$port" >/dev/null
+  local hz; hz=$(getconf CLK_TCK)
+  for r in $(seq "$RUNS"); do
+    local load s0 m0 out s1 m1 n
+    load=$(cut -d' ' -f1 /proc/loadavg); s0=$(proc_ticks "$pid"); m0=$(machine_ticks)
+    out=$(RUN_TAG="r$r-$(date +%s%N)" wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/applications.lua \
+      "http://127.0.0.1:$port" | grep RESULT)
+    s1=$(proc_ticks "$pid"); m1=$(machine_ticks)
+    n=$(echo "$out" | sed 's/.*applications_completed=\([0-9]*\).*/\1/')
+    echo "$name run $r (load $load): $out $(awk -v s=$((s1 - s0)) -v m=$((m1 - m0)) -v n="$n" -v hz="$hz" \
+      'BEGIN{printf "server_us_per_app=%.0f machine_us_per_app=%.0f", s*1e6/hz/n, m*1e6/hz/n}')"
+  done
+  echo "$name serve peak RSS: $(grep VmHWM /proc/$pid/status)"
+  kill -TERM $pid; wait $pid || true
+}
+
+BACKENDS=${BACKENDS:-sqlite postgres}
+for b in $BACKENDS; do
+  case $b in
+    sqlite) run_backend sqlite "sqlite://$WORK/apps-$PEOPLE.db" 18101 ;;
+    sqlite-full)
+      # The same database file as `sqlite`, opened with synchronous=FULL.
+      [ -f "$WORK/sqlite.ready" ] && touch "$WORK/sqlite-full.ready"
+      run_backend sqlite-full "sqlite://$WORK/apps-$PEOPLE.db?synchronous=full" 18102 ;;
+    postgres)
+      PGDB="dancu_bench_apps_$PEOPLE"
+      if ! psql "$PG_ADMIN" -tAc "select 1 from pg_database where datname='$PGDB'" | grep -q 1; then
+        psql "$PG_ADMIN" -qc "create database $PGDB"
+        rm -f "$WORK/postgres.ready"
+      fi
+      run_backend postgres "${PG_ADMIN%/*}/$PGDB" 18103 ;;
+  esac
+done

@@ -10,6 +10,7 @@
 //! with the `raw` feature, which only the test suites enable.
 
 pub mod applications;
+pub mod confirmations;
 pub mod audit_chain;
 mod combine;
 mod database;

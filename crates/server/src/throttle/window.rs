@@ -12,7 +12,7 @@ struct Window {
 }
 
 /// Counters by key, at most `capacity` of them.
-pub(super) struct Windows {
+pub struct Windows {
     map: HashMap<String, Window>,
     capacity: usize,
 }

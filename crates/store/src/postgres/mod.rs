@@ -91,6 +91,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/postgres/0017_applications.sql"),
     },
+    Migration {
+        version: 19,
+        name: "confirmations",
+        sql: include_str!("../../migrations/postgres/0019_confirmations.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

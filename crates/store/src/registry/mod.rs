@@ -15,6 +15,7 @@ use crate::model::*;
 use crate::{Store, StoreError};
 
 mod applications;
+mod confirmations;
 mod audit_writer;
 mod cards;
 mod dedup;
@@ -30,6 +31,7 @@ pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
+pub use confirmations::PUBLIC_VERIFIER;
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 
 /// Who is asking, what they may see, and why.

@@ -92,6 +92,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/sqlite/0017_applications.sql"),
     },
+    Migration {
+        version: 19,
+        name: "confirmations",
+        sql: include_str!("../../migrations/sqlite/0019_confirmations.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -114,7 +114,10 @@ pub enum Cell {
     /// Paragraphs, one under the other.
     Text(Vec<(String, Style)>),
     /// A QR code `size` points wide (quiet zone of two modules included), centred in the cell.
-    Qr { code: QrModules, size: f32 },
+    Qr {
+        code: QrModules,
+        size: f32,
+    },
     Empty,
 }
 
@@ -208,10 +211,7 @@ impl Document {
     pub fn new(title: &str) -> Document {
         Document {
             title: title.to_string(),
-            fonts: [
-                Font::new(REGULAR, "LiberationSerif"),
-                Font::new(BOLD, "LiberationSerif-Bold"),
-            ],
+            fonts: [Font::new(REGULAR, "LiberationSerif"), Font::new(BOLD, "LiberationSerif-Bold")],
             pages: vec![Content::new()],
             y: PAGE_HEIGHT - MARGIN_TOP,
         }

@@ -98,7 +98,9 @@ pub struct ConfirmKeys {
 
 impl std::fmt::Debug for ConfirmKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfirmKeys").field("kids", &self.keys.iter().map(|(k, _)| k).collect::<Vec<_>>()).finish()
+        f.debug_struct("ConfirmKeys")
+            .field("kids", &self.keys.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -129,11 +131,16 @@ impl ConfirmKeys {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (kid, b64) = line.split_once(' ').ok_or_else(|| format!("line {}: expected `<kid> <key>`", n + 1))?;
-            if kid.is_empty() || kid.len() > 64 || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            let (kid, b64) =
+                line.split_once(' ').ok_or_else(|| format!("line {}: expected `<kid> <key>`", n + 1))?;
+            if kid.is_empty()
+                || kid.len() > 64
+                || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
                 return Err(format!("line {}: the key id must be 1–64 letters, digits or dashes", n + 1));
             }
-            let der = B64URL.decode(b64.trim()).map_err(|_| format!("line {}: the key is not base64url", n + 1))?;
+            let der =
+                B64URL.decode(b64.trim()).map_err(|_| format!("line {}: the key is not base64url", n + 1))?;
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
                 .map_err(|_| format!("line {}: not an Ed25519 PKCS#8 key", n + 1))?;
             if keys.iter().any(|(k, _)| k == kid) {
@@ -156,7 +163,8 @@ impl ConfirmKeys {
                     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 }
                 let text = key_line(&new_kid(), &generate());
-                crate::oidc::keys::write_private(path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+                crate::oidc::keys::write_private(path, &text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
                 text
             }
             Err(e) => return Err(format!("{}: {e}", path.display())),
@@ -169,8 +177,12 @@ impl ConfirmKeys {
         use std::io::Write;
         ConfirmKeys::open_file(path)?;
         let kid = new_kid();
-        let mut f = std::fs::OpenOptions::new().append(true).open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        f.write_all(key_line(&kid, &generate()).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(key_line(&kid, &generate()).as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         f.sync_all().map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(kid)
     }
@@ -296,7 +308,10 @@ pub struct VerifyRuntime {
 
 impl Default for VerifyRuntime {
     fn default() -> Self {
-        VerifyRuntime { limit: Mutex::new(crate::throttle::RateWindows::new(100_000)), counts: Default::default() }
+        VerifyRuntime {
+            limit: Mutex::new(crate::throttle::RateWindows::new(100_000)),
+            counts: Default::default(),
+        }
     }
 }
 
@@ -317,7 +332,10 @@ impl VerifyRuntime {
                     StatusCode::TOO_MANY_REQUESTS,
                     "too_many_verifications",
                     format!("Quá nhiều lần xác minh từ địa chỉ này; thử lại sau {} giây", wait.as_secs() + 1),
-                    format!("too many verifications from this address; try again in {} s", wait.as_secs() + 1),
+                    format!(
+                        "too many verifications from this address; try again in {} s",
+                        wait.as_secs() + 1
+                    ),
                 ))
             }
         }
@@ -455,7 +473,16 @@ mod tests {
         let stranger = ConfirmKeys::parse(&key_line(&theirs.kid, &generate())).unwrap_or(stranger);
         assert_eq!(keys.verify(&stranger.sign(&theirs).unwrap()), Err(TokenRefusal::UnknownKey));
         // Garbage of every shape.
-        for g in ["", "abc", "v1.", "v1.a.b", "v2.x.y", &format!("{head}.!!!"), &format!("{head}.{sig}.x"), &"v1.".repeat(1000)] {
+        for g in [
+            "",
+            "abc",
+            "v1.",
+            "v1.a.b",
+            "v2.x.y",
+            &format!("{head}.!!!"),
+            &format!("{head}.{sig}.x"),
+            &"v1.".repeat(1000),
+        ] {
             assert_eq!(keys.verify(g), Err(TokenRefusal::Malformed), "{g}");
         }
     }

@@ -203,12 +203,23 @@ pub async fn insert(store: &dyn Store, n: &NewConfirmation) -> Result<Confirmati
 }
 
 fn taken() -> Violation {
-    Violation::new("id", "confirmation.id_taken", "Trùng số giấy xác nhận, vui lòng thử lại", "confirmation id taken; retry")
+    Violation::new(
+        "id",
+        "confirmation.id_taken",
+        "Trùng số giấy xác nhận, vui lòng thử lại",
+        "confirmation id taken; retry",
+    )
 }
 
 /// Revokes a confirmation not yet revoked; a second revocation is refused and changes
 /// nothing.
-pub async fn revoke(store: &dyn Store, id: i64, reason: &str, at: Timestamp, actor: &str) -> Result<Confirmation> {
+pub async fn revoke(
+    store: &dyn Store,
+    id: i64,
+    reason: &str,
+    at: Timestamp,
+    actor: &str,
+) -> Result<Confirmation> {
     let stmt = Stmt::new(
         "UPDATE residence_confirmations SET revoked_at = $2, revoked_by = $3, revoked_reason = $4 \
          WHERE id = $1 AND revoked_at IS NULL",

@@ -10,9 +10,9 @@
 //! with the `raw` feature, which only the test suites enable.
 
 pub mod applications;
-pub mod confirmations;
 pub mod audit_chain;
 mod combine;
+pub mod confirmations;
 mod database;
 pub mod dedup;
 mod deferred;

@@ -25,8 +25,7 @@ fn objects(pdf: &[u8]) -> HashMap<u32, Vec<u8>> {
     assert!(text[start..].starts_with(b"xref"), "startxref points at the table");
     let table = String::from_utf8_lossy(&text[start..]).to_string();
     let mut lines = table.lines().skip(1);
-    let header: Vec<usize> =
-        lines.next().unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect();
+    let header: Vec<usize> = lines.next().unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect();
     let (first, count) = (header[0], header[1]);
     assert_eq!(first, 0);
     let mut out = HashMap::new();
@@ -71,8 +70,7 @@ fn cmap(data: &[u8]) -> HashMap<u16, String> {
     for block in s.split("beginbfchar").skip(1) {
         let block = block.split("endbfchar").next().unwrap();
         for line in block.lines().filter(|l| !l.trim().is_empty()) {
-            let hexes: Vec<&str> =
-                line.split(['<', '>']).filter(|p| !p.trim().is_empty()).collect();
+            let hexes: Vec<&str> = line.split(['<', '>']).filter(|p| !p.trim().is_empty()).collect();
             let gid = u16::from_str_radix(hexes[0], 16).unwrap();
             let units: Vec<u16> = (0..hexes[1].len() / 4)
                 .map(|i| u16::from_str_radix(&hexes[1][i * 4..i * 4 + 4], 16).unwrap())
@@ -172,10 +170,8 @@ fn page_texts(pdf: &[u8]) -> Vec<Vec<String>> {
     let tree = &objs[&dict_ref(catalog, "Pages").unwrap()];
     let kids = String::from_utf8_lossy(tree).to_string();
     let kids = kids.split("/Kids [").nth(1).unwrap().split(']').next().unwrap().to_string();
-    let pages: Vec<u32> = kids
-        .split(" R")
-        .filter_map(|p| p.split_whitespace().next().and_then(|n| n.parse().ok()))
-        .collect();
+    let pages: Vec<u32> =
+        kids.split(" R").filter_map(|p| p.split_whitespace().next().and_then(|n| n.parse().ok())).collect();
     let mut texts = Vec::new();
     for page in pages {
         let body = &objs[&page];
@@ -213,10 +209,8 @@ fn page_texts(pdf: &[u8]) -> Vec<Vec<String>> {
         let mut page_text = Vec::new();
         for (font, bytes) in shown(&content) {
             let map = &fonts[&font];
-            let text: String = bytes
-                .chunks(2)
-                .map(|p| map[&u16::from_be_bytes([p[0], p[1]])].clone())
-                .collect();
+            let text: String =
+                bytes.chunks(2).map(|p| map[&u16::from_be_bytes([p[0], p[1]])].clone()).collect();
             page_text.push(text);
         }
         texts.push(page_text);
@@ -253,13 +247,19 @@ fn vietnamese_text_reads_back_through_the_embedded_fonts() {
     doc.table(
         &[0.3, 0.7],
         &[
-            vec![Cell::text("Quan hệ với chủ hộ", Style::new(12.0).bold()), Cell::text("Vợ", Style::new(12.0))],
+            vec![
+                Cell::text("Quan hệ với chủ hộ", Style::new(12.0).bold()),
+                Cell::text("Vợ", Style::new(12.0)),
+            ],
             vec![Cell::text("Số hộ", Style::new(12.0).bold()), Cell::text("01234567", Style::new(12.0))],
         ],
     );
     doc.row(
         &[0.4, 0.6],
-        &[Cell::Qr { code: qr_modules(25), size: 90.0 }, Cell::text("TRƯỞNG CÔNG AN XÃ", Style::new(13.0).bold().centered())],
+        &[
+            Cell::Qr { code: qr_modules(25), size: 90.0 },
+            Cell::text("TRƯỞNG CÔNG AN XÃ", Style::new(13.0).bold().centered()),
+        ],
     );
     let pdf = doc.finish().unwrap();
     let pages = page_texts(&pdf);
@@ -291,7 +291,10 @@ fn vietnamese_text_reads_back_through_the_embedded_fonts() {
 fn long_text_breaks_across_pages_with_numbers_from_the_second() {
     let mut doc = Document::new("Báo cáo");
     for i in 0..120 {
-        doc.paragraph(&format!("Dòng thứ {i}: thống kê hồ sơ cư trú theo đơn vị hành chính"), Style::new(13.0));
+        doc.paragraph(
+            &format!("Dòng thứ {i}: thống kê hồ sơ cư trú theo đơn vị hành chính"),
+            Style::new(13.0),
+        );
     }
     assert!(doc.page_count() >= 3);
     let count = doc.page_count();
@@ -308,15 +311,15 @@ fn long_text_breaks_across_pages_with_numbers_from_the_second() {
 
 #[test]
 fn a_qr_code_is_drawn_one_rectangle_per_run_of_dark_modules() {
-    let code = QrModules {
-        width: 3,
-        dark: vec![true, true, false, false, false, false, true, false, true],
-    };
+    let code = QrModules { width: 3, dark: vec![true, true, false, false, false, false, true, false, true] };
     let mut doc = Document::new("qr");
     doc.qr(&code, 70.0);
     let pdf = doc.finish().unwrap();
     let objs = objects(&pdf);
-    let page = objs.values().find(|b| find(b, b"/Type /Page\n").is_some() || find(b, b"/Type /Page ").is_some()).unwrap();
+    let page = objs
+        .values()
+        .find(|b| find(b, b"/Type /Page\n").is_some() || find(b, b"/Type /Page ").is_some())
+        .unwrap();
     let content = stream(&objs[&dict_ref(page, "Contents").unwrap()]);
     let ops = String::from_utf8_lossy(content);
     // Runs: row 0 one (two modules), row 2 two.

@@ -47,7 +47,8 @@ fn content(s: &AppState, c: &Confirmation) -> Content {
     let issuer = Issuer::of_scope_text(&c.issuing_unit);
     let k = &c.content;
     let or_dash = |v: &str| if v.is_empty() { "—".to_string() } else { v.to_string() };
-    let relation = k.relation.map(|r| display::relation(Lang::Vi, r, Some(k.sex)).to_string()).unwrap_or_default();
+    let relation =
+        k.relation.map(|r| display::relation(Lang::Vi, r, Some(k.sex)).to_string()).unwrap_or_default();
     let token = s.config.confirm_keys.sign(&confirm::claims_of(c));
     Content {
         number: format!("{}/XNCT-{}", c.id, issuer.initials()),
@@ -70,7 +71,11 @@ fn content(s: &AppState, c: &Confirmation) -> Content {
         ),
         link: token.map(|t| confirm::verify_url(&s.config.oidc.issuer, &t)),
         signer: Signer {
-            capacity: if c.channel == "portal" { "Cơ quan đăng ký cư trú".into() } else { "Thủ trưởng đơn vị".into() },
+            capacity: if c.channel == "portal" {
+                "Cơ quan đăng ký cư trú".into()
+            } else {
+                "Thủ trưởng đơn vị".into()
+            },
             name: if c.channel == "portal" {
                 "(Cấp tự động trên Cổng dịch vụ công, xác thực bằng mã QR)".into()
             } else {
@@ -134,7 +139,9 @@ fn document_pdf(c: &Content) -> Result<Vec<u8>, ApiError> {
     let rows: Vec<Vec<Cell>> = c
         .rows
         .iter()
-        .map(|(label, value)| vec![Cell::text(*label, Style::new(size).bold()), Cell::text(value.clone(), Style::new(size))])
+        .map(|(label, value)| {
+            vec![Cell::text(*label, Style::new(size).bold()), Cell::text(value.clone(), Style::new(size))]
+        })
         .collect();
     doc.table(&[0.36, 0.64], &rows);
     doc.space(8.0);
@@ -417,7 +424,8 @@ pub async fn portal_issue(
     let Some(who) = who else { return unauthorized_redirect() };
     let result = async {
         who.check_csrf(&f.csrf)?;
-        let c = s.registry.issue_own_confirmation(&who.personal_id, s.config.confirm_keys.current_kid()).await?;
+        let c =
+            s.registry.issue_own_confirmation(&who.personal_id, s.config.confirm_keys.current_kid()).await?;
         Ok::<_, ApiError>(c.id)
     }
     .await;

@@ -198,7 +198,11 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("confirmation.read", "Xem giấy xác nhận thông tin về cư trú", "Viewed a residence confirmation"),
     ("confirmation.list", "Xem danh sách giấy xác nhận cư trú", "Listed residence confirmations"),
     ("confirmation.revoke", "Thu hồi giấy xác nhận thông tin về cư trú", "Revoked a residence confirmation"),
-    ("confirmation.verify", "Kiểm tra giấy xác nhận cư trú qua mã QR", "Checked a residence confirmation by its QR code"),
+    (
+        "confirmation.verify",
+        "Kiểm tra giấy xác nhận cư trú qua mã QR",
+        "Checked a residence confirmation by its QR code",
+    ),
     ("dedup.read", "Xem cặp hồ sơ nghi trùng", "Viewed a probable duplicate pair"),
     ("dedup.list", "Xem danh sách hồ sơ nghi trùng", "Listed probable duplicates"),
     ("dedup.add", "Đề xuất cặp hồ sơ nghi trùng", "Proposed probable duplicates"),
@@ -369,7 +373,9 @@ impl Actors {
             return format!("{}: {what}", lang.t("Hệ thống", "System"));
         }
         if actor == dancu_store::registry::PUBLIC_VERIFIER {
-            return lang.t("Người kiểm tra giấy xác nhận (mã QR)", "Someone checking a confirmation (QR code)").to_string();
+            return lang
+                .t("Người kiểm tra giấy xác nhận (mã QR)", "Someone checking a confirmation (QR code)")
+                .to_string();
         }
         if actor.starts_with("public:") {
             return lang.t("Công dân tự đăng ký", "The citizen, registering").to_string();

@@ -155,7 +155,11 @@ async fn an_expired_confirmation_fails(backend: &'static str) {
 async fn count_rows(app: &TestApp) -> usize {
     let t = app.token("admin").await;
     let pid = app.citizen_a.personal_id.to_string();
-    body(app.api_get(&t, &format!("/api/v1/citizens/{pid}/confirmations")).await).await.as_array().unwrap().len()
+    body(app.api_get(&t, &format!("/api/v1/citizens/{pid}/confirmations")).await)
+        .await
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 async fn tampered_tokens_are_refused_each_with_its_rule_and_change_nothing(backend: &'static str) {
@@ -165,7 +169,8 @@ async fn tampered_tokens_are_refused_each_with_its_rule_and_change_nothing(backe
     let (_, c) = issue(app, &t, &pid).await;
     let token = c["token"].as_str().unwrap().to_string();
     let (head, sig) = token.rsplit_once('.').unwrap();
-    let payload: Value = serde_json::from_slice(&B64.decode(head.strip_prefix("v1.").unwrap()).unwrap()).unwrap();
+    let payload: Value =
+        serde_json::from_slice(&B64.decode(head.strip_prefix("v1.").unwrap()).unwrap()).unwrap();
     let before = count_rows(app).await;
 
     // The payload altered (another name, a later date), the signature kept.
@@ -229,8 +234,14 @@ async fn an_officer_out_of_scope_is_answered_like_not_found(backend: &'static st
     assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
     let (_, c) = issue(app, &ta, &pid).await;
     let id = c["id"].as_i64().unwrap();
-    assert_eq!(app.api_get(&tb, &format!("/api/v1/confirmations/{id}")).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.api_get(&tb, &format!("/api/v1/citizens/{pid}/confirmations")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.api_get(&tb, &format!("/api/v1/confirmations/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.api_get(&tb, &format!("/api/v1/citizens/{pid}/confirmations")).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let (status, _) = revoke(app, &tb, id, "không có thẩm quyền").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(verify(app, c["token"].as_str().unwrap()).await.1["status"], "valid");
@@ -261,7 +272,9 @@ async fn a_citizen_issues_their_own_on_the_portal(backend: &'static str) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let doc_path = r.headers()["location"].to_str().unwrap().to_string();
     let doc = get(app, &mut jar, &doc_path).await.text().await.unwrap();
-    for text in ["GIẤY XÁC NHẬN THÔNG TIN VỀ CƯ TRÚ", "CÔNG AN PHƯỜNG BA ĐÌNH", "Nguyễn Văn Ấn", "Còn hiệu lực"] {
+    for text in
+        ["GIẤY XÁC NHẬN THÔNG TIN VỀ CƯ TRÚ", "CÔNG AN PHƯỜNG BA ĐÌNH", "Nguyễn Văn Ấn", "Còn hiệu lực"]
+    {
         assert!(doc.contains(text), "{text} not in the document");
     }
     assert!(!doc.contains("style="));
@@ -272,8 +285,13 @@ async fn a_citizen_issues_their_own_on_the_portal(backend: &'static str) {
     assert!(String::from_utf8_lossy(&bytes[bytes.len() - 10..]).contains("%%EOF"));
 
     // Issued in the name of the commune's police, listed on the portal and for the officer.
-    let list = body(app.api_get(&t, &format!("/api/v1/citizens/{}/confirmations", app.citizen_a.personal_id)).await).await;
-    assert_eq!((list[0]["channel"].as_str(), list[0]["issuing_unit"].as_str()), (Some("portal"), Some("commune:00004")));
+    let list =
+        body(app.api_get(&t, &format!("/api/v1/citizens/{}/confirmations", app.citizen_a.personal_id)).await)
+            .await;
+    assert_eq!(
+        (list[0]["channel"].as_str(), list[0]["issuing_unit"].as_str()),
+        (Some("portal"), Some("commune:00004"))
+    );
     let id = list[0]["id"].as_i64().unwrap();
     let mine = get(app, &mut jar, "/portal/confirmations").await.text().await.unwrap();
     assert!(mine.contains(&format!("/portal/confirmations/{id}")));

@@ -57,7 +57,8 @@ impl Registry {
                     head_name = head.full_name.clone();
                     let own = a.actor.starts_with("citizen:");
                     if !own || head.personal_id != c.personal_id {
-                        self.log_rows(a, "household.read", &household_no, [head.personal_id.as_str()]).await?;
+                        self.log_rows(a, "household.read", &household_no, [head.personal_id.as_str()])
+                            .await?;
                     }
                 }
             }
@@ -76,7 +77,12 @@ impl Registry {
 
     /// An officer issues a confirmation for a citizen in scope, in the name of the officer's
     /// unit, signed with `key_id`.
-    pub async fn issue_confirmation(&self, a: &Access, id: &PersonalId, key_id: &str) -> Result<Confirmation> {
+    pub async fn issue_confirmation(
+        &self,
+        a: &Access,
+        id: &PersonalId,
+        key_id: &str,
+    ) -> Result<Confirmation> {
         let action = "confirmation.issue";
         self.writer(a, action, id.as_str()).await?;
         let holder = self.read_citizen(a, id).await?;
@@ -113,7 +119,8 @@ impl Registry {
             scope_province: holder.scope_province.clone(),
             scope_commune: holder.scope_commune.clone(),
         };
-        self.audited_write(&own, "confirmation.issue", me.as_str(), conf::insert(self.store.as_ref(), &n)).await
+        self.audited_write(&own, "confirmation.issue", me.as_str(), conf::insert(self.store.as_ref(), &n))
+            .await
     }
 
     /// The confirmation if it exists and `a` may see it; audited under the holder.

@@ -15,9 +15,9 @@ use crate::model::*;
 use crate::{Store, StoreError};
 
 mod applications;
-mod confirmations;
 mod audit_writer;
 mod cards;
+mod confirmations;
 mod dedup;
 mod eid;
 mod family;
@@ -29,9 +29,9 @@ mod quality;
 pub use applications::{ApplicationFile, Submission};
 pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
+pub use confirmations::PUBLIC_VERIFIER;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
-pub use confirmations::PUBLIC_VERIFIER;
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 
 /// Who is asking, what they may see, and why.

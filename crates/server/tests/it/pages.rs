@@ -259,6 +259,11 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
     let sub =
         json!({"personal_id": a, "service_code": "passport", "channel": "post", "received_on": "2024-04-15"});
     assert_eq!(app.post_json(t, &apps, &sub).await.status(), StatusCode::CREATED);
+    // A residence confirmation (its document, the public check of its QR link).
+    let r = app.api_post(t, &format!("/api/v1/citizens/{a}/confirmations")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let conf = body(r).await;
+    let verify = conf["verify_url"].as_str().unwrap().trim_start_matches(&app.base).to_string();
 
     vec![
         "/applications".into(),
@@ -289,6 +294,9 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         "/citizens/new-birth?household=HKA1".into(),
         format!("/citizens/{a}/edit"),
         format!("/citizens/{a}/address"),
+        format!("/confirmations/{}", conf["id"]),
+        verify,
+        "/verify".into(),
     ]
 }
 
@@ -397,7 +405,16 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         }
         // The officer's first application (information requested) is the portal citizen's.
         let own = format!("/portal{}", officer_pages[2]);
-        for path in ["/portal/me", "/portal/access", "/portal/applications", own.as_str()] {
+        let confirmation = officer_pages.iter().find(|p| p.starts_with("/confirmations/")).unwrap();
+        let own_confirmation = format!("/portal{confirmation}");
+        for path in [
+            "/portal/me",
+            "/portal/access",
+            "/portal/applications",
+            own.as_str(),
+            "/portal/confirmations",
+            own_confirmation.as_str(),
+        ] {
             let r = get(app, &mut jar, &with_lang(path, lang)).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");
             check(format!("{path} ({lang})"), &r.text().await.unwrap());

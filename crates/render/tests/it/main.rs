@@ -219,7 +219,7 @@ fn page_texts(pdf: &[u8]) -> Vec<Vec<String>> {
 }
 
 fn qr_modules(n: usize) -> QrModules {
-    QrModules { width: n, dark: (0..n * n).map(|i| (i * 7 + i / n) % 3 == 0).collect() }
+    QrModules { width: n, dark: (0..n * n).map(|i| (i * 7 + i / n).is_multiple_of(3)).collect() }
 }
 
 #[test]

@@ -58,6 +58,10 @@ impl Windows {
         self.map.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// Drops ended windows; if still full, the eighth with the fewest failures (a flood of
     /// new addresses cannot push out a full window before the others).
     fn make_room(&mut self, window: Duration, now: Instant) {

@@ -426,7 +426,7 @@ mod tests {
             confirm_key_file: None,
         };
         let s = args.clone().resolve(&FileConfig::default()).unwrap();
-        for name in ["token.secret", "secrets.key", "metrics.token"] {
+        for name in ["token.secret", "secrets.key", "metrics.token", "confirm.keys"] {
             let mode =
                 std::fs::metadata(dir.path().join("d").join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
@@ -435,6 +435,7 @@ mod tests {
         let again = args.clone().resolve(&FileConfig::default()).unwrap();
         assert_eq!(s.server.token_secret, again.server.token_secret);
         assert_eq!(s.server.metrics_token, again.server.metrics_token);
+        assert_eq!(s.server.confirm_keys.current_kid(), again.server.confirm_keys.current_kid());
         // The OIDC key directory: private, with its key and pairwise secret, reused.
         let keys = dir.path().join("d/oidc-keys");
         assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o700);

@@ -315,7 +315,7 @@ async fn the_due_date_skips_public_holidays(backend: &'static str) {
 }
 
 /// The form token on a portal page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
     page[at..at + 64].to_string()
 }

@@ -4,6 +4,7 @@
 //! their own rule and changing nothing; an officer out of scope answered like "not found"; a
 //! citizen issuing their own on the portal (HTML and PDF); the per-address throttle.
 
+use crate::applications::csrf_of;
 use crate::common::*;
 use base64::Engine;
 use dancu_server::confirm::{claims_of, ConfirmKeys, VerifyLimit, VerifyResult};
@@ -248,12 +249,6 @@ async fn an_officer_out_of_scope_is_answered_like_not_found(backend: &'static st
     // The province officer covers the commune.
     let tp = app.token("tinh01").await;
     assert_eq!(app.api_get(&tp, &format!("/api/v1/confirmations/{id}")).await.status(), StatusCode::OK);
-}
-
-/// The form token on a portal page.
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    page[at..at + 64].to_string()
 }
 
 async fn a_citizen_issues_their_own_on_the_portal(backend: &'static str) {

@@ -51,6 +51,11 @@ pub struct FileConfig {
     pub oidc_key_dir: Option<String>,
     /// Lifetime of relying parties' access and ID tokens in seconds (default 300, 1–3600).
     pub oidc_access_token_secs: Option<u64>,
+    /// File of the keys that sign residence confirmations' QR codes; default
+    /// `confirm.keys` next to the database.
+    pub confirm_key_file: Option<String>,
+    /// Public confirmation checks allowed per client address per minute (default 120).
+    pub verify_per_minute: Option<u32>,
 }
 
 impl FileConfig {
@@ -209,6 +214,11 @@ pub struct ServeArgs {
     /// first key if missing; default `oidc-keys` next to the database).
     #[arg(long, env = "DANCU_OIDC_KEY_DIR")]
     pub oidc_key_dir: Option<String>,
+    /// File of the Ed25519 keys that sign residence confirmations' QR codes (`<kid> <key>`
+    /// lines, the last current; created 0600 with one key if missing; default `confirm.keys`
+    /// next to the database).
+    #[arg(long, env = "DANCU_CONFIRM_KEY_FILE")]
+    pub confirm_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -297,6 +307,17 @@ impl ServeArgs {
         server.oidc.keys = std::sync::Arc::new(
             dancu_server::oidc::keys::KeySet::open_dir(Path::new(&key_dir)).context("OIDC signing keys")?,
         );
+        let confirm_file = self
+            .confirm_key_file
+            .or(file.confirm_key_file.clone())
+            .unwrap_or_else(|| confirm_key_file(&database_url));
+        server.confirm_keys = std::sync::Arc::new(
+            dancu_server::confirm::ConfirmKeys::open_file(Path::new(&confirm_file))
+                .map_err(|e| anyhow::anyhow!("confirmation signing keys: {e}"))?,
+        );
+        if let Some(n) = file.verify_per_minute {
+            server.verify_limit.per_address = n.max(1);
+        }
         let audit_checkpoint_every = Duration::from_secs(file.audit_checkpoint_secs.unwrap_or(10).max(1));
         Ok(ServeSettings { database_url, audit_checkpoint_every, listen, metrics_listen, server })
     }
@@ -305,6 +326,11 @@ impl ServeArgs {
 /// The default OIDC key directory of a database.
 pub fn oidc_key_dir(url: &str) -> String {
     path_for(url, "oidc-keys")
+}
+
+/// The default file of a database's confirmation signing keys.
+pub fn confirm_key_file(url: &str) -> String {
+    path_for(url, "confirm.keys")
 }
 
 /// A file kept beside the database: next to the SQLite file, or in the working directory for
@@ -426,9 +452,10 @@ mod tests {
             trusted_proxies: None,
             oidc_issuer: None,
             oidc_key_dir: None,
+            confirm_key_file: None,
         };
         let s = args.clone().resolve(&FileConfig::default()).unwrap();
-        for name in ["token.secret", "secrets.key", "metrics.token"] {
+        for name in ["token.secret", "secrets.key", "metrics.token", "confirm.keys"] {
             let mode =
                 std::fs::metadata(dir.path().join("d").join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
@@ -437,6 +464,7 @@ mod tests {
         let again = args.clone().resolve(&FileConfig::default()).unwrap();
         assert_eq!(s.server.token_secret, again.server.token_secret);
         assert_eq!(s.server.metrics_token, again.server.metrics_token);
+        assert_eq!(s.server.confirm_keys.current_kid(), again.server.confirm_keys.current_kid());
         // The OIDC key directory: private, with its key and pairwise secret, reused.
         let keys = dir.path().join("d/oidc-keys");
         assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o700);
@@ -483,6 +511,7 @@ mod tests {
             trusted_proxies: None,
             oidc_issuer: None,
             oidc_key_dir: None,
+            confirm_key_file: None,
         };
         let s = args.clone().resolve(&file).unwrap().server;
         assert_eq!(s.trusted_proxies, "10.0.0.0/8".parse().unwrap());

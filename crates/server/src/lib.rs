@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod citizen_auth;
+pub mod confirm;
 pub mod error;
 pub mod metrics;
 pub mod oidc;
@@ -70,6 +71,10 @@ pub struct ServerConfig {
     pub bench_endpoint: bool,
     /// The OpenID Connect provider and client credentials (issuer, keys, lifetimes).
     pub oidc: oidc::OidcConfig,
+    /// The keys that sign residence confirmations' QR codes (a file outside the database).
+    pub confirm_keys: Arc<confirm::ConfirmKeys>,
+    /// Public confirmation checks allowed per client address.
+    pub verify_limit: confirm::VerifyLimit,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +97,8 @@ impl Default for ServerConfig {
             secret_keys: secrets::SecretKeys::random(),
             bench_endpoint: false,
             oidc: Default::default(),
+            confirm_keys: Arc::new(confirm::ConfirmKeys::ephemeral()),
+            verify_limit: Default::default(),
         }
     }
 }
@@ -121,6 +128,8 @@ pub struct Inner {
     pub partners: api::partner::PartnerRuntime,
     /// OAuth clients cache, refusal counts (the provider's run-time state).
     pub oidc: oidc::Oidc,
+    /// Public confirmation checks: the per-address limit and the counts.
+    pub verify: confirm::VerifyRuntime,
 }
 
 /// Shared application state (cheap to clone).
@@ -152,6 +161,7 @@ impl AppState {
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
             partners: Default::default(),
             oidc: Default::default(),
+            verify: Default::default(),
             config,
         }))
     }

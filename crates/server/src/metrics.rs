@@ -195,6 +195,7 @@ pub fn text(s: &AppState) -> Response {
     use axum::response::IntoResponse;
     let mut body = s.metrics.render(&[]);
     body.push_str(&s.oidc.refusals.render());
+    body.push_str(&s.verify.render());
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -12,6 +12,7 @@
 pub mod applications;
 pub mod audit_chain;
 mod combine;
+pub mod confirmations;
 mod database;
 pub mod dedup;
 mod deferred;

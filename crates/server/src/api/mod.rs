@@ -11,6 +11,7 @@ pub mod applications;
 pub mod auth;
 pub mod cards;
 pub mod citizens;
+pub mod confirmations;
 pub mod dedup;
 pub mod eid;
 pub mod households;
@@ -84,7 +85,11 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(applications::add_document))
         .routes(routes!(applications::consent))
         .routes(routes!(residence::of_citizen))
-        .routes(routes!(residence::current));
+        .routes(routes!(residence::current))
+        .routes(routes!(confirmations::issue, confirmations::list))
+        .routes(routes!(confirmations::verify))
+        .routes(routes!(confirmations::read))
+        .routes(routes!(confirmations::revoke));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

@@ -26,6 +26,8 @@ mod window;
 
 pub use client::TrustedProxies;
 pub use hash::HashLimiter;
+/// Fixed windows per key in memory, for request-rate limits (the public confirmation check).
+pub use window::Windows as RateWindows;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

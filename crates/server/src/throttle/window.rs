@@ -12,7 +12,7 @@ struct Window {
 }
 
 /// Counters by key, at most `capacity` of them.
-pub(super) struct Windows {
+pub struct Windows {
     map: HashMap<String, Window>,
     capacity: usize,
 }
@@ -56,6 +56,10 @@ impl Windows {
 
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     /// Drops ended windows; if still full, the eighth with the fewest failures (a flood of

@@ -55,6 +55,10 @@ pub async fn citizen_page(
             Ok(page) => page,
             Err(e) => return error_page(lang, Some(&p), e.into()),
         };
+    let confirmations = match s.registry.confirmations_of(&access, &id).await {
+        Ok(list) => list,
+        Err(e) => return error_page(lang, Some(&p), e.into()),
+    };
     let c = &stored.citizen;
     let actors = Actors::load(
         &s.accounts,
@@ -106,6 +110,7 @@ pub async fn citizen_page(
                 }
             }
             (super::cards::citizen_section(lang, &p, c.personal_id.as_str(), &cards))
+            (super::confirmations::citizen_section(lang, &p, &c.personal_id, &confirmations))
             section.card {
                 h2 { (lang.t("Lịch sử thay đổi", "Change history")) }
                 (super::history::citizen(lang, &actors, &stored, &history))

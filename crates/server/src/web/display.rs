@@ -194,6 +194,15 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("eid.access_log", "Xem nhật ký truy cập của mình", "Viewed own access log"),
     ("cmnd.read", "Xem giấy xác nhận số CMND", "Viewed an old-ID confirmation"),
     ("cmnd.confirm", "Cấp giấy xác nhận số CMND", "Issued an old-ID confirmation"),
+    ("confirmation.issue", "Cấp giấy xác nhận thông tin về cư trú", "Issued a residence confirmation"),
+    ("confirmation.read", "Xem giấy xác nhận thông tin về cư trú", "Viewed a residence confirmation"),
+    ("confirmation.list", "Xem danh sách giấy xác nhận cư trú", "Listed residence confirmations"),
+    ("confirmation.revoke", "Thu hồi giấy xác nhận thông tin về cư trú", "Revoked a residence confirmation"),
+    (
+        "confirmation.verify",
+        "Kiểm tra giấy xác nhận cư trú qua mã QR",
+        "Checked a residence confirmation by its QR code",
+    ),
     ("dedup.read", "Xem cặp hồ sơ nghi trùng", "Viewed a probable duplicate pair"),
     ("dedup.list", "Xem danh sách hồ sơ nghi trùng", "Listed probable duplicates"),
     ("dedup.add", "Đề xuất cặp hồ sơ nghi trùng", "Proposed probable duplicates"),
@@ -362,6 +371,11 @@ impl Actors {
         if let Some(job) = actor.strip_prefix("system:") {
             let what = lookup(lang, SYSTEM_JOBS, job).unwrap_or(lang.t("tác vụ tự động", "automatic job"));
             return format!("{}: {what}", lang.t("Hệ thống", "System"));
+        }
+        if actor == dancu_store::registry::PUBLIC_VERIFIER {
+            return lang
+                .t("Người kiểm tra giấy xác nhận (mã QR)", "Someone checking a confirmation (QR code)")
+                .to_string();
         }
         if actor.starts_with("public:") {
             return lang.t("Công dân tự đăng ký", "The citizen, registering").to_string();

@@ -6,6 +6,7 @@ mod cards;
 mod citizen;
 mod clients;
 mod compare;
+mod confirmations;
 mod dedup;
 pub mod display;
 mod document;
@@ -104,6 +105,14 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/applications", get(applications::portal_list).post(applications::portal_submit))
         .route("/portal/applications/{id}", get(applications::portal_application))
         .route("/portal/applications/{id}/transitions", axum::routing::post(applications::portal_move))
+        .route("/citizens/{id}/confirmations", axum::routing::post(confirmations::issue_submit))
+        .route("/confirmations/{id}", get(confirmations::document_page))
+        .route("/confirmations/{id}/pdf", get(confirmations::document_pdf_officer))
+        .route("/confirmations/{id}/revoke", axum::routing::post(confirmations::revoke_submit))
+        .route("/portal/confirmations", get(confirmations::portal_list).post(confirmations::portal_issue))
+        .route("/portal/confirmations/{id}", get(confirmations::portal_document))
+        .route("/portal/confirmations/{id}/pdf", get(confirmations::portal_pdf))
+        .route("/verify", get(confirmations::verify_page))
 }
 
 const CSS: &str = include_str!("style.css");

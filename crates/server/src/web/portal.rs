@@ -52,6 +52,8 @@ pub(super) fn nav(lang: Lang, who: &CitizenPrincipal) -> Markup {
             " · "
             a href="/portal/applications" data-testid="nav-applications" { (lang.t("Hồ sơ dịch vụ công", "My applications")) }
             " · "
+            a href="/portal/confirmations" data-testid="nav-confirmations" { (lang.t("Giấy xác nhận cư trú", "Residence confirmations")) }
+            " · "
             form.inline method="post" action="/portal/logout" {
                 input type="hidden" name="csrf" value=(who.csrf);
                 button.link type="submit" { (lang.t("Đăng xuất", "Log out")) }

@@ -10,6 +10,8 @@ mod applications_browser;
 mod browser;
 mod card_child_browser;
 mod card_law;
+mod confirmations;
+mod confirmations_browser;
 mod decisions;
 mod dedup;
 mod eid;

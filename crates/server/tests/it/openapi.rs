@@ -115,7 +115,8 @@ async fn the_document_lists_exactly_the_routers_operations() {
             }
         }
     }
-    // Only the tokens, the citizens' own registration and the provider's metadata are public.
+    // Only the tokens, the citizens' own registration, the provider's metadata and the check
+    // of a residence confirmation's QR code are public.
     let mut public: Vec<_> = ops
         .iter()
         .filter(|(m, p)| !secured(&doc["paths"][p][m.to_lowercase()]))
@@ -126,6 +127,7 @@ async fn the_document_lists_exactly_the_routers_operations() {
         public,
         [
             "GET /.well-known/openid-configuration",
+            "GET /api/v1/confirmations/verify",
             "GET /oauth/jwks",
             "POST /api/v1/auth/token",
             "POST /api/v1/eid/registrations",

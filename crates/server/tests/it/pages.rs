@@ -269,6 +269,11 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
                     "guests": ["001060003333"]}});
     let r = app.post_json(t, &apps, &stay).await;
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    // A residence confirmation (its document, the public check of its QR link).
+    let r = app.api_post(t, &format!("/api/v1/citizens/{a}/confirmations")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let conf = body(r).await;
+    let verify = conf["verify_url"].as_str().unwrap().trim_start_matches(&app.base).to_string();
 
     vec![
         "/applications".into(),
@@ -306,6 +311,9 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         "/applications/new/residence_stay".into(),
         "/applications/new/household_split".into(),
         "/quality/residence_invariants".into(),
+        format!("/confirmations/{}", conf["id"]),
+        verify,
+        "/verify".into(),
     ]
 }
 
@@ -414,6 +422,8 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
         }
         // The officer's first application (information requested) is the portal citizen's.
         let own = format!("/portal{}", officer_pages[2]);
+        let confirmation = officer_pages.iter().find(|p| p.starts_with("/confirmations/")).unwrap();
+        let own_confirmation = format!("/portal{confirmation}");
         for path in [
             "/portal/me",
             "/portal/access",
@@ -423,6 +433,8 @@ async fn no_page_shows_an_internal_code_or_an_inline_style(backend: &'static str
             "/portal/applications/new/residence_permanent",
             "/portal/applications/new/household_head_change",
             own.as_str(),
+            "/portal/confirmations",
+            own_confirmation.as_str(),
         ] {
             let r = get(app, &mut jar, &with_lang(path, lang)).await;
             assert_eq!(r.status(), StatusCode::OK, "{path}");

@@ -1,7 +1,8 @@
 //! The phone layout in headless Chromium at 390 × 844, on both backends: the citizen
 //! portal (login, registration, the authenticator key with its QR code) and wide tables
-//! (search results, a citizen's access log) fit the screen, tables become stacked cards,
-//! and on a desktop the login box is not full width.
+//! (search results, a citizen's access log) fit the screen, tables become stacked cards, a
+//! residence confirmation and the public check of its QR link fit, and on a desktop the
+//! login box is not full width.
 
 use fantoccini::Client;
 
@@ -88,6 +89,15 @@ async fn run(c: &Client, app: &TestApp) -> Result<(), String> {
     c.goto(&format!("{}/citizens/{}", app.base, app.citizen_a.personal_id)).await.unwrap();
     wait_for(c, "[data-testid=access-log]").await;
     fits(c, "the citizen page with its access log").await?;
+    // A residence confirmation: the document with its QR code, and the public check of its
+    // link (long: it must wrap, not widen the page).
+    wait_for(c, "[data-testid=issue-confirmation]").await.click().await.unwrap();
+    wait_for(c, "[data-testid=confirmation-qr]").await;
+    fits(c, "a residence confirmation").await?;
+    let link = wait_for(c, "[data-testid=verify-link]").await.attr("href").await.unwrap().unwrap_or_default();
+    c.goto(&link).await.unwrap();
+    wait_for(c, "[data-testid=verify-status]").await;
+    fits(c, "the public check of a confirmation").await?;
     c.set_window_size(1200, 900).await.unwrap();
     Ok(())
 }

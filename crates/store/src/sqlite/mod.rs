@@ -98,6 +98,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0018_residences.sql"),
     },
     Migration {
+        version: 19,
+        name: "confirmations",
+        sql: include_str!("../../migrations/sqlite/0019_confirmations.sql"),
+    },
+    Migration {
         version: 21,
         name: "application_queue_indexes",
         sql: include_str!("../../migrations/sqlite/0021_application_queue_indexes.sql"),

@@ -32,6 +32,10 @@ pub enum PartnerCmd {
         /// Comma-separated: nation, province:NN, commune:NNNNN (2025 codes)
         #[arg(long, default_value = "nation")]
         units: String,
+        /// Comma-separated event kinds its change feed carries (with the `feed` operation),
+        /// e.g. citizen.created,citizen.deceased,household.changed (docs/FEED.md)
+        #[arg(long, default_value = "")]
+        feed_kinds: String,
         /// Requests per second.
         #[arg(long, default_value_t = 50)]
         rate: u32,
@@ -93,7 +97,9 @@ pub async fn run(cmd: PartnerCmd, file_url: Option<String>) -> Result<()> {
 
 async fn apply(registry: &Registry, cmd: PartnerCmd) -> Result<()> {
     match cmd {
-        PartnerCmd::Entitle { client_id, name, operations, fields, units, rate, burst, .. } => {
+        PartnerCmd::Entitle {
+            client_id, name, operations, fields, units, feed_kinds, rate, burst, ..
+        } => {
             let p = Partner {
                 client_id,
                 name,
@@ -103,6 +109,7 @@ async fn apply(registry: &Registry, cmd: PartnerCmd) -> Result<()> {
                 operations: list(&operations, "operations", Operation::parse)?,
                 fields: list(&fields, "fields", CardField::parse)?,
                 units: list(&units, "units", |s| s.parse::<Scope>())?,
+                feed_kinds: list(&feed_kinds, "feed-kinds", dancu_store::feed::EventKind::parse)?,
                 updated_at: dancu_store::registry::now(),
                 updated_by: String::new(),
             };

@@ -8,12 +8,14 @@ pub mod auth;
 pub mod citizen_auth;
 pub mod error;
 pub mod metrics;
+pub mod nats_feed;
 pub mod oidc;
 pub mod openapi;
 pub mod revocation;
 pub mod secrets;
 pub mod throttle;
 pub mod web;
+pub mod webhooks;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -70,6 +72,10 @@ pub struct ServerConfig {
     pub bench_endpoint: bool,
     /// The OpenID Connect provider and client credentials (issuer, keys, lifetimes).
     pub oidc: oidc::OidcConfig,
+    /// The webhook dispatcher (off by default here; `dancu serve` turns it on).
+    pub webhooks: webhooks::WebhookConfig,
+    /// Publish the change feed to NATS JetStream (off unless given).
+    pub nats_feed: Option<nats_feed::NatsFeedConfig>,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +98,8 @@ impl Default for ServerConfig {
             secret_keys: secrets::SecretKeys::random(),
             bench_endpoint: false,
             oidc: Default::default(),
+            webhooks: Default::default(),
+            nats_feed: None,
         }
     }
 }

@@ -252,12 +252,14 @@ pub async fn entitle_submit(
         let partner = Partner {
             client_id: typed.client_id.clone(),
             name: dancu_domain::nfc(&typed.name),
-            suspended: existing.is_some_and(|e| e.suspended),
+            suspended: existing.as_ref().is_some_and(|e| e.suspended),
             rate_per_sec: rate.unwrap_or(1),
             burst: burst.unwrap_or(1),
             operations: typed.operations.clone(),
             fields: typed.fields.clone(),
             units,
+            // The feed's kinds are set with `dancu partner entitle --feed-kinds`; kept here.
+            feed_kinds: existing.map(|e| e.feed_kinds).unwrap_or_default(),
             updated_at: dancu_store::registry::now(),
             updated_by: String::new(),
         };

@@ -14,6 +14,7 @@ mod decisions;
 mod dedup;
 mod eid;
 mod export;
+mod feed;
 mod limits;
 mod officers;
 mod oidc;

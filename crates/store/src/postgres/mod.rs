@@ -91,6 +91,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/postgres/0017_applications.sql"),
     },
+    Migration { version: 20, name: "outbox", sql: include_str!("../../migrations/postgres/0020_outbox.sql") },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -20,6 +20,7 @@ mod cards;
 mod dedup;
 mod eid;
 mod family;
+mod feed;
 mod import;
 mod officers;
 mod oidc;
@@ -30,6 +31,7 @@ pub(crate) use audit_writer::verify_audit;
 pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolicy};
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
+pub use feed::{FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 
 /// Who is asking, what they may see, and why.

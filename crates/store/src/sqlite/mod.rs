@@ -92,6 +92,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "applications",
         sql: include_str!("../../migrations/sqlite/0017_applications.sql"),
     },
+    Migration { version: 20, name: "outbox", sql: include_str!("../../migrations/sqlite/0020_outbox.sql") },
 ];
 
 const READERS: usize = 4;

@@ -106,7 +106,10 @@ async fn run(s: &AppState, c: &NatsFeedConfig, resume: &mut Option<i64>) -> Resu
         for (i, e) in &batch {
             let p = &partners[*i];
             let mut headers = async_nats::HeaderMap::new();
-            headers.insert("Nats-Msg-Id", format!("{}:{}", p.client_id, e.position).as_str());
+            headers.insert(
+                async_nats::header::NATS_MESSAGE_ID,
+                format!("{}:{}", p.client_id, e.position).as_str(),
+            );
             headers.insert("Dancu-Event-Id", e.position.to_string().as_str());
             let subject = format!("{}.{}.{}", c.prefix, p.client_id, e.kind.code());
             let body = serde_json::to_vec(&FeedEvent::from(e.clone()))?;

@@ -549,3 +549,75 @@ async fn two_dispatchers_deliver_each_event_once(backend: &'static str) {
     assert_eq!(rx.overlaps.load(Ordering::SeqCst), 0);
     drop(writer);
 }
+
+// ---------------------------------------------------------------------------------------
+// NATS JetStream (the development server at 127.0.0.1:4222; each test its own stream)
+
+on_both_backends!(jetstream_gets_every_event_once);
+
+async fn jetstream_gets_every_event_once(backend: &'static str) {
+    use async_nats::jetstream;
+    let tag = dancu_server::auth::random_token()[..10].to_string();
+    let nats = dancu_server::nats_feed::NatsFeedConfig {
+        url: "nats://127.0.0.1:4222".into(),
+        stream: format!("DANCU_FEED_TEST_{tag}"),
+        prefix: format!("dancu.feedtest.{tag}"),
+    };
+    let js = match async_nats::connect(&nats.url).await {
+        Ok(c) => jetstream::new(c),
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("skipped: no NATS at {}: {e}", nats.url);
+            return;
+        }
+        Err(e) => panic!("NATS at {}: {e}", nats.url),
+    };
+    let config = dancu_server::ServerConfig { nats_feed: Some(nats.clone()), ..Default::default() };
+    let app = &TestApp::start_with(backend, config).await;
+    entitle_feed(app, "all", &[Operation::Feed], &EventKind::ALL, &CardField::ALL, &[Scope::Nation]).await;
+    entitle_feed(
+        app,
+        "bhxh",
+        &[Operation::Feed],
+        &[EventKind::CitizenCreated],
+        &[CardField::FullName],
+        &[Scope::Commune(COMMUNE_B.into())],
+    )
+    .await;
+    changes(app, 30).await;
+    let want = all_events(app).await;
+    // A second publisher (another server, or a restart) publishes the same events again.
+    let second = dancu_server::nats_feed::spawn(app.state.clone(), nats.clone());
+    let expected = want.len() as u64 + 1; // every event for "all", B's creation for "bhxh"
+    let mut stream = None;
+    for _ in 0..2400 {
+        if let Ok(mut s) = js.get_stream(&nats.stream).await {
+            if s.info().await.unwrap().state.messages >= expected {
+                stream = Some(s);
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut stream = stream.expect("the events reached the stream");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    second.abort();
+    let info = stream.info().await.unwrap().clone();
+    assert_eq!(info.state.messages, expected, "each event once per partner");
+    let mut seen = Vec::new();
+    for seq in info.state.first_sequence..=info.state.last_sequence {
+        let m = stream.get_raw_message(seq).await.unwrap();
+        let id = m.headers.get(async_nats::header::NATS_MESSAGE_ID).unwrap().as_str().to_string();
+        let e: Value = serde_json::from_slice(&m.payload).unwrap();
+        seen.push((m.subject.to_string(), id, e));
+    }
+    let for_all: Vec<i64> =
+        seen.iter().filter(|s| s.1.starts_with("all:")).map(|s| s.2["id"].as_i64().unwrap()).collect();
+    assert_eq!(for_all, want.iter().map(|w| w.0).collect::<Vec<_>>(), "in feed order");
+    let bhxh: Vec<&(String, String, Value)> = seen.iter().filter(|s| s.1.starts_with("bhxh:")).collect();
+    assert_eq!(bhxh.len(), 1);
+    assert_eq!(bhxh[0].0, format!("{}.bhxh.citizen.created", nats.prefix));
+    assert_eq!(bhxh[0].2["personal_id"], app.citizen_b.personal_id.to_string());
+    let data = bhxh[0].2["data"].as_object().unwrap();
+    assert!(data.contains_key("full_name") && !data.contains_key("birth_date"), "{data:?}");
+    js.delete_stream(&nats.stream).await.unwrap();
+}

@@ -176,7 +176,7 @@ async fn feed_filters_by_entitlement(backend: &'static str) {
     assert_eq!(feed_reads.len(), 2);
     let first = feed_reads.iter().find(|e| e.entry.actor == "partner:bhxh").unwrap();
     assert_eq!(first.entry.purpose, PURPOSE);
-    assert_eq!(first.entry.returned, [a.clone()]);
+    assert_eq!(first.entry.returned, [a]);
 }
 
 async fn a_cursor_resumes_exactly(backend: &'static str) {

@@ -571,8 +571,7 @@ async fn jetstream_gets_every_event_once(backend: &'static str) {
         }
         Err(e) => panic!("NATS at {}: {e}", nats.url),
     };
-    let config = dancu_server::ServerConfig { nats_feed: Some(nats.clone()), ..Default::default() };
-    let app = &TestApp::start_with(backend, config).await;
+    let app = &TestApp::start(backend).await;
     entitle_feed(app, "all", &[Operation::Feed], &EventKind::ALL, &CardField::ALL, &[Scope::Nation]).await;
     entitle_feed(
         app,
@@ -583,6 +582,9 @@ async fn jetstream_gets_every_event_once(backend: &'static str) {
         &[Scope::Commune(COMMUNE_B.into())],
     )
     .await;
+    // Partners receive what is published while they are entitled: entitled first, then
+    // the publisher starts (as `serve` does with `feed_nats_url`).
+    let first = dancu_server::nats_feed::spawn(app.state.clone(), nats.clone());
     changes(app, 30).await;
     let want = all_events(app).await;
     // A second publisher (another server, or a restart) publishes the same events again.
@@ -601,6 +603,7 @@ async fn jetstream_gets_every_event_once(backend: &'static str) {
     let mut stream = stream.expect("the events reached the stream");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     second.abort();
+    first.abort();
     let info = stream.info().await.unwrap().clone();
     assert_eq!(info.state.messages, expected, "each event once per partner");
     let mut seen = Vec::new();

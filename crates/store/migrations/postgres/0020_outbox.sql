@@ -39,7 +39,24 @@ INSERT INTO feed_sequencer (id, runs) VALUES (1, 0);
 -- partner's entitlement as for its other operations).
 ALTER TABLE partners ADD COLUMN feed_kinds text NOT NULL DEFAULT '[]';
 
--- Citizens: created, updated (the changed fields), deceased, household membership.
+-- Citizens created: one statement-level trigger over the inserted rows (a bulk import's
+-- COPY writes its events in one set-based INSERT, not one per row).
+CREATE FUNCTION outbox_citizen_created() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO outbox (kind, personal_id, province, commune, payload)
+    SELECT 'citizen.created', n.personal_id, n.scope_province, n.scope_commune,
+           to_jsonb(n) - ARRAY['name_key', 'birth_year', 'version', 'created_at', 'updated_at',
+                               'updated_by', 'change_reason', 'scope_province', 'scope_commune']
+      FROM new_citizens AS n;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER outbox_citizen_created AFTER INSERT ON citizens
+    REFERENCING NEW TABLE AS new_citizens
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_citizen_created();
+
+-- Citizens updated (the changed fields), deceased, household membership.
 CREATE FUNCTION outbox_citizen() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     hidden text[] := ARRAY['name_key', 'birth_year', 'version', 'created_at', 'updated_at',
@@ -49,11 +66,6 @@ DECLARE
     changed jsonb;
 BEGIN
     n := to_jsonb(NEW) - hidden;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO outbox (kind, personal_id, province, commune, payload)
-        VALUES ('citizen.created', NEW.personal_id, NEW.scope_province, NEW.scope_commune, n);
-        RETURN NULL;
-    END IF;
     o := to_jsonb(OLD) - hidden;
     SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) INTO changed
       FROM jsonb_each(n) AS e WHERE e.value IS DISTINCT FROM o -> e.key;
@@ -75,7 +87,7 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER outbox_citizen AFTER INSERT OR UPDATE ON citizens
+CREATE TRIGGER outbox_citizen AFTER UPDATE ON citizens
     FOR EACH ROW EXECUTE FUNCTION outbox_citizen();
 
 -- Takes the person's row lock (so their events are numbered in commit order) and returns

@@ -499,6 +499,11 @@ async fn webhook_failing_receiver_ends_dead_lettered(backend: &'static str) {
     let dead = app.state.registry.webhook_dead_letters(&admin(), w.id, 100).await.unwrap();
     assert_eq!(dead.len(), 2);
     assert!(dead.iter().all(|d| d.attempts == 3 && d.last_error == "HTTP 503"), "{dead:?}");
+    // The administrators' page shows the subscription with its two dead letters.
+    let admin_token = app.token("admin").await;
+    let page = app.api_get(&admin_token, "/partners?lang=en").await.text().await.unwrap();
+    assert!(page.contains(&format!("data-testid=\"webhook-dead-{}\">2<", w.id)), "{page}");
+    assert!(page.contains("Replay dead letters"));
     // Not looping: a while later, still no further attempt.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(rx.refused.load(Ordering::SeqCst), 6);

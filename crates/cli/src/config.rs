@@ -56,6 +56,17 @@ pub struct FileConfig {
     pub confirm_key_file: Option<String>,
     /// Public confirmation checks allowed per client address per minute (default 120).
     pub verify_per_minute: Option<u32>,
+    /// Run the webhook dispatcher in this server (default true; docs/FEED.md).
+    pub webhooks: Option<bool>,
+    /// Attempts before a webhook delivery is dead-lettered (default 10).
+    pub webhook_max_attempts: Option<u32>,
+    /// Publish the change feed to NATS JetStream at this URL (`nats://host:4222`; off by
+    /// default). Also `DANCU_FEED_NATS_URL`.
+    pub feed_nats_url: Option<String>,
+    /// The JetStream stream of the feed (default `DANCU_FEED`).
+    pub feed_nats_stream: Option<String>,
+    /// The subject prefix (default `dancu.feed`): subjects are `<prefix>.<partner>.<kind>`.
+    pub feed_nats_prefix: Option<String>,
 }
 
 impl FileConfig {
@@ -318,6 +329,19 @@ impl ServeArgs {
         if let Some(n) = file.verify_per_minute {
             server.verify_limit.per_address = n.max(1);
         }
+        server.webhooks.enabled = file.webhooks.unwrap_or(true);
+        if let Some(n) = file.webhook_max_attempts {
+            server.webhooks.max_attempts = n.max(1);
+        }
+        let nats_url = std::env::var("DANCU_FEED_NATS_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .or(file.feed_nats_url.clone());
+        server.nats_feed = nats_url.map(|url| dancu_server::nats_feed::NatsFeedConfig {
+            url,
+            stream: file.feed_nats_stream.clone().unwrap_or_else(|| "DANCU_FEED".into()),
+            prefix: file.feed_nats_prefix.clone().unwrap_or_else(|| "dancu.feed".into()),
+        });
         let audit_checkpoint_every = Duration::from_secs(file.audit_checkpoint_secs.unwrap_or(10).max(1));
         Ok(ServeSettings { database_url, audit_checkpoint_every, listen, metrics_listen, server })
     }

@@ -362,6 +362,7 @@ async fn demo_partner(registry: &Registry, province: &str) -> Result<()> {
             CardField::HealthInsuranceNumber,
         ],
         units: vec![Scope::Province(province.into())],
+        feed_kinds: Vec::new(),
         updated_at: dancu_store::registry::now(),
         updated_by: String::new(),
     };

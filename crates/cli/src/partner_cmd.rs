@@ -32,6 +32,10 @@ pub enum PartnerCmd {
         /// Comma-separated: nation, province:NN, commune:NNNNN (2025 codes)
         #[arg(long, default_value = "nation")]
         units: String,
+        /// Comma-separated event kinds its change feed carries (with the `feed` operation),
+        /// e.g. citizen.created,citizen.deceased,household.changed (docs/FEED.md)
+        #[arg(long, default_value = "")]
+        feed_kinds: String,
         /// Requests per second.
         #[arg(long, default_value_t = 50)]
         rate: u32,
@@ -56,6 +60,37 @@ pub enum PartnerCmd {
         database_url: Option<String>,
         client_id: String,
     },
+    /// Webhook subscriptions of partners' change feeds (docs/FEED.md).
+    Webhook {
+        #[arg(long, env = "DANCU_DATABASE_URL")]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        what: WebhookCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCmd {
+    /// Subscribes a partner's URL; prints the subscription id and its signing secret (shown
+    /// once). Deliveries start after the newest event, or after `--from` (a feed position).
+    Add {
+        client_id: String,
+        url: String,
+        #[arg(long)]
+        from: Option<i64>,
+    },
+    /// Lists subscriptions: id, partner, state, cursor, waiting, dead letters, URL.
+    List,
+    /// Pauses deliveries.
+    Pause { id: i64 },
+    /// Resumes deliveries.
+    Resume { id: i64 },
+    /// Replays from a feed position (the events after it are delivered again).
+    Replay { id: i64, from: i64 },
+    /// Lists the dead letters: position, person, attempts, last error.
+    Dead { id: i64 },
+    /// Puts the dead letters back in the queue.
+    ReplayDead { id: i64 },
 }
 
 fn admin_job() -> Access {
@@ -80,7 +115,8 @@ pub async fn run(cmd: PartnerCmd, file_url: Option<String>) -> Result<()> {
         PartnerCmd::Entitle { database_url, .. }
         | PartnerCmd::List { database_url }
         | PartnerCmd::Suspend { database_url, .. }
-        | PartnerCmd::Resume { database_url, .. } => {
+        | PartnerCmd::Resume { database_url, .. }
+        | PartnerCmd::Webhook { database_url, .. } => {
             database_url.clone().or(file_url).unwrap_or_else(config::default_database_url)
         }
     };
@@ -93,7 +129,9 @@ pub async fn run(cmd: PartnerCmd, file_url: Option<String>) -> Result<()> {
 
 async fn apply(registry: &Registry, cmd: PartnerCmd) -> Result<()> {
     match cmd {
-        PartnerCmd::Entitle { client_id, name, operations, fields, units, rate, burst, .. } => {
+        PartnerCmd::Entitle {
+            client_id, name, operations, fields, units, feed_kinds, rate, burst, ..
+        } => {
             let p = Partner {
                 client_id,
                 name,
@@ -103,6 +141,7 @@ async fn apply(registry: &Registry, cmd: PartnerCmd) -> Result<()> {
                 operations: list(&operations, "operations", Operation::parse)?,
                 fields: list(&fields, "fields", CardField::parse)?,
                 units: list(&units, "units", |s| s.parse::<Scope>())?,
+                feed_kinds: list(&feed_kinds, "feed-kinds", dancu_store::feed::EventKind::parse)?,
                 updated_at: dancu_store::registry::now(),
                 updated_by: String::new(),
             };
@@ -132,6 +171,50 @@ async fn apply(registry: &Registry, cmd: PartnerCmd) -> Result<()> {
         PartnerCmd::Resume { client_id, .. } => {
             registry.partner_set_suspended(&admin_job(), &client_id, false).await.map_err(describe)?;
             eprintln!("partner {client_id} is active");
+        }
+        PartnerCmd::Webhook { what, .. } => webhook(registry, what).await?,
+    }
+    Ok(())
+}
+
+async fn webhook(registry: &Registry, cmd: WebhookCmd) -> Result<()> {
+    let a = admin_job();
+    match cmd {
+        WebhookCmd::Add { client_id, url, from } => {
+            let secret = dancu_server::auth::random_token();
+            let w = registry.webhook_add(&a, &client_id, &url, &secret, from).await.map_err(describe)?;
+            println!("{}\t{secret}", w.id);
+            eprintln!(
+                "webhook {} for {client_id}: deliveries after feed position {}; the secret above signs them \
+                 (Dancu-Signature) and is not shown again",
+                w.id, w.cursor
+            );
+        }
+        WebhookCmd::List => {
+            let backlog = registry.webhook_backlog().await?;
+            for w in registry.webhooks(&a, None).await? {
+                let (pending, dead) = backlog.iter().find(|b| b.0 == w.id).map_or((0, 0), |b| (b.1, b.2));
+                let state = if w.active { "active" } else { "paused" };
+                println!("{}\t{}\t{state}\t{}\t{pending}\t{dead}\t{}", w.id, w.client_id, w.cursor, w.url);
+            }
+        }
+        WebhookCmd::Pause { id } | WebhookCmd::Resume { id } => {
+            let active = matches!(cmd, WebhookCmd::Resume { .. });
+            registry.webhook_set_active(&a, id, active).await.map_err(describe)?;
+            eprintln!("webhook {id} is {}", if active { "active" } else { "paused" });
+        }
+        WebhookCmd::Replay { id, from } => {
+            registry.webhook_replay(&a, id, from).await.map_err(describe)?;
+            eprintln!("webhook {id} replays the events after feed position {from}");
+        }
+        WebhookCmd::Dead { id } => {
+            for d in registry.webhook_dead_letters(&a, id, 10_000).await.map_err(describe)? {
+                println!("{}\t{}\t{}\t{}", d.position, d.personal_id, d.attempts, d.last_error);
+            }
+        }
+        WebhookCmd::ReplayDead { id } => {
+            registry.webhook_replay_dead(&a, id).await.map_err(describe)?;
+            eprintln!("webhook {id}: dead letters queued again");
         }
     }
     Ok(())

@@ -79,9 +79,16 @@ impl Application {
             }
             None => None,
         };
+        let dispatcher = state.config.webhooks.enabled.then(|| crate::webhooks::spawn(state.clone()));
+        let publisher = state.config.nats_feed.clone().map(|c| crate::nats_feed::spawn(state.clone(), c));
         let partners = state.clone();
         let served = crate::serve(listener, state, shutdown).await;
         if let Some(t) = metrics_task {
+            t.abort();
+            let _ = t.await;
+        }
+        for t in [dispatcher, publisher].into_iter().flatten() {
+            // A delivery cut short is retried when its lease expires.
             t.abort();
             let _ = t.await;
         }

@@ -9,12 +9,14 @@ pub mod citizen_auth;
 pub mod confirm;
 pub mod error;
 pub mod metrics;
+pub mod nats_feed;
 pub mod oidc;
 pub mod openapi;
 pub mod revocation;
 pub mod secrets;
 pub mod throttle;
 pub mod web;
+pub mod webhooks;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -75,6 +77,10 @@ pub struct ServerConfig {
     pub confirm_keys: Arc<confirm::ConfirmKeys>,
     /// Public confirmation checks allowed per client address.
     pub verify_limit: confirm::VerifyLimit,
+    /// The webhook dispatcher (off by default here; `dancu serve` turns it on).
+    pub webhooks: webhooks::WebhookConfig,
+    /// Publish the change feed to NATS JetStream (off unless given).
+    pub nats_feed: Option<nats_feed::NatsFeedConfig>,
 }
 
 impl Default for ServerConfig {
@@ -99,6 +105,8 @@ impl Default for ServerConfig {
             oidc: Default::default(),
             confirm_keys: Arc::new(confirm::ConfirmKeys::ephemeral()),
             verify_limit: Default::default(),
+            webhooks: Default::default(),
+            nats_feed: None,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod eid;
 pub mod error;
 #[doc(hidden)]
 pub mod exec;
+pub mod feed;
 mod holders;
 mod import;
 mod migrate;
@@ -39,6 +40,7 @@ pub mod totp_secrets;
 pub mod traits;
 #[cfg(not(feature = "raw"))]
 mod traits;
+pub mod webhooks;
 
 pub use database::{Accounts, Database};
 pub use error::StoreError;

@@ -61,10 +61,12 @@ pub enum CardField {
     PermanentAddress,
     HealthInsuranceNumber,
     SocialInsuranceNumber,
+    /// The household number and the relation to its head.
+    Household,
 }
 
 impl CardField {
-    pub const ALL: [CardField; 9] = [
+    pub const ALL: [CardField; 10] = [
         CardField::FullName,
         CardField::DateOfBirth,
         CardField::Sex,
@@ -74,6 +76,7 @@ impl CardField {
         CardField::PermanentAddress,
         CardField::HealthInsuranceNumber,
         CardField::SocialInsuranceNumber,
+        CardField::Household,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -86,6 +89,7 @@ impl CardField {
             CardField::PermanentAddress => "permanent_address",
             CardField::HealthInsuranceNumber => "health_insurance_number",
             CardField::SocialInsuranceNumber => "social_insurance_number",
+            CardField::Household => "household",
         }
     }
     pub fn parse(s: &str) -> std::result::Result<Self, Violation> {
@@ -117,6 +121,9 @@ pub struct Partner {
     /// Whose records it may ask about (where they live): `nation`, provinces or communes.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub units: Vec<Scope>,
+    /// The event kinds its change feed carries (with the `feed` operation).
+    #[serde(default)]
+    pub feed_kinds: Vec<crate::feed::EventKind>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     pub updated_by: String,
@@ -145,7 +152,7 @@ fn json(v: &impl Serialize) -> Result<Val> {
 }
 
 const PARTNER_COLUMNS: &str =
-    "client_id, name, state, rate_per_sec, burst, operations, fields, units, updated_at, updated_by";
+    "client_id, name, state, rate_per_sec, burst, operations, fields, units, updated_at, updated_by, feed_kinds";
 
 fn partner_row(r: &crate::exec::OwnedRow) -> Result<Partner> {
     Ok(Partner {
@@ -159,6 +166,7 @@ fn partner_row(r: &crate::exec::OwnedRow) -> Result<Partner> {
         units: r.json(7)?,
         updated_at: r.ts(8)?,
         updated_by: r.text(9)?,
+        feed_kinds: r.json(10)?,
     })
 }
 
@@ -167,11 +175,11 @@ pub async fn put_partner(store: &dyn Store, p: &Partner) -> Result<()> {
     let state = if p.suspended { "suspended" } else { "active" };
     let stmt = Stmt::new(
         "INSERT INTO partners (client_id, name, state, rate_per_sec, burst, operations, fields, units, \
-         created_at, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) \
+         created_at, updated_at, updated_by, feed_kinds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) \
          ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, state = excluded.state, \
          rate_per_sec = excluded.rate_per_sec, burst = excluded.burst, operations = excluded.operations, \
          fields = excluded.fields, units = excluded.units, updated_at = excluded.updated_at, \
-         updated_by = excluded.updated_by",
+         updated_by = excluded.updated_by, feed_kinds = excluded.feed_kinds",
         vec![
             Val::Text(p.client_id.clone()),
             Val::Text(p.name.clone()),
@@ -183,6 +191,7 @@ pub async fn put_partner(store: &dyn Store, p: &Partner) -> Result<()> {
             json(&p.units)?,
             Val::Ts(p.updated_at),
             Val::Text(p.updated_by.clone()),
+            json(&p.feed_kinds)?,
         ],
     );
     store.exec().transaction(vec![stmt]).await

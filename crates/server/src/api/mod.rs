@@ -14,6 +14,7 @@ pub mod citizens;
 pub mod confirmations;
 pub mod dedup;
 pub mod eid;
+pub mod feed;
 pub mod households;
 pub mod partner;
 pub mod residence;
@@ -78,6 +79,7 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(partner::verify_batch))
         .routes(routes!(partner::card_lookup))
         .routes(routes!(partner::stats))
+        .routes(routes!(feed::feed))
         .routes(routes!(applications::list, applications::submit))
         .routes(routes!(applications::counts))
         .routes(routes!(applications::read))

@@ -171,7 +171,13 @@ const OUTCOMES: [&str; 13] = [
 ];
 
 /// Counts the call, and every few seconds adds the counts to the database in the background.
-fn count(s: &AppState, client_id: &str, op: Operation, purpose: &str, outcomes: &[(&'static str, u64)]) {
+pub(super) fn count(
+    s: &AppState,
+    client_id: &str,
+    op: Operation,
+    purpose: &str,
+    outcomes: &[(&'static str, u64)],
+) {
     s.partners.add(client_id, op.code(), purpose, outcomes);
     let due = {
         let mut last = s.partners.last_flush.lock().unwrap_or_else(|e| e.into_inner());
@@ -208,7 +214,7 @@ async fn partner_of(s: &AppState, client_id: &str) -> Result<Option<Arc<Partner>
 
 /// What every call checks before it reads anything: a stated purpose, a known partner and
 /// its rate limit. Each refusal is audited and counted.
-async fn admit(
+pub(super) async fn admit(
     s: &AppState,
     token: &ClientToken,
     op: Operation,
@@ -224,6 +230,7 @@ async fn admit(
     };
     let scope = match op {
         Operation::CardLookup => "partner:card",
+        Operation::Feed => "partner:feed",
         _ => "partner:verify",
     };
     if !token.has_scope(scope) {
@@ -272,13 +279,19 @@ async fn admit(
 }
 
 /// Audits and counts a refusal decided here.
-async fn refuse(s: &AppState, client_id: &str, op: Operation, purpose: &str, code: &'static str) {
+pub(super) async fn refuse(s: &AppState, client_id: &str, op: Operation, purpose: &str, code: &'static str) {
     s.registry.partner_refused(client_id, op.code(), purpose, code).await;
     count(s, client_id, op, purpose, &[(code, 1)]);
 }
 
 /// A refusal from the registry (suspended, not entitled) with its stable code, counted.
-fn registry_refusal(s: &AppState, p: &Partner, op: Operation, purpose: &str, e: RegistryError) -> ApiError {
+pub(super) fn registry_refusal(
+    s: &AppState,
+    p: &Partner,
+    op: Operation,
+    purpose: &str,
+    e: RegistryError,
+) -> ApiError {
     if let RegistryError::Forbidden(v) = &e {
         let code = match v.rule {
             "partner.suspended" => Some("partner_suspended"),

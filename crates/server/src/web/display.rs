@@ -707,6 +707,7 @@ const CARD_FIELDS: &[(&str, &str, &str)] = &[
     ("permanent_address", "Nơi thường trú", "Permanent residence"),
     ("health_insurance_number", "Số thẻ bảo hiểm y tế", "Health-insurance card number"),
     ("social_insurance_number", "Số sổ bảo hiểm xã hội", "Social-insurance number"),
+    ("household", "Hộ gia đình (số hộ, quan hệ với chủ hộ)", "Household (number, relation to the head)"),
 ];
 
 /// A card look-up field in words.

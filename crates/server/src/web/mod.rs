@@ -82,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/officers/{id}/password", axum::routing::post(officers::password_submit))
         .route("/partners", get(partners::list_page).post(partners::entitle_submit))
         .route("/partners/{client_id}/state", axum::routing::post(partners::state_submit))
+        .route("/partners/webhooks/{id}/{what}", axum::routing::post(partners::webhook_replay_submit))
         .route("/portal", get(portal::home))
         .route("/portal/login", axum::routing::post(portal::login))
         .route("/portal/logout", axum::routing::post(portal::logout))

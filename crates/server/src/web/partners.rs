@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use dancu_domain::Violation;
 use dancu_store::partners::{CallCount, CardField, Operation, Partner};
+use dancu_store::webhooks::Webhook;
 use dancu_store::{Role, Scope};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -34,11 +35,12 @@ pub async fn list_page(
     WebUser(p): WebUser,
     Query(q): Query<StatsParams>,
 ) -> Response {
+    let hooks = load_hooks(&s, &p).await;
     match load(&s, &p, q.since.as_deref()).await {
         Ok((all, counts, since)) => page(
             lang_choice(&uri),
             StatusCode::OK,
-            partners_page(lang, &p, &all, &counts, &since, &Typed::default(), &[]),
+            partners_page(lang, &p, &all, &counts, &since, &Typed::default(), &[], &hooks),
         ),
         Err(e) => error_page(lang, Some(&p), e),
     }
@@ -57,6 +59,37 @@ async fn load(
     Ok((all, counts, since))
 }
 
+/// Webhook subscriptions as administrators see them: each with its waiting and
+/// dead-lettered deliveries, and the newest feed position (for the lag).
+#[derive(Default)]
+struct Hooks {
+    head: i64,
+    rows: Vec<(Webhook, i64, i64)>,
+}
+
+/// The subscriptions, for administrators only (others see none; a failure shows none).
+async fn load_hooks(s: &AppState, p: &Principal) -> Hooks {
+    if p.role != Role::Admin {
+        return Hooks::default();
+    }
+    let access = p.access(PURPOSE);
+    let (Ok(hooks), Ok(backlog), Ok(head)) = (
+        s.registry.webhooks(&access, None).await,
+        s.registry.webhook_backlog().await,
+        s.registry.feed_head().await,
+    ) else {
+        return Hooks::default();
+    };
+    let rows = hooks
+        .into_iter()
+        .map(|w| {
+            let (pending, dead) = backlog.iter().find(|b| b.0 == w.id).map_or((0, 0), |b| (b.1, b.2));
+            (w, pending, dead)
+        })
+        .collect();
+    Hooks { head, rows }
+}
+
 /// What the entitlement form had typed, shown again with a refusal.
 #[derive(Default)]
 struct Typed {
@@ -70,6 +103,8 @@ struct Typed {
     fields: Vec<CardField>,
 }
 
+// The page's parts as loaded: partners, counts, the form as typed, subscriptions.
+#[allow(clippy::too_many_arguments)]
 fn partners_page(
     lang: Lang,
     p: &Principal,
@@ -78,6 +113,7 @@ fn partners_page(
     since: &str,
     typed: &Typed,
     errors: &[Violation],
+    hooks: &Hooks,
 ) -> Markup {
     let csrf = p.csrf.clone().unwrap_or_default();
     let admin = p.role == Role::Admin;
@@ -169,6 +205,50 @@ fn partners_page(
                     }
                 }
             }
+            @if admin {
+                section.card data-testid="webhooks" {
+                    h2 { (lang.t("Webhook nhận sự kiện thay đổi", "Change-feed webhooks")) }
+                    p.muted { (lang.t(
+                        "Tạo bằng lệnh dancu partner webhook add. Độ trễ: số sự kiện mới chưa chuyển sang hàng đợi của đăng ký.",
+                        "Created with dancu partner webhook add. Lag: feed events not yet handed to the subscription's queue.")) }
+                    div.table-wrap { table.stack {
+                        thead { tr {
+                            th { "#" } th { (lang.t("Đối tác", "Partner")) } th { (lang.t("Địa chỉ", "URL")) }
+                            th { (lang.t("Trạng thái", "State")) } th { (lang.t("Độ trễ", "Lag")) }
+                            th { (lang.t("Đang chờ gửi", "Waiting")) } th { (lang.t("Thư lỗi", "Dead letters")) }
+                            th { (lang.t("Thao tác", "Actions")) }
+                        } }
+                        tbody {
+                            @for (w, pending, dead) in &hooks.rows {
+                                tr data-testid={"webhook-" (w.id)} {
+                                    td data-label="#" { (w.id) }
+                                    td data-label=(lang.t("Đối tác", "Partner")) { (name_of(&w.client_id)) }
+                                    td data-label=(lang.t("Địa chỉ", "URL")) { (w.url) }
+                                    td data-label=(lang.t("Trạng thái", "State")) {
+                                        @if w.active { (lang.t("Đang hoạt động", "Active")) } @else { (lang.t("Đang tạm dừng", "Paused")) }
+                                    }
+                                    td data-label=(lang.t("Độ trễ", "Lag")) { ((hooks.head - w.cursor).max(0)) }
+                                    td data-label=(lang.t("Đang chờ gửi", "Waiting")) { (pending) }
+                                    td data-label=(lang.t("Thư lỗi", "Dead letters")) data-testid={"webhook-dead-" (w.id)} { (dead) }
+                                    td data-label=(lang.t("Thao tác", "Actions")) {
+                                        @if *dead > 0 {
+                                            form.inline method="post" action={"/partners/webhooks/" (w.id) "/replay-dead"} {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button type="submit" { (lang.t("Gửi lại thư lỗi", "Replay dead letters")) }
+                                            }
+                                        }
+                                        form.inline method="post" action={"/partners/webhooks/" (w.id) "/replay"} {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            label { (lang.t("Gửi lại từ vị trí", "Replay from position")) input name="from" inputmode="numeric" value="0"; }
+                                            button type="submit" { (lang.t("Gửi lại", "Replay")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
             section.card {
                 h2 { (lang.t("Số lượt truy cập từ ngày ", "Calls since ")) (since_shown) }
                 div.table-wrap { table.stack data-testid="partner-stats" {
@@ -252,12 +332,14 @@ pub async fn entitle_submit(
         let partner = Partner {
             client_id: typed.client_id.clone(),
             name: dancu_domain::nfc(&typed.name),
-            suspended: existing.is_some_and(|e| e.suspended),
+            suspended: existing.as_ref().is_some_and(|e| e.suspended),
             rate_per_sec: rate.unwrap_or(1),
             burst: burst.unwrap_or(1),
             operations: typed.operations.clone(),
             fields: typed.fields.clone(),
             units,
+            // The feed's kinds are set with `dancu partner entitle --feed-kinds`; kept here.
+            feed_kinds: existing.map(|e| e.feed_kinds).unwrap_or_default(),
             updated_at: dancu_store::registry::now(),
             updated_by: String::new(),
         };
@@ -270,7 +352,8 @@ pub async fn entitle_submit(
         Ok(()) => Redirect::to("/partners").into_response(),
         Err(e) if !e.violations.is_empty() && e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let (all, counts, since) = load(&s, &p, None).await.unwrap_or_default();
-            let body = partners_page(lang, &p, &all, &counts, &since, &typed, &e.violations);
+            let hooks = load_hooks(&s, &p).await;
+            let body = partners_page(lang, &p, &all, &counts, &since, &typed, &e.violations, &hooks);
             (StatusCode::UNPROCESSABLE_ENTITY, body).into_response()
         }
         Err(e) => error_page(lang, Some(&p), e),
@@ -300,6 +383,48 @@ pub async fn state_submit(
     let done = run.await;
     s.partners.forget(&client_id);
     match done {
+        Ok(()) => Redirect::to("/partners").into_response(),
+        Err(e) => error_page(lang, Some(&p), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReplayForm {
+    csrf: String,
+    /// A feed position (`replay`); absent for `replay-dead`.
+    from: Option<String>,
+}
+
+/// Replays a webhook subscription (administrators): its dead letters (`replay-dead`), or
+/// every event after a feed position (`replay`).
+pub async fn webhook_replay_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Path((id, what)): Path<(i64, String)>,
+    Form(f): Form<ReplayForm>,
+) -> Response {
+    let run = async {
+        p.check_csrf(&f.csrf)?;
+        let a = p.access(PURPOSE);
+        match what.as_str() {
+            "replay-dead" => s.registry.webhook_replay_dead(&a, id).await?,
+            "replay" => {
+                let from = f.from.as_deref().unwrap_or("").trim().parse::<i64>().map_err(|_| {
+                    ApiError::invalid(vec![Violation::new(
+                        "from",
+                        "webhook.from",
+                        "Vị trí phải là số nguyên không âm",
+                        "the position must be a whole number, 0 or more",
+                    )])
+                })?;
+                s.registry.webhook_replay(&a, id, from).await?
+            }
+            _ => return Err(ApiError::not_found()),
+        }
+        Ok::<_, ApiError>(())
+    };
+    match run.await {
         Ok(()) => Redirect::to("/partners").into_response(),
         Err(e) => error_page(lang, Some(&p), e),
     }

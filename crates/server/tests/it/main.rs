@@ -16,6 +16,7 @@ mod decisions;
 mod dedup;
 mod eid;
 mod export;
+mod feed;
 mod limits;
 mod officers;
 mod oidc;

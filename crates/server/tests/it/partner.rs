@@ -37,6 +37,7 @@ async fn entitle(app: &TestApp, client_id: &str, ops: &[Operation], fields: &[Ca
         operations: ops.to_vec(),
         fields: fields.to_vec(),
         units: units.to_vec(),
+        feed_kinds: Vec::new(),
         updated_at: dancu_store::registry::now(),
         updated_by: String::new(),
     };

@@ -101,6 +101,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "confirmations",
         sql: include_str!("../../migrations/postgres/0019_confirmations.sql"),
     },
+    Migration { version: 20, name: "outbox", sql: include_str!("../../migrations/postgres/0020_outbox.sql") },
     Migration {
         version: 21,
         name: "application_queue_indexes",

@@ -21,6 +21,7 @@ mod confirmations;
 mod dedup;
 mod eid;
 mod family;
+mod feed;
 mod import;
 mod officers;
 mod oidc;
@@ -33,6 +34,7 @@ pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolic
 pub use confirmations::PUBLIC_VERIFIER;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
+pub use feed::{FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 
 /// Who is asking, what they may see, and why.

@@ -73,7 +73,7 @@ impl Registry {
     }
 
     /// A suspended partner, or one not entitled to `op`, is refused (audited as denied).
-    async fn partner_gate(&self, p: &Partner, op: Operation, purpose: &str) -> Result<Access> {
+    pub(super) async fn partner_gate(&self, p: &Partner, op: Operation, purpose: &str) -> Result<Access> {
         let a = access(p, purpose);
         let refusal = if p.suspended {
             Some(forbidden(
@@ -204,7 +204,12 @@ impl Registry {
             Some(_) => Outcome::Denied,
         };
         self.log(&a, "partner.card_lookup", id.as_str(), outcome).await?;
-        let c = found.filter(|_| outcome == Outcome::Ok).ok_or(RegistryError::NotFound)?.citizen;
+        let found = found.filter(|_| outcome == Outcome::Ok).ok_or(RegistryError::NotFound)?;
+        let household = found
+            .household_no
+            .as_ref()
+            .map(|h| format!("{h}|{}", found.relation.map(|r| r.code()).unwrap_or_default()));
+        let c = found.citizen;
         let wants = |f: CardField| p.fields.contains(&f);
         let docs = if wants(CardField::HealthInsuranceNumber) || wants(CardField::SocialInsuranceNumber) {
             crate::eid::documents(store, id).await?
@@ -234,6 +239,7 @@ impl Registry {
                 }
                 CardField::HealthInsuranceNumber => doc(DocumentKind::HealthInsurance),
                 CardField::SocialInsuranceNumber => doc(DocumentKind::SocialInsurance),
+                CardField::Household => household.clone(),
             };
             fields.push((f, v));
         }

@@ -102,6 +102,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "confirmations",
         sql: include_str!("../../migrations/sqlite/0019_confirmations.sql"),
     },
+    Migration { version: 20, name: "outbox", sql: include_str!("../../migrations/sqlite/0020_outbox.sql") },
     Migration {
         version: 21,
         name: "application_queue_indexes",

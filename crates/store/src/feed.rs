@@ -1,0 +1,208 @@
+//! The change feed (issue 15, part 3): events the outbox triggers wrote (migration 0020) in
+//! the transaction of each change to registry data, the sequencer that gives committed
+//! events their feed positions, the feed read, and what a partner may see of an event
+//! (kinds, units, fields). Written once for both backends over [`crate::exec::SqlExec`];
+//! the audited entry points are in `registry/feed.rs`.
+
+use dancu_domain::Violation;
+use serde::{Deserialize, Serialize};
+
+use crate::exec::{Stmt, Val};
+use crate::model::Timestamp;
+use crate::partners::{CardField, Partner};
+use crate::rows::{self, RowGet};
+use crate::{Result, Store};
+
+/// What happened. The codes are the outbox's `kind` column and the wire form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum EventKind {
+    #[serde(rename = "citizen.created")]
+    CitizenCreated,
+    #[serde(rename = "citizen.updated")]
+    CitizenUpdated,
+    #[serde(rename = "citizen.deceased")]
+    CitizenDeceased,
+    #[serde(rename = "household.changed")]
+    HouseholdChanged,
+    #[serde(rename = "card.application_created")]
+    CardApplicationCreated,
+    #[serde(rename = "card.application_stage_changed")]
+    CardApplicationStageChanged,
+    #[serde(rename = "card.issued")]
+    CardIssued,
+    #[serde(rename = "card.status_changed")]
+    CardStatusChanged,
+    #[serde(rename = "application.submitted")]
+    ApplicationSubmitted,
+    #[serde(rename = "application.state_changed")]
+    ApplicationStateChanged,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::CitizenCreated,
+        EventKind::CitizenUpdated,
+        EventKind::CitizenDeceased,
+        EventKind::HouseholdChanged,
+        EventKind::CardApplicationCreated,
+        EventKind::CardApplicationStageChanged,
+        EventKind::CardIssued,
+        EventKind::CardStatusChanged,
+        EventKind::ApplicationSubmitted,
+        EventKind::ApplicationStateChanged,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            EventKind::CitizenCreated => "citizen.created",
+            EventKind::CitizenUpdated => "citizen.updated",
+            EventKind::CitizenDeceased => "citizen.deceased",
+            EventKind::HouseholdChanged => "household.changed",
+            EventKind::CardApplicationCreated => "card.application_created",
+            EventKind::CardApplicationStageChanged => "card.application_stage_changed",
+            EventKind::CardIssued => "card.issued",
+            EventKind::CardStatusChanged => "card.status_changed",
+            EventKind::ApplicationSubmitted => "application.submitted",
+            EventKind::ApplicationStateChanged => "application.state_changed",
+        }
+    }
+    pub fn parse(s: &str) -> std::result::Result<Self, Violation> {
+        EventKind::ALL.into_iter().find(|k| k.code() == s).ok_or_else(|| {
+            let all: Vec<&str> = EventKind::ALL.iter().map(|k| k.code()).collect();
+            Violation::new(
+                "feed_kinds",
+                "partner.event_kind_unknown",
+                format!("Loại sự kiện không hợp lệ: {s} ({})", all.join(", ")),
+                format!("unknown event kind: {s} ({})", all.join(", ")),
+            )
+        })
+    }
+}
+
+/// One event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The feed position (the cursor follows it).
+    pub position: i64,
+    pub kind: EventKind,
+    pub personal_id: String,
+    /// The person's 2025 province and commune when it happened.
+    pub province: String,
+    pub commune: String,
+    pub occurred_at: Timestamp,
+    /// The changed fields (all of them for `citizen.created`), by column.
+    pub payload: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Which entitled field a payload key belongs to: `Some(None)` for what any subscriber of
+/// the kind sees (the application's number, stage, service), `Some(Some(f))` for a field
+/// that needs `f`, `None` for what no partner receives (ethnicity, religion, parents,
+/// temporary and current residence, …: no entitlement names them yet).
+fn field_of(key: &str) -> Option<Option<CardField>> {
+    use CardField::*;
+    Some(match key {
+        "application_id" | "card_kind" | "stage" | "from" | "card_status" | "service_code" | "state"
+        | "due_date" => None,
+        "family_name" | "middle_name" | "given_name" | "full_name" | "other_names" => Some(FullName),
+        "birth_date" => Some(DateOfBirth),
+        "sex" => Some(Sex),
+        "status" | "death_date" => Some(LifeStatus),
+        "permanent_unit" | "permanent_detail" => Some(PermanentAddress),
+        "household_no" | "relation" | "previous_household_no" => Some(Household),
+        "card_number" => Some(CardNumber),
+        "issue_date" | "expiry" => Some(CardExpiry),
+        _ => return None,
+    })
+}
+
+impl Event {
+    /// Whether the partner's feed carries this event: its kind and the person's unit.
+    pub fn visible_to(&self, p: &Partner) -> bool {
+        p.feed_kinds.contains(&self.kind) && p.covers(&self.province, &self.commune)
+    }
+
+    /// The payload with only the fields the partner is entitled to.
+    pub fn payload_for(&self, p: &Partner) -> serde_json::Map<String, serde_json::Value> {
+        self.payload
+            .iter()
+            .filter(|(k, _)| match field_of(k) {
+                Some(None) => true,
+                Some(Some(f)) => p.fields.contains(&f),
+                None => false,
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Gives feed positions to committed events not yet sequenced, in `id` order, at most `max`
+/// per run; one run at a time (the `feed_sequencer` row lock), so each run's positions come
+/// after every earlier run's and no reader ever sees a later position before an earlier one.
+/// Returns whether there was anything to sequence.
+pub async fn sequence(store: &dyn Store, max: u32) -> Result<bool> {
+    let exec = store.exec();
+    let waiting = exec.query("SELECT id FROM outbox WHERE position IS NULL LIMIT 1", vec![]).await?;
+    if waiting.is_empty() {
+        return Ok(false);
+    }
+    exec.transaction(vec![
+        Stmt::new("UPDATE feed_sequencer SET runs = runs + 1 WHERE id = 1", vec![]),
+        Stmt::new(
+            "UPDATE outbox SET position = s.base + s.rn FROM (\
+               SELECT t.id, row_number() OVER (ORDER BY t.id) AS rn, b.base FROM \
+                 (SELECT id FROM outbox WHERE position IS NULL ORDER BY id LIMIT $1) AS t, \
+                 (SELECT coalesce((SELECT position FROM outbox WHERE position IS NOT NULL \
+                   ORDER BY position DESC LIMIT 1), 0) AS base) AS b) AS s \
+             WHERE outbox.id = s.id",
+            vec![Val::Int(max.into())],
+        ),
+    ])
+    .await?;
+    Ok(true)
+}
+
+/// The newest feed position (0 before the first event).
+pub async fn head(store: &dyn Store) -> Result<i64> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT position FROM outbox WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1",
+            vec![],
+        )
+        .await?;
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0))
+}
+
+/// Up to `limit` events after position `after`, in feed order.
+pub async fn read(store: &dyn Store, after: i64, limit: u32) -> Result<Vec<Event>> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT position, kind, personal_id, province, commune, occurred_at, CAST(payload AS TEXT) \
+             FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
+            vec![Val::Int(after), Val::Int(limit.into())],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind = r.text(1)?;
+            let mut payload: serde_json::Map<String, serde_json::Value> = r.json(6)?;
+            payload.remove("personal_id");
+            Ok(Event {
+                position: r.int(0)?,
+                kind: EventKind::parse(&kind).map_err(|e| rows::corrupt("event kind", e))?,
+                personal_id: r.text(2)?,
+                province: r.text(3)?,
+                commune: r.text(4)?,
+                occurred_at: r.ts(5)?,
+                payload,
+            })
+        })
+        .collect()
+}
+
+/// Events not yet given a position (what the sequencer has still to do).
+pub async fn unsequenced(store: &dyn Store) -> Result<i64> {
+    let rows = store.exec().query("SELECT count(*) FROM outbox WHERE position IS NULL", vec![]).await?;
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0))
+}

@@ -37,10 +37,16 @@ pub enum EventKind {
     ApplicationSubmitted,
     #[serde(rename = "application.state_changed")]
     ApplicationStateChanged,
+    /// A residence record a procedure made started (migration 0022).
+    #[serde(rename = "residence.registered")]
+    ResidenceRegistered,
+    /// A residence record a procedure made ended.
+    #[serde(rename = "residence.ended")]
+    ResidenceEnded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::CitizenCreated,
         EventKind::CitizenUpdated,
         EventKind::CitizenDeceased,
@@ -51,6 +57,8 @@ impl EventKind {
         EventKind::CardStatusChanged,
         EventKind::ApplicationSubmitted,
         EventKind::ApplicationStateChanged,
+        EventKind::ResidenceRegistered,
+        EventKind::ResidenceEnded,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -64,6 +72,8 @@ impl EventKind {
             EventKind::CardStatusChanged => "card.status_changed",
             EventKind::ApplicationSubmitted => "application.submitted",
             EventKind::ApplicationStateChanged => "application.state_changed",
+            EventKind::ResidenceRegistered => "residence.registered",
+            EventKind::ResidenceEnded => "residence.ended",
         }
     }
     pub fn parse(s: &str) -> std::result::Result<Self, Violation> {
@@ -102,12 +112,15 @@ fn field_of(key: &str) -> Option<Option<CardField>> {
     use CardField::*;
     Some(match key {
         "application_id" | "card_kind" | "stage" | "from" | "card_status" | "service_code" | "state"
-        | "due_date" => None,
+        | "due_date" | "residence_kind" | "valid_from" | "valid_until" | "ended_on" | "end_reason" => None,
         "family_name" | "middle_name" | "given_name" | "full_name" | "other_names" => Some(FullName),
         "birth_date" => Some(DateOfBirth),
         "sex" => Some(Sex),
         "status" | "death_date" => Some(LifeStatus),
-        "permanent_unit" | "permanent_detail" => Some(PermanentAddress),
+        // A residence's place is as personal as the permanent address; the same field covers it.
+        "permanent_unit" | "permanent_detail" | "residence_unit" | "residence_detail" => {
+            Some(PermanentAddress)
+        }
         "household_no" | "relation" | "previous_household_no" => Some(Household),
         "card_number" => Some(CardNumber),
         "issue_date" | "expiry" => Some(CardExpiry),

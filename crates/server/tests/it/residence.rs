@@ -18,7 +18,8 @@ on_both_backends!(
     joining_a_household_waits_for_the_heads_consent,
     a_stay_is_in_effect_at_once_and_the_stay_commune_sees_it,
     bad_requests_name_the_field_and_change_nothing,
-    existing_addresses_are_residence_records
+    existing_addresses_are_residence_records,
+    a_stay_is_in_the_change_feed
 );
 
 fn rule(v: &Value) -> String {
@@ -335,4 +336,50 @@ async fn existing_addresses_are_residence_records(backend: &'static str) {
     assert_eq!(recs.len(), 2);
     assert_eq!(current(&recs, "permanent")[0]["detail"], "Số 8 ngõ 4");
     assert!(recs.iter().any(|r| r["end_reason"] == "replaced" && r["current"] == false));
+}
+
+/// A stay notification reaches a partner entitled to residence events in the stay's commune,
+/// with the place only for a partner entitled to addresses.
+async fn a_stay_is_in_the_change_feed(backend: &'static str) {
+    use dancu_store::feed::EventKind;
+    use dancu_store::partners::{CardField, Operation, Partner};
+    let app = &TestApp::start(backend).await;
+    let p = Partner {
+        client_id: "luutru".into(),
+        name: "Đối tác lưu trú".into(),
+        suspended: false,
+        rate_per_sec: 1000,
+        burst: 1000,
+        operations: vec![Operation::Feed],
+        fields: vec![CardField::FullName],
+        units: vec![dancu_store::Scope::Commune(COMMUNE_B.into())],
+        feed_kinds: vec![EventKind::ResidenceRegistered],
+        updated_at: dancu_store::registry::now(),
+        updated_by: String::new(),
+    };
+    let admin = dancu_store::registry::Access {
+        actor: "officer:admin".into(),
+        role: dancu_store::Role::Admin,
+        scope: dancu_store::Scope::Nation,
+        purpose: "x".into(),
+    };
+    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
+    let tb = app.token("xa_b").await;
+    let stay = json!({"procedure": "stay", "unit": format!("2025:{COMMUNE_B}"), "detail": "Nhà nghỉ Hoa Sen",
+                      "from": today().to_string(), "until": (today() + chrono::Duration::days(2)).to_string(),
+                      "guests": [app.citizen_a.personal_id.to_string()]});
+    let (st, _) = submit(app, &tb, &app.citizen_b.personal_id.to_string(), "residence_stay", "s", stay).await;
+    assert_eq!(st, StatusCode::CREATED);
+    dancu_store::feed::sequence(app.store.as_ref(), 1000).await.unwrap();
+    let events: Vec<serde_json::Map<String, Value>> = dancu_store::feed::read(app.store.as_ref(), 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.visible_to(&p))
+        .map(|e| e.payload_for(&p))
+        .collect();
+    let stays: Vec<_> = events.iter().filter(|e| e["residence_kind"] == "stay").collect();
+    assert_eq!(stays.len(), 1, "{events:?}");
+    assert_eq!(stays[0]["valid_from"], today().to_string());
+    assert!(stays[0].get("residence_detail").is_none(), "no address field, no address");
 }

@@ -107,6 +107,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "application_queue_indexes",
         sql: include_str!("../../migrations/postgres/0021_application_queue_indexes.sql"),
     },
+    Migration {
+        version: 22,
+        name: "residence_events",
+        sql: include_str!("../../migrations/postgres/0022_residence_events.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -108,6 +108,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "application_queue_indexes",
         sql: include_str!("../../migrations/sqlite/0021_application_queue_indexes.sql"),
     },
+    Migration {
+        version: 22,
+        name: "residence_events",
+        sql: include_str!("../../migrations/sqlite/0022_residence_events.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -112,6 +112,9 @@ pub struct QueueFilter {
     pub service_code: Option<String>,
     /// Open applications past their due date only.
     pub overdue_only: bool,
+    /// Open applications only (submitted, accepted, in process, information requested):
+    /// an officer's work, read through the (scope, state, due date) indexes of 0021.
+    pub open_only: bool,
     /// One applicant's applications only (the portal).
     pub personal_id: Option<PersonalId>,
 }
@@ -518,6 +521,9 @@ fn filter_where(scope: &Scope, f: &QueueFilter, today: NaiveDate) -> (String, Ve
     if let Some(id) = &f.personal_id {
         params.push(Val::Text(id.to_string()));
         cond += &format!(" AND personal_id = ${}", params.len());
+    }
+    if f.open_only && f.state.is_none() {
+        cond += &format!(" AND state IN ({})", open_list());
     }
     if f.overdue_only {
         params.push(Val::Text(today.to_string()));

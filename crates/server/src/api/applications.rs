@@ -143,6 +143,10 @@ pub struct QueueParams {
     pub service_code: Option<String>,
     /// Only open applications past their due date.
     pub overdue: Option<bool>,
+    /// Only applications still open (submitted, accepted, in process, information
+    /// requested). The API lists every state when absent; the officer's page
+    /// (`/applications`) lists the open ones unless `open=false`.
+    pub open: Option<bool>,
     /// 1–100, default 20.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
@@ -166,7 +170,13 @@ pub fn queue_filter(q: &QueueParams) -> Result<QueueFilter, ApiError> {
         None => None,
         Some(c) => Some(known_service(c).map_err(ApiError::bad_query)?),
     };
-    Ok(QueueFilter { state, service_code, overdue_only: q.overdue.unwrap_or(false), personal_id: None })
+    Ok(QueueFilter {
+        state,
+        service_code,
+        overdue_only: q.overdue.unwrap_or(false),
+        open_only: q.open.unwrap_or(false),
+        personal_id: None,
+    })
 }
 
 fn known_service(code: &str) -> Result<String, Violation> {

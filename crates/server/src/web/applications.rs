@@ -111,10 +111,12 @@ pub async fn queue_page(
         Ok(Query(q)) => q,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
-    let f = match queue_filter(&q) {
+    let mut f = match queue_filter(&q) {
         Ok(f) => f,
         Err(e) => return error_page(lang, Some(&p), e),
     };
+    // The queue is the work to do: open applications, unless every state is asked for.
+    f.open_only = q.open.unwrap_or(true);
     let list = match s.registry.list_applications(&p.access(WEB_PURPOSE), &f, 50, q.offset.unwrap_or(0)).await
     {
         Ok(l) => l,
@@ -137,7 +139,8 @@ pub async fn queue_page(
             section.card {
                 h1 { (title) }
                 p {
-                    a href="/applications" { (lang.t("Tất cả", "All")) } " · "
+                    a href="/applications" { (lang.t("Đang giải quyết", "Open")) } " · "
+                    a data-testid="all-link" href="/applications?open=false" { (lang.t("Tất cả, kể cả đã kết thúc", "All, decided ones included")) } " · "
                     a data-testid="overdue-link" href="/applications?overdue=true" { (lang.t("Chỉ hồ sơ quá hạn", "Overdue only")) }
                     @for st in AppState::OPEN { " · " a href=(format!("/applications?state={}", st.code())) { (display::app_state(lang, st)) } }
                 }

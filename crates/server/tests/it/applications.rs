@@ -15,7 +15,8 @@ on_both_backends!(
     a_document_digitised_before_is_reused_by_hash,
     the_queue_puts_overdue_first_and_the_counts_add_up,
     the_due_date_skips_public_holidays,
-    a_citizen_applies_online_and_follows_the_application
+    a_citizen_applies_online_and_follows_the_application,
+    the_officers_queue_is_the_open_work
 );
 
 fn rule(v: &Value) -> String {
@@ -406,4 +407,33 @@ async fn a_citizen_applies_online_and_follows_the_application(backend: &'static 
         mine.contains(&format!("/portal/applications/{id}"))
             && !mine.contains(&format!("/portal/applications/{}\"", other["id"]))
     );
+}
+
+/// The officer's page lists open applications unless every state is asked for; the API
+/// filters them with `open=true`.
+async fn the_officers_queue_is_the_open_work(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let pid = app.citizen_a.personal_id.to_string();
+    let (_, open) = submit(app, &t, &pid, "cmnd_confirm", "open").await;
+    let (_, done) = submit(app, &t, &pid, "vehicle_motorbike", "done").await;
+    let done_id = done["id"].as_i64().unwrap();
+    for (to, v) in [("accepted", 1), ("in_process", 2), ("completed", 3)] {
+        assert_eq!(move_to(app, &t, done_id, to, "", v).await.0, StatusCode::OK);
+    }
+    let page = |path: &'static str| {
+        let c = app.client();
+        let t = t.clone();
+        async move {
+            c.get(format!("{}{path}", app.base)).bearer_auth(&t).send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let queue = page("/applications").await;
+    assert!(queue.contains(&format!("/applications/{}", open["id"])), "{queue}");
+    assert!(!queue.contains(&format!("/applications/{done_id}\"")), "a decided file is not work to do");
+    let all = page("/applications?open=false").await;
+    assert!(all.contains(&format!("/applications/{done_id}\"")));
+    let api = body(app.api_get(&t, "/api/v1/applications?open=true").await).await;
+    assert_eq!(api["total"], 1);
+    assert_eq!(body(app.api_get(&t, "/api/v1/applications").await).await["total"], 2);
 }

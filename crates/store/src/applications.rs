@@ -585,3 +585,19 @@ pub async fn counts(store: &dyn Store, scope: &Scope) -> Result<Vec<ApplicationC
         })
         .collect()
 }
+
+#[cfg(test)]
+mod open_index_tests {
+    /// The partial indexes of migration 0023 serve the queue only if their condition is the
+    /// one the queue writes.
+    #[test]
+    fn open_indexes_use_the_queue_condition() {
+        let cond = format!("WHERE state IN ({})", super::open_list());
+        for sql in [
+            include_str!("../migrations/sqlite/0023_open_application_indexes.sql"),
+            include_str!("../migrations/postgres/0023_open_application_indexes.sql"),
+        ] {
+            assert_eq!(sql.matches(&cond).count(), 4, "{sql}");
+        }
+    }
+}

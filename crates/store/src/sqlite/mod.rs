@@ -113,6 +113,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "residence_events",
         sql: include_str!("../../migrations/sqlite/0022_residence_events.sql"),
     },
+    Migration {
+        version: 23,
+        name: "open_application_indexes",
+        sql: include_str!("../../migrations/sqlite/0023_open_application_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -69,7 +69,11 @@ impl ResidenceKind {
 #[serde(tag = "choice", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HouseholdChoice {
     /// Join an existing household at its address, with the head's consent.
-    Join { number: String, relation: Relation },
+    Join {
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{1,20}$"))]
+        number: String,
+        relation: Relation,
+    },
     /// Found a new household at the address, as its head.
     New,
 }
@@ -86,8 +90,16 @@ pub const MAX_GUESTS: usize = 200;
 pub enum ResidenceRequest {
     /// Đăng ký thường trú (`residence_permanent`).
     Permanent {
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2025:00004"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^2025:[0-9]{5}$", example = "2025:00004"))]
         unit: UnitRef,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*$",
+                min_length = 1,
+                max_length = 200
+            )
+        )]
         detail: String,
         household: HouseholdChoice,
     },
@@ -95,8 +107,16 @@ pub enum ResidenceRequest {
     PermanentRemoval {},
     /// Đăng ký tạm trú (`residence_temporary`); `extension` gia hạn the current one.
     Temporary {
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2025:00004"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^2025:[0-9]{5}$", example = "2025:00004"))]
         unit: UnitRef,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*$",
+                min_length = 1,
+                max_length = 200
+            )
+        )]
         detail: String,
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         from: NaiveDate,
@@ -111,32 +131,51 @@ pub enum ResidenceRequest {
         from: NaiveDate,
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         until: NaiveDate,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*$",
+                min_length = 1,
+                max_length = 200
+            )
+        )]
         destination: String,
     },
     /// Thông báo lưu trú (`residence_stay`): the applicant hosts the guests at the address.
     Stay {
-        #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2025:00004"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^2025:[0-9]{5}$", example = "2025:00004"))]
         unit: UnitRef,
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u061C\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF]*$",
+                min_length = 1,
+                max_length = 200
+            )
+        )]
         detail: String,
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         from: NaiveDate,
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         until: NaiveDate,
-        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, min_items = 1, max_items = 200))]
         guests: Vec<PersonalId>,
     },
     /// Tách hộ (`household_split`): members leave with a new head into a new household.
     HouseholdSplit {
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{1,20}$"))]
         number: String,
         #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
         leaving: Vec<PersonalId>,
         #[cfg_attr(feature = "openapi", schema(value_type = String))]
         new_head: PersonalId,
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{1,20}$"))]
         new_number: String,
     },
     /// Thay đổi chủ hộ (`household_head_change`); the old head becomes `old_head_relation`
     /// to the new one.
     HeadChange {
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9]{1,20}$"))]
         number: String,
         #[cfg_attr(feature = "openapi", schema(value_type = String))]
         new_head: PersonalId,

@@ -3,6 +3,8 @@
 # HTTP API and headless-Chromium browser tests, then the fuzzing gate: schemathesis against a
 # demo server from its own OpenAPI document (tests/fuzz/schemathesis.sh), and Python's Authlib
 # as a relying party of the OpenID Connect provider on both backends (tests/oidc/authlib.sh).
+# tests/replica/run.sh starts a throwaway PostgreSQL primary with a streaming replica and runs
+# the replica and two-server tests against them.
 # Installs what it
 # needs when missing (Chromium and ChromeDriver from Debian, schemathesis from PyPI into a
 # virtual environment under ~/.cache).
@@ -35,5 +37,6 @@ if [ "${CI:-}" = "true" ] && command -v pg_isready >/dev/null 2>&1; then
 fi
 
 cargo test --workspace --locked
+tests/replica/run.sh
 tests/fuzz/schemathesis.sh
 tests/oidc/authlib.sh

@@ -17,6 +17,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming replica of `database_url` for reads that tolerate a short lag
+    /// (search, partner verification and card look-up, the change feed).
+    pub database_replica_url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub cookie_secure: Option<bool>,
     pub session_ttl_secs: Option<u64>,
@@ -60,6 +63,9 @@ pub struct FileConfig {
     pub webhooks: Option<bool>,
     /// Attempts before a webhook delivery is dead-lettered (default 10).
     pub webhook_max_attempts: Option<u32>,
+    /// How long a claimed delivery stays this server's, in seconds (default 60): when a
+    /// server dies, its claims are delivered by another after this.
+    pub webhook_lease_secs: Option<u64>,
     /// Publish the change feed to NATS JetStream at this URL (`nats://host:4222`; off by
     /// default). Also `DANCU_FEED_NATS_URL`.
     pub feed_nats_url: Option<String>,
@@ -186,6 +192,11 @@ pub async fn open_registry(database_url: &str) -> Result<(Database, Registry, Au
 pub struct ServeArgs {
     #[arg(long, env = "DANCU_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming replica of the database for reads that tolerate a short lag
+    /// (search, partner verification and card look-up, the change feed); writes stay on the
+    /// primary.
+    #[arg(long, env = "DANCU_DATABASE_REPLICA_URL")]
+    pub database_replica_url: Option<String>,
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "DANCU_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -235,6 +246,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
     pub database_url: String,
+    pub database_replica_url: Option<String>,
     /// How often the audit writer signs a checkpoint while entries are appended.
     pub audit_checkpoint_every: Duration,
     pub listen: SocketAddr,
@@ -247,6 +259,7 @@ impl ServeArgs {
     pub fn resolve(self, file: &FileConfig) -> Result<ServeSettings> {
         let database_url =
             self.database_url.or(file.database_url.clone()).unwrap_or_else(default_database_url);
+        let database_replica_url = self.database_replica_url.clone().or(file.database_replica_url.clone());
         let listen = self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().unwrap());
         let mut server = dancu_server::ServerConfig {
             cookie_secure: self.cookie_secure.or(file.cookie_secure).unwrap_or(true),
@@ -330,6 +343,9 @@ impl ServeArgs {
             server.verify_limit.per_address = n.max(1);
         }
         server.webhooks.enabled = file.webhooks.unwrap_or(true);
+        if let Some(secs) = file.webhook_lease_secs {
+            server.webhooks.lease = Duration::from_secs(secs.clamp(1, 3600));
+        }
         if let Some(n) = file.webhook_max_attempts {
             server.webhooks.max_attempts = n.max(1);
         }
@@ -343,7 +359,14 @@ impl ServeArgs {
             prefix: file.feed_nats_prefix.clone().unwrap_or_else(|| "dancu.feed".into()),
         });
         let audit_checkpoint_every = Duration::from_secs(file.audit_checkpoint_secs.unwrap_or(10).max(1));
-        Ok(ServeSettings { database_url, audit_checkpoint_every, listen, metrics_listen, server })
+        Ok(ServeSettings {
+            database_url,
+            database_replica_url,
+            audit_checkpoint_every,
+            listen,
+            metrics_listen,
+            server,
+        })
     }
 }
 
@@ -465,6 +488,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("d/x.db").display());
         let args = ServeArgs {
             database_url: Some(url),
+            database_replica_url: None,
             listen: None,
             cookie_secure: None,
             token_secret_file: None,
@@ -524,6 +548,7 @@ mod tests {
         .unwrap();
         let args = ServeArgs {
             database_url: Some(url),
+            database_replica_url: None,
             listen: None,
             cookie_secure: None,
             token_secret_file: None,

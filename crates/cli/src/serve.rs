@@ -10,13 +10,21 @@ use crate::config::{checkpoint_policy, redact, ServeSettings};
 
 pub async fn run(s: ServeSettings) -> Result<()> {
     let audit = checkpoint_policy(&s.database_url, s.audit_checkpoint_every).await?;
-    let db = Database::open(&s.database_url, audit.key.clone()).await?;
+    let db = match &s.database_replica_url {
+        Some(replica) => Database::open_with_replica(&s.database_url, replica, audit.key.clone()).await?,
+        None => Database::open(&s.database_url, audit.key.clone()).await?,
+    };
     let listener = tokio::net::TcpListener::bind(s.listen).await?;
     let metrics = match s.metrics_listen {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
         None => None,
     };
-    tracing::info!(database = %redact(&s.database_url), backend = db.backend(), "store ready");
+    tracing::info!(
+        database = %redact(&s.database_url),
+        replica = %s.database_replica_url.as_deref().map(redact).unwrap_or_default(),
+        backend = db.backend(),
+        "store ready"
+    );
     let app = Application::build(db, s.server, audit).await?;
     app.serve(listener, metrics, shutdown_signal()).await?;
     Ok(())

@@ -20,6 +20,9 @@ use crate::{Result, Store};
 #[derive(Clone)]
 pub struct Database {
     store: Arc<dyn Store>,
+    /// Where reads that tolerate a short lag go (search, partner verification and card
+    /// look-up, the change feed): a streaming replica when one is configured, else `store`.
+    reads: Arc<dyn Store>,
 }
 
 impl std::fmt::Debug for Database {
@@ -32,7 +35,55 @@ impl Database {
     /// Opens the database a URL names (`sqlite://path`, `sqlite::memory:`, `postgres://…`)
     /// and runs pending migrations; `audit_key` keys the audit chain.
     pub async fn open(url: &str, audit_key: AuditKey) -> Result<Database> {
-        Ok(Database { store: crate::open_store(url, audit_key).await? })
+        let store = crate::open_store(url, audit_key).await?;
+        Ok(Database { reads: store.clone(), store })
+    }
+
+    /// Opens the primary at `url` (migrated as by [`Database::open`]) and a streaming
+    /// replica at `replica_url` for reads that tolerate a short lag. The replica is never
+    /// migrated (it is read-only); it must already hold every migration the primary has,
+    /// else opening fails naming `database_replica_url`. Writes, audit entries and the
+    /// read-your-own-write paths (a record's page after its change) stay on the primary.
+    pub async fn open_with_replica(url: &str, replica_url: &str, audit_key: AuditKey) -> Result<Database> {
+        if !(replica_url.starts_with("postgres://") || replica_url.starts_with("postgresql://"))
+            || !url.starts_with("postgres")
+        {
+            return Err(crate::StoreError::Config(
+                "database_replica_url: a replica is a PostgreSQL streaming replica of a PostgreSQL primary (postgres://…)".into(),
+            ));
+        }
+        let store = crate::open_store(url, audit_key.clone()).await?;
+        let reads = crate::open_replica(replica_url, audit_key).await?;
+        let want = crate::migrate::applied(store.as_ref()).await?;
+        let replica_versions = || async {
+            crate::migrate::applied(reads.as_ref()).await.map_err(|e| {
+                crate::StoreError::Config(format!(
+                    "database_replica_url: cannot read the replica's schema_migrations ({e}); is it a replica of this primary?"
+                ))
+            })
+        };
+        // A replica that was just created may still be replaying the newest migration.
+        let mut have = replica_versions().await?;
+        for _ in 0..50 {
+            if have == want {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            have = replica_versions().await?;
+        }
+        if have != want {
+            return Err(crate::StoreError::Config(format!(
+                "database_replica_url: the replica holds migrations up to {:?}, the primary up to {:?}; is it a replica of this primary?",
+                have.last(),
+                want.last()
+            )));
+        }
+        Ok(Database { store, reads })
+    }
+
+    /// Whether lag-tolerant reads go to a replica.
+    pub fn has_replica(&self) -> bool {
+        !Arc::ptr_eq(&self.store, &self.reads)
     }
 
     /// `sqlite` or `postgres`.
@@ -71,7 +122,7 @@ impl Database {
         checkpoints: Option<CheckpointPolicy>,
     ) -> (Registry, AuditWriter) {
         let (sink, writer) = AuditSink::start(self.store.clone(), max_batch, checkpoints);
-        (Registry::new(self.store.clone(), sink), writer)
+        (Registry::new(self.store.clone(), sink).reading_from(self.reads.clone()), writer)
     }
 
     /// Signs the head as the store has it now into the policy's checkpoint log.
@@ -99,7 +150,7 @@ impl Database {
     /// Wraps a raw store (tests).
     #[cfg(feature = "raw")]
     pub fn from_raw(store: Arc<dyn Store>) -> Database {
-        Database { store }
+        Database { reads: store.clone(), store }
     }
 }
 

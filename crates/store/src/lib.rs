@@ -125,6 +125,12 @@ pub(crate) async fn open_store(url: &str, audit_key: audit_chain::AuditKey) -> R
     Ok(store)
 }
 
+/// Connects to a PostgreSQL streaming replica: no migration, no start-up writes (a hot
+/// standby refuses them).
+pub(crate) async fn open_replica(url: &str, audit_key: audit_chain::AuditKey) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(postgres::PgStore::open(url, audit_key).await?))
+}
+
 #[cfg(feature = "raw")]
 pub mod postgres;
 #[cfg(not(feature = "raw"))]

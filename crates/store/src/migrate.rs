@@ -85,6 +85,13 @@ fn edited(m: &Migration, recorded: &str, now: &str) -> StoreError {
     ))
 }
 
+/// The versions recorded in `store`'s `schema_migrations`, in order (a replica is compared
+/// with its primary by these).
+pub(crate) async fn applied(store: &dyn crate::Store) -> Result<Vec<i64>> {
+    let rows = store.exec().query(LIST_SQL, vec![]).await?;
+    rows.iter().map(|r| r.int(0)).collect()
+}
+
 /// Checks the applied migrations against `migrations`, then applies the pending ones in
 /// order. Returns the versions applied now.
 pub(crate) async fn run(

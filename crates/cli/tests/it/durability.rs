@@ -11,124 +11,16 @@
 //! `synchronous=FULL` through the URL) and PostgreSQL.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::common::fresh_pg;
+use crate::serve_proc::{call, count, dancu, json, personal_ids, run, start};
 
-const PASSWORD: &str = "mat-khau-ben-vung-2026";
 /// Concurrent submissions (distinct keys), plus DOUBLED keys sent twice at the same time.
 const SUBMISSIONS: usize = 48;
 const DOUBLED: usize = 8;
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn dancu(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dancu"));
-    c.current_dir(dir)
-        .env("DANCU_LOG", "warn")
-        .env("DANCU_AUDIT_KEY_FILE", dir.join("audit.key"))
-        .env("DANCU_AUDIT_CHECKPOINT_FILE", dir.join("audit.checkpoints"))
-        .env("DANCU_TOKEN_SECRET_FILE", dir.join("token.secret"));
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let o = dancu(dir).args(args).env("DANCU_OFFICER_PASSWORD", PASSWORD).output().unwrap();
-    assert!(
-        o.status.success(),
-        "dancu {args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One HTTP/1.1 request on its own connection: the status (0 if the connection failed) and
-/// the body.
-fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, String::new()) };
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    if s.write_all(req.as_bytes()).is_err() {
-        return (0, String::new());
-    }
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
-}
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-fn start(url: &str, dir: &Path) -> (Server, u16, String) {
-    let port = free_port();
-    let child = dancu(dir)
-        .args(["serve", "--database-url", url, "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while call(port, "GET", "/readyz", None, "").0 != 200 {
-        assert!(Instant::now() < deadline, "dancu serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (status, body) = call(
-        port,
-        "POST",
-        "/api/v1/auth/token",
-        None,
-        &format!(r#"{{"username":"can-bo","password":"{PASSWORD}"}}"#),
-    );
-    assert_eq!(status, 200, "{body}");
-    let token = json(&body)["access_token"].as_str().unwrap().to_string();
-    (server, port, token)
-}
-
-/// A number read with SQL from the database (the audit log included), around dancu.
-fn count(url: &str, sql: &str) -> i64 {
-    match url.strip_prefix("sqlite://") {
-        Some(path) => {
-            let path = path.split('?').next().unwrap();
-            let c = rusqlite::Connection::open(path).unwrap();
-            c.execute("ATTACH DATABASE ?1 AS audit", [format!("{path}-audit")]).unwrap();
-            c.query_row(sql, [], |r| r.get(0)).unwrap()
-        }
-        None => {
-            let o = Command::new("psql").arg(url).args(["-tAc", sql]).output().unwrap();
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-        }
-    }
-}
 
 fn submission(pid: &str, key: &str) -> String {
     format!(r#"{{"personal_id":"{pid}","service_code":"judicial_record","idempotency_key":"{key}"}}"#)
@@ -158,12 +50,7 @@ fn acknowledged_submissions_survive_a_kill(url: &str, dir: &Path) {
             "nation",
         ],
     );
-    let people: Vec<String> = std::fs::read_to_string(&csv)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().to_string())
-        .collect();
+    let people = personal_ids(&csv);
     assert!(people.len() >= 20, "{people:?}");
 
     let (mut server, port, token) = start(url, dir);

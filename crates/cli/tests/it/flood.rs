@@ -6,26 +6,12 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::on_both_backends;
+use crate::serve_proc::{spawn, Server};
 
 const LIMIT_KIB: u64 = 300 * 1024;
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// One HTTP/1.1 request on its own connection; the status code (0 if the connection failed).
 fn request(port: u16, method: &str, path: &str, headers: &str, body: &str) -> u16 {
@@ -51,22 +37,7 @@ fn vm_hwm_kib(pid: u32) -> u64 {
 }
 
 fn start(url: &str, dir: &Path) -> (Server, u16) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_dancu"))
-        .args(["serve", "--database-url", url, "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir)
-        .env("DANCU_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while request(port, "GET", "/healthz", "", "") != 200 {
-        assert!(Instant::now() < deadline, "dancu serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, port)
+    spawn(url, dir, &[])
 }
 
 /// The i-th bogus request: (method, path, headers, body).

@@ -14,3 +14,5 @@ mod import;
 mod officer;
 mod partner;
 mod registry_dedup;
+mod serve_proc;
+mod two_servers;

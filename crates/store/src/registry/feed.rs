@@ -53,7 +53,7 @@ impl Registry {
     /// The events of a page for `p`, without the gate or the audit (the webhook dispatcher
     /// audits what it delivers, per delivery).
     pub(crate) async fn feed_page(&self, p: &Partner, after: i64, limit: u32) -> Result<FeedPage> {
-        let store = self.store.as_ref();
+        let store = self.reads.as_ref();
         let limit = limit.max(1);
         let mut next = after;
         let mut events = Vec::with_capacity(limit.min(CHUNK) as usize);

@@ -175,12 +175,21 @@ pub struct CitizenPage {
 #[derive(Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
+    /// Reads that tolerate a short lag: search, partner verification and card look-up, the
+    /// change feed. A streaming replica when configured, else the primary (`store`).
+    reads: Arc<dyn Store>,
     audit: AuditSink,
 }
 
 impl Registry {
     pub fn new(store: Arc<dyn Store>, audit: AuditSink) -> Self {
-        Registry { store, audit }
+        Registry { reads: store.clone(), store, audit }
+    }
+
+    /// Sends the lag-tolerant reads to `reads` (a streaming replica of `store`).
+    pub(crate) fn reading_from(mut self, reads: Arc<dyn Store>) -> Self {
+        self.reads = reads;
+        self
     }
 
     fn entry(a: &Access, action: &str, subject: &str, outcome: Outcome) -> NewAuditEntry {
@@ -319,14 +328,14 @@ impl Registry {
         let page = if q.name_key.is_none() && !q.name_words.is_empty() {
             let in_order =
                 CitizenQuery { name_key: Some(q.name_words.join(" ")), name_words: Vec::new(), ..q.clone() };
-            let page = self.store.search_citizens(&in_order, &a.scope).await?;
+            let page = self.reads.search_citizens(&in_order, &a.scope).await?;
             if page.total > 0 {
                 page
             } else {
-                self.store.search_citizens(q, &a.scope).await?
+                self.reads.search_citizens(q, &a.scope).await?
             }
         } else {
-            self.store.search_citizens(q, &a.scope).await?
+            self.reads.search_citizens(q, &a.scope).await?
         };
         self.log_rows(
             a,

@@ -119,7 +119,7 @@ impl Registry {
                 format!("a batch holds at most {MAX_BATCH} records"),
             )])));
         }
-        let store = self.store.as_ref();
+        let store = self.reads.as_ref();
         let mut ids: Vec<PersonalId> = items.iter().map(|i| i.personal_id).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -196,7 +196,7 @@ impl Registry {
         qr: Option<&Claim>,
     ) -> Result<CardLookup> {
         let a = self.partner_gate(p, Operation::CardLookup, purpose).await?;
-        let store = self.store.as_ref();
+        let store = self.reads.as_ref();
         let found = store.get_citizen(id).await?;
         let outcome = match &found {
             None => Outcome::NotFound,

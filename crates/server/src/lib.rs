@@ -157,6 +157,12 @@ impl AppState {
         let login_throttle = LoginThrottle::new(config.throttle_capacity, throttle::IDLE_EXPIRY)
             .with_limits(config.login_limits)
             .shared(db.accounts().throttle());
+        // Several servers share one PostgreSQL database; a SQLite file has one server.
+        let partners = if db.backend() == "postgres" {
+            api::partner::PartnerRuntime::shared(db.accounts().throttle())
+        } else {
+            Default::default()
+        };
         AppState(Arc::new(Inner {
             accounts: db.accounts(),
             db,
@@ -167,7 +173,7 @@ impl AppState {
             hasher: HashLimiter::new(config.hash_slots, config.hash_queue),
             revocation: Default::default(),
             secrets: secrets::Secrets::new(config.secret_keys.clone()),
-            partners: Default::default(),
+            partners,
             oidc: Default::default(),
             verify: Default::default(),
             config,

@@ -26,6 +26,7 @@ use dancu_domain::verify::{
 use dancu_domain::{PartialDate, PersonalId, Sex, Violation};
 use dancu_store::partners::{CallCount, Operation, Partner};
 use dancu_store::registry::{CardLookup, RegistryError, VerifyAnswer, VerifyItem, MAX_BATCH};
+use dancu_store::throttle::{SharedThrottle, Take};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -54,6 +55,9 @@ pub struct PartnerRuntime {
     /// Held while counts taken from memory are being stored, so that a stats read waits for
     /// a background flush in flight instead of reading the table without its counts.
     storing: tokio::sync::Mutex<()>,
+    /// The database's shared windows (PostgreSQL), so that several servers together hold a
+    /// partner to its rate; `None` on SQLite, where one server is the whole deployment.
+    shared: Option<SharedThrottle>,
 }
 
 /// A partner's entitlements (or their absence) and when they were read.
@@ -74,6 +78,32 @@ struct Bucket {
 }
 
 impl PartnerRuntime {
+    /// Partners' limits shared by every server on the database through `t`.
+    pub fn shared(t: SharedThrottle) -> Self {
+        PartnerRuntime { shared: Some(t), ..Default::default() }
+    }
+
+    /// The limit across servers: at most `burst` calls in each window of `burst / rate`
+    /// seconds, counted in the database (one conditional update per call). Its average is
+    /// the bucket's rate; its burst is the bucket's. This server's own bucket is asked first,
+    /// so a partner far above its rate is refused without a database round trip.
+    async fn take_shared(&self, p: &Partner) -> Result<(), u64> {
+        let Some(t) = &self.shared else { return Ok(()) };
+        let burst = p.burst.max(1);
+        let window_ms = (i64::from(burst) * 1000 / i64::from(p.rate_per_sec.max(1))).max(1);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        match t.take_window(&format!("partner:{}", p.client_id), now_ms, window_ms, burst).await {
+            Ok(Take::Taken { .. }) => Ok(()),
+            Ok(Take::Refused { until }) => Err((((until - now_ms).max(0) + 999) / 1000).max(1) as u64),
+            // The shared count is a limit, not a door: a database hiccup leaves this server's
+            // own bucket in charge.
+            Err(e) => {
+                tracing::warn!(error = %e, "partner rate limit: the shared window could not be read");
+                Ok(())
+            }
+        }
+    }
+
     /// Forgets a cached partner (after a change on this server).
     pub fn forget(&self, client_id: &str) {
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).remove(client_id);
@@ -257,7 +287,11 @@ pub(super) async fn admit(
         }
         Err(e) => return Err(e.into_response()),
     };
-    if let Err(wait) = s.partners.take(&partner) {
+    let taken = match s.partners.take(&partner) {
+        Ok(()) => s.partners.take_shared(&partner).await,
+        Err(wait) => Err(wait),
+    };
+    if let Err(wait) = taken {
         refuse(s, client_id, op, &purpose, "rate_limited").await;
         let e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

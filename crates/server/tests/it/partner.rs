@@ -16,6 +16,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 on_both_backends!(
+    a_rate_limit_holds_across_servers,
     verify_fields_and_name_modes,
     not_found_and_out_of_unit_answer_alike,
     a_batch_of_ten_thousand_in_one_call,
@@ -480,4 +481,37 @@ async fn the_citizen_sees_the_partner_and_purpose(backend: &'static str) {
     assert!(page.contains("Đối tác bv-bachmai") && page.contains("Tra cứu thẻ (bệnh viện)"), "{page}");
     assert!(page.contains("khám bệnh ngoại trú") && page.contains("Tìm thấy"), "{page}");
     assert!(page.contains("data-testid=\"partner-entitle\""), "administrators get the form");
+}
+
+/// Two servers on one PostgreSQL database hold a partner to one rate: the calls of both
+/// count in the database's window (SQLite has one server: its bucket is the limit).
+async fn a_rate_limit_holds_across_servers(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    if backend != "postgres" {
+        return;
+    }
+    entitle(app, "ins", &[Operation::Verify], &[], &[Scope::Nation]).await;
+    let admin = Access {
+        actor: "officer:admin".into(),
+        role: Role::Admin,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    };
+    let mut p = app.state.registry.partner("ins").await.unwrap().unwrap();
+    // Each server's own bucket alone would allow 4 at once: together they allow 4 per 4 s.
+    p.rate_per_sec = 1;
+    p.burst = 4;
+    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
+    app.state.partners.forget("ins");
+    let second = app.second_server().await;
+    let t = partner_token(app, "ins", None).await;
+    let ok = json!({"purpose": PURPOSE, "personal_id": app.citizen_a.personal_id.to_string()});
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let base = if i % 2 == 0 { app.base.clone() } else { second.clone() };
+        let r = app.post_json(&t, format!("{base}/api/v1/partner/verify"), &ok).await;
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 4, "{statuses:?}");
 }

@@ -245,6 +245,22 @@ impl TestApp {
         }
     }
 
+    /// A second server on this application's database, as `dancu serve` on another machine
+    /// would be: its own connection pool, audit writer and in-memory state, the same
+    /// settings and keys. Returns its base URL; it serves until the test ends.
+    pub async fn second_server(&self) -> String {
+        let db = Database::open(&self.url, AuditKey::generate()).await.unwrap();
+        let (registry, _writer) = db.start_registry(64, None);
+        let state = dancu_server::AppState::new(db, registry, self.state.config.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            dancu_server::serve(listener, state, std::future::pending()).await.unwrap();
+            drop(_writer);
+        });
+        format!("http://localhost:{port}")
+    }
+
     /// Runs SQL on the application's database, around the application (SQLite: the audit
     /// log's file is attached as `audit`).
     pub async fn sql(&self, sql: &str) {

@@ -14,3 +14,4 @@ mod import;
 mod officer;
 mod partner;
 mod registry_dedup;
+mod report_check;

@@ -22,6 +22,7 @@ mod dedup;
 mod eid;
 mod family;
 mod feed;
+mod figures;
 mod import;
 mod officers;
 mod oidc;
@@ -34,6 +35,7 @@ pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolic
 pub use confirmations::PUBLIC_VERIFIER;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
+pub use figures::{check_month, unit_place, FigureDraft, FigurePage};
 pub use feed::{FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 

@@ -420,3 +420,24 @@ pub fn template_header(form: &Form) -> Vec<String> {
     h.extend(form.columns.iter().map(|c| format!("{} ({})", c.name_vi, c.code)));
     h
 }
+
+/// The upload template of a form as an XLSX workbook: the header of
+/// [`template_header`], one row per form row with its code and name, the value cells blank.
+pub fn template_xlsx(form: &Form) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(form.code).map_err(|e| e.to_string())?;
+    let bold = Format::new().set_bold().set_text_wrap();
+    for (c, h) in template_header(form).iter().enumerate() {
+        ws.write_with_format(0, c as u16, h.as_str(), &bold).map_err(|e| e.to_string())?;
+        ws.set_column_width(c as u16, if c == 1 { 60 } else { 18 }).map_err(|e| e.to_string())?;
+    }
+    for (i, r) in form.rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        ws.write(row, 0, r.code.as_str()).map_err(|e| e.to_string())?;
+        ws.write(row, 1, r.name_vi.as_str()).map_err(|e| e.to_string())?;
+    }
+    ws.set_freeze_panes(1, 2).map_err(|e| e.to_string())?;
+    wb.save_to_buffer().map_err(|e| e.to_string())
+}

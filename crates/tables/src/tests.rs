@@ -267,3 +267,13 @@ fn upload_names_the_cell() {
     let errs = forms::validate_upload(outreach, &Sheet::from_text("x", rows)).unwrap_err();
     assert_eq!(errs[0].rule, "figures.no_header");
 }
+
+#[test]
+fn template_reads_back_as_an_empty_valid_upload() {
+    let form = forms::form("services").unwrap();
+    let bytes = forms::template_xlsx(form).unwrap();
+    let sheets = read_xlsx(&bytes).unwrap();
+    assert_eq!(sheets[0].name, "services");
+    let figures = forms::validate_upload(form, &sheets[0]).unwrap();
+    assert!(figures.is_empty());
+}

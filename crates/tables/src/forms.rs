@@ -201,7 +201,10 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
         for e in typed_pct {
             let (received, online) = (get(&e.row, "received"), get(&e.row, "online"));
             let Value::Number { value, percent, decimals } = &e.value else {
-                errors.push(v(&e.place, "figures.not_number", "Tỷ lệ phải là một số".into(), "the rate must be a number".into()));
+                // Counts' own checks name a `#DIV/0!` or a text the same way.
+                if let Err(violation) = count(&e.value, &e.place) {
+                    errors.push(violation);
+                }
                 continue;
             };
             if received == 0 {

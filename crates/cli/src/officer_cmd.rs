@@ -115,10 +115,9 @@ async fn apply(registry: &Registry, cmd: OfficerCmd, password: Option<&str>) -> 
         OfficerCmd::Enable { username, .. } => set_active(registry, &username, true).await?,
         OfficerCmd::Change { username, role, scope, .. } => {
             let role = match role.as_deref() {
-                Some(r) => Some(
-                    Role::parse(r)
-                        .with_context(|| format!("--role {r}: must be admin, leader, officer, auditor or agency"))?,
-                ),
+                Some(r) => Some(Role::parse(r).with_context(|| {
+                    format!("--role {r}: must be admin, leader, officer, auditor or agency")
+                })?),
                 None => None,
             };
             let scope = match scope.as_deref() {

@@ -49,7 +49,9 @@ pub fn run(args: &CheckArgs) -> i32 {
             println!("\t\t{}", i.message_en);
         }
         if issues.is_empty() {
-            println!("{name}: {tables} bảng, không có điểm không nhất quán / {tables} table(s), no inconsistency");
+            println!(
+                "{name}: {tables} bảng, không có điểm không nhất quán / {tables} table(s), no inconsistency"
+            );
         } else {
             println!(
                 "{name}: {} điểm không nhất quán trong {tables} bảng / {} inconsistencies in {tables} table(s)",

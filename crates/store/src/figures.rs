@@ -160,7 +160,12 @@ pub async fn get(store: &dyn Store, id: i64) -> Result<Option<FigureSubmission>>
 }
 
 /// The submission of `unit` for `month` on `form`, if any.
-pub async fn find(store: &dyn Store, unit: &str, month: &str, form: &str) -> Result<Option<FigureSubmission>> {
+pub async fn find(
+    store: &dyn Store,
+    unit: &str,
+    month: &str,
+    form: &str,
+) -> Result<Option<FigureSubmission>> {
     let rows = store
         .exec()
         .query_point(
@@ -179,9 +184,7 @@ pub async fn values(store: &dyn Store, id: i64) -> Result<Vec<FigureValue>> {
             vec![Val::Int(id)],
         )
         .await?;
-    rows.iter()
-        .map(|r| Ok(FigureValue { row: r.text(0)?, column: r.text(1)?, value: r.int(2)? }))
-        .collect()
+    rows.iter().map(|r| Ok(FigureValue { row: r.text(0)?, column: r.text(1)?, value: r.int(2)? })).collect()
 }
 
 pub async fn events(store: &dyn Store, id: i64) -> Result<Vec<FigureEvent>> {
@@ -261,7 +264,17 @@ fn stale() -> StoreError {
     ))
 }
 
-fn event(id: i64, n_at: Timestamp, actor: &str, action: &str, from: Option<FigureState>, to: FigureState, reason: &str, source: &str) -> Stmt {
+/// A transition's history row; `moved` is (from, to).
+fn event(
+    id: i64,
+    n_at: Timestamp,
+    actor: &str,
+    action: &str,
+    moved: (Option<FigureState>, FigureState),
+    reason: &str,
+    source: &str,
+) -> Stmt {
+    let (from, to) = moved;
     Stmt::new(
         "INSERT INTO figure_events (submission_id, at, actor, action, from_state, to_state, reason, source) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -291,7 +304,11 @@ fn value_stmts(id: i64, values: &[FigureValue]) -> Vec<Stmt> {
 
 /// Creates the submission, or replaces the values of an editable one (`expected`: the
 /// stored one the caller saw, `None` for a new one), in one transaction with its event.
-pub async fn save(store: &dyn Store, n: &NewFigures, expected: Option<&FigureSubmission>) -> Result<FigureSubmission> {
+pub async fn save(
+    store: &dyn Store,
+    n: &NewFigures,
+    expected: Option<&FigureSubmission>,
+) -> Result<FigureSubmission> {
     let action = if n.state == FigureState::Submitted { "submit" } else { "save" };
     let submitted_by = (n.state == FigureState::Submitted).then(|| n.actor.clone());
     let (id, mut stmts) = match expected {
@@ -335,13 +352,12 @@ pub async fn save(store: &dyn Store, n: &NewFigures, expected: Option<&FigureSub
         }
     };
     stmts.extend(value_stmts(id, &n.values));
-    stmts.push(event(id, n.at, &n.actor, action, expected.map(|s| s.state), n.state, "", &n.source));
+    stmts.push(event(id, n.at, &n.actor, action, (expected.map(|s| s.state), n.state), "", &n.source));
     store.exec().transaction(stmts).await?;
     get(store, id).await?.ok_or(StoreError::NotFound)
 }
 
 /// Moves a submission from `from` to `to` (on the version the caller saw) with its event.
-#[allow(clippy::too_many_arguments)]
 pub async fn transition(
     store: &dyn Store,
     s: &FigureSubmission,
@@ -366,7 +382,7 @@ pub async fn transition(
         ],
     )
     .expect_rows(1, stale());
-    let ev = event(s.id, at, actor, action, Some(s.state), to, reason, "");
+    let ev = event(s.id, at, actor, action, (Some(s.state), to), reason, "");
     store.exec().transaction(vec![update, ev]).await?;
     get(store, s.id).await?.ok_or(StoreError::NotFound)
 }

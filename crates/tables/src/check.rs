@@ -160,7 +160,8 @@ fn ratio_value(cx: &Ctx, r: usize, ratio: &Ratio) -> Option<(f64, f64)> {
 
 /// The candidate (numerator, base) pairs for rate column `rc`: count columns to its left.
 fn candidates(table: &Table, rc: usize) -> Vec<Ratio> {
-    let counts: Vec<usize> = table.columns[..rc].iter().filter(|c| c.kind == ColKind::Count).map(|c| c.index).collect();
+    let counts: Vec<usize> =
+        table.columns[..rc].iter().filter(|c| c.kind == ColKind::Count).map(|c| c.index).collect();
     let mut nums: Vec<Vec<usize>> = counts.iter().map(|&c| vec![c]).collect();
     for &c in &counts {
         let g = &table.columns[c].group;
@@ -186,7 +187,8 @@ fn candidates(table: &Table, rc: usize) -> Vec<Ratio> {
 
 fn header_bonus(table: &Table, ratio: &Ratio, rc: usize) -> f64 {
     let den = fold_key(&table.columns[ratio.den].leaf);
-    let num: String = ratio.num.iter().map(|&c| fold_key(&table.columns[c].label)).collect::<Vec<_>>().join(" ");
+    let num: String =
+        ratio.num.iter().map(|&c| fold_key(&table.columns[c].label)).collect::<Vec<_>>().join(" ");
     let mut b = 0.0;
     if den.contains("tong") || den.contains("total") {
         b += 0.5;
@@ -201,7 +203,8 @@ fn header_bonus(table: &Table, ratio: &Ratio, rc: usize) -> f64 {
 /// Checks every rate column; returns the ratio each is computed from.
 fn rates(cx: &mut Ctx) -> Vec<Ratio> {
     let rows = cx.figure_rows();
-    let rate_cols: Vec<usize> = cx.table.columns.iter().filter(|c| c.kind == ColKind::Rate).map(|c| c.index).collect();
+    let rate_cols: Vec<usize> =
+        cx.table.columns.iter().filter(|c| c.kind == ColKind::Rate).map(|c| c.index).collect();
     let mut found = Vec::new();
     for rc in rate_cols {
         let pp = cx.table.column(rc).percent_points;
@@ -229,7 +232,10 @@ fn rates(cx: &mut Ctx) -> Vec<Ratio> {
                     hr,
                     rc,
                     "rate.no_base",
-                    format!("Không có cặp cột số liệu nào cho ra tỷ lệ ở cột {} trong bất kỳ dòng nào", cx.leaf(rc)),
+                    format!(
+                        "Không có cặp cột số liệu nào cho ra tỷ lệ ở cột {} trong bất kỳ dòng nào",
+                        cx.leaf(rc)
+                    ),
                     format!("no pair of count columns gives the rate in column {} in any row", cx.leaf(rc)),
                 );
             }
@@ -245,8 +251,16 @@ fn rates(cx: &mut Ctx) -> Vec<Ratio> {
                     r,
                     rc,
                     "rate.zero_base",
-                    format!("Tỷ lệ ghi {} nhưng cơ sở {} bằng 0: tỷ lệ không xác định", fmt_pct(t, true), cx.leaf(ratio.den)),
-                    format!("the rate reads {} but its base {} is 0: the rate is undefined", fmt_pct(t, false), cx.leaf(ratio.den)),
+                    format!(
+                        "Tỷ lệ ghi {} nhưng cơ sở {} bằng 0: tỷ lệ không xác định",
+                        fmt_pct(t, true),
+                        cx.leaf(ratio.den)
+                    ),
+                    format!(
+                        "the rate reads {} but its base {} is 0: the rate is undefined",
+                        fmt_pct(t, false),
+                        cx.leaf(ratio.den)
+                    ),
                 );
                 continue;
             }
@@ -262,11 +276,21 @@ fn rates(cx: &mut Ctx) -> Vec<Ratio> {
                     "rate.wrong_base",
                     format!(
                         "Tỷ lệ ghi {} là {} chứ không phải {} = {}/{} = {} như các dòng khác của bảng",
-                        fmt_pct(t, true), a.name(), name, fmt_number(n, true), fmt_number(d, true), fmt_pct(c, true)
+                        fmt_pct(t, true),
+                        a.name(),
+                        name,
+                        fmt_number(n, true),
+                        fmt_number(d, true),
+                        fmt_pct(c, true)
                     ),
                     format!(
                         "the rate reads {}, which is {}, not {} = {}/{} = {} as in the table's other rows",
-                        fmt_pct(t, false), a.name(), name, fmt_number(n, false), fmt_number(d, false), fmt_pct(c, false)
+                        fmt_pct(t, false),
+                        a.name(),
+                        name,
+                        fmt_number(n, false),
+                        fmt_number(d, false),
+                        fmt_pct(c, false)
                     ),
                 ),
                 None => cx.issue(
@@ -275,11 +299,19 @@ fn rates(cx: &mut Ctx) -> Vec<Ratio> {
                     "rate.mismatch",
                     format!(
                         "Tỷ lệ ghi {} nhưng {} = {}/{} = {}",
-                        fmt_pct(t, true), name, fmt_number(n, true), fmt_number(d, true), fmt_pct(c, true)
+                        fmt_pct(t, true),
+                        name,
+                        fmt_number(n, true),
+                        fmt_number(d, true),
+                        fmt_pct(c, true)
                     ),
                     format!(
                         "the rate reads {} but {} = {}/{} = {}",
-                        fmt_pct(t, false), name, fmt_number(n, false), fmt_number(d, false), fmt_pct(c, false)
+                        fmt_pct(t, false),
+                        name,
+                        fmt_number(n, false),
+                        fmt_number(d, false),
+                        fmt_pct(c, false)
                     ),
                 ),
             }
@@ -291,7 +323,8 @@ fn rates(cx: &mut Ctx) -> Vec<Ratio> {
 
 /// Total rows against the rows they cover, and sections' subtotals against their items.
 fn totals(cx: &mut Ctx) {
-    let count_cols: Vec<usize> = cx.table.columns.iter().filter(|c| c.kind == ColKind::Count).map(|c| c.index).collect();
+    let count_cols: Vec<usize> =
+        cx.table.columns.iter().filter(|c| c.kind == ColKind::Count).map(|c| c.index).collect();
     let rows = cx.table.rows.clone();
     let mut since = 0; // index into rows after the last total
     let mut totals_seen: Vec<usize> = Vec::new();
@@ -311,8 +344,10 @@ fn totals(cx: &mut Ctx) {
             }
             RowKind::Total => {
                 let covered = &rows[since..i];
-                let sections: Vec<usize> = covered.iter().filter(|r| r.kind == RowKind::Section).map(|r| r.index).collect();
-                let items: Vec<usize> = covered.iter().filter(|r| r.kind == RowKind::Item).map(|r| r.index).collect();
+                let sections: Vec<usize> =
+                    covered.iter().filter(|r| r.kind == RowKind::Section).map(|r| r.index).collect();
+                let items: Vec<usize> =
+                    covered.iter().filter(|r| r.kind == RowKind::Item).map(|r| r.index).collect();
                 for &c in &count_cols {
                     // Sections carry the subtotals when typed; else the items are added.
                     let parts = if sections.iter().any(|&s| cx.num(s, c).is_some()) {
@@ -349,11 +384,17 @@ fn sum_check(cx: &mut Ctx, row: usize, parts: &[usize], cols: &[usize], rule: &'
                 rule,
                 format!(
                     "{what_vi} ghi {} nhưng cộng {} dòng ({first}…{last}) được {} (lệch {})",
-                    fmt_number(typed, true), parts.len(), fmt_number(sum, true), fmt_number(typed - sum, true)
+                    fmt_number(typed, true),
+                    parts.len(),
+                    fmt_number(sum, true),
+                    fmt_number(typed - sum, true)
                 ),
                 format!(
                     "{what_en} reads {} but its {} rows ({first}…{last}) add up to {} (off by {})",
-                    fmt_number(typed, false), parts.len(), fmt_number(sum, false), fmt_number(typed - sum, false)
+                    fmt_number(typed, false),
+                    parts.len(),
+                    fmt_number(sum, false),
+                    fmt_number(typed - sum, false)
                 ),
             );
         }
@@ -414,11 +455,17 @@ fn total_columns(cx: &mut Ctx) {
                         "total.column_sum",
                         format!(
                             "Cột tổng {} ghi {} nhưng {names} = {} (lệch {})",
-                            cx.leaf(t.index), fmt_number(typed, true), fmt_number(sum, true), fmt_number(typed - sum, true)
+                            cx.leaf(t.index),
+                            fmt_number(typed, true),
+                            fmt_number(sum, true),
+                            fmt_number(typed - sum, true)
                         ),
                         format!(
                             "the total column {} reads {} but {names} = {} (off by {})",
-                            cx.leaf(t.index), fmt_number(typed, false), fmt_number(sum, false), fmt_number(typed - sum, false)
+                            cx.leaf(t.index),
+                            fmt_number(typed, false),
+                            fmt_number(sum, false),
+                            fmt_number(typed - sum, false)
                         ),
                     );
                 }
@@ -466,11 +513,17 @@ fn parts(cx: &mut Ctx, ratios: &[Ratio]) {
                     "part.exceeds_whole",
                     format!(
                         "{} = {} lớn hơn tổng {} = {}",
-                        names.join(" + "), fmt_number(part, true), cx.leaf(den), fmt_number(whole, true)
+                        names.join(" + "),
+                        fmt_number(part, true),
+                        cx.leaf(den),
+                        fmt_number(whole, true)
                     ),
                     format!(
                         "{} = {} is above its whole {} = {}",
-                        names.join(" + "), fmt_number(part, false), cx.leaf(den), fmt_number(whole, false)
+                        names.join(" + "),
+                        fmt_number(part, false),
+                        cx.leaf(den),
+                        fmt_number(whole, false)
                     ),
                 );
             }

@@ -79,7 +79,11 @@ static FORMS: LazyLock<Vec<Form>> = LazyLock::new(|| {
             name_en: "Outreach and training",
             rows: vec![
                 line("propaganda_sessions", "Số buổi tuyên truyền", "Propaganda sessions"),
-                line("propaganda_participants", "Số lượt người tham dự tuyên truyền", "Propaganda participants"),
+                line(
+                    "propaganda_participants",
+                    "Số lượt người tham dự tuyên truyền",
+                    "Propaganda participants",
+                ),
                 line("training_courses", "Số lớp tập huấn", "Training courses"),
                 line("trained_people", "Số lượt người được tập huấn", "People trained"),
                 line("media_items", "Số tin, bài, phóng sự", "News items and reports"),
@@ -174,7 +178,12 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
                 errors.push(v(
                     &place(&r.code, "online").unwrap_or_default(),
                     "figures.online_above_received",
-                    format!("Số tiếp nhận trực tuyến ({}) lớn hơn tổng số tiếp nhận ({}) — {}", fmt_number(online as f64, true), fmt_number(received as f64, true), r.name_vi),
+                    format!(
+                        "Số tiếp nhận trực tuyến ({}) lớn hơn tổng số tiếp nhận ({}) — {}",
+                        fmt_number(online as f64, true),
+                        fmt_number(received as f64, true),
+                        r.name_vi
+                    ),
                     format!("received online ({online}) is above received ({received}) — {}", r.name_en),
                 ));
             }
@@ -184,7 +193,12 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
                 errors.push(v(
                     &at,
                     "figures.decided_above_received",
-                    format!("Đúng hạn + quá hạn ({}) lớn hơn tổng số tiếp nhận ({}) — {}", fmt_number(decided as f64, true), fmt_number(received as f64, true), r.name_vi),
+                    format!(
+                        "Đúng hạn + quá hạn ({}) lớn hơn tổng số tiếp nhận ({}) — {}",
+                        fmt_number(decided as f64, true),
+                        fmt_number(received as f64, true),
+                        r.name_vi
+                    ),
                     format!("on time + late ({decided}) is above received ({received}) — {}", r.name_en),
                 ));
             }
@@ -193,7 +207,12 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
                 errors.push(v(
                     &place(&r.code, "not_accepted").unwrap_or_default(),
                     "figures.not_accepted_above_received",
-                    format!("Số không được tiếp nhận ({}) lớn hơn tổng số tiếp nhận ({}) — {}", fmt_number(refused as f64, true), fmt_number(received as f64, true), r.name_vi),
+                    format!(
+                        "Số không được tiếp nhận ({}) lớn hơn tổng số tiếp nhận ({}) — {}",
+                        fmt_number(refused as f64, true),
+                        fmt_number(received as f64, true),
+                        r.name_vi
+                    ),
                     format!("not accepted ({refused}) is above received ({received}) — {}", r.name_en),
                 ));
             }
@@ -211,7 +230,8 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
                 errors.push(v(
                     &e.place,
                     "figures.rate_zero_base",
-                    "Tỷ lệ trực tuyến được nhập trong khi tổng số tiếp nhận bằng 0 (chia cho 0): để trống".into(),
+                    "Tỷ lệ trực tuyến được nhập trong khi tổng số tiếp nhận bằng 0 (chia cho 0): để trống"
+                        .into(),
                     "an online rate is typed while received is 0 (a division by zero): leave it blank".into(),
                 ));
                 continue;
@@ -220,7 +240,9 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
             // Typed as `93,27%`, `93,27` (points) or `0,9327`; one unit of the last digit.
             let points = !percent && *value > 1.0;
             let typed = if points { value / 100.0 } else { *value };
-            let tol = decimals.map(|d| 10f64.powi(-(d as i32)) / if *percent || points { 100.0 } else { 1.0 }).unwrap_or(1e-4);
+            let tol = decimals
+                .map(|d| 10f64.powi(-(d as i32)) / if *percent || points { 100.0 } else { 1.0 })
+                .unwrap_or(1e-4);
             if (typed - computed).abs() > tol + 1e-12 {
                 errors.push(v(
                     &e.place,
@@ -247,7 +269,11 @@ pub fn validate(form: &Form, entries: &[Entry], totals: &[Entry]) -> Result<Figu
             errors.push(v(
                 &t.place,
                 "figures.total_mismatch",
-                format!("Dòng tổng ghi {} nhưng cộng các dòng được {}", fmt_number(typed as f64, true), fmt_number(sum as f64, true)),
+                format!(
+                    "Dòng tổng ghi {} nhưng cộng các dòng được {}",
+                    fmt_number(typed as f64, true),
+                    fmt_number(sum as f64, true)
+                ),
                 format!("the total row reads {typed} but the rows add up to {sum}"),
             ));
         }
@@ -329,7 +355,8 @@ pub fn read_upload(form: &Form, sheet: &Sheet) -> Result<(Vec<Entry>, Vec<Entry>
         _ => String::new(),
     };
     // The header: the first row naming a column of the form.
-    let header = (0..sheet.rows.len().min(20)).find(|&r| (0..width).any(|c| column_of(form, &text(r, c)).is_some()));
+    let header =
+        (0..sheet.rows.len().min(20)).find(|&r| (0..width).any(|c| column_of(form, &text(r, c)).is_some()));
     let Some(hr) = header else {
         return Err(vec![v(
             "A1",
@@ -345,10 +372,17 @@ pub fn read_upload(form: &Form, sheet: &Sheet) -> Result<(Vec<Entry>, Vec<Entry>
         let h = text(hr, c);
         if let Some(code) = column_of(form, &h) {
             if cols.iter().any(|(_, k)| *k == code) {
-                errors.push(v(&address(hr, c), "figures.duplicate_column", format!("Cột {code} xuất hiện hai lần"), format!("column {code} appears twice")));
+                errors.push(v(
+                    &address(hr, c),
+                    "figures.duplicate_column",
+                    format!("Cột {code} xuất hiện hai lần"),
+                    format!("column {code} appears twice"),
+                ));
             }
             cols.push((c, code));
-        } else if code_col.is_none() && matches!(fold_key(&h).as_str(), "ma" | "code" | "ma (code)" | "ma chi tieu" | "ma dich vu") {
+        } else if code_col.is_none()
+            && matches!(fold_key(&h).as_str(), "ma" | "code" | "ma (code)" | "ma chi tieu" | "ma dich vu")
+        {
             code_col = Some(c);
         }
     }
@@ -395,7 +429,12 @@ pub fn read_upload(form: &Form, sheet: &Sheet) -> Result<(Vec<Entry>, Vec<Entry>
             }
         }
         for (c, col) in &cols {
-            let e = Entry { row: code.clone(), column: col.clone(), value: sheet.get(r, *c).clone(), place: address(r, *c) };
+            let e = Entry {
+                row: code.clone(),
+                column: col.clone(),
+                value: sheet.get(r, *c).clone(),
+                place: address(r, *c),
+            };
             if is_total {
                 totals.push(e);
             } else {

@@ -2,7 +2,8 @@
 //! (row labels, counts, rates) and what each row is (an item, a section with its subtotal,
 //! a total, the "(1) (2) (3)" row of column numbers). Headers span several rows with merged
 //! cells; in a CSV a merged cell is its text followed by blanks, so a blank header cell
-//! takes the text on its left when a lower header row names the column beneath it.
+//! takes the text on its left when a lower header row names the column beneath it (a
+//! workbook's merged regions are read as such).
 
 use dancu_domain::fold_key;
 
@@ -239,10 +240,8 @@ fn table(sheet: &Sheet, from: usize, to: usize) -> Option<Table> {
 
 /// Each column's header texts top to bottom, merged cells and CSV blanks filled.
 fn header_names(sheet: &Sheet, header: &[usize], width: usize) -> Vec<Vec<String>> {
-    let mut grid: Vec<Vec<String>> = header
-        .iter()
-        .map(|&r| (0..width).map(|c| cell_text(sheet.get(r, c))).collect())
-        .collect();
+    let mut grid: Vec<Vec<String>> =
+        header.iter().map(|&r| (0..width).map(|c| cell_text(sheet.get(r, c))).collect()).collect();
     for span in &sheet.merged {
         let Some(top) = header.iter().position(|&r| r == span.first_row) else { continue };
         let text = grid[top].get(span.first_col).cloned().unwrap_or_default();
@@ -250,12 +249,14 @@ fn header_names(sheet: &Sheet, header: &[usize], width: usize) -> Vec<Vec<String
             if r < span.first_row || r > span.last_row {
                 continue;
             }
-            for c in span.first_col..=span.last_col.min(width.saturating_sub(1)) {
-                grid[i][c] = text.clone();
+            let last = span.last_col.min(width.saturating_sub(1));
+            for cell in grid[i].iter_mut().take(last + 1).skip(span.first_col) {
+                *cell = text.clone();
             }
         }
     }
-    if sheet.merged.is_empty() {
+    // Blanks typed for merged cells (a CSV, or a workbook without merged regions).
+    {
         for i in 0..grid.len().saturating_sub(1) {
             for c in 1..width {
                 let below = (i + 1..grid.len()).any(|j| !grid[j][c].is_empty());
@@ -294,7 +295,15 @@ pub fn is_total_label(text: &str) -> bool {
     let f = f.split('(').next().unwrap_or("").trim().trim_end_matches([':', '.']).trim();
     matches!(
         f,
-        "tong" | "tong so" | "tong cong" | "cong" | "toan tinh" | "toan huyen" | "toan thanh pho" | "total" | "grand total"
+        "tong"
+            | "tong so"
+            | "tong cong"
+            | "cong"
+            | "toan tinh"
+            | "toan huyen"
+            | "toan thanh pho"
+            | "total"
+            | "grand total"
     )
 }
 

@@ -92,7 +92,9 @@ pub fn read_table(bytes: &[u8], name: &str) -> Result<Vec<Sheet>, ReadError> {
 
 /// Every sheet of a workbook that holds a value.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
-    let bad = |e: String| read_err(format!("Không đọc được tệp XLSX: {e}"), format!("not a readable XLSX workbook: {e}"));
+    let bad = |e: String| {
+        read_err(format!("Không đọc được tệp XLSX: {e}"), format!("not a readable XLSX workbook: {e}"))
+    };
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).map_err(|e| bad(e.to_string()))?;
     let names = wb.sheet_names();
     let mut sheets = Vec::new();
@@ -121,7 +123,10 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
         sheets.push(Sheet { name, rows, merged });
     }
     if sheets.is_empty() {
-        return Err(read_err("Tệp XLSX không có trang tính nào có dữ liệu", "the workbook has no sheet with data"));
+        return Err(read_err(
+            "Tệp XLSX không có trang tính nào có dữ liệu",
+            "the workbook has no sheet with data",
+        ));
     }
     Ok(sheets)
 }
@@ -158,7 +163,10 @@ pub fn read_csv(bytes: &[u8], name: &str) -> Result<Sheet, ReadError> {
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
-            read_err(format!("Dòng {line} của tệp CSV không đọc được: {e}"), format!("CSV line {line} is unreadable: {e}"))
+            read_err(
+                format!("Dòng {line} của tệp CSV không đọc được: {e}"),
+                format!("CSV line {line} is unreadable: {e}"),
+            )
         })?;
         rows.push(rec.iter().map(Value::parse).collect());
     }

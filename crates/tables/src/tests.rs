@@ -28,7 +28,10 @@ fn bac_giang_layout_is_read() {
     let kinds: Vec<ColKind> = t.columns.iter().map(|c| c.kind).collect();
     use ColKind::*;
     assert_eq!(&kinds[..9], &[Label, Label, Count, Count, Count, Rate, Count, Count, Count]);
-    assert_eq!(t.columns[3].label, "Số lượng công dân, doanh nghiệp thực hiện thủ tục / Nộp trực tuyến / Doanh nghiệp");
+    assert_eq!(
+        t.columns[3].label,
+        "Số lượng công dân, doanh nghiệp thực hiện thủ tục / Nộp trực tuyến / Doanh nghiệp"
+    );
     assert_eq!(t.columns[6].leaf, "Đúng hạn");
     assert_eq!(t.rows.last().unwrap().kind, RowKind::Total);
     assert_eq!(t.rows.iter().filter(|r| r.kind == RowKind::Item).count(), 25);
@@ -39,20 +42,24 @@ fn bac_giang_appendix_every_inconsistency() {
     let issues = check_sheets(&[bac_giang()]);
     let got = found(&issues);
     let want: Vec<(String, &str)> = [
-        ("G17", "part.exceeds_whole"),  // service 10: 1.667 + 20 decided of 1.647 received
-        ("G18", "part.exceeds_whole"),  // service 11: 5.104 + 2 of 1.669
+        ("G17", "part.exceeds_whole"), // service 10: 1.667 + 20 decided of 1.647 received
+        ("G18", "part.exceeds_whole"), // service 11: 5.104 + 2 of 1.669
         ("F21", "rate.division_by_zero"), // service 14: #DIV/0!
-        ("F22", "rate.wrong_base"),     // service 15: 90,12% is C/E, the others are (C+D)/E
-        ("F26", "rate.zero_base"),      // service 19: 0,00% of 0
+        ("F22", "rate.wrong_base"),    // service 15: 90,12% is C/E, the others are (C+D)/E
+        ("F26", "rate.zero_base"),     // service 19: 0,00% of 0
         ("F28", "rate.division_by_zero"), // service 21
-        ("G33", "total.row_sum"),       // total of "Đúng hạn": 36.017 typed, rows add to 42.489
+        ("G33", "total.row_sum"),      // total of "Đúng hạn": 36.017 typed, rows add to 42.489
     ]
     .iter()
     .map(|(c, r)| (c.to_string(), *r))
     .collect();
     assert_eq!(got, want, "{issues:#?}");
     let total = issues.iter().find(|i| i.cell == "G33").unwrap();
-    assert!(total.message_vi.contains("36.017") && total.message_vi.contains("42.489"), "{}", total.message_vi);
+    assert!(
+        total.message_vi.contains("36.017") && total.message_vi.contains("42.489"),
+        "{}",
+        total.message_vi
+    );
     let base = issues.iter().find(|i| i.cell == "F22").unwrap();
     assert!(base.message_en.contains("C/E") && base.message_en.contains("(C+D)/E"), "{}", base.message_en);
 }

@@ -45,7 +45,10 @@ Tổng số;;11.035;63;12.462;89,06%;\n";
         ("phu_luc!F10", "rate.mismatch"),
         ("phu_luc!C12", "total.row_sum"),
     ] {
-        assert!(out.lines().any(|l| l.starts_with(cell) && l.contains(rule)), "{cell} {rule} missing:\n{out}");
+        assert!(
+            out.lines().any(|l| l.starts_with(cell) && l.contains(rule)),
+            "{cell} {rule} missing:\n{out}"
+        );
     }
     assert!(out.contains("10.035"), "{out}");
     assert!(out.contains("inconsistencies"), "{out}");
@@ -81,4 +84,37 @@ Tổng,,40,20,\"50,00%\"\n",
     assert!(err.contains("XLSX"), "{err}");
     let (code, _, _) = check(&dir.path().join("missing.csv"), false);
     assert_eq!(code, 2);
+}
+
+/// Bắc Giang's Phụ lục I (February 2023) typed into a CSV as printed: the two `#DIV/0!`
+/// rows, the total of "Đúng hạn" that is not the sum of its rows, the rows where more
+/// applications were decided than received, the rate computed on another base, and the
+/// rate typed over a zero base.
+#[test]
+fn report_check_on_the_bac_giang_appendix() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tables/testdata/bac_giang_phu_luc_1.csv");
+    let (code, out, err) = check(&path, false);
+    assert_eq!(code, 1, "{out}{err}");
+    let cells: Vec<(&str, &str)> = out
+        .lines()
+        .filter(|l| l.starts_with("bac_giang_phu_luc_1!"))
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap().trim_start_matches("bac_giang_phu_luc_1!"), f.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        vec![
+            ("G17", "part.exceeds_whole"),
+            ("G18", "part.exceeds_whole"),
+            ("F21", "rate.division_by_zero"),
+            ("F22", "rate.wrong_base"),
+            ("F26", "rate.zero_base"),
+            ("F28", "rate.division_by_zero"),
+            ("G33", "total.row_sum"),
+        ],
+        "{out}"
+    );
 }

@@ -107,13 +107,23 @@ pub fn list_filter(q: &ListParams) -> Result<FigureFilter, ApiError> {
     let state = match some(&q.state) {
         None => None,
         Some(s) => Some(FigureState::parse(&s).ok_or_else(|| {
-            bad("state", "figures.state", format!("Trạng thái \"{s}\" không hợp lệ"), format!("unknown state \"{s}\""))
+            bad(
+                "state",
+                "figures.state",
+                format!("Trạng thái \"{s}\" không hợp lệ"),
+                format!("unknown state \"{s}\""),
+            )
         })?),
     };
     let form = some(&q.form);
     if let Some(f) = &form {
         if forms::form(f).is_none() {
-            return Err(bad("form", "figures.form", format!("Không có biểu \"{f}\""), format!("no form \"{f}\"")));
+            return Err(bad(
+                "form",
+                "figures.form",
+                format!("Không có biểu \"{f}\""),
+                format!("no form \"{f}\""),
+            ));
         }
     }
     let month = some(&q.month);
@@ -243,7 +253,9 @@ pub async fn transition(
     let id = parse_figures_id(&id)?;
     let Json(req) = body?;
     let access = p.access(&purpose(&headers, None));
-    Ok(Json(move_figures(&s, &access, id, &req.action, req.version, req.reason.as_deref().unwrap_or("")).await?))
+    Ok(Json(
+        move_figures(&s, &access, id, &req.action, req.version, req.reason.as_deref().unwrap_or("")).await?,
+    ))
 }
 
 /// The one dispatch of a move, for the API and the pages.

@@ -55,7 +55,7 @@ fn form_name(lang: Lang, f: &FigForm) -> &'static str {
     lang.t(f.name_vi, f.name_en)
 }
 
-fn line_name<'a>(lang: Lang, l: &'a forms::Line) -> &'a str {
+fn line_name(lang: Lang, l: &forms::Line) -> &str {
     match lang {
         Lang::Vi => &l.name_vi,
         Lang::En => &l.name_en,
@@ -233,9 +233,17 @@ fn cell_name(row: &str, col: &str) -> String {
 }
 
 /// The entry page: the table of inputs (typed values, or the stored ones), the upload.
-fn entry_body(lang: Lang, p: &Principal, t: &Typed, problems: &Problems, upload_errors: &[Violation], stored: Option<&FigurePage>) -> Markup {
+fn entry_body(
+    lang: Lang,
+    p: &Principal,
+    t: &Typed,
+    problems: &Problems,
+    upload_errors: &[Violation],
+    stored: Option<&FigurePage>,
+) -> Markup {
     let form = forms::form(t.get("form")).unwrap_or(&forms::forms()[0]);
-    let mut columns: Vec<(String, &str)> = form.columns.iter().map(|c| (c.code.clone(), line_name(lang, c))).collect();
+    let mut columns: Vec<(String, &str)> =
+        form.columns.iter().map(|c| (c.code.clone(), line_name(lang, c))).collect();
     if form.code == "services" {
         columns.push((ONLINE_PCT.into(), lang.t("% trực tuyến (không bắt buộc)", "% online (optional)")));
     }
@@ -311,8 +319,21 @@ fn entry_body(lang: Lang, p: &Principal, t: &Typed, problems: &Problems, upload_
     }
 }
 
-fn render_entry(lang: Lang, p: &Principal, t: &Typed, problems: &Problems, upload_errors: &[Violation], stored: Option<&FigurePage>, status: StatusCode) -> Response {
-    let body = layout(lang, lang.t("Nhập số liệu", "Enter figures"), Some(p), entry_body(lang, p, t, problems, upload_errors, stored));
+fn render_entry(
+    lang: Lang,
+    p: &Principal,
+    t: &Typed,
+    problems: &Problems,
+    upload_errors: &[Violation],
+    stored: Option<&FigurePage>,
+    status: StatusCode,
+) -> Response {
+    let body = layout(
+        lang,
+        lang.t("Nhập số liệu", "Enter figures"),
+        Some(p),
+        entry_body(lang, p, t, problems, upload_errors, stored),
+    );
     (status, body).into_response()
 }
 
@@ -346,7 +367,11 @@ pub async fn entry_page(
     if !bad.is_empty() {
         return error_page(lang, Some(&p), ApiError::invalid(bad));
     }
-    let stored = match s.registry.find_figures(&p.access(FIGURES_PURPOSE), t.get("unit"), t.get("month"), t.get("form")).await {
+    let stored = match s
+        .registry
+        .find_figures(&p.access(FIGURES_PURPOSE), t.get("unit"), t.get("month"), t.get("form"))
+        .await
+    {
         Ok(x) => x,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
@@ -355,18 +380,35 @@ pub async fn entry_page(
             t.set(&cell_name(&v.row, &v.column), v.value.to_string());
         }
     }
-    let body = layout(lang, lang.t("Nhập số liệu", "Enter figures"), Some(&p), entry_body(lang, &p, &t, &Problems::default(), &[], stored.as_ref()));
+    let body = layout(
+        lang,
+        lang.t("Nhập số liệu", "Enter figures"),
+        Some(&p),
+        entry_body(lang, &p, &t, &Problems::default(), &[], stored.as_ref()),
+    );
     page(lang_choice(&uri), StatusCode::OK, body)
 }
 
 /// Saves a draft built from checked values, answering like the entry form.
-async fn save_and_go(s: &AppState, lang: Lang, p: &Principal, t: &Typed, draft: FigureDraft, upload: bool) -> Response {
+async fn save_and_go(
+    s: &AppState,
+    lang: Lang,
+    p: &Principal,
+    t: &Typed,
+    draft: FigureDraft,
+    upload: bool,
+) -> Response {
     match s.registry.save_figures(&p.access(FIGURES_PURPOSE), &draft).await {
         Ok(saved) => Redirect::to(&format!("/figures/{}", saved.id)).into_response(),
         Err(e) => {
             let e: ApiError = e.into();
             let status = e.status;
-            let stored = s.registry.find_figures(&p.access(FIGURES_PURPOSE), &draft.unit, &draft.month, &draft.form).await.ok().flatten();
+            let stored = s
+                .registry
+                .find_figures(&p.access(FIGURES_PURPOSE), &draft.unit, &draft.month, &draft.form)
+                .await
+                .ok()
+                .flatten();
             let problems = Problems::from_error(e);
             // An upload's values are not in the form's inputs: show the stored ones.
             let t = if upload { &Typed::from_pairs(vec![]) } else { t };
@@ -375,7 +417,12 @@ async fn save_and_go(s: &AppState, lang: Lang, p: &Principal, t: &Typed, draft: 
     }
 }
 
-pub async fn entry_submit(State(s): State<AppState>, lang: Lang, WebUser(p): WebUser, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub async fn entry_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let t = Typed::from_pairs(pairs);
     if let Err(e) = p.check_csrf(t.get("csrf")) {
         return error_page(lang, Some(&p), e);
@@ -385,20 +432,25 @@ pub async fn entry_submit(State(s): State<AppState>, lang: Lang, WebUser(p): Web
         return error_page(lang, Some(&p), ApiError::invalid(bad));
     }
     let form = forms::form(t.get("form")).unwrap();
-    let entries: Vec<Entry> = t
-        .0
-        .iter()
-        .filter_map(|(k, v)| {
-            let (row, col) = k.strip_prefix("v.")?.split_once('.')?;
-            Some(Entry { row: row.into(), column: col.into(), value: Value::parse(v), place: k.clone() })
-        })
-        .collect();
+    let entries: Vec<Entry> =
+        t.0.iter()
+            .filter_map(|(k, v)| {
+                let (row, col) = k.strip_prefix("v.")?.split_once('.')?;
+                Some(Entry { row: row.into(), column: col.into(), value: Value::parse(v), place: k.clone() })
+            })
+            .collect();
     let mut entries = entries;
     entries.sort_by(|a, b| a.place.cmp(&b.place));
     match forms::validate(form, &entries, &[]) {
         Err(violations) => {
-            let problems = Problems { violations, message: None, status: Some(StatusCode::UNPROCESSABLE_ENTITY) };
-            let stored = s.registry.find_figures(&p.access(FIGURES_PURPOSE), t.get("unit"), t.get("month"), t.get("form")).await.ok().flatten();
+            let problems =
+                Problems { violations, message: None, status: Some(StatusCode::UNPROCESSABLE_ENTITY) };
+            let stored = s
+                .registry
+                .find_figures(&p.access(FIGURES_PURPOSE), t.get("unit"), t.get("month"), t.get("form"))
+                .await
+                .ok()
+                .flatten();
             render_entry(lang, &p, &t, &problems, &[], stored.as_ref(), StatusCode::UNPROCESSABLE_ENTITY)
         }
         Ok(values) => {
@@ -415,7 +467,12 @@ pub async fn entry_submit(State(s): State<AppState>, lang: Lang, WebUser(p): Web
     }
 }
 
-pub async fn upload_submit(State(s): State<AppState>, lang: Lang, WebUser(p): WebUser, mut m: Multipart) -> Response {
+pub async fn upload_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    mut m: Multipart,
+) -> Response {
     let mut t = Typed::default();
     let mut file: Vec<u8> = Vec::new();
     let mut file_name = String::new();
@@ -444,15 +501,40 @@ pub async fn upload_submit(State(s): State<AppState>, lang: Lang, WebUser(p): We
         return error_page(lang, Some(&p), ApiError::invalid(bad));
     }
     let form = forms::form(t.get("form")).unwrap();
-    let stored = s.registry.find_figures(&p.access(FIGURES_PURPOSE), t.get("unit"), t.get("month"), t.get("form")).await.ok().flatten();
-    let refuse = |errors: Vec<Violation>| render_entry(lang, &p, &t, &Problems::default(), &errors, stored.as_ref(), StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = s
+        .registry
+        .find_figures(&p.access(FIGURES_PURPOSE), t.get("unit"), t.get("month"), t.get("form"))
+        .await
+        .ok()
+        .flatten();
+    let refuse = |errors: Vec<Violation>| {
+        render_entry(
+            lang,
+            &p,
+            &t,
+            &Problems::default(),
+            &errors,
+            stored.as_ref(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
     if file.is_empty() {
-        return refuse(vec![Violation::new("table", "upload.empty", "Chưa chọn tệp hoặc tệp rỗng", "no file, or an empty one")]);
+        return refuse(vec![Violation::new(
+            "table",
+            "upload.empty",
+            "Chưa chọn tệp hoặc tệp rỗng",
+            "no file, or an empty one",
+        )]);
     }
-    let stem = std::path::Path::new(&file_name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = std::path::Path::new(&file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let sheets = match dancu_tables::read_table(&file, &stem) {
         Ok(s) => s,
-        Err(e) => return refuse(vec![Violation::new("table", "upload.unreadable", e.message_vi, e.message_en)]),
+        Err(e) => {
+            return refuse(vec![Violation::new("table", "upload.unreadable", e.message_vi, e.message_en)])
+        }
     };
     // The sheet named after the form, else the first.
     let sheet = sheets.iter().find(|s| s.name == form.code).unwrap_or(&sheets[0]);
@@ -486,7 +568,10 @@ pub async fn template(lang: Lang, WebUser(p): WebUser, Path(code): Path<String>)
     match forms::template_xlsx(form) {
         Ok(bytes) => (
             [
-                (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"dancu-{}.xlsx\"", form.code)),
             ],
             bytes,
@@ -499,7 +584,9 @@ pub async fn template(lang: Lang, WebUser(p): WebUser, Path(code): Path<String>)
 // ---- one submission ----
 
 fn value_table(lang: Lang, f: &FigForm, page: &FigurePage) -> Markup {
-    let get = |r: &str, c: &str| page.values.iter().find(|v| v.row == r && v.column == c).map(|v| v.value).unwrap_or(0);
+    let get = |r: &str, c: &str| {
+        page.values.iter().find(|v| v.row == r && v.column == c).map(|v| v.value).unwrap_or(0)
+    };
     html! {
         div.table-wrap { table.stack data-testid="values" {
             thead { tr { th { (lang.t("Chỉ tiêu", "Line")) } @for c in &f.columns { th { (line_name(lang, c)) } }
@@ -526,7 +613,9 @@ fn count(lang: Lang, n: i64) -> String {
 fn moves(lang: Lang, p: &Principal, s: &FigureSubmission) -> Markup {
     let csrf = p.csrf.clone().unwrap_or_default();
     let action = format!("/figures/{}/actions", s.id);
-    let can_review = reviews(p) && s.state == FigureState::Submitted && s.submitted_by.as_deref() != Some(&format!("officer:{}", p.username));
+    let can_review = reviews(p)
+        && s.state == FigureState::Submitted
+        && s.submitted_by.as_deref() != Some(&format!("officer:{}", p.username));
     html! {
         @if enters(p) && s.state.editable() {
             p { a data-testid="edit" href=(format!("/figures/entry?unit={}&month={}&form={}", s.unit, s.month, s.form)) { (lang.t("Sửa số liệu", "Edit the figures")) } }
@@ -553,7 +642,13 @@ fn moves(lang: Lang, p: &Principal, s: &FigureSubmission) -> Markup {
     }
 }
 
-pub async fn submission_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p): WebUser, Path(id): Path<String>) -> Response {
+pub async fn submission_page(
+    State(s): State<AppState>,
+    lang: Lang,
+    uri: Uri,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_figures_id(&id) {
         Ok(i) => i,
         Err(e) => return error_page(lang, Some(&p), e),
@@ -615,11 +710,25 @@ pub struct MoveForm {
     reason: Option<String>,
 }
 
-pub async fn move_submit(State(s): State<AppState>, lang: Lang, WebUser(p): WebUser, Path(id): Path<String>, Form(f): Form<MoveForm>) -> Response {
+pub async fn move_submit(
+    State(s): State<AppState>,
+    lang: Lang,
+    WebUser(p): WebUser,
+    Path(id): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Response {
     let run = async {
         p.check_csrf(&f.csrf)?;
         let id = parse_figures_id(&id)?;
-        move_figures(&s, &p.access(FIGURES_PURPOSE), id, &f.action, f.version, f.reason.as_deref().unwrap_or("")).await
+        move_figures(
+            &s,
+            &p.access(FIGURES_PURPOSE),
+            id,
+            &f.action,
+            f.version,
+            f.reason.as_deref().unwrap_or(""),
+        )
+        .await
     };
     match run.await {
         Ok(sub) => Redirect::to(&format!("/figures/{}", sub.id)).into_response(),

@@ -119,7 +119,8 @@ pub fn routes() -> Router<AppState> {
         .route("/figures/entry", get(figures::entry_page).post(figures::entry_submit))
         .route(
             "/figures/upload",
-            axum::routing::post(figures::upload_submit).layer(axum::extract::DefaultBodyLimit::max(figures::MAX_UPLOAD)),
+            axum::routing::post(figures::upload_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(figures::MAX_UPLOAD)),
         )
         .route("/figures/template/{form}", get(figures::template))
         .route("/figures/{id}", get(figures::submission_page))

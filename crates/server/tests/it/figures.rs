@@ -61,7 +61,13 @@ async fn upload(app: &TestApp, user: &str, name: &str, bytes: Vec<u8>, action: &
         .text("form", "services")
         .text("action", action.to_string())
         .part("table", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
-    app.client().post(format!("{}/figures/upload", app.base)).bearer_auth(&t).multipart(form).send().await.unwrap()
+    app.client()
+        .post(format!("{}/figures/upload", app.base))
+        .bearer_auth(&t)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn listed(app: &TestApp, user: &str) -> serde_json::Value {
@@ -88,7 +94,13 @@ async fn upload_with_online_above_received_is_refused_naming_the_cell(backend: &
     assert_eq!(html.matches("data-testid=\"upload-error\"").count(), 1, "{html}");
     // Nothing stored, not even the valid rows.
     assert_eq!(listed(&app, "dien_a").await["total"], 0);
-    assert!(app.state.registry.approved_figures(&[COMMUNE_A.into()], &[MONTH.into()]).await.unwrap().is_empty());
+    assert!(app
+        .state
+        .registry
+        .approved_figures(&[COMMUNE_A.into()], &[MONTH.into()])
+        .await
+        .unwrap()
+        .is_empty());
 
     // A typed rate that does not match, a #DIV/0! and a wrong total row in a `;` CSV.
     let csv = "Mã (code);Tên;Tiếp nhận (received);Trực tuyến (online);Đúng hạn (on_time);Quá hạn (overdue);Không tiếp nhận (not_accepted);% trực tuyến (online_pct)\n\
@@ -98,7 +110,11 @@ Tổng cộng;;11;5;10;0;0;\n";
     let r = upload(&app, "dien_a", "bao_cao.csv", csv.as_bytes().to_vec(), "save").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    for (cell, rule) in [("H2", "figures.rate_mismatch"), ("H3", "figures.division_by_zero"), ("C4", "figures.total_mismatch")] {
+    for (cell, rule) in [
+        ("H2", "figures.rate_mismatch"),
+        ("H3", "figures.division_by_zero"),
+        ("C4", "figures.total_mismatch"),
+    ] {
         assert!(html.contains(&format!("<b>{cell}</b>")) && html.contains(rule), "{cell} {rule}: {html}");
     }
     assert_eq!(listed(&app, "dien_a").await["total"], 0);
@@ -129,7 +145,13 @@ Tổng cộng;;2.081;1.932;2.070;4;2\n";
     let html = r.text().await.unwrap();
     assert!(html.contains("data-testid=\"value-power_contract_change-received\">1.107<"), "{html}");
     // The template downloads as a workbook that reads back.
-    let r = app.client().get(format!("{}/figures/template/services", app.base)).bearer_auth(&t).send().await.unwrap();
+    let r = app
+        .client()
+        .get(format!("{}/figures/template/services", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let bytes = r.bytes().await.unwrap();
     let sheets = dancu_tables::sheet::read_xlsx(&bytes).unwrap();
@@ -150,13 +172,21 @@ async fn a_refused_web_form_stays_filled(backend: &'static str) {
         ("v.death.received", "-3"),
         ("v.marriage.received", "7"),
     ];
-    let r = app.client().post(format!("{}/figures/entry", app.base)).bearer_auth(&t).form(&form).send().await.unwrap();
+    let r = app
+        .client()
+        .post(format!("{}/figures/entry", app.base))
+        .bearer_auth(&t)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-testid=\"error-v.birth.online\""), "{html}");
     assert!(html.contains("data-testid=\"error-v.death.received\""), "{html}");
     // Every typed value is still there.
-    for (name, value) in [("v.birth.online", "12"), ("v.death.received", "-3"), ("v.marriage.received", "7")] {
+    for (name, value) in [("v.birth.online", "12"), ("v.death.received", "-3"), ("v.marriage.received", "7")]
+    {
         assert!(html.contains(&format!("name=\"{name}\" value=\"{value}\"")), "{name}: {html}");
     }
     assert_eq!(listed(&app, "dien_a").await["total"], 0);
@@ -164,7 +194,14 @@ async fn a_refused_web_form_stays_filled(backend: &'static str) {
     let mut ok = form.to_vec();
     ok.retain(|(k, _)| !k.starts_with("v."));
     ok.extend([("v.birth.received", "10"), ("v.birth.online", "8")]);
-    let r = app.client().post(format!("{}/figures/entry", app.base)).bearer_auth(&t).form(&ok).send().await.unwrap();
+    let r = app
+        .client()
+        .post(format!("{}/figures/entry", app.base))
+        .bearer_auth(&t)
+        .form(&ok)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let l = listed(&app, "dien_a").await;
     assert_eq!((l["total"].as_u64(), l["items"][0]["state"].as_str()), (Some(1), Some("draft")));
@@ -179,7 +216,14 @@ async fn save(app: &TestApp, user: &str, unit: &str, online: u32, submit: bool) 
     app.post_json(&t, format!("{}/api/v1/figures", app.base), &b).await
 }
 
-async fn transition(app: &TestApp, user: &str, id: i64, action: &str, version: i64, reason: &str) -> reqwest::Response {
+async fn transition(
+    app: &TestApp,
+    user: &str,
+    id: i64,
+    action: &str,
+    version: i64,
+    reason: &str,
+) -> reqwest::Response {
     let t = app.token(user).await;
     let b = json!({"action": action, "version": version, "reason": reason});
     app.post_json(&t, format!("{}/api/v1/figures/{id}/transitions", app.base), &b).await
@@ -202,7 +246,13 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     let r = transition(&app, "dien_a", id, "submit", 1, "").await;
     assert_eq!(r.status(), 200);
     // Not approved until the province says so.
-    assert!(app.state.registry.approved_figures(&[COMMUNE_A.into()], &[MONTH.into()]).await.unwrap().is_empty());
+    assert!(app
+        .state
+        .registry
+        .approved_figures(&[COMMUNE_A.into()], &[MONTH.into()])
+        .await
+        .unwrap()
+        .is_empty());
     // A commune officer does not review; the agency cannot approve.
     for user in ["xa_a", "dien_a"] {
         let r = transition(&app, user, id, "approve", 2, "").await;
@@ -213,7 +263,10 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     let r = transition(&app, "tinh01", id, "return", 2, " ").await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "figures.reason_required");
     let r = transition(&app, "tinh01", id, "return", 1, "Số trực tuyến chưa khớp hệ thống").await;
-    assert_eq!((r.status().as_u16(), body(r).await["error"]["violations"][0]["rule"].clone()), (409, json!("figures.stale")));
+    assert_eq!(
+        (r.status().as_u16(), body(r).await["error"]["violations"][0]["rule"].clone()),
+        (409, json!("figures.stale"))
+    );
     let r = transition(&app, "tinh01", id, "return", 2, "Số trực tuyến chưa khớp hệ thống").await;
     assert_eq!(body(r).await["state"], "returned");
     // Corrected and submitted again in one save; then approved.
@@ -225,7 +278,10 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     assert_eq!(body(r).await["state"], "approved");
     // Approved figures cannot change.
     let r = save(&app, "dien_a", COMMUNE_A, 71, false).await;
-    assert_eq!((r.status().as_u16(), body(r).await["error"]["violations"][0]["rule"].clone()), (409, json!("figures.not_editable")));
+    assert_eq!(
+        (r.status().as_u16(), body(r).await["error"]["violations"][0]["rule"].clone()),
+        (409, json!("figures.not_editable"))
+    );
 
     let t = app.token("tinh01").await;
     let page = body(app.api_get(&t, &format!("/api/v1/figures/{id}")).await).await;
@@ -245,15 +301,35 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
         ("officer:dien_a", "submit", "submitted", ""),
         ("officer:tinh01", "approve", "approved", ""),
     ];
-    let want: Vec<(String, String, String, String)> =
-        want.iter().map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string())).collect();
+    let want: Vec<(String, String, String, String)> = want
+        .iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect();
     assert_eq!(h, want);
     // The page shows the history with the reason.
-    let html = app.client().get(format!("{}/figures/{id}", app.base)).bearer_auth(&t).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Số trực tuyến chưa khớp hệ thống") && html.contains("data-testid=\"history\""), "{html}");
+    let html = app
+        .client()
+        .get(format!("{}/figures/{id}", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Số trực tuyến chưa khớp hệ thống") && html.contains("data-testid=\"history\""),
+        "{html}"
+    );
 
-    let approved = app.state.registry.approved_figures(&[COMMUNE_A.into(), COMMUNE_B.into()], &[MONTH.into()]).await.unwrap();
-    let got: Vec<(String, String, i64)> = approved.iter().map(|f| (f.row.clone(), f.column.clone(), f.value)).collect();
+    let approved = app
+        .state
+        .registry
+        .approved_figures(&[COMMUNE_A.into(), COMMUNE_B.into()], &[MONTH.into()])
+        .await
+        .unwrap();
+    let got: Vec<(String, String, i64)> =
+        approved.iter().map(|f| (f.row.clone(), f.column.clone(), f.value)).collect();
     assert_eq!(
         got,
         vec![
@@ -267,9 +343,13 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     // A province's own figures: its officer submits, and may not approve them themself.
     let r = save(&app, "tinh01", "01", 10, true).await;
     let s = body(r).await;
-    let r = transition(&app, "tinh01", s["id"].as_i64().unwrap(), "approve", s["version"].as_i64().unwrap(), "").await;
+    let r =
+        transition(&app, "tinh01", s["id"].as_i64().unwrap(), "approve", s["version"].as_i64().unwrap(), "")
+            .await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "figures.own_submission");
-    let r = transition(&app, "admin", s["id"].as_i64().unwrap(), "approve", s["version"].as_i64().unwrap(), "").await;
+    let r =
+        transition(&app, "admin", s["id"].as_i64().unwrap(), "approve", s["version"].as_i64().unwrap(), "")
+            .await;
     assert_eq!(r.status(), 200);
 }
 

@@ -13,7 +13,8 @@ use dancu_tables::Value;
 
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
 use crate::figures::{
-    self as fig, ApprovedFigure, FigureEvent, FigureFilter, FigureState, FigureSubmission, FigureValue, NewFigures,
+    self as fig, ApprovedFigure, FigureEvent, FigureFilter, FigureState, FigureSubmission, FigureValue,
+    NewFigures,
 };
 use crate::model::{Page, Role, Scope};
 use crate::StoreError;
@@ -127,7 +128,9 @@ impl Registry {
     /// The province reviews: administrators, officers and leaders of a province (or the
     /// nation), never the one who submitted.
     fn may_review(a: &Access, s: &FigureSubmission) -> Result<()> {
-        if !matches!(a.role, Role::Admin | Role::Officer | Role::Leader) || matches!(a.scope, Scope::Commune(_)) {
+        if !matches!(a.role, Role::Admin | Role::Officer | Role::Leader)
+            || matches!(a.scope, Scope::Commune(_))
+        {
             return Err(forbidden(
                 "figures.role_review",
                 "Chỉ cán bộ cấp tỉnh được duyệt hoặc trả lại số liệu",
@@ -204,8 +207,16 @@ impl Registry {
                 return Err(RegistryError::Store(StoreError::Conflict(Violation::new(
                     "state",
                     "figures.not_editable",
-                    format!("Số liệu tháng {} đã ở trạng thái \"{}\": không sửa được", d.month, s.state.code()),
-                    format!("the figures of {} are already {}: they cannot be changed", d.month, s.state.code()),
+                    format!(
+                        "Số liệu tháng {} đã ở trạng thái \"{}\": không sửa được",
+                        d.month,
+                        s.state.code()
+                    ),
+                    format!(
+                        "the figures of {} are already {}: they cannot be changed",
+                        d.month,
+                        s.state.code()
+                    ),
                 ))));
             }
         }
@@ -240,7 +251,8 @@ impl Registry {
         if !s.state.editable() {
             return Err(not_in_state(&s, "submit"));
         }
-        let write = fig::transition(self.store.as_ref(), &s, "submit", FigureState::Submitted, "", now(), &a.actor);
+        let write =
+            fig::transition(self.store.as_ref(), &s, "submit", FigureState::Submitted, "", now(), &a.actor);
         self.figures_write(a, "figures.submit", &subj, write).await
     }
 
@@ -250,7 +262,13 @@ impl Registry {
     }
 
     /// The province returns submitted figures with a reason; the unit corrects them.
-    pub async fn return_figures(&self, a: &Access, id: i64, version: i64, reason: &str) -> Result<FigureSubmission> {
+    pub async fn return_figures(
+        &self,
+        a: &Access,
+        id: i64,
+        version: i64,
+        reason: &str,
+    ) -> Result<FigureSubmission> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 1000 {
             return Err(invalid(Violation::new(
@@ -264,7 +282,15 @@ impl Registry {
         self.review(a, id, version, "return", FigureState::Returned, reason).await
     }
 
-    async fn review(&self, a: &Access, id: i64, version: i64, what: &str, to: FigureState, reason: &str) -> Result<FigureSubmission> {
+    async fn review(
+        &self,
+        a: &Access,
+        id: i64,
+        version: i64,
+        what: &str,
+        to: FigureState,
+        reason: &str,
+    ) -> Result<FigureSubmission> {
         let action = format!("figures.{what}");
         let s = self.scoped_figures(a, id, &action).await?;
         let subj = subject(&s.unit, &s.month, &s.form);
@@ -291,7 +317,13 @@ impl Registry {
     }
 
     /// The submission of a unit, month and form, if any and in scope.
-    pub async fn find_figures(&self, a: &Access, unit: &str, month: &str, form: &str) -> Result<Option<FigurePage>> {
+    pub async fn find_figures(
+        &self,
+        a: &Access,
+        unit: &str,
+        month: &str,
+        form: &str,
+    ) -> Result<Option<FigurePage>> {
         match fig::find(self.store.as_ref(), unit, month, form).await? {
             Some(s) if a.scope.covers(&s.province, &s.commune) => self.figures_page(a, s.id).await.map(Some),
             _ => Ok(None),

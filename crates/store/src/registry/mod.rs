@@ -35,8 +35,8 @@ pub use audit_writer::{AuditSink, AuditWriter, CheckpointMirror, CheckpointPolic
 pub use confirmations::PUBLIC_VERIFIER;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
-pub use figures::{check_month, unit_place, FigureDraft, FigurePage};
 pub use feed::{FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
+pub use figures::{check_month, unit_place, FigureDraft, FigurePage};
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 
 /// Who is asking, what they may see, and why.

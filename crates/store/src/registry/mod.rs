@@ -62,17 +62,24 @@ impl Access {
         }
     }
 
-    /// Personal records are not for a leader's account (figures only).
+    /// Personal records are not for a leader's account (figures only), nor for an agency's
+    /// (it enters figures).
     pub fn require_records(&self) -> Result<()> {
         if self.role.reads_records() {
             return Ok(());
         }
-        Err(RegistryError::Forbidden(Violation::new(
-            "role",
-            "role.figures_only",
-            "Tài khoản lãnh đạo chỉ xem số liệu tổng hợp, không xem hồ sơ cá nhân",
-            "a leader's account sees aggregate figures only, not personal records",
-        )))
+        let (vi, en) = if self.role == Role::Agency {
+            (
+                "Tài khoản cán bộ ngành chỉ nhập số liệu, không xem hồ sơ cá nhân",
+                "an agency's account enters figures only, it does not see personal records",
+            )
+        } else {
+            (
+                "Tài khoản lãnh đạo chỉ xem số liệu tổng hợp, không xem hồ sơ cá nhân",
+                "a leader's account sees aggregate figures only, not personal records",
+            )
+        };
+        Err(RegistryError::Forbidden(Violation::new("role", "role.figures_only", vi, en)))
     }
 
     /// Changes are for administrators and officers; an auditor or a leader only reads.

@@ -20,6 +20,7 @@ use dancu_store::registry::{FigureDraft, FigurePage};
 use dancu_tables::forms::{self, Entry};
 use dancu_tables::Value;
 
+use super::citizens::{page_limit, page_offset};
 use super::{purpose, ApiPath, ApiQuery};
 use crate::auth::Principal;
 use crate::error::{self, ApiError, ApiResult};
@@ -32,19 +33,35 @@ pub struct FiguresRequest {
     /// A 2025 commune code (5 digits) or province code (2 digits) in the caller's scope.
     #[schema(pattern = "^[0-9]{2}(?:[0-9]{3})?$")]
     pub unit: String,
-    /// `YYYY-MM`, not after the current month.
-    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    /// `YYYY-MM`, from 2020-01 to the current month (422 `figures.month` otherwise).
+    #[schema(pattern = "^[0-9]{4}-(?:0[1-9]|1[0-2])$")]
     pub month: String,
     /// `services` or `outreach`.
     #[schema(pattern = "^(?:services|outreach)$")]
     pub form: String,
     /// Row code → column code → value: whole numbers ≥ 0 (a missing value is 0). On
     /// `services`, `online_pct` (optional, not stored) must equal online/received.
-    #[schema(value_type = HashMap<String, HashMap<String, f64>>)]
+    #[schema(schema_with = values_schema)]
     pub values: BTreeMap<String, BTreeMap<String, f64>>,
     /// Send for review at once (else a draft).
     #[serde(default)]
     pub submit: bool,
+}
+
+/// `{row: {column: number ≥ 0}}`: which rows and columns exist depends on the form (the
+/// `services` rows are the catalogue's, data/services.csv), and whether a value must be
+/// whole on its column (`online_pct` may have decimals): both answer 422 with their rule.
+fn values_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let number = ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)).maximum(Some(1e15));
+    let columns = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(number.build().into())));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(columns.build().into())))
+        .build()
+        .into()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -72,7 +89,7 @@ pub struct ListParams {
     #[param(pattern = "^(?:services|outreach)$")]
     pub form: Option<String>,
     /// `YYYY-MM`.
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    #[param(pattern = "^[0-9]{4}-(?:0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     /// 1–100, default 50.
     #[param(minimum = 1, maximum = 100, default = 50)]
@@ -128,14 +145,26 @@ pub fn list_filter(q: &ListParams) -> Result<FigureFilter, ApiError> {
     }
     let month = some(&q.month);
     if let Some(m) = &month {
-        dancu_store::registry::check_month(m).map_err(ApiError::bad_query)?;
+        // Any month of the calendar (a future one lists nothing).
+        let ok = m.len() == 7
+            && m.as_bytes()[4] == b'-'
+            && m[..4].bytes().all(|b| b.is_ascii_digit())
+            && matches!(m[5..].parse::<u32>(), Ok(1..=12));
+        if !ok {
+            return Err(bad(
+                "month",
+                "figures.month",
+                format!("Tháng \"{m}\" phải có dạng YYYY-MM"),
+                format!("month \"{m}\" must be YYYY-MM"),
+            ));
+        }
     }
     Ok(FigureFilter {
         state,
         form,
         month,
-        limit: q.limit.unwrap_or(50).clamp(1, 100),
-        offset: q.offset.unwrap_or(0),
+        limit: page_limit(Some(q.limit.unwrap_or(50))).map_err(ApiError::bad_query)?,
+        offset: page_offset(q.offset)?,
         ..Default::default()
     })
 }
@@ -252,6 +281,14 @@ pub async fn transition(
 ) -> ApiResult<Json<FigureSubmission>> {
     let id = parse_figures_id(&id)?;
     let Json(req) = body?;
+    if req.reason.as_deref().is_some_and(|r| r.chars().count() > 1000) {
+        return Err(ApiError::invalid(vec![Violation::new(
+            "reason",
+            "figures.reason_length",
+            "Lý do dài quá 1000 ký tự",
+            "the reason is longer than 1000 characters",
+        )]));
+    }
     let access = p.access(&purpose(&headers, None));
     Ok(Json(
         move_figures(&s, &access, id, &req.action, req.version, req.reason.as_deref().unwrap_or("")).await?,

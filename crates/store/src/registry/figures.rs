@@ -278,7 +278,6 @@ impl Registry {
                 "a reason for returning is required (1–1000 characters)",
             )));
         }
-        dancu_domain::text::check_no_hidden_chars("reason", reason).map_err(invalid)?;
         self.review(a, id, version, "return", FigureState::Returned, reason).await
     }
 

@@ -355,3 +355,26 @@ fn not_in_state(s: &FigureSubmission, what: &str) -> RegistryError {
         format!("cannot {what} figures that are {}", s.state.code()),
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_2025_communes_or_provinces() {
+        assert_eq!(unit_place("00004").unwrap(), ("01".to_string(), "00004".to_string()));
+        assert_eq!(unit_place("01").unwrap(), ("01".to_string(), String::new()));
+        assert_eq!(unit_place("99999").unwrap_err().rule, "figures.unit");
+        assert_eq!(unit_place("").unwrap_err().rule, "figures.unit");
+    }
+
+    #[test]
+    fn months_from_2020_to_now() {
+        assert!(check_month("2025-07").is_ok());
+        for bad in ["2025-7", "2025-13", "2019-12", "2025/07", "abcd-ef", "9999-01", ""] {
+            assert_eq!(check_month(bad).unwrap_err().rule, "figures.month", "{bad}");
+        }
+        let now = dancu_domain::date::vietnam_today(chrono::Utc::now());
+        assert!(check_month(&now.format("%Y-%m").to_string()).is_ok());
+    }
+}

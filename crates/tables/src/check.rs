@@ -343,7 +343,18 @@ fn totals(cx: &mut Ctx) {
                 }
             }
             RowKind::Total => {
-                let covered = &rows[since..i];
+                // A total typed first ("Toàn tỉnh" above the units) covers the rows below it.
+                let before =
+                    rows[since..i].iter().any(|r| matches!(r.kind, RowKind::Item | RowKind::Section));
+                let covered = if before || !totals_seen.is_empty() {
+                    &rows[since..i]
+                } else {
+                    let end = rows[i + 1..]
+                        .iter()
+                        .position(|r| r.kind == RowKind::Total)
+                        .map_or(rows.len(), |p| i + 1 + p);
+                    &rows[i + 1..end]
+                };
                 let sections: Vec<usize> =
                     covered.iter().filter(|r| r.kind == RowKind::Section).map(|r| r.index).collect();
                 let items: Vec<usize> =

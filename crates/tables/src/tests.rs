@@ -284,3 +284,19 @@ fn template_reads_back_as_an_empty_valid_upload() {
     let figures = forms::validate_upload(form, &sheets[0]).unwrap();
     assert!(figures.is_empty());
 }
+
+#[test]
+fn a_total_typed_above_its_rows() {
+    let rows: &[&[&str]] = &[
+        &["TT", "Đơn vị", "Số hồ sơ", "Trực tuyến", "Tỷ lệ"],
+        &["", "Toàn tỉnh", "31", "16", "51,61%"],
+        &["1", "Xã A", "10", "5", "50,00%"],
+        &["2", "Xã B", "20", "10", "50,00%"],
+    ];
+    let issues = check_sheets(&[Sheet::from_text("x", rows)]);
+    assert_eq!(
+        found(&issues),
+        vec![("C2".into(), "total.row_sum"), ("D2".into(), "total.row_sum")],
+        "{issues:#?}"
+    );
+}

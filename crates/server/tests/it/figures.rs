@@ -274,8 +274,45 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     assert_eq!(r.status(), 201);
     let s = body(r).await;
     assert_eq!((s["id"].as_i64(), s["state"].as_str()), (Some(id), Some("submitted")));
-    let r = transition(&app, "tinh01", id, "approve", s["version"].as_i64().unwrap(), "").await;
-    assert_eq!(body(r).await["state"], "approved");
+    // Approved from the submission's page (the province officer's form).
+    let t = app.token("tinh01").await;
+    let html = app
+        .client()
+        .get(format!("{}/figures/{id}", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-testid=\"move-approve\"") && html.contains("data-testid=\"move-return\""),
+        "{html}"
+    );
+    let version = s["version"].as_i64().unwrap().to_string();
+    let form = [("csrf", ""), ("action", "approve"), ("version", version.as_str())];
+    let r = app
+        .client()
+        .post(format!("{}/figures/{id}/actions", app.base))
+        .bearer_auth(&t)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = app
+        .client()
+        .get(format!("{}/figures/{id}", app.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("data-testid=\"state\">Đã duyệt<"), "{html}");
+    assert!(!html.contains("data-testid=\"move-approve\""), "{html}");
     // Approved figures cannot change.
     let r = save(&app, "dien_a", COMMUNE_A, 71, false).await;
     assert_eq!(

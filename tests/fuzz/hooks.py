@@ -123,6 +123,18 @@ SEMANTIC_RULES = {
     "confirmation.no_residence": "the holder may have no residence recorded",
     "confirmation.already_revoked": "the confirmation may already be revoked",
     "confirmation.reason_required": "a revocation needs a reason that is not blank after trimming",
+    # Submitted figures (docs/REPORTS.md): the form decides its rows and columns.
+    "figures.unit": "a well-formed unit code must also be a 2025 commune or province of the official lists",
+    "figures.month": "a month lies between 2020-01 and the current one, which moves",
+    "figures.unknown_row": "a form's rows are data (the services catalogue, data/services.csv) and depend on the form chosen",
+    "figures.unknown_column": "a form's columns depend on the form chosen (another field)",
+    "figures.not_integer": "a count must be whole, the rate column online_pct may have decimals: the column key decides",
+    "figures.online_above_received": "online is compared with received (two values)",
+    "figures.decided_above_received": "on time plus late is compared with received (three values)",
+    "figures.not_accepted_above_received": "not accepted is compared with received (two values)",
+    "figures.rate_mismatch": "a typed rate must equal the ratio of two other values",
+    "figures.rate_zero_base": "a rate cannot be typed over a zero received (another value)",
+    "figures.reason_required": "the action decides whether a reason is needed, and it must not be blank after trimming",
 }
 
 _PERSONAL_ID = re.compile(r"^[0-9]{12}$")

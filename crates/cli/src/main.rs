@@ -13,6 +13,7 @@ mod officer_cmd;
 mod partner_cmd;
 mod registry_dedup;
 mod rejects;
+mod report_check;
 mod serve;
 mod table_input;
 
@@ -117,6 +118,19 @@ enum Command {
         #[arg(long, env = "DANCU_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Project 06 reports.
+    Report {
+        #[command(subcommand)]
+        what: ReportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// Checks an appendix table typed elsewhere (XLSX or CSV): lists every rate that does
+    /// not match its counts, total that is not a sum, division by zero, part above its
+    /// whole, with the cell and rule. Exit code 1 when any, 0 when none, 2 when unreadable.
+    Check(report_check::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -171,6 +185,7 @@ fn main() -> Result<()> {
         Command::Dedup(a) => return matching_cmd::dedup(a),
         Command::Link(a) => return matching_cmd::link(a),
         Command::Reconcile(a) => return matching_cmd::reconcile(a),
+        Command::Report { what: ReportCmd::Check(a) } => std::process::exit(report_check::run(a)),
         Command::Gen { people, seed, out, provinces, duplicates: Some(rate), truth, errors }
             if errors != "standard" =>
         {
@@ -306,7 +321,8 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         | Command::Id { .. }
         | Command::Dedup(_)
         | Command::Link(_)
-        | Command::Reconcile(_) => unreachable!("handled without a runtime"),
+        | Command::Reconcile(_)
+        | Command::Report { what: ReportCmd::Check(_) } => unreachable!("handled without a runtime"),
     }
 }
 

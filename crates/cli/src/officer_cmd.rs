@@ -22,7 +22,7 @@ pub enum OfficerCmd {
         username: String,
         #[arg(long)]
         display_name: String,
-        /// admin, leader (aggregate figures only), officer, or auditor (read only)
+        /// admin, leader (aggregate figures only), officer, auditor (read only), or agency (enters figures only)
         #[arg(long, default_value = "officer")]
         role: String,
         /// nation, province:NN or commune:NNNNN (2025 codes)
@@ -51,7 +51,7 @@ pub enum OfficerCmd {
         #[arg(long, env = "DANCU_DATABASE_URL")]
         database_url: Option<String>,
         username: String,
-        /// admin, leader, officer or auditor
+        /// admin, leader, officer, auditor or agency
         #[arg(long)]
         role: Option<String>,
         /// nation, province:NN or commune:NNNNN (2025 codes)
@@ -115,10 +115,9 @@ async fn apply(registry: &Registry, cmd: OfficerCmd, password: Option<&str>) -> 
         OfficerCmd::Enable { username, .. } => set_active(registry, &username, true).await?,
         OfficerCmd::Change { username, role, scope, .. } => {
             let role = match role.as_deref() {
-                Some(r) => Some(
-                    Role::parse(r)
-                        .with_context(|| format!("--role {r}: must be admin, leader, officer or auditor"))?,
-                ),
+                Some(r) => Some(Role::parse(r).with_context(|| {
+                    format!("--role {r}: must be admin, leader, officer, auditor or agency")
+                })?),
                 None => None,
             };
             let scope = match scope.as_deref() {

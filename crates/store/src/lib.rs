@@ -21,6 +21,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod exec;
 pub mod feed;
+pub mod figures;
 mod holders;
 mod import;
 mod migrate;

@@ -283,10 +283,13 @@ pub enum Role {
     Officer,
     /// Reads records and access logs in scope, changes nothing (an inspector).
     Auditor,
+    /// An officer of another agency (electricity, tax, education …): enters the figures of
+    /// its services for units in scope (migration 0025), reads no personal record.
+    Agency,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Leader, Role::Officer, Role::Auditor];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Leader, Role::Officer, Role::Auditor, Role::Agency];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -294,14 +297,15 @@ impl Role {
             Role::Leader => "leader",
             Role::Officer => "officer",
             Role::Auditor => "auditor",
+            Role::Agency => "agency",
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.code() == s)
     }
-    /// May read personal records (every role but the leader's).
+    /// May read personal records (every role but the leader's and an agency's).
     pub fn reads_records(self) -> bool {
-        self != Role::Leader
+        !matches!(self, Role::Leader | Role::Agency)
     }
     /// May change records (administrators and officers).
     pub fn writes_records(self) -> bool {

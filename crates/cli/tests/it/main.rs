@@ -14,5 +14,9 @@ mod import;
 mod officer;
 mod partner;
 mod registry_dedup;
+<<<<<<< HEAD
 mod serve_proc;
 mod two_servers;
+=======
+mod report_check;
+>>>>>>> figures

@@ -65,7 +65,7 @@ pub struct NewOfficerRequest {
     pub username: String,
     #[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 200)]
     pub display_name: String,
-    /// `admin`, `leader`, `officer` or `auditor`
+    /// `admin`, `leader`, `officer`, `auditor` or `agency`
     #[schema(value_type = Role)]
     pub role: String,
     /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes, within the caller's scope)
@@ -135,8 +135,8 @@ pub fn validate_officer(r: &NewOfficerRequest) -> Result<(Role, Scope), Vec<Viol
         errs.push(Violation::new(
             "role",
             "officer.role",
-            "Vai trò phải là admin, leader, officer hoặc auditor",
-            "role must be admin, leader, officer or auditor",
+            "Vai trò phải là admin, leader, officer, auditor hoặc agency",
+            "role must be admin, leader, officer, auditor or agency",
         ));
     }
     let scope = r.scope.parse::<Scope>().map_err(|v| errs.push(v)).ok();
@@ -193,7 +193,7 @@ pub async fn list_officers(State(s): State<AppState>, p: Principal) -> ApiResult
 pub struct OfficerUpdate {
     /// `false` deactivates the account: its tokens and sessions stop working.
     pub active: Option<bool>,
-    /// `admin`, `leader`, `officer` or `auditor`
+    /// `admin`, `leader`, `officer`, `auditor` or `agency`
     #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     /// `nation`, `province:NN` or `commune:NNNNN` (2025 codes, within the caller's scope)
@@ -240,8 +240,8 @@ pub async fn update_officer(
             errs.push(Violation::new(
                 "role",
                 "officer.role",
-                "Vai trò phải là admin, leader, officer hoặc auditor",
-                "role must be admin, leader, officer or auditor",
+                "Vai trò phải là admin, leader, officer, auditor hoặc agency",
+                "role must be admin, leader, officer, auditor or agency",
             ));
             None
         }),

@@ -15,6 +15,7 @@ pub mod confirmations;
 pub mod dedup;
 pub mod eid;
 pub mod feed;
+pub mod figures;
 pub mod households;
 pub mod partner;
 pub mod residence;
@@ -91,7 +92,10 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(confirmations::issue, confirmations::list))
         .routes(routes!(confirmations::verify))
         .routes(routes!(confirmations::read))
-        .routes(routes!(confirmations::revoke));
+        .routes(routes!(confirmations::revoke))
+        .routes(routes!(figures::list, figures::save))
+        .routes(routes!(figures::read))
+        .routes(routes!(figures::transition));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
     let (router, mut doc) = r.split_for_parts();
     authenticated_answers(&mut doc);

@@ -12,6 +12,7 @@ pub mod display;
 mod document;
 mod eid;
 pub mod export;
+mod figures;
 mod forms;
 mod history;
 mod household;
@@ -114,6 +115,16 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/confirmations/{id}", get(confirmations::portal_document))
         .route("/portal/confirmations/{id}/pdf", get(confirmations::portal_pdf))
         .route("/verify", get(confirmations::verify_page))
+        .route("/figures", get(figures::list_page))
+        .route("/figures/entry", get(figures::entry_page).post(figures::entry_submit))
+        .route(
+            "/figures/upload",
+            axum::routing::post(figures::upload_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(figures::MAX_UPLOAD)),
+        )
+        .route("/figures/template/{form}", get(figures::template))
+        .route("/figures/{id}", get(figures::submission_page))
+        .route("/figures/{id}/actions", axum::routing::post(figures::move_submit))
 }
 
 const CSS: &str = include_str!("style.css");
@@ -236,6 +247,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
                             a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }
+                            a data-testid="nav-figures" href="/figures" { (lang.t("Số liệu đơn vị", "Unit figures")) }
                             @if u.role == dancu_store::Role::Admin {
                                 a data-testid="nav-officers" href="/officers" { (lang.t("Cán bộ", "Officers")) }
                                 a data-testid="nav-clients" href="/clients" { (lang.t("Ứng dụng liên kết", "Linked applications")) }

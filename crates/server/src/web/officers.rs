@@ -29,6 +29,7 @@ pub fn role_name(lang: Lang, r: Role) -> &'static str {
         Role::Leader => lang.t("Lãnh đạo (xem số liệu)", "Leader (figures only)"),
         Role::Officer => lang.t("Cán bộ nghiệp vụ", "Officer"),
         Role::Auditor => lang.t("Thanh tra (chỉ xem)", "Auditor (read only)"),
+        Role::Agency => lang.t("Cán bộ ngành (nhập số liệu)", "Agency (figures entry)"),
     }
 }
 

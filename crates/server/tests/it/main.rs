@@ -17,6 +17,7 @@ mod dedup;
 mod eid;
 mod export;
 mod feed;
+mod figures;
 mod limits;
 mod officers;
 mod oidc;

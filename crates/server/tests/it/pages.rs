@@ -279,6 +279,12 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
     assert_eq!(r.status(), StatusCode::CREATED);
     let conf = body(r).await;
     let verify = conf["verify_url"].as_str().unwrap().trim_start_matches(&app.base).to_string();
+    // Submitted figures of commune A (a draft), for the figures pages.
+    let fig = json!({"unit": "00004", "month": "2026-01", "form": "services",
+        "values": {"birth": {"received": 10, "online": 8}}});
+    let r = app.post_json(t, format!("{}/api/v1/figures", app.base), &fig).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let fig = body(r).await["id"].as_i64().unwrap();
 
     vec![
         "/applications".into(),
@@ -319,6 +325,11 @@ async fn seed(app: &TestApp, t: &str) -> Vec<String> {
         format!("/confirmations/{}", conf["id"]),
         verify,
         "/verify".into(),
+        "/figures".into(),
+        "/figures?state=draft".into(),
+        format!("/figures/{fig}"),
+        "/figures/entry?unit=00004&month=2026-01&form=services".into(),
+        "/figures/entry?unit=00004&month=2026-01&form=outreach".into(),
     ]
 }
 

@@ -117,6 +117,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_application_indexes",
         sql: include_str!("../../migrations/postgres/0023_open_application_indexes.sql"),
     },
+    Migration {
+        version: 25,
+        name: "figures",
+        sql: include_str!("../../migrations/postgres/0025_figures.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -22,6 +22,7 @@ mod dedup;
 mod eid;
 mod family;
 mod feed;
+mod figures;
 mod import;
 mod officers;
 mod oidc;
@@ -35,6 +36,7 @@ pub use confirmations::PUBLIC_VERIFIER;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
 pub use feed::{FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
+pub use figures::{check_month, unit_place, FigureDraft, FigurePage};
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 
 /// Who is asking, what they may see, and why.
@@ -60,17 +62,24 @@ impl Access {
         }
     }
 
-    /// Personal records are not for a leader's account (figures only).
+    /// Personal records are not for a leader's account (figures only), nor for an agency's
+    /// (it enters figures).
     pub fn require_records(&self) -> Result<()> {
         if self.role.reads_records() {
             return Ok(());
         }
-        Err(RegistryError::Forbidden(Violation::new(
-            "role",
-            "role.figures_only",
-            "Tài khoản lãnh đạo chỉ xem số liệu tổng hợp, không xem hồ sơ cá nhân",
-            "a leader's account sees aggregate figures only, not personal records",
-        )))
+        let (vi, en) = if self.role == Role::Agency {
+            (
+                "Tài khoản cán bộ ngành chỉ nhập số liệu, không xem hồ sơ cá nhân",
+                "an agency's account enters figures only, it does not see personal records",
+            )
+        } else {
+            (
+                "Tài khoản lãnh đạo chỉ xem số liệu tổng hợp, không xem hồ sơ cá nhân",
+                "a leader's account sees aggregate figures only, not personal records",
+            )
+        };
+        Err(RegistryError::Forbidden(Violation::new("role", "role.figures_only", vi, en)))
     }
 
     /// Changes are for administrators and officers; an auditor or a leader only reads.

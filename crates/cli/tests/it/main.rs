@@ -14,9 +14,6 @@ mod import;
 mod officer;
 mod partner;
 mod registry_dedup;
-<<<<<<< HEAD
+mod report_check;
 mod serve_proc;
 mod two_servers;
-=======
-mod report_check;
->>>>>>> figures

@@ -30,7 +30,7 @@ server_log() { grep -v -e '^ *[0-9]*: ' -e '^ *at ' "$WORK/server.log" | tail -n
 
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -qF "$ST_VERSION"; then
   say "installing schemathesis $ST_VERSION into $VENV"
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$ST_VERSION"; }; then
+  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$ST_VERSION" "hypothesis==6.170.27"; }; then
     if [ "${CI:-}" = "true" ]; then
       say "could not install schemathesis"
       exit 1
@@ -78,11 +78,14 @@ seed_args=()
 say "schemathesis $ST_VERSION: all phases, up to $EXAMPLES examples per operation, seed ${SEED}"
 start=$(date +%s)
 set +e
+# One worker: with two, Hypothesis's lambda-source cache (hypothesis 6.170) raced between the
+# worker threads and failed a run with a KeyError inside the generator (a FlakyFailure on
+# POST /api/v1/applications, nothing dancu answered).
 "$VENV/bin/st" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "$EXAMPLES" \
   "${seed_args[@]}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 30 \
   --no-color \
   --output-truncate false 2>&1 | tee "$WORK/st.txt"

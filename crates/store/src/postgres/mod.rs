@@ -117,6 +117,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_application_indexes",
         sql: include_str!("../../migrations/postgres/0023_open_application_indexes.sql"),
     },
+    Migration {
+        version: 24,
+        name: "linked_chains",
+        sql: include_str!("../../migrations/postgres/0024_linked_chains.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

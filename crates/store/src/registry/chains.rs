@@ -18,7 +18,8 @@
 
 use dancu_domain::residence::ResidenceKind;
 use dancu_domain::text::NameParts;
-use dancu_domain::{Address, CitizenDraft, LifeStatus, PartialDate, PersonalId, Relation, Sex, UnitRef, Violation};
+use dancu_domain::citizen::CitizenDraft;
+use dancu_domain::{Address, LifeStatus, PartialDate, PersonalId, Relation, Sex, UnitRef, Violation};
 use dancu_identity::eid::{self as rules, AccountEvent, Actor};
 
 use super::{now, Access, Outcome, Registry, RegistryError, Result};
@@ -395,16 +396,19 @@ impl Registry {
                     Some(fresh) => c = fresh,
                     None => break,
                 },
-                Err(StepError::LeaseLost) => return Ok(()),
                 Err(e) => {
                     let v = match e {
                         StepError::Rule(v) => v,
-                        _ => rule(
-                            "chain",
-                            "chain.failure",
-                            "Lỗi hệ thống khi thực hiện bước; sẽ thử lại",
-                            "a system failure in this step; it will be retried",
-                        ),
+                        StepError::Failure(why) => {
+                            tracing::warn!(chain = c.id, step = next, error = %why, "linked-procedure step failed; retried");
+                            rule(
+                                "chain",
+                                "chain.failure",
+                                "Lỗi hệ thống khi thực hiện bước; sẽ thử lại",
+                                "a system failure in this step; it will be retried",
+                            )
+                        }
+                        StepError::LeaseLost => return Ok(()),
                     };
                     let at = now();
                     let wait = t.backoff(c.attempts + 1);

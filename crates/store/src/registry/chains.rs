@@ -500,10 +500,8 @@ impl Registry {
             .cloned()
             .ok_or_else(|| StepError::Rule(household_missing(&of)))?;
         let [father_name, mother_name] = names;
-        let placeholder = PersonalId::compose("01", Sex::parse(&b.sex).unwrap_or(Sex::Male), 2000, 0)
-            .map_err(|v| StepError::Failure(v.message_en))?;
         let draft = CitizenDraft {
-            personal_id: placeholder.to_string(),
+            personal_id: id.to_string(),
             family_name: b.family_name.clone(),
             middle_name: b.middle_name.clone(),
             given_name: b.given_name.clone(),

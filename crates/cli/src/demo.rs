@@ -335,7 +335,9 @@ async fn prepare_with(
         if let Some((code, name)) = communes.first() {
             let keep = sample.as_deref().and_then(|s| s.split(' ').next());
             let n = crate::demo_seed::chains(registry, code, keep).await?;
-            eprintln!("{name}: {n} linked procedures (births, a death; one in the exceptions worklist at /chains)");
+            eprintln!(
+                "{name}: {n} linked procedures (births, a death; one in the exceptions worklist at /chains)"
+            );
         }
     }
     let eid = demo_eid(registry, secrets, &level2_file).await?;
@@ -351,10 +353,15 @@ async fn demo_partner(registry: &Registry, province: &str) -> Result<()> {
     use dancu_store::feed::EventKind;
     use dancu_store::partners::{CardField, Operation, Partner};
     let a = Access {
-        role: dancu_store::Role::Admin, ..Access::system("demo", "đối tác mẫu: bệnh viện, tư pháp, bảo hiểm xã hội")
+        role: dancu_store::Role::Admin,
+        ..Access::system("demo", "đối tác mẫu: bệnh viện, tư pháp, bảo hiểm xã hội")
     };
     let existing: Vec<String> = registry.partners(&a).await?.into_iter().map(|p| p.client_id).collect();
-    let partner = |client_id: &str, name: &str, operations: Vec<Operation>, fields: Vec<CardField>, kinds: Vec<EventKind>| {
+    let partner = |client_id: &str,
+                   name: &str,
+                   operations: Vec<Operation>,
+                   fields: Vec<CardField>,
+                   kinds: Vec<EventKind>| {
         Partner {
             client_id: client_id.into(),
             name: name.into(),
@@ -384,17 +391,32 @@ async fn demo_partner(registry: &Registry, province: &str) -> Result<()> {
             ],
             vec![],
         ),
-        partner("demo-justice", "Sở Tư pháp (hộ tịch, thử nghiệm)", vec![Operation::CivilRegistration], vec![], vec![]),
+        partner(
+            "demo-justice",
+            "Sở Tư pháp (hộ tịch, thử nghiệm)",
+            vec![Operation::CivilRegistration],
+            vec![],
+            vec![],
+        ),
         partner(
             "demo-insurance",
             "Bảo hiểm xã hội tỉnh (thử nghiệm)",
             vec![Operation::Feed],
-            vec![CardField::FullName, CardField::DateOfBirth, CardField::Sex, CardField::LifeStatus, CardField::Household],
+            vec![
+                CardField::FullName,
+                CardField::DateOfBirth,
+                CardField::Sex,
+                CardField::LifeStatus,
+                CardField::Household,
+            ],
             vec![EventKind::BirthRegistered, EventKind::DeathRegistered],
         ),
     ];
     for p in all.iter().filter(|p| !existing.contains(&p.client_id)) {
-        registry.partner_entitle(&a, p).await.map_err(|e| anyhow::anyhow!("demo partner {}: {e}", p.client_id))?;
+        registry
+            .partner_entitle(&a, p)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo partner {}: {e}", p.client_id))?;
     }
     Ok(())
 }

@@ -56,7 +56,8 @@ impl ChainKind {
 
 pub const BIRTH_STEPS: [&str; 5] =
     ["received", "id_issued", "registered", "residence_registered", "insurance_notified"];
-pub const DEATH_STEPS: [&str; 5] = ["received", "deceased", "residence_ended", "eid_closed", "partners_notified"];
+pub const DEATH_STEPS: [&str; 5] =
+    ["received", "deceased", "residence_ended", "eid_closed", "partners_notified"];
 
 /// What a civil-status partner sends for a birth (the wire form: strings, checked by the
 /// registry). The registration number (Justice's) is the idempotency key.
@@ -356,7 +357,13 @@ pub async fn steps(store: &dyn Store, id: i64) -> Result<Vec<ChainStep>> {
         .await?;
     rows.iter()
         .map(|r| {
-            Ok(ChainStep { at: r.ts(0)?, step: r.text(1)?, outcome: r.text(2)?, detail: r.text(3)?, actor: r.text(4)? })
+            Ok(ChainStep {
+                at: r.ts(0)?,
+                step: r.text(1)?,
+                outcome: r.text(2)?,
+                detail: r.text(3)?,
+                actor: r.text(4)?,
+            })
         })
         .collect()
 }
@@ -372,7 +379,13 @@ fn lease_lost() -> StoreError {
 
 /// Takes the lease of one running chain (a request running its steps at once); false when
 /// another runner holds it.
-pub async fn lease(store: &dyn Store, id: i64, token: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+pub async fn lease(
+    store: &dyn Store,
+    id: i64,
+    token: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> Result<bool> {
     let stmt = Stmt::new(
         "UPDATE linked_chains SET lease_token = $2, lease_until = $3 \
          WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $4)",
@@ -411,7 +424,9 @@ pub async fn claim_due(
     let rows = store
         .exec()
         .query(
-            &format!("SELECT {COLS} FROM linked_chains WHERE lease_token = $1 AND status = 'running' ORDER BY id"),
+            &format!(
+                "SELECT {COLS} FROM linked_chains WHERE lease_token = $1 AND status = 'running' ORDER BY id"
+            ),
             vec![Val::Text(token.into())],
         )
         .await?;

@@ -131,7 +131,12 @@ impl From<ChainView> for ChainResponse {
         ChainResponse {
             state: c.state().to_string(),
             next_attempt_at: c.error.as_ref().map(|_| c.next_at),
-            error: c.error.map(|e| StepFailure { step: e.step, field: e.field, rule: e.rule, message: e.message }),
+            error: c.error.map(|e| StepFailure {
+                step: e.step,
+                field: e.field,
+                rule: e.rule,
+                message: e.message,
+            }),
             kind: c.kind,
             registration_no: c.registration_no,
             personal_id: c.personal_id,
@@ -154,7 +159,12 @@ pub struct ChainParams {
 }
 
 /// A registration's answer: 201 for a new chain, 200 for the same number again.
-fn answer(s: &AppState, client_id: &str, purpose: &str, r: Result<(ChainView, bool), RegistryError>) -> Response {
+fn answer(
+    s: &AppState,
+    client_id: &str,
+    purpose: &str,
+    r: Result<(ChainView, bool), RegistryError>,
+) -> Response {
     let op = Operation::CivilRegistration;
     match r {
         Ok((v, created)) => {
@@ -272,7 +282,13 @@ pub async fn register_death(
     answer(&s, &p.client_id, &purpose, r)
 }
 
-async fn read(s: AppState, token: ClientToken, kind: ChainKind, no: String, q: Result<Query<ChainParams>, QueryRejection>) -> Response {
+async fn read(
+    s: AppState,
+    token: ClientToken,
+    kind: ChainKind,
+    no: String,
+    q: Result<Query<ChainParams>, QueryRejection>,
+) -> Response {
     let op = Operation::CivilRegistration;
     let q = match q {
         Ok(Query(q)) => q,

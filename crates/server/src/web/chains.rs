@@ -151,7 +151,12 @@ pub async fn board_page(
         let scope = narrowed(&p, q.unit.as_deref())?;
         let kind = q.kind.as_deref().filter(|k| !k.is_empty()).map(|k| {
             ChainKind::parse(k).ok_or_else(|| {
-                ApiError::invalid(vec![Violation::new("kind", "chain.kind", "Loại: birth hoặc death", "kind: birth or death")])
+                ApiError::invalid(vec![Violation::new(
+                    "kind",
+                    "chain.kind",
+                    "Loại: birth hoặc death",
+                    "kind: birth or death",
+                )])
             })
         });
         let kind = kind.transpose()?;
@@ -237,10 +242,19 @@ pub async fn board_page(
 /// The fields an officer may correct (as the registry allows them at the chain's step).
 fn correctable(c: &Chain) -> &'static [&'static str] {
     match (c.kind, c.step.as_str()) {
-        (ChainKind::Birth, "received") => {
-            &["household_of", "father_id", "mother_id", "birth_place", "id_province", "family_name", "middle_name", "given_name"]
+        (ChainKind::Birth, "received") => &[
+            "household_of",
+            "father_id",
+            "mother_id",
+            "birth_place",
+            "id_province",
+            "family_name",
+            "middle_name",
+            "given_name",
+        ],
+        (ChainKind::Birth, _) => {
+            &["household_of", "father_id", "mother_id", "family_name", "middle_name", "given_name"]
         }
-        (ChainKind::Birth, _) => &["household_of", "father_id", "mother_id", "family_name", "middle_name", "given_name"],
         (ChainKind::Death, "received") => &["personal_id", "death_date", "death_place"],
         (ChainKind::Death, _) => &["death_place"],
     }
@@ -290,7 +304,12 @@ pub async fn exceptions_page(
     let run = async {
         let scope = narrowed(&p, q.unit.as_deref())?;
         let a = dancu_store::registry::Access { scope, ..p.access(WEB_PURPOSE) };
-        let f = ChainFilter { kind: None, state: Some("failed".into()), limit: PAGE, offset: q.offset.unwrap_or(0) };
+        let f = ChainFilter {
+            kind: None,
+            state: Some("failed".into()),
+            limit: PAGE,
+            offset: q.offset.unwrap_or(0),
+        };
         Ok::<_, ApiError>(s.registry.chains_list(&a, &f).await?)
     };
     let list = match run.await {
@@ -364,7 +383,8 @@ pub async fn chain_page(
         Ok(v) => v,
         Err(e) => return error_page(lang, Some(&p), e.into()),
     };
-    let body = layout(lang, lang.t("Thủ tục liên thông", "Linked procedure"), Some(&p), chain_card(lang, &p, &v));
+    let body =
+        layout(lang, lang.t("Thủ tục liên thông", "Linked procedure"), Some(&p), chain_card(lang, &p, &v));
     page(lang_choice(&uri), StatusCode::OK, body)
 }
 

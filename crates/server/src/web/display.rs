@@ -691,7 +691,11 @@ const PARTNER_OPERATIONS: &[(&str, &str, &str)] = &[
     ("card_lookup", "Tra cứu thẻ (bệnh viện)", "Card look-up (hospitals)"),
     ("residence_check", "Kiểm tra nơi cư trú", "Residence check"),
     ("feed", "Nhận dữ liệu thay đổi", "Change feed"),
-    ("civil_registration", "Đăng ký hộ tịch liên thông (khai sinh, khai tử)", "Civil registration (births, deaths)"),
+    (
+        "civil_registration",
+        "Đăng ký hộ tịch liên thông (khai sinh, khai tử)",
+        "Civil registration (births, deaths)",
+    ),
 ];
 
 /// A partner operation in words.

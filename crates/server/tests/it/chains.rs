@@ -30,7 +30,13 @@ on_both_backends!(
 
 const PURPOSE: &str = "đăng ký khai sinh liên thông";
 
-async fn entitle(app: &TestApp, client_id: &str, ops: &[Operation], kinds: &[EventKind], fields: &[CardField]) {
+async fn entitle(
+    app: &TestApp,
+    client_id: &str,
+    ops: &[Operation],
+    kinds: &[EventKind],
+    fields: &[CardField],
+) {
     let p = Partner {
         client_id: client_id.into(),
         name: format!("Đối tác {client_id}"),
@@ -44,7 +50,12 @@ async fn entitle(app: &TestApp, client_id: &str, ops: &[Operation], kinds: &[Eve
         updated_at: dancu_store::registry::now(),
         updated_by: String::new(),
     };
-    let admin = Access { actor: "officer:admin".into(), role: Role::Admin, scope: Scope::Nation, purpose: "x".into() };
+    let admin = Access {
+        actor: "officer:admin".into(),
+        role: Role::Admin,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    };
     app.state.registry.partner_entitle(&admin, &p).await.unwrap();
     app.state.partners.forget(client_id);
 }
@@ -71,8 +82,14 @@ async fn token(app: &TestApp, client_id: &str, scope: &str) -> String {
 async fn partners(app: &TestApp) -> (String, String, String) {
     entitle(app, "tuphap", &[Operation::CivilRegistration], &[], &[]).await;
     let fields = [CardField::FullName, CardField::DateOfBirth, CardField::LifeStatus, CardField::Household];
-    entitle(app, "bhxh", &[Operation::Feed], &[EventKind::BirthRegistered, EventKind::DeathRegistered], &fields)
-        .await;
+    entitle(
+        app,
+        "bhxh",
+        &[Operation::Feed],
+        &[EventKind::BirthRegistered, EventKind::DeathRegistered],
+        &fields,
+    )
+    .await;
     entitle(app, "khac", &[Operation::Feed], &[EventKind::CitizenCreated], &fields).await;
     (
         token(app, "tuphap", "partner:civil").await,
@@ -82,7 +99,9 @@ async fn partners(app: &TestApp) -> (String, String, String) {
 }
 
 fn change() -> Change {
-    Change { actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: dancu_store::registry::now() }
+    Change {
+        actor: "test:setup".into(), reason: "dữ liệu kiểm thử".into(), at: dancu_store::registry::now()
+    }
 }
 
 /// Citizen A heads household `number`.
@@ -170,7 +189,8 @@ async fn a_birth_runs_end_to_end(backend: &'static str) {
     assert!(id.starts_with("0013"), "{id}");
     assert_eq!(v["state"], "insurance_notified", "{v}");
     assert_eq!(v["status"], "done");
-    let steps: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    let steps: Vec<&str> =
+        v["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(steps, ["received", "id_issued", "registered", "residence_registered", "insurance_notified"]);
 
     let child = app.store.get_citizen(&id.parse().unwrap()).await.unwrap().expect("the child's record");
@@ -180,7 +200,8 @@ async fn a_birth_runs_end_to_end(backend: &'static str) {
     assert_eq!(child.citizen.mother_name, "Trần Thị Bình");
     let perm = child.citizen.permanent.as_ref().expect("permanent residence");
     assert_eq!(perm.unit.to_string(), format!("2025:{COMMUNE_A}"));
-    let records = dancu_store::residences::of_person(app.store.as_ref(), &child.citizen.personal_id).await.unwrap();
+    let records =
+        dancu_store::residences::of_person(app.store.as_ref(), &child.citizen.personal_id).await.unwrap();
     assert!(records.iter().any(|r| r.current && r.kind.code() == "permanent"), "{records:?}");
 
     // Social insurance sees the event with its fields; the other partner does not.
@@ -275,7 +296,10 @@ async fn failing_steps_are_retried_listed_and_resolved(backend: &'static str) {
     assert!(v["personal_id"].as_str().is_some_and(|i| i.len() == 12), "the ID comes first: {v}");
     assert_eq!(v["state"], "failed");
     assert_eq!(v["step"], "id_issued");
-    assert_eq!((v["error"]["field"].as_str(), v["error"]["rule"].as_str()), (Some("household_of"), Some("chain.household_missing")));
+    assert_eq!(
+        (v["error"]["field"].as_str(), v["error"]["rule"].as_str()),
+        (Some("household_of"), Some("chain.household_missing"))
+    );
     let retried = wait_for(app, &tj, "births", "KS-2026.0101", |v| v["attempts"].as_i64() >= Some(3)).await;
     assert_eq!(retried["state"], "failed");
 
@@ -283,7 +307,11 @@ async fn failing_steps_are_retried_listed_and_resolved(backend: &'static str) {
     let mut b = birth(app, "KS-2026.0102");
     b["mother_id"] = json!("001190099999");
     let (_, v) = post(app, &tj, "/api/v1/partner/births", &b).await;
-    assert_eq!((v["error"]["field"].as_str(), v["error"]["rule"].as_str()), (Some("mother_id"), Some("chain.parent_not_found")), "{v}");
+    assert_eq!(
+        (v["error"]["field"].as_str(), v["error"]["rule"].as_str()),
+        (Some("mother_id"), Some("chain.parent_not_found")),
+        "{v}"
+    );
     let mut b = birth(app, "KS-2026.0103");
     b["father_id"] = json!("001090099999");
     b["household_of"] = json!("001090099999");
@@ -313,9 +341,15 @@ async fn failing_steps_are_retried_listed_and_resolved(backend: &'static str) {
     let r = act(app, ja, id2, &[("action", "correct"), ("field", "mother_id"), ("value", &b_id)]).await;
     assert!(r.status().is_redirection(), "{}", r.status());
     let done = wait_for(app, &tj, "births", "KS-2026.0102", |v| v["status"] == "done").await;
-    let child = app.store.get_citizen(&done["personal_id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
+    let child = app
+        .store
+        .get_citizen(&done["personal_id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(child.citizen.mother_name, "Trần Thị Bình");
-    let outcomes: Vec<&str> = done["steps"].as_array().unwrap().iter().map(|s| s["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> =
+        done["steps"].as_array().unwrap().iter().map(|s| s["outcome"].as_str().unwrap()).collect();
     assert!(outcomes.contains(&"failed") && outcomes.contains(&"corrected"), "{outcomes:?}");
 
     // 3: a correction that breaks a rule is refused naming it; resolved with a note.
@@ -331,7 +365,11 @@ async fn failing_steps_are_retried_listed_and_resolved(backend: &'static str) {
     assert_eq!((v["state"].as_str(), v["status"].as_str()), (Some("resolved"), Some("resolved")));
     let attempts = v["attempts"].as_i64();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(chain(app, &tj, "births", "KS-2026.0103").await.1["attempts"].as_i64(), attempts, "not retried");
+    assert_eq!(
+        chain(app, &tj, "births", "KS-2026.0103").await.1["attempts"].as_i64(),
+        attempts,
+        "not retried"
+    );
     let page = web_get(app, ja, "/chains/exceptions").await;
     assert!(!page.contains("exception-KS-2026"), "the worklist is empty");
     // The board counts them by state; the chain's page shows its history.
@@ -389,7 +427,10 @@ async fn a_death_runs_end_to_end(backend: &'static str) {
     unknown["personal_id"] = json!("001090099999");
     let (s, v) = post(app, &tj, "/api/v1/partner/deaths", &unknown).await;
     assert_eq!(s, 201);
-    assert_eq!((v["state"].as_str(), v["error"]["rule"].as_str()), (Some("failed"), Some("chain.person_not_found")));
+    assert_eq!(
+        (v["state"].as_str(), v["error"]["rule"].as_str()),
+        (Some("failed"), Some("chain.person_not_found"))
+    );
 }
 
 async fn bad_registrations_name_field_and_rule(backend: &'static str) {
@@ -427,7 +468,9 @@ async fn bad_registrations_name_field_and_rule(backend: &'static str) {
     )
     .await;
     assert_eq!((s, rule_of(&e).0.as_str()), (422, "personal_id"), "{e}");
-    let (s, e) = post(app, &tj, "/api/v1/partner/deaths", &json!({"purpose": PURPOSE, "registration_no": "KT-1"})).await;
+    let (s, e) =
+        post(app, &tj, "/api/v1/partner/deaths", &json!({"purpose": PURPOSE, "registration_no": "KT-1"}))
+            .await;
     assert!(s == 400 || s == 422, "{s} {e}");
     // A partner without the operation is refused with its code.
     entitle(app, "bhxh", &[Operation::Feed, Operation::Verify], &[EventKind::BirthRegistered], &[]).await;

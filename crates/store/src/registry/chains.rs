@@ -16,9 +16,9 @@
 //! an officer resolves it. Each step is idempotent: a retry after a crash between the
 //! step's write and its state finds the write done and only records the state.
 
+use dancu_domain::citizen::CitizenDraft;
 use dancu_domain::residence::ResidenceKind;
 use dancu_domain::text::NameParts;
-use dancu_domain::citizen::CitizenDraft;
 use dancu_domain::{Address, LifeStatus, PartialDate, PersonalId, Relation, Sex, UnitRef, Violation};
 use dancu_identity::eid::{self as rules, AccountEvent, Actor};
 
@@ -78,7 +78,8 @@ pub const CHAIN_PURPOSE: &str = "thủ tục liên thông: đăng ký khai sinh,
 
 /// The registration number: 1–40 letters, digits, `/`, `.` or `-`.
 fn check_registration_no(s: &str) -> std::result::Result<(), Violation> {
-    let ok = (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/.-".contains(&b));
+    let ok =
+        (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/.-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -270,14 +271,24 @@ impl Registry {
         t: &Timing,
     ) -> Result<(ChainView, bool)> {
         let a = self.partner_gate(p, Operation::CivilRegistration, purpose).await?;
-        let (id, _, place) = check_death(d, today()).map_err(|vs| RegistryError::Store(StoreError::Invalid(vs)))?;
+        let (id, _, place) =
+            check_death(d, today()).map_err(|vs| RegistryError::Store(StoreError::Invalid(vs)))?;
         let scope = match self.store.get_citizen(&id).await? {
             Some(c) => Some((c.scope_province, c.scope_commune)),
             None => unit_scope(&place),
         };
         let request = serde_json::to_value(d).map_err(StoreError::from)?;
-        self.chain_receive(&a, p, ChainKind::Death, &d.registration_no, Some(id.to_string()), request, scope, t)
-            .await
+        self.chain_receive(
+            &a,
+            p,
+            ChainKind::Death,
+            &d.registration_no,
+            Some(id.to_string()),
+            request,
+            scope,
+            t,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -309,7 +320,8 @@ impl Registry {
             actor: a.actor.clone(),
             at: now(),
         };
-        let (chain, created) = self.audited_write(a, "chain.receive", &subject, chains::insert(store, &new)).await?;
+        let (chain, created) =
+            self.audited_write(a, "chain.receive", &subject, chains::insert(store, &new)).await?;
         if !created {
             return self.resubmitted(a, p, chain, &subject).await;
         }
@@ -324,7 +336,13 @@ impl Registry {
 
     /// The same registration number again: the partner's own chain as it stands (another
     /// partner's answers that the number is taken).
-    async fn resubmitted(&self, a: &Access, p: &Partner, c: Chain, subject: &str) -> Result<(ChainView, bool)> {
+    async fn resubmitted(
+        &self,
+        a: &Access,
+        p: &Partner,
+        c: Chain,
+        subject: &str,
+    ) -> Result<(ChainView, bool)> {
         if c.client_id != p.client_id {
             self.log(a, "chain.receive", subject, Outcome::Refused).await?;
             return Err(RegistryError::Store(StoreError::Conflict(rule(
@@ -467,7 +485,12 @@ impl Registry {
     }
 
     /// A parent named in the registration, read for the chain (audited).
-    async fn chain_parent(&self, a: &Access, field: &str, id: &PersonalId) -> std::result::Result<StoredCitizen, StepError> {
+    async fn chain_parent(
+        &self,
+        a: &Access,
+        field: &str,
+        id: &PersonalId,
+    ) -> std::result::Result<StoredCitizen, StepError> {
         let found = self.store.get_citizen(id).await.map_err(store_step)?;
         let outcome = if found.is_some() { Outcome::Ok } else { Outcome::NotFound };
         self.log(a, "citizen.read", id.as_str(), outcome).await.map_err(step_error)?;
@@ -483,10 +506,13 @@ impl Registry {
             stmts.push(chains::rescope(c.id, &child.scope_province, &child.scope_commune));
             return self.commit(stmts).await;
         }
-        let of: PersonalId = b.household_of.trim().parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
+        let of: PersonalId =
+            b.household_of.trim().parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
         let parent = self.chain_parent(a, "household_of", &of).await?;
         let mut names = [String::new(), String::new()];
-        for (i, (field, raw)) in [("father_id", &b.father_id), ("mother_id", &b.mother_id)].into_iter().enumerate() {
+        for (i, (field, raw)) in
+            [("father_id", &b.father_id), ("mother_id", &b.mother_id)].into_iter().enumerate()
+        {
             if let Some(pid) = optional_id(field, raw).map_err(StepError::Rule)? {
                 let p = if pid == of { parent.clone() } else { self.chain_parent(a, field, &pid).await? };
                 names[i] = p.citizen.name.full();
@@ -541,7 +567,8 @@ impl Registry {
     async fn birth_residence(&self, a: &Access, c: &Chain, token: &str) -> StepResult {
         let id = Self::chain_person(c)?;
         let b = Self::birth_of(c)?;
-        let of: PersonalId = b.household_of.trim().parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
+        let of: PersonalId =
+            b.household_of.trim().parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
         let parent = self.chain_parent(a, "household_of", &of).await?;
         let store = self.store.as_ref();
         let records = crate::residences::of_person(store, &of).await.map_err(store_step)?;
@@ -562,7 +589,11 @@ impl Registry {
             )));
         }
         let unit: UnitRef = rec.unit.parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
-        let child = store.get_citizen(&id).await.map_err(store_step)?.ok_or_else(|| StepError::Failure("child missing".into()))?;
+        let child = store
+            .get_citizen(&id)
+            .await
+            .map_err(store_step)?
+            .ok_or_else(|| StepError::Failure("child missing".into()))?;
         let address = Address { unit, detail: rec.detail.clone() };
         let detail = format!("thường trú {} {}", rec.unit, rec.detail);
         let mut stmts = Vec::new();
@@ -586,7 +617,11 @@ impl Registry {
     async fn chain_notify(&self, a: &Access, c: &Chain, token: &str, next: &'static str) -> StepResult {
         let id = Self::chain_person(c)?;
         let store = self.store.as_ref();
-        let person = store.get_citizen(&id).await.map_err(store_step)?.ok_or_else(|| StepError::Failure("person missing".into()))?;
+        let person = store
+            .get_citizen(&id)
+            .await
+            .map_err(store_step)?
+            .ok_or_else(|| StepError::Failure("person missing".into()))?;
         let p = &person.citizen;
         let mut data = serde_json::Map::new();
         let mut put = |k: &str, v: serde_json::Value| {
@@ -625,8 +660,16 @@ impl Registry {
             ));
         }
         stmts.push(
-            chains::event(store.backend(), kind, id.as_str(), &person.scope_province, &person.scope_commune, &data, at)
-                .map_err(store_step)?,
+            chains::event(
+                store.backend(),
+                kind,
+                id.as_str(),
+                &person.scope_province,
+                &person.scope_commune,
+                &data,
+                at,
+            )
+            .map_err(store_step)?,
         );
         let detail = format!("sự kiện {kind}");
         stmts.extend(chains::advance(c, token, next, None, &detail, &a.actor, at));
@@ -655,7 +698,10 @@ impl Registry {
             let mut next = person.citizen.clone();
             next.status = LifeStatus::Deceased;
             next.death_date = Some(date);
-            let ch = Change { actor: a.actor.clone(), reason: format!("khai tử số {}", c.registration_no), at };
+            let ch =
+                Change {
+                    actor: a.actor.clone(), reason: format!("khai tử số {}", c.registration_no), at
+                };
             stmts = crate::residences::citizen_update(&person, &next, &ch).map_err(store_step)?;
         }
         stmts.push(chains::rescope(c.id, &person.scope_province, &person.scope_commune));
@@ -696,8 +742,10 @@ impl Registry {
                 let event = AccountEvent::Lock { by: Actor::Officer, reason: reason.clone() };
                 let state = rules::apply(&acc.state, &event).map_err(StepError::Rule)?;
                 let next = crate::eid::EidAccount { state, updated_at: now(), ..acc.clone() };
-                let change = crate::eid::EidChange { event: "lock".into(), reason, actor: a.actor.clone(), at: now() };
-                let write = crate::eid::save_account(store, &next, acc.version, acc.state.code(), Some(&change));
+                let change =
+                    crate::eid::EidChange { event: "lock".into(), reason, actor: a.actor.clone(), at: now() };
+                let write =
+                    crate::eid::save_account(store, &next, acc.version, acc.state.code(), Some(&change));
                 self.audited_write(a, "eid.update", id.as_str(), write).await.map_err(step_error)?;
             }
             crate::eid::delete_sessions_of(store, &id).await.map_err(store_step)?;
@@ -706,7 +754,15 @@ impl Registry {
             "UPDATE cards SET status = 'revoked' WHERE personal_id = $1 AND status = 'valid'",
             vec![Val::Text(id.to_string())],
         )];
-        stmts.extend(chains::advance(c, token, "eid_closed", None, &format!("{detail}; thu hồi thẻ"), &a.actor, now()));
+        stmts.extend(chains::advance(
+            c,
+            token,
+            "eid_closed",
+            None,
+            &format!("{detail}; thu hồi thẻ"),
+            &a.actor,
+            now(),
+        ));
         let write = store.exec().transaction(stmts);
         self.audited_write(a, "card.revoke", id.as_str(), write).await.map_err(step_error)
     }
@@ -722,7 +778,8 @@ impl Registry {
             f.kind.map(|k| k.code()).unwrap_or("all"),
             f.state.as_deref().unwrap_or("all")
         );
-        self.log_rows(a, "chain.list", &what, page.items.iter().filter_map(|c| c.personal_id.as_deref())).await?;
+        self.log_rows(a, "chain.list", &what, page.items.iter().filter_map(|c| c.personal_id.as_deref()))
+            .await?;
         Ok(page)
     }
 
@@ -766,7 +823,12 @@ impl Registry {
         let note = dancu_domain::nfc(note.trim());
         dancu_domain::text::check_no_hidden_chars("note", &note).map_err(invalid)?;
         if note.chars().count() > 500 {
-            return Err(invalid(rule("note", "chain.note_length", "Ghi chú tối đa 500 ký tự", "a note is at most 500 characters")));
+            return Err(invalid(rule(
+                "note",
+                "chain.note_length",
+                "Ghi chú tối đa 500 ký tự",
+                "a note is at most 500 characters",
+            )));
         }
         let mut request = None;
         let code = match action {
@@ -800,7 +862,15 @@ impl Registry {
             ("corrected", Some((f, v))) => format!("{f} = {v}. {note}"),
             _ => note.clone(),
         };
-        let write = chains::officer_action(self.store.as_ref(), id, code, detail.trim(), request.as_ref(), &a.actor, now());
+        let write = chains::officer_action(
+            self.store.as_ref(),
+            id,
+            code,
+            detail.trim(),
+            request.as_ref(),
+            &a.actor,
+            now(),
+        );
         self.audited_write(a, "chain.act", c.personal_id.as_deref().unwrap_or(&subject), write).await?;
         self.chain_view(id).await
     }
@@ -811,10 +881,19 @@ impl Registry {
 fn corrected(c: &Chain, field: &str, value: &str) -> std::result::Result<serde_json::Value, Violation> {
     let value = dancu_domain::nfc(value.trim());
     let allowed: &[&str] = match (c.kind, c.step.as_str()) {
-        (ChainKind::Birth, "received") => {
-            &["family_name", "middle_name", "given_name", "birth_place", "father_id", "mother_id", "household_of", "id_province"]
+        (ChainKind::Birth, "received") => &[
+            "family_name",
+            "middle_name",
+            "given_name",
+            "birth_place",
+            "father_id",
+            "mother_id",
+            "household_of",
+            "id_province",
+        ],
+        (ChainKind::Birth, _) => {
+            &["family_name", "middle_name", "given_name", "father_id", "mother_id", "household_of"]
         }
-        (ChainKind::Birth, _) => &["family_name", "middle_name", "given_name", "father_id", "mother_id", "household_of"],
         (ChainKind::Death, "received") => &["personal_id", "death_date", "death_place"],
         (ChainKind::Death, _) => &["death_place"],
     };
@@ -831,7 +910,9 @@ fn corrected(c: &Chain, field: &str, value: &str) -> std::result::Result<serde_j
         o.insert(field.into(), serde_json::Value::String(value));
     }
     let today = today();
-    let first = |vs: Vec<Violation>| vs.into_iter().next().unwrap_or_else(|| rule(field, "chain.invalid", "Không hợp lệ", "invalid"));
+    let first = |vs: Vec<Violation>| {
+        vs.into_iter().next().unwrap_or_else(|| rule(field, "chain.invalid", "Không hợp lệ", "invalid"))
+    };
     match c.kind {
         ChainKind::Birth => {
             let b: BirthRegistration = serde_json::from_value(req.clone())

@@ -271,6 +271,9 @@ pub struct NewChain {
     pub scope_commune: String,
     pub actor: String,
     pub at: Timestamp,
+    /// The lease the receiving request runs the first steps under (token, until), taken
+    /// with the insert so that no worker claims the new chain first.
+    pub lease: (String, Timestamp),
 }
 
 fn history(chain: Val, step: &str, outcome: &str, detail: &str, actor: &str, at: Timestamp) -> Stmt {
@@ -292,8 +295,8 @@ pub async fn insert(store: &dyn Store, c: &NewChain) -> Result<(Chain, bool)> {
     ));
     let insert = Stmt::new(
         "INSERT INTO linked_chains (kind, registration_no, client_id, personal_id, request, step, status, \
-         next_at, scope_province, scope_commune, received_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'received', 'running', $6, $7, $8, $6, $6) \
+         next_at, scope_province, scope_commune, received_at, updated_at, lease_token, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, 'received', 'running', $6, $7, $8, $6, $6, $9, $10) \
          ON CONFLICT (kind, registration_no) DO NOTHING",
         vec![
             Val::Text(c.kind.code().into()),
@@ -304,6 +307,8 @@ pub async fn insert(store: &dyn Store, c: &NewChain) -> Result<(Chain, bool)> {
             Val::Ts(c.at),
             Val::Text(c.scope_province.clone()),
             Val::Text(c.scope_commune.clone()),
+            Val::Text(c.lease.0.clone()),
+            Val::Ts(c.lease.1),
         ],
     )
     .expect_rows(1, taken);
@@ -375,28 +380,6 @@ fn lease_lost() -> StoreError {
         "Một tiến trình khác đang xử lý chuỗi thủ tục này",
         "another process is running this chain",
     ))
-}
-
-/// Takes the lease of one running chain (a request running its steps at once); false when
-/// another runner holds it.
-pub async fn lease(
-    store: &dyn Store,
-    id: i64,
-    token: &str,
-    now: Timestamp,
-    until: Timestamp,
-) -> Result<bool> {
-    let stmt = Stmt::new(
-        "UPDATE linked_chains SET lease_token = $2, lease_until = $3 \
-         WHERE id = $1 AND status = 'running' AND (lease_until IS NULL OR lease_until < $4)",
-        vec![Val::Int(id), Val::Text(token.into()), Val::Ts(until), Val::Ts(now)],
-    )
-    .expect_rows(1, lease_lost());
-    match store.exec().transaction(vec![stmt]).await {
-        Ok(()) => Ok(true),
-        Err(StoreError::Conflict(v)) if v.rule == "chain.lease_lost" => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 /// Claims up to `limit` running chains whose next attempt is due and whose lease is free

@@ -239,8 +239,19 @@ async fn a_resubmitted_birth_is_the_same_chain(backend: &'static str) {
     let (s2, v2) = post(app, &tj, "/api/v1/partner/births", &b).await;
     assert_eq!((s1, s2), (201, 200), "{v1} {v2}");
     assert_eq!(v1["personal_id"], v2["personal_id"]);
+    // Sent twice at the same moment: one chain, one child, the same ID in both answers.
+    let b3 = birth(app, "KS-2026.0003");
+    let ((s3, v3), (s4, v4)) = tokio::join!(
+        post(app, &tj, "/api/v1/partner/births", &b3),
+        post(app, &tj, "/api/v1/partner/births", &b3)
+    );
+    let mut statuses = [s3, s4];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "{v3} {v4}");
+    assert!(v3["personal_id"].is_string(), "{v3}");
+    assert_eq!(v3["personal_id"], v4["personal_id"]);
     let h = app.store.get_household("HCHAIN2").await.unwrap().unwrap();
-    assert_eq!(h.members.len(), 2, "one child, not two");
+    assert_eq!(h.members.len(), 3, "two children, not four");
     // Another authority cannot take the number.
     entitle(app, "tuphap2", &[Operation::CivilRegistration], &[], &[]).await;
     let t2 = token(app, "tuphap2", "partner:civil").await;

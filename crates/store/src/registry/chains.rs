@@ -309,6 +309,9 @@ impl Registry {
         if let Some(existing) = chains::get(store, kind, registration_no).await? {
             return self.resubmitted(a, p, existing, &subject).await;
         }
+        let token = crate::chains::new_token();
+        let at = now();
+        let until = at + chrono::Duration::from_std(t.lease).unwrap_or(chrono::Duration::seconds(30));
         let new = NewChain {
             kind,
             registration_no: registration_no.into(),
@@ -318,19 +321,15 @@ impl Registry {
             scope_province: province,
             scope_commune: commune,
             actor: a.actor.clone(),
-            at: now(),
+            at,
+            lease: (token.clone(), until),
         };
         let (chain, created) =
             self.audited_write(a, "chain.receive", &subject, chains::insert(store, &new)).await?;
         if !created {
             return self.resubmitted(a, p, chain, &subject).await;
         }
-        let token = crate::chains::new_token();
-        let at = now();
-        let until = at + chrono::Duration::from_std(t.lease).unwrap_or(chrono::Duration::seconds(30));
-        if chains::lease(store, chain.id, &token, at, until).await? {
-            self.run_chain(a, chain.clone(), &token, t).await?;
-        }
+        self.run_chain(a, chain.clone(), &token, t).await?;
         Ok((self.chain_view(chain.id).await?, true))
     }
 
@@ -351,6 +350,15 @@ impl Registry {
                 "Số đăng ký này đã được một cơ quan khác gửi",
                 "another authority sent this registration number",
             ))));
+        }
+        // Sent twice at once: the first request is issuing the ID; answer with it.
+        let mut c = c;
+        for _ in 0..250 {
+            if c.personal_id.is_some() || c.status != "running" || c.error.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            c = chains::get_by_id(self.store.as_ref(), c.id).await?.ok_or(RegistryError::NotFound)?;
         }
         self.log(a, "chain.read", c.personal_id.as_deref().unwrap_or(subject), Outcome::Ok).await?;
         Ok((self.chain_view(c.id).await?, false))

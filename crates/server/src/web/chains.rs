@@ -174,7 +174,12 @@ pub async fn board_page(
         let a = dancu_store::registry::Access { scope, ..p.access(WEB_PURPOSE) };
         let counts = s.registry.chains_counts(&a).await?;
         let f = ChainFilter { kind, state: state.clone(), limit: PAGE, offset: q.offset.unwrap_or(0) };
-        let list = s.registry.chains_list(&a, &f).await?;
+        // A leader's account sees the figures only, not the people in them.
+        let list = if p.role.reads_records() {
+            s.registry.chains_list(&a, &f).await?
+        } else {
+            dancu_store::Page { items: Vec::new(), total: 0, limit: PAGE, offset: 0 }
+        };
         Ok::<_, ApiError>((counts, list, kind, state))
     };
     let (counts, list, kind, state) = match run.await {

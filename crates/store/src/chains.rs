@@ -647,3 +647,30 @@ pub fn event(
         ],
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_up_to_the_cap() {
+        let t = Timing {
+            base_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
+        };
+        let waits: Vec<u64> = (1..=7).map(|n| t.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(t.backoff(1_000).as_secs(), 60);
+    }
+
+    #[test]
+    fn steps_follow_in_order() {
+        assert_eq!(ChainKind::Birth.next("received"), Some("id_issued"));
+        assert_eq!(ChainKind::Birth.next("insurance_notified"), None);
+        assert_eq!(ChainKind::Death.next("eid_closed"), Some("partners_notified"));
+        assert_eq!(ChainKind::Death.last(), "partners_notified");
+        let s = states(None);
+        assert!(s.contains(&"failed") && s.contains(&"resolved") && s.contains(&"deceased"));
+    }
+}

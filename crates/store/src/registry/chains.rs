@@ -935,3 +935,66 @@ fn corrected(c: &Chain, field: &str, value: &str) -> std::result::Result<serde_j
     }
     Ok(req)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> BirthRegistration {
+        BirthRegistration {
+            registration_no: "KS-2026/1".into(),
+            family_name: "Nguyễn".into(),
+            middle_name: "Minh".into(),
+            given_name: "An".into(),
+            sex: "Nữ".into(),
+            birth_date: "2026-01-02".into(),
+            birth_place: "2025:00004".into(),
+            father_id: "001085001234".into(),
+            mother_id: String::new(),
+            household_of: "001085001234".into(),
+            id_province: String::new(),
+        }
+    }
+
+    fn day() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+    }
+
+    #[test]
+    fn a_birth_gives_the_id_prefix_of_its_place() {
+        let (sex, year, province) = check_birth(&good(), day()).unwrap();
+        assert_eq!((sex, year, province.as_str()), (Sex::Female, 2026, "01"));
+        let b = BirthRegistration { id_province: "24".into(), ..good() };
+        assert_eq!(check_birth(&b, day()).unwrap().2, "24");
+    }
+
+    #[test]
+    fn every_broken_rule_is_named() {
+        let b = BirthRegistration {
+            registration_no: "a b".into(),
+            birth_date: "2026".into(),
+            household_of: "001190004321".into(),
+            id_province: "99".into(),
+            ..good()
+        };
+        let rules: Vec<(String, &str)> =
+            check_birth(&b, day()).unwrap_err().into_iter().map(|v| (v.field, v.rule)).collect();
+        assert_eq!(
+            rules,
+            [
+                ("registration_no".into(), "chain.registration_no"),
+                ("birth_date".into(), "chain.birth_date_full"),
+                ("household_of".into(), "chain.household_of"),
+                ("id_province".into(), "id.province"),
+            ]
+        );
+        let d = DeathRegistration {
+            registration_no: "KT-1".into(),
+            personal_id: "001085001234".into(),
+            death_date: "2027-01-01".into(),
+            death_place: "00004".into(),
+        };
+        let fields: Vec<String> = check_death(&d, day()).unwrap_err().into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, ["death_date", "death_place"]);
+    }
+}

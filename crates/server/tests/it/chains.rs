@@ -483,6 +483,19 @@ async fn bad_registrations_name_field_and_rule(backend: &'static str) {
         post(app, &tj, "/api/v1/partner/deaths", &json!({"purpose": PURPOSE, "registration_no": "KT-1"}))
             .await;
     assert!(s == 400 || s == 422, "{s} {e}");
+    // A place outside the partner's units.
+    let admin = Access {
+        actor: "officer:admin".into(),
+        role: Role::Admin,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    };
+    let mut p = app.state.registry.partner("tuphap").await.unwrap().unwrap();
+    p.units = vec![Scope::Commune(COMMUNE_B.into())];
+    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
+    app.state.partners.forget("tuphap");
+    let (s, e) = post(app, &tj, "/api/v1/partner/births", &birth(app, "KS-2026.0204")).await;
+    assert_eq!((s, rule_of(&e)), (422, ("birth_place".into(), "partner.unit_outside".into())), "{e}");
     // A partner without the operation is refused with its code.
     entitle(app, "bhxh", &[Operation::Feed, Operation::Verify], &[EventKind::BirthRegistered], &[]).await;
     let tb2 = {

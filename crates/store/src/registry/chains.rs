@@ -212,6 +212,20 @@ fn unit_scope(u: &UnitRef) -> Option<(String, String)> {
     Some((u.describe().province_code.to_string(), u.code().to_string()))
 }
 
+/// A civil-status partner registers events in its units only (a province's Justice
+/// department, its province): the place of registration must lie in them.
+fn check_units(p: &Partner, field: &str, place: Option<&(String, String)>) -> Result<()> {
+    if place.is_some_and(|(province, commune)| p.covers(province, commune)) {
+        return Ok(());
+    }
+    Err(RegistryError::Store(StoreError::Invalid(vec![rule(
+        field,
+        "partner.unit_outside",
+        "Nơi đăng ký nằm ngoài địa bàn của cơ quan gửi",
+        "the place of registration is outside the sending authority's units",
+    )])))
+}
+
 fn parent_not_found(field: &str, id: &PersonalId) -> Violation {
     rule(
         field,
@@ -253,6 +267,7 @@ impl Registry {
         let a = self.partner_gate(p, Operation::CivilRegistration, purpose).await?;
         check_birth(b, today()).map_err(|vs| RegistryError::Store(StoreError::Invalid(vs)))?;
         let mut scope = b.birth_place.parse::<UnitRef>().ok().and_then(|u| unit_scope(&u));
+        check_units(p, "birth_place", scope.as_ref())?;
         if let Ok(parent) = b.household_of.trim().parse::<PersonalId>() {
             if let Some(c) = self.store.get_citizen(&parent).await? {
                 scope = Some((c.scope_province, c.scope_commune));
@@ -273,6 +288,7 @@ impl Registry {
         let a = self.partner_gate(p, Operation::CivilRegistration, purpose).await?;
         let (id, _, place) =
             check_death(d, today()).map_err(|vs| RegistryError::Store(StoreError::Invalid(vs)))?;
+        check_units(p, "death_place", unit_scope(&place).as_ref())?;
         let scope = match self.store.get_citizen(&id).await? {
             Some(c) => Some((c.scope_province, c.scope_commune)),
             None => unit_scope(&place),

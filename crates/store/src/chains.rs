@@ -476,7 +476,8 @@ pub async fn fail(
             Val::Ts(next_at),
             Val::Ts(at),
         ],
-    )];
+    )
+    .expect_rows(1, lease_lost())];
     if c.error.as_ref().is_none_or(|e| e.rule != v.rule || e.field != v.field) {
         let detail = format!("{} ({}: {})", v.message_vi, v.field, v.rule);
         stmts.push(history(Val::Int(c.id), step, "failed", &detail, actor, at));

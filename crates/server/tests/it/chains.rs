@@ -26,6 +26,7 @@ on_both_backends!(
     failing_steps_are_retried_listed_and_resolved,
     a_death_runs_end_to_end,
     bad_registrations_name_field_and_rule,
+    two_workers_run_each_step_once,
 );
 
 const PURPOSE: &str = "đăng ký khai sinh liên thông";
@@ -514,4 +515,63 @@ async fn bad_registrations_name_field_and_rule(backend: &'static str) {
     let tk2 = token(app, "khac2", "partner:civil").await;
     let (s, e) = post(app, &tk2, "/api/v1/partner/births", &birth(app, "KS-2026.0203")).await;
     assert_eq!((s, e["error"]["code"].as_str()), (403, Some("partner_not_entitled")), "{e}");
+}
+
+/// Two workers (on PostgreSQL each with its own pool and registry, as two servers) retry the
+/// same failing chains: each step is done once, each child joins once, each event once.
+async fn two_workers_run_each_step_once(backend: &'static str) {
+    let timing = dancu_store::chains::Timing {
+        base_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        lease: Duration::from_secs(30),
+    };
+    let mut config = dancu_server::ServerConfig::default();
+    config.chains.enabled = false;
+    config.chains.timing = timing;
+    let app = &TestApp::start_with(backend, config).await;
+    let (tj, tb, _) = partners(app).await;
+    let n = 16;
+    for i in 0..n {
+        let (s, v) = post(app, &tj, "/api/v1/partner/births", &birth(app, &format!("KS-2W-{i}"))).await;
+        assert_eq!((s, v["error"]["rule"].as_str()), (201, Some("chain.household_missing")), "{v}");
+    }
+    household_of_a(app, "HCHAIN5").await;
+    let mut writer = None;
+    let second = if backend == "postgres" {
+        let db = dancu_store::Database::open(&app.url, dancu_store::audit_chain::AuditKey::generate())
+            .await
+            .unwrap();
+        let (registry, w) = db.start_registry(64, None);
+        writer = Some(w);
+        registry
+    } else {
+        app.state.registry.clone()
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let work = |r: dancu_store::registry::Registry| async move {
+        for _ in 0..100 {
+            r.chain_round(&timing, 3).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::join!(work(app.state.registry.clone()), work(second));
+    for i in 0..n {
+        let (_, v) = chain(app, &tj, "births", &format!("KS-2W-{i}")).await;
+        assert_eq!(v["state"], "insurance_notified", "{v}");
+        let done: Vec<&str> = v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["outcome"] == "done")
+            .map(|s| s["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            done,
+            ["received", "id_issued", "registered", "residence_registered", "insurance_notified"]
+        );
+    }
+    assert_eq!(app.store.get_household("HCHAIN5").await.unwrap().unwrap().members.len(), 1 + n);
+    let births = feed(app, &tb).await.into_iter().filter(|e| e["kind"] == "birth.registered").count();
+    assert_eq!(births, n);
+    drop(writer);
 }

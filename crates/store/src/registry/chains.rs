@@ -455,8 +455,10 @@ impl Registry {
                     let at = now();
                     let wait = t.backoff(c.attempts + 1);
                     let next_at = at + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-                    chains::fail(store, &c, token, &v, next_at, &a.actor, at).await?;
-                    return Ok(());
+                    return match chains::fail(store, &c, token, &v, next_at, &a.actor, at).await {
+                        Err(StoreError::Conflict(v)) if v.rule == "chain.lease_lost" => Ok(()),
+                        other => Ok(other?),
+                    };
                 }
             }
         }

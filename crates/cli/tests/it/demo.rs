@@ -52,7 +52,9 @@ fn the_demo_explains_its_rows_seeds_every_page_and_serves_the_lan() {
     // Linked procedures: births and a death done, one birth in the exceptions worklist.
     assert!(count(&db, "SELECT COUNT(*) FROM linked_chains WHERE status = 'done'") >= 2);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM linked_chains WHERE error_rule <> ''"), 1);
-    assert!(count(&db, "SELECT COUNT(*) FROM outbox WHERE kind IN ('birth.registered', 'death.registered')") >= 2);
+    assert!(
+        count(&db, "SELECT COUNT(*) FROM outbox WHERE kind IN ('birth.registered', 'death.registered')") >= 2
+    );
     drop(db);
 
     // Served on every interface with --cookie-secure false: a warning about plain HTTP, the

@@ -30,7 +30,7 @@ pub enum ClientCmd {
         #[arg(long = "grant", value_delimiter = ',', required = true)]
         grants: Vec<String>,
         /// Allowed scopes (openid, profile, birthdate, address, personal_id, offline_access,
-        /// partner:verify, partner:card, partner:residence, partner:feed); repeatable.
+        /// partner:verify, partner:card, partner:residence, partner:feed, partner:civil); repeatable.
         #[arg(long = "scope", value_delimiter = ',')]
         scopes: Vec<String>,
         /// Exact redirect URI; repeatable.

@@ -30,7 +30,7 @@ pub enum ClientCmd {
         #[arg(long = "grant", value_delimiter = ',', required = true)]
         grants: Vec<String>,
         /// Allowed scopes (openid, profile, birthdate, address, personal_id, offline_access,
-        /// partner:verify, partner:card, partner:residence, partner:feed); repeatable.
+        /// partner:verify, partner:card, partner:residence, partner:feed, partner:civil); repeatable.
         #[arg(long = "scope", value_delimiter = ',')]
         scopes: Vec<String>,
         /// Exact redirect URI; repeatable.
@@ -247,10 +247,31 @@ pub async fn demo_clients(
         scopes: vec!["partner:verify".into(), "partner:card".into()],
         ..Default::default()
     };
+    // The linked procedures (docs/CHAINS.md): Justice sends births and deaths, social
+    // insurance reads their events from the change feed.
+    let justice = Registration {
+        client_id: Some("demo-justice".into()),
+        name: "Sở Tư pháp (hộ tịch, thử nghiệm)".into(),
+        auth_method: "client_secret_basic".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["partner:civil".into()],
+        ..Default::default()
+    };
+    let insurance = Registration {
+        client_id: Some("demo-insurance".into()),
+        name: "Bảo hiểm xã hội tỉnh (thử nghiệm)".into(),
+        auth_method: "client_secret_basic".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["partner:feed".into()],
+        ..Default::default()
+    };
     let mut out = Vec::new();
-    for (reg, what) in
-        [(portal, "demo portal (log in with eID)"), (hospital, "demo hospital partner (client credentials)")]
-    {
+    for (reg, what) in [
+        (portal, "demo portal (log in with eID)"),
+        (hospital, "demo hospital partner (client credentials)"),
+        (justice, "demo civil-status partner, Justice: births and deaths (client credentials)"),
+        (insurance, "demo social-insurance partner: birth and death events (client credentials)"),
+    ] {
         let id = reg.client_id.clone().expect("named");
         let now = dancu_store::registry::now();
         let secret = match store.client(&id).await? {

@@ -331,42 +331,93 @@ async fn prepare_with(
         registry.quality_run(&Access::system("demo", "kiểm tra chất lượng dữ liệu mẫu"), today).await?;
     }
     demo_partner(registry, &args.province).await?;
+    if first_run {
+        if let Some((code, name)) = communes.first() {
+            let keep = sample.as_deref().and_then(|s| s.split(' ').next());
+            let n = crate::demo_seed::chains(registry, code, keep).await?;
+            eprintln!(
+                "{name}: {n} linked procedures (births, a death; one in the exceptions worklist at /chains)"
+            );
+        }
+    }
     let eid = demo_eid(registry, secrets, &level2_file).await?;
     Ok((logins, sample, eid))
 }
 
-/// The demo hospital (OAuth client `demo-hospital`, registered when the server starts) as a
-/// partner: verification and card look-up for the demo province, returning the name, date
-/// of birth, sex, life status, card number and health-insurance card number.
+/// The demo partners (OAuth clients registered when the server starts): the hospital
+/// (verification and card look-up: name, date of birth, sex, life status, card number and
+/// health-insurance card number), Justice (civil registration: the linked birth and death
+/// procedures) and social insurance (the change feed's `birth.registered` and
+/// `death.registered` events), all for the demo province.
 async fn demo_partner(registry: &Registry, province: &str) -> Result<()> {
+    use dancu_store::feed::EventKind;
     use dancu_store::partners::{CardField, Operation, Partner};
     let a = Access {
-        role: dancu_store::Role::Admin, ..Access::system("demo", "đối tác mẫu: bệnh viện")
+        role: dancu_store::Role::Admin,
+        ..Access::system("demo", "đối tác mẫu: bệnh viện, tư pháp, bảo hiểm xã hội")
     };
-    if registry.partners(&a).await?.iter().any(|p| p.client_id == "demo-hospital") {
-        return Ok(());
+    let existing: Vec<String> = registry.partners(&a).await?.into_iter().map(|p| p.client_id).collect();
+    let partner = |client_id: &str,
+                   name: &str,
+                   operations: Vec<Operation>,
+                   fields: Vec<CardField>,
+                   kinds: Vec<EventKind>| {
+        Partner {
+            client_id: client_id.into(),
+            name: name.into(),
+            suspended: false,
+            rate_per_sec: 2_000,
+            burst: 4_000,
+            operations,
+            fields,
+            units: vec![Scope::Province(province.into())],
+            feed_kinds: kinds,
+            updated_at: dancu_store::registry::now(),
+            updated_by: String::new(),
+        }
+    };
+    let all = [
+        partner(
+            "demo-hospital",
+            "Bệnh viện Đa khoa tỉnh (thử nghiệm)",
+            vec![Operation::Verify, Operation::CardLookup],
+            vec![
+                CardField::FullName,
+                CardField::DateOfBirth,
+                CardField::Sex,
+                CardField::LifeStatus,
+                CardField::CardNumber,
+                CardField::HealthInsuranceNumber,
+            ],
+            vec![],
+        ),
+        partner(
+            "demo-justice",
+            "Sở Tư pháp (hộ tịch, thử nghiệm)",
+            vec![Operation::CivilRegistration],
+            vec![],
+            vec![],
+        ),
+        partner(
+            "demo-insurance",
+            "Bảo hiểm xã hội tỉnh (thử nghiệm)",
+            vec![Operation::Feed],
+            vec![
+                CardField::FullName,
+                CardField::DateOfBirth,
+                CardField::Sex,
+                CardField::LifeStatus,
+                CardField::Household,
+            ],
+            vec![EventKind::BirthRegistered, EventKind::DeathRegistered],
+        ),
+    ];
+    for p in all.iter().filter(|p| !existing.contains(&p.client_id)) {
+        registry
+            .partner_entitle(&a, p)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo partner {}: {e}", p.client_id))?;
     }
-    let p = Partner {
-        client_id: "demo-hospital".into(),
-        name: "Bệnh viện Đa khoa tỉnh (thử nghiệm)".into(),
-        suspended: false,
-        rate_per_sec: 2_000,
-        burst: 4_000,
-        operations: vec![Operation::Verify, Operation::CardLookup],
-        fields: vec![
-            CardField::FullName,
-            CardField::DateOfBirth,
-            CardField::Sex,
-            CardField::LifeStatus,
-            CardField::CardNumber,
-            CardField::HealthInsuranceNumber,
-        ],
-        units: vec![Scope::Province(province.into())],
-        feed_kinds: Vec::new(),
-        updated_at: dancu_store::registry::now(),
-        updated_by: String::new(),
-    };
-    registry.partner_entitle(&a, &p).await.map_err(|e| anyhow::anyhow!("demo partner: {e}"))?;
     Ok(())
 }
 
@@ -459,6 +510,12 @@ pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
     banner.push_str(&format!(
         "  the portal's redirect URI is {}; a partner token: curl -u demo-hospital:<secret> -d grant_type=client_credentials {}/oauth/token\n",
         args.demo_rp_redirect, config.oidc.issuer
+    ));
+    banner.push_str(&format!(
+        "  linked procedures (docs/CHAINS.md): with demo-justice's token, POST {iss}/api/v1/partner/births \
+         (the child's personal ID comes back in the answer); demo-insurance reads the events at \
+         GET {iss}/api/v1/partner/feed; officers see the board at http://localhost:{port}/chains\n",
+        iss = config.oidc.issuer
     ));
     let rp_listen = match args.demo_rp_listen.as_str() {
         "off" => None,

@@ -257,3 +257,89 @@ async fn eid_accounts(
     }
     Ok((n, activated))
 }
+
+/// Linked procedures for the board at `/chains` (docs/CHAINS.md), sent as the demo
+/// civil-status partner (`demo-justice`) through the registry's own path: two births into
+/// households of `commune`, one death, and a birth naming a parent the registry does not
+/// know, which waits in the exceptions worklist. Returns how many were sent.
+pub async fn chains(registry: &Registry, commune: &str, keep_free: Option<&str>) -> Result<u64> {
+    use dancu_domain::Sex;
+    use dancu_store::chains::{BirthRegistration, DeathRegistration, Timing};
+    let Some(justice) = registry.partner("demo-justice").await? else { return Ok(0) };
+    let purpose = "đăng ký khai sinh, khai tử liên thông (dữ liệu mẫu)";
+    let a = Access::system("demo", "dữ liệu mẫu: thủ tục liên thông");
+    let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    let q = CitizenQuery { commune: Some(commune.into()), limit: 1000, ..Default::default() };
+    let people: Vec<CitizenSummary> = registry
+        .search(&a, &q)
+        .await?
+        .items
+        .into_iter()
+        .filter(|c| c.status == LifeStatus::Alive && Some(c.personal_id.as_str()) != keep_free)
+        .collect();
+    let parents: Vec<&CitizenSummary> = people
+        .iter()
+        .filter(|c| c.household_no.is_some() && (22..40).contains(&c.birth_date.age_on(today)))
+        .take(2)
+        .collect();
+    let timing = Timing::default();
+    let mut sent = 0;
+    let birth = |no: &str, parent: &CitizenSummary, given: &str, sex: &str, days: i64| {
+        let parent_id = parent.personal_id.to_string();
+        let (father_id, mother_id) = match parent.sex {
+            Sex::Male => (parent_id.clone(), String::new()),
+            Sex::Female => (String::new(), parent_id.clone()),
+        };
+        BirthRegistration {
+            registration_no: no.into(),
+            family_name: parent.full_name.split(' ').next().unwrap_or("Nguyễn").into(),
+            middle_name: "Minh".into(),
+            given_name: given.into(),
+            sex: sex.into(),
+            birth_date: (today - chrono::Duration::days(days)).to_string(),
+            birth_place: format!("2025:{commune}"),
+            father_id,
+            mother_id,
+            household_of: parent_id,
+            id_province: String::new(),
+        }
+    };
+    for (i, p) in parents.iter().enumerate() {
+        let (given, sex) = [("An", "Nữ"), ("Khôi", "Nam")][i % 2];
+        let b = birth(&format!("KS-DEMO-{:04}", i + 1), p, given, sex, 5 + i as i64);
+        registry.chain_submit_birth(&justice, purpose, &b, &timing).await?;
+        sent += 1;
+    }
+    // A parent the registry does not know: the chain issues the ID, then waits for an officer.
+    if let Some(p) = parents.first() {
+        let unknown: PersonalId = format!("{}999999", &p.personal_id.as_str()[..6]).parse()?;
+        let q = CitizenQuery { personal_id: Some(unknown), ..Default::default() };
+        if registry.search(&a, &q).await?.items.is_empty() {
+            let mut b = birth("KS-DEMO-0099", p, "Bình", "Nam", 2);
+            if b.father_id.is_empty() {
+                b.father_id = unknown.to_string();
+            } else {
+                b.mother_id = unknown.to_string();
+            }
+            b.household_of = unknown.to_string();
+            registry.chain_submit_birth(&justice, purpose, &b, &timing).await?;
+            sent += 1;
+        }
+    }
+    // The oldest person who is not one of the parents.
+    let oldest = people
+        .iter()
+        .filter(|c| parents.iter().all(|p| p.personal_id != c.personal_id))
+        .max_by_key(|c| c.birth_date.age_on(today));
+    if let Some(d) = oldest {
+        let death = DeathRegistration {
+            registration_no: "KT-DEMO-0001".into(),
+            personal_id: d.personal_id.to_string(),
+            death_date: (today - chrono::Duration::days(1)).to_string(),
+            death_place: format!("2025:{commune}"),
+        };
+        registry.chain_submit_death(&justice, purpose, &death, &timing).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}

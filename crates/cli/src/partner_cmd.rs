@@ -22,7 +22,7 @@ pub enum PartnerCmd {
         /// The name citizens see in "who accessed my data".
         #[arg(long)]
         name: String,
-        /// Comma-separated: verify, card_lookup, residence_check, feed
+        /// Comma-separated: verify, card_lookup, residence_check, feed, civil_registration
         #[arg(long, default_value = "verify")]
         operations: String,
         /// Comma-separated fields a card look-up returns, e.g.

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod chains;
 pub mod citizen_auth;
 pub mod confirm;
 pub mod error;
@@ -81,6 +82,8 @@ pub struct ServerConfig {
     pub webhooks: webhooks::WebhookConfig,
     /// Publish the change feed to NATS JetStream (off unless given).
     pub nats_feed: Option<nats_feed::NatsFeedConfig>,
+    /// The linked procedures' worker (docs/CHAINS.md).
+    pub chains: chains::ChainConfig,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +110,7 @@ impl Default for ServerConfig {
             verify_limit: Default::default(),
             webhooks: Default::default(),
             nats_feed: None,
+            chains: Default::default(),
         }
     }
 }
@@ -253,6 +257,8 @@ pub async fn serve(
     let gauges = tokio::spawn(metrics::refresh_gauges(state.clone(), state.config.metrics_refresh));
     let epochs = tokio::spawn(revocation::refresh_task(state.clone(), state.config.revocation_refresh));
     let oidc = tokio::spawn(oidc::refresh_task(state.clone(), state.config.oidc.reload));
+    // Failed linked-procedure steps are retried by every server (leases keep them apart).
+    let chains = state.config.chains.enabled.then(|| chains::spawn(state.clone()));
     let reseal_state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = secrets::reseal_totp_secrets(&reseal_state).await {
@@ -265,6 +271,10 @@ pub async fn serve(
     gauges.abort();
     epochs.abort();
     oidc.abort();
+    if let Some(t) = chains {
+        // A step cut short is run again when its lease expires.
+        t.abort();
+    }
     served
 }
 

@@ -43,10 +43,16 @@ pub enum EventKind {
     /// A residence record a procedure made ended.
     #[serde(rename = "residence.ended")]
     ResidenceEnded,
+    /// A birth chain reached social insurance (migration 0024, docs/CHAINS.md).
+    #[serde(rename = "birth.registered")]
+    BirthRegistered,
+    /// A death chain reached social insurance and labour.
+    #[serde(rename = "death.registered")]
+    DeathRegistered,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::CitizenCreated,
         EventKind::CitizenUpdated,
         EventKind::CitizenDeceased,
@@ -59,6 +65,8 @@ impl EventKind {
         EventKind::ApplicationStateChanged,
         EventKind::ResidenceRegistered,
         EventKind::ResidenceEnded,
+        EventKind::BirthRegistered,
+        EventKind::DeathRegistered,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -74,6 +82,8 @@ impl EventKind {
             EventKind::ApplicationStateChanged => "application.state_changed",
             EventKind::ResidenceRegistered => "residence.registered",
             EventKind::ResidenceEnded => "residence.ended",
+            EventKind::BirthRegistered => "birth.registered",
+            EventKind::DeathRegistered => "death.registered",
         }
     }
     pub fn parse(s: &str) -> std::result::Result<Self, Violation> {
@@ -112,7 +122,8 @@ fn field_of(key: &str) -> Option<Option<CardField>> {
     use CardField::*;
     Some(match key {
         "application_id" | "card_kind" | "stage" | "from" | "card_status" | "service_code" | "state"
-        | "due_date" | "residence_kind" | "valid_from" | "valid_until" | "ended_on" | "end_reason" => None,
+        | "due_date" | "residence_kind" | "valid_from" | "valid_until" | "ended_on" | "end_reason"
+        | "registration_no" => None,
         "family_name" | "middle_name" | "given_name" | "full_name" | "other_names" => Some(FullName),
         "birth_date" => Some(DateOfBirth),
         "sex" => Some(Sex),

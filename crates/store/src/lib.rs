@@ -11,6 +11,7 @@
 
 pub mod applications;
 pub mod audit_chain;
+pub mod chains;
 mod combine;
 pub mod confirmations;
 mod database;

@@ -22,17 +22,26 @@ pub enum Operation {
     CardLookup,
     ResidenceCheck,
     Feed,
+    /// Births and deaths registered by a civil-status authority (the linked procedures,
+    /// docs/CHAINS.md).
+    CivilRegistration,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] =
-        [Operation::Verify, Operation::CardLookup, Operation::ResidenceCheck, Operation::Feed];
+    pub const ALL: [Operation; 5] = [
+        Operation::Verify,
+        Operation::CardLookup,
+        Operation::ResidenceCheck,
+        Operation::Feed,
+        Operation::CivilRegistration,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             Operation::Verify => "verify",
             Operation::CardLookup => "card_lookup",
             Operation::ResidenceCheck => "residence_check",
             Operation::Feed => "feed",
+            Operation::CivilRegistration => "civil_registration",
         }
     }
     pub fn parse(s: &str) -> std::result::Result<Self, Violation> {
@@ -40,8 +49,8 @@ impl Operation {
             Violation::new(
                 "operations",
                 "partner.operation_unknown",
-                format!("Nghiệp vụ không hợp lệ: {s} (verify, card_lookup, residence_check, feed)"),
-                format!("unknown operation: {s} (verify, card_lookup, residence_check, feed)"),
+                format!("Nghiệp vụ không hợp lệ: {s} (verify, card_lookup, residence_check, feed, civil_registration)"),
+                format!("unknown operation: {s} (verify, card_lookup, residence_check, feed, civil_registration)"),
             )
         })
     }

@@ -49,6 +49,12 @@ fn the_demo_explains_its_rows_seeds_every_page_and_serves_the_lan() {
         dancu_domain::date::vietnam_today(chrono::Utc::now())
     );
     assert!(count(&db, &overdue) > 0, "some applications are overdue");
+    // Linked procedures: births and a death done, one birth in the exceptions worklist.
+    assert!(count(&db, "SELECT COUNT(*) FROM linked_chains WHERE status = 'done'") >= 2);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM linked_chains WHERE error_rule <> ''"), 1);
+    assert!(
+        count(&db, "SELECT COUNT(*) FROM outbox WHERE kind IN ('birth.registered', 'death.registered')") >= 2
+    );
     drop(db);
 
     // Served on every interface with --cookie-secure false: a warning about plain HTTP, the

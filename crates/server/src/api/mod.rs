@@ -10,6 +10,7 @@
 pub mod applications;
 pub mod auth;
 pub mod cards;
+pub mod chains;
 pub mod citizens;
 pub mod confirmations;
 pub mod dedup;
@@ -81,6 +82,10 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(partner::card_lookup))
         .routes(routes!(partner::stats))
         .routes(routes!(feed::feed))
+        .routes(routes!(chains::register_birth))
+        .routes(routes!(chains::register_death))
+        .routes(routes!(chains::birth_chain))
+        .routes(routes!(chains::death_chain))
         .routes(routes!(applications::list, applications::submit))
         .routes(routes!(applications::counts))
         .routes(routes!(applications::read))

@@ -261,6 +261,7 @@ pub(super) async fn admit(
     let scope = match op {
         Operation::CardLookup => "partner:card",
         Operation::Feed => "partner:feed",
+        Operation::CivilRegistration => "partner:civil",
         _ => "partner:verify",
     };
     if !token.has_scope(scope) {

@@ -105,7 +105,8 @@ pub const AUTH_METHODS: [&str; 4] = ["client_secret_basic", "client_secret_post"
 pub const OIDC_SCOPES: [&str; 6] =
     ["openid", "profile", "birthdate", "address", "personal_id", "offline_access"];
 /// Scopes of partners (client credentials): the partner API's operations.
-pub const PARTNER_SCOPES: [&str; 4] = ["partner:verify", "partner:card", "partner:residence", "partner:feed"];
+pub const PARTNER_SCOPES: [&str; 5] =
+    ["partner:verify", "partner:card", "partner:residence", "partner:feed", "partner:civil"];
 
 /// What an administrator registers.
 #[derive(Debug, Clone, Default)]

@@ -657,6 +657,7 @@ pub fn oauth_scope(lang: Lang, scope: &str) -> &'static str {
         "partner:card" => lang.t("Tra cứu thẻ (bảo hiểm y tế…)", "Card look-up (health insurance…)"),
         "partner:residence" => lang.t("Xác nhận nơi cư trú", "Residence check"),
         "partner:feed" => lang.t("Nhận thông báo thay đổi", "Change feed"),
+        "partner:civil" => lang.t("Gửi đăng ký khai sinh, khai tử", "Send birth and death registrations"),
         _ => lang.t("Quyền khác", "Another permission"),
     }
 }
@@ -690,6 +691,11 @@ const PARTNER_OPERATIONS: &[(&str, &str, &str)] = &[
     ("card_lookup", "Tra cứu thẻ (bệnh viện)", "Card look-up (hospitals)"),
     ("residence_check", "Kiểm tra nơi cư trú", "Residence check"),
     ("feed", "Nhận dữ liệu thay đổi", "Change feed"),
+    (
+        "civil_registration",
+        "Đăng ký hộ tịch liên thông (khai sinh, khai tử)",
+        "Civil registration (births, deaths)",
+    ),
 ];
 
 /// A partner operation in words.

@@ -3,6 +3,7 @@
 
 mod applications;
 mod cards;
+mod chains;
 mod citizen;
 mod clients;
 mod compare;
@@ -125,6 +126,10 @@ pub fn routes() -> Router<AppState> {
         .route("/figures/template/{form}", get(figures::template))
         .route("/figures/{id}", get(figures::submission_page))
         .route("/figures/{id}/actions", axum::routing::post(figures::move_submit))
+        .route("/chains", get(chains::board_page))
+        .route("/chains/exceptions", get(chains::exceptions_page))
+        .route("/chains/{id}", get(chains::chain_page))
+        .route("/chains/{id}/actions", axum::routing::post(chains::action_submit))
 }
 
 const CSS: &str = include_str!("style.css");
@@ -244,6 +249,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-applications" href="/applications" { (lang.t("Hồ sơ dịch vụ công", "Applications")) }
                             a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
                             a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
+                            a data-testid="nav-chains" href="/chains" { (lang.t("Liên thông", "Linked procedures")) }
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
                             a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }

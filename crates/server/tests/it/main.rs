@@ -10,6 +10,7 @@ mod applications_browser;
 mod browser;
 mod card_child_browser;
 mod card_law;
+mod chains;
 mod confirmations;
 mod confirmations_browser;
 mod decisions;

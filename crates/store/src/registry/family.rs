@@ -57,6 +57,28 @@ impl Registry {
         b: &NewBirth,
         reason: &str,
     ) -> Result<(StoredCitizen, HouseholdView)> {
+        let (h, version) = self.birth_checks(a, b).await?;
+        let year = b.child.birth_date.year();
+        let id = self.allocate_personal_id(a, &b.province, b.child.sex, year).await?;
+        self.store_birth(a, b, h, version, id, reason).await
+    }
+
+    /// [`Registry::register_birth`] for a child whose personal ID was issued before (the
+    /// birth chain issues it in its first step, so that no child is left without one).
+    pub(super) async fn register_birth_with_id(
+        &self,
+        a: &Access,
+        b: &NewBirth,
+        id: PersonalId,
+        reason: &str,
+    ) -> Result<(StoredCitizen, HouseholdView)> {
+        let (h, version) = self.birth_checks(a, b).await?;
+        self.store_birth(a, b, h, version, id, reason).await
+    }
+
+    /// What a birth is checked against before any number is allocated: the scope, the
+    /// relation, the household (at the version seen) with the child added.
+    async fn birth_checks(&self, a: &Access, b: &NewBirth) -> Result<(Household, i64)> {
         self.check_scope(a, &b.child)?;
         if b.relation == Relation::Head {
             return Err(invalid(Violation::new(
@@ -74,9 +96,19 @@ impl Registry {
         let mut h = Household { number: b.household.clone(), members: members_of(&current) };
         h.members.push(Member { personal_id: b.child.personal_id, relation: b.relation });
         h.validate().map_err(invalid)?;
+        Ok((h, version))
+    }
 
-        let year = b.child.birth_date.year();
-        let id = self.allocate_personal_id(a, &b.province, b.child.sex, year).await?;
+    /// Stores the checked birth under `id`: the record and the household in one transaction.
+    async fn store_birth(
+        &self,
+        a: &Access,
+        b: &NewBirth,
+        mut h: Household,
+        version: i64,
+        id: PersonalId,
+        reason: &str,
+    ) -> Result<(StoredCitizen, HouseholdView)> {
         let mut child = b.child.clone();
         child.personal_id = id;
         if let Some(m) = h.members.last_mut() {

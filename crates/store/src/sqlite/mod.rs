@@ -118,6 +118,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_application_indexes",
         sql: include_str!("../../migrations/sqlite/0023_open_application_indexes.sql"),
     },
+    Migration {
+        version: 24,
+        name: "linked_chains",
+        sql: include_str!("../../migrations/sqlite/0024_linked_chains.sql"),
+    },
     Migration { version: 25, name: "figures", sql: include_str!("../../migrations/sqlite/0025_figures.sql") },
 ];
 

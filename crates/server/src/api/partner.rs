@@ -92,7 +92,9 @@ impl PartnerRuntime {
         let burst = p.burst.max(1);
         let window_ms = (i64::from(burst) * 1000 / i64::from(p.rate_per_sec.max(1))).max(1);
         let now_ms = chrono::Utc::now().timestamp_millis();
-        match t.take_window(&format!("partner:{}", p.client_id), now_ms, window_ms, burst).await {
+        // The limits are part of the key: new entitlements start a new count.
+        let key = format!("partner:{}:{}/{}", p.client_id, p.rate_per_sec, p.burst);
+        match t.take_window(&key, now_ms, window_ms, burst).await {
             Ok(Take::Taken { .. }) => Ok(()),
             Ok(Take::Refused { until }) => Err((((until - now_ms).max(0) + 999) / 1000).max(1) as u64),
             // The shared count is a limit, not a door: a database hiccup leaves this server's

@@ -11,6 +11,7 @@ mod matching_cmd;
 mod nats_checkpoints;
 mod officer_cmd;
 mod partner_cmd;
+mod report_cmd;
 mod registry_dedup;
 mod rejects;
 mod serve;
@@ -112,6 +113,9 @@ enum Command {
         #[command(subcommand)]
         what: AuditCmd,
     },
+    /// Project 06 reports: `dancu report --unit CODE --period PERIOD --format docx|pdf|xlsx|html
+    /// --out FILE` (docs/REPORTS.md); `dancu report indicators` lists the catalogue.
+    Report(report_cmd::ReportArgs),
     /// Runs the data-quality rules over the whole registry (the worklists at /quality).
     Quality {
         #[arg(long, env = "DANCU_DATABASE_URL")]
@@ -300,6 +304,7 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
         Command::Partner { what } => partner_cmd::run(what, file.database_url.clone()).await,
+        Command::Report(args) => report_cmd::run(args, file.database_url.clone()).await,
         Command::Client { what } => client_cmd::run(what, file.database_url.clone()).await,
         Command::Oidc { what } => client_cmd::run_oidc(what, &file),
         Command::Gen { .. }

@@ -11,9 +11,9 @@ mod matching_cmd;
 mod nats_checkpoints;
 mod officer_cmd;
 mod partner_cmd;
-mod report_cmd;
 mod registry_dedup;
 mod rejects;
+mod report_cmd;
 mod serve;
 mod table_input;
 

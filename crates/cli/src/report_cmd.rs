@@ -63,7 +63,12 @@ fn required(flag: &str, v: &Option<String>) -> anyhow::Result<String> {
     v.clone().ok_or_else(|| {
         flag_error(
             flag,
-            Violation::new(flag, "report.flag_required", format!("Thiếu --{flag}"), format!("--{flag} is required")),
+            Violation::new(
+                flag,
+                "report.flag_required",
+                format!("Thiếu --{flag}"),
+                format!("--{flag} is required"),
+            ),
         )
     })
 }

@@ -227,3 +227,35 @@ pub fn compute(
         narrative,
     }
 }
+
+/// The dashboard's trend: received and online applications per month (`MM/YYYY`), for the
+/// `n` months ending with the period's month, optionally of one service.
+pub async fn trend(
+    registry: &Registry,
+    a: &Access,
+    unit: &ReportUnit,
+    period: &Period,
+    service: Option<&str>,
+    n: u32,
+    today: NaiveDate,
+) -> anyhow::Result<Vec<(String, i64, i64)>> {
+    let months = period.trailing_months(n);
+    let (Some(first), Some(last)) = (months.first(), months.last()) else { return Ok(vec![]) };
+    let span = Period { first: first.first, ..*last };
+    let mut points: Vec<(String, i64, i64)> =
+        months.iter().map(|m| (format!("{:02}/{}", m.month, m.year), 0, 0)).collect();
+    for scope in unit.scopes() {
+        let rows = registry.report_months(a, &window(scope, &span, today), unit.is_legacy()).await?;
+        for r in rows {
+            if (unit.is_legacy() && !unit.holds(&r.commune)) || service.is_some_and(|s| s != r.service_code) {
+                continue;
+            }
+            let label = r.month.get(5..7).map(|m| format!("{m}/{}", &r.month[..4])).unwrap_or_default();
+            if let Some(p) = points.iter_mut().find(|p| p.0 == label) {
+                p.1 += i64::try_from(r.received).unwrap_or(i64::MAX);
+                p.2 += i64::try_from(r.online).unwrap_or(i64::MAX);
+            }
+        }
+    }
+    Ok(points)
+}

@@ -331,3 +331,52 @@ pub async fn report_counts(store: &dyn Store, w: &ReportWindow) -> Result<Report
         documents,
     })
 }
+
+/// Applications of one month (Vietnam time) and service: the dashboard's trend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Empty unless asked per commune.
+    pub commune: String,
+    pub service_code: String,
+    pub received: u64,
+    pub online: u64,
+}
+
+/// Applications per Vietnam month and service in the window (per commune too with
+/// `by_commune`, for units of the legacy list): one aggregate over the window.
+pub async fn month_counts(
+    store: &dyn Store,
+    w: &ReportWindow,
+    by_commune: bool,
+) -> Result<Vec<MonthFigures>> {
+    let month = if store.backend() == "postgres" {
+        "to_char(submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM')"
+    } else {
+        "strftime('%Y-%m', submitted_at, '+7 hours')"
+    };
+    let commune = if by_commune { "scope_commune" } else { "''" };
+    let (cond, params) = window_where(w, "", "submitted_at");
+    let rows = store
+        .exec()
+        .query(
+            &format!(
+                "SELECT {month}, {commune}, service_code, COUNT(*), COUNT(CASE WHEN channel = 'online' THEN 1 END) \
+                 FROM applications WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            ),
+            params,
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MonthFigures {
+                month: r.text(0)?,
+                commune: r.text(1)?,
+                service_code: r.text(2)?,
+                received: count(r, 3)?,
+                online: count(r, 4)?,
+            })
+        })
+        .collect()
+}

@@ -95,7 +95,25 @@ async fn files_open_in_libreoffice(db: &crate::seed::Db) {
             }
             Format::Pdf => {
                 let words: std::collections::HashSet<&str> = text.split_whitespace().collect();
-                for w in ["CỘNG", "HÒA", "XÃ", "HỘI", "CHỦ", "NGHĨA", "VIỆT", "NAM", "Hạnh", "phúc", "ĐÁNH", "GIÁ", "Phụ", "lục", "Tổng", "số", total_text.as_str()] {
+                for w in [
+                    "CỘNG",
+                    "HÒA",
+                    "XÃ",
+                    "HỘI",
+                    "CHỦ",
+                    "NGHĨA",
+                    "VIỆT",
+                    "NAM",
+                    "Hạnh",
+                    "phúc",
+                    "ĐÁNH",
+                    "GIÁ",
+                    "Phụ",
+                    "lục",
+                    "Tổng",
+                    "số",
+                    total_text.as_str(),
+                ] {
                     assert!(words.contains(w), "PDF: {w} missing from {text}");
                 }
             }
@@ -104,7 +122,10 @@ async fn files_open_in_libreoffice(db: &crate::seed::Db) {
                 assert!(flat.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"), "{f:?}: {flat}");
                 assert!(flat.contains("Độc lập - Tự do - Hạnh phúc"), "{f:?}");
                 assert!(flat.contains("NHẬN XÉT, ĐÁNH GIÁ"), "{f:?}");
-                assert!(flat.contains(&format!("tổng số hồ sơ tiếp nhận là {total_text} hồ sơ")), "{f:?}: {flat}");
+                assert!(
+                    flat.contains(&format!("tổng số hồ sơ tiếp nhận là {total_text} hồ sơ")),
+                    "{f:?}: {flat}"
+                );
                 assert!(flat.contains("Phụ lục I"), "{f:?}");
             }
         }

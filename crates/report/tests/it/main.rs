@@ -47,7 +47,14 @@ pub async fn report(db: &Db, unit: &str, period: &str) -> Report {
     let counts = read_counts(&db.registry, &a, &unit, &period, today()).await.unwrap();
     let months = period.months();
     let figs: Vec<_> = figures().into_iter().filter(|f| months.contains(&f.month)).collect();
-    compute(&unit, &period, &counts, &figs, Narrative::default(), window(Scope::Nation, &period, today()).as_of)
+    compute(
+        &unit,
+        &period,
+        &counts,
+        &figs,
+        Narrative::default(),
+        window(Scope::Nation, &period, today()).as_of,
+    )
 }
 
 /// The direct counts of applications of `scope_col = code` (or all) in the window.
@@ -65,7 +72,8 @@ async fn direct_apps(db: &Db, cond: &str, code: &str, period: &Period, as_of: Na
     .await
 }
 
-const OVERDUE: &str = "on_time = 0 OR (state IN ('submitted', 'accepted', 'in_process', 'info_requested') AND due_date < $4)";
+const OVERDUE: &str =
+    "on_time = 0 OR (state IN ('submitted', 'accepted', 'in_process', 'info_requested') AND due_date < $4)";
 
 async fn figures_equal_direct_counts(db: &Db) {
     seed::seed(db, 600).await;
@@ -75,7 +83,12 @@ async fn figures_equal_direct_counts(db: &Db) {
         let sub = |service: &str, col: &str| -> i64 {
             figures()
                 .iter()
-                .filter(|f| p.months().contains(&f.month) && f.row == service && f.column == col && ["00004", "00008", "01"].contains(&f.unit.as_str()))
+                .filter(|f| {
+                    p.months().contains(&f.month)
+                        && f.row == service
+                        && f.column == col
+                        && ["00004", "00008", "01"].contains(&f.unit.as_str())
+                })
                 .map(|f| f.value)
                 .sum()
         };
@@ -92,8 +105,18 @@ async fn figures_equal_direct_counts(db: &Db) {
                 async move { db.count(&sql, params).await }
             };
             let _ = c;
-            assert_eq!(k.received, q(extra("TRUE")).await + sub(&s.code, "received"), "{period_text} {} received", s.code);
-            assert_eq!(k.online, q(extra("channel = 'online'")).await + sub(&s.code, "online"), "{} online", s.code);
+            assert_eq!(
+                k.received,
+                q(extra("TRUE")).await + sub(&s.code, "received"),
+                "{period_text} {} received",
+                s.code
+            );
+            assert_eq!(
+                k.online,
+                q(extra("channel = 'online'")).await + sub(&s.code, "online"),
+                "{} online",
+                s.code
+            );
             assert_eq!(k.on_time, q(extra("on_time = 1")).await, "{} on time", s.code);
             assert_eq!(k.overdue, q(extra(&OVERDUE.replace("$4", "$3"))).await, "{} overdue", s.code);
             assert_eq!(k.not_accepted, q(extra("state = 'not_accepted'")).await, "{} not accepted", s.code);
@@ -106,7 +129,12 @@ async fn figures_equal_direct_counts(db: &Db) {
             let received = direct_apps(db, "scope_commune", &u.code, &p, r.as_of, "TRUE").await;
             let sub: i64 = figures()
                 .iter()
-                .filter(|f| p.months().contains(&f.month) && f.unit == u.code && f.form == "services" && f.column == "received")
+                .filter(|f| {
+                    p.months().contains(&f.month)
+                        && f.unit == u.code
+                        && f.form == "services"
+                        && f.column == "received"
+                })
                 .map(|f| f.value)
                 .sum();
             assert_eq!(u.counts.received, received + sub, "{} {}", period_text, u.code);
@@ -193,7 +221,11 @@ async fn figures_equal_direct_counts(db: &Db) {
             vec![Val::Ts(r.period.window().0), Val::Ts(r.period.window().1)],
         )
         .await;
-    assert_eq!(r.value("apps_received"), Some(Value::Count(all + 50)), "nation: every application and the submitted");
+    assert_eq!(
+        r.value("apps_received"),
+        Some(Value::Count(all + 50)),
+        "nation: every application and the submitted"
+    );
     let verify = db
         .count(
             "SELECT CAST(SUM(count) AS BIGINT) FROM partner_counts WHERE operation = 'verify' AND day >= '2025-08-01' AND day <= '2025-08-31'",
@@ -220,9 +252,17 @@ async fn figures_equal_direct_counts(db: &Db) {
         purpose: "báo cáo".into(),
     };
     let p = Period::parse("2025-08").unwrap();
-    let err = db.registry.report_counts(&officer, &window(Scope::Province("01".into()), &p, today())).await.unwrap_err();
+    let err = db
+        .registry
+        .report_counts(&officer, &window(Scope::Province("01".into()), &p, today()))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("outside scope"), "{err}");
-    assert!(db.registry.report_counts(&officer, &window(Scope::Commune("00008".into()), &p, today())).await.is_ok());
+    assert!(db
+        .registry
+        .report_counts(&officer, &window(Scope::Commune("00008".into()), &p, today()))
+        .await
+        .is_ok());
 
     // Every format renders; the zero-denominator rows show "—", never #DIV/0!.
     let r = report(db, "01", "2025-08").await;

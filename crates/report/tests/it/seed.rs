@@ -26,7 +26,8 @@ pub async fn sqlite() -> Db {
 }
 
 pub async fn postgres() -> Option<Db> {
-    let admin = std::env::var("DANCU_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = std::env::var("DANCU_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let client = match tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
         Ok((c, conn)) => {
             tokio::spawn(conn);
@@ -96,8 +97,13 @@ pub async fn seed(db: &Db, n: usize) {
     let mut people = Vec::new();
     for (i, (_, commune)) in COMMUNES.iter().enumerate() {
         for k in 0..4u32 {
-            let pid = PersonalId::compose("01", if k % 2 == 0 { Sex::Male } else { Sex::Female }, 1980 + k as i32, (i as u32) * 10 + k + 1)
-                .unwrap();
+            let pid = PersonalId::compose(
+                "01",
+                if k % 2 == 0 { Sex::Male } else { Sex::Female },
+                1980 + k as i32,
+                (i as u32) * 10 + k + 1,
+            )
+            .unwrap();
             let draft = dancu_domain::citizen::CitizenDraft {
                 personal_id: pid.to_string(),
                 family_name: "Nguyễn".into(),
@@ -120,18 +126,29 @@ pub async fn seed(db: &Db, n: usize) {
     // Instants from 2025-06-25 to 2025-09-05 (UTC), plus the exact window edges.
     let base = Utc.with_ymd_and_hms(2025, 6, 25, 0, 0, 0).unwrap();
     let edges = [
-        Utc.with_ymd_and_hms(2025, 7, 31, 17, 0, 0).unwrap(),                               // 1 Aug 00:00 +07
-        Utc.with_ymd_and_hms(2025, 7, 31, 16, 59, 59).unwrap(),                             // 31 Jul 23:59:59 +07
+        Utc.with_ymd_and_hms(2025, 7, 31, 17, 0, 0).unwrap(), // 1 Aug 00:00 +07
+        Utc.with_ymd_and_hms(2025, 7, 31, 16, 59, 59).unwrap(), // 31 Jul 23:59:59 +07
         Utc.with_ymd_and_hms(2025, 8, 31, 17, 0, 0).unwrap() - Duration::microseconds(1), // last instant of August
-        Utc.with_ymd_and_hms(2025, 8, 31, 17, 0, 0).unwrap(),                               // 1 Sep
+        Utc.with_ymd_and_hms(2025, 8, 31, 17, 0, 0).unwrap(),                             // 1 Sep
     ];
-    let services = ["residence_permanent", "residence_temporary", "birth", "card_renew", "passport", "exam_admission"];
-    let states = ["submitted", "accepted", "in_process", "info_requested", "completed", "rejected", "not_accepted", "withdrawn"];
+    let services =
+        ["residence_permanent", "residence_temporary", "birth", "card_renew", "passport", "exam_admission"];
+    let states = [
+        "submitted",
+        "accepted",
+        "in_process",
+        "info_requested",
+        "completed",
+        "rejected",
+        "not_accepted",
+        "withdrawn",
+    ];
     let reasons = ["Hồ sơ chưa đủ giấy tờ", "Sai thẩm quyền"];
     let mut stmts = Vec::new();
     for i in 0..n {
         let (pid, province, commune) = &people[rng.below(people.len() as u64) as usize];
-        let at = if i < edges.len() { edges[i] } else { base + Duration::seconds(rng.below(72 * 86400) as i64) };
+        let at =
+            if i < edges.len() { edges[i] } else { base + Duration::seconds(rng.below(72 * 86400) as i64) };
         let service = services[rng.below(services.len() as u64) as usize];
         let channel = ["online", "online", "desk", "post"][rng.below(4) as usize];
         let state = states[rng.below(states.len() as u64) as usize];
@@ -188,7 +205,9 @@ pub async fn seed(db: &Db, n: usize) {
              created_at, created_by, updated_at, updated_by, version) VALUES ($1, $2, 'first_issue', 'handed_over', TRUE, '', $3, $4, $4, $5, 'seed', $5, 'seed', 1)",
             vec![Val::Int(id), Val::Text(pid.clone()), Val::Text(province.to_string()), Val::Text(commune.to_string()), Val::Ts(at)],
         ));
-        for (seq, stage) in ["intake", "sent_to_production", "card_received", "handed_over"].iter().enumerate() {
+        for (seq, stage) in
+            ["intake", "sent_to_production", "card_received", "handed_over"].iter().enumerate()
+        {
             let t = at + Duration::days(seq as i64 * 9);
             stmts.push(Stmt::new(
                 "INSERT INTO card_application_events (application_id, seq, from_stage, to_stage, reason, at, actor) VALUES ($1, $2, '', $3, '', $4, 'seed')",
@@ -201,7 +220,9 @@ pub async fn seed(db: &Db, n: usize) {
              VALUES ($1, $2, 'activated', '{}', '0900000000', 'x', 'x', $3, $4, $5, $5, 1)",
             vec![Val::Text(pid.clone()), Val::Int(1 + (k % 2) as i64), Val::Text(province.to_string()), Val::Text(commune.to_string()), Val::Ts(at)],
         ));
-        for (seq, (event, level)) in [("register", 1), ("approve", 1), ("activate", 1 + (k % 2) as i64)].iter().enumerate() {
+        for (seq, (event, level)) in
+            [("register", 1), ("approve", 1), ("activate", 1 + (k % 2) as i64)].iter().enumerate()
+        {
             stmts.push(Stmt::new(
                 "INSERT INTO eid_events (personal_id, seq, event, from_state, to_state, level, reason, at, actor) VALUES ($1, $2, $3, '', '', $4, '', $5, 'seed')",
                 vec![Val::Text(pid.clone()), Val::Int(seq as i64 + 1), Val::Text(event.to_string()), Val::Int(*level), Val::Ts(at + Duration::days(seq as i64 * 5))],
@@ -210,14 +231,23 @@ pub async fn seed(db: &Db, n: usize) {
         for j in 0..5 {
             stmts.push(Stmt::new(
                 "INSERT INTO eid_logins (personal_id, at, outcome, client) VALUES ($1, $2, $3, 'portal')",
-                vec![Val::Text(pid.clone()), Val::Ts(at + Duration::days(j * 7)), Val::Text(if j % 3 == 0 { "bad_password" } else { "ok" }.into())],
+                vec![
+                    Val::Text(pid.clone()),
+                    Val::Ts(at + Duration::days(j * 7)),
+                    Val::Text(if j % 3 == 0 { "bad_password" } else { "ok" }.into()),
+                ],
             ));
         }
     }
     // Partner calls per day.
     for d in 0..70 {
         let day = (NaiveDate::from_ymd_opt(2025, 6, 28).unwrap() + Duration::days(d)).to_string();
-        for (op, outcome, c) in [("verify", "match", 7), ("verify", "mismatch", 2), ("card_lookup", "found", 5), ("card_lookup", "not_found", 1)] {
+        for (op, outcome, c) in [
+            ("verify", "match", 7),
+            ("verify", "mismatch", 2),
+            ("card_lookup", "found", 5),
+            ("card_lookup", "not_found", 1),
+        ] {
             stmts.push(Stmt::new(
                 "INSERT INTO partner_counts (day, client_id, operation, purpose, outcome, count) VALUES ($1, 'hospital', $2, 'kcb', $3, $4)",
                 vec![Val::Text(day.clone()), Val::Text(op.into()), Val::Text(outcome.into()), Val::Int(c)],
@@ -225,8 +255,14 @@ pub async fn seed(db: &Db, n: usize) {
         }
     }
     // Two quality runs, one in July and one in August; the report takes August's.
-    for (run, at) in [(1, Utc.with_ymd_and_hms(2025, 7, 10, 3, 0, 0).unwrap()), (2, Utc.with_ymd_and_hms(2025, 8, 20, 3, 0, 0).unwrap())] {
-        stmts.push(Stmt::new("INSERT INTO quality_runs (id, at, by) VALUES ($1, $2, 'seed')", vec![Val::Int(run), Val::Ts(at)]));
+    for (run, at) in [
+        (1, Utc.with_ymd_and_hms(2025, 7, 10, 3, 0, 0).unwrap()),
+        (2, Utc.with_ymd_and_hms(2025, 8, 20, 3, 0, 0).unwrap()),
+    ] {
+        stmts.push(Stmt::new(
+            "INSERT INTO quality_runs (id, at, by) VALUES ($1, $2, 'seed')",
+            vec![Val::Int(run), Val::Ts(at)],
+        ));
         for (i, (province, commune)) in COMMUNES.iter().enumerate() {
             for rule in ["missing_fields", "card_expired"] {
                 let f = 10 * run + i as i64;

@@ -146,8 +146,8 @@ pub fn unit_table(r: &Report) -> Table {
     let mut o = [0i64; 3];
     for u in &all {
         t.add(&u.counts);
-        for i in 0..3 {
-            o[i] += u.outreach[i];
+        for (sum, x) in o.iter_mut().zip(u.outreach) {
+            *sum += x;
         }
     }
     let total = UnitRow { code: String::new(), name: "Tổng".into(), counts: t, outreach: o };
@@ -221,7 +221,7 @@ pub fn blocks(r: &Report) -> Vec<Block> {
         Block::Header {
             left: vec![
                 (n.parent_body.clone(), false),
-                (format!("{}", r.unit.name.to_uppercase()), false),
+                (r.unit.name.to_uppercase(), false),
                 (n.issuing_body.clone(), true),
                 (format!("Số: {}", n.number), false),
             ],

@@ -173,9 +173,9 @@ fn units_sheet(ws: &mut Worksheet, r: &Report, f: &Formats) -> Result<(), XlsxEr
         )?;
         ws.write_with_format(row, 5, k.on_time as f64, &f.num)?;
         ws.write_with_format(row, 6, k.overdue as f64, &f.num)?;
-        for j in 0..3 {
-            out[j] += u.outreach[j];
-            ws.write_with_format(row, 7 + j as u16, u.outreach[j] as f64, &f.num)?;
+        for (j, (sum, x)) in out.iter_mut().zip(u.outreach).enumerate() {
+            *sum += x;
+            ws.write_with_format(row, 7 + j as u16, x as f64, &f.num)?;
         }
     }
     let total = first + rows.len() as u32;

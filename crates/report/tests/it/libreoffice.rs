@@ -80,7 +80,7 @@ async fn files_open_in_libreoffice(db: &crate::seed::Db) {
             // the text is read from the converted document's content.xml instead.
             Format::Pdf => {
                 convert(bin, dir.path(), &path, "odt", "odt", Some("writer_pdf_import"));
-                odt_text(&dir.path().join(format!("report_pdf.odt")))
+                odt_text(&dir.path().join("report_pdf.odt"))
             }
             _ => convert(bin, dir.path(), &path, "csv:Text - txt - csv (StarCalc):44,34,76,1", "csv", None),
         };

@@ -117,6 +117,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_application_indexes",
         sql: include_str!("../../migrations/postgres/0023_open_application_indexes.sql"),
     },
+    Migration {
+        version: 26,
+        name: "report_indexes",
+        sql: include_str!("../../migrations/postgres/0026_report_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

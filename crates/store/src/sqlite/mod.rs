@@ -118,6 +118,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_application_indexes",
         sql: include_str!("../../migrations/sqlite/0023_open_application_indexes.sql"),
     },
+    Migration {
+        version: 26,
+        name: "report_indexes",
+        sql: include_str!("../../migrations/sqlite/0026_report_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

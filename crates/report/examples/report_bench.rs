@@ -55,7 +55,12 @@ async fn main() -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
-    println!("dashboard work ({runs} runs): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms", pct(0.5), pct(0.95), pct(1.0));
+    println!(
+        "dashboard work ({runs} runs): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        pct(0.5),
+        pct(0.95),
+        pct(1.0)
+    );
     drop(registry);
     writer.shutdown().await;
     Ok(())

@@ -14,6 +14,7 @@ mod partner_cmd;
 mod registry_dedup;
 mod rejects;
 mod report_check;
+mod report_cmd;
 mod serve;
 mod table_input;
 
@@ -113,24 +114,15 @@ enum Command {
         #[command(subcommand)]
         what: AuditCmd,
     },
+    /// Project 06 reports: `dancu report --unit CODE --period PERIOD --format docx|pdf|xlsx|html
+    /// --out FILE` (docs/REPORTS.md); `dancu report indicators` lists the catalogue; `dancu
+    /// report check FILE.xlsx|csv` checks an appendix table typed elsewhere.
+    Report(report_cmd::ReportArgs),
     /// Runs the data-quality rules over the whole registry (the worklists at /quality).
     Quality {
         #[arg(long, env = "DANCU_DATABASE_URL")]
         database_url: Option<String>,
     },
-    /// Project 06 reports.
-    Report {
-        #[command(subcommand)]
-        what: ReportCmd,
-    },
-}
-
-#[derive(Subcommand)]
-enum ReportCmd {
-    /// Checks an appendix table typed elsewhere (XLSX or CSV): lists every rate that does
-    /// not match its counts, total that is not a sum, division by zero, part above its
-    /// whole, with the cell and rule. Exit code 1 when any, 0 when none, 2 when unreadable.
-    Check(report_check::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -185,7 +177,9 @@ fn main() -> Result<()> {
         Command::Dedup(a) => return matching_cmd::dedup(a),
         Command::Link(a) => return matching_cmd::link(a),
         Command::Reconcile(a) => return matching_cmd::reconcile(a),
-        Command::Report { what: ReportCmd::Check(a) } => std::process::exit(report_check::run(a)),
+        Command::Report(report_cmd::ReportArgs { what: Some(report_cmd::ReportCmd::Check(a)), .. }) => {
+            std::process::exit(report_check::run(a))
+        }
         Command::Gen { people, seed, out, provinces, duplicates: Some(rate), truth, errors }
             if errors != "standard" =>
         {
@@ -315,14 +309,14 @@ async fn run_async(cmd: Command, file: config::FileConfig) -> Result<()> {
         }
         Command::Officer { what } => officer_cmd::run(what, file.database_url.clone()).await,
         Command::Partner { what } => partner_cmd::run(what, file.database_url.clone()).await,
+        Command::Report(args) => report_cmd::run(args, file.database_url.clone()).await,
         Command::Client { what } => client_cmd::run(what, file.database_url.clone()).await,
         Command::Oidc { what } => client_cmd::run_oidc(what, &file),
         Command::Gen { .. }
         | Command::Id { .. }
         | Command::Dedup(_)
         | Command::Link(_)
-        | Command::Reconcile(_)
-        | Command::Report { what: ReportCmd::Check(_) } => unreachable!("handled without a runtime"),
+        | Command::Reconcile(_) => unreachable!("handled without a runtime"),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// The appendix table: an XLSX workbook (every sheet is checked) or a CSV separated by
     /// `,` or `;`, in UTF-8.

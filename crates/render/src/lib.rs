@@ -238,6 +238,13 @@ impl Document {
         }
     }
 
+    /// Starts a new page (an appendix), unless the current page is still empty.
+    pub fn page_break(&mut self) {
+        if self.y < PAGE_HEIGHT - MARGIN_TOP {
+            self.new_page();
+        }
+    }
+
     /// Vertical space of `points`.
     pub fn space(&mut self, points: f32) {
         self.y -= points;

@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod partners;
 pub mod quality;
 pub mod registry;
+pub mod report_counts;
 pub mod residences;
 mod rows;
 pub mod throttle;

@@ -25,6 +25,7 @@ mod qr;
 mod quality;
 mod reconcile;
 mod records;
+mod reports;
 mod residence;
 mod search;
 
@@ -73,6 +74,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/dedup", get(dedup::list_page))
         .route("/dedup/{id}/{action}", axum::routing::post(dedup::decide_submit))
+        .route("/reports", get(reports::dashboard))
+        .route("/reports/dashboard", get(reports::dashboard))
+        .route("/reports/download", get(reports::download))
         .route("/quality", get(quality::summary_page))
         .route("/quality/runs", axum::routing::post(quality::run_submit))
         .route("/quality/{rule}", get(quality::worklist_page))
@@ -250,6 +254,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<&Principal>, content: Markup
                             a data-testid="nav-cards" href="/cards" { (lang.t("Thẻ căn cước", "ID cards")) }
                             a data-testid="nav-eid" href="/eid" { (lang.t("Định danh điện tử", "eID")) }
                             a data-testid="nav-chains" href="/chains" { (lang.t("Liên thông", "Linked procedures")) }
+                            a data-testid="nav-reports" href="/reports" { (lang.t("Báo cáo", "Reports")) }
                             a data-testid="nav-quality" href="/quality" { (lang.t("Chất lượng dữ liệu", "Data quality")) }
                             a data-testid="nav-dedup" href="/dedup" { (lang.t("Hồ sơ trùng", "Duplicates")) }
                             a data-testid="nav-reconcile" href="/reconcile" { (lang.t("Đối chiếu", "Reconcile")) }

@@ -30,6 +30,7 @@ mod partner;
 mod phone;
 mod quality;
 mod reconcile;
+mod reports;
 mod residence;
 mod residence_browser;
 mod search;

@@ -127,6 +127,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "figures",
         sql: include_str!("../../migrations/postgres/0025_figures.sql"),
     },
+    Migration {
+        version: 26,
+        name: "report_indexes",
+        sql: include_str!("../../migrations/postgres/0026_report_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -29,6 +29,7 @@ mod officers;
 mod oidc;
 mod partner;
 mod quality;
+mod report;
 mod residence;
 pub use applications::{ApplicationFile, Submission};
 pub(crate) use audit_writer::verify_audit;

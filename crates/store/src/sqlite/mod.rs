@@ -124,6 +124,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0024_linked_chains.sql"),
     },
     Migration { version: 25, name: "figures", sql: include_str!("../../migrations/sqlite/0025_figures.sql") },
+    Migration {
+        version: 26,
+        name: "report_indexes",
+        sql: include_str!("../../migrations/sqlite/0026_report_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -6,7 +6,7 @@
 # tests/replica/run.sh starts a throwaway PostgreSQL primary with a streaming replica and runs
 # the replica and two-server tests against them.
 # Installs what it
-# needs when missing (Chromium and ChromeDriver from Debian, schemathesis from PyPI into a
+# needs when missing (Chromium, ChromeDriver and LibreOffice from Debian, schemathesis from PyPI into a
 # virtual environment under ~/.cache).
 #
 #   ./test.sh                      # PostgreSQL at postgres://postgres@127.0.0.1:5432/test
@@ -22,6 +22,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}"
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
+# The reports' test opens the DOCX, PDF and XLSX dancu writes in LibreOffice, headless.
+command -v soffice >/dev/null 2>&1 || need_pkgs+=(libreoffice-writer-nogui libreoffice-calc-nogui)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]} for the browser tests" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -338,6 +338,10 @@ async fn prepare_with(
             eprintln!(
                 "{name}: {n} linked procedures (births, a death; one in the exceptions worklist at /chains)"
             );
+            let n = crate::demo_seed::figures(registry, code).await?;
+            eprintln!(
+                "{name}: {n} submissions of figures (approved ones in the reports at /reports; the newest waits at /figures)"
+            );
         }
     }
     let eid = demo_eid(registry, secrets, &level2_file).await?;

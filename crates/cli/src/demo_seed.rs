@@ -8,7 +8,7 @@ use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 use dancu_domain::{LifeStatus, PartialDate, PersonalId};
 use dancu_identity::{AccountEvent, Actor, ApplicationKind, RegistrationClaim, Stage};
-use dancu_store::registry::{Access, Registry, Submission};
+use dancu_store::registry::{Access, FigureDraft, Registry, Submission};
 use dancu_store::{CitizenQuery, CitizenSummary, ImportCard, NewCardApplication};
 
 /// What was seeded, for the demo's summary.
@@ -342,4 +342,53 @@ pub async fn chains(registry: &Registry, commune: &str, keep_free: Option<&str>)
         sent += 1;
     }
     Ok(sent)
+}
+
+/// Figures an agency submits for `commune` for the last two months (electricity connections
+/// done outside dancu, and propaganda and training counts), approved by the province, so
+/// that the reports and the dashboard show submitted figures beside the platform's own; one
+/// more month is left submitted, waiting for the province at `/figures`.
+pub async fn figures(registry: &Registry, commune: &str) -> Result<u64> {
+    let unit = Access::system("demo-agency", "số liệu mẫu của đơn vị");
+    let province = Access::system("demo-province", "duyệt số liệu mẫu");
+    let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
+    let mut n = 0;
+    for back in 0..3u32 {
+        let month = today.checked_sub_months(Months::new(back)).unwrap_or(today).format("%Y-%m").to_string();
+        let k = i64::from(back) + 1;
+        let services = [
+            ("received", 40 + 7 * k),
+            ("online", 31 + 5 * k),
+            ("on_time", 38 + 6 * k),
+            ("overdue", k),
+            ("not_accepted", 1),
+        ]
+        .map(|(c, v)| (("power_connection".to_string(), c.to_string()), v));
+        let outreach = [
+            ("propaganda_sessions", 3 + k),
+            ("propaganda_participants", 120 * k),
+            ("training_courses", 1),
+            ("trained_people", 25 + k),
+            ("media_items", 6),
+        ]
+        .map(|(r, v)| ((r.to_string(), "count".to_string()), v));
+        for (form, values) in
+            [("services", services.into_iter().collect()), ("outreach", outreach.into_iter().collect())]
+        {
+            let draft = FigureDraft {
+                unit: commune.into(),
+                month: month.clone(),
+                form: form.into(),
+                values,
+                submit: true,
+                source: "form".into(),
+            };
+            let s = registry.save_figures(&unit, &draft).await?;
+            if back > 0 {
+                registry.approve_figures(&province, s.id, s.version).await?;
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
 }

@@ -7,6 +7,7 @@ mod audit;
 mod client;
 mod demo;
 mod demo_portal;
+mod demo_report;
 mod durability;
 mod excel_in;
 mod flood;

@@ -66,7 +66,7 @@ fn values_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TransitionRequest {
+pub struct FigureTransitionRequest {
     /// `submit` (the unit), `approve` or `return` (the province).
     #[schema(pattern = "^(?:submit|approve|return)$")]
     pub action: String,
@@ -266,7 +266,7 @@ pub async fn read(
 /// Moves a submission: `submit` (a draft or returned one, by its unit), `approve` or
 /// `return` with a reason (a submitted one, by the province; never one's own).
 #[utoipa::path(post, path = "/api/v1/figures/{id}/transitions", operation_id = "move_figures",
-    request_body = TransitionRequest,
+    request_body = FigureTransitionRequest,
     params(("id" = i64, Path, description = "Submission id")), security(("bearer" = [])), tag = "figures",
     responses((status = 200, body = FigureSubmission), (status = 400, response = error::BadRequest),
         (status = 404, response = error::NotFound), (status = 409, response = error::Conflict),
@@ -277,7 +277,7 @@ pub async fn transition(
     p: Principal,
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
-    body: Result<Json<TransitionRequest>, JsonRejection>,
+    body: Result<Json<FigureTransitionRequest>, JsonRejection>,
 ) -> ApiResult<Json<FigureSubmission>> {
     let id = parse_figures_id(&id)?;
     let Json(req) = body?;

@@ -71,6 +71,7 @@ pub struct FigureTransitionRequest {
     #[schema(pattern = "^(?:submit|approve|return)$")]
     pub action: String,
     /// The version the caller saw (409 `figures.stale` if it changed).
+    #[serde(deserialize_with = "super::whole::i64")]
     pub version: i64,
     /// Why it is returned (required to return, at most 1000 characters).
     #[schema(max_length = 1000)]

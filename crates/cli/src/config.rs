@@ -66,6 +66,9 @@ pub struct FileConfig {
     /// How long a claimed delivery stays this server's, in seconds (default 60): when a
     /// server dies, its claims are delivered by another after this.
     pub webhook_lease_secs: Option<u64>,
+    /// How long a linked procedure's run stays one server's, in seconds (default 30): when a
+    /// server dies mid-chain, another resumes the chain after this (docs/CHAINS.md).
+    pub chain_lease_secs: Option<u64>,
     /// Publish the change feed to NATS JetStream at this URL (`nats://host:4222`; off by
     /// default). Also `DANCU_FEED_NATS_URL`.
     pub feed_nats_url: Option<String>,
@@ -345,6 +348,9 @@ impl ServeArgs {
         server.webhooks.enabled = file.webhooks.unwrap_or(true);
         if let Some(secs) = file.webhook_lease_secs {
             server.webhooks.lease = Duration::from_secs(secs.clamp(1, 3600));
+        }
+        if let Some(secs) = file.chain_lease_secs {
+            server.chains.timing.lease = Duration::from_secs(secs.clamp(1, 3600));
         }
         if let Some(n) = file.webhook_max_attempts {
             server.webhooks.max_attempts = n.max(1);

@@ -4,6 +4,7 @@
 mod common;
 
 mod audit;
+mod chains_crash;
 mod client;
 mod demo;
 mod demo_portal;
@@ -17,4 +18,5 @@ mod partner;
 mod registry_dedup;
 mod report_check;
 mod serve_proc;
+mod subscribers;
 mod two_servers;

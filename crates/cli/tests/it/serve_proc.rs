@@ -50,12 +50,21 @@ pub fn free_port() -> u16 {
 /// One HTTP/1.1 request on its own connection: the status (0 if the connection failed) and
 /// the body.
 pub fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    send(port, method, path, &format!("{auth}Content-Type: application/json\r\n"), body)
+}
+
+/// A form POST (`application/x-www-form-urlencoded`) on its own connection.
+pub fn call_form(port: u16, path: &str, body: &str) -> (u16, String) {
+    send(port, "POST", path, "Content-Type: application/x-www-form-urlencoded\r\n", body)
+}
+
+fn send(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, String::new()) };
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\
+         Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     if s.write_all(req.as_bytes()).is_err() {
@@ -72,6 +81,11 @@ pub fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: &str
 /// Starts `dancu serve` on a free port and waits until it answers /readyz.
 pub fn spawn(url: &str, dir: &Path, extra: &[&str]) -> (Server, u16) {
     let port = free_port();
+    (spawn_at(url, dir, port, extra), port)
+}
+
+/// Starts `dancu serve` on `port` (a killed server's, say) and waits until it answers /readyz.
+pub fn spawn_at(url: &str, dir: &Path, port: u16, extra: &[&str]) -> Server {
     let child = dancu(dir)
         .args(["serve", "--database-url", url, "--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
@@ -85,7 +99,7 @@ pub fn spawn(url: &str, dir: &Path, extra: &[&str]) -> (Server, u16) {
         assert!(Instant::now() < deadline, "dancu serve did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    (server, port)
+    server
 }
 
 /// The personal IDs of a `dancu gen` file, in order.
@@ -123,17 +137,33 @@ pub fn start_with(url: &str, dir: &Path, extra: &[&str]) -> (Server, u16, String
 
 /// A number read with SQL from the database (the audit log included), around dancu.
 pub fn count(url: &str, sql: &str) -> i64 {
+    let rows = column(url, sql);
+    rows.first().and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("{sql}: {rows:?}"))
+}
+
+/// The first column of every row a query returns, as text, read around dancu (the audit
+/// log attached on SQLite).
+pub fn column(url: &str, sql: &str) -> Vec<String> {
     match url.strip_prefix("sqlite://") {
         Some(path) => {
             let path = path.split('?').next().unwrap();
             let c = rusqlite::Connection::open(path).unwrap();
             c.execute("ATTACH DATABASE ?1 AS audit", [format!("{path}-audit")]).unwrap();
-            c.query_row(sql, [], |r| r.get(0)).unwrap()
+            let mut q = c.prepare(sql).unwrap();
+            let rows = q.query_map([], |r| {
+                Ok(match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Null => String::new(),
+                    rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                    rusqlite::types::ValueRef::Real(f) => f.to_string(),
+                    v => String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned(),
+                })
+            });
+            rows.unwrap().map(|r| r.unwrap()).collect()
         }
         None => {
             let o = Command::new("psql").arg(url).args(["-tAc", sql]).output().unwrap();
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+            String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
         }
     }
 }

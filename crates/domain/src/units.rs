@@ -229,6 +229,10 @@ pub struct AdminUnits {
     communes_legacy: HashMap<String, Commune>,
     communes_2025_by_province: HashMap<String, Vec<String>>,
     old_to_new: HashMap<String, Vec<String>>,
+    /// For each 2025 commune, the legacy communes that went wholly into it, sorted.
+    sole_legacy: HashMap<String, Vec<String>>,
+    /// For each legacy province, the 2025 provinces that took in its communes, sorted.
+    legacy_province_into: HashMap<String, Vec<String>>,
 }
 
 fn rows(csv: &str) -> impl Iterator<Item = Vec<&str>> {
@@ -289,6 +293,25 @@ impl AdminUnits {
                 v.push(r[6].to_string());
             }
         }
+        let mut sole_legacy: HashMap<String, Vec<String>> = HashMap::new();
+        for (old, news) in &old_to_new {
+            if let [new] = news.as_slice() {
+                sole_legacy.entry(new.clone()).or_default().push(old.clone());
+            }
+        }
+        for v in sole_legacy.values_mut() {
+            v.sort_unstable();
+        }
+        let mut legacy_province_into: HashMap<String, Vec<String>> = HashMap::new();
+        for (old, news) in &old_to_new {
+            let Some(from) = communes_legacy.get(old) else { continue };
+            let into = legacy_province_into.entry(from.province_code.clone()).or_default();
+            into.extend(news.iter().filter_map(|n| communes_2025.get(n)).map(|c| c.province_code.clone()));
+        }
+        for v in legacy_province_into.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
         AdminUnits {
             provinces_2025,
             provinces_legacy,
@@ -296,6 +319,8 @@ impl AdminUnits {
             communes_legacy,
             communes_2025_by_province: by_province,
             old_to_new,
+            sole_legacy,
+            legacy_province_into,
         }
     }
 
@@ -356,28 +381,13 @@ impl AdminUnits {
     /// The 2025 provinces that took in communes of legacy province `code` (one for most;
     /// sorted). Empty for an unknown code.
     pub fn provinces_2025_of_legacy(&self, code: &str) -> Vec<&str> {
-        let mut v: Vec<&str> = self
-            .old_to_new
-            .iter()
-            .filter(|(old, _)| self.communes_legacy.get(*old).is_some_and(|c| c.province_code == code))
-            .flat_map(|(_, news)| news.iter())
-            .filter_map(|new| self.communes_2025.get(new).map(|c| c.province_code.as_str()))
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+        self.legacy_province_into.get(code).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
-    /// The legacy communes of a legacy province (used by the generator for legacy addresses).
+    /// The legacy communes that went wholly into the 2025 commune `new_code`, sorted (a
+    /// look-up: the birth chain asks it for every newborn's ID prefix).
     pub fn legacy_communes_mapping_to(&self, new_code: &str) -> Vec<&str> {
-        let mut v: Vec<&str> = self
-            .old_to_new
-            .iter()
-            .filter(|(_, news)| news.len() == 1 && news[0] == new_code)
-            .map(|(old, _)| old.as_str())
-            .collect();
-        v.sort_unstable();
-        v
+        self.sole_legacy.get(new_code).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
     pub fn convert_legacy(&self, code: &str) -> Conversion {
@@ -413,6 +423,38 @@ mod legacy_province_tests {
         assert_eq!(admin_units().provinces_2025_of_legacy("27"), vec!["24"]);
         assert_eq!(admin_units().provinces_2025_of_legacy("24"), vec!["24"]);
         assert!(admin_units().provinces_2025_of_legacy("99").is_empty());
+    }
+
+    /// The look-up indexes built at load say what a scan of the old→new mapping says.
+    #[test]
+    fn the_indexes_agree_with_a_scan_of_the_mapping() {
+        let u = admin_units();
+        for p in &u.provinces_legacy {
+            let mut scan: Vec<&str> = u
+                .old_to_new
+                .iter()
+                .filter(|(old, _)| u.communes_legacy.get(*old).is_some_and(|c| c.province_code == p.code))
+                .flat_map(|(_, news)| news.iter())
+                .filter_map(|new| u.communes_2025.get(new).map(|c| c.province_code.as_str()))
+                .collect();
+            scan.sort_unstable();
+            scan.dedup();
+            assert!(!scan.is_empty(), "{}", p.code);
+            assert_eq!(u.provinces_2025_of_legacy(&p.code), scan, "{}", p.code);
+        }
+        let mut nonempty = 0;
+        for code in u.communes_2025.keys() {
+            let mut scan: Vec<&str> = u
+                .old_to_new
+                .iter()
+                .filter(|(_, news)| news.len() == 1 && news[0] == *code)
+                .map(|(old, _)| old.as_str())
+                .collect();
+            scan.sort_unstable();
+            nonempty += usize::from(!scan.is_empty());
+            assert_eq!(u.legacy_communes_mapping_to(code), scan, "{code}");
+        }
+        assert!(nonempty > 1000, "{nonempty}");
     }
 }
 

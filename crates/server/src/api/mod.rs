@@ -269,6 +269,20 @@ pub mod schema {
     }
 }
 
+/// A record's version as the caller saw it (optimistic locking) in a JSON body: a whole
+/// number whatever its spelling (`811797.0` too, as [`whole`] reads it). Every version field
+/// of a request is one, so none can miss that reading. It is documented as an `integer`
+/// (int64): a field of a derived schema says `#[schema(value_type = i64)]` (without it the
+/// derive does not compile, `Version` having no schema of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub i64);
+
+impl<'de> serde::Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        whole::i64(d).map(Version)
+    }
+}
+
 /// Whole numbers in JSON bodies: JSON Schema (and OpenAPI 3.1) counts `5.0` as an integer,
 /// so the API takes a number with a zero fraction wherever it takes an integer.
 pub mod whole {
@@ -297,10 +311,6 @@ pub mod whole {
             .map_err(|_| D::Error::custom(format!("invalid value: {n}, expected a 32-bit integer")))
     }
 
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Option::<serde_json::Number>::deserialize(d)?.map(from_number).transpose()
-    }
-
     #[cfg(test)]
     mod tests {
         #[derive(serde::Deserialize)]
@@ -321,6 +331,24 @@ pub mod whole {
             assert!(v(r#"{"v": 1.5}"#).is_err());
             assert!(v(r#"{"v": 1e19}"#).is_err());
             assert!(v(r#"{"v": "7"}"#).is_err());
+        }
+
+        #[derive(serde::Deserialize)]
+        struct Versions {
+            v: super::super::Version,
+            #[serde(default)]
+            o: Option<super::super::Version>,
+        }
+
+        #[test]
+        fn versions_are_whole_whatever_their_spelling() {
+            let r = |json: &str| serde_json::from_str::<Versions>(json).map(|t| (t.v.0, t.o.map(|o| o.0)));
+            assert_eq!(r(r#"{"v": 811797.0}"#).unwrap(), (811797, None));
+            assert_eq!(r(r#"{"v": 3, "o": 4.0}"#).unwrap(), (3, Some(4)));
+            assert_eq!(r(r#"{"v": 3, "o": null}"#).unwrap(), (3, None));
+            assert!(r(r#"{"v": 1.5}"#).is_err());
+            assert!(r(r#"{"v": 3, "o": 0.5}"#).is_err());
+            assert!(r(r#"{"v": "7"}"#).is_err());
         }
     }
 }

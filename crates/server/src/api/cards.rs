@@ -17,7 +17,7 @@ use dancu_identity::{ApplicationKind, HandoverMethod, Stage, StageKind};
 use dancu_store::{CardApplication, CardEvent, DueCard, NewCardApplication, Page, StageCount, StoredCard};
 
 use super::citizens::{page_limit, page_offset, parse_id, require_reason, PurposeParam};
-use super::{purpose, ApiPath, ApiQuery};
+use super::{purpose, ApiPath, ApiQuery, Version};
 use crate::auth::Principal;
 use crate::error::{self, ApiError, ApiResult};
 use crate::AppState;
@@ -48,8 +48,7 @@ pub struct TransitionRequest {
     /// Required for a step back and for rejected / error / cancelled.
     #[serde(default)]
     pub reason: Option<String>,
-    #[serde(deserialize_with = "super::whole::i64")]
-    pub expected_version: i64,
+    pub expected_version: Version,
     /// For `handed_over`: `in_person` (default) or `post`.
     #[serde(default)]
     pub handover_method: Option<String>,
@@ -325,7 +324,7 @@ pub async fn transition(
     let reason = req.reason.as_deref().map(dancu_domain::nfc);
     Ok(Json(
         s.registry
-            .transition_card_application(&access, id, &to, reason.as_deref(), req.expected_version)
+            .transition_card_application(&access, id, &to, reason.as_deref(), req.expected_version.0)
             .await?,
     ))
 }

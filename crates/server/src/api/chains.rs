@@ -19,7 +19,7 @@ use dancu_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::partner::{admit, count, refuse, registry_refusal};
+use super::partner::{admitted, count, purposed, registry_refusal, Admitted, BodyRefusals, PartnerRefusals};
 use crate::error::{self, ApiError};
 use crate::oidc::bearer::ClientToken;
 use crate::AppState;
@@ -93,6 +93,8 @@ pub struct StepFailure {
     pub rule: String,
     pub message: String,
 }
+
+purposed!(BirthRequest, DeathRequest, ChainParams);
 
 /// A chain's state.
 #[derive(Debug, Serialize, ToSchema)]
@@ -198,26 +200,15 @@ fn answer(
     request_body = BirthRequest, security(("bearer" = [])), tag = "partner",
     responses((status = 201, body = ChainResponse, description = "received; the child's personal ID issued"),
         (status = 200, body = ChainResponse, description = "the same registration number again: the same chain"),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 409, response = error::Conflict),
-        (status = 413, response = error::PayloadTooLarge), (status = 415, response = error::UnsupportedMediaType),
-        (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+        (status = 409, response = error::Conflict), PartnerRefusals, BodyRefusals))]
 pub async fn register_birth(
     State(s): State<AppState>,
     token: ClientToken,
     body: Result<Json<BirthRequest>, JsonRejection>,
 ) -> Response {
     let op = Operation::CivilRegistration;
-    let b = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            refuse(&s, &token.client_id, op, "", "validation_failed").await;
-            return ApiError::from(e).into_response();
-        }
-    };
-    let (p, purpose) = match admit(&s, &token, op, Some(&b.purpose)).await {
-        Ok(x) => x,
+    let Admitted { input: b, partner: p, purpose } = match admitted(&s, &token, op, body).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let reg = BirthRegistration {
@@ -247,26 +238,15 @@ pub async fn register_birth(
     request_body = DeathRequest, security(("bearer" = [])), tag = "partner",
     responses((status = 201, body = ChainResponse, description = "received"),
         (status = 200, body = ChainResponse, description = "the same registration number again: the same chain"),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 409, response = error::Conflict),
-        (status = 413, response = error::PayloadTooLarge), (status = 415, response = error::UnsupportedMediaType),
-        (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+        (status = 409, response = error::Conflict), PartnerRefusals, BodyRefusals))]
 pub async fn register_death(
     State(s): State<AppState>,
     token: ClientToken,
     body: Result<Json<DeathRequest>, JsonRejection>,
 ) -> Response {
     let op = Operation::CivilRegistration;
-    let d = match body {
-        Ok(Json(d)) => d,
-        Err(e) => {
-            refuse(&s, &token.client_id, op, "", "validation_failed").await;
-            return ApiError::from(e).into_response();
-        }
-    };
-    let (p, purpose) = match admit(&s, &token, op, Some(&d.purpose)).await {
-        Ok(x) => x,
+    let Admitted { input: d, partner: p, purpose } = match admitted(&s, &token, op, body).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let reg = DeathRegistration {
@@ -290,15 +270,8 @@ async fn read(
     q: Result<Query<ChainParams>, QueryRejection>,
 ) -> Response {
     let op = Operation::CivilRegistration;
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => {
-            refuse(&s, &token.client_id, op, "", "validation_failed").await;
-            return ApiError::from(e).into_response();
-        }
-    };
-    let (p, purpose) = match admit(&s, &token, op, q.purpose.as_deref()).await {
-        Ok(x) => x,
+    let Admitted { partner: p, purpose, .. } = match admitted(&s, &token, op, q).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     match s.registry.chain_for_partner(&p, &purpose, kind, no.trim()).await {
@@ -318,11 +291,8 @@ async fn read(
 #[utoipa::path(get, path = "/api/v1/partner/births/{registration_no}", operation_id = "partner_birth_chain",
     params(("registration_no" = String, Path, pattern = "^[A-Za-z0-9/.-]{1,40}$"), ChainParams),
     security(("bearer" = [])), tag = "partner",
-    responses((status = 200, body = ChainResponse),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 404, response = error::NotFound),
-        (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+    responses((status = 200, body = ChainResponse), (status = 404, response = error::NotFound),
+        PartnerRefusals))]
 pub async fn birth_chain(
     State(s): State<AppState>,
     token: ClientToken,
@@ -336,11 +306,8 @@ pub async fn birth_chain(
 #[utoipa::path(get, path = "/api/v1/partner/deaths/{registration_no}", operation_id = "partner_death_chain",
     params(("registration_no" = String, Path, pattern = "^[A-Za-z0-9/.-]{1,40}$"), ChainParams),
     security(("bearer" = [])), tag = "partner",
-    responses((status = 200, body = ChainResponse),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 404, response = error::NotFound),
-        (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+    responses((status = 200, body = ChainResponse), (status = 404, response = error::NotFound),
+        PartnerRefusals))]
 pub async fn death_chain(
     State(s): State<AppState>,
     token: ClientToken,

@@ -10,7 +10,7 @@ use dancu_domain::citizen::CitizenDraft;
 use dancu_domain::{fold_key, PartialDate, PersonalId, Violation};
 use dancu_store::{AuditEntry, CitizenQuery, CitizenSummary, CitizenVersion, Page, StoredCitizen};
 
-use super::{purpose, ApiPath, ApiQuery};
+use super::{purpose, ApiPath, ApiQuery, Version};
 use crate::auth::Principal;
 use crate::error::{self, ApiError, ApiResult, ErrorBody};
 use crate::AppState;
@@ -249,8 +249,8 @@ pub struct UpdateCitizen {
     /// The record; its personal ID is the one in the path.
     pub citizen: CitizenDraft,
     /// The version the change was made from (optimistic locking).
-    #[serde(deserialize_with = "super::whole::i64")]
-    pub expected_version: i64,
+    #[schema(value_type = i64)]
+    pub expected_version: Version,
     /// Why the record changes (kept in the history): not blank, at most 500 characters.
     #[schema(schema_with = super::schema::reason)]
     pub reason: String,
@@ -341,7 +341,7 @@ pub async fn update(
         .into());
     }
     let access = p.access(&purpose(&headers, None));
-    Ok(Json(s.registry.update_citizen(&access, &c, req.expected_version, &reason).await?))
+    Ok(Json(s.registry.update_citizen(&access, &c, req.expected_version.0, &reason).await?))
 }
 
 /// Earlier versions of a citizen record, newest first.

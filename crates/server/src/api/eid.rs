@@ -22,7 +22,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 
 use super::citizens::{page_limit, page_offset, parse_id, require_reason};
-use super::{purpose, ApiPath};
+use super::{purpose, ApiPath, Version};
 use crate::auth::Principal;
 use crate::citizen_auth::{new_reset_code, parse_claim, register_citizen, ClaimInput, RESET_CODE_HOURS};
 use crate::error::{self, ApiError, ApiResult};
@@ -274,8 +274,8 @@ pub struct EventRequest {
     #[serde(default)]
     pub biometrics_verified: bool,
     /// The account version the officer saw (optimistic check).
-    #[serde(default, deserialize_with = "super::whole::opt_i64")]
-    pub expected_version: Option<i64>,
+    #[serde(default)]
+    pub expected_version: Option<Version>,
 }
 
 impl utoipa::PartialSchema for EventRequest {
@@ -325,18 +325,21 @@ pub async fn event(
     let access = p.access(&purpose(&headers, None));
     let r = &s.registry;
     let account = match b.event.as_str() {
-        "approve" => r.eid_officer_event(&access, &id, &AccountEvent::Approve, b.expected_version).await?,
+        "approve" => {
+            r.eid_officer_event(&access, &id, &AccountEvent::Approve, b.expected_version.map(|v| v.0)).await?
+        }
         "lock" => {
             let ev = AccountEvent::Lock { by: Actor::Officer, reason: require_reason(&b.reason)? };
-            r.eid_officer_event(&access, &id, &ev, b.expected_version).await?
+            r.eid_officer_event(&access, &id, &ev, b.expected_version.map(|v| v.0)).await?
         }
         "unlock" => {
             let ev = AccountEvent::Unlock { by: Actor::Officer, reason: require_reason(&b.reason)? };
-            r.eid_officer_event(&access, &id, &ev, b.expected_version).await?
+            r.eid_officer_event(&access, &id, &ev, b.expected_version.map(|v| v.0)).await?
         }
         "upgrade_level_2" => {
             let today = dancu_domain::date::vietnam_today(chrono::Utc::now());
-            r.eid_upgrade_level2(&access, &id, b.biometrics_verified, today, b.expected_version).await?
+            r.eid_upgrade_level2(&access, &id, b.biometrics_verified, today, b.expected_version.map(|v| v.0))
+                .await?
         }
         _ => {
             return Err(Violation::new(

@@ -19,8 +19,8 @@ use dancu_store::partners::Operation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::partner::{admit, count, refuse, registry_refusal};
-use crate::error::{self, ApiError};
+use super::partner::{admitted, count, purposed, refuse, registry_refusal, Admitted, PartnerRefusals};
+use crate::error::ApiError;
 use crate::oidc::bearer::ClientToken;
 use crate::AppState;
 
@@ -49,6 +49,8 @@ pub struct FeedParams {
     #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u32>,
 }
+
+purposed!(FeedParams);
 
 /// One change event.
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,25 +134,15 @@ fn bounded(field: &str, v: Option<u32>, default: u32, min: u32, max: u32) -> Res
 /// the order they happened), waiting up to `wait` seconds when there is nothing yet.
 #[utoipa::path(get, path = "/api/v1/partner/feed", operation_id = "partner_feed", params(FeedParams),
     security(("bearer" = [])), tag = "partner",
-    responses((status = 200, body = FeedResponse),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+    responses((status = 200, body = FeedResponse), PartnerRefusals))]
 pub async fn feed(
     State(s): State<AppState>,
     token: ClientToken,
     q: Result<Query<FeedParams>, QueryRejection>,
 ) -> Response {
     let op = Operation::Feed;
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => {
-            refuse(&s, &token.client_id, op, "", "validation_failed").await;
-            return ApiError::from(e).into_response();
-        }
-    };
-    let (p, purpose) = match admit(&s, &token, op, q.purpose.as_deref()).await {
-        Ok(x) => x,
+    let Admitted { input: q, partner: p, purpose } = match admitted(&s, &token, op, q).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let parsed = (|| {

@@ -21,7 +21,7 @@ use dancu_tables::forms::{self, Entry};
 use dancu_tables::Value;
 
 use super::citizens::{page_limit, page_offset};
-use super::{purpose, ApiPath, ApiQuery};
+use super::{purpose, ApiPath, ApiQuery, Version};
 use crate::auth::Principal;
 use crate::error::{self, ApiError, ApiResult};
 use crate::AppState;
@@ -71,8 +71,8 @@ pub struct FigureTransitionRequest {
     #[schema(pattern = "^(?:submit|approve|return)$")]
     pub action: String,
     /// The version the caller saw (409 `figures.stale` if it changed).
-    #[serde(deserialize_with = "super::whole::i64")]
-    pub version: i64,
+    #[schema(value_type = i64)]
+    pub version: Version,
     /// Why it is returned (required to return, at most 1000 characters).
     #[schema(max_length = 1000)]
     #[serde(default)]
@@ -292,7 +292,8 @@ pub async fn transition(
     }
     let access = p.access(&purpose(&headers, None));
     Ok(Json(
-        move_figures(&s, &access, id, &req.action, req.version, req.reason.as_deref().unwrap_or("")).await?,
+        move_figures(&s, &access, id, &req.action, req.version.0, req.reason.as_deref().unwrap_or(""))
+            .await?,
     ))
 }
 

@@ -12,7 +12,7 @@ use dancu_domain::{Household, PersonalId, Relation, Violation};
 use dancu_store::{HouseholdVersion, HouseholdView};
 
 use super::citizens::{require_reason, PurposeParam};
-use super::{purpose, ApiPath, ApiQuery};
+use super::{purpose, ApiPath, ApiQuery, Version};
 use crate::auth::Principal;
 use crate::error::{self, ApiError, ApiResult};
 use crate::AppState;
@@ -36,8 +36,8 @@ pub struct HouseholdIn {
     pub reason: String,
     /// On update: the version the change was made from; a household changed since answers
     /// 409 `version_mismatch` (optimistic locking). Ignored on create.
-    #[serde(default, deserialize_with = "super::whole::opt_i64")]
-    pub expected_version: Option<i64>,
+    #[serde(default)]
+    pub expected_version: Option<Version>,
 }
 
 impl utoipa::PartialSchema for HouseholdIn {
@@ -149,7 +149,7 @@ pub async fn update(
         .into());
     }
     let access = p.access(&purpose(&headers, None));
-    Ok(Json(s.registry.update_household(&access, &h, req.expected_version, &reason).await?))
+    Ok(Json(s.registry.update_household(&access, &h, req.expected_version.map(|v| v.0), &reason).await?))
 }
 
 /// A household with its members.

@@ -22,14 +22,17 @@ pub mod partner;
 pub mod residence;
 pub mod tools;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::Router;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
@@ -39,7 +42,60 @@ use crate::AppState;
 /// The JSON API and its OpenAPI document; with `bench_endpoint`, also the look-up
 /// benchmark's constant baseline (absent from both otherwise).
 pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let r = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc, _) = build(bench_endpoint);
+    (router, doc)
+}
+
+/// The component names (`#/components/schemas/…`) that operations registered with two
+/// different schemas: two Rust types of one name, of which utoipa keeps the last registered
+/// and documents the other's operations with it. Empty when the document is whole.
+pub fn schema_clashes() -> Vec<String> {
+    build(true).2.into_iter().collect()
+}
+
+/// The router being built, with the component schemas its operations have brought so far.
+struct Documented {
+    router: OpenApiRouter<AppState>,
+    seen: BTreeMap<String, serde_json::Value>,
+    clashes: BTreeSet<String>,
+}
+
+impl Documented {
+    fn new(doc: utoipa::openapi::OpenApi) -> Self {
+        let mut d =
+            Documented { router: OpenApiRouter::new(), seen: BTreeMap::new(), clashes: BTreeSet::new() };
+        if let Some(c) = &doc.components {
+            d.note(c.schemas.iter());
+        }
+        d.router = OpenApiRouter::with_openapi(doc);
+        d
+    }
+
+    /// `OpenApiRouter::routes`, noting each schema the operations bring.
+    fn routes(mut self, r: UtoipaMethodRouter<AppState>) -> Self {
+        self.note(r.0.iter().map(|(name, schema)| (name, schema)));
+        self.router = self.router.routes(r);
+        self
+    }
+
+    fn note<'a>(&mut self, schemas: impl Iterator<Item = (&'a String, &'a RefOr<Schema>)>) {
+        for (name, schema) in schemas {
+            let v = serde_json::to_value(schema).unwrap_or_default();
+            match self.seen.get(name) {
+                None => {
+                    self.seen.insert(name.clone(), v);
+                }
+                Some(before) if *before != v => {
+                    self.clashes.insert(name.clone());
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+fn build(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenApi, BTreeSet<String>) {
+    let r = Documented::new(ApiDoc::openapi())
         .routes(routes!(auth::token))
         .routes(routes!(auth::list_officers, auth::create_officer))
         .routes(routes!(auth::update_officer))
@@ -102,9 +158,9 @@ pub fn routes(bench_endpoint: bool) -> (Router<AppState>, utoipa::openapi::OpenA
         .routes(routes!(figures::read))
         .routes(routes!(figures::transition));
     let r = if bench_endpoint { r.routes(routes!(tools::constant)) } else { r };
-    let (router, mut doc) = r.split_for_parts();
+    let (router, mut doc) = r.router.split_for_parts();
     authenticated_answers(&mut doc);
-    (router, doc)
+    (router, doc, r.clashes)
 }
 
 /// Every operation behind the `bearer` scheme can answer 401 (no valid token) and 403 (a
@@ -269,6 +325,20 @@ pub mod schema {
     }
 }
 
+/// A record's version as the caller saw it (optimistic locking) in a JSON body: a whole
+/// number whatever its spelling (`811797.0` too, as [`whole`] reads it). Every version field
+/// of a request is one, so none can miss that reading. It is documented as an `integer`
+/// (int64): a field of a derived schema says `#[schema(value_type = i64)]` (without it the
+/// derive does not compile, `Version` having no schema of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(pub i64);
+
+impl<'de> serde::Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        whole::i64(d).map(Version)
+    }
+}
+
 /// Whole numbers in JSON bodies: JSON Schema (and OpenAPI 3.1) counts `5.0` as an integer,
 /// so the API takes a number with a zero fraction wherever it takes an integer.
 pub mod whole {
@@ -297,10 +367,6 @@ pub mod whole {
             .map_err(|_| D::Error::custom(format!("invalid value: {n}, expected a 32-bit integer")))
     }
 
-    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        Option::<serde_json::Number>::deserialize(d)?.map(from_number).transpose()
-    }
-
     #[cfg(test)]
     mod tests {
         #[derive(serde::Deserialize)]
@@ -321,6 +387,24 @@ pub mod whole {
             assert!(v(r#"{"v": 1.5}"#).is_err());
             assert!(v(r#"{"v": 1e19}"#).is_err());
             assert!(v(r#"{"v": "7"}"#).is_err());
+        }
+
+        #[derive(serde::Deserialize)]
+        struct Versions {
+            v: super::super::Version,
+            #[serde(default)]
+            o: Option<super::super::Version>,
+        }
+
+        #[test]
+        fn versions_are_whole_whatever_their_spelling() {
+            let r = |json: &str| serde_json::from_str::<Versions>(json).map(|t| (t.v.0, t.o.map(|o| o.0)));
+            assert_eq!(r(r#"{"v": 811797.0}"#).unwrap(), (811797, None));
+            assert_eq!(r(r#"{"v": 3, "o": 4.0}"#).unwrap(), (3, Some(4)));
+            assert_eq!(r(r#"{"v": 3, "o": null}"#).unwrap(), (3, None));
+            assert!(r(r#"{"v": 1.5}"#).is_err());
+            assert!(r(r#"{"v": 3, "o": 0.5}"#).is_err());
+            assert!(r(r#"{"v": "7"}"#).is_err());
         }
     }
 }

@@ -9,7 +9,7 @@
 //! per partner, operation, purpose and outcome in memory and added to the database every
 //! few seconds (`/api/v1/partners/stats`, the `/partners` page).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,7 +28,8 @@ use dancu_store::partners::{CallCount, Operation, Partner};
 use dancu_store::registry::{CardLookup, RegistryError, VerifyAnswer, VerifyItem, MAX_BATCH};
 use dancu_store::throttle::{SharedThrottle, Take};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, IntoResponses, ToResponse, ToSchema};
 
 use super::purpose;
 use crate::auth::Principal;
@@ -244,9 +245,138 @@ async fn partner_of(s: &AppState, client_id: &str) -> Result<Option<Arc<Partner>
     Ok(p)
 }
 
+/// A partner call's input as the handler receives it: a JSON body or query parameters, or
+/// axum's rejection of them.
+pub(super) trait PartnerInput {
+    type Value: Purposed;
+    fn value(self) -> Result<Self::Value, ApiError>;
+}
+
+impl<T: Purposed> PartnerInput for Result<Json<T>, JsonRejection> {
+    type Value = T;
+    fn value(self) -> Result<T, ApiError> {
+        self.map(|Json(b)| b).map_err(ApiError::from)
+    }
+}
+
+impl<T: Purposed> PartnerInput for Result<Query<T>, QueryRejection> {
+    type Value = T;
+    fn value(self) -> Result<T, ApiError> {
+        self.map(|Query(q)| q).map_err(ApiError::from)
+    }
+}
+
+/// A partner request: it states its purpose.
+pub(super) trait Purposed {
+    fn purpose(&self) -> Option<&str>;
+}
+
+/// A request's `purpose` field: required in a body, optional in a query.
+pub(super) trait PurposeField {
+    fn as_purpose(&self) -> Option<&str>;
+}
+
+impl PurposeField for String {
+    fn as_purpose(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl PurposeField for Option<String> {
+    fn as_purpose(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+/// [`Purposed`] for request types with a `purpose` field.
+macro_rules! purposed {
+    ($($t:ty),+) => {$(
+        impl $crate::api::partner::Purposed for $t {
+            fn purpose(&self) -> Option<&str> {
+                $crate::api::partner::PurposeField::as_purpose(&self.purpose)
+            }
+        }
+    )+};
+}
+pub(super) use purposed;
+
+/// A partner call let in: what it sent, the partner and its purpose.
+pub(super) struct Admitted<T> {
+    pub input: T,
+    pub partner: Arc<Partner>,
+    pub purpose: String,
+}
+
+/// Every partner call's prelude: its body (or query) read, a bad one refused with its
+/// rejection's answer (counted and audited as `validation_failed`), then [`admit`].
+pub(super) async fn admitted<I: PartnerInput>(
+    s: &AppState,
+    token: &ClientToken,
+    op: Operation,
+    input: I,
+) -> Result<Admitted<I::Value>, Response> {
+    match input.value() {
+        Ok(v) => admit_input(s, token, op, v).await,
+        Err(e) => {
+            refuse(s, &token.client_id, op, "", "validation_failed").await;
+            Err(e.into_response())
+        }
+    }
+}
+
+/// [`admit`] for an input already read (a batch reads its own body).
+async fn admit_input<T: Purposed>(
+    s: &AppState,
+    token: &ClientToken,
+    op: Operation,
+    input: T,
+) -> Result<Admitted<T>, Response> {
+    let (partner, purpose) = admit(s, token, op, input.purpose()).await?;
+    Ok(Admitted { input, partner, purpose })
+}
+
+/// The error answers every partner call documents (`responses(...)` of `utoipa::path`):
+/// 400, 401, 403, 422, 429 and 503.
+pub(super) struct PartnerRefusals;
+
+/// Those of a partner call with a JSON body, besides [`PartnerRefusals`]: 413 and 415.
+pub(super) struct BodyRefusals;
+
+fn refs(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    list.iter()
+        .map(|(status, name)| (status.to_string(), RefOr::Ref(Ref::from_response_name(*name))))
+        .collect()
+}
+
+fn response_name<R: ToResponse<'static>>() -> &'static str {
+    R::response().0
+}
+
+impl IntoResponses for PartnerRefusals {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        refs(&[
+            ("400", response_name::<error::BadRequest>()),
+            ("401", response_name::<error::Unauthorized>()),
+            ("403", response_name::<error::Forbidden>()),
+            ("422", response_name::<error::Unprocessable>()),
+            ("429", response_name::<error::TooManyRequests>()),
+            ("503", response_name::<error::Unavailable>()),
+        ])
+    }
+}
+
+impl IntoResponses for BodyRefusals {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        refs(&[
+            ("413", response_name::<error::PayloadTooLarge>()),
+            ("415", response_name::<error::UnsupportedMediaType>()),
+        ])
+    }
+}
+
 /// What every call checks before it reads anything: a stated purpose, a known partner and
 /// its rate limit. Each refusal is audited and counted.
-pub(super) async fn admit(
+async fn admit(
     s: &AppState,
     token: &ClientToken,
     op: Operation,
@@ -416,6 +546,8 @@ pub struct VerifyRequest {
     pub name_mode: Option<NameMode>,
 }
 
+purposed!(VerifyRequest, BatchRequest, CardLookupRequest);
+
 impl VerifyRequest {
     fn record(self) -> RecordInput {
         RecordInput {
@@ -577,26 +709,15 @@ fn tally(results: &[VerifyResult]) -> [(&'static str, u64); 4] {
 /// and the life status; nothing else.
 #[utoipa::path(post, path = "/api/v1/partner/verify", operation_id = "partner_verify", request_body = VerifyRequest,
     security(("bearer" = [])), tag = "partner",
-    responses((status = 200, body = VerifyResult),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 413, response = error::PayloadTooLarge),
-        (status = 415, response = error::UnsupportedMediaType), (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+    responses((status = 200, body = VerifyResult), PartnerRefusals, BodyRefusals))]
 pub async fn verify(
     State(s): State<AppState>,
     token: ClientToken,
     body: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Response {
     let op = Operation::Verify;
-    let b = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            refuse(&s, &token.client_id, op, "", "validation_failed").await;
-            return ApiError::from(e).into_response();
-        }
-    };
-    let (p, purpose) = match admit(&s, &token, op, Some(&b.purpose)).await {
-        Ok(x) => x,
+    let Admitted { input: b, partner: p, purpose } = match admitted(&s, &token, op, body).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let record = b.record();
@@ -620,11 +741,7 @@ pub async fn verify(
 /// the results are in the order of `records`. More records answer 413 `batch_too_large`.
 #[utoipa::path(post, path = "/api/v1/partner/verify/batch", operation_id = "partner_verify_batch",
     request_body = BatchRequest, security(("bearer" = [])), tag = "partner",
-    responses((status = 200, body = BatchResponse),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 413, response = error::PayloadTooLarge),
-        (status = 415, response = error::UnsupportedMediaType), (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+    responses((status = 200, body = BatchResponse), PartnerRefusals, BodyRefusals))]
 pub async fn verify_batch(
     State(s): State<AppState>,
     token: ClientToken,
@@ -665,8 +782,8 @@ pub async fn verify_batch(
             .into_response();
         }
     };
-    let (p, purpose) = match admit(&s, &token, op, Some(&b.purpose)).await {
-        Ok(x) => x,
+    let Admitted { input: b, partner: p, purpose } = match admit_input(&s, &token, op, b).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     if b.records.len() > MAX_BATCH {
@@ -751,26 +868,15 @@ pub struct CardLookupResponse {
 /// the look-up and the answer says how the name matched.
 #[utoipa::path(post, path = "/api/v1/partner/card-lookup", operation_id = "partner_card_lookup",
     request_body = CardLookupRequest, security(("bearer" = [])), tag = "partner",
-    responses((status = 200, body = CardLookupResponse),
-        (status = 400, response = error::BadRequest), (status = 401, response = error::Unauthorized),
-        (status = 403, response = error::Forbidden), (status = 413, response = error::PayloadTooLarge),
-        (status = 415, response = error::UnsupportedMediaType), (status = 422, response = error::Unprocessable),
-        (status = 429, response = error::TooManyRequests), (status = 503, response = error::Unavailable)))]
+    responses((status = 200, body = CardLookupResponse), PartnerRefusals, BodyRefusals))]
 pub async fn card_lookup(
     State(s): State<AppState>,
     token: ClientToken,
     body: Result<Json<CardLookupRequest>, JsonRejection>,
 ) -> Response {
     let op = Operation::CardLookup;
-    let b = match body {
-        Ok(Json(b)) => b,
-        Err(e) => {
-            refuse(&s, &token.client_id, op, "", "validation_failed").await;
-            return ApiError::from(e).into_response();
-        }
-    };
-    let (p, purpose) = match admit(&s, &token, op, Some(&b.purpose)).await {
-        Ok(x) => x,
+    let Admitted { input: b, partner: p, purpose } = match admitted(&s, &token, op, body).await {
+        Ok(a) => a,
         Err(r) => return r,
     };
     let parsed = parse_lookup(&b);

@@ -15,6 +15,7 @@ use dancu_store::applications::{Application, ApplicationEvent};
 use dancu_store::registry::{ApplicationFile, Submission};
 
 use super::display::{self, Actors};
+use super::list::{self, View};
 use super::portal::{nav, portal_error, unauthorized_redirect};
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
@@ -107,12 +108,8 @@ pub async fn queue_page(
     WebUser(p): WebUser,
     q: Result<Query<QueueParams>, QueryRejection>,
 ) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let mut f = match queue_filter(&q) {
-        Ok(f) => f,
+    let (q, mut f) = match list::filtered(q, queue_filter) {
+        Ok(x) => x,
         Err(e) => return error_page(lang, Some(&p), e),
     };
     // The queue is the work to do: open applications, unless every state is asked for.
@@ -138,12 +135,11 @@ pub async fn queue_page(
         html! {
             section.card {
                 h1 { (title) }
-                p {
-                    a href="/applications" { (lang.t("Đang giải quyết", "Open")) } " · "
-                    a data-testid="all-link" href="/applications?open=false" { (lang.t("Tất cả, kể cả đã kết thúc", "All, decided ones included")) } " · "
-                    a data-testid="overdue-link" href="/applications?overdue=true" { (lang.t("Chỉ hồ sơ quá hạn", "Overdue only")) }
-                    @for st in AppState::OPEN { " · " a href=(format!("/applications?state={}", st.code())) { (display::app_state(lang, st)) } }
-                }
+                (list::views(None, [
+                    View::new("/applications", lang.t("Đang giải quyết", "Open")),
+                    View::new("/applications?open=false", lang.t("Tất cả, kể cả đã kết thúc", "All, decided ones included")).testid("all-link"),
+                    View::new("/applications?overdue=true", lang.t("Chỉ hồ sơ quá hạn", "Overdue only")).testid("overdue-link"),
+                ].into_iter().chain(AppState::OPEN.into_iter().map(|st| View::new(format!("/applications?state={}", st.code()), display::app_state(lang, st))))))
                 h2 { (lang.t("Số hồ sơ", "Applications")) ": " span data-testid="total" { (list.total) } }
                 div.table-wrap { table.stack data-testid="queue" {
                     thead { tr { th { (l_app) } th { (l_svc) } th { (l_id) } th { (l_state) } th { (l_due) } } }

@@ -14,6 +14,7 @@ use dancu_store::{NewCardApplication, StoredCard};
 
 use super::display::{self, Actors};
 use super::document::{Doc, Issuer, Signer};
+use super::list;
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::cards::{due_args, parse_app_id, parse_stage_kind, target_stage, DueParams};
@@ -76,15 +77,13 @@ pub async fn board_page(
     WebUser(p): WebUser,
     q: Result<Query<BoardParams>, QueryRejection>,
 ) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let access = p.access(WEB_PURPOSE);
-    let stage = match q.stage.as_deref().filter(|s| !s.is_empty()).map(parse_stage_kind).transpose() {
-        Ok(s) => s,
+    let stage_of =
+        |q: &BoardParams| q.stage.as_deref().filter(|s| !s.is_empty()).map(parse_stage_kind).transpose();
+    let (q, stage) = match list::filtered(q, stage_of) {
+        Ok(x) => x,
         Err(e) => return error_page(lang, Some(&p), e),
     };
+    let access = p.access(WEB_PURPOSE);
     let board = match s.registry.card_board(&access).await {
         Ok(b) => b,
         Err(e) => return error_page(lang, Some(&p), e.into()),
@@ -530,15 +529,7 @@ pub async fn due_page(State(s): State<AppState>, lang: Lang, uri: Uri, WebUser(p
                         }
                     }
                 } }
-                nav.paging {
-                    @if offset > 0 {
-                        a data-testid="due-prev" href=(link(offset.saturating_sub(u64::from(limit)))) { (lang.t("« Trang trước", "« Previous")) }
-                        " "
-                    }
-                    @if offset + (list.items.len() as u64) < list.total {
-                        a data-testid="due-next" href=(link(offset + u64::from(limit))) { (lang.t("Trang sau »", "Next »")) }
-                    }
-                }
+                (list::pager(lang, offset, list.items.len(), list.total, limit.into(), link))
             }
         },
     );

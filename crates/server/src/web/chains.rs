@@ -16,6 +16,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::display;
+use super::list;
 use super::search::WEB_PURPOSE;
 use super::{error_page, lang_choice, layout, page, urlencode, Lang, WebUser};
 use crate::auth::Principal;
@@ -230,14 +231,7 @@ pub async fn board_page(
                 }
                 p { (lang.t("Số chuỗi", "Chains")) ": " strong data-testid="total" { (list.total) } }
                 (chains_table(lang, &list.items))
-                nav.pager {
-                    @if list.offset > 0 {
-                        a rel="prev" href=(board_link(kind.map(|k| k.code()), state.as_deref(), Some(&unit), list.offset.saturating_sub(PAGE as u64))) { "← " (lang.t("Trang trước", "Previous")) }
-                    }
-                    @if list.offset + (list.items.len() as u64) < list.total {
-                        a rel="next" href=(board_link(kind.map(|k| k.code()), state.as_deref(), Some(&unit), list.offset + PAGE as u64)) { (lang.t("Trang sau", "Next")) " →" }
-                    }
-                }
+                (list::pager(lang, list.offset, list.items.len(), list.total, PAGE.into(), |o| board_link(kind.map(|k| k.code()), state.as_deref(), Some(&unit), o)))
             }
         },
     );
@@ -344,10 +338,7 @@ pub async fn exceptions_page(
                         (actions(lang, &p, c))
                     }
                 }
-                nav.pager {
-                    @if list.offset > 0 { a rel="prev" href=(format!("/chains/exceptions?offset={}", list.offset.saturating_sub(PAGE as u64))) { "← " (lang.t("Trang trước", "Previous")) } }
-                    @if list.offset + (list.items.len() as u64) < list.total { a rel="next" href=(format!("/chains/exceptions?offset={}", list.offset + PAGE as u64)) { (lang.t("Trang sau", "Next")) " →" } }
-                }
+                (list::pager(lang, list.offset, list.items.len(), list.total, PAGE.into(), |o| format!("/chains/exceptions?offset={o}")))
             }
         },
     );

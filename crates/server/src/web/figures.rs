@@ -22,6 +22,7 @@ use dancu_tables::Value;
 
 use super::display;
 use super::forms::{Problems, Typed};
+use super::list::{self, View};
 use super::{error_page, lang_choice, layout, page, Lang, WebUser};
 use crate::api::figures::{list_filter, move_figures, parse_figures_id, ListParams, FIGURES_PURPOSE};
 use crate::auth::Principal;
@@ -144,12 +145,8 @@ pub async fn list_page(
     WebUser(p): WebUser,
     q: Result<Query<ListParams>, QueryRejection>,
 ) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => return error_page(lang, Some(&p), e.into()),
-    };
-    let mut f = match list_filter(&q) {
-        Ok(f) => f,
+    let mut f = match list::filtered(q, list_filter) {
+        Ok((_, f)) => f,
         Err(e) => return error_page(lang, Some(&p), e),
     };
     f.limit = PAGE;
@@ -179,10 +176,9 @@ pub async fn list_page(
         html! {
             section.card {
                 h1 { (title) }
-                p data-testid="state-filter" {
-                    a href="/figures" { (lang.t("Tất cả", "All")) }
-                    @for st in FigureState::ALL { " · " a href=(format!("/figures?state={}", st.code())) { (state_name(lang, st)) } }
-                }
+                (list::views(Some("state-filter"), std::iter::once(View::new("/figures", lang.t("Tất cả", "All"))).chain(
+                    FigureState::ALL.into_iter().map(|st| View::new(format!("/figures?state={}", st.code()), state_name(lang, st)))
+                )))
                 h2 { (lang.t("Số biểu", "Submissions")) ": " span data-testid="total" { (list.total) } }
                 div.table-wrap { table.stack data-testid="figures" {
                     thead { tr { th { (l_unit) } th { (l_month) } th { (l_form) } th { (l_state) } th { (l_when) } } }
@@ -196,14 +192,7 @@ pub async fn list_page(
                         }
                     } }
                 } }
-                p {
-                    @if list.offset > 0 {
-                        a href=(format!("/figures?offset={}{state_q}", list.offset.saturating_sub(PAGE as u64))) { "← " (lang.t("Trang trước", "Previous")) } " "
-                    }
-                    @if list.offset + (list.items.len() as u64) < list.total {
-                        a data-testid="next-page" href=(format!("/figures?offset={}{state_q}", list.offset + PAGE as u64)) { (lang.t("Trang sau", "Next")) " →" }
-                    }
-                }
+                (list::pager(lang, list.offset, list.items.len(), list.total, PAGE.into(), |o| format!("/figures?offset={o}{state_q}")))
             }
             @if enters(&p) {
                 section.card data-testid="enter" {

@@ -17,6 +17,7 @@ mod figures;
 mod forms;
 mod history;
 mod household;
+mod list;
 mod login;
 mod officers;
 mod partners;

@@ -11,13 +11,12 @@
 use std::time::Duration;
 
 use crate::common::*;
-use crate::oidc::{add_client, partner};
+use crate::oidc::partner;
 use dancu_domain::household::Member;
 use dancu_domain::{Household, LifeStatus, Relation};
 use dancu_store::feed::EventKind;
 use dancu_store::partners::{CardField, Operation, Partner};
-use dancu_store::registry::Access;
-use dancu_store::{Change, Role, Scope};
+use dancu_store::{Change, Scope};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -38,44 +37,15 @@ async fn entitle(
     kinds: &[EventKind],
     fields: &[CardField],
 ) {
-    let p = Partner {
-        client_id: client_id.into(),
-        name: format!("Đối tác {client_id}"),
-        suspended: false,
-        rate_per_sec: 10_000,
-        burst: 10_000,
-        operations: ops.to_vec(),
-        fields: fields.to_vec(),
-        units: vec![Scope::Nation],
-        feed_kinds: kinds.to_vec(),
-        updated_at: dancu_store::registry::now(),
-        updated_by: String::new(),
-    };
-    let admin = Access {
-        actor: "officer:admin".into(),
-        role: Role::Admin,
-        scope: Scope::Nation,
-        purpose: "x".into(),
-    };
-    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
-    app.state.partners.forget(client_id);
+    let p = Partner { fields: fields.to_vec(), feed_kinds: kinds.to_vec(), ..entitlement(client_id, ops) };
+    entitle_partner(app, &p).await;
 }
 
 /// A partner client's token with `scope`.
 async fn token(app: &TestApp, client_id: &str, scope: &str) -> String {
     let mut reg = partner(client_id);
     reg.scopes = vec!["partner:civil".into(), "partner:feed".into()];
-    let (id, secret) = add_client(app, reg).await;
-    let r = app
-        .client()
-        .post(format!("{}/oauth/token", app.base))
-        .basic_auth(&id, secret.as_deref())
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    body(r).await["access_token"].as_str().unwrap().to_string()
+    client_token(app, reg, Some(scope)).await
 }
 
 /// Justice (civil registration), social insurance and labour (birth / death events), and a
@@ -131,21 +101,11 @@ fn birth(app: &TestApp, no: &str) -> Value {
 }
 
 async fn post(app: &TestApp, t: &str, path: &str, b: &Value) -> (u16, Value) {
-    let r = app.client().post(format!("{}{path}", app.base)).bearer_auth(t).json(b).send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, body(r).await)
+    status_body(app.post_json(t, format!("{}{path}", app.base), b).await).await
 }
 
 async fn chain(app: &TestApp, t: &str, kind: &str, no: &str) -> (u16, Value) {
-    let r = app
-        .client()
-        .get(format!("{}/api/v1/partner/{kind}/{no}?purpose={PURPOSE}", app.base))
-        .bearer_auth(t)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, body(r).await)
+    status_body(app.api_get(t, &format!("/api/v1/partner/{kind}/{no}?purpose={PURPOSE}")).await).await
 }
 
 /// Polls a chain until `done` holds (the worker runs in the background), at most 10 s.
@@ -485,16 +445,9 @@ async fn bad_registrations_name_field_and_rule(backend: &'static str) {
             .await;
     assert!(s == 400 || s == 422, "{s} {e}");
     // A place outside the partner's units.
-    let admin = Access {
-        actor: "officer:admin".into(),
-        role: Role::Admin,
-        scope: Scope::Nation,
-        purpose: "x".into(),
-    };
     let mut p = app.state.registry.partner("tuphap").await.unwrap().unwrap();
     p.units = vec![Scope::Commune(COMMUNE_B.into())];
-    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
-    app.state.partners.forget("tuphap");
+    entitle_partner(app, &p).await;
     let (s, e) = post(app, &tj, "/api/v1/partner/births", &birth(app, "KS-2026.0204")).await;
     assert_eq!((s, rule_of(&e)), (422, ("birth_place".into(), "partner.unit_outside".into())), "{e}");
     // A partner without the operation is refused with its code.

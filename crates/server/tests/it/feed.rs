@@ -6,7 +6,7 @@
 //! PostgreSQL, an event whose transaction commits after a later event's is not skipped.
 
 use crate::common::*;
-use crate::oidc::{add_client, partner};
+use crate::oidc::partner;
 use dancu_domain::LifeStatus;
 use dancu_store::feed::EventKind;
 use dancu_store::partners::{CardField, Operation, Partner};
@@ -33,55 +33,23 @@ async fn entitle_feed(
     units: &[Scope],
 ) {
     let p = Partner {
-        client_id: client_id.into(),
-        name: format!("Đối tác {client_id}"),
-        suspended: false,
-        rate_per_sec: 10_000,
-        burst: 10_000,
-        operations: ops.to_vec(),
         fields: fields.to_vec(),
         units: units.to_vec(),
         feed_kinds: kinds.to_vec(),
-        updated_at: dancu_store::registry::now(),
-        updated_by: String::new(),
+        ..entitlement(client_id, ops)
     };
-    let admin = Access {
-        actor: "officer:admin".into(),
-        role: Role::Admin,
-        scope: Scope::Nation,
-        purpose: "x".into(),
-    };
-    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
-    app.state.partners.forget(client_id);
+    entitle_partner(app, &p).await;
 }
 
 /// A feed client's token (scope `partner:feed` unless another is given).
 async fn feed_token(app: &TestApp, client_id: &str, scope: &str) -> String {
     let mut reg = partner(client_id);
     reg.scopes.push("partner:feed".into());
-    let (id, secret) = add_client(app, reg).await;
-    let r = app
-        .client()
-        .post(format!("{}/oauth/token", app.base))
-        .basic_auth(&id, secret.as_deref())
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    body(r).await["access_token"].as_str().unwrap().to_string()
+    client_token(app, reg, Some(scope)).await
 }
 
 async fn read(app: &TestApp, token: &str, query: &str) -> (u16, Value) {
-    let r = app
-        .client()
-        .get(format!("{}/api/v1/partner/feed?purpose={PURPOSE}&{query}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, body(r).await)
+    status_body(app.api_get(token, &format!("/api/v1/partner/feed?purpose={PURPOSE}&{query}")).await).await
 }
 
 fn change() -> Change {

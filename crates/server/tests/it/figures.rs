@@ -141,17 +141,10 @@ Tổng cộng;;2.081;1.932;2.070;4;2\n";
     assert_eq!(page["history"][0]["source"], "upload");
     assert_eq!(page["history"][0]["action"], "submit");
     // The submission page shows the figures.
-    let r = app.client().get(format!("{}{loc}", app.base)).bearer_auth(&t).send().await.unwrap();
-    let html = r.text().await.unwrap();
+    let html = app.page_text(&t, &loc).await;
     assert!(html.contains("data-testid=\"value-power_contract_change-received\">1.107<"), "{html}");
     // The template downloads as a workbook that reads back.
-    let r = app
-        .client()
-        .get(format!("{}/figures/template/services", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = app.api_get(&t, "/figures/template/services").await;
     assert_eq!(r.status(), 200);
     let bytes = r.bytes().await.unwrap();
     let sheets = dancu_tables::sheet::read_xlsx(&bytes).unwrap();
@@ -172,14 +165,7 @@ async fn a_refused_web_form_stays_filled(backend: &'static str) {
         ("v.death.received", "-3"),
         ("v.marriage.received", "7"),
     ];
-    let r = app
-        .client()
-        .post(format!("{}/figures/entry", app.base))
-        .bearer_auth(&t)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.form_post(&t, "/figures/entry", &form).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-testid=\"error-v.birth.online\""), "{html}");
@@ -194,14 +180,7 @@ async fn a_refused_web_form_stays_filled(backend: &'static str) {
     let mut ok = form.to_vec();
     ok.retain(|(k, _)| !k.starts_with("v."));
     ok.extend([("v.birth.received", "10"), ("v.birth.online", "8")]);
-    let r = app
-        .client()
-        .post(format!("{}/figures/entry", app.base))
-        .bearer_auth(&t)
-        .form(&ok)
-        .send()
-        .await
-        .unwrap();
+    let r = app.form_post(&t, "/figures/entry", &ok).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let l = listed(&app, "dien_a").await;
     assert_eq!((l["total"].as_u64(), l["items"][0]["state"].as_str()), (Some(1), Some("draft")));
@@ -214,6 +193,14 @@ async fn save(app: &TestApp, user: &str, unit: &str, online: u32, submit: bool) 
         "values": {"power_connection": {"received": 100, "online": online, "on_time": 90}},
     });
     app.post_json(&t, format!("{}/api/v1/figures", app.base), &b).await
+}
+
+/// Saves (and with `submit`, submits) figures that hold: the submission's id and version.
+async fn saved(app: &TestApp, user: &str, unit: &str, online: u32, submit: bool) -> (i64, i64) {
+    let r = save(app, user, unit, online, submit).await;
+    assert_eq!(r.status(), 201);
+    let s = body(r).await;
+    (s["id"].as_i64().unwrap(), s["version"].as_i64().unwrap())
 }
 
 async fn transition(
@@ -276,41 +263,16 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     assert_eq!((s["id"].as_i64(), s["state"].as_str()), (Some(id), Some("submitted")));
     // Approved from the submission's page (the province officer's form).
     let t = app.token("tinh01").await;
-    let html = app
-        .client()
-        .get(format!("{}/figures/{id}", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&t, &format!("/figures/{id}")).await;
     assert!(
         html.contains("data-testid=\"move-approve\"") && html.contains("data-testid=\"move-return\""),
         "{html}"
     );
     let version = s["version"].as_i64().unwrap().to_string();
     let form = [("csrf", ""), ("action", "approve"), ("version", version.as_str())];
-    let r = app
-        .client()
-        .post(format!("{}/figures/{id}/actions", app.base))
-        .bearer_auth(&t)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = app.form_post(&t, &format!("/figures/{id}/actions"), &form).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = app
-        .client()
-        .get(format!("{}/figures/{id}", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&t, &format!("/figures/{id}")).await;
     assert!(html.contains("data-testid=\"state\">Đã duyệt<"), "{html}");
     assert!(!html.contains("data-testid=\"move-approve\""), "{html}");
     // Approved figures cannot change.
@@ -344,16 +306,7 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
         .collect();
     assert_eq!(h, want);
     // The page shows the history with the reason.
-    let html = app
-        .client()
-        .get(format!("{}/figures/{id}", app.base))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&t, &format!("/figures/{id}")).await;
     assert!(
         html.contains("Số trực tuyến chưa khớp hệ thống") && html.contains("data-testid=\"history\""),
         "{html}"
@@ -378,22 +331,16 @@ async fn review_flow_keeps_its_history(backend: &'static str) {
     assert!(approved.iter().all(|f| f.unit == COMMUNE_A && f.month == MONTH && f.form == "services"));
 
     // A province's own figures: its officer submits, and may not approve them themself.
-    let r = save(&app, "tinh01", "01", 10, true).await;
-    let s = body(r).await;
-    let r =
-        transition(&app, "tinh01", s["id"].as_i64().unwrap(), "approve", s["version"].as_i64().unwrap(), "")
-            .await;
+    let (own, version) = saved(&app, "tinh01", "01", 10, true).await;
+    let r = transition(&app, "tinh01", own, "approve", version, "").await;
     assert_eq!(body(r).await["error"]["violations"][0]["rule"], "figures.own_submission");
-    let r =
-        transition(&app, "admin", s["id"].as_i64().unwrap(), "approve", s["version"].as_i64().unwrap(), "")
-            .await;
+    let r = transition(&app, "admin", own, "approve", version, "").await;
     assert_eq!(r.status(), 200);
 }
 
 async fn figures_stay_within_scope(backend: &'static str) {
     let app = start(backend).await;
-    let s = body(save(&app, "dien_a", COMMUNE_A, 50, true).await).await;
-    let id = s["id"].as_i64().unwrap();
+    let (id, _) = saved(&app, "dien_a", COMMUNE_A, 50, true).await;
     // Commune B's officer: neither sees nor enters commune A's figures.
     let tb = app.token("xa_b").await;
     assert_eq!(app.api_get(&tb, &format!("/api/v1/figures/{id}")).await.status(), 404);

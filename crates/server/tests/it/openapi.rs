@@ -156,6 +156,14 @@ async fn the_bench_endpoint_is_documented_only_when_served() {
     v.check_response("GET", "/api/v1/bench/constant", 200, &body(r).await);
 }
 
+/// No component name stands for two Rust types: utoipa keeps the last schema registered under
+/// a name and documents the other type's operations with it (the figures' transition body,
+/// once also named `TransitionRequest`, replaced the card applications' that way).
+#[test]
+fn each_component_name_is_one_type() {
+    assert_eq!(dancu_server::api::schema_clashes(), Vec::<String>::new());
+}
+
 /// Every protected operation documents 401 and 403, every operation documents its error answers with
 /// `ErrorBody`, and success answers have a real schema (no bare `object`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 
 use crate::common::*;
 use crate::eid::{approved, logged_in, register, register_body};
-use crate::oidc::{add_client, partner};
+use crate::oidc::partner;
 use dancu_domain::legacy::{decode_cp1252, encode_with, Encoding};
 use dancu_store::partners::{CardField, Operation, Partner};
 use dancu_store::registry::Access;
@@ -30,45 +30,18 @@ const PURPOSE: &str = "kiểm tra hồ sơ vay vốn";
 /// Entitles `client_id` (an administrator's act through the registry).
 async fn entitle(app: &TestApp, client_id: &str, ops: &[Operation], fields: &[CardField], units: &[Scope]) {
     let p = Partner {
-        client_id: client_id.into(),
-        name: format!("Đối tác {client_id}"),
-        suspended: false,
         rate_per_sec: 1000,
         burst: 1000,
-        operations: ops.to_vec(),
         fields: fields.to_vec(),
         units: units.to_vec(),
-        feed_kinds: Vec::new(),
-        updated_at: dancu_store::registry::now(),
-        updated_by: String::new(),
+        ..entitlement(client_id, ops)
     };
-    let admin = Access {
-        actor: "officer:admin".into(),
-        role: Role::Admin,
-        scope: Scope::Nation,
-        purpose: "x".into(),
-    };
-    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
-    app.state.partners.forget(client_id);
+    entitle_partner(app, &p).await;
 }
 
 /// A registered OAuth client's access token (client credentials), with `scope` if given.
 async fn partner_token(app: &TestApp, client_id: &str, scope: Option<&str>) -> String {
-    let (id, secret) = add_client(app, partner(client_id)).await;
-    let mut form = vec![("grant_type", "client_credentials")];
-    if let Some(s) = scope {
-        form.push(("scope", s));
-    }
-    let r = app
-        .client()
-        .post(format!("{}/oauth/token", app.base))
-        .basic_auth(&id, secret.as_deref())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    body(r).await["access_token"].as_str().unwrap().to_string()
+    client_token(app, partner(client_id), scope).await
 }
 
 async fn call(app: &TestApp, token: &str, path: &str, b: &Value) -> (StatusCode, Value) {
@@ -382,12 +355,7 @@ async fn refusals_have_codes_and_are_audited(backend: &'static str) {
     let (s, r) = call(app, &narrow, "verify", &ok).await;
     assert_eq!((s, r["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("insufficient_scope")));
     // Suspended, then resumed.
-    let admin = Access {
-        actor: "officer:admin".into(),
-        role: Role::Admin,
-        scope: Scope::Nation,
-        purpose: "x".into(),
-    };
+    let admin = admin_access();
     app.state.registry.partner_set_suspended(&admin, "ins", true).await.unwrap();
     app.state.partners.forget("ins");
     let (s, r) = call(app, &t, "verify", &ok).await;
@@ -491,18 +459,11 @@ async fn a_rate_limit_holds_across_servers(backend: &'static str) {
         return;
     }
     entitle(app, "ins", &[Operation::Verify], &[], &[Scope::Nation]).await;
-    let admin = Access {
-        actor: "officer:admin".into(),
-        role: Role::Admin,
-        scope: Scope::Nation,
-        purpose: "x".into(),
-    };
     let mut p = app.state.registry.partner("ins").await.unwrap().unwrap();
     // Each server's own bucket alone would allow 4 at once: together they allow 4 per 4 s.
     p.rate_per_sec = 1;
     p.burst = 4;
-    app.state.registry.partner_entitle(&admin, &p).await.unwrap();
-    app.state.partners.forget("ins");
+    entitle_partner(app, &p).await;
     let second = app.second_server().await;
     let t = partner_token(app, "ins", None).await;
     let ok = json!({"purpose": PURPOSE, "personal_id": app.citizen_a.personal_id.to_string()});

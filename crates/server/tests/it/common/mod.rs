@@ -73,6 +73,12 @@ pub async fn postgres_reachable() -> bool {
     }
 }
 
+/// An answer's status and JSON body.
+pub async fn status_body(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let s = r.status().as_u16();
+    (s, body(r).await)
+}
+
 /// The body of an answer as JSON.
 pub async fn body(r: reqwest::Response) -> serde_json::Value {
     r.json().await.unwrap()
@@ -298,6 +304,16 @@ impl TestApp {
         self.client().get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
     }
 
+    /// POSTs a form to `path` (from the root) with an officer's bearer token.
+    pub async fn form_post(&self, token: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client().post(format!("{}{path}", self.base)).bearer_auth(token).form(form).send().await.unwrap()
+    }
+
+    /// The page at `path` (from the root) with an officer's bearer token, as text.
+    pub async fn page_text(&self, token: &str, path: &str) -> String {
+        self.api_get(token, path).await.text().await.unwrap()
+    }
+
     /// POSTs to `path` (from the root) with an officer's bearer token and no body.
     pub async fn api_post(&self, token: &str, path: &str) -> reqwest::Response {
         self.client().post(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap()
@@ -366,4 +382,68 @@ pub async fn post_form(app: &TestApp, jar: &mut Jar, path: &str, form: &[(&str, 
         .unwrap();
     jar.take(&r);
     r
+}
+
+// ---- partners ----
+
+/// The administrator's access, for set-up through the registry.
+pub fn admin_access() -> dancu_store::registry::Access {
+    dancu_store::registry::Access {
+        actor: "officer:admin".into(),
+        role: Role::Admin,
+        scope: Scope::Nation,
+        purpose: "x".into(),
+    }
+}
+
+/// A partner's entitlements: the operations `ops`, nation-wide, no card fields, no feed
+/// kinds, at a rate no test reaches; a test sets what else it needs.
+pub fn entitlement(
+    client_id: &str,
+    ops: &[dancu_store::partners::Operation],
+) -> dancu_store::partners::Partner {
+    dancu_store::partners::Partner {
+        client_id: client_id.into(),
+        name: format!("Đối tác {client_id}"),
+        suspended: false,
+        rate_per_sec: 10_000,
+        burst: 10_000,
+        operations: ops.to_vec(),
+        fields: Vec::new(),
+        units: vec![Scope::Nation],
+        feed_kinds: Vec::new(),
+        updated_at: now(),
+        updated_by: String::new(),
+    }
+}
+
+/// Entitles a partner (an administrator's act through the registry); the server sees it at
+/// once.
+pub async fn entitle_partner(app: &TestApp, p: &dancu_store::partners::Partner) {
+    app.state.registry.partner_entitle(&admin_access(), p).await.unwrap();
+    app.state.partners.forget(&p.client_id);
+}
+
+/// Registers an OAuth client and returns its access token (client credentials), with
+/// `scope` if given.
+pub async fn client_token(
+    app: &TestApp,
+    reg: dancu_server::oidc::clients::Registration,
+    scope: Option<&str>,
+) -> String {
+    let (id, secret) = crate::oidc::add_client(app, reg).await;
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    let r = app
+        .client()
+        .post(format!("{}/oauth/token", app.base))
+        .basic_auth(&id, secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    body(r).await["access_token"].as_str().unwrap().to_string()
 }

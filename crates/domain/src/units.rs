@@ -381,7 +381,10 @@ impl AdminUnits {
     /// The 2025 provinces that took in communes of legacy province `code` (one for most;
     /// sorted). Empty for an unknown code.
     pub fn provinces_2025_of_legacy(&self, code: &str) -> Vec<&str> {
-        self.legacy_province_into.get(code).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
+        self.legacy_province_into
+            .get(code)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// The legacy communes that went wholly into the 2025 commune `new_code`, sorted (a

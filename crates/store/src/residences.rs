@@ -230,8 +230,8 @@ pub(crate) fn citizen_update(prev: &StoredCitizen, next: &Citizen, change: &Chan
 }
 
 /// Statements that replace household `h`'s members by `members` (the earlier list kept in
-/// its history, its version checked). Members leaving are cleared first, so a head can hand
-/// over in the same transaction without two heads at any statement.
+/// its history, its version checked). Only the members who change are touched
+/// (`rows::member_changes`: those leaving first, heads last).
 pub(crate) fn household_rewrite(h: &HouseholdView, members: &[Member], change: &Change) -> Result<Vec<Stmt>> {
     let before: Vec<Member> =
         h.members.iter().map(|m| Member { personal_id: m.personal_id, relation: m.relation }).collect();
@@ -259,9 +259,12 @@ pub(crate) fn household_rewrite(h: &HouseholdView, members: &[Member], change: &
             ],
         )
         .expect_rows(1, StoreError::VersionMismatch { expected: h.version, actual: h.version + 1 }),
-        Stmt::new(rows::CLEAR_MEMBERS_SQL, vec![Val::Text(h.number.clone())]),
     ];
-    v.extend(members.iter().map(|m| set_member(m, &h.number)));
+    let (leaving, set) = rows::member_changes(&before, members);
+    v.extend(leaving.iter().map(|id| {
+        Stmt::new(rows::LEAVE_MEMBER_SQL, vec![Val::Text(id.to_string()), Val::Text(h.number.clone())])
+    }));
+    v.extend(set.iter().map(|m| set_member(m, &h.number)));
     Ok(v)
 }
 

@@ -71,9 +71,12 @@ async fn replace_members(
     let hist = tx.prepare_cached(rows::HOUSEHOLD_HISTORY_INSERT).await?;
     tx.execute(&hist, &[&h.number, &version, &Json(&members), &cur.ts(1)?, &cur.text(2)?, &cur.text(3)?])
         .await?;
-    let del = tx.prepare_cached(rows::CLEAR_MEMBERS_SQL).await?;
-    tx.execute(&del, &[&h.number]).await?;
-    insert_members(tx, h).await?;
+    let (leaving, set) = rows::member_changes(&members, &h.members);
+    let leave = tx.prepare_cached(rows::LEAVE_MEMBER_SQL).await?;
+    for id in &leaving {
+        tx.execute(&leave, &[&id.as_str(), &h.number]).await?;
+    }
+    insert_members(tx, &Household { number: h.number.clone(), members: set }).await?;
     let up = tx.prepare_cached(rows::HOUSEHOLD_UPDATE).await?;
     tx.execute(&up, &[&h.number, &(version + 1), &change.at, &change.actor, &change.reason]).await?;
     get_household(tx, &h.number).await?.ok_or(StoreError::NotFound)

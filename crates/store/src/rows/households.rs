@@ -24,9 +24,25 @@ pub(crate) const MEMBER_CHECK_SQL: &str = "SELECT household_no FROM citizens WHE
 pub(crate) const SET_MEMBER_SQL: &str =
     "UPDATE citizens SET household_no = $2, relation = $3 WHERE personal_id = $1";
 
-/// Empties a household.
-pub(crate) const CLEAR_MEMBERS_SQL: &str =
-    "UPDATE citizens SET household_no = NULL, relation = NULL WHERE household_no = $1";
+/// A member leaves a household. Parameters: personal ID, number.
+pub(crate) const LEAVE_MEMBER_SQL: &str =
+    "UPDATE citizens SET household_no = NULL, relation = NULL WHERE personal_id = $1 AND household_no = $2";
+
+/// What replacing a household's members `before` by `after` touches: the members who leave,
+/// then the members who join or change relation, heads last (so a head hands over without two
+/// heads at any statement). Members who stay as they were are not touched: every touched row
+/// is a `household.changed` event in the change feed, and a birth must not tell partners that
+/// the whole household left and came back.
+pub(crate) fn member_changes(before: &[Member], after: &[Member]) -> (Vec<PersonalId>, Vec<Member>) {
+    let leaving = before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.personal_id == b.personal_id))
+        .map(|b| b.personal_id)
+        .collect();
+    let mut set: Vec<Member> = after.iter().filter(|a| !before.contains(a)).cloned().collect();
+    set.sort_by_key(|m| m.relation == Relation::Head);
+    (leaving, set)
+}
 
 pub(crate) const HOUSEHOLD_HISTORY_SQL: &str =
     "SELECT version, members, changed_at, changed_by, reason FROM household_history \

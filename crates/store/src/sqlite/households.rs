@@ -88,8 +88,12 @@ fn replace_members(
         by,
         why
     ])?;
-    tx.prepare_cached(&sql.clear_members)?.execute([&h.number])?;
-    insert_members(tx, sql, h)?;
+    let (leaving, set) = rows::member_changes(&members, &h.members);
+    let mut leave = tx.prepare_cached(&sql.leave_member)?;
+    for id in &leaving {
+        leave.execute(params![id.as_str(), h.number])?;
+    }
+    insert_members(tx, sql, &Household { number: h.number.clone(), members: set })?;
     tx.prepare_cached(&PH.sql(rows::HOUSEHOLD_UPDATE))?.execute(params![
         h.number,
         version + 1,

@@ -176,7 +176,7 @@ struct Sql {
     current_members: String,
     citizen_history: String,
     set_member: String,
-    clear_members: String,
+    leave_member: String,
     /// The import insert: `OR IGNORE` skips a row that breaks a uniqueness rule (a stored
     /// personal ID, a second head) without undoing the rest of the transaction.
     import_citizen: String,
@@ -200,7 +200,7 @@ impl Sql {
             current_members: PH.sql(rows::CURRENT_MEMBERS_SQL),
             citizen_history: PH.sql(rows::CITIZEN_HISTORY_SQL),
             set_member: PH.sql(rows::SET_MEMBER_SQL),
-            clear_members: PH.sql(rows::CLEAR_MEMBERS_SQL),
+            leave_member: PH.sql(rows::LEAVE_MEMBER_SQL),
             import_citizen: rows::insert_citizen_sql(PH)
                 .replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1)
                 .replace(" ON CONFLICT (personal_id) DO NOTHING", ""),

@@ -205,7 +205,9 @@ pub async fn by_key(store: &dyn Store, id: &PersonalId, key: &str) -> Result<Opt
 ///
 /// The insert is tried first: a retried key fails it on the unique (applicant, key) and
 /// only then is the first application read, so a new submission costs one transaction
-/// and no read (the stored row is what was written).
+/// and no read (the stored row is what was written). The transaction is shared with the
+/// other submissions and moves arriving at the same time (`transaction_combined`), under a
+/// savepoint of its own.
 pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Application, bool)> {
     for _ in 0..4 {
         // Random ids (below 2⁵³, exact in JavaScript) need no round trip to the database
@@ -235,7 +237,7 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
         )
         .on_unique(StoreError::Conflict(duplicate()));
         let event = event_stmt(id, "", AppState::Submitted, "", n.at, &n.actor);
-        match store.exec().transaction(vec![insert, event]).await {
+        match store.exec().transaction_combined(vec![insert, event]).await {
             Ok(()) => return Ok((submitted(id, n), true)),
             Err(StoreError::Conflict(_)) => {
                 // The same key committed concurrently, or (rarely) an id already taken.
@@ -323,8 +325,9 @@ fn stale() -> StoreError {
     ))
 }
 
-/// Moves `app` (as read, at `app.version`) to `to` with its event, in one transaction; a
-/// concurrent change answers 409. `on_time` is set for a decision.
+/// Moves `app` (as read, at `app.version`) to `to` with its event, in one transaction
+/// (combined with concurrent ones, each under its own savepoint); a concurrent change
+/// answers 409. `on_time` is set for a decision.
 pub async fn move_to(
     store: &dyn Store,
     app: &Application,
@@ -373,7 +376,7 @@ pub(crate) async fn move_with(
     let event = event_stmt(app.id, app.state.code(), to, reason, at, actor);
     let mut stmts = vec![update, event];
     stmts.extend(effects);
-    store.exec().transaction(stmts).await?;
+    store.exec().transaction_combined(stmts).await?;
     // The update matched `app` at its version, so the row is `app` with what was set.
     Ok(Application {
         state: to,

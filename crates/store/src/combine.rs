@@ -1,7 +1,9 @@
 //! Write combining: requests that arrive together share one database transaction, so a
 //! commit's fixed cost (the WAL write and sync, the round trips) is paid once per batch
 //! instead of once per request. Used for card stage transitions, which officers make in
-//! bursts at the counter.
+//! bursts at the counter, and for the transactions of public-service applications
+//! (submissions and moves, [`crate::exec::SqlExec::transaction_combined`]): each request's
+//! statements run under a savepoint of their own, so one that fails is rolled back alone.
 
 use std::future::Future;
 
@@ -95,4 +97,53 @@ impl TransitionReq {
             Err(StoreError::OutOfScope { subject: app.personal_id.to_string() })
         }
     }
+}
+
+/// One request's statements (a transaction of [`crate::exec::SqlExec::transaction_combined`]).
+pub(crate) type Group = Vec<crate::exec::Stmt>;
+
+/// What a run of groups in one transaction gives back: the groups (for a retry), an answer
+/// for each group run so far (an error leaves nothing of its group: it was rolled back to
+/// its savepoint), and how the shared transaction ended.
+pub(crate) type GroupRun = (Vec<Group>, Vec<Result<()>>, Result<()>);
+
+/// Answers every group of a batch run by `run` (all groups in one transaction). When the
+/// shared transaction itself fails (its commit, a deadlock, a lost connection), the groups
+/// that had not failed on their own are run again, each alone, so that one request's
+/// trouble cannot fail the others.
+pub(crate) async fn settle<F, Fut>(groups: Vec<Group>, run: F) -> Vec<Result<()>>
+where
+    F: Fn(Vec<Group>) -> Fut,
+    Fut: Future<Output = GroupRun>,
+{
+    let n = groups.len();
+    let (groups, mut answers, batch) = run(groups).await;
+    if batch.is_ok() && answers.len() == n {
+        return answers;
+    }
+    if groups.len() != n {
+        // The run did not even give the groups back (the store closed, a task panicked).
+        let why = batch.err().map_or_else(|| "transaction not run".to_string(), |e| e.to_string());
+        return (0..n).map(|_| Err(StoreError::Backend(why.clone()))).collect();
+    }
+    if n == 1 {
+        let e = batch.err().unwrap_or_else(|| StoreError::Backend("transaction not run".into()));
+        return vec![answers.pop().filter(Result::is_err).unwrap_or(Err(e))];
+    }
+    let mut out = Vec::with_capacity(n);
+    for (i, g) in groups.into_iter().enumerate() {
+        match answers.get_mut(i) {
+            // Refused on its own: nothing of it was stored, whatever became of the batch.
+            Some(a @ Err(_)) => out.push(std::mem::replace(a, Ok(()))),
+            _ => {
+                let (_, mut a, b) = run(vec![g]).await;
+                out.push(match (a.pop(), b) {
+                    (Some(Err(e)), _) | (_, Err(e)) => Err(e),
+                    (Some(Ok(())), Ok(())) => Ok(()),
+                    (None, Ok(())) => Err(StoreError::Backend("transaction not run".into())),
+                });
+            }
+        }
+    }
+    out
 }

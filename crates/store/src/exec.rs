@@ -115,6 +115,13 @@ pub trait SqlExec: Send + Sync {
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>>;
     /// Runs the statements in one transaction: all or nothing.
     async fn transaction(&self, stmts: Vec<Stmt>) -> Result<()>;
+    /// Like [`SqlExec::transaction`] (all or nothing, committed before it returns), but
+    /// the statements may share one transaction with other callers' that arrive at the
+    /// same time, each under a savepoint of its own (`crate::combine`): for small writes
+    /// many clients make at once (submissions and moves of applications).
+    async fn transaction_combined(&self, stmts: Vec<Stmt>) -> Result<()> {
+        self.transaction(stmts).await
+    }
     /// Runs a read by key (a row or a few, tens of microseconds): SQLite runs it on the
     /// calling thread, as its point reads, rather than on the blocking pool.
     async fn query_point(&self, sql: &str, params: Vec<Val>) -> Result<Vec<OwnedRow>> {
@@ -150,8 +157,12 @@ pub(crate) fn check_outcome(
     outcome: std::result::Result<u64, (bool, StoreError)>,
 ) -> Result<()> {
     match outcome {
-        Ok(n) => match stmt.expect_rows.take() {
-            Some((want, e)) if want != n => Err(e),
+        // Taken only when it fails: a statement that passed can run again (a retry alone,
+        // `crate::combine::settle`) with its expectations intact.
+        Ok(n) => match &stmt.expect_rows {
+            Some((want, _)) if *want != n => {
+                Err(stmt.expect_rows.take().map_or(StoreError::NotFound, |(_, e)| e))
+            }
             _ => Ok(()),
         },
         Err((true, e)) => Err(stmt.on_unique.take().unwrap_or(e)),

@@ -1,6 +1,8 @@
 //! Public-service applications over HTTP (issue 14 part 2): the lifecycle with its history,
 //! idempotent submission, refused moves, an out-of-scope officer answered like "not found",
-//! documents reused by hash, due dates on the working-day calendar, the queue and counts.
+//! documents reused by hash, due dates on the working-day calendar, the queue and counts,
+//! and many submissions and moves at once (combined into shared transactions by the store),
+//! each answered on its own.
 
 use crate::common::*;
 use base64::Engine;
@@ -16,7 +18,8 @@ on_both_backends!(
     the_queue_puts_overdue_first_and_the_counts_add_up,
     the_due_date_skips_public_holidays,
     a_citizen_applies_online_and_follows_the_application,
-    the_officers_queue_is_the_open_work
+    the_officers_queue_is_the_open_work,
+    fifty_submissions_and_moves_at_once_each_get_their_own_answer
 );
 
 fn rule(v: &Value) -> String {
@@ -436,4 +439,115 @@ async fn the_officers_queue_is_the_open_work(backend: &'static str) {
     let api = body(app.api_get(&t, "/api/v1/applications?open=true").await).await;
     assert_eq!(api["total"], 1);
     assert_eq!(body(app.api_get(&t, "/api/v1/applications").await).await["total"], 2);
+}
+
+/// POSTs every (url, body) at the same time; the answers in the order given.
+async fn all_at_once(app: &TestApp, t: &str, reqs: Vec<(String, Value)>) -> Vec<(StatusCode, Value)> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (u, b)) in reqs.into_iter().enumerate() {
+        let (c, t) = (app.client(), t.to_string());
+        set.spawn(async move {
+            let r = c.post(u).bearer_auth(t).json(&b).send().await.unwrap();
+            (i, r.status(), r.json::<Value>().await.unwrap())
+        });
+    }
+    let mut out = set.join_all().await;
+    out.sort_by_key(|(i, ..)| *i);
+    out.into_iter().map(|(_, st, v)| (st, v)).collect()
+}
+
+async fn fifty_submissions_and_moves_at_once_each_get_their_own_answer(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    let t = app.token("xa_a").await;
+    let pid = app.citizen_a.personal_id.to_string();
+    let (st, first) = submit(app, &t, &pid, "birth", "dup").await;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    let first_id = first["id"].as_i64().unwrap();
+
+    // 50 submissions at once: 47 new, two retries of "dup" (the first application, once),
+    // and "dup" reused for another service (refused, nothing stored).
+    let sub = |service: &str, key: &str| {
+        (url(app, ""), json!({"personal_id": pid, "service_code": service, "idempotency_key": key}))
+    };
+    let mut reqs: Vec<_> = (0..47).map(|i| sub("passport", &format!("k{i}"))).collect();
+    reqs.insert(10, sub("birth", "dup"));
+    reqs.insert(20, sub("death", "dup"));
+    reqs.insert(30, sub("birth", "dup"));
+    let answers = all_at_once(app, &t, reqs).await;
+    let mut ids = Vec::new();
+    for (i, (st, a)) in answers.iter().enumerate() {
+        match i {
+            10 | 30 => assert_eq!((*st, a["id"].as_i64()), (StatusCode::OK, Some(first_id)), "{i}: {a}"),
+            20 => assert_eq!(
+                (*st, rule(a)),
+                (StatusCode::CONFLICT, "application.idempotency_key_reused".into())
+            ),
+            _ => {
+                assert_eq!(
+                    (*st, a["state"].as_str(), a["version"].as_i64()),
+                    (StatusCode::CREATED, Some("submitted"), Some(1)),
+                    "{i}: {a}"
+                );
+                ids.push(a["id"].as_i64().unwrap());
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 47, "47 distinct applications");
+
+    // 50 moves at once: each new application accepted; the first one moved twice from the
+    // same version (exactly one wins, the other is stale); a move the state machine forbids
+    // and one from a version that never was are refused with their rule.
+    let mv = |id: i64, to: &str, reason: &str, v: i64| {
+        (url(app, &format!("/{id}/transitions")), json!({"to": to, "reason": reason, "expected_version": v}))
+    };
+    let mut reqs: Vec<_> = ids[..46].iter().map(|id| mv(*id, "accepted", "", 1)).collect();
+    reqs.insert(3, mv(first_id, "accepted", "", 1));
+    reqs.insert(17, mv(first_id, "not_accepted", "không thuộc thẩm quyền", 1));
+    reqs.insert(33, mv(ids[46], "completed", "", 1));
+    reqs.insert(40, mv(ids[46], "accepted", "", 7));
+    let answers = all_at_once(app, &t, reqs).await;
+    let mut first_moves = Vec::new();
+    for (i, (st, a)) in answers.iter().enumerate() {
+        match i {
+            3 | 17 => first_moves.push((*st, a.clone())),
+            33 => assert_eq!(
+                (*st, rule(a)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "application.transition_not_allowed".into())
+            ),
+            40 => assert_eq!((*st, rule(a)), (StatusCode::CONFLICT, "application.stale_version".into())),
+            _ => assert_eq!(
+                (*st, a["state"].as_str(), a["version"].as_i64()),
+                (StatusCode::OK, Some("accepted"), Some(2)),
+                "{i}: {a}"
+            ),
+        }
+    }
+    let won: Vec<_> = first_moves.iter().filter(|(st, _)| *st == StatusCode::OK).collect();
+    let lost: Vec<_> = first_moves.iter().filter(|(st, _)| *st == StatusCode::CONFLICT).collect();
+    assert_eq!((won.len(), lost.len()), (1, 1), "{first_moves:?}");
+    assert_eq!(rule(&lost[0].1), "application.stale_version");
+
+    // What is stored is what was answered: each file's history has its own steps, with who
+    // and why.
+    let (_, file) = read(app, &t, first_id).await;
+    assert_eq!(file["state"], won[0].1["state"]);
+    let events = file["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{file}");
+    assert_eq!(events[1]["to_state"], won[0].1["state"]);
+    assert_eq!(events[1]["actor"], "officer:xa_a");
+    let (_, refused) = read(app, &t, ids[46]).await;
+    assert_eq!(
+        (refused["state"].as_str(), refused["events"].as_array().unwrap().len()),
+        (Some("submitted"), 1)
+    );
+    for id in &ids[..46] {
+        let (_, f) = read(app, &t, *id).await;
+        let steps: Vec<_> =
+            f["events"].as_array().unwrap().iter().map(|e| e["to_state"].as_str().unwrap()).collect();
+        assert_eq!(steps, ["submitted", "accepted"], "{id}");
+    }
+    let list = body(app.api_get(&t, "/api/v1/applications?limit=100").await).await;
+    assert_eq!(list["total"], 48, "{list}");
 }

@@ -6,6 +6,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::Type;
 
 use super::{refs, unique_violation, PgStore, MIGRATION_LOCK};
+use crate::combine::{Group, GroupRun};
 use crate::exec::{check_outcome, Cell, OwnedRow, SqlExec, Stmt, Val};
 use crate::migrate::{self, Dialect, Migration, MigrationTarget};
 use crate::{rows, Result, StoreError};
@@ -38,20 +39,59 @@ impl SqlExec for PgStore {
         c.query(&st, &refs(&params)).await?.iter().map(owned).collect()
     }
 
-    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<()> {
+    async fn transaction(&self, mut stmts: Vec<Stmt>) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        for mut s in stmts {
-            let st = tx.prepare_cached(&s.sql).await?;
-            let outcome = tx
-                .execute(&st, &refs(&s.params))
-                .await
-                .map_err(|e| (unique_violation(&e).is_some(), StoreError::from(e)));
-            check_outcome(&mut s, outcome)?;
-        }
+        run_stmts(&tx, &mut stmts).await?;
         tx.commit().await?;
         Ok(())
     }
+
+    async fn transaction_combined(&self, stmts: Vec<Stmt>) -> Result<()> {
+        self.combined().call(stmts).await
+    }
+}
+
+/// Runs statements in order in `tx`, checking each one's outcome (the first failure stops).
+async fn run_stmts(tx: &deadpool_postgres::Transaction<'_>, stmts: &mut [Stmt]) -> Result<()> {
+    for s in stmts {
+        let st = tx.prepare_cached(&s.sql).await?;
+        let outcome = tx
+            .execute(&st, &refs(&s.params))
+            .await
+            .map_err(|e| (unique_violation(&e).is_some(), StoreError::from(e)));
+        check_outcome(s, outcome)?;
+    }
+    Ok(())
+}
+
+/// Runs groups of statements in one transaction, each group under a savepoint: a group that
+/// fails is rolled back alone and answered with its error. Releasing one savepoint and
+/// setting the next is one round trip.
+pub(super) async fn run_groups(pool: &deadpool_postgres::Pool, mut groups: Vec<Group>) -> GroupRun {
+    let mut answers = Vec::with_capacity(groups.len());
+    let batch = async {
+        let mut c = pool.get().await?;
+        let tx = c.transaction().await?;
+        let mut before = "SAVEPOINT g";
+        for g in groups.iter_mut() {
+            tx.batch_execute(before).await?;
+            let r = run_stmts(&tx, g).await;
+            before = if r.is_ok() {
+                "RELEASE SAVEPOINT g; SAVEPOINT g"
+            } else {
+                "ROLLBACK TO SAVEPOINT g; RELEASE SAVEPOINT g; SAVEPOINT g"
+            };
+            answers.push(r);
+        }
+        if answers.last().is_some_and(Result::is_err) {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT g").await?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    (groups, answers, batch)
 }
 
 /// PostgreSQL's migrations table.

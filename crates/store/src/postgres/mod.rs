@@ -146,6 +146,8 @@ pub struct PgStore {
     sql: std::sync::Arc<Sql>,
     /// Card stage transitions, combined into shared transactions (started on first use).
     transitions: std::sync::Arc<std::sync::OnceLock<Combiner<TransitionReq, CardApplication>>>,
+    /// Small transactions of many clients (applications), combined likewise.
+    combined: std::sync::Arc<std::sync::OnceLock<Combiner<crate::combine::Group, ()>>>,
     /// Set while a background catch-up of the audit side tables runs (at most one).
     catching_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
     audit_key: std::sync::Arc<AuditKey>,
@@ -282,6 +284,18 @@ impl PgStore {
         })
     }
 
+    /// The queue of [`crate::exec::SqlExec::transaction_combined`]. Two batches may run at
+    /// once: one commits (and syncs) while the next runs its statements.
+    fn combined(&self) -> &Combiner<crate::combine::Group, ()> {
+        self.combined.get_or_init(|| {
+            let pool = self.pool.clone();
+            Combiner::start(64, 2, move |groups: Vec<crate::combine::Group>| {
+                let pool = pool.clone();
+                async move { crate::combine::settle(groups, |g| exec::run_groups(&pool, g)).await }
+            })
+        })
+    }
+
     /// Connects to `postgres://…`. Does not migrate; see [`crate::open`].
     pub async fn open(url: &str, audit_key: AuditKey) -> Result<Self> {
         let cfg: tokio_postgres::Config =
@@ -307,6 +321,7 @@ impl PgStore {
             pool,
             sql: std::sync::Arc::new(sql),
             transitions: Default::default(),
+            combined: Default::default(),
             catching_up: Default::default(),
             audit_key: std::sync::Arc::new(audit_key),
         };

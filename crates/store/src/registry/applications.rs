@@ -120,11 +120,35 @@ impl Registry {
                 "online applications are submitted by the citizen on the portal",
             )));
         }
-        let holder = self.desk_applicant(a, s).await?;
-        let routed = self.routed(s, &holder).await?;
+        // The applicant's read entry is committed with the submission's attempt (or with
+        // whatever ends the request first): one audit commit to wait for, not two.
+        let (holder, mut read) = self.desk_applicant(a, s).await?;
+        let n = match self.desk_application(a, s, &holder, &mut read).await {
+            Ok(n) => n,
+            Err(e) => {
+                self.audit.record_all(read).await?;
+                return Err(e);
+            }
+        };
+        let write = apps::create(self.store.as_ref(), &n);
+        let (app, new) =
+            self.audited_write_after(a, read, "application.submit", s.personal_id.as_str(), write).await?;
+        self.take_effect(app, new).await
+    }
+
+    /// What a desk submission stores; a refusal by scope is added to `entries` (audited
+    /// with the reads before it).
+    async fn desk_application(
+        &self,
+        a: &Access,
+        s: &Submission,
+        holder: &StoredCitizen,
+        entries: &mut Vec<crate::model::NewAuditEntry>,
+    ) -> Result<NewApplication> {
+        let routed = self.routed(s, holder).await?;
         if let Some(r) = &routed {
             if !a.scope.covers(&r.province, &r.commune) {
-                self.log(a, "application.submit", s.personal_id.as_str(), Outcome::Denied).await?;
+                entries.push(Self::entry(a, "application.submit", s.personal_id.as_str(), Outcome::Denied));
                 return Err(RegistryError::OutOfScope(Violation::new(
                     "payload.unit",
                     "scope.outside",
@@ -133,25 +157,33 @@ impl Registry {
                 )));
             }
         }
-        let n = new_application(s, &holder, routed, &a.actor)?;
-        let write = apps::create(self.store.as_ref(), &n);
-        let (app, new) = self.audited_write(a, "application.submit", s.personal_id.as_str(), write).await?;
-        self.take_effect(app, new).await
+        new_application(s, holder, routed, &a.actor)
     }
 
     /// The applicant of a desk submission: a person the officer can see, or, for a
     /// residence procedure done in the officer's commune (an arrival), anyone: the
-    /// destination registers newcomers. Both reads are audited.
-    async fn desk_applicant(&self, a: &Access, s: &Submission) -> Result<StoredCitizen> {
+    /// destination registers newcomers. Both reads are audited: a person not found or out of
+    /// scope at once, a person read for an ordinary service by the entry given back, to be
+    /// recorded with what follows.
+    async fn desk_applicant(
+        &self,
+        a: &Access,
+        s: &Submission,
+    ) -> Result<(StoredCitizen, Vec<crate::model::NewAuditEntry>)> {
         if !dancu_domain::residence::ResidenceRequest::is_residence_service(&s.service_code) {
-            return self.read_citizen(a, &s.personal_id).await;
+            let (found, outcome) = self.scoped_citizen(a, &s.personal_id).await?;
+            let Some(holder) = found else {
+                self.log(a, "citizen.read", s.personal_id.as_str(), outcome).await?;
+                return Err(RegistryError::NotFound);
+            };
+            return Ok((holder, vec![self.deferred_read(a, "citizen.read", s.personal_id.as_str()).await?]));
         }
         let Some(holder) = self.store.get_citizen(&s.personal_id).await? else {
             self.log(a, "citizen.read", s.personal_id.as_str(), Outcome::NotFound).await?;
             return Err(RegistryError::NotFound);
         };
         self.log(a, "citizen.read", s.personal_id.as_str(), Outcome::Ok).await?;
-        Ok(holder)
+        Ok((holder, Vec::new()))
     }
 
     async fn routed(&self, s: &Submission, holder: &StoredCitizen) -> Result<Option<Routed>> {
@@ -186,13 +218,31 @@ impl Registry {
 
     /// The application if it exists and `a` may see it; audited under the applicant.
     async fn scoped_application(&self, a: &Access, action: &str, id: i64) -> Result<Application> {
+        let (app, read) = self.scoped_application_deferred(a, action, id).await?;
+        self.audit.record(read).await?;
+        Ok(app)
+    }
+
+    /// [`Self::scoped_application`] that gives back the read's entry, to be recorded with
+    /// the write that follows; a missing or out-of-scope one is recorded at once.
+    async fn scoped_application_deferred(
+        &self,
+        a: &Access,
+        action: &str,
+        id: i64,
+    ) -> Result<(Application, crate::model::NewAuditEntry)> {
         let found = apps::get(self.store.as_ref(), id).await?;
         let (subject, outcome) = match &found {
             None => (format!("application:{id}"), Outcome::NotFound),
             Some(x) => (x.personal_id.to_string(), Outcome::of_scope(a, &x.scope_province, &x.scope_commune)),
         };
-        self.log(a, action, &subject, outcome).await?;
-        found.filter(|_| outcome == Outcome::Ok).ok_or(RegistryError::NotFound)
+        match found {
+            Some(app) if outcome == Outcome::Ok => Ok((app, self.deferred_read(a, action, &subject).await?)),
+            _ => {
+                self.log(a, action, &subject, outcome).await?;
+                Err(RegistryError::NotFound)
+            }
+        }
     }
 
     async fn file_of(&self, application: Application) -> Result<ApplicationFile> {
@@ -231,8 +281,8 @@ impl Registry {
         expected_version: i64,
     ) -> Result<Application> {
         self.writer(a, "application.transition", &format!("application:{id}")).await?;
-        let app = self.scoped_application(a, "application.read", id).await?;
-        self.move_application(a, app, to, reason, expected_version, Mover::Officer).await
+        let (app, read) = self.scoped_application_deferred(a, "application.read", id).await?;
+        self.move_application(a, vec![read], app, to, reason, expected_version, Mover::Officer).await
     }
 
     /// The applicant withdraws, or says the requested information is supplied.
@@ -246,12 +296,25 @@ impl Registry {
     ) -> Result<Application> {
         let file = self.own_application(me, id).await?;
         let own = own_access(me, "công dân thao tác hồ sơ của mình");
-        self.move_application(&own, file.application, to, reason, expected_version, Mover::Citizen).await
+        self.move_application(
+            &own,
+            Vec::new(),
+            file.application,
+            to,
+            reason,
+            expected_version,
+            Mover::Citizen,
+        )
+        .await
     }
 
+    /// `before`: the entries of the read that led here, recorded with the move's attempt or
+    /// refusal.
+    #[allow(clippy::too_many_arguments)]
     async fn move_application(
         &self,
         a: &Access,
+        before: Vec<crate::model::NewAuditEntry>,
         app: Application,
         to: AppState,
         reason: &str,
@@ -261,7 +324,7 @@ impl Registry {
         let action = "application.transition";
         let subject = app.personal_id.to_string();
         if app.version != expected_version {
-            self.log(a, action, &subject, Outcome::Refused).await?;
+            self.log_after(a, before, action, &subject, Outcome::Refused).await?;
             return Err(StoreError::Conflict(Violation::new(
                 "expected_version",
                 "application.stale_version",
@@ -272,13 +335,20 @@ impl Registry {
         }
         let reason = dancu_domain::nfc(reason.trim());
         if let Err(v) = check_transition(app.state, to, who, &reason) {
-            self.log(a, action, &subject, Outcome::Refused).await?;
+            self.log_after(a, before, action, &subject, Outcome::Refused).await?;
             return Err(invalid(v));
         }
         let at = now();
-        let effects = if to == AppState::Completed
-            && dancu_domain::residence::ResidenceRequest::is_residence_service(&app.service_code)
-        {
+        let residence = to == AppState::Completed
+            && dancu_domain::residence::ResidenceRequest::is_residence_service(&app.service_code);
+        let before = if residence {
+            // The procedure's own reads come after the application's, on record first.
+            self.audit.record_all(before).await?;
+            Vec::new()
+        } else {
+            before
+        };
+        let effects = if residence {
             let ch = crate::model::Change { actor: a.actor.clone(), reason: reason.clone(), at };
             match self.residence_effects(&app, &ch).await {
                 Ok(e) => e,
@@ -291,7 +361,7 @@ impl Registry {
             Vec::new()
         };
         let write = apps::move_with(self.store.as_ref(), &app, to, &reason, at, &a.actor, effects);
-        self.audited_write(a, action, &subject, write).await
+        self.audited_write_after(a, before, action, &subject, write).await
     }
 
     /// Attaches a document to an open application in the caller's scope (limits are the

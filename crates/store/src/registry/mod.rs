@@ -226,6 +226,34 @@ impl Registry {
         self.audit.record(Self::entry(a, action, subject, outcome)).await
     }
 
+    /// Records `before` and one more entry in one group commit (like [`Self::log`]: a role
+    /// that may not read, or write, is recorded as denied and refused).
+    async fn log_after(
+        &self,
+        a: &Access,
+        mut before: Vec<NewAuditEntry>,
+        action: &str,
+        subject: &str,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let refusal = role_refusal(a, outcome);
+        let recorded = if refusal.is_some() { Outcome::Denied } else { outcome };
+        before.push(Self::entry(a, action, subject, recorded));
+        self.audit.record_all(before).await?;
+        refusal.map_or(Ok(()), Err)
+    }
+
+    /// The entry of a successful read that a write follows, to be recorded with the write's
+    /// `Attempt` ([`Self::audited_write_after`]) or its refusal ([`Self::log_after`]),
+    /// before anything is answered. A role that may not read records is refused here, as
+    /// [`Self::log`] would.
+    async fn deferred_read(&self, a: &Access, action: &str, subject: &str) -> Result<NewAuditEntry> {
+        if let Some(e) = role_refusal(a, Outcome::Ok) {
+            return self.deny(a, action, subject, e).await;
+        }
+        Ok(Self::entry(a, action, subject, Outcome::Ok))
+    }
+
     /// Refuses a write by a read-only role before anything is read or changed (audited as
     /// denied), for writes that record their outcome only after they ran.
     async fn writer(&self, a: &Access, action: &str, subject: &str) -> Result<()> {
@@ -280,7 +308,21 @@ impl Registry {
         subject: &str,
         write: impl std::future::Future<Output = std::result::Result<T, StoreError>>,
     ) -> Result<T> {
-        self.log(a, action, subject, Outcome::Attempt).await?;
+        self.audited_write_after(a, Vec::new(), action, subject, write).await
+    }
+
+    /// [`Self::audited_write`] whose `Attempt` entry is committed together with `before`
+    /// (the entries of the reads that led to the write, [`Self::deferred_read`]): one group
+    /// commit to wait for instead of two in a row.
+    async fn audited_write_after<T>(
+        &self,
+        a: &Access,
+        before: Vec<NewAuditEntry>,
+        action: &str,
+        subject: &str,
+        write: impl std::future::Future<Output = std::result::Result<T, StoreError>>,
+    ) -> Result<T> {
+        self.log_after(a, before, action, subject, Outcome::Attempt).await?;
         let done = write.await;
         let outcome = if done.is_ok() { Outcome::Ok } else { Outcome::Failed };
         // The attempt is on record: the outcome need not hold up the answer.

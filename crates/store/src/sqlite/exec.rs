@@ -5,6 +5,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{ffi, params, params_from_iter, ErrorCode, OptionalExtension};
 
 use super::{immediate, SqliteStore, PH};
+use crate::combine::{Group, GroupRun};
 use crate::exec::{check_outcome, Cell, OwnedRow, SqlExec, Stmt, Val};
 use crate::migrate::{self, Dialect, Migration, MigrationTarget};
 use crate::{rows, Result, StoreError};
@@ -45,28 +46,56 @@ impl SqlExec for SqliteStore {
         })
     }
 
-    async fn transaction(&self, stmts: Vec<Stmt>) -> Result<()> {
+    async fn transaction(&self, mut stmts: Vec<Stmt>) -> Result<()> {
         self.write(move |c, _| {
             let tx = immediate(c)?;
-            for mut s in stmts {
-                let outcome = tx
-                    .prepare_cached(&PH.sql(&s.sql))
-                    .and_then(|mut st| st.execute(params_from_iter(&s.params)))
-                    .map(|n| n as u64)
-                    .map_err(|e| {
-                        let unique = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
-                            if f.code == ErrorCode::ConstraintViolation
-                                && [ffi::SQLITE_CONSTRAINT_PRIMARYKEY, ffi::SQLITE_CONSTRAINT_UNIQUE]
-                                    .contains(&f.extended_code));
-                        (unique, StoreError::from(e))
-                    });
-                check_outcome(&mut s, outcome)?;
-            }
+            run_stmts(&tx, &mut stmts)?;
             tx.commit()?;
             Ok(())
         })
         .await
     }
+
+    async fn transaction_combined(&self, stmts: Vec<Stmt>) -> Result<()> {
+        self.combined().call(stmts).await
+    }
+}
+
+/// Runs statements in order on `c`, checking each one's outcome (the first failure stops).
+fn run_stmts(c: &rusqlite::Connection, stmts: &mut [Stmt]) -> Result<()> {
+    for s in stmts {
+        let outcome = c
+            .prepare_cached(&PH.sql(&s.sql))
+            .and_then(|mut st| st.execute(params_from_iter(&s.params)))
+            .map(|n| n as u64)
+            .map_err(|e| {
+                let unique = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == ErrorCode::ConstraintViolation
+                        && [ffi::SQLITE_CONSTRAINT_PRIMARYKEY, ffi::SQLITE_CONSTRAINT_UNIQUE]
+                            .contains(&f.extended_code));
+                (unique, StoreError::from(e))
+            });
+        check_outcome(s, outcome)?;
+    }
+    Ok(())
+}
+
+/// Runs groups of statements in one immediate transaction on the writer, each group under
+/// a savepoint: a group that fails is rolled back alone and answered with its error.
+pub(super) fn run_groups(c: &mut rusqlite::Connection, mut groups: Vec<Group>) -> GroupRun {
+    let mut answers = Vec::with_capacity(groups.len());
+    let batch = (|| -> Result<()> {
+        let tx = immediate(c)?;
+        for g in groups.iter_mut() {
+            tx.execute_batch("SAVEPOINT g")?;
+            let r = run_stmts(&tx, g);
+            tx.execute_batch(if r.is_ok() { "RELEASE g" } else { "ROLLBACK TO g; RELEASE g" })?;
+            answers.push(r);
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    (groups, answers, batch)
 }
 
 /// SQLite's migrations table; only its writer connection migrates.

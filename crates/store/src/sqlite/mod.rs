@@ -150,6 +150,8 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
     /// Card stage transitions, combined into shared transactions (started on first use).
     transitions: Arc<std::sync::OnceLock<Combiner<TransitionReq, CardApplication>>>,
+    /// Small transactions of many clients (applications), combined likewise.
+    combined: Arc<std::sync::OnceLock<Combiner<crate::combine::Group, ()>>>,
 }
 
 struct Inner {
@@ -407,7 +409,7 @@ impl SqliteStore {
     }
 
     fn new(inner: Inner) -> Self {
-        SqliteStore { inner: Arc::new(inner), transitions: Default::default() }
+        SqliteStore { inner: Arc::new(inner), transitions: Default::default(), combined: Default::default() }
     }
 
     /// The transition queue; its task holds the store weakly, so dropping the store ends it.
@@ -426,6 +428,31 @@ impl SqliteStore {
                     .await
                     .unwrap_or_else(|_| gone(n))
                 }
+            })
+        })
+    }
+
+    /// The queue of [`crate::exec::SqlExec::transaction_combined`]: one writer, one batch
+    /// at a time; held weakly like [`Self::transitions`].
+    fn combined(&self) -> &Combiner<crate::combine::Group, ()> {
+        self.combined.get_or_init(|| {
+            let weak = Arc::downgrade(&self.inner);
+            Combiner::start(64, 1, move |groups: Vec<crate::combine::Group>| {
+                let weak = weak.clone();
+                crate::combine::settle(groups, move |groups| {
+                    let weak = weak.clone();
+                    async move {
+                        let gone = || StoreError::Backend("store closed".into());
+                        let Some(inner) = weak.upgrade() else {
+                            return (Vec::new(), Vec::new(), Err(gone()));
+                        };
+                        tokio::task::spawn_blocking(move || {
+                            exec::run_groups(&mut lock(&inner.writer), groups)
+                        })
+                        .await
+                        .unwrap_or_else(|e| (Vec::new(), Vec::new(), Err(StoreError::Task(e))))
+                    }
+                })
             })
         })
     }

@@ -16,6 +16,7 @@ use dancu_store::audit_chain::{AuditKey, BreakKind, Checkpoint, CheckpointLog, V
 use dancu_store::registry::now;
 use dancu_store::*;
 
+mod applications;
 mod audit;
 mod cards;
 mod citizens;
@@ -26,6 +27,7 @@ mod import;
 mod quality_dedup;
 mod throttle;
 
+use applications::*;
 use audit::*;
 use cards::*;
 use citizens::*;
@@ -220,6 +222,7 @@ macro_rules! conformance {
 
 conformance!(
     migrate_twice_is_a_no_op,
+    concurrent_application_writes_are_answered_each_alone,
     shared_throttle_locks_counts_windows_and_sweeps,
     migrations_are_checksummed_and_edits_refused,
     create_get_and_duplicate,

@@ -54,12 +54,25 @@ impl SqlExec for PgStore {
 
 /// Runs statements in order in `tx`, checking each one's outcome (the first failure stops).
 async fn run_stmts(tx: &deadpool_postgres::Transaction<'_>, stmts: &mut [Stmt]) -> Result<()> {
+    run_stmts_noting(tx, stmts, &mut false).await
+}
+
+/// [`run_stmts`], noting in `contended` whether a statement failed only because another
+/// transaction held what it needed (a deadlock or a serialization failure): not the
+/// request's fault, so it is run again rather than answered with the error.
+async fn run_stmts_noting(
+    tx: &deadpool_postgres::Transaction<'_>,
+    stmts: &mut [Stmt],
+    contended: &mut bool,
+) -> Result<()> {
+    use tokio_postgres::error::SqlState;
     for s in stmts {
         let st = tx.prepare_cached(&s.sql).await?;
-        let outcome = tx
-            .execute(&st, &refs(&s.params))
-            .await
-            .map_err(|e| (unique_violation(&e).is_some(), StoreError::from(e)));
+        let outcome = tx.execute(&st, &refs(&s.params)).await.map_err(|e| {
+            *contended = matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::T_R_SERIALIZATION_FAILURE);
+            (unique_violation(&e).is_some(), StoreError::from(e))
+        });
         check_outcome(s, outcome)?;
     }
     Ok(())
@@ -76,7 +89,13 @@ pub(super) async fn run_groups(pool: &deadpool_postgres::Pool, mut groups: Vec<G
         let mut before = "SAVEPOINT g";
         for g in groups.iter_mut() {
             tx.batch_execute(before).await?;
-            let r = run_stmts(&tx, g).await;
+            let mut contended = false;
+            let r = run_stmts_noting(&tx, g, &mut contended).await;
+            if contended {
+                // Two batches took the same rows in opposite orders (a retried key in each):
+                // end this batch; `combine::settle` runs the groups not yet answered alone.
+                return Err(r.err().unwrap_or_else(|| StoreError::Backend("deadlock".into())));
+            }
             before = if r.is_ok() {
                 "RELEASE SAVEPOINT g; SAVEPOINT g"
             } else {

@@ -228,13 +228,22 @@ pub async fn claim(
     rows.iter().map(delivery_row).collect()
 }
 
-/// A delivery the receiver took: gone (if the lease is still ours).
-pub async fn delivered(store: &dyn Store, webhook_id: i64, position: i64, token: &str) -> Result<()> {
-    let stmt = Stmt::new(
-        "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND position = $2 AND lease_token = $3",
-        vec![Val::Int(webhook_id), Val::Int(position), Val::Text(token.into())],
-    );
-    store.exec().transaction(vec![stmt]).await
+/// Deliveries the receivers took, `(webhook_id, position)`: gone (those whose lease is
+/// still `token`), in one transaction.
+pub async fn delivered(store: &dyn Store, done: &[(i64, i64)], token: &str) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let stmts = done
+        .iter()
+        .map(|(webhook_id, position)| {
+            Stmt::new(
+                "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND position = $2 AND lease_token = $3",
+                vec![Val::Int(*webhook_id), Val::Int(*position), Val::Text(token.into())],
+            )
+        })
+        .collect();
+    store.exec().transaction(stmts).await
 }
 
 /// A failed attempt: the next one at `next_at`, or dead-lettered (`next_at` ignored).

@@ -13,6 +13,8 @@ WORK=${WORK:-/tmp/dancu-bench}/$1-$BACKEND; rm -rf "$WORK"; mkdir -p "$WORK"
 CSV="$(dirname "$WORK")/people-$PEOPLE.csv"
 [ -f "$CSV" ] || "$BIN" gen --people "$PEOPLE" --seed 42 --out "$CSV"
 export DANCU_LOG=${DANCU_LOG:-warn}
+# The audit checkpoints of a PostgreSQL database go beside the bench data, not the work tree.
+export DANCU_AUDIT_CHECKPOINT_FILE="$WORK/audit.checkpoints"
 PGDB="dancu_bench_$1"
 if [ "$BACKEND" = postgres ]; then
   export PGOPTIONS="-c client_min_messages=warning"

@@ -124,7 +124,8 @@ pub async fn round(s: &AppState, client: &reqwest::Client) -> Result<usize, Erro
             partners.insert(w.client_id.clone(), r.partner(&w.client_id).await?.map(Arc::new));
         }
         if let Some(Some(p)) = partners.get(&w.client_id) {
-            r.webhook_hand_over(w, p, 5_000).await?;
+            // No more than a round claims: the rest waits in the outbox, cheap to read.
+            r.webhook_hand_over(w, p, (c.concurrency * CLAIMS_PER_SLOT) as u32).await?;
         }
     }
     let token = crate::auth::random_token();

@@ -17,11 +17,11 @@ NATS=${NATS:-127.0.0.1:4222}
 PORT=${PORT:-18095}
 partner natsbench
 printf 'feed_nats_stream = "FEEDBENCH"\nfeed_nats_prefix = "feedbench"\nwebhooks = false\n' > "$WORK/dancu.toml"
-python3 bench/feed_load.py stream-delete "$NATS" FEEDBENCH
+python3 "$LOAD" stream-delete "$NATS" FEEDBENCH
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 for run in $(seq "$RUNS"); do
-  python3 -u bench/feed_load.py natsub "$NATS" 'feedbench.>' "$WORK/sub-$run.json" > "$WORK/sub-$run.log" 2>&1 &
+  python3 -u "$LOAD" natsub "$NATS" 'feedbench.>' "$WORK/sub-$run.json" > "$WORK/sub-$run.log" 2>&1 &
   SUB=$!
   DANCU_FEED_NATS_URL="nats://$NATS" "$BIN" serve --config "$WORK/dancu.toml" --database-url "$URL" \
     --listen "127.0.0.1:$PORT" --cookie-secure false >> "$WORK/serve.log" 2>&1 &
@@ -32,13 +32,13 @@ for run in $(seq "$RUNS"); do
     [ "$(sql "SELECT count(*) FROM outbox WHERE position IS NULL")" = 0 ] && break; sleep 1
   done
   sleep 3
-  before=$(python3 bench/feed_load.py stream "$NATS" FEEDBENCH | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"] or 0)')
+  before=$(python3 "$LOAD" stream "$NATS" FEEDBENCH | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"] or 0)')
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  wrote=$(python3 bench/feed_load.py write "$BACKEND" "$DB" "$IDS" "$RATE" "$SECONDS_")
+  wrote=$(python3 "$LOAD" write "$BACKEND" "$DB" "$IDS" "$RATE" "$SECONDS_")
   changed=$(echo "$wrote" | python3 -c 'import json,sys; print(json.load(sys.stdin)["changed"])')
   t=0; stored=0
   while [ "$t" -lt "$DRAIN" ]; do
-    stored=$(( $(python3 bench/feed_load.py stream "$NATS" FEEDBENCH | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"] or 0)') - before ))
+    stored=$(( $(python3 "$LOAD" stream "$NATS" FEEDBENCH | python3 -c 'import json,sys; print(json.load(sys.stdin)["messages"] or 0)') - before ))
     [ "$stored" -ge "$changed" ] && break
     sleep 1; t=$((t + 1))
   done

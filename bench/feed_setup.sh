@@ -9,7 +9,12 @@ BACKEND=${BACKEND:-sqlite}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}"
 if [ -z "${BIN:-}" ]; then cargo build --release -q -p dancu --locked; BIN="$CARGO_TARGET_DIR/release/dancu"; fi
-WORK=${WORK:-/tmp/dancu-bench}/$1-$BACKEND; rm -rf "$WORK"; mkdir -p "$WORK"
+BIN=$(realpath "$BIN")
+WORK=${WORK:-/tmp/dancu-bench}/$1-$BACKEND; rm -rf "$WORK"; mkdir -p "$WORK"; WORK=$(cd "$WORK" && pwd)
+# Keys and secrets the commands make for a PostgreSQL database (`dancu-<db>-*`, in the
+# working directory) go into $WORK, not the work tree.
+LOAD="$PWD/bench/feed_load.py"; REPO=$PWD
+cd "$WORK"
 CSV="$(dirname "$WORK")/people-$PEOPLE.csv"
 [ -f "$CSV" ] || "$BIN" gen --people "$PEOPLE" --seed 42 --out "$CSV"
 export DANCU_LOG=${DANCU_LOG:-warn}
@@ -45,4 +50,4 @@ sql() {
 }
 
 wait_http() { for _ in $(seq 150); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.2; done; return 1; }
-echo "backend $BACKEND, $PEOPLE people, $(nproc) cores, commit $(git rev-parse --short HEAD), $(uptime | sed 's/.*load/load/')"
+echo "backend $BACKEND, $PEOPLE people, $(nproc) cores, commit $(git -C "$REPO" rev-parse --short HEAD), $(uptime | sed 's/.*load/load/')"

@@ -24,14 +24,14 @@ done
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 for run in $(seq "$RUNS"); do
-  python3 bench/feed_load.py receive "$WORK/recv-$run.json" "${ports[@]}" > "$WORK/recv-$run.log" 2>&1 &
+  python3 "$LOAD" receive "$WORK/recv-$run.json" "${ports[@]}" > "$WORK/recv-$run.log" 2>&1 &
   RECV=$!
   "$BIN" serve --database-url "$URL" --listen "127.0.0.1:$PORT" --cookie-secure false >> "$WORK/serve.log" 2>&1 &
   SERVER=$!; PIDS=("$RECV" "$SERVER")
   wait_http "$PORT"
   before=$(sql "SELECT count(*) FROM outbox")
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  wrote=$(python3 bench/feed_load.py write "$BACKEND" "$DB" "$IDS" "$RATE" "$SECONDS_")
+  wrote=$(python3 "$LOAD" write "$BACKEND" "$DB" "$IDS" "$RATE" "$SECONDS_")
   head=$(sql "SELECT max(id) FROM outbox")
   t=0
   while [ "$t" -lt "$DRAIN" ]; do

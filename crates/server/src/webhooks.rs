@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use dancu_store::feed::Event;
 use dancu_store::partners::Partner;
+use dancu_store::registry::delivery_event;
 use dancu_store::webhooks::{Delivery, Webhook};
 use hmac::{KeyInit, Mac};
 use rand::Rng;
@@ -102,6 +103,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 
 type Error = dancu_store::registry::RegistryError;
 
+/// Deliveries claimed per round for each one in flight at once: a round's fixed work (the
+/// sequencer, the hand-overs, the claim, one transaction for what was delivered, one audit
+/// entry per partner) is shared by this many deliveries per slot.
+const CLAIMS_PER_SLOT: usize = 64;
+
 /// One round; returns how many deliveries it attempted.
 pub async fn round(s: &AppState, client: &reqwest::Client) -> Result<usize, Error> {
     let c = &s.config.webhooks;
@@ -118,25 +124,35 @@ pub async fn round(s: &AppState, client: &reqwest::Client) -> Result<usize, Erro
             partners.insert(w.client_id.clone(), r.partner(&w.client_id).await?.map(Arc::new));
         }
         if let Some(Some(p)) = partners.get(&w.client_id) {
-            r.webhook_hand_over(w, p, 5_000).await?;
+            // No more than a round claims: the rest waits in the outbox, cheap to read.
+            r.webhook_hand_over(w, p, (c.concurrency * CLAIMS_PER_SLOT) as u32).await?;
         }
     }
     let token = crate::auth::random_token();
     let until = chrono::Utc::now() + c.lease;
-    let claimed = r.webhook_claim(&token, until, (c.concurrency * 8) as u32).await?;
+    let claimed = r.webhook_claim(&token, until, (c.concurrency * CLAIMS_PER_SLOT) as u32).await?;
     let n = claimed.len();
     let by_id: std::collections::HashMap<i64, Webhook> = hooks.into_iter().map(|w| (w.id, w)).collect();
+    // The round's events, read once for every subscriber (one query per 500 positions).
+    let positions: Vec<i64> = claimed.iter().map(|d| d.position).collect();
+    let events = r.webhook_events(&positions).await?;
     let mut tasks = JoinSet::new();
-    let mut done: std::collections::HashMap<String, Vec<(Delivery, String)>> = Default::default();
+    let mut done: std::collections::HashMap<String, Vec<Delivery>> = Default::default();
+    let mut dropped = Vec::new();
     let mut queue = claimed.into_iter();
     loop {
         while tasks.len() < c.concurrency.max(1) {
+            // A delivery starts only while its lease outlasts the receiver's timeout, so
+            // another server never claims one this server may still be sending; the rest
+            // wait for their lease to expire.
+            if chrono::Utc::now() + c.timeout >= until {
+                break;
+            }
             let Some(d) = queue.next() else { break };
             let Some(w) = by_id.get(&d.webhook_id).cloned() else { continue };
             let Some(Some(p)) = partners.get(&w.client_id).cloned() else { continue };
-            let event = r.webhook_event(&p, d.position).await?;
-            let Some(event) = event else {
-                r.webhook_drop(&d, &token).await?;
+            let Some(event) = events.get(&d.position).and_then(|e| delivery_event(&p, e)) else {
+                dropped.push(d);
                 continue;
             };
             let client = client.clone();
@@ -148,7 +164,7 @@ pub async fn round(s: &AppState, client: &reqwest::Client) -> Result<usize, Erro
         let Some(joined) = tasks.join_next().await else { break };
         let Ok((w, d, res)) = joined else { continue };
         match res {
-            Ok(()) => done.entry(w.client_id.clone()).or_default().push((d, token.clone())),
+            Ok(()) => done.entry(w.client_id.clone()).or_default().push(d),
             Err(why) => {
                 let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX).saturating_add(1);
                 let dead = attempts >= c.max_attempts;
@@ -160,8 +176,9 @@ pub async fn round(s: &AppState, client: &reqwest::Client) -> Result<usize, Erro
             }
         }
     }
+    r.webhook_drop(&dropped, &token).await?;
     for (client_id, delivered) in done {
-        r.webhook_delivered(&client_id, &delivered).await?;
+        r.webhook_delivered(&client_id, &delivered, &token).await?;
     }
     Ok(n)
 }

@@ -197,32 +197,57 @@ pub async fn head(store: &dyn Store) -> Result<i64> {
     Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0))
 }
 
+const EVENT_COLUMNS: &str =
+    "position, kind, personal_id, province, commune, occurred_at, CAST(payload AS TEXT)";
+
+fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
+    let kind = r.text(1)?;
+    let mut payload: serde_json::Map<String, serde_json::Value> = r.json(6)?;
+    payload.remove("personal_id");
+    Ok(Event {
+        position: r.int(0)?,
+        kind: EventKind::parse(&kind).map_err(|e| rows::corrupt("event kind", e))?,
+        personal_id: r.text(2)?,
+        province: r.text(3)?,
+        commune: r.text(4)?,
+        occurred_at: r.ts(5)?,
+        payload,
+    })
+}
+
 /// Up to `limit` events after position `after`, in feed order.
 pub async fn read(store: &dyn Store, after: i64, limit: u32) -> Result<Vec<Event>> {
     let rows = store
         .exec()
         .query(
-            "SELECT position, kind, personal_id, province, commune, occurred_at, CAST(payload AS TEXT) \
-             FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
+            &format!("SELECT {EVENT_COLUMNS} FROM outbox WHERE position > $1 ORDER BY position LIMIT $2"),
             vec![Val::Int(after), Val::Int(limit.into())],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let kind = r.text(1)?;
-            let mut payload: serde_json::Map<String, serde_json::Value> = r.json(6)?;
-            payload.remove("personal_id");
-            Ok(Event {
-                position: r.int(0)?,
-                kind: EventKind::parse(&kind).map_err(|e| rows::corrupt("event kind", e))?,
-                personal_id: r.text(2)?,
-                province: r.text(3)?,
-                commune: r.text(4)?,
-                occurred_at: r.ts(5)?,
-                payload,
-            })
-        })
-        .collect()
+    rows.iter().map(event_row).collect()
+}
+
+/// The events at these feed positions (those that exist), in feed order: one query per
+/// 500 positions.
+pub async fn read_at(store: &dyn Store, positions: &[i64]) -> Result<Vec<Event>> {
+    let mut out = Vec::with_capacity(positions.len());
+    for chunk in positions.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let rows = store
+            .exec()
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM outbox WHERE position IN ({}) ORDER BY position",
+                    marks.join(", ")
+                ),
+                chunk.iter().map(|p| Val::Int(*p)).collect(),
+            )
+            .await?;
+        for r in &rows {
+            out.push(event_row(r)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Events not yet given a position (what the sequencer has still to do).

@@ -178,11 +178,26 @@ pub async fn hand_over(
             )),
         ),
     );
-    for (position, pid) in events {
+    // Multi-row inserts, 500 rows a statement (a hand-over of thousands of events was as
+    // many round trips).
+    for chunk in events.chunks(500) {
+        let mut params = vec![Val::Int(id), Val::Ts(at)];
+        let rows: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (position, pid))| {
+                params.push(Val::Int(*position));
+                params.push(Val::Text(pid.clone()));
+                format!("($1, ${}, ${}, 'pending', 0, $2, '')", 3 + 2 * i, 4 + 2 * i)
+            })
+            .collect();
         stmts.push(Stmt::new(
-            "INSERT INTO webhook_deliveries (webhook_id, position, personal_id, state, attempts, next_at, last_error) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, '') ON CONFLICT (webhook_id, position) DO NOTHING",
-            vec![Val::Int(id), Val::Int(*position), Val::Text(pid.clone()), Val::Ts(at)],
+            format!(
+                "INSERT INTO webhook_deliveries (webhook_id, position, personal_id, state, attempts, next_at, \
+                 last_error) VALUES {} ON CONFLICT (webhook_id, position) DO NOTHING",
+                rows.join(", ")
+            ),
+            params,
         ));
     }
     store.exec().transaction(stmts).await
@@ -228,13 +243,22 @@ pub async fn claim(
     rows.iter().map(delivery_row).collect()
 }
 
-/// A delivery the receiver took: gone (if the lease is still ours).
-pub async fn delivered(store: &dyn Store, webhook_id: i64, position: i64, token: &str) -> Result<()> {
-    let stmt = Stmt::new(
-        "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND position = $2 AND lease_token = $3",
-        vec![Val::Int(webhook_id), Val::Int(position), Val::Text(token.into())],
-    );
-    store.exec().transaction(vec![stmt]).await
+/// Deliveries the receivers took, `(webhook_id, position)`: gone (those whose lease is
+/// still `token`), in one transaction.
+pub async fn delivered(store: &dyn Store, done: &[(i64, i64)], token: &str) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let stmts = done
+        .iter()
+        .map(|(webhook_id, position)| {
+            Stmt::new(
+                "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND position = $2 AND lease_token = $3",
+                vec![Val::Int(*webhook_id), Val::Int(*position), Val::Text(token.into())],
+            )
+        })
+        .collect();
+    store.exec().transaction(stmts).await
 }
 
 /// A failed attempt: the next one at `next_at`, or dead-lettered (`next_at` ignored).

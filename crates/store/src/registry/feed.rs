@@ -254,33 +254,30 @@ impl Registry {
         Ok(webhooks::claim(self.store.as_ref(), token, now(), until, limit).await?)
     }
 
-    /// The event a delivery carries, cut to the partner's fields (`None` if the partner may
-    /// no longer see it: its entitlement changed since the hand-over).
-    pub async fn webhook_event(&self, p: &Partner, position: i64) -> Result<Option<Event>> {
-        let found = feed::read(self.store.as_ref(), position - 1, 1).await?;
-        Ok(found
-            .into_iter()
-            .find(|e| e.position == position && e.visible_to(p) && !p.suspended && p.may(Operation::Feed))
-            .map(|e| Event { payload: e.payload_for(p), ..e }))
+    /// The events at these feed positions (those claimed in a round), by position, as
+    /// stored: [`delivery_event`] cuts each to a subscriber's entitlement.
+    pub async fn webhook_events(&self, positions: &[i64]) -> Result<std::collections::HashMap<i64, Event>> {
+        let mut sorted = positions.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let found = feed::read_at(self.store.as_ref(), &sorted).await?;
+        Ok(found.into_iter().map(|e| (e.position, e)).collect())
     }
 
-    /// Records deliveries the receiver took: gone from the queue, and one audit entry for
-    /// the partner listing the people whose events it received.
-    pub async fn webhook_delivered(&self, client_id: &str, done: &[(Delivery, String)]) -> Result<()> {
+    /// Records deliveries the receiver took: gone from the queue (one transaction), and one
+    /// audit entry for the partner listing the people whose events it received.
+    pub async fn webhook_delivered(&self, client_id: &str, done: &[Delivery], token: &str) -> Result<()> {
         if done.is_empty() {
             return Ok(());
         }
-        let store = self.store.as_ref();
-        let mut ids: Vec<&str> = done.iter().map(|(d, _)| d.personal_id.as_str()).collect();
+        let mut ids: Vec<&str> = done.iter().map(|d| d.personal_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let first = done.iter().map(|(d, _)| d.position).min().unwrap_or(0);
+        let first = done.iter().map(|d| d.position).min().unwrap_or(0);
         let a = delivery_access(client_id);
         self.log_rows(&a, "partner.webhook", &format!("feed:{}", first - 1), ids).await?;
-        for (d, token) in done {
-            webhooks::delivered(store, d.webhook_id, d.position, token).await?;
-        }
-        Ok(())
+        let keys: Vec<(i64, i64)> = done.iter().map(|d| (d.webhook_id, d.position)).collect();
+        Ok(webhooks::delivered(self.store.as_ref(), &keys, token).await?)
     }
 
     /// A failed attempt: retried at `next_at`, or dead-lettered.
@@ -295,10 +292,18 @@ impl Registry {
         Ok(webhooks::failed(self.store.as_ref(), d, token, next_at, dead, error).await?)
     }
 
-    /// A delivery whose event the partner may no longer see: dropped without sending.
-    pub async fn webhook_drop(&self, d: &Delivery, token: &str) -> Result<()> {
-        Ok(webhooks::delivered(self.store.as_ref(), d.webhook_id, d.position, token).await?)
+    /// Deliveries whose events the partner may no longer see: dropped without sending.
+    pub async fn webhook_drop(&self, dropped: &[Delivery], token: &str) -> Result<()> {
+        let keys: Vec<(i64, i64)> = dropped.iter().map(|d| (d.webhook_id, d.position)).collect();
+        Ok(webhooks::delivered(self.store.as_ref(), &keys, token).await?)
     }
+}
+
+/// The event a delivery carries, cut to the partner's fields (`None` if the partner may no
+/// longer see it: its entitlement changed since the hand-over, or it was suspended).
+pub fn delivery_event(p: &Partner, e: &Event) -> Option<Event> {
+    (e.visible_to(p) && !p.suspended && p.may(Operation::Feed))
+        .then(|| Event { payload: e.payload_for(p), ..e.clone() })
 }
 
 /// The purpose recorded for publication to NATS JetStream.

@@ -38,7 +38,7 @@ pub use chains::{check_birth, check_death, ChainView, CHAIN_PURPOSE};
 pub use confirmations::PUBLIC_VERIFIER;
 pub use eid::{citizen_actor, reset_refused, EidView, OwnRecord};
 pub use family::{NewBirth, Split};
-pub use feed::{FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
+pub use feed::{delivery_event, FeedPage, MAX_SCAN, NATS_PURPOSE, WEBHOOK_PURPOSE};
 pub use figures::{check_month, unit_place, FigureDraft, FigurePage};
 pub use partner::{CardLookup, VerifyAnswer, VerifyItem, MAX_BATCH};
 

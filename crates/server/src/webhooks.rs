@@ -45,6 +45,15 @@ pub struct WebhookConfig {
     pub concurrency: usize,
 }
 
+impl WebhookConfig {
+    /// How long one delivery may take: the receiver's timeout, but at most half the lease,
+    /// so that a delivery can start while its lease outlasts it (a short lease would
+    /// otherwise never let one start).
+    pub fn send_timeout(&self) -> Duration {
+        self.timeout.min(self.lease / 2)
+    }
+}
+
 impl Default for WebhookConfig {
     fn default() -> Self {
         WebhookConfig {
@@ -79,7 +88,7 @@ pub fn backoff(c: &WebhookConfig, attempts: u32) -> Duration {
 /// Starts the dispatcher; it runs until the task is aborted.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder().timeout(state.config.webhooks.timeout).build() {
+        let client = match reqwest::Client::builder().timeout(state.config.webhooks.send_timeout()).build() {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "webhook dispatcher not started: no HTTP client");
@@ -145,7 +154,7 @@ pub async fn round(s: &AppState, client: &reqwest::Client) -> Result<usize, Erro
             // A delivery starts only while its lease outlasts the receiver's timeout, so
             // another server never claims one this server may still be sending; the rest
             // wait for their lease to expire.
-            if chrono::Utc::now() + c.timeout >= until {
+            if chrono::Utc::now() + c.send_timeout() >= until {
                 break;
             }
             let Some(d) = queue.next() else { break };

@@ -8,6 +8,7 @@
 # scheduled moment.
 #
 #   bench/birth_chain.sh [PEOPLE=20000] [RATE=200] [SECONDS=30]
+#   DATABASE_URL=postgres://… bench/birth_chain.sh …   # the demo on PostgreSQL (a fresh database)
 # Needs: curl, python3. DANCU_BIN: a binary already built (figures need release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,10 @@ if [ -z "${DANCU_BIN:-}" ]; then cargo build --release -q -p dancu; fi
 BIN=${DANCU_BIN:-"$CARGO_TARGET_DIR/release/dancu"}
 WORK=${WORK:-/tmp/dancu-bench-chain}; rm -rf "$WORK"; mkdir -p "$WORK"
 PORT=${PORT:-18492}
-RUST_LOG=${RUST_LOG:-warn} "$BIN" demo --data-dir "$WORK/demo" --people "$PEOPLE" \
-  --listen "127.0.0.1:$PORT" --demo-rp-listen off > "$WORK/demo.log" 2>&1 &
+DB_ARGS=(); [ -n "${DATABASE_URL:-}" ] && DB_ARGS=(--database-url "$DATABASE_URL")
+# Run inside $WORK: a PostgreSQL demo keeps its key and checkpoint files in the working directory.
+(cd "$WORK" && RUST_LOG=${RUST_LOG:-warn} exec "$BIN" demo --data-dir "$WORK/demo" "${DB_ARGS[@]}" \
+  --people "$PEOPLE" --listen "127.0.0.1:$PORT" --demo-rp-listen off > "$WORK/demo.log" 2>&1) &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 600); do grep -q "dancu demo is running" "$WORK/demo.log" && break; sleep 1; done
@@ -29,14 +32,17 @@ token() {
 }
 TJ=$(token demo-justice partner:civil); TI=$(token demo-insurance partner:feed)
 # Heads of household in the demo province with a current permanent residence: the parents.
-python3 - "$WORK/demo/dancu.db" > "$WORK/parents.txt" <<'PY'
+PARENTS_SQL="SELECT c.personal_id || ',' || c.sex || ',' || c.scope_commune FROM citizens c \
+WHERE c.relation = 'head' AND c.status = 'alive' AND EXISTS (SELECT 1 FROM residences r \
+WHERE r.personal_id = c.personal_id AND r.kind = 'permanent' AND r.ended_on IS NULL)"
+if [ -n "${DATABASE_URL:-}" ]; then
+  psql "$DATABASE_URL" -tAc "$PARENTS_SQL" > "$WORK/parents.txt"
+else
+  python3 - "$WORK/demo/dancu.db" "$PARENTS_SQL" > "$WORK/parents.txt" <<'PY'
 import sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-for pid, sex, commune in c.execute(
-    "SELECT c.personal_id, c.sex, c.scope_commune FROM citizens c WHERE c.relation = 'head' "
-    "AND c.status = 'alive' AND EXISTS (SELECT 1 FROM residences r WHERE r.personal_id = c.personal_id "
-    "AND r.kind = 'permanent' AND r.ended_on IS NULL)"):
-    print(f"{pid},{sex},{commune}")
+for (line,) in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):
+    print(line)
 PY
+fi
 echo "parents: $(wc -l < "$WORK/parents.txt"); $(nproc) cores; $(git rev-parse --short HEAD)"
 python3 bench/birth_chain.py "http://127.0.0.1:$PORT" "$TJ" "$TI" "$WORK/parents.txt" "$RATE" "$SECONDS_" "$(date +%s)"

@@ -129,6 +129,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "report_indexes",
         sql: include_str!("../../migrations/sqlite/0026_report_indexes.sql"),
     },
+    Migration {
+        version: 27,
+        name: "outbox_citizen_update",
+        sql: include_str!("../../migrations/sqlite/0027_outbox_citizen_update.sql"),
+    },
 ];
 
 const READERS: usize = 4;

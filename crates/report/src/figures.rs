@@ -4,7 +4,6 @@
 //! approved rows, through [`FigureSource`].
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 /// The two forms: `services` (a row per service code of `data/services.csv`; columns
 /// received, online, on_time, overdue, not_accepted) and `outreach` (rows
@@ -16,18 +15,9 @@ pub const SERVICE_COLUMNS: [&str; 5] = ["received", "online", "on_time", "overdu
 pub const OUTREACH_ROWS: [&str; 5] =
     ["propaganda_sessions", "propaganda_participants", "training_courses", "trained_people", "media_items"];
 
-/// One approved figure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovedFigure {
-    /// The 2025 unit that submitted it: a commune (5 digits) or a province (2 digits).
-    pub unit: String,
-    /// `YYYY-MM`.
-    pub month: String,
-    pub form: String,
-    pub row: String,
-    pub column: String,
-    pub value: i64,
-}
+/// One approved figure: the figures store's own row type (`unit` is the submitting 2025
+/// commune or province, `month` is `YYYY-MM`).
+pub use dancu_store::figures::ApprovedFigure;
 
 /// Where approved figures come from (the figures store at run time; a list in tests).
 #[async_trait]
@@ -57,18 +47,6 @@ impl FigureSource for FixedFigures {
 #[async_trait]
 impl FigureSource for dancu_store::registry::Registry {
     async fn approved(&self, units: &[String], months: &[String]) -> anyhow::Result<Vec<ApprovedFigure>> {
-        Ok(self
-            .approved_figures(units, months)
-            .await?
-            .into_iter()
-            .map(|f| ApprovedFigure {
-                unit: f.unit,
-                month: f.month,
-                form: f.form,
-                row: f.row,
-                column: f.column,
-                value: f.value,
-            })
-            .collect())
+        Ok(self.approved_figures(units, months).await?)
     }
 }

@@ -5,7 +5,7 @@
 //! forms and their rules in `dancu_tables::forms`.
 
 use dancu_domain::Violation;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exec::{OwnedRow, Stmt, Val};
 use crate::model::{Page, Timestamp};
@@ -102,8 +102,8 @@ pub struct FigureEvent {
     pub source: String,
 }
 
-/// An approved value, as reports read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An approved value, as reports read it (and `dancu report --figures` reads from CSV).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovedFigure {
     pub unit: String,

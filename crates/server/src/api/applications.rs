@@ -83,8 +83,8 @@ pub struct ApplicationMoveRequest {
     #[schema(max_length = 500)]
     pub reason: Option<String>,
     /// The version the officer saw (409 when it changed).
-    #[serde(deserialize_with = "super::whole::i64")]
-    pub expected_version: i64,
+    #[schema(value_type = i64)]
+    pub expected_version: super::Version,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -359,7 +359,7 @@ pub async fn transition(
     let Json(req) = body?;
     let (to, reason) = move_args(&req.to, req.reason.as_deref())?;
     let access = p.access(&purpose(&headers, None));
-    Ok(Json(s.registry.transition_application(&access, id, to, &reason, req.expected_version).await?))
+    Ok(Json(s.registry.transition_application(&access, id, to, &reason, req.expected_version.0).await?))
 }
 
 /// Attaches a document to an open application. A file already digitised for the same

@@ -39,13 +39,15 @@ const TAKE_KEY: &str = "UPDATE login_throttle SET failures = failures + 1, last_
        WHEN 4 THEN 480000 ELSE 900000 END) ELSE 0 END \
      WHERE key = $1 AND locked_until <= $2";
 
-/// A window's failure: a new window starts when `$3` ms have passed; refused when the
-/// current one already holds `$4`.
+/// `$5` of a window's failures at once: a new window starts when `$3` ms have passed;
+/// refused when the current one cannot hold `$5` more within `$4`.
 const TAKE_WINDOW: &str = "UPDATE login_throttle SET \
-     failures = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN 1 ELSE failures + 1 END, \
+     failures = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN CAST($5 AS BIGINT) \
+       ELSE failures + CAST($5 AS BIGINT) END, \
      window_start = CASE WHEN window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) THEN $2 \
        ELSE window_start END, last_at = $2 \
-     WHERE key = $1 AND (window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) OR failures < $4)";
+     WHERE key = $1 AND (window_start <= CAST($2 AS BIGINT) - CAST($3 AS BIGINT) \
+       OR failures + CAST($5 AS BIGINT) <= CAST($4 AS BIGINT))";
 
 const REFUND_KEY: &str = "UPDATE login_throttle SET failures = failures - 1, \
      locked_until = CASE WHEN failures - 1 >= $2 THEN locked_until ELSE 0 END \
@@ -83,13 +85,43 @@ impl SharedThrottle {
 
     /// Takes a failure in `key`'s fixed window of `window_ms`, at most `limit` per window.
     pub async fn take_window(&self, key: &str, now_ms: i64, window_ms: i64, limit: u32) -> Result<Take> {
-        let params =
-            vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(window_ms), Val::Int(limit.into())];
-        if self.run_take(key, now_ms, Stmt::new(TAKE_WINDOW, params)).await? {
+        if self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, 1)).await? {
             return Ok(Take::Taken { locked_until: 0 });
         }
         let (_, _, start) = self.read(key).await?;
         Ok(Take::Refused { until: start + window_ms })
+    }
+
+    /// Takes `n` (at least 1, at most `limit`) of `key`'s window at once, all or none: `Ok`
+    /// with the end of the window they count in, or `Err` with the time the current window
+    /// ends. A server that spends a share of a limit by itself asks once per share.
+    pub async fn take_window_many(
+        &self,
+        key: &str,
+        now_ms: i64,
+        window_ms: i64,
+        limit: u32,
+        n: u32,
+    ) -> Result<std::result::Result<i64, i64>> {
+        let taken = self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, n)).await?;
+        let (_, _, start) = self.read(key).await?;
+        if !taken {
+            return Ok(Err(start + window_ms));
+        }
+        // A window that starts after `now_ms` was begun by another server after this take,
+        // which therefore counted in the window before, over by that start.
+        Ok(Ok(if start > now_ms { start } else { start + window_ms }))
+    }
+
+    fn window_stmt(key: &str, now_ms: i64, window_ms: i64, limit: u32, n: u32) -> Stmt {
+        let params = vec![
+            Val::Text(key.to_string()),
+            Val::Int(now_ms),
+            Val::Int(window_ms),
+            Val::Int(limit.into()),
+            Val::Int(n.clamp(1, limit.max(1)).into()),
+        ];
+        Stmt::new(TAKE_WINDOW, params)
     }
 
     /// Gives back a key's attempt that checked nothing (`free` as when taken).

@@ -26,7 +26,7 @@ use dancu_domain::verify::{
 use dancu_domain::{PartialDate, PersonalId, Sex, Violation};
 use dancu_store::partners::{CallCount, Operation, Partner};
 use dancu_store::registry::{CardLookup, RegistryError, VerifyAnswer, VerifyItem, MAX_BATCH};
-use dancu_store::throttle::{SharedThrottle, Take};
+use dancu_store::throttle::SharedThrottle;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, IntoResponses, ToResponse, ToSchema};
@@ -59,6 +59,25 @@ pub struct PartnerRuntime {
     /// The database's shared windows (PostgreSQL), so that several servers together hold a
     /// partner to its rate; `None` on SQLite, where one server is the whole deployment.
     shared: Option<SharedThrottle>,
+    /// Per partner key, the share of the current shared window this server has taken and
+    /// not yet spent (one lock per key, held while a new share is asked for).
+    shares: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Share>>>>,
+}
+
+/// Calls of a shared window taken at once by this server: `left` of them, until `until_ms`.
+#[derive(Default)]
+struct Share {
+    left: u32,
+    until_ms: i64,
+}
+
+/// The share of a partner's window a server takes at once: a twentieth of the burst, so a
+/// partner at full rate costs the database one update per twentieth instead of one per call.
+/// Shares are taken all or none and only ever counted, so the servers together never exceed
+/// the limit; a share left unspent on one server when the window ends makes the partner's
+/// limit on the others that much lower for that window. Small bursts (under 40) go one by one.
+fn share_size(burst: u32) -> u32 {
+    (burst / 20).max(1)
 }
 
 /// A partner's entitlements (or their absence) and when they were read.
@@ -85,24 +104,39 @@ impl PartnerRuntime {
     }
 
     /// The limit across servers: at most `burst` calls in each window of `burst / rate`
-    /// seconds, counted in the database (one conditional update per call). Its average is
-    /// the bucket's rate; its burst is the bucket's. This server's own bucket is asked first,
-    /// so a partner far above its rate is refused without a database round trip.
+    /// seconds, counted in the database in shares ([`share_size`]). Its average is the
+    /// bucket's rate; its burst is the bucket's. This server's own bucket is asked first, so
+    /// a partner far above its rate is refused without a database round trip.
     async fn take_shared(&self, p: &Partner) -> Result<(), u64> {
         let Some(t) = &self.shared else { return Ok(()) };
         let burst = p.burst.max(1);
         let window_ms = (i64::from(burst) * 1000 / i64::from(p.rate_per_sec.max(1))).max(1);
-        let now_ms = chrono::Utc::now().timestamp_millis();
         // The limits are part of the key: new entitlements start a new count.
         let key = format!("partner:{}:{}/{}", p.client_id, p.rate_per_sec, p.burst);
-        match t.take_window(&key, now_ms, window_ms, burst).await {
-            Ok(Take::Taken { .. }) => Ok(()),
-            Ok(Take::Refused { until }) => Err((((until - now_ms).max(0) + 999) / 1000).max(1) as u64),
-            // The shared count is a limit, not a door: a database hiccup leaves this server's
-            // own bucket in charge.
-            Err(e) => {
-                tracing::warn!(error = %e, "partner rate limit: the shared window could not be read");
-                Ok(())
+        let slot =
+            self.shares.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+        let mut share = slot.lock().await;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if share.left > 0 && now_ms < share.until_ms {
+            share.left -= 1;
+            return Ok(());
+        }
+        let mut n = share_size(burst);
+        loop {
+            match t.take_window_many(&key, now_ms, window_ms, burst, n).await {
+                Ok(Ok(until_ms)) => {
+                    *share = Share { left: n - 1, until_ms };
+                    return Ok(());
+                }
+                // Near the end of a window, what is left is taken one call at a time.
+                Ok(Err(_)) if n > 1 => n = 1,
+                Ok(Err(until)) => return Err((((until - now_ms).max(0) + 999) / 1000).max(1) as u64),
+                // The shared count is a limit, not a door: a database hiccup leaves this
+                // server's own bucket in charge.
+                Err(e) => {
+                    tracing::warn!(error = %e, "partner rate limit: the shared window could not be read");
+                    return Ok(());
+                }
             }
         }
     }

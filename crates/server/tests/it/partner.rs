@@ -475,4 +475,20 @@ async fn a_rate_limit_holds_across_servers(backend: &'static str) {
     }
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 4, "{statuses:?}");
+    // With a burst of 40 each server takes its calls from the database in shares of 2; the
+    // two together still allow exactly 40 in the window of 40 s (another partner, whose
+    // buckets on both servers are full).
+    entitle(app, "ins2", &[Operation::Verify], &[], &[Scope::Nation]).await;
+    let mut p = app.state.registry.partner("ins2").await.unwrap().unwrap();
+    p.rate_per_sec = 1;
+    p.burst = 40;
+    entitle_partner(app, &p).await;
+    let t = partner_token(app, "ins2", None).await;
+    let mut ok_calls = 0;
+    for i in 0..50 {
+        let base = if i % 2 == 0 { app.base.clone() } else { second.clone() };
+        let r = app.post_json(&t, format!("{base}/api/v1/partner/verify"), &ok).await;
+        ok_calls += usize::from(r.status() == 200);
+    }
+    assert_eq!(ok_calls, 40);
 }

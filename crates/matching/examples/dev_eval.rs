@@ -43,7 +43,8 @@ fn main() {
     let started = Instant::now();
     let ds = Dataset::read(&[&list], &cfg).unwrap();
     let truth = Truth::read(&truth_path, &ds.ids).unwrap();
-    let threshold = std::env::var("THRESHOLD").ok().and_then(|t| t.parse().ok()).unwrap_or(cfg.settings.threshold);
+    let threshold =
+        std::env::var("THRESHOLD").ok().and_then(|t| t.parse().ok()).unwrap_or(cfg.settings.threshold);
     let (m, result) = dedup(&ds, &cfg, threshold, Some(&truth));
     let q = eval::pairwise(&result.labels, &truth);
     let n = ds.len() as f64;
@@ -101,9 +102,15 @@ fn main() {
         for p in [0.3, 0.5, 0.7, 0.8, 0.9, 0.95] {
             let t = m.threshold_weight(p);
             let kept: Vec<_> = pairs.iter().copied().filter(|x| x.2 as f64 >= t).collect();
-            let labels = dancu_matching::cluster::cluster(ds.len(), &kept, t, cfg.settings.max_cluster, |i, j| m.weight(i, j));
+            let labels =
+                dancu_matching::cluster::cluster(ds.len(), &kept, t, cfg.settings.max_cluster, |i, j| {
+                    m.weight(i, j)
+                });
             let q = eval::pairwise(&labels, &truth);
-            println!("  threshold p {p:.2} ({t:.2} bits): F1 {:.4} P {:.4} R {:.4}", q.f1, q.precision, q.recall);
+            println!(
+                "  threshold p {p:.2} ({t:.2} bits): F1 {:.4} P {:.4} R {:.4}",
+                q.f1, q.precision, q.recall
+            );
         }
     }
     evidence_bound(&m, &ds, &truth, &result.labels);
@@ -216,14 +223,21 @@ fn evidence_bound(m: &dancu_matching::Matcher<'_>, ds: &Dataset, truth: &Truth, 
     }
     let names: Vec<String> = m.model.fields.iter().map(|f| f.name(&m.cfg.categories)).collect();
     let is_name = |n: &str| matches!(n, "family_name" | "given_name" | "middle_name");
-    let (mut total, mut name_only, mut shared, mut name_only_found, mut found) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut total, mut name_only, mut shared, mut name_only_found, mut found) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut weak, mut weak_found) = (0u64, 0u64);
     for (i, j) in truth.pairs() {
         total += 1;
         let e = m.explain(i, j);
         let same = labels[i as usize] == labels[j as usize];
         found += same as u64;
-        let other: f64 = e.fields.iter().zip(&names).filter(|(f, n)| !is_name(n) && f.weight > 0.0).map(|(f, _)| f.weight).sum();
+        let other: f64 = e
+            .fields
+            .iter()
+            .zip(&names)
+            .filter(|(f, n)| !is_name(n) && f.weight > 0.0)
+            .map(|(f, _)| f.weight)
+            .sum();
         if other < 7.0 {
             weak += 1;
             weak_found += same as u64;

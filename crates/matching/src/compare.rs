@@ -102,7 +102,8 @@ pub fn middle_key(words: &[Sym]) -> u64 {
     if words.is_empty() {
         return 0;
     }
-    let h = words.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &w| (h ^ w as u64).wrapping_mul(0x0100_0000_01b3));
+    let h =
+        words.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &w| (h ^ w as u64).wrapping_mul(0x0100_0000_01b3));
     h.max(1)
 }
 

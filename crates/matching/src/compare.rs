@@ -92,6 +92,19 @@ pub struct Comparison {
     pub given_sym: Sym,
     /// [`date_key`] of the birth date both records give in full, else 0.
     pub date: u32,
+    /// [`middle_key`] of the middle name both records give alike, else 0.
+    pub middle: u64,
+}
+
+/// The middle words of a name as one number (0 for none): FNV-1a over the word symbols,
+/// which are numbered in sorted order (`Dataset`), so the key is the same on every run.
+pub fn middle_key(words: &[Sym]) -> u64 {
+    if words.is_empty() {
+        return 0;
+    }
+    let h =
+        words.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &w| (h ^ w as u64).wrapping_mul(0x0100_0000_01b3));
+    h.max(1)
 }
 
 /// A full date as one number (0 for a partial or missing date).
@@ -152,7 +165,13 @@ impl Comparator<'_> {
                     }
                     l
                 }
-                Field::MiddleName => self.middle_level(names.middle_a, names.middle_b),
+                Field::MiddleName => {
+                    let l = self.middle_level(names.middle_a, names.middle_b);
+                    if l == 0 {
+                        c.middle = middle_key(names.middle_a);
+                    }
+                    l
+                }
                 Field::BirthDate => {
                     let l = date_level(a, b);
                     if l == 0 {

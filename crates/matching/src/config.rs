@@ -122,7 +122,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            threshold: 0.9,
+            threshold: 0.5,
             optional_columns: Vec::new(),
             unit_list: BareUnitList::V2025,
             max_block: 400,

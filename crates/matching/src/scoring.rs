@@ -13,7 +13,7 @@ use crate::fastmap::FastMap;
 
 use rayon::prelude::*;
 
-use crate::compare::{date_key, unpack, Comparator, Comparison, Field, NULL};
+use crate::compare::{date_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
 use crate::record::Record;
 
 /// u probabilities are kept at or above this, so that a coincidence never seen among the
@@ -41,6 +41,8 @@ pub struct Model {
     pub tf_given: Vec<f32>,
     /// Share of the records with a full birth date that give each date ([`date_key`]).
     pub tf_date: FastMap<u32, f32>,
+    /// Share of the records with a middle name that give each middle name ([`middle_key`]).
+    pub tf_middle: FastMap<u64, f32>,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
     /// Household conditioning: per field the weights to use instead when the two records
@@ -118,12 +120,20 @@ impl Model {
             // Birth dates are not spread evenly either: 1 January stands in for an unknown
             // day in many lists, and some years are far commoner than others.
             Field::BirthDate => self.tf_date.get(&c.date).copied(),
+            // Middle names too: `Văn` and `Thị` are carried by a large share of men and
+            // women, and one weight for all middle names overrates them.
+            Field::MiddleName => self.tf_middle.get(&c.middle).copied(),
             _ => None,
         };
         match tf {
             Some(share) if share > 0.0 => {
                 let adjusted = (self.m[i][0] / share as f64).log2();
-                adjusted.clamp(base - TF_MAX_SHIFT, base + TF_MAX_SHIFT)
+                // A middle name's frequency only ever lowers its weight: siblings and
+                // cousins of one family share an uncommon middle name, so an uncommon one
+                // is no stronger proof than the trained weight (on the development profile
+                // raising it let namesakes of one commune through).
+                let up = if self.fields[i] == Field::MiddleName { 0.0 } else { TF_MAX_SHIFT };
+                adjusted.clamp(base - TF_MAX_SHIFT, base + up)
             }
             _ => base,
         }
@@ -626,9 +636,10 @@ pub fn model(
     let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
     let tf_date = date_frequencies(records);
+    let tf_middle = middle_frequencies(records);
     let house_u = house.cloned();
     let house = house.map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect());
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, m_source, house, house_u }
+    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, tf_middle, m_source, house, house_u }
 }
 
 /// Share of each full birth date among the records that give a full date.
@@ -638,6 +649,19 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
         let k = date_key(r.date);
         if k != 0 {
             *counts.entry(k).or_default() += 1;
+        }
+    }
+    let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
+    counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
+}
+
+/// Share of each middle name among the records that give one.
+fn middle_frequencies(records: &[Record]) -> FastMap<u64, f32> {
+    let mut counts: FastMap<u64, u32> = FastMap::default();
+    for r in records {
+        let t = r.name_tokens();
+        if t.len() >= 3 {
+            *counts.entry(middle_key(&t[1..t.len() - 1])).or_default() += 1;
         }
     }
     let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
@@ -842,6 +866,7 @@ mod tests {
             tf_family: vec![],
             tf_given: vec![],
             tf_date: FastMap::default(),
+            tf_middle: FastMap::default(),
             m_source: vec![],
             house: None,
             house_u: None,

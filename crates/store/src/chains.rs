@@ -487,13 +487,15 @@ pub async fn fail(
 
 /// Gives the lease back (the chain ended, or the runner stops).
 pub async fn release(store: &dyn Store, id: i64, token: &str) -> Result<()> {
-    store
-        .exec()
-        .transaction(vec![Stmt::new(
-            "UPDATE linked_chains SET lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2",
-            vec![Val::Int(id), Val::Text(token.into())],
-        )])
-        .await
+    store.exec().transaction(vec![release_stmt(id, token)]).await
+}
+
+/// The statement of [`release`], for the transaction of a chain's last step.
+pub fn release_stmt(id: i64, token: &str) -> Stmt {
+    Stmt::new(
+        "UPDATE linked_chains SET lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2",
+        vec![Val::Int(id), Val::Text(token.into())],
+    )
 }
 
 /// Moves a chain's scope (once the person it concerns is known).

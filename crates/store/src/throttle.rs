@@ -155,7 +155,15 @@ impl SharedThrottle {
     /// Whether the conditional update changed the row (the attempt was taken).
     async fn run_take(&self, key: &str, now_ms: i64, take: Stmt) -> Result<bool> {
         let ensure = Stmt::new(ENSURE, vec![Val::Text(key.to_string()), Val::Int(now_ms)]);
-        match self.store.exec().transaction(vec![ensure, take.expect_rows(1, refused_marker())]).await {
+        let mut stmts = Vec::with_capacity(3);
+        if self.store.backend() == "postgres" {
+            // One row per key takes every attempt of that key (a partner's every call): its
+            // lock must not be held across a synced commit, or the key's calls queue behind
+            // each other's disk flush. A count lost in a database crash is only a limit lost.
+            stmts.push(Stmt::new("SET LOCAL synchronous_commit TO OFF", vec![]));
+        }
+        stmts.extend([ensure, take.expect_rows(1, refused_marker())]);
+        match self.store.exec().transaction(stmts).await {
             Ok(()) => Ok(true),
             Err(e) if is_refusal(&e) => Ok(false),
             Err(e) => Err(e),

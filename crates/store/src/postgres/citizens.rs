@@ -98,18 +98,43 @@ impl CitizenStore for PgStore {
 
     async fn allocate_personal_id(&self, province: &str, sex: Sex, birth_year: i32) -> Result<PersonalId> {
         let prefix = rows::id_prefix(province, sex, birth_year)?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let (next, taken) =
-            tokio::try_join!(tx.prepare_cached(rows::ID_NEXT_COUNTER), tx.prepare_cached(rows::ID_TAKEN),)?;
-        let id = loop {
-            let counter: i64 = tx.query_one(&next, &[&prefix]).await?.get(0);
+        let client = self.client().await?;
+        let taken = client.prepare_cached(rows::ID_TAKEN).await?;
+        loop {
+            let counter = self.next_counter(&client, &prefix).await?;
             let id = rows::id_candidate(province, sex, birth_year, counter)?;
-            if tx.query_opt(&taken, &[&id.as_str()]).await?.is_none() {
-                break id;
+            if client.query_opt(&taken, &[&id.as_str()]).await?.is_none() {
+                return Ok(id);
             }
+        }
+    }
+}
+
+/// Counters reserved per round trip to a prefix's `id_allocations` row. The row is the
+/// one place every server and the CLI take numbers from; a server takes a block of them at
+/// once (one short statement, committed on its own) and gives them out from memory, so
+/// concurrent births no longer wait in line for that row's lock and its commit. The numbers
+/// of a block not given out when the process stops are never given out (like a sequence's
+/// cache): gaps only, never a number twice.
+pub(super) const ID_BLOCK: i64 = 64;
+
+impl PgStore {
+    async fn next_counter(&self, client: &deadpool_postgres::Object, prefix: &str) -> Result<i64> {
+        let cached = {
+            let mut blocks = self.id_blocks.lock().unwrap_or_else(|p| p.into_inner());
+            blocks.get_mut(prefix).and_then(|ranges| {
+                let next = ranges.first_mut().and_then(|r| r.next());
+                ranges.retain(|r| !r.is_empty());
+                next
+            })
         };
-        tx.commit().await?;
-        Ok(id)
+        if let Some(n) = cached {
+            return Ok(n);
+        }
+        let st = client.prepare_cached(rows::ID_RESERVE_BLOCK).await?;
+        let start: i64 = client.query_one(&st, &[&prefix, &ID_BLOCK]).await?.get(0);
+        let mut blocks = self.id_blocks.lock().unwrap_or_else(|p| p.into_inner());
+        blocks.entry(prefix.to_string()).or_default().push(start + 1..start + ID_BLOCK);
+        Ok(start)
     }
 }

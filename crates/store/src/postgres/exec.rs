@@ -42,7 +42,7 @@ impl SqlExec for PgStore {
     async fn transaction(&self, mut stmts: Vec<Stmt>) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        run_stmts(&tx, &mut stmts).await?;
+        run_pipelined(&tx, &mut stmts).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -50,6 +50,26 @@ impl SqlExec for PgStore {
     async fn transaction_combined(&self, stmts: Vec<Stmt>) -> Result<()> {
         self.combined().call(stmts).await
     }
+}
+
+/// Runs statements in order in `tx`, sent together (pipelined: the statements of a
+/// transaction cost one round trip, not one each), then checks each one's outcome in order:
+/// the first failure is the answer, and the transaction is not committed. A statement after
+/// a failed one fails too (the transaction is aborted), so nothing runs that the one at a
+/// time order would not have run, as far as what is committed goes.
+async fn run_pipelined(tx: &deadpool_postgres::Transaction<'_>, stmts: &mut [Stmt]) -> Result<()> {
+    if stmts.len() < 2 {
+        return run_stmts(tx, stmts).await;
+    }
+    let prepared =
+        futures_util::future::try_join_all(stmts.iter().map(|s| tx.prepare_cached(&s.sql))).await?;
+    let params: Vec<_> = stmts.iter().map(|s| refs(&s.params)).collect();
+    let outcomes =
+        futures_util::future::join_all(prepared.iter().zip(&params).map(|(st, p)| tx.execute(st, p))).await;
+    for (s, outcome) in stmts.iter_mut().zip(outcomes) {
+        check_outcome(s, outcome.map_err(|e| (unique_violation(&e).is_some(), StoreError::from(e))))?;
+    }
+    Ok(())
 }
 
 /// Runs statements in order in `tx`, checking each one's outcome (the first failure stops).

@@ -151,6 +151,10 @@ pub struct PgStore {
     /// Set while a background catch-up of the audit side tables runs (at most one).
     catching_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
     audit_key: std::sync::Arc<AuditKey>,
+    /// Personal ID counters reserved by this process and not yet given out, per prefix
+    /// (`citizens::ID_BLOCK` at a time, so that births do not queue on the prefix's
+    /// `id_allocations` row).
+    id_blocks: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<std::ops::Range<i64>>>>>,
 }
 
 struct Sql {
@@ -324,6 +328,7 @@ impl PgStore {
             combined: Default::default(),
             catching_up: Default::default(),
             audit_key: std::sync::Arc::new(audit_key),
+            id_blocks: Default::default(),
         };
         drop(store.client().await?);
         Ok(store)

@@ -22,13 +22,14 @@ use dancu_domain::text::NameParts;
 use dancu_domain::{Address, LifeStatus, PartialDate, PersonalId, Relation, Sex, UnitRef, Violation};
 use dancu_identity::eid::{self as rules, AccountEvent, Actor};
 
-use super::{now, Access, Outcome, Registry, RegistryError, Result};
+use super::{now, role_refusal, Access, Outcome, Registry, RegistryError, Result};
 use crate::chains::{
     self, BirthRegistration, Chain, ChainFilter, ChainKind, ChainStep, DeathRegistration, NewChain, Timing,
 };
 use crate::exec::{Stmt, Val};
-use crate::model::{Change, Page, StoredCitizen};
+use crate::model::{Change, HouseholdView, NewAuditEntry, Page, StoredCitizen};
 use crate::partners::{Operation, Partner};
+use crate::rows;
 use crate::StoreError;
 
 /// A chain with its history.
@@ -71,6 +72,70 @@ fn step_error(e: RegistryError) -> StepError {
 
 fn store_step(e: StoreError) -> StepError {
     step_error(RegistryError::Store(e))
+}
+
+/// The audit action of a personal ID's allocation.
+const ALLOCATE: &str = "personal_id.allocate";
+
+/// A birth received by a request, checked: what its ID is made of. Its steps run at once
+/// ([`Registry::birth_at_once`]).
+struct AtOnce {
+    sex: Sex,
+    year: i32,
+    province: String,
+}
+
+impl AtOnce {
+    /// The subject the allocation is written ahead under (as `allocate_personal_id` does).
+    fn subject(&self) -> String {
+        format!("province:{}", self.province)
+    }
+}
+
+/// The writes of a birth's steps after the ID, made ready to commit together: the entries
+/// of the reads that led to them, the audited writes (action, subject) and the statements.
+struct BirthPlan {
+    reads: Vec<NewAuditEntry>,
+    writes: Vec<(&'static str, String)>,
+    stmts: Vec<Stmt>,
+}
+
+/// What the change feed's `birth.registered` / `death.registered` event carries (each
+/// partner receives the fields it is entitled to).
+fn event_payload(
+    c: &Chain,
+    p: &dancu_domain::Citizen,
+    household_no: Option<&str>,
+    relation: Option<Relation>,
+) -> (&'static str, serde_json::Map<String, serde_json::Value>) {
+    let mut data = serde_json::Map::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        data.insert(k.into(), v);
+    };
+    put("registration_no", c.registration_no.clone().into());
+    put("family_name", p.name.family.clone().into());
+    put("middle_name", p.name.middle.clone().into());
+    put("given_name", p.name.given.clone().into());
+    put("full_name", p.name.full().into());
+    put("birth_date", p.birth_date.to_string().into());
+    put("sex", p.sex.code().into());
+    put("status", p.status.code().into());
+    let kind = match c.kind {
+        ChainKind::Birth => {
+            if let Some(perm) = &p.permanent {
+                put("permanent_unit", perm.unit.to_string().into());
+                put("permanent_detail", perm.detail.clone().into());
+            }
+            put("household_no", household_no.map(str::to_string).into());
+            put("relation", relation.map(|r| r.code()).into());
+            "birth.registered"
+        }
+        ChainKind::Death => {
+            put("death_date", p.death_date.map(|d| d.to_string()).into());
+            "death.registered"
+        }
+    };
+    (kind, data)
 }
 
 /// The purpose the worker's steps are audited with.
@@ -265,7 +330,8 @@ impl Registry {
         t: &Timing,
     ) -> Result<(ChainView, bool)> {
         let a = self.partner_gate(p, Operation::CivilRegistration, purpose).await?;
-        check_birth(b, today()).map_err(|vs| RegistryError::Store(StoreError::Invalid(vs)))?;
+        let (sex, year, province) =
+            check_birth(b, today()).map_err(|vs| RegistryError::Store(StoreError::Invalid(vs)))?;
         let mut scope = b.birth_place.parse::<UnitRef>().ok().and_then(|u| unit_scope(&u));
         check_units(p, "birth_place", scope.as_ref())?;
         if let Ok(parent) = b.household_of.trim().parse::<PersonalId>() {
@@ -274,7 +340,19 @@ impl Registry {
             }
         }
         let request = serde_json::to_value(b).map_err(StoreError::from)?;
-        self.chain_receive(&a, p, ChainKind::Birth, &b.registration_no, None, request, scope, t).await
+        let at_once = AtOnce { sex, year, province };
+        self.chain_receive(
+            &a,
+            p,
+            ChainKind::Birth,
+            &b.registration_no,
+            None,
+            request,
+            scope,
+            Some(at_once),
+            t,
+        )
+        .await
     }
 
     /// Receives a death registration and runs its steps at once.
@@ -302,6 +380,7 @@ impl Registry {
             Some(id.to_string()),
             request,
             scope,
+            None,
             t,
         )
         .await
@@ -317,6 +396,7 @@ impl Registry {
         personal_id: Option<String>,
         request: serde_json::Value,
         scope: Option<(String, String)>,
+        at_once: Option<AtOnce>,
         t: &Timing,
     ) -> Result<(ChainView, bool)> {
         let (province, commune) = scope.unwrap_or_default();
@@ -340,12 +420,34 @@ impl Registry {
             at,
             lease: (token.clone(), until),
         };
-        let (chain, created) =
-            self.audited_write(a, "chain.receive", &subject, chains::insert(store, &new)).await?;
+        // A birth's ID allocation is written ahead with the receipt: one wait for both.
+        let before: Vec<NewAuditEntry> =
+            at_once.iter().map(|o| Self::entry(a, ALLOCATE, &o.subject(), Outcome::Attempt)).collect();
+        let received = self
+            .audited_write_after(a, before.clone(), "chain.receive", &subject, chains::insert(store, &new))
+            .await;
+        let (chain, created) = match received {
+            Ok((chain, true)) => (chain, true),
+            other => {
+                // No number is allocated: the attempt ends here.
+                self.audit
+                    .record_later(
+                        before
+                            .into_iter()
+                            .map(|e| NewAuditEntry { outcome: Outcome::Failed.code().into(), ..e })
+                            .collect(),
+                    )
+                    .await;
+                other?
+            }
+        };
         if !created {
             return self.resubmitted(a, p, chain, &subject).await;
         }
-        self.run_chain(a, chain.clone(), &token, t).await?;
+        match at_once {
+            Some(o) => self.birth_at_once(a, chain.clone(), &token, &o, t).await?,
+            None => self.run_chain(a, chain.clone(), &token, t).await?,
+        }
         Ok((self.chain_view(chain.id).await?, true))
     }
 
@@ -500,6 +602,242 @@ impl Registry {
             .map_err(|_| StepError::Failure("the chain has no personal ID".into()))
     }
 
+    /// A birth received by a request: every step after `received` in **one transaction**
+    /// when none is refused (the usual case), with the audit entries of the steps written
+    /// ahead as one group. The ID is allocated first (its attempt was written ahead with the
+    /// receipt); the reads of the steps follow; then one wait for the audit group and one
+    /// commit that records each step (`id_issued`, `registered`, `residence_registered`,
+    /// `insurance_notified`) in the chain and its history, exactly as the steps one by one
+    /// would, and gives the lease back. When a step would be refused, the ID is issued on its
+    /// own and the steps run one by one from there ([`Self::run_chain`]: the refused step's
+    /// reason recorded, retried with back-off); when the allocation or the transaction fails,
+    /// they run one by one from the start.
+    async fn birth_at_once(&self, a: &Access, c: Chain, token: &str, o: &AtOnce, t: &Timing) -> Result<()> {
+        let store = self.store.as_ref();
+        if !super::officers::may_allocate(a, &o.province) {
+            self.audit.record_later(vec![Self::entry(a, ALLOCATE, &o.subject(), Outcome::Failed)]).await;
+            return self.run_chain(a, c, token, t).await;
+        }
+        let id = match store.allocate_personal_id(&o.province, o.sex, o.year).await {
+            Ok(id) => {
+                self.audit.record_later(vec![Self::entry(a, ALLOCATE, &o.subject(), Outcome::Ok)]).await;
+                id
+            }
+            Err(e) => {
+                self.audit.record_later(vec![Self::entry(a, ALLOCATE, &o.subject(), Outcome::Failed)]).await;
+                tracing::warn!(chain = c.id, error = %e, "personal ID allocation failed; the steps run one by one");
+                return self.run_chain(a, c, token, t).await;
+            }
+        };
+        let issued = Self::entry(a, ALLOCATE, id.as_str(), Outcome::Ok);
+        let plan = match self.birth_plan(a, &c, token, id).await {
+            Ok(plan) if role_refusal(a, Outcome::Attempt).is_none() => plan,
+            _ => {
+                // A step would be refused: the ID is issued alone, as the first step does.
+                if self.audit.record_all(vec![issued]).await.is_err() {
+                    return self.run_chain(a, c, token, t).await;
+                }
+                let detail = format!("số định danh cá nhân {id}");
+                let step =
+                    chains::advance(&c, token, "id_issued", Some(id.as_str()), &detail, &a.actor, now());
+                if let Err(StepError::LeaseLost) = self.commit(step).await {
+                    return Ok(());
+                }
+                let fresh = chains::get_by_id(store, c.id).await?.ok_or(RegistryError::NotFound)?;
+                return self.run_chain(a, fresh, token, t).await;
+            }
+        };
+        let mut entries = vec![issued];
+        entries.extend(plan.reads);
+        entries.extend(
+            plan.writes.iter().map(|(action, subject)| Self::entry(a, action, subject, Outcome::Attempt)),
+        );
+        if self.audit.record_all(entries).await.is_err() {
+            return self.run_chain(a, c, token, t).await;
+        }
+        let done = store.exec().transaction(plan.stmts).await;
+        let outcome = if done.is_ok() { Outcome::Ok } else { Outcome::Failed };
+        let outcomes =
+            plan.writes.iter().map(|(action, subject)| Self::entry(a, action, subject, outcome)).collect();
+        self.audit.record_later(outcomes).await;
+        match done {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // Nothing of it is stored (the number is not given out again).
+                tracing::warn!(chain = c.id, error = %e, "birth steps at once failed; they run one by one");
+                let fresh = chains::get_by_id(store, c.id).await?.ok_or(RegistryError::NotFound)?;
+                self.run_chain(a, fresh, token, t).await
+            }
+        }
+    }
+
+    /// The reads and statements of a birth's steps after the ID `id` (the record and the
+    /// household, the permanent residence, the feed event, each step's state), checked as
+    /// the steps one by one check them: any refusal is an error (the caller then runs them
+    /// one by one, which records it).
+    async fn birth_plan(
+        &self,
+        a: &Access,
+        c: &Chain,
+        token: &str,
+        id: PersonalId,
+    ) -> std::result::Result<BirthPlan, StepError> {
+        let b = Self::birth_of(c)?;
+        let store = self.store.as_ref();
+        let of: PersonalId =
+            b.household_of.trim().parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
+        let (parent, records) =
+            tokio::join!(store.get_citizen(&of), crate::residences::of_person(store, &of));
+        let parent = parent
+            .map_err(store_step)?
+            .ok_or_else(|| StepError::Rule(parent_not_found("household_of", &of)))?;
+        let mut reads = vec![Self::entry(a, "citizen.read", of.as_str(), Outcome::Ok)];
+        let mut names = [String::new(), String::new()];
+        for (i, (field, raw)) in
+            [("father_id", &b.father_id), ("mother_id", &b.mother_id)].into_iter().enumerate()
+        {
+            if let Some(pid) = optional_id(field, raw).map_err(StepError::Rule)? {
+                let p = if pid == of {
+                    parent.clone()
+                } else {
+                    let found = store.get_citizen(&pid).await.map_err(store_step)?;
+                    found.ok_or_else(|| StepError::Rule(parent_not_found(field, &pid)))?
+                };
+                if pid != of {
+                    reads.push(Self::entry(a, "citizen.read", pid.as_str(), Outcome::Ok));
+                }
+                names[i] = p.citizen.name.full();
+            }
+        }
+        let missing = || StepError::Rule(household_missing(&of));
+        let household = parent.household_no.clone().ok_or_else(missing)?;
+        let home = [&parent.citizen.current, &parent.citizen.permanent, &parent.citizen.temporary]
+            .into_iter()
+            .flatten()
+            .next()
+            .cloned()
+            .ok_or_else(missing)?;
+        let rec = records
+            .map_err(store_step)?
+            .into_iter()
+            .find(|r| r.current && r.kind == ResidenceKind::Permanent)
+            .ok_or_else(|| StepError::Failure("no permanent residence".into()))?;
+        if parent.citizen.status == LifeStatus::Deceased {
+            return Err(StepError::Failure("parent deceased".into()));
+        }
+        let unit: UnitRef = rec.unit.parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
+        let [father_name, mother_name] = names;
+        let draft = CitizenDraft {
+            personal_id: id.to_string(),
+            family_name: b.family_name.clone(),
+            middle_name: b.middle_name.clone(),
+            given_name: b.given_name.clone(),
+            birth_date: b.birth_date.clone(),
+            sex: b.sex.clone(),
+            birth_place: b.birth_place.clone(),
+            current_unit: home.unit.to_string(),
+            current_detail: home.detail.clone(),
+            father_id: b.father_id.trim().to_string(),
+            father_name,
+            mother_id: b.mother_id.trim().to_string(),
+            mother_name,
+            ..Default::default()
+        };
+        let child = draft.validate(today()).map_err(|mut vs| StepError::Rule(vs.remove(0)))?;
+        self.check_scope(a, &child).map_err(step_error)?;
+        // The household as `register_birth` checks it: in scope, the child added is valid.
+        let hv: HouseholdView = store
+            .get_household(&household)
+            .await
+            .map_err(store_step)?
+            .filter(|h| a.scope.covers(&h.scope_province, &h.scope_commune))
+            .ok_or_else(missing)?;
+        let relation = relation_to_head(parent.relation);
+        let mut members: Vec<dancu_domain::household::Member> = hv
+            .members
+            .iter()
+            .map(|m| dancu_domain::household::Member { personal_id: m.personal_id, relation: m.relation })
+            .collect();
+        members.push(dancu_domain::household::Member { personal_id: id, relation });
+        let h = dancu_domain::Household { number: household.clone(), members };
+        h.validate().map_err(StepError::Rule)?;
+
+        let at = now();
+        let created = Change {
+            actor: a.actor.clone(),
+            reason: format!("đăng ký khai sinh số {} (liên thông)", c.registration_no),
+            at,
+        };
+        let cols = rows::CitizenCols::new(&child).map_err(StepError::Rule)?;
+        let mut params: Vec<Val> = cols.vals.to_vec();
+        params.extend(rows::citizen_meta(1, &created));
+        params.extend(rows::household_vals(None));
+        let insert = Stmt::new(rows::insert_citizen_sql(rows::Ph::Dollar), params)
+            .expect_rows(1, StoreError::Conflict(rows::duplicate_id(cols.id())));
+        // The record as it reads back once created, and as the residence step leaves it.
+        let stored = rows::new_stored(&child, &cols, &created);
+        let mut next = child.clone();
+        next.permanent = Some(Address { unit, detail: rec.detail.clone() });
+        let moved = Change {
+            reason: format!("thường trú theo cha/mẹ, khai sinh số {}", c.registration_no),
+            ..created.clone()
+        };
+        let next_cols = rows::CitizenCols::new(&next).map_err(StepError::Rule)?;
+        let (kind, data) = event_payload(c, &next, Some(&household), Some(relation));
+
+        let actor = &a.actor;
+        let mut step = c.clone();
+        let mut stmts = chains::advance(
+            &step,
+            token,
+            "id_issued",
+            Some(id.as_str()),
+            &format!("số định danh cá nhân {id}"),
+            actor,
+            at,
+        );
+        step.step = "id_issued".into();
+        stmts.push(insert);
+        stmts.extend(crate::residences::household_rewrite(&hv, &h.members, &created).map_err(store_step)?);
+        stmts.extend(chains::advance(
+            &step,
+            token,
+            "registered",
+            None,
+            &format!("nhập hộ {household}"),
+            actor,
+            at,
+        ));
+        stmts.push(chains::rescope(c.id, cols.scope_province(), cols.scope_commune()));
+        step.step = "registered".into();
+        stmts.extend(crate::residences::citizen_update(&stored, &next, &moved).map_err(store_step)?);
+        let detail = format!("thường trú {} {}", rec.unit, rec.detail);
+        stmts.extend(chains::advance(&step, token, "residence_registered", None, &detail, actor, at));
+        step.step = "residence_registered".into();
+        // The record is locked by this transaction's writes: its events keep their order.
+        let (province, commune) = (next_cols.scope_province(), next_cols.scope_commune());
+        stmts.push(
+            chains::event(store.backend(), kind, id.as_str(), province, commune, &data, at)
+                .map_err(store_step)?,
+        );
+        stmts.extend(chains::advance(
+            &step,
+            token,
+            "insurance_notified",
+            None,
+            &format!("sự kiện {kind}"),
+            actor,
+            at,
+        ));
+        stmts.push(chains::release_stmt(c.id, token));
+        let writes = vec![
+            ("household.update", household.clone()),
+            ("citizen.create", id.to_string()),
+            ("citizen.update", id.to_string()),
+        ];
+        Ok(BirthPlan { reads, writes, stmts })
+    }
+
     /// Birth, step 1: the child's personal ID.
     async fn birth_issue_id(&self, a: &Access, c: &Chain, token: &str) -> StepResult {
         let b = Self::birth_of(c)?;
@@ -648,34 +986,7 @@ impl Registry {
             .await
             .map_err(store_step)?
             .ok_or_else(|| StepError::Failure("person missing".into()))?;
-        let p = &person.citizen;
-        let mut data = serde_json::Map::new();
-        let mut put = |k: &str, v: serde_json::Value| {
-            data.insert(k.into(), v);
-        };
-        put("registration_no", c.registration_no.clone().into());
-        put("family_name", p.name.family.clone().into());
-        put("middle_name", p.name.middle.clone().into());
-        put("given_name", p.name.given.clone().into());
-        put("full_name", p.name.full().into());
-        put("birth_date", p.birth_date.to_string().into());
-        put("sex", p.sex.code().into());
-        put("status", p.status.code().into());
-        let kind = match c.kind {
-            ChainKind::Birth => {
-                if let Some(perm) = &p.permanent {
-                    put("permanent_unit", perm.unit.to_string().into());
-                    put("permanent_detail", perm.detail.clone().into());
-                }
-                put("household_no", person.household_no.clone().into());
-                put("relation", person.relation.map(|r| r.code()).into());
-                "birth.registered"
-            }
-            ChainKind::Death => {
-                put("death_date", p.death_date.map(|d| d.to_string()).into());
-                "death.registered"
-            }
-        };
+        let (kind, data) = event_payload(c, &person.citizen, person.household_no.as_deref(), person.relation);
         let at = now();
         let mut stmts = Vec::new();
         if store.backend() == "postgres" {

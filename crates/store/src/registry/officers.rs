@@ -21,15 +21,7 @@ impl Registry {
     ) -> Result<PersonalId> {
         let action = "personal_id.allocate";
         let subject = format!("province:{province}");
-        let provinces = dancu_domain::admin_units().provinces_2025_of_legacy(province);
-        let allowed = match &a.scope {
-            Scope::Nation => !provinces.is_empty(),
-            Scope::Province(p) => provinces.contains(&p.as_str()),
-            Scope::Commune(c) => dancu_domain::admin_units()
-                .commune_2025(c)
-                .is_some_and(|c| provinces.contains(&c.province_code.as_str())),
-        };
-        if !allowed {
+        if !may_allocate(a, province) {
             self.log(a, action, &subject, Outcome::Denied).await?;
             return Err(RegistryError::OutOfScope(Violation::new(
                 "province",
@@ -112,4 +104,17 @@ fn may_manage(a: &Access, scope: &Scope) -> Result<()> {
         format!("Phạm vi {scope} rộng hơn phạm vi của bạn ({})", a.scope),
         format!("scope {scope} is wider than your own ({})", a.scope),
     )))
+}
+
+/// Whether the caller's scope includes a 2025 province that took in legacy province
+/// `province` (where a newborn's ID with that prefix may be allocated).
+pub(super) fn may_allocate(a: &Access, province: &str) -> bool {
+    let provinces = dancu_domain::admin_units().provinces_2025_of_legacy(province);
+    match &a.scope {
+        Scope::Nation => !provinces.is_empty(),
+        Scope::Province(p) => provinces.contains(&p.as_str()),
+        Scope::Commune(c) => dancu_domain::admin_units()
+            .commune_2025(c)
+            .is_some_and(|c| provinces.contains(&c.province_code.as_str())),
+    }
 }

@@ -606,4 +606,10 @@ pub(crate) const ID_NEXT_COUNTER: &str = "INSERT INTO id_allocations (prefix, ne
      RETURNING next_counter - 1";
 
 /// Whether a personal ID is in use.
+/// Reserves the next `$2` counters of an ID prefix (`$1`) at once; returns the first.
+pub(crate) const ID_RESERVE_BLOCK: &str =
+    "INSERT INTO id_allocations (prefix, next_counter) VALUES ($1, $2) \
+     ON CONFLICT (prefix) DO UPDATE SET next_counter = id_allocations.next_counter + $2 \
+     RETURNING next_counter - $2";
+
 pub(crate) const ID_TAKEN: &str = "SELECT 1 FROM citizens WHERE personal_id = $1";

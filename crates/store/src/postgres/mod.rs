@@ -132,6 +132,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "report_indexes",
         sql: include_str!("../../migrations/postgres/0026_report_indexes.sql"),
     },
+    Migration {
+        version: 28,
+        name: "application_month_counts",
+        sql: include_str!("../../migrations/postgres/0028_application_month_counts.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

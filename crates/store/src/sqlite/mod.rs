@@ -134,6 +134,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "outbox_citizen_update",
         sql: include_str!("../../migrations/sqlite/0027_outbox_citizen_update.sql"),
     },
+    Migration {
+        version: 28,
+        name: "application_month_counts",
+        sql: include_str!("../../migrations/sqlite/0028_application_month_counts.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -139,6 +139,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "application_month_counts",
         sql: include_str!("../../migrations/sqlite/0028_application_month_counts.sql"),
     },
+    Migration {
+        version: 29,
+        name: "report_event_time_indexes",
+        sql: include_str!("../../migrations/sqlite/0029_report_event_time_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

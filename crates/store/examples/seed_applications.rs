@@ -286,7 +286,12 @@ fn load_sqlite(path: &str, gen: &mut Generator, count: u64, started: Instant) ->
 }
 
 /// Loads into PostgreSQL by binary COPY (row triggers and constraints fire as for inserts).
-async fn load_postgres(url: &str, gen: &mut Generator, count: u64, started: Instant) -> Result<(), Box<dyn Error>> {
+async fn load_postgres(
+    url: &str,
+    gen: &mut Generator,
+    count: u64,
+    started: Instant,
+) -> Result<(), Box<dyn Error>> {
     let (mut client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     // Secondary indexes only: those behind a primary key or unique constraint stay.
@@ -326,7 +331,8 @@ async fn load_postgres(url: &str, gen: &mut Generator, count: u64, started: Inst
         Type::INT8,
         Type::TEXT,
     ];
-    let event_types = [Type::INT8, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT];
+    let event_types =
+        [Type::INT8, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT];
     let mut done = 0u64;
     while done < count {
         let n = BATCH.min((count - done) as usize);
@@ -363,11 +369,13 @@ async fn load_postgres(url: &str, gen: &mut Generator, count: u64, started: Inst
             w.finish().await?;
         }
         {
-            let sink = tx.copy_in(&format!("COPY application_events ({EVENT_COLS}) FROM STDIN BINARY")).await?;
+            let sink =
+                tx.copy_in(&format!("COPY application_events ({EVENT_COLS}) FROM STDIN BINARY")).await?;
             let w = BinaryCopyInWriter::new(sink, &event_types);
             pin_mut!(w);
             for a in &apps {
-                let row: [&(dyn ToSql + Sync); 7] = [&a.id, &1i64, &"", &"submitted", &"", &a.submitted, &"seed"];
+                let row: [&(dyn ToSql + Sync); 7] =
+                    [&a.id, &1i64, &"", &"submitted", &"", &a.submitted, &"seed"];
                 w.as_mut().write(&row).await?;
             }
             w.finish().await?;

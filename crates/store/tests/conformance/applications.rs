@@ -101,7 +101,8 @@ pub(crate) async fn concurrent_application_writes_are_answered_each_alone(h: &Ha
     assert_eq!(h.scalar("SELECT count(*) FROM application_events").await, 96);
     let history = apps::events(s, first.id).await.unwrap();
     let steps: Vec<_> = history.iter().map(|e| e.to_state.as_str()).collect();
-    assert_eq!(steps, ["submitted", "accepted"]);    assert_month_rollup_matches(h).await;
+    assert_eq!(steps, ["submitted", "accepted"]);
+    assert_month_rollup_matches(h).await;
 }
 
 /// The month rollup (`application_month_counts`, migration 0028) holds, per province,
@@ -160,9 +161,16 @@ pub(crate) async fn application_month_rollup_equals_direct_counts(h: &Harness) {
     let at = now();
     for (i, a) in created.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
         let to = if i % 4 == 0 { AppState::Accepted } else { AppState::NotAccepted };
-        apps::move_to(s, a, to, if to == AppState::NotAccepted { "thiếu giấy tờ" } else { "" }, at, "officer:lan")
-            .await
-            .unwrap();
+        apps::move_to(
+            s,
+            a,
+            to,
+            if to == AppState::NotAccepted { "thiếu giấy tờ" } else { "" },
+            at,
+            "officer:lan",
+        )
+        .await
+        .unwrap();
     }
     assert_month_rollup_matches(h).await;
     // Counted columns changed and rows removed by hand: the counts follow.

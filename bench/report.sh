@@ -8,7 +8,9 @@
 # times. The dashboard is timed without HTTP (the page adds rendering of a few kB).
 #
 #   bench/report.sh [APPS=1000000] [PEOPLE=100000] [RUNS=20]   (BACKENDS="sqlite postgres")
-# PROFILE=release (default) or dev. Data is kept in $WORK (default /tmp/dancu-report-bench).
+# PROFILE=release (default) or dev. REPEAT=3 (default) runs of the timing program per backend
+# (the report's median is over them). Data is kept in $WORK (default /tmp/dancu-report-bench);
+# the seed (a bulk load: see seed_applications.rs) runs once per backend and data size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APPS=${1:-1000000}; PEOPLE=${2:-100000}; RUNS=${3:-20}
@@ -43,10 +45,12 @@ for name in ${BACKENDS:-sqlite postgres}; do
     t0=$SECONDS
     "$BIN" import citizens "$CSV" --database-url "$url" --rejects "$WORK/rejects-$name.csv" >/dev/null
     echo "$name: imported $PEOPLE people in $((SECONDS - t0)) s"
-    "$SEED" "$url" "$APPS" | tee "$WORK/$name.seed"
+    "$SEED" "$url" "$APPS" 2> >(tee "$WORK/$name.seed.log" >&2) | tee "$WORK/$name.seed"
     touch "$WORK/$name.ready"
   fi
   province=$(sed -n 's/^BUSIEST_PROVINCE=\([0-9]*\).*/\1/p' "$WORK/$name.seed")
   echo "== $name, $APPS applications, $PEOPLE people, province $province, period $PERIOD ($PROFILE)"
-  "$BENCH" "$url" "$province" "$PERIOD" "$RUNS"
+  for _ in $(seq "${REPEAT:-3}"); do
+    "$BENCH" "$url" "$province" "$PERIOD" "$RUNS"
+  done
 done

@@ -6,7 +6,7 @@
 //! indicators, periods and rendering are `dancu-report`'s; the audited entry point is
 //! `Registry::report_counts`.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::applications::open_list;
@@ -141,7 +141,13 @@ async fn applications(store: &dyn Store, w: &ReportWindow) -> Result<(Vec<AppFig
          COUNT(CASE WHEN state IN ({open}) THEN 1 END) \
          FROM applications WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     );
-    let rows = store.exec().query(&sql, params).await?;
+    let (cond2, params2) = window_where(w, "", "submitted_at");
+    let reasons_sql = format!(
+        "SELECT scope_commune, service_code, state_reason, COUNT(*) FROM applications \
+         WHERE {cond2} AND state = 'not_accepted' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    let (rows, reason_rows) =
+        tokio::try_join!(store.exec().query(&sql, params), store.exec().query(&reasons_sql, params2))?;
     let apps = rows
         .iter()
         .map(|r| {
@@ -159,18 +165,7 @@ async fn applications(store: &dyn Store, w: &ReportWindow) -> Result<(Vec<AppFig
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let (cond, params) = window_where(w, "", "submitted_at");
-    let rows = store
-        .exec()
-        .query(
-            &format!(
-                "SELECT scope_commune, service_code, state_reason, COUNT(*) FROM applications \
-                 WHERE {cond} AND state = 'not_accepted' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-            ),
-            params,
-        )
-        .await?;
-    let reasons = rows
+    let reasons = reason_rows
         .iter()
         .map(|r| {
             Ok(ReasonCount {
@@ -204,48 +199,55 @@ fn vietnam_day(t: &Timestamp) -> String {
 }
 
 /// Every figure of a report for one window; each statement aggregates in the database.
+/// The statements are independent and run at once (SQLite: on its read connections;
+/// PostgreSQL: on pooled connections), so a report waits for the slowest, not for the sum.
 pub async fn report_counts(store: &dyn Store, w: &ReportWindow) -> Result<ReportCounts> {
-    let (applications, not_accepted) = applications(store, w).await?;
-
-    let (cond, params) = window_where(w, "a.", "e.at");
-    let card_stages = keyed(
-        store,
-        &format!(
-            "SELECT a.scope_commune, e.to_stage, COUNT(*) FROM card_application_events e \
-             JOIN card_applications a ON a.id = e.application_id WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2"
-        ),
-        params,
-        false,
-    )
-    .await?;
-
-    let (cond, params) = window_where(w, "a.", "e.at");
-    let eid_events = keyed(
-        store,
-        &format!(
-            "SELECT a.scope_commune, e.event, e.level, COUNT(*) FROM eid_events e \
-             JOIN eid_accounts a ON a.personal_id = e.personal_id WHERE {cond} \
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-        ),
-        params,
-        true,
-    )
-    .await?;
-
-    let (cond, params) = window_where(w, "a.", "l.at");
-    let logins = keyed(
-        store,
-        &format!(
-            "SELECT a.scope_commune, l.outcome, COUNT(*) FROM eid_logins l \
-             JOIN eid_accounts a ON a.personal_id = l.personal_id WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2"
-        ),
-        params,
-        false,
-    )
-    .await?;
+    let card_stages = async {
+        let (cond, params) = window_where(w, "a.", "e.at");
+        keyed(
+            store,
+            &format!(
+                "SELECT a.scope_commune, e.to_stage, COUNT(*) FROM card_application_events e \
+                 JOIN card_applications a ON a.id = e.application_id WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2"
+            ),
+            params,
+            false,
+        )
+        .await
+    };
+    let eid_events = async {
+        let (cond, params) = window_where(w, "a.", "e.at");
+        keyed(
+            store,
+            &format!(
+                "SELECT a.scope_commune, e.event, e.level, COUNT(*) FROM eid_events e \
+                 JOIN eid_accounts a ON a.personal_id = e.personal_id WHERE {cond} \
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            ),
+            params,
+            true,
+        )
+        .await
+    };
+    let logins = async {
+        let (cond, params) = window_where(w, "a.", "l.at");
+        keyed(
+            store,
+            &format!(
+                "SELECT a.scope_commune, l.outcome, COUNT(*) FROM eid_logins l \
+                 JOIN eid_accounts a ON a.personal_id = l.personal_id WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2"
+            ),
+            params,
+            false,
+        )
+        .await
+    };
 
     // Partner calls carry no unit: counted for the nation only.
-    let partner_calls = if w.scope == Scope::Nation {
+    let partner_calls = async {
+        if w.scope != Scope::Nation {
+            return Ok(Vec::new());
+        }
         let last = w.to - chrono::Duration::microseconds(1);
         let rows = store
             .exec()
@@ -257,68 +259,89 @@ pub async fn report_counts(store: &dyn Store, w: &ReportWindow) -> Result<Report
             .await?;
         rows.iter()
             .map(|r| Ok(PartnerFigures { operation: r.text(0)?, outcome: r.text(1)?, count: count(r, 2)? }))
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        Vec::new()
+            .collect::<Result<Vec<_>>>()
     };
 
     // The newest quality run finished in the window.
-    let run = store
-        .exec()
-        .query(
-            "SELECT MAX(id) FROM quality_runs WHERE at >= $1 AND at < $2",
-            vec![Val::Ts(w.from), Val::Ts(w.to)],
-        )
-        .await?;
-    let quality_run = run.first().map(|r| r.opt_int(0)).transpose()?.flatten();
-    let quality = match quality_run {
-        None => Vec::new(),
-        Some(run) => {
-            let (scope, mut params) = rows::scope_where(&w.scope, "scope_{level} = #", 2);
-            params.insert(0, Val::Int(run));
-            let rows = store
-                .exec()
-                .query(
-                    &format!(
-                        "SELECT scope_commune, rule, CAST(SUM(found) AS BIGINT), CAST(SUM(fixed) AS BIGINT), \
-                         CAST(SUM(failed) AS BIGINT), CAST(SUM(remaining) AS BIGINT) FROM quality_counts \
-                         WHERE run_id = $1 AND {scope} GROUP BY 1, 2 ORDER BY 1, 2"
-                    ),
-                    params,
-                )
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(QualityFigures {
-                        commune: r.text(0)?,
-                        rule: r.text(1)?,
-                        found: count(r, 2)?,
-                        fixed: count(r, 3)?,
-                        failed: count(r, 4)?,
-                        remaining: count(r, 5)?,
+    let quality = async {
+        let run = store
+            .exec()
+            .query(
+                "SELECT MAX(id) FROM quality_runs WHERE at >= $1 AND at < $2",
+                vec![Val::Ts(w.from), Val::Ts(w.to)],
+            )
+            .await?;
+        let quality_run = run.first().map(|r| r.opt_int(0)).transpose()?.flatten();
+        let quality = match quality_run {
+            None => Vec::new(),
+            Some(run) => {
+                let (scope, mut params) = rows::scope_where(&w.scope, "scope_{level} = #", 2);
+                params.insert(0, Val::Int(run));
+                let rows = store
+                    .exec()
+                    .query(
+                        &format!(
+                            "SELECT scope_commune, rule, CAST(SUM(found) AS BIGINT), CAST(SUM(fixed) AS BIGINT), \
+                             CAST(SUM(failed) AS BIGINT), CAST(SUM(remaining) AS BIGINT) FROM quality_counts \
+                             WHERE run_id = $1 AND {scope} GROUP BY 1, 2 ORDER BY 1, 2"
+                        ),
+                        params,
+                    )
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(QualityFigures {
+                            commune: r.text(0)?,
+                            rule: r.text(1)?,
+                            found: count(r, 2)?,
+                            fixed: count(r, 3)?,
+                            failed: count(r, 4)?,
+                            remaining: count(r, 5)?,
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>>>()?
-        }
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        Ok((quality_run, quality))
     };
 
-    let (cond, params) = window_where(w, "a.", "d.at");
-    let rows = store
-        .exec()
-        .query(
-            &format!(
-                "SELECT a.scope_commune, COUNT(CASE WHEN d.reused = 0 THEN 1 END), \
-                 COUNT(CASE WHEN d.reused <> 0 THEN 1 END) FROM application_documents d \
-                 JOIN applications a ON a.id = d.application_id WHERE {cond} GROUP BY 1 ORDER BY 1"
-            ),
-            params,
-        )
-        .await?;
-    let documents = rows
-        .iter()
-        .map(|r| Ok(DocumentFigures { commune: r.text(0)?, digitised: count(r, 1)?, reused: count(r, 2)? }))
-        .collect::<Result<Vec<_>>>()?;
+    let documents = async {
+        let (cond, params) = window_where(w, "a.", "d.at");
+        let rows = store
+            .exec()
+            .query(
+                &format!(
+                    "SELECT a.scope_commune, COUNT(CASE WHEN d.reused = 0 THEN 1 END), \
+                     COUNT(CASE WHEN d.reused <> 0 THEN 1 END) FROM application_documents d \
+                     JOIN applications a ON a.id = d.application_id WHERE {cond} GROUP BY 1 ORDER BY 1"
+                ),
+                params,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DocumentFigures { commune: r.text(0)?, digitised: count(r, 1)?, reused: count(r, 2)? })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
 
+    let (
+        (applications, not_accepted),
+        card_stages,
+        eid_events,
+        logins,
+        partner_calls,
+        (quality_run, quality),
+        documents,
+    ) = tokio::try_join!(
+        applications(store, w),
+        card_stages,
+        eid_events,
+        logins,
+        partner_calls,
+        quality,
+        documents
+    )?;
     Ok(ReportCounts {
         applications,
         not_accepted,
@@ -344,9 +367,69 @@ pub struct MonthFigures {
     pub online: u64,
 }
 
+/// The Vietnam month (`YYYY-MM`) that `t` starts, if it is the first instant of one.
+fn month_start(t: &Timestamp) -> Option<String> {
+    let local = (*t + chrono::Duration::hours(7)).naive_utc();
+    (local.date().day() == 1 && local.time() == chrono::NaiveTime::MIN)
+        .then(|| local.format("%Y-%m").to_string())
+}
+
 /// Applications per Vietnam month and service in the window (per commune too with
-/// `by_commune`, for units of the legacy list): one aggregate over the window.
+/// `by_commune`, for units of the legacy list). A window of whole months of a province or
+/// the nation reads the rollup `application_month_counts` (kept by triggers in the
+/// transaction of every application write, migration 0028); any other window is one
+/// aggregate over the applications. Both give the same rows.
 pub async fn month_counts(
+    store: &dyn Store,
+    w: &ReportWindow,
+    by_commune: bool,
+) -> Result<Vec<MonthFigures>> {
+    let months = month_start(&w.from).zip(month_start(&w.to));
+    match (&w.scope, months) {
+        (Scope::Nation | Scope::Province(_), Some((from, to))) if !by_commune => {
+            month_rollup(store, w, from, to).await
+        }
+        _ => month_direct(store, w, by_commune).await,
+    }
+}
+
+/// [`month_counts`] from the rollup: months `[from, to)` of a province or the nation.
+async fn month_rollup(
+    store: &dyn Store,
+    w: &ReportWindow,
+    from: String,
+    to: String,
+) -> Result<Vec<MonthFigures>> {
+    let (scope, scope_params) = rows::scope_where(&w.scope, "scope_{level} = #", 3);
+    let mut params = vec![Val::Text(from), Val::Text(to)];
+    params.extend(scope_params);
+    let rows = store
+        .exec()
+        .query(
+            &format!(
+                "SELECT month, service_code, CAST(SUM(received) AS BIGINT), \
+                 CAST(SUM(CASE WHEN channel = 'online' THEN received ELSE 0 END) AS BIGINT) \
+                 FROM application_month_counts WHERE {scope} AND month >= $1 AND month < $2 \
+                 GROUP BY 1, 2 HAVING SUM(received) > 0 ORDER BY 1, 2"
+            ),
+            params,
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MonthFigures {
+                month: r.text(0)?,
+                commune: String::new(),
+                service_code: r.text(1)?,
+                received: count(r, 2)?,
+                online: count(r, 3)?,
+            })
+        })
+        .collect()
+}
+
+/// [`month_counts`] as one aggregate over the applications of the window.
+pub async fn month_direct(
     store: &dyn Store,
     w: &ReportWindow,
     by_commune: bool,

@@ -132,6 +132,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "report_indexes",
         sql: include_str!("../../migrations/postgres/0026_report_indexes.sql"),
     },
+    Migration {
+        version: 28,
+        name: "application_month_counts",
+        sql: include_str!("../../migrations/postgres/0028_application_month_counts.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "report_event_time_indexes",
+        sql: include_str!("../../migrations/postgres/0029_report_event_time_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -134,6 +134,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "outbox_citizen_update",
         sql: include_str!("../../migrations/sqlite/0027_outbox_citizen_update.sql"),
     },
+    Migration {
+        version: 28,
+        name: "application_month_counts",
+        sql: include_str!("../../migrations/sqlite/0028_application_month_counts.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "report_event_time_indexes",
+        sql: include_str!("../../migrations/sqlite/0029_report_event_time_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

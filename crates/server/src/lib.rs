@@ -257,6 +257,7 @@ pub async fn serve(
     let gauges = tokio::spawn(metrics::refresh_gauges(state.clone(), state.config.metrics_refresh));
     let epochs = tokio::spawn(revocation::refresh_task(state.clone(), state.config.revocation_refresh));
     let oidc = tokio::spawn(oidc::refresh_task(state.clone(), state.config.oidc.reload));
+    let rollup = tokio::spawn(compact_report_rollup(state.clone()));
     // Failed linked-procedure steps are retried by every server (leases keep them apart).
     let chains = state.config.chains.enabled.then(|| chains::spawn(state.clone()));
     let reseal_state = state.clone();
@@ -271,11 +272,23 @@ pub async fn serve(
     gauges.abort();
     epochs.abort();
     oidc.abort();
+    rollup.abort();
     if let Some(t) = chains {
         // A step cut short is run again when its lease expires.
         t.abort();
     }
     served
+}
+
+/// Every minute, folds the report rollup's deltas (PostgreSQL: one row per submitting
+/// statement until folded; the dashboard sums them either way).
+async fn compact_report_rollup(state: AppState) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        if let Err(e) = state.db.compact_report_rollup().await {
+            tracing::warn!(error = %e, "report rollup: compaction failed");
+        }
+    }
 }
 
 /// Serves `/metrics` alone, without a token, on a listener of its own (an address only the

@@ -101,6 +101,12 @@ impl Database {
         self.store.count_citizens().await
     }
 
+    /// Folds the report's month rollup into one row per key (PostgreSQL; see
+    /// [`crate::report_counts::compact_month_counts`]); servers run it every minute.
+    pub async fn compact_report_rollup(&self) -> Result<()> {
+        crate::report_counts::compact_month_counts(self.store.as_ref()).await
+    }
+
     /// Checks the audit chain against the newest checkpoint of `policy` (its file, or its
     /// mirror when that is newer): the whole chain, or (`tail_only`) from the checkpoint's
     /// entry on, which is what a server checks at start.

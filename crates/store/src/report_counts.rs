@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::applications::open_list;
-use crate::exec::Val;
+use crate::exec::{Stmt, Val};
 use crate::model::{Scope, Timestamp};
 use crate::rows::{self, RowGet};
 use crate::{Result, Store};
@@ -391,6 +391,26 @@ pub async fn month_counts(
         }
         _ => month_direct(store, w, by_commune).await,
     }
+}
+
+/// Folds each key's rows of the month rollup into one (PostgreSQL, where the triggers
+/// insert signed deltas, migration 0030; SQLite's one writer keeps one row per key). One
+/// statement deletes the rows of keys that have several and inserts their sums: writers only
+/// insert, so it never waits for one, and two servers compacting at once each fold only the
+/// rows they deleted.
+pub async fn compact_month_counts(store: &dyn Store) -> Result<()> {
+    if store.backend() != "postgres" {
+        return Ok(());
+    }
+    const COMPACT: &str = "WITH dup AS (SELECT scope_province, month, service_code, channel \
+         FROM application_month_counts GROUP BY 1, 2, 3, 4 HAVING count(*) > 1), \
+       gone AS (DELETE FROM application_month_counts c USING dup d \
+         WHERE c.scope_province = d.scope_province AND c.month = d.month \
+           AND c.service_code = d.service_code AND c.channel = d.channel \
+         RETURNING c.scope_province, c.month, c.service_code, c.channel, c.received) \
+     INSERT INTO application_month_counts (scope_province, month, service_code, channel, received) \
+     SELECT scope_province, month, service_code, channel, SUM(received) FROM gone GROUP BY 1, 2, 3, 4";
+    store.exec().transaction(vec![Stmt::new(COMPACT, vec![])]).await
 }
 
 /// [`month_counts`] from the rollup: months `[from, to)` of a province or the nation.

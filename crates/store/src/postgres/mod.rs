@@ -142,6 +142,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "report_event_time_indexes",
         sql: include_str!("../../migrations/postgres/0029_report_event_time_indexes.sql"),
     },
+    Migration {
+        version: 30,
+        name: "application_month_deltas",
+        sql: include_str!("../../migrations/postgres/0030_application_month_deltas.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -309,6 +309,34 @@ fn household_missing(id: &PersonalId) -> Violation {
     )
 }
 
+/// The child's record as a birth registers it: the registration's fields, the parents'
+/// names as read, living at the household's address (`home`), validated.
+fn child_record(
+    b: &BirthRegistration,
+    id: PersonalId,
+    home: &Address,
+    names: [String; 2],
+) -> std::result::Result<dancu_domain::Citizen, StepError> {
+    let [father_name, mother_name] = names;
+    let draft = CitizenDraft {
+        personal_id: id.to_string(),
+        family_name: b.family_name.clone(),
+        middle_name: b.middle_name.clone(),
+        given_name: b.given_name.clone(),
+        birth_date: b.birth_date.clone(),
+        sex: b.sex.clone(),
+        birth_place: b.birth_place.clone(),
+        current_unit: home.unit.to_string(),
+        current_detail: home.detail.clone(),
+        father_id: b.father_id.trim().to_string(),
+        father_name,
+        mother_id: b.mother_id.trim().to_string(),
+        mother_name,
+        ..Default::default()
+    };
+    draft.validate(today()).map_err(|mut vs| StepError::Rule(vs.remove(0)))
+}
+
 /// The relation of a child of `parent` to the head of the parent's household.
 fn relation_to_head(parent: Option<Relation>) -> Relation {
     match parent {
@@ -726,24 +754,7 @@ impl Registry {
             return Err(StepError::Failure("parent deceased".into()));
         }
         let unit: UnitRef = rec.unit.parse().map_err(|v: Violation| StepError::Rule(v.at("household_of")))?;
-        let [father_name, mother_name] = names;
-        let draft = CitizenDraft {
-            personal_id: id.to_string(),
-            family_name: b.family_name.clone(),
-            middle_name: b.middle_name.clone(),
-            given_name: b.given_name.clone(),
-            birth_date: b.birth_date.clone(),
-            sex: b.sex.clone(),
-            birth_place: b.birth_place.clone(),
-            current_unit: home.unit.to_string(),
-            current_detail: home.detail.clone(),
-            father_id: b.father_id.trim().to_string(),
-            father_name,
-            mother_id: b.mother_id.trim().to_string(),
-            mother_name,
-            ..Default::default()
-        };
-        let child = draft.validate(today()).map_err(|mut vs| StepError::Rule(vs.remove(0)))?;
+        let child = child_record(&b, id, &home, names)?;
         self.check_scope(a, &child).map_err(step_error)?;
         // The household as `register_birth` checks it: in scope, the child added is valid.
         let hv: HouseholdView = store
@@ -889,24 +900,7 @@ impl Registry {
             .next()
             .cloned()
             .ok_or_else(|| StepError::Rule(household_missing(&of)))?;
-        let [father_name, mother_name] = names;
-        let draft = CitizenDraft {
-            personal_id: id.to_string(),
-            family_name: b.family_name.clone(),
-            middle_name: b.middle_name.clone(),
-            given_name: b.given_name.clone(),
-            birth_date: b.birth_date.clone(),
-            sex: b.sex.clone(),
-            birth_place: b.birth_place.clone(),
-            current_unit: home.unit.to_string(),
-            current_detail: home.detail.clone(),
-            father_id: b.father_id.trim().to_string(),
-            father_name,
-            mother_id: b.mother_id.trim().to_string(),
-            mother_name,
-            ..Default::default()
-        };
-        let child = draft.validate(today()).map_err(|mut vs| StepError::Rule(vs.remove(0)))?;
+        let child = child_record(&b, id, &home, names)?;
         let nb = super::NewBirth {
             child,
             province: String::new(),

@@ -21,7 +21,9 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 [ -n "$bin" ] && [ -x "$bin/initdb" ] || fail_or_skip "no PostgreSQL server binaries under /usr/lib/postgresql"
 if [ "$(id -u)" -eq 0 ]; then
   id postgres >/dev/null 2>&1 || fail_or_skip "running as root without a postgres user"
-  as_pg() { runuser -u postgres -- "$@"; }
+  # From `/`: the postgres user may not enter the checkout (a clone in a `mktemp -d`
+  # folder is root's alone), and pg_ctl fails when it cannot change to its directory.
+  as_pg() { (cd / && runuser -u postgres -- "$@"); }
 else
   as_pg() { "$@"; }
 fi

@@ -77,6 +77,7 @@ impl SharedThrottle {
                     TAKE_KEY,
                     vec![Val::Text(key.to_string()), Val::Int(now_ms), Val::Int(free.into())],
                 ),
+                true,
             )
             .await?;
         let (_, locked_until, _) = self.read(key).await?;
@@ -85,7 +86,7 @@ impl SharedThrottle {
 
     /// Takes a failure in `key`'s fixed window of `window_ms`, at most `limit` per window.
     pub async fn take_window(&self, key: &str, now_ms: i64, window_ms: i64, limit: u32) -> Result<Take> {
-        if self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, 1)).await? {
+        if self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, 1), true).await? {
             return Ok(Take::Taken { locked_until: 0 });
         }
         let (_, _, start) = self.read(key).await?;
@@ -94,7 +95,8 @@ impl SharedThrottle {
 
     /// Takes `n` (at least 1, at most `limit`) of `key`'s window at once, all or none: `Ok`
     /// with the end of the window they count in, or `Err` with the time the current window
-    /// ends. A server that spends a share of a limit by itself asks once per share.
+    /// ends. A server that spends a share of a limit by itself asks once per share. On
+    /// PostgreSQL the take commits asynchronously (see `run_take`).
     pub async fn take_window_many(
         &self,
         key: &str,
@@ -103,7 +105,7 @@ impl SharedThrottle {
         limit: u32,
         n: u32,
     ) -> Result<std::result::Result<i64, i64>> {
-        let taken = self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, n)).await?;
+        let taken = self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, n), false).await?;
         let (_, _, start) = self.read(key).await?;
         if !taken {
             return Ok(Err(start + window_ms));
@@ -153,13 +155,16 @@ impl SharedThrottle {
     }
 
     /// Whether the conditional update changed the row (the attempt was taken).
-    async fn run_take(&self, key: &str, now_ms: i64, take: Stmt) -> Result<bool> {
+    /// `durable`: the count survives a database crash once taken. Login counts are durable
+    /// (a crash must not hand an attacker fresh guesses, and logins are few enough that a
+    /// synced commit costs nothing). A partner's rate-limit shares are not: one row takes
+    /// every share of that partner, and its lock must not be held across a disk flush, or
+    /// the partner's calls queue behind each other's flush; a count lost in a database crash
+    /// only loosens a rate limit for one window.
+    async fn run_take(&self, key: &str, now_ms: i64, take: Stmt, durable: bool) -> Result<bool> {
         let ensure = Stmt::new(ENSURE, vec![Val::Text(key.to_string()), Val::Int(now_ms)]);
         let mut stmts = Vec::with_capacity(3);
-        if self.store.backend() == "postgres" {
-            // One row per key takes every attempt of that key (a partner's every call): its
-            // lock must not be held across a synced commit, or the key's calls queue behind
-            // each other's disk flush. A count lost in a database crash is only a limit lost.
+        if !durable && self.store.backend() == "postgres" {
             stmts.push(Stmt::new("SET LOCAL synchronous_commit TO OFF", vec![]));
         }
         stmts.extend([ensure, take.expect_rows(1, refused_marker())]);

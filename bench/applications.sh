@@ -27,6 +27,7 @@ CSV="$WORK/people-$PEOPLE.csv"
 awk -F, 'NR>1 && NR<=20001 {print $1}' "$CSV" > "$WORK/ids.txt"
 export IDS_FILE="$WORK/ids.txt"
 PW="bench-password-123"
+. bench/pg_production.sh
 export DANCU_LOG=${DANCU_LOG:-warn}
 
 proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -74,6 +75,7 @@ for b in $BACKENDS; do
       run_backend sqlite-full "sqlite://$WORK/apps-$PEOPLE.db?synchronous=full" 18102 ;;
     postgres)
       PGDB="dancu_bench_apps_$PEOPLE"
+      pg_production_on "$PG_ADMIN"; trap pg_production_off EXIT
       if ! psql "$PG_ADMIN" -tAc "select 1 from pg_database where datname='$PGDB'" | grep -q 1; then
         psql "$PG_ADMIN" -qc "create database $PGDB"
         rm -f "$WORK/postgres.ready"

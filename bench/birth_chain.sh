@@ -19,11 +19,13 @@ BIN=${DANCU_BIN:-"$CARGO_TARGET_DIR/release/dancu"}
 WORK=${WORK:-/tmp/dancu-bench-chain}; rm -rf "$WORK"; mkdir -p "$WORK"
 PORT=${PORT:-18492}
 DB_ARGS=(); [ -n "${DATABASE_URL:-}" ] && DB_ARGS=(--database-url "$DATABASE_URL")
+. bench/pg_production.sh
+[ -n "${DATABASE_URL:-}" ] && pg_production_on "$DATABASE_URL"
 # Run inside $WORK: a PostgreSQL demo keeps its key and checkpoint files in the working directory.
 (cd "$WORK" && RUST_LOG=${RUST_LOG:-warn} exec "$BIN" demo --data-dir "$WORK/demo" "${DB_ARGS[@]}" \
   --people "$PEOPLE" --listen "127.0.0.1:$PORT" --demo-rp-listen off > "$WORK/demo.log" 2>&1) &
 PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
+trap 'kill $PID 2>/dev/null || true; pg_production_off' EXIT
 for _ in $(seq 600); do grep -q "dancu demo is running" "$WORK/demo.log" && break; sleep 1; done
 secret() { grep -o "client_id $1 / client_secret [^ ]*" "$WORK/demo.log" | awk '{print $5}'; }
 token() {

@@ -41,6 +41,7 @@ while len(recs) < 10000:
 print(json.dumps({"purpose": "bench: đối soát theo lô", "records": recs}, ensure_ascii=False))
 PY
 PW="bench-password-123"
+. bench/pg_production.sh
 
 proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
@@ -68,6 +69,7 @@ run_backend() {
   DANCU_LOG=warn DANCU_BENCH_ENDPOINT=true "$BIN" serve --database-url "$url" --listen 127.0.0.1:$port --token-secret-file "$WORK/secret" &
   local pid=$!
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  if [ "$name" = postgres ]; then wait_sequenced psql "$url"; else wait_sequenced sqlite "$SQLITE_DB"; fi
   export TOKEN=$(curl -sf -X POST -H 'content-type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PW\"}" "http://127.0.0.1:$port/api/v1/auth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   export PTOKEN; PTOKEN=$(partner_token "$port")
   # A wrong token or entitlement would make every request a fast refusal: check one first.
@@ -101,6 +103,7 @@ fi
 [[ " $BACKENDS " == *" postgres "* ]] || exit 0
 
 PGDB="dancu_bench_lookup_$PEOPLE"
+pg_production_on "$PG_ADMIN"; trap pg_production_off EXIT
 if ! psql "$PG_ADMIN" -tAc "select 1 from pg_database where datname='$PGDB'" | grep -q 1; then
   psql "$PG_ADMIN" -qc "create database $PGDB"
   "$BIN" import citizens "$CSV" --database-url "${PG_ADMIN%/*}/$PGDB" --rejects "$WORK/rejects-pg.csv"

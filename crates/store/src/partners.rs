@@ -260,26 +260,35 @@ pub struct VerifyRow {
     pub units: [Option<String>; 3],
 }
 
-/// IDs per query: batches are read in chunks of this many; a shorter chunk is padded with
-/// its first ID, so each backend prepares two statements (1 and `CHUNK`), not one per size.
-const CHUNK: usize = 500;
+/// IDs per query: batches are read in chunks of at most `CHUNK`, each padded with its first
+/// ID up to the next of these sizes, so each backend prepares five statements, not one per
+/// size, and a batch of a few IDs (the single reads gathered by
+/// `registry::read_batch`) does not bind 500 parameters.
+const SIZES: [usize; 5] = [1, 8, 32, 128, CHUNK];
+pub(crate) const CHUNK: usize = 500;
+
+/// A chunk's IDs as parameters, padded to `SIZES[k]`; returns `k`.
+fn padded(chunk: &[PersonalId]) -> (usize, Vec<Val>) {
+    let k = SIZES.iter().position(|&n| n >= chunk.len()).unwrap_or(SIZES.len() - 1);
+    let mut params: Vec<Val> = chunk.iter().map(|id| Val::Text(id.to_string())).collect();
+    params.resize(SIZES[k], Val::Text(chunk[0].to_string()));
+    (k, params)
+}
 
 /// The verification rows of `ids` that exist, in no particular order.
 pub async fn verify_rows(store: &dyn Store, ids: &[PersonalId]) -> Result<Vec<VerifyRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let n = if chunk.len() == 1 { 1 } else { CHUNK };
-        let mut params: Vec<Val> = chunk.iter().map(|id| Val::Text(id.to_string())).collect();
-        params.resize(n, Val::Text(chunk[0].to_string()));
-        // Built once per backend: the SQL is the statement cache's key, hashed on every call.
-        static ONE: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
-        static MANY: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+        let (k, params) = padded(chunk);
+        let n = SIZES[k];
+        // Built once per backend and size: the SQL is the statement cache's key, hashed on
+        // every call.
+        static SQL: [[OnceLock<String>; SIZES.len()]; 2] = [const { [const { OnceLock::new() }; SIZES.len()] }; 2];
         let (b, from) = verify_source(store);
+        let sql = SQL[b][k].get_or_init(|| in_sql(VERIFY_COLUMNS, from, n));
         let found = if n == 1 {
-            let sql = ONE[b].get_or_init(|| in_sql(VERIFY_COLUMNS, from, 1));
             store.exec().query_point(sql, params).await?
         } else {
-            let sql = MANY[b].get_or_init(|| in_sql(VERIFY_COLUMNS, from, CHUNK));
             store.exec().query(sql, params).await?
         };
         for r in found {
@@ -400,10 +409,8 @@ pub async fn verify_details(
 ) -> Result<std::collections::HashMap<PersonalId, [String; 3]>> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let n = if chunk.len() == 1 { 1 } else { CHUNK };
-        let mut params: Vec<Val> = chunk.iter().map(|id| Val::Text(id.to_string())).collect();
-        params.resize(n, Val::Text(chunk[0].to_string()));
-        let sql = in_sql("personal_id, permanent_detail, temporary_detail, current_detail", "citizens", n);
+        let (k, params) = padded(chunk);
+        let sql = in_sql("personal_id, permanent_detail, temporary_detail, current_detail", "citizens", SIZES[k]);
         for r in store.exec().query(&sql, params).await? {
             out.insert(rows::parse_pid(&r.text(0)?)?, [r.text(1)?, r.text(2)?, r.text(3)?]);
         }
@@ -427,7 +434,7 @@ mod tests {
         let store = SqliteStore::open(&url, AuditKey::generate()).await.unwrap();
         crate::Store::migrate(&store).await.unwrap();
         let (_, from) = verify_source(&store);
-        for n in [1, CHUNK] {
+        for n in SIZES {
             let sql = format!("EXPLAIN QUERY PLAN {}", in_sql(VERIFY_COLUMNS, from, n));
             let params = vec![Val::Text("001099000001".into()); n];
             let plan: Vec<String> =

@@ -441,21 +441,6 @@ async fn the_officers_queue_is_the_open_work(backend: &'static str) {
     assert_eq!(body(app.api_get(&t, "/api/v1/applications").await).await["total"], 2);
 }
 
-/// POSTs every (url, body) at the same time; the answers in the order given.
-async fn all_at_once(app: &TestApp, t: &str, reqs: Vec<(String, Value)>) -> Vec<(StatusCode, Value)> {
-    let mut set = tokio::task::JoinSet::new();
-    for (i, (u, b)) in reqs.into_iter().enumerate() {
-        let (c, t) = (app.client(), t.to_string());
-        set.spawn(async move {
-            let r = c.post(u).bearer_auth(t).json(&b).send().await.unwrap();
-            (i, r.status(), r.json::<Value>().await.unwrap())
-        });
-    }
-    let mut out = set.join_all().await;
-    out.sort_by_key(|(i, ..)| *i);
-    out.into_iter().map(|(_, st, v)| (st, v)).collect()
-}
-
 async fn fifty_submissions_and_moves_at_once_each_get_their_own_answer(backend: &'static str) {
     let app = &TestApp::start(backend).await;
     let t = app.token("xa_a").await;

@@ -19,6 +19,7 @@ on_both_backends!(
     a_rate_limit_holds_across_servers,
     verify_fields_and_name_modes,
     not_found_and_out_of_unit_answer_alike,
+    concurrent_verifications_each_get_their_own_answer,
     a_batch_of_ten_thousand_in_one_call,
     card_lookup_from_a_garbled_qr,
     refusals_have_codes_and_are_audited,
@@ -179,6 +180,41 @@ async fn not_found_and_out_of_unit_answer_alike(backend: &'static str) {
     assert!(log.iter().any(|e| e.actor == "partner:xa-a-only" && e.outcome == "denied"), "{log:?}");
     let log = audit(app, AuditFilter { subject: Some(missing.into()), ..Default::default() }).await;
     assert!(log.iter().any(|e| e.actor == "partner:xa-a-only" && e.outcome == "not_found"));
+}
+
+/// Ninety single verifications at once (on PostgreSQL their reads are gathered into shared
+/// queries): each answer is about the person asked for, and each call has its own audit entry.
+async fn concurrent_verifications_each_get_their_own_answer(backend: &'static str) {
+    let app = &TestApp::start(backend).await;
+    entitle(app, "xa-a-only", &[Operation::Verify], &[], &[Scope::Commune(COMMUNE_A.into())]).await;
+    let t = partner_token(app, "xa-a-only", None).await;
+    let (a, b) = (app.citizen_a.personal_id.to_string(), app.citizen_b.personal_id.to_string());
+    let ids: Vec<String> = (0..90)
+        .map(|i| match i % 3 {
+            0 => a.clone(),
+            1 => b.clone(),
+            _ => format!("001085{:06}", 200_000 + i),
+        })
+        .collect();
+    let url = format!("{}/api/v1/partner/verify", app.base);
+    let reqs = ids
+        .iter()
+        .map(|id| (url.clone(), json!({"purpose": PURPOSE, "personal_id": id, "full_name": "Nguyễn Văn Ấn"})))
+        .collect();
+    for (i, (s, r)) in all_at_once(app, &t, reqs).await.into_iter().enumerate() {
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["personal_id"], ids[i], "answer {i} is about someone else: {r}");
+        let want = if i % 3 == 0 { "match" } else { "not_found" };
+        assert_eq!(r["result"], want, "{i}: {r}");
+    }
+    let log = audit(app, AuditFilter { actor: Some("partner:xa-a-only".into()), ..Default::default() }).await;
+    let count = |outcome: &str, subject: &str| {
+        log.iter().filter(|e| e.action == "partner.verify" && e.outcome == outcome && e.subject == subject).count()
+    };
+    assert_eq!(count("ok", &a), 30, "{log:?}");
+    assert_eq!(count("denied", &b), 30, "{log:?}");
+    let missing = log.iter().filter(|e| e.action == "partner.verify" && e.outcome == "not_found").count();
+    assert_eq!(missing, 30, "{log:?}");
 }
 
 async fn a_batch_of_ten_thousand_in_one_call(backend: &'static str) {

@@ -29,6 +29,7 @@ mod officers;
 mod oidc;
 mod partner;
 mod quality;
+mod read_batch;
 mod report;
 mod residence;
 pub use applications::{ApplicationFile, Submission};
@@ -191,16 +192,20 @@ pub struct Registry {
     /// change feed. A streaming replica when configured, else the primary (`store`).
     reads: Arc<dyn Store>,
     audit: AuditSink,
+    /// Single verification reads of concurrent requests, gathered into one query on
+    /// PostgreSQL; started on first use (on the runtime that uses it).
+    verify_reads: Arc<std::sync::OnceLock<read_batch::VerifyReads>>,
 }
 
 impl Registry {
     pub fn new(store: Arc<dyn Store>, audit: AuditSink) -> Self {
-        Registry { reads: store.clone(), store, audit }
+        Registry { reads: store.clone(), store, audit, verify_reads: Arc::default() }
     }
 
     /// Sends the lag-tolerant reads to `reads` (a streaming replica of `store`).
     pub(crate) fn reading_from(mut self, reads: Arc<dyn Store>) -> Self {
         self.reads = reads;
+        self.verify_reads = Arc::default();
         self
     }
 

@@ -11,7 +11,7 @@ use dancu_domain::{LifeStatus, PersonalId, Violation};
 use dancu_identity::eid::DocumentKind;
 use dancu_identity::CardStatus;
 
-use super::{now, Access, Outcome, Registry, RegistryError, Result};
+use super::{now, read_batch, Access, Outcome, Registry, RegistryError, Result};
 use crate::model::{Role, Scope};
 use crate::partners::{self, CallCount, CardField, Operation, Partner};
 use crate::StoreError;
@@ -123,7 +123,13 @@ impl Registry {
         let mut ids: Vec<PersonalId> = items.iter().map(|i| i.personal_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let rows = partners::verify_rows(store, &ids).await?;
+        let rows = match ids.as_slice() {
+            [one] if store.backend() == "postgres" => {
+                let reads = self.verify_reads.get_or_init(|| read_batch::VerifyReads::start(self.reads.clone()));
+                reads.read(store, *one).await?
+            }
+            _ => partners::verify_rows(store, &ids).await?,
+        };
         let mut by_id: HashMap<PersonalId, &partners::VerifyRow> = HashMap::with_capacity(rows.len());
         let mut outside = Vec::new();
         for r in &rows {

@@ -447,3 +447,22 @@ pub async fn client_token(
     assert_eq!(r.status(), 200);
     body(r).await["access_token"].as_str().unwrap().to_string()
 }
+
+/// POSTs every (url, body) at the same time; the answers in the order given.
+pub async fn all_at_once(
+    app: &TestApp,
+    t: &str,
+    reqs: Vec<(String, serde_json::Value)>,
+) -> Vec<(reqwest::StatusCode, serde_json::Value)> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (u, b)) in reqs.into_iter().enumerate() {
+        let (c, t) = (app.client(), t.to_string());
+        set.spawn(async move {
+            let r = c.post(u).bearer_auth(t).json(&b).send().await.unwrap();
+            (i, r.status(), r.json::<serde_json::Value>().await.unwrap())
+        });
+    }
+    let mut out = set.join_all().await;
+    out.sort_by_key(|(i, ..)| *i);
+    out.into_iter().map(|(_, st, v)| (st, v)).collect()
+}

@@ -157,6 +157,17 @@ impl Event {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+
+    /// The event with its payload cut to the partner's fields, without copying what stays
+    /// (the feed page's way: the event is read for this one partner).
+    pub fn into_payload_for(mut self, p: &Partner) -> Event {
+        self.payload.retain(|k, _| match field_of(k) {
+            Some(None) => true,
+            Some(Some(f)) => p.fields.contains(&f),
+            None => false,
+        });
+        self
+    }
 }
 
 /// Gives feed positions to committed events not yet sequenced, in `id` order, at most `max`
@@ -213,6 +224,34 @@ fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
         occurred_at: r.ts(5)?,
         payload,
     })
+}
+
+/// Up to `limit` events after position `after`, in feed order, without their payloads
+/// (empty): what deciding who sees an event needs (kind, person, unit), for the webhook
+/// hand-over, which records only positions and people.
+pub async fn read_heads(store: &dyn Store, after: i64, limit: u32) -> Result<Vec<Event>> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT position, kind, personal_id, province, commune, occurred_at FROM outbox \
+             WHERE position > $1 ORDER BY position LIMIT $2",
+            vec![Val::Int(after), Val::Int(limit.into())],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind = r.text(1)?;
+            Ok(Event {
+                position: r.int(0)?,
+                kind: EventKind::parse(&kind).map_err(|e| rows::corrupt("event kind", e))?,
+                personal_id: r.text(2)?,
+                province: r.text(3)?,
+                commune: r.text(4)?,
+                occurred_at: r.ts(5)?,
+                payload: serde_json::Map::new(),
+            })
+        })
+        .collect()
 }
 
 /// Up to `limit` events after position `after`, in feed order.

@@ -43,7 +43,7 @@ impl Registry {
     /// refused (audited as denied); a read that returns events is audited with their IDs.
     pub async fn partner_feed(&self, p: &Partner, purpose: &str, after: i64, limit: u32) -> Result<FeedPage> {
         let a = self.partner_gate(p, Operation::Feed, purpose).await?;
-        let page = self.feed_page(p, after, limit).await?;
+        let page = self.feed_page(p, after, limit, true).await?;
         if !page.events.is_empty() {
             self.audit_feed(&a, "partner.feed", after, &page.events).await?;
         }
@@ -51,28 +51,41 @@ impl Registry {
     }
 
     /// The events of a page for `p`, without the gate or the audit (the webhook dispatcher
-    /// audits what it delivers, per delivery).
-    pub(crate) async fn feed_page(&self, p: &Partner, after: i64, limit: u32) -> Result<FeedPage> {
+    /// audits what it delivers, per delivery); without their payloads (left empty) unless
+    /// `payloads` (the hand-over needs only positions and people).
+    pub(crate) async fn feed_page(&self, p: &Partner, after: i64, limit: u32, payloads: bool) -> Result<FeedPage> {
         let store = self.reads.as_ref();
         let limit = limit.max(1);
         let mut next = after;
         let mut events = Vec::with_capacity(limit.min(CHUNK) as usize);
         let mut scanned = 0u32;
         'scan: while scanned < MAX_SCAN {
-            let batch = feed::read(store, next, CHUNK.min(MAX_SCAN - scanned)).await?;
+            // No more than the page still needs (each event read is parsed), but at least
+            // a few hundred: a partner that sees few events would otherwise read in crumbs.
+            let needed = (limit as usize - events.len()).max(256) as u32;
+            let want = CHUNK.min(MAX_SCAN - scanned).min(needed);
+            let batch = if payloads {
+                feed::read(store, next, want).await?
+            } else {
+                feed::read_heads(store, next, want).await?
+            };
             if batch.is_empty() {
                 break;
             }
+            // A short batch reached the newest position: no need to ask again.
+            let at_head = batch.len() < want as usize;
             scanned += batch.len() as u32;
             for e in batch {
                 next = e.position;
                 if e.visible_to(p) {
-                    let payload = e.payload_for(p);
-                    events.push(Event { payload, ..e });
+                    events.push(e.into_payload_for(p));
                     if events.len() >= limit as usize {
                         break 'scan;
                     }
                 }
+            }
+            if at_head {
+                break;
             }
         }
         Ok(FeedPage { events, next })
@@ -236,7 +249,7 @@ impl Registry {
         if p.suspended || !p.may(Operation::Feed) || !w.active {
             return Ok(0);
         }
-        let page = self.feed_page(p, w.cursor, max).await?;
+        let page = self.feed_page(p, w.cursor, max, false).await?;
         if page.next == w.cursor {
             return Ok(0);
         }

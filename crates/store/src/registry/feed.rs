@@ -59,32 +59,33 @@ impl Registry {
         let mut next = after;
         let mut events = Vec::with_capacity(limit.min(CHUNK) as usize);
         let mut scanned = 0u32;
-        'scan: while scanned < MAX_SCAN {
-            // No more than the page still needs (each event read is parsed), but at least
-            // a few hundred: a partner that sees few events would otherwise read in crumbs.
+        while scanned < MAX_SCAN && events.len() < limit as usize {
+            // No more than the page still needs (each event returned is parsed), but at
+            // least a few hundred: a partner that sees few events would read in crumbs.
             let needed = (limit as usize - events.len()).max(256) as u32;
             let want = CHUNK.min(MAX_SCAN - scanned).min(needed);
-            let batch = if payloads {
-                feed::read(store, next, want).await?
+            let (batch, read, last) = if payloads {
+                feed::read_for(store, p, next, want).await?
             } else {
-                feed::read_heads(store, next, want).await?
+                let heads = feed::read_heads(store, next, want).await?;
+                let (n, last) = (heads.len(), heads.last().map_or(next, |e| e.position));
+                (heads.into_iter().filter(|e| e.visible_to(p)).collect(), n, last)
             };
-            if batch.is_empty() {
+            if read == 0 {
                 break;
             }
-            // A short batch reached the newest position: no need to ask again.
-            let at_head = batch.len() < want as usize;
-            scanned += batch.len() as u32;
-            for e in batch {
-                next = e.position;
-                if e.visible_to(p) {
-                    events.push(e.into_payload_for(p));
-                    if events.len() >= limit as usize {
-                        break 'scan;
-                    }
-                }
+            scanned += read as u32;
+            let room = limit as usize - events.len();
+            if batch.len() > room {
+                // The page is full at its `room`-th event: the cursor stops there.
+                next = batch[room - 1].position;
+                events.extend(batch.into_iter().take(room));
+                break;
             }
-            if at_head {
+            next = last;
+            events.extend(batch);
+            // A short read reached the newest position: no need to ask again.
+            if read < want as usize {
                 break;
             }
         }

@@ -147,11 +147,7 @@ impl Event {
 
     /// The payload with only the fields the partner is entitled to.
     pub fn payload_for(&self, p: &Partner) -> serde_json::Map<String, serde_json::Value> {
-        self.payload
-            .iter()
-            .filter(|(k, _)| entitled(p, k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.payload.iter().filter(|(k, _)| entitled(p, k)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -292,7 +288,12 @@ fn entitled(p: &Partner, key: &str) -> bool {
 /// may see ([`Event::visible_to`]) are returned, their payloads parsed only for them and
 /// cut to its fields ([`Event::payload_for`]); with the number of events read and the
 /// last position read.
-pub async fn read_for(store: &dyn Store, p: &Partner, after: i64, limit: u32) -> Result<(Vec<Event>, usize, i64)> {
+pub async fn read_for(
+    store: &dyn Store,
+    p: &Partner,
+    after: i64,
+    limit: u32,
+) -> Result<(Vec<Event>, usize, i64)> {
     let rows = store
         .exec()
         .query(

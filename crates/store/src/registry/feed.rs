@@ -53,7 +53,13 @@ impl Registry {
     /// The events of a page for `p`, without the gate or the audit (the webhook dispatcher
     /// audits what it delivers, per delivery); without their payloads (left empty) unless
     /// `payloads` (the hand-over needs only positions and people).
-    pub(crate) async fn feed_page(&self, p: &Partner, after: i64, limit: u32, payloads: bool) -> Result<FeedPage> {
+    pub(crate) async fn feed_page(
+        &self,
+        p: &Partner,
+        after: i64,
+        limit: u32,
+        payloads: bool,
+    ) -> Result<FeedPage> {
         let store = self.reads.as_ref();
         let limit = limit.max(1);
         let mut next = after;

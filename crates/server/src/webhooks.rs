@@ -41,8 +41,11 @@ pub struct WebhookConfig {
     pub poll: Duration,
     /// How long a receiver may take to answer.
     pub timeout: Duration,
-    /// Deliveries in flight at once.
+    /// Deliveries in flight at once in one round.
     pub concurrency: usize,
+    /// Rounds in flight at once: while one round waits for its last deliveries, another
+    /// claims and sends. They claim under different leases, as two servers' dispatchers do.
+    pub rounds: usize,
 }
 
 impl WebhookConfig {
@@ -65,6 +68,7 @@ impl Default for WebhookConfig {
             poll: Duration::from_millis(200),
             timeout: Duration::from_secs(10),
             concurrency: 32,
+            rounds: 2,
         }
     }
 }
@@ -85,7 +89,7 @@ pub fn backoff(c: &WebhookConfig, attempts: u32) -> Duration {
     Duration::from_millis(rand::thread_rng().gen_range(0..=ms))
 }
 
-/// Starts the dispatcher; it runs until the task is aborted.
+/// Starts the dispatcher; it runs until the task is aborted (which ends its rounds too).
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = match reqwest::Client::builder().timeout(state.config.webhooks.send_timeout()).build() {
@@ -95,19 +99,34 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 return;
             }
         };
-        loop {
-            let busy = match round(&state, &client).await {
-                Ok(n) => n > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook dispatch round failed; retrying");
-                    false
-                }
-            };
-            if !busy {
-                tokio::time::sleep(state.config.webhooks.poll).await;
-            }
+        // `config.rounds` loops of rounds, each claiming under its own leases (two servers'
+        // dispatchers work the same way); dropped, with their deliveries, when this task is.
+        let mut loops = JoinSet::new();
+        for i in 0..state.config.webhooks.rounds.max(1) {
+            let (state, client) = (state.clone(), client.clone());
+            loops.spawn(async move {
+                // Staggered, so that one loop claims while the other is sending.
+                tokio::time::sleep(state.config.webhooks.poll / 2 * i as u32).await;
+                rounds(&state, &client).await
+            });
         }
+        while loops.join_next().await.is_some() {}
     })
+}
+
+async fn rounds(state: &AppState, client: &reqwest::Client) {
+    loop {
+        let busy = match round(state, client).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook dispatch round failed; retrying");
+                false
+            }
+        };
+        if !busy {
+            tokio::time::sleep(state.config.webhooks.poll).await;
+        }
+    }
 }
 
 type Error = dancu_store::registry::RegistryError;

@@ -62,7 +62,11 @@ impl RowGet for OwnedRow {
         Ok(self.int(i)? != 0)
     }
     fn json<T: DeserializeOwned>(&self, i: usize) -> Result<T> {
-        serde_json::from_str(&self.text(i)?).map_err(|e| rows::corrupt("JSON", e))
+        // Parsed from the cell itself, not a copy of it (the feed parses every payload).
+        match self.cell(i)? {
+            Cell::Text(s) => serde_json::from_str(s).map_err(|e| rows::corrupt("JSON", e)),
+            other => Err(rows::corrupt("text", format!("{other:?}"))),
+        }
     }
 }
 

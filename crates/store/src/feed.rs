@@ -147,15 +147,7 @@ impl Event {
 
     /// The payload with only the fields the partner is entitled to.
     pub fn payload_for(&self, p: &Partner) -> serde_json::Map<String, serde_json::Value> {
-        self.payload
-            .iter()
-            .filter(|(k, _)| match field_of(k) {
-                Some(None) => true,
-                Some(Some(f)) => p.fields.contains(&f),
-                None => false,
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.payload.iter().filter(|(k, _)| entitled(p, k)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -200,10 +192,9 @@ pub async fn head(store: &dyn Store) -> Result<i64> {
 const EVENT_COLUMNS: &str =
     "position, kind, personal_id, province, commune, occurred_at, CAST(payload AS TEXT)";
 
-fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
+/// An event row without its payload (left empty).
+fn event_head(r: &crate::exec::OwnedRow) -> Result<Event> {
     let kind = r.text(1)?;
-    let mut payload: serde_json::Map<String, serde_json::Value> = r.json(6)?;
-    payload.remove("personal_id");
     Ok(Event {
         position: r.int(0)?,
         kind: EventKind::parse(&kind).map_err(|e| rows::corrupt("event kind", e))?,
@@ -211,8 +202,131 @@ fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
         province: r.text(3)?,
         commune: r.text(4)?,
         occurred_at: r.ts(5)?,
-        payload,
+        payload: serde_json::Map::new(),
     })
+}
+
+fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
+    let mut e = event_head(r)?;
+    e.payload = parse_payload(r, |_| true)?;
+    Ok(e)
+}
+
+/// The stored payload (column 6) with the keys `keep` accepts, parsed in one pass: the
+/// values of the other keys are skipped, not built (the pull feed parses every event it
+/// returns). The person's ID is the event's own field and never a payload key.
+fn parse_payload(
+    r: &crate::exec::OwnedRow,
+    keep: impl Fn(&str) -> bool,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+
+    struct Key<'a>(Cow<'a, str>);
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_string())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Filtered<F>(F);
+    impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Filtered<F> {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Filtered<F> {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+                if k != "personal_id" && (self.0)(&k) {
+                    out.insert(k.into_owned(), m.next_value()?);
+                } else {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    let text = match r.0.get(6) {
+        Some(crate::exec::Cell::Text(t)) => t.as_str(),
+        other => return Err(rows::corrupt("event payload", format!("{other:?}"))),
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let map = Filtered(keep).deserialize(&mut de).map_err(|e| rows::corrupt("JSON", e))?;
+    de.end().map_err(|e| rows::corrupt("JSON", e))?;
+    Ok(map)
+}
+
+/// Whether a partner entitled to `p`'s fields receives payload key `key`.
+fn entitled(p: &Partner, key: &str) -> bool {
+    match field_of(key) {
+        Some(None) => true,
+        Some(Some(f)) => p.fields.contains(&f),
+        None => false,
+    }
+}
+
+/// Up to `limit` events after position `after` in feed order, of which those the partner
+/// may see ([`Event::visible_to`]) are returned, their payloads parsed only for them and
+/// cut to its fields ([`Event::payload_for`]); with the number of events read and the
+/// last position read.
+pub async fn read_for(
+    store: &dyn Store,
+    p: &Partner,
+    after: i64,
+    limit: u32,
+) -> Result<(Vec<Event>, usize, i64)> {
+    let rows = store
+        .exec()
+        .query(
+            &format!("SELECT {EVENT_COLUMNS} FROM outbox WHERE position > $1 ORDER BY position LIMIT $2"),
+            vec![Val::Int(after), Val::Int(limit.into())],
+        )
+        .await?;
+    let mut last = after;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut e = event_head(r)?;
+        last = e.position;
+        if e.visible_to(p) {
+            e.payload = parse_payload(r, |k| entitled(p, k))?;
+            out.push(e);
+        }
+    }
+    Ok((out, rows.len(), last))
+}
+
+/// Up to `limit` events after position `after`, in feed order, without their payloads
+/// (empty): what deciding who sees an event needs (kind, person, unit), for the webhook
+/// hand-over, which records only positions and people.
+pub async fn read_heads(store: &dyn Store, after: i64, limit: u32) -> Result<Vec<Event>> {
+    let rows = store
+        .exec()
+        .query(
+            "SELECT position, kind, personal_id, province, commune, occurred_at FROM outbox \
+             WHERE position > $1 ORDER BY position LIMIT $2",
+            vec![Val::Int(after), Val::Int(limit.into())],
+        )
+        .await?;
+    rows.iter().map(event_head).collect()
 }
 
 /// Up to `limit` events after position `after`, in feed order.

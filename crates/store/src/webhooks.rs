@@ -249,15 +249,33 @@ pub async fn delivered(store: &dyn Store, done: &[(i64, i64)], token: &str) -> R
     if done.is_empty() {
         return Ok(());
     }
-    let stmts = done
-        .iter()
-        .map(|(webhook_id, position)| {
-            Stmt::new(
-                "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND position = $2 AND lease_token = $3",
-                vec![Val::Int(*webhook_id), Val::Int(*position), Val::Text(token.into())],
-            )
-        })
-        .collect();
+    // One statement per subscription and 500 positions (one per delivery was a round trip
+    // each, thousands per round).
+    let mut by_hook: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (webhook_id, position) in done {
+        by_hook.entry(*webhook_id).or_default().push(*position);
+    }
+    let mut stmts = Vec::new();
+    for (webhook_id, positions) in by_hook {
+        for chunk in positions.chunks(500) {
+            let mut params = vec![Val::Int(webhook_id), Val::Text(token.into())];
+            let marks: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, position)| {
+                    params.push(Val::Int(*position));
+                    format!("${}", 3 + i)
+                })
+                .collect();
+            stmts.push(Stmt::new(
+                format!(
+                    "DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND lease_token = $2 AND position IN ({})",
+                    marks.join(", ")
+                ),
+                params,
+            ));
+        }
+    }
     store.exec().transaction(stmts).await
 }
 

@@ -172,14 +172,25 @@ pub async fn feed(
         if !page.events.is_empty() || now >= deadline {
             let outcome = if page.events.is_empty() { "not_found" } else { "found" };
             count(&s, &p.client_id, op, &purpose, &[(outcome, 1)]);
-            return Json(FeedResponse {
+            let n = page.events.len();
+            let body = FeedResponse {
                 next_cursor: cursor(page.next),
                 events: page.events.into_iter().map(FeedEvent::from).collect(),
-            })
-            .into_response();
+            };
+            return json_sized(&body, 256 + n * 512);
         }
         after = page.next;
         tokio::time::sleep(POLL.min(deadline - now)).await;
+    }
+}
+
+/// `Json(body)`, serialized into a buffer of `capacity` bytes to start with: a page of
+/// thousands of events grew axum's 128-byte buffer a doubling at a time.
+fn json_sized<T: Serialize>(body: &T, capacity: usize) -> Response {
+    let mut buf = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut buf, body) {
+        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "application/json")], buf).into_response(),
+        Err(_) => Json(body).into_response(),
     }
 }
 

@@ -147,6 +147,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "application_month_deltas",
         sql: include_str!("../../migrations/postgres/0030_application_month_deltas.sql"),
     },
+    Migration {
+        version: 31,
+        name: "webhook_lease_index",
+        sql: include_str!("../../migrations/postgres/0031_webhook_lease_index.sql"),
+    },
+    Migration {
+        version: 32,
+        name: "outbox_citizen_columns",
+        sql: include_str!("../../migrations/postgres/0032_outbox_citizen_columns.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

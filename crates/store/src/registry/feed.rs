@@ -43,7 +43,7 @@ impl Registry {
     /// refused (audited as denied); a read that returns events is audited with their IDs.
     pub async fn partner_feed(&self, p: &Partner, purpose: &str, after: i64, limit: u32) -> Result<FeedPage> {
         let a = self.partner_gate(p, Operation::Feed, purpose).await?;
-        let page = self.feed_page(p, after, limit).await?;
+        let page = self.feed_page(p, after, limit, true).await?;
         if !page.events.is_empty() {
             self.audit_feed(&a, "partner.feed", after, &page.events).await?;
         }
@@ -51,28 +51,48 @@ impl Registry {
     }
 
     /// The events of a page for `p`, without the gate or the audit (the webhook dispatcher
-    /// audits what it delivers, per delivery).
-    pub(crate) async fn feed_page(&self, p: &Partner, after: i64, limit: u32) -> Result<FeedPage> {
+    /// audits what it delivers, per delivery); without their payloads (left empty) unless
+    /// `payloads` (the hand-over needs only positions and people).
+    pub(crate) async fn feed_page(
+        &self,
+        p: &Partner,
+        after: i64,
+        limit: u32,
+        payloads: bool,
+    ) -> Result<FeedPage> {
         let store = self.reads.as_ref();
         let limit = limit.max(1);
         let mut next = after;
         let mut events = Vec::with_capacity(limit.min(CHUNK) as usize);
         let mut scanned = 0u32;
-        'scan: while scanned < MAX_SCAN {
-            let batch = feed::read(store, next, CHUNK.min(MAX_SCAN - scanned)).await?;
-            if batch.is_empty() {
+        while scanned < MAX_SCAN && events.len() < limit as usize {
+            // No more than the page still needs (each event returned is parsed), but at
+            // least a few hundred: a partner that sees few events would read in crumbs.
+            let needed = (limit as usize - events.len()).max(256) as u32;
+            let want = CHUNK.min(MAX_SCAN - scanned).min(needed);
+            let (batch, read, last) = if payloads {
+                feed::read_for(store, p, next, want).await?
+            } else {
+                let heads = feed::read_heads(store, next, want).await?;
+                let (n, last) = (heads.len(), heads.last().map_or(next, |e| e.position));
+                (heads.into_iter().filter(|e| e.visible_to(p)).collect(), n, last)
+            };
+            if read == 0 {
                 break;
             }
-            scanned += batch.len() as u32;
-            for e in batch {
-                next = e.position;
-                if e.visible_to(p) {
-                    let payload = e.payload_for(p);
-                    events.push(Event { payload, ..e });
-                    if events.len() >= limit as usize {
-                        break 'scan;
-                    }
-                }
+            scanned += read as u32;
+            let room = limit as usize - events.len();
+            if batch.len() > room {
+                // The page is full at its `room`-th event: the cursor stops there.
+                next = batch[room - 1].position;
+                events.extend(batch.into_iter().take(room));
+                break;
+            }
+            next = last;
+            events.extend(batch);
+            // A short read reached the newest position: no need to ask again.
+            if read < want as usize {
+                break;
             }
         }
         Ok(FeedPage { events, next })
@@ -236,7 +256,7 @@ impl Registry {
         if p.suspended || !p.may(Operation::Feed) || !w.active {
             return Ok(0);
         }
-        let page = self.feed_page(p, w.cursor, max).await?;
+        let page = self.feed_page(p, w.cursor, max, false).await?;
         if page.next == w.cursor {
             return Ok(0);
         }

@@ -144,6 +144,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "report_event_time_indexes",
         sql: include_str!("../../migrations/sqlite/0029_report_event_time_indexes.sql"),
     },
+    Migration {
+        version: 31,
+        name: "webhook_lease_index",
+        sql: include_str!("../../migrations/sqlite/0031_webhook_lease_index.sql"),
+    },
 ];
 
 const READERS: usize = 4;

@@ -45,10 +45,10 @@ pub struct Model {
     pub tf_middle: FastMap<u64, f32>,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
-    /// Household conditioning: per field the weights to use instead when the two records
-    /// are of one household (see [`HouseU`]).
-    pub house: Option<Vec<Option<Vec<f64>>>>,
-    pub house_u: Option<HouseU>,
+    /// Conditioning on a context (one household; namesakes of one commune): per context,
+    /// per field the weights to use instead when a pair is in that context (see [`HouseU`]).
+    pub house: Vec<Vec<Option<Vec<f64>>>>,
+    pub house_u: Vec<HouseU>,
 }
 
 impl Model {
@@ -91,12 +91,10 @@ impl Model {
             return 0.0;
         }
         let plain = self.plain_weight(i, c);
-        // The household explains resemblance; it never adds evidence (a level never seen
-        // among a few household pairs would otherwise weigh as proof).
-        match self.house_weight(i, &c.levels) {
-            Some(w) => plain.min(w),
-            None => plain,
-        }
+        // A context (the household, namesakes of one commune) explains resemblance; it
+        // never adds evidence (a level never seen among a few such pairs would otherwise
+        // weigh as proof).
+        (0..self.house_u.len()).filter_map(|k| self.house_weight(k, i, &c.levels)).fold(plain, f64::min)
     }
 
     /// A field's weight against random pairs, term frequency included.
@@ -139,14 +137,13 @@ impl Model {
         }
     }
 
-    /// The weight of field `i` against household pairs, for a pair at one house, when the
-    /// model conditions the field on the household.
-    fn house_weight(&self, i: usize, levels: &[u8]) -> Option<f64> {
-        let w = self.house.as_ref()?;
-        if !self.house_u.as_ref()?.holds(|f| levels[f]) {
+    /// The weight of field `i` against the pairs of context `k`, for a pair in that context,
+    /// when the model conditions the field on it.
+    fn house_weight(&self, k: usize, i: usize, levels: &[u8]) -> Option<f64> {
+        if !self.house_u[k].holds(|f| levels[f]) {
             return None;
         }
-        w[i].as_ref().map(|w| w[levels[i] as usize])
+        self.house[k][i].as_ref().map(|w| w[levels[i] as usize])
     }
 
     /// Total match weight in bits (log2 Bayes factor, prior excluded).
@@ -374,7 +371,7 @@ pub fn train_sessions(
     all: &FastMap<u64, u64>,
     u: &[Vec<f64>],
     all_pairs: f64,
-) -> (Vec<Vec<f64>>, f64, Vec<&'static str>, Option<HouseU>) {
+) -> (Vec<Vec<f64>>, f64, Vec<&'static str>, Vec<HouseU>) {
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
     let mut done = vec![false; fields.len()];
@@ -410,8 +407,12 @@ pub fn train_sessions(
             }
         }
     }
-    let house = house_u(fields, all);
-    let lambda = estimate_lambda(fields, all, &m, u, house.as_ref(), all_pairs);
+    let house: Vec<HouseU> =
+        [house_u(fields, all, Context::Household), house_u(fields, all, Context::Namesakes)]
+            .into_iter()
+            .flatten()
+            .collect();
+    let lambda = estimate_lambda(fields, all, &m, u, &house, all_pairs);
     (m, lambda, source, house)
 }
 
@@ -444,25 +445,72 @@ const MIN_HOUSE_PAIRS: f64 = 200.0;
 /// A shared phone marks a household as a shared house does: lists give a parent's number
 /// for children and the house number is often left out, so twins with one phone and one
 /// record without a house would otherwise weigh their shared birth date as strangers do.
+///
+/// Namesakes of one commune are the second such context: people who give the same full
+/// name in the same commune are often of one family line (a lineage keeps its family name
+/// and middle names in one village), and of one generation, so a shared birth year, a
+/// partial date that agrees or one part of a date that differs is far commoner between two
+/// of them than between two random records. Their u is read the same way, from the pairs
+/// of one commune whose full names agree and whose valid IDs differ (every such pair is
+/// proposed by blocking: `name_ends+commune`).
 #[derive(Debug, Clone)]
 pub struct HouseU {
+    pub kind: Context,
     pub address: usize,
     pub phone: Option<usize>,
+    /// Family, given and middle name fields (for [`Context::Namesakes`]).
+    pub names: [usize; 3],
     pub u: Vec<Option<Vec<f64>>>,
 }
 
+/// A group of pairs whose fields are not independent among non-matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// One house, or one phone number.
+    Household,
+    /// The same full name in the same commune.
+    Namesakes,
+}
+
 impl HouseU {
-    /// Whether a pair (its level per field) is of one household.
+    /// Whether a pair (its level per field) is in this context.
     pub fn holds(&self, level: impl Fn(usize) -> u8) -> bool {
-        same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0)
+        match self.kind {
+            Context::Household => same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0),
+            Context::Namesakes => {
+                let [family, given, middle] = self.names;
+                level(family) == 0
+                    && level(given) == 0
+                    && matches!(level(middle), 0 | NULL)
+                    && level(self.address) <= SAME_COMMUNE_OTHER_HOUSE
+            }
+        }
+    }
+
+    /// Whether field `f` is conditioned on this context.
+    fn conditions(&self, f: Field) -> bool {
+        match self.kind {
+            Context::Household => house_conditioned(f),
+            // The names define the context; what a lineage of one commune shares beyond
+            // them is its generation (the birth date) and, with the given name, the sex.
+            Context::Namesakes => matches!(f, Field::BirthDate | Field::Category(_)),
+        }
     }
 }
 
-fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
+/// The address level "same commune, another house": levels up to it are the same commune.
+const SAME_COMMUNE_OTHER_HOUSE: u8 = 3;
+
+fn house_u(fields: &[Field], all: &FastMap<u64, u64>, kind: Context) -> Option<HouseU> {
     let address = fields.iter().position(|f| *f == Field::Address)?;
     let pid = fields.iter().position(|f| *f == Field::PersonalId)?;
     let phone = fields.iter().position(|f| *f == Field::Phone);
-    let marks = HouseU { address, phone, u: Vec::new() };
+    let pos = |x: Field| fields.iter().position(|f| *f == x);
+    let names = match kind {
+        Context::Household => [0; 3],
+        Context::Namesakes => [pos(Field::FamilyName)?, pos(Field::GivenName)?, pos(Field::MiddleName)?],
+    };
+    let marks = HouseU { kind, address, phone, names, u: Vec::new() };
     let different = (Field::PersonalId.levels().len() - 1) as u8;
     let mut counts = empty_counts(fields);
     let mut pairs = 0.0;
@@ -486,7 +534,7 @@ fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
     let u = fields
         .iter()
         .zip(counts)
-        .map(|(f, c)| house_conditioned(*f).then(|| normalise(c, 1.0, FLOOR)))
+        .map(|(f, c)| marks.conditions(*f).then(|| normalise(c, 1.0, FLOOR)))
         .collect();
     Some(HouseU { u, ..marks })
 }
@@ -581,19 +629,23 @@ fn estimate_lambda(
     patterns: &FastMap<u64, u64>,
     m: &[Vec<f64>],
     u: &[Vec<f64>],
-    house: Option<&HouseU>,
+    house: &[HouseU],
     all_pairs: f64,
 ) -> f64 {
     let mut bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|(&p, &c)| {
             let mut r = 1.0;
-            let at_house = house.filter(|h| h.holds(|f| unpack(p, f)));
+            let at: Vec<&HouseU> = house.iter().filter(|h| h.holds(|f| unpack(p, f))).collect();
             for f in 0..fields.len() {
                 let l = unpack(p, f);
                 if l != NULL {
-                    // As in scoring: the household only ever lowers a weight.
-                    let hu = at_house.and_then(|h| h.u[f].as_ref()).map_or(0.0, |hu| hu[l as usize]);
+                    // As in scoring: a context only ever lowers a weight.
+                    let hu = at
+                        .iter()
+                        .filter_map(|h| h.u[f].as_ref())
+                        .map(|hu| hu[l as usize])
+                        .fold(0.0f64, f64::max);
                     r *= m[f][l as usize] / u[f][l as usize].max(hu);
                 }
             }
@@ -629,7 +681,7 @@ pub fn model(
     records: &[Record],
     n_strings: usize,
     m_source: Vec<&'static str>,
-    house: Option<&HouseU>,
+    house: &[HouseU],
 ) -> Model {
     let lambda = 0.5;
     let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
@@ -637,8 +689,9 @@ pub fn model(
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
     let tf_date = date_frequencies(records);
     let tf_middle = middle_frequencies(records);
-    let house_u = house.cloned();
-    let house = house.map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect());
+    let house_u = house.to_vec();
+    let house =
+        house.iter().map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect()).collect();
     Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, tf_middle, m_source, house, house_u }
 }
 
@@ -746,7 +799,7 @@ mod tests {
         // given names differ; the rest differ in date too.
         *pats.entry(pack(&[3, 0, 0, 2])).or_default() += 30;
         *pats.entry(pack(&[3, 5, 0, 2])).or_default() += 970;
-        let h = house_u(&fields, &pats).expect("enough household pairs");
+        let h = house_u(&fields, &pats, Context::Household).expect("enough household pairs");
         assert_eq!(h.address, 2);
         let hu = h.u[1].as_ref().unwrap();
         assert!(hu[0] > 0.02 && hu[0] < 0.04, "{hu:?}");
@@ -764,8 +817,8 @@ mod tests {
             vec![0.9, 0.05, 0.05],
         ];
         let recs: Vec<Record> = Vec::new();
-        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
-        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], &[]);
+        let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
         let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
         twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
         assert!(
@@ -791,7 +844,7 @@ mod tests {
         // house: one side has none), different IDs: 3 % share a birth date.
         *pats.entry(pack(&[3, 0, 2, 2, 0])).or_default() += 30;
         *pats.entry(pack(&[3, 5, 2, 2, 0])).or_default() += 970;
-        let h = house_u(&fields, &pats).expect("household pairs by phone");
+        let h = house_u(&fields, &pats, Context::Household).expect("household pairs by phone");
         assert_eq!(h.phone, Some(4));
         let u = vec![
             vec![0.01, 0.01, 0.03, 0.95],
@@ -808,8 +861,8 @@ mod tests {
             vec![0.5, 0.5],
         ];
         let recs: Vec<Record> = Vec::new();
-        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
-        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], &[]);
+        let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
         let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
         twin.levels[..5].copy_from_slice(&[3, 0, 2, NULL, 0]);
         assert!(
@@ -842,7 +895,7 @@ mod tests {
                     .map(|(month, day)| Record { date: Ymd { year, month, day }, ..Default::default() }),
             );
         }
-        let model = model(fields, m, u, &recs, 1, vec![], None);
+        let model = model(fields, m, u, &recs, 1, vec![], &[]);
         let mut c = Comparison::default();
         c.levels[0] = 0;
         c.date = date_key(date(1, 1));
@@ -868,8 +921,8 @@ mod tests {
             tf_date: FastMap::default(),
             tf_middle: FastMap::default(),
             m_source: vec![],
-            house: None,
-            house_u: None,
+            house: vec![],
+            house_u: vec![],
         };
         let w = m.weight_for(0.9);
         assert!((m.probability(w) - 0.9).abs() < 1e-9);

@@ -13,7 +13,7 @@ use crate::fastmap::FastMap;
 
 use rayon::prelude::*;
 
-use crate::compare::{date_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
+use crate::compare::{date_key, full_name_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
 use crate::record::Record;
 
 /// u probabilities are kept at or above this, so that a coincidence never seen among the
@@ -43,6 +43,8 @@ pub struct Model {
     pub tf_date: FastMap<u32, f32>,
     /// Share of the records with a middle name that give each middle name ([`middle_key`]).
     pub tf_middle: FastMap<u64, f32>,
+    /// Share of records giving each full name ([`full_name_key`]).
+    pub tf_full: FastMap<u64, f32>,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
     /// Conditioning on a context (one household; namesakes of one commune): per context,
@@ -68,6 +70,9 @@ impl Model {
     /// for exact family and given names.
     pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {
         let w = self.own_weight(i, c);
+        if self.fields[i] == Field::GivenName && c.full != 0 {
+            return w - self.full_name_excess(c);
+        }
         // A household shares its phone as it shares its address: when both agree they are
         // one piece of evidence ("same household"), counted once at the larger weight, so
         // twins or siblings at one address with one phone are not proved the same person.
@@ -82,6 +87,27 @@ impl Model {
             return (w - place).max(0.0);
         }
         w
+    }
+
+    /// How much the three name fields, weighed each by its own frequency, overstate a full
+    /// name that agrees: they are not independent (`Văn` goes with men's given names, `Thị`
+    /// with women's, a lineage keeps its family and middle names together), so a common
+    /// full name is commoner than the product of its words' shares. The full name's own
+    /// share among the records bounds the three together (only downwards: a full name
+    /// carried by one person's records alone would otherwise weigh as proof). Taken off
+    /// the given name's weight, so that the fields still sum to the total.
+    fn full_name_excess(&self, c: &Comparison) -> f64 {
+        let Some(&share) = self.tf_full.get(&c.full) else { return 0.0 };
+        let pos = |x: Field| self.fields.iter().position(|f| *f == x);
+        let (Some(fam), Some(giv), Some(mid)) =
+            (pos(Field::FamilyName), pos(Field::GivenName), pos(Field::MiddleName))
+        else {
+            return 0.0;
+        };
+        let mid_m = if c.levels[mid] == 0 { self.m[mid][0] } else { 1.0 };
+        let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share as f64).log2();
+        let words = self.own_weight(fam, c) + self.own_weight(giv, c) + self.own_weight(mid, c);
+        (words - full).max(0.0)
     }
 
     /// A field's weight on its own.
@@ -689,10 +715,11 @@ pub fn model(
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
     let tf_date = date_frequencies(records);
     let tf_middle = middle_frequencies(records);
+    let tf_full = full_name_frequencies(records);
     let house_u = house.to_vec();
     let house =
         house.iter().map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect()).collect();
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, tf_middle, m_source, house, house_u }
+    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, tf_middle, tf_full, m_source, house, house_u }
 }
 
 /// Share of each full birth date among the records that give a full date.
@@ -705,6 +732,19 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
         }
     }
     let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
+    counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
+}
+
+/// Share of each full name among all records.
+fn full_name_frequencies(records: &[Record]) -> FastMap<u64, f32> {
+    let mut counts: FastMap<u64, u32> = FastMap::default();
+    for r in records {
+        let k = full_name_key(r.name_tokens());
+        if k != 0 {
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    let n = records.len().max(1) as f64;
     counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
 }
 
@@ -920,6 +960,7 @@ mod tests {
             tf_given: vec![],
             tf_date: FastMap::default(),
             tf_middle: FastMap::default(),
+            tf_full: FastMap::default(),
             m_source: vec![],
             house: vec![],
             house_u: vec![],

@@ -916,6 +916,103 @@ mod tests {
         assert_eq!(cond.weight(&twin), plain.weight(&twin));
     }
 
+    /// Namesakes of one commune (same full name, same commune) whose IDs differ often share
+    /// a birth year: a partial date that agrees weighs less between two of them than between
+    /// strangers, and nothing changes for a pair of another commune.
+    #[test]
+    fn namesakes_of_one_commune_weaken_a_partial_date() {
+        let fields = vec![
+            Field::FamilyName,
+            Field::GivenName,
+            Field::MiddleName,
+            Field::Address,
+            Field::BirthDate,
+            Field::PersonalId,
+        ];
+        let mut pats = FastMap::default();
+        // 1,000 pairs of namesakes in one commune (another house) with different IDs: 30 %
+        // agree on a partial date (one side gives the year only), the rest differ.
+        *pats.entry(pack(&[0, 0, 0, 3, 2, 2])).or_default() += 300;
+        *pats.entry(pack(&[0, 0, 0, 3, 5, 2])).or_default() += 700;
+        let h = house_u(&fields, &pats, Context::Namesakes).expect("enough namesake pairs");
+        assert!(h.u[4].is_some() && h.u[1].is_none(), "only the date is conditioned here");
+        assert!(house_u(&fields, &pats, Context::Household).is_none(), "no pair at one house");
+        let u = vec![
+            vec![0.1, 0.05, 0.85],
+            vec![0.01, 0.01, 0.03, 0.01, 0.94],
+            vec![0.2, 0.1, 0.05, 0.65],
+            vec![1e-5, 1e-5, 1e-4, 1e-3, 0.01, 0.98888],
+            vec![5e-5, 1e-5, 1e-3, 1e-3, 0.01, 0.98894],
+            vec![1e-5, 1e-5, 0.99998],
+        ];
+        let m = vec![
+            vec![0.95, 0.03, 0.02],
+            vec![0.95, 0.02, 0.01, 0.01, 0.01],
+            vec![0.9, 0.05, 0.03, 0.02],
+            vec![0.5, 0.2, 0.1, 0.05, 0.1, 0.05],
+            vec![0.85, 0.02, 0.05, 0.05, 0.02, 0.01],
+            vec![0.9, 0.05, 0.05],
+        ];
+        let recs: Vec<Record> = Vec::new();
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], &[]);
+        let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
+        let mut pair = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
+        pair.levels[..6].copy_from_slice(&[0, 0, 0, 3, 2, NULL]);
+        assert!(cond.weight(&pair) < plain.weight(&pair) - 5.0, "{} vs {}", cond.weight(&pair), plain.weight(&pair));
+        // Another province: not namesakes of one commune.
+        pair.levels[3] = 5;
+        assert_eq!(cond.weight(&pair), plain.weight(&pair));
+        // A given name that differs: not namesakes either.
+        pair.levels[3] = 3;
+        pair.levels[1] = 4;
+        assert_eq!(cond.weight(&pair), plain.weight(&pair));
+    }
+
+    /// A full name that agrees weighs at most what its own frequency says: a common full
+    /// name (its words go together) proves less than the product of its words' shares,
+    /// and a rare one keeps the words' weights.
+    #[test]
+    fn a_common_full_name_weighs_by_its_own_frequency() {
+        let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+        let m = vec![vec![0.95, 0.03, 0.02], vec![0.95, 0.02, 0.01, 0.01, 0.01], vec![0.9, 0.05, 0.03, 0.02]];
+        let u = vec![vec![0.1, 0.05, 0.85], vec![0.01, 0.01, 0.03, 0.01, 0.94], vec![0.2, 0.1, 0.05, 0.65]];
+        // Words 1 = family A, 2 = middle M, 3 = given G (common together), 4 = family B,
+        // 5 = middle N, 6 = given H. 400 records are A M G; A, M and G are each also common
+        // in other combinations; one record is B N H.
+        let rec = |w: [u32; 3]| {
+            let mut r = Record { n_names: 3, ..Default::default() };
+            r.names[..3].copy_from_slice(&w);
+            r
+        };
+        let mut recs: Vec<Record> = (0..400).map(|_| rec([1, 2, 3])).collect();
+        recs.extend((0..600).map(|_| rec([1, 5, 6])));
+        recs.extend((0..600).map(|_| rec([4, 2, 6])));
+        recs.extend((0..600).map(|_| rec([4, 5, 3])));
+        recs.push(rec([4, 5, 6]));
+        let model = model(fields, m, u, &recs, 7, vec![], &[]);
+        let pair = |w: [u32; 3]| Comparison {
+            levels: {
+                let mut l = [NULL; crate::compare::MAX_FIELDS];
+                l[..3].copy_from_slice(&[0, 0, 0]);
+                l
+            },
+            family_sym: w[0],
+            given_sym: w[2],
+            middle: middle_key(&w[1..2]),
+            full: full_name_key(&w),
+            ..Default::default()
+        };
+        let common = pair([1, 2, 3]);
+        let words: f64 = (0..3).map(|i| model.own_weight(i, &common)).sum();
+        let full = (0.95f64 * 0.95 * 0.9 / (400.0 / 2201.0)).log2();
+        assert!((model.weight(&common) - full).abs() < 1e-3, "{} vs {full}", model.weight(&common));
+        assert!(model.weight(&common) < words - 0.5, "{} vs words {words}", model.weight(&common));
+        // Without the full-name key, the words' weights.
+        let mut no_key = common;
+        no_key.full = 0;
+        assert!((model.weight(&no_key) - words).abs() < 1e-9);
+    }
+
     /// An exact birth date is weighed by how common that date is: 1 January, where lists put
     /// an unknown day, proves far less than a date few records give.
     #[test]

@@ -502,7 +502,9 @@ impl HouseU {
     /// Whether a pair (its level per field) is in this context.
     pub fn holds(&self, level: impl Fn(usize) -> u8) -> bool {
         match self.kind {
-            Context::Household => same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0),
+            Context::Household => {
+                same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0)
+            }
             Context::Namesakes => {
                 let [family, given, middle] = self.names;
                 level(family) == 0
@@ -717,9 +719,25 @@ pub fn model(
     let tf_middle = middle_frequencies(records);
     let tf_full = full_name_frequencies(records);
     let house_u = house.to_vec();
-    let house =
-        house.iter().map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect()).collect();
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, tf_middle, tf_full, m_source, house, house_u }
+    let house = house
+        .iter()
+        .map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect())
+        .collect();
+    Model {
+        fields,
+        m,
+        u,
+        lambda,
+        weights,
+        tf_family,
+        tf_given,
+        tf_date,
+        tf_middle,
+        tf_full,
+        m_source,
+        house,
+        house_u,
+    }
 }
 
 /// Share of each full birth date among the records that give a full date.
@@ -958,7 +976,12 @@ mod tests {
         let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
         let mut pair = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
         pair.levels[..6].copy_from_slice(&[0, 0, 0, 3, 2, NULL]);
-        assert!(cond.weight(&pair) < plain.weight(&pair) - 5.0, "{} vs {}", cond.weight(&pair), plain.weight(&pair));
+        assert!(
+            cond.weight(&pair) < plain.weight(&pair) - 5.0,
+            "{} vs {}",
+            cond.weight(&pair),
+            plain.weight(&pair)
+        );
         // Another province: not namesakes of one commune.
         pair.levels[3] = 5;
         assert_eq!(cond.weight(&pair), plain.weight(&pair));

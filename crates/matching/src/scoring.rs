@@ -94,7 +94,7 @@ impl Model {
     /// with women's, a lineage keeps its family and middle names together), so a common
     /// full name is commoner than the product of its words' shares. The full name's own
     /// share among the records bounds the three together (only downwards: a full name
-    /// carried by one person's records alone would otherwise weigh as proof). Taken off
+    /// carried by few records besides the pair's keeps the words' weights). Taken off
     /// the given name's weight, so that the fields still sum to the total.
     fn full_name_excess(&self, c: &Comparison) -> f64 {
         let Some(&share) = self.tf_full.get(&c.full) else { return 0.0 };
@@ -753,7 +753,11 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
     counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
 }
 
-/// Share of each full name among all records.
+/// Per full name, the share of the records that carry it **besides the two of a pair**
+/// (count − 2, over all records): the chance that another record shows the name. The two
+/// records compared are left out because in a small list, or for a rare name, they are
+/// most of the count — a person's own duplicates would otherwise make their name look
+/// common. Names no third record carries are left out (no bound).
 fn full_name_frequencies(records: &[Record]) -> FastMap<u64, f32> {
     let mut counts: FastMap<u64, u32> = FastMap::default();
     for r in records {
@@ -763,7 +767,7 @@ fn full_name_frequencies(records: &[Record]) -> FastMap<u64, f32> {
         }
     }
     let n = records.len().max(1) as f64;
-    counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
+    counts.into_iter().filter(|&(_, c)| c > 2).map(|(k, c)| (k, ((c - 2) as f64 / n) as f32)).collect()
 }
 
 /// Share of each middle name among the records that give one.
@@ -1027,7 +1031,7 @@ mod tests {
         };
         let common = pair([1, 2, 3]);
         let words: f64 = (0..3).map(|i| model.own_weight(i, &common)).sum();
-        let full = (0.95f64 * 0.95 * 0.9 / (400.0 / 2201.0)).log2();
+        let full = (0.95f64 * 0.95 * 0.9 / (398.0 / 2201.0)).log2();
         assert!((model.weight(&common) - full).abs() < 1e-3, "{} vs {full}", model.weight(&common));
         assert!(model.weight(&common) < words - 0.5, "{} vs words {words}", model.weight(&common));
         // Without the full-name key, the words' weights.

@@ -283,7 +283,8 @@ pub async fn verify_rows(store: &dyn Store, ids: &[PersonalId]) -> Result<Vec<Ve
         let n = SIZES[k];
         // Built once per backend and size: the SQL is the statement cache's key, hashed on
         // every call.
-        static SQL: [[OnceLock<String>; SIZES.len()]; 2] = [const { [const { OnceLock::new() }; SIZES.len()] }; 2];
+        static SQL: [[OnceLock<String>; SIZES.len()]; 2] =
+            [const { [const { OnceLock::new() }; SIZES.len()] }; 2];
         let (b, from) = verify_source(store);
         let sql = SQL[b][k].get_or_init(|| in_sql(VERIFY_COLUMNS, from, n));
         let found = if n == 1 {
@@ -410,7 +411,8 @@ pub async fn verify_details(
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let (k, params) = padded(chunk);
-        let sql = in_sql("personal_id, permanent_detail, temporary_detail, current_detail", "citizens", SIZES[k]);
+        let sql =
+            in_sql("personal_id, permanent_detail, temporary_detail, current_detail", "citizens", SIZES[k]);
         for r in store.exec().query(&sql, params).await? {
             out.insert(rows::parse_pid(&r.text(0)?)?, [r.text(1)?, r.text(2)?, r.text(3)?]);
         }

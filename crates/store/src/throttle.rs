@@ -105,7 +105,8 @@ impl SharedThrottle {
         limit: u32,
         n: u32,
     ) -> Result<std::result::Result<i64, i64>> {
-        let taken = self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, n), false).await?;
+        let taken =
+            self.run_take(key, now_ms, Self::window_stmt(key, now_ms, window_ms, limit, n), false).await?;
         let (_, _, start) = self.read(key).await?;
         if !taken {
             return Ok(Err(start + window_ms));

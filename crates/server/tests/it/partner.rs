@@ -209,7 +209,9 @@ async fn concurrent_verifications_each_get_their_own_answer(backend: &'static st
     }
     let log = audit(app, AuditFilter { actor: Some("partner:xa-a-only".into()), ..Default::default() }).await;
     let count = |outcome: &str, subject: &str| {
-        log.iter().filter(|e| e.action == "partner.verify" && e.outcome == outcome && e.subject == subject).count()
+        log.iter()
+            .filter(|e| e.action == "partner.verify" && e.outcome == outcome && e.subject == subject)
+            .count()
     };
     assert_eq!(count("ok", &a), 30, "{log:?}");
     assert_eq!(count("denied", &b), 30, "{log:?}");

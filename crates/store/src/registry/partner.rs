@@ -125,7 +125,8 @@ impl Registry {
         ids.dedup();
         let rows = match ids.as_slice() {
             [one] if store.backend() == "postgres" => {
-                let reads = self.verify_reads.get_or_init(|| read_batch::VerifyReads::start(self.reads.clone()));
+                let reads =
+                    self.verify_reads.get_or_init(|| read_batch::VerifyReads::start(self.reads.clone()));
                 reads.read(store, *one).await?
             }
             _ => partners::verify_rows(store, &ids).await?,

@@ -7,7 +7,7 @@
 use dancu_domain::Violation;
 use serde::{Deserialize, Serialize};
 
-use crate::exec::{Stmt, Val};
+use crate::exec::{OwnedRow, Stmt, Val};
 use crate::model::Timestamp;
 use crate::partners::{CardField, Partner};
 use crate::rows::{self, RowGet};
@@ -193,7 +193,7 @@ const EVENT_COLUMNS: &str =
     "position, kind, personal_id, province, commune, occurred_at, CAST(payload AS TEXT)";
 
 /// An event row without its payload (left empty).
-fn event_head(r: &crate::exec::OwnedRow) -> Result<Event> {
+fn event_head(r: &OwnedRow) -> Result<Event> {
     let kind = r.text(1)?;
     Ok(Event {
         position: r.int(0)?,
@@ -206,7 +206,7 @@ fn event_head(r: &crate::exec::OwnedRow) -> Result<Event> {
     })
 }
 
-fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
+fn event_row(r: &OwnedRow) -> Result<Event> {
     let mut e = event_head(r)?;
     e.payload = parse_payload(r, |_| true)?;
     Ok(e)
@@ -216,7 +216,7 @@ fn event_row(r: &crate::exec::OwnedRow) -> Result<Event> {
 /// values of the other keys are skipped, not built (the pull feed parses every event it
 /// returns). The person's ID is the event's own field and never a payload key.
 fn parse_payload(
-    r: &crate::exec::OwnedRow,
+    r: &OwnedRow,
     keep: impl Fn(&str) -> bool,
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -284,6 +284,17 @@ fn entitled(p: &Partner, key: &str) -> bool {
     }
 }
 
+/// `columns` of up to `limit` outbox rows after position `after`, in feed order.
+async fn rows_after(store: &dyn Store, columns: &str, after: i64, limit: u32) -> Result<Vec<OwnedRow>> {
+    store
+        .exec()
+        .query(
+            &format!("SELECT {columns} FROM outbox WHERE position > $1 ORDER BY position LIMIT $2"),
+            vec![Val::Int(after), Val::Int(limit.into())],
+        )
+        .await
+}
+
 /// Up to `limit` events after position `after` in feed order, of which those the partner
 /// may see ([`Event::visible_to`]) are returned, their payloads parsed only for them and
 /// cut to its fields ([`Event::payload_for`]); with the number of events read and the
@@ -294,13 +305,7 @@ pub async fn read_for(
     after: i64,
     limit: u32,
 ) -> Result<(Vec<Event>, usize, i64)> {
-    let rows = store
-        .exec()
-        .query(
-            &format!("SELECT {EVENT_COLUMNS} FROM outbox WHERE position > $1 ORDER BY position LIMIT $2"),
-            vec![Val::Int(after), Val::Int(limit.into())],
-        )
-        .await?;
+    let rows = rows_after(store, EVENT_COLUMNS, after, limit).await?;
     let mut last = after;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -318,26 +323,14 @@ pub async fn read_for(
 /// (empty): what deciding who sees an event needs (kind, person, unit), for the webhook
 /// hand-over, which records only positions and people.
 pub async fn read_heads(store: &dyn Store, after: i64, limit: u32) -> Result<Vec<Event>> {
-    let rows = store
-        .exec()
-        .query(
-            "SELECT position, kind, personal_id, province, commune, occurred_at FROM outbox \
-             WHERE position > $1 ORDER BY position LIMIT $2",
-            vec![Val::Int(after), Val::Int(limit.into())],
-        )
+    let rows = rows_after(store, "position, kind, personal_id, province, commune, occurred_at", after, limit)
         .await?;
     rows.iter().map(event_head).collect()
 }
 
 /// Up to `limit` events after position `after`, in feed order.
 pub async fn read(store: &dyn Store, after: i64, limit: u32) -> Result<Vec<Event>> {
-    let rows = store
-        .exec()
-        .query(
-            &format!("SELECT {EVENT_COLUMNS} FROM outbox WHERE position > $1 ORDER BY position LIMIT $2"),
-            vec![Val::Int(after), Val::Int(limit.into())],
-        )
-        .await?;
+    let rows = rows_after(store, EVENT_COLUMNS, after, limit).await?;
     rows.iter().map(event_row).collect()
 }
 

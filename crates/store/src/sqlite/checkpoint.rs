@@ -23,7 +23,8 @@ const INTERVAL: Duration = Duration::from_millis(500);
 
 /// WAL frames past which the log is restarted from its beginning. A `PASSIVE` checkpoint
 /// never rewinds the log while writes keep coming, so it would grow without end. 2,048
-/// frames of 16 KiB pages are the [`JOURNAL_LIMIT`].
+/// frames are 8 MiB of 4 KiB pages (32 MiB, the [`JOURNAL_LIMIT`], in a file made
+/// with 16 KiB pages).
 const RESTART_FRAMES: i64 = 2048;
 
 /// The size a WAL file is cut back to when its log restarts (`PRAGMA journal_size_limit`).

@@ -153,6 +153,9 @@ const MIGRATIONS: &[Migration] = &[
 
 const READERS: usize = 4;
 
+/// Bytes of the database file each reader maps (see the readers in `open`).
+const MMAP_SIZE: i64 = 1 << 31;
+
 /// SQLite's memory budget in this process (page caches of every connection together),
 /// enforced by evicting cached pages. Without it the readers' caches grew past 250 MB
 /// under the look-up benchmark. A bulk import lifts it for the writer's large cache.
@@ -376,8 +379,11 @@ impl SqliteStore {
         create_private(Path::new(&audit_path(path)))?;
         let writer = Connection::open(path)?;
         set_heap_limit(&writer, HEAP_LIMIT)?;
-        // Larger pages make the bulk commits of imports cheaper; only a new file takes it.
-        writer.execute_batch("PRAGMA page_size = 16384")?;
+        // 4 KiB pages (only a new file takes it): a request that changes one row and its
+        // index entries writes each touched page whole into the WAL, and copies it into the
+        // statement journal first; with 16 KiB pages that copying was most of an application
+        // move's CPU (BENCHMARKS.md, issue 14). Bulk imports were faster with 16 KiB pages.
+        writer.execute_batch("PRAGMA page_size = 4096")?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Config(format!("SQLite refused WAL mode (got {mode})")));
@@ -411,6 +417,11 @@ impl SqliteStore {
             // Small: look-ups by random personal ID rarely hit a cache this size anyway.
             configure(&r, 16_384)?;
             r.execute_batch("PRAGMA query_only = ON")?;
+            // Readers map the database file: a page not in the cache is then read in place
+            // instead of copied out of the kernel's cache by a `pread` per page (the largest
+            // single cost of a look-up by personal ID). SQLite caps the map at its compiled
+            // limit (2 GB); the rest of a larger file is read as before.
+            r.query_row(&format!("PRAGMA main.mmap_size = {MMAP_SIZE}"), [], |_| Ok(()))?;
             readers.push(Mutex::new(r));
         }
         let cp = Connection::open(path)?;

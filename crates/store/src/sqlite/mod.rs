@@ -153,9 +153,6 @@ const MIGRATIONS: &[Migration] = &[
 
 const READERS: usize = 4;
 
-/// Bytes of the database file each reader maps (see the readers in `open`).
-const MMAP_SIZE: i64 = 1 << 31;
-
 /// SQLite's memory budget in this process (page caches of every connection together),
 /// enforced by evicting cached pages. Without it the readers' caches grew past 250 MB
 /// under the look-up benchmark. A bulk import lifts it for the writer's large cache.
@@ -417,11 +414,6 @@ impl SqliteStore {
             // Small: look-ups by random personal ID rarely hit a cache this size anyway.
             configure(&r, 16_384)?;
             r.execute_batch("PRAGMA query_only = ON")?;
-            // Readers map the database file: a page not in the cache is then read in place
-            // instead of copied out of the kernel's cache by a `pread` per page (the largest
-            // single cost of a look-up by personal ID). SQLite caps the map at its compiled
-            // limit (2 GB); the rest of a larger file is read as before.
-            r.query_row(&format!("PRAGMA main.mmap_size = {MMAP_SIZE}"), [], |_| Ok(()))?;
             readers.push(Mutex::new(r));
         }
         let cp = Connection::open(path)?;

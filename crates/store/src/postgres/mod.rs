@@ -157,6 +157,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "outbox_citizen_columns",
         sql: include_str!("../../migrations/postgres/0032_outbox_citizen_columns.sql"),
     },
+    Migration {
+        version: 33,
+        name: "month_counts_update_row",
+        sql: include_str!("../../migrations/postgres/0033_month_counts_update_row.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

@@ -76,6 +76,14 @@ fn main() {
             m.model.levels_text(i)
         );
     }
+    for (h, w) in m.model.house_u.iter().zip(&m.model.house) {
+        for (i, w) in w.iter().enumerate() {
+            if let Some(w) = w {
+                let text: Vec<String> = w.iter().map(|x| format!("{x:+.1}")).collect();
+                println!("  {:?} {:<14} {}", h.kind, m.model.fields[i].name(&cfg.categories), text.join(" "));
+            }
+        }
+    }
     // Calibration of the scored candidate pairs: predicted probability against the share
     // of true pairs, by weight band.
     let (pairs, _, _) = m.scored_pairs(-1e9, None);

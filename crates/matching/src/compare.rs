@@ -94,6 +94,22 @@ pub struct Comparison {
     pub date: u32,
     /// [`middle_key`] of the middle name both records give alike, else 0.
     pub middle: u64,
+    /// [`full_name_key`] when the whole name agrees (family, given and middle name exact,
+    /// or neither record has a middle name), else 0.
+    pub full: u64,
+}
+
+/// A full name as one number, whatever the order its words were written in (0 for none):
+/// FNV-1a over the sorted word symbols.
+pub fn full_name_key(words: &[Sym]) -> u64 {
+    if words.len() < 2 {
+        return 0;
+    }
+    let mut w = [0 as Sym; 8];
+    let n = words.len().min(w.len());
+    w[..n].copy_from_slice(&words[..n]);
+    w[..n].sort_unstable();
+    middle_key(&w[..n])
 }
 
 /// The middle words of a name as one number (0 for none): FNV-1a over the word symbols,
@@ -139,12 +155,14 @@ impl Comparator<'_> {
     pub fn compare(&self, a: &Record, b: &Record) -> Comparison {
         let mut c = Comparison { levels: [NULL; MAX_FIELDS], ..Default::default() };
         let names = align_names(a.name_tokens(), b.name_tokens());
+        let mut whole_name = [false; 3];
         for (i, f) in self.fields.iter().enumerate() {
             c.levels[i] = match *f {
                 Field::FamilyName => {
                     let l = self.token_level(names.family, &[0.88]);
                     if l == 0 {
                         c.family_sym = names.family.0;
+                        whole_name[0] = true;
                     }
                     l
                 }
@@ -162,6 +180,7 @@ impl Comparator<'_> {
                     }
                     if l == 0 {
                         c.given_sym = names.given.0;
+                        whole_name[1] = true;
                     }
                     l
                 }
@@ -170,6 +189,7 @@ impl Comparator<'_> {
                     if l == 0 {
                         c.middle = middle_key(names.middle_a);
                     }
+                    whole_name[2] = l == 0 || l == NULL;
                     l
                 }
                 Field::BirthDate => {
@@ -212,6 +232,9 @@ impl Comparator<'_> {
                 Field::Phone => exact(a.phone, b.phone),
                 Field::Category(k) => exact(a.cats[k as usize] as u64, b.cats[k as usize] as u64),
             };
+        }
+        if whole_name == [true; 3] {
+            c.full = full_name_key(a.name_tokens());
         }
         c
     }

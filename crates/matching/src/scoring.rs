@@ -14,7 +14,7 @@ use crate::fastmap::FastMap;
 use rayon::prelude::*;
 
 use crate::compare::{date_key, full_name_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
-use crate::record::Record;
+use crate::record::{IdCheck, Record};
 
 /// u probabilities are kept at or above this, so that a coincidence never seen among the
 /// random pairs cannot prove a match on its own (at most log2(1/FLOOR) ≈ 16.6 bits).
@@ -753,21 +753,77 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
     counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
 }
 
-/// Per full name, the share of the records that carry it **besides the two of a pair**
-/// (count − 2, over all records): the chance that another record shows the name. The two
-/// records compared are left out because in a small list, or for a rare name, they are
-/// most of the count — a person's own duplicates would otherwise make their name look
-/// common. Names no third record carries are left out (no bound).
+/// Per full name, the share of the **other people** who carry it: the chance that a random
+/// non-matching record shows the name. People, not records: a person's own duplicates
+/// (an uploaded list holding three rows of one person) must not make her name look common.
+/// Among the records carrying a name, a person is told apart by the full birth date, and
+/// records giving one valid personal ID are one person whatever their dates (a row whose
+/// date has a typo is not a second person); records without a full date are not counted
+/// (they cannot be told apart). The pair compared is one person (if it is a match), so it
+/// is left out: (people − 1) over all the people so counted in the list. A name no other
+/// person carries has no entry (no bound). A true pair whose dates differ by a typo and
+/// who share no ID still counts two; in a large list a share of one person bounds far
+/// above the words' weight, but in a list of a few hundred it need not.
 fn full_name_frequencies(records: &[Record]) -> FastMap<u64, f32> {
-    let mut counts: FastMap<u64, u32> = FastMap::default();
-    for r in records {
-        let k = full_name_key(r.name_tokens());
-        if k != 0 {
-            *counts.entry(k).or_default() += 1;
+    let mut rows: Vec<(u64, u32, u64)> = records
+        .par_iter()
+        .filter_map(|r| {
+            let d = date_key(r.date);
+            let k = if d != 0 { full_name_key(r.name_tokens()) } else { 0 };
+            let pid = if r.id_check == Some(IdCheck::Valid) { r.pid } else { 0 };
+            (k != 0).then_some((k, d, pid))
+        })
+        .collect();
+    rows.par_sort_unstable();
+    rows.dedup();
+    let mut people: Vec<(u64, u32)> = Vec::new();
+    let mut total = 0u64;
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        let n = people_of_one_name(group);
+        total += n as u64;
+        if n > 1 {
+            people.push((group[0].0, n - 1));
         }
     }
-    let n = records.len().max(1) as f64;
-    counts.into_iter().filter(|&(_, c)| c > 2).map(|(k, c)| (k, ((c - 2) as f64 / n) as f32)).collect()
+    let n = total.max(1) as f64;
+    people.into_iter().map(|(k, others)| (k, (others as f64 / n) as f32)).collect()
+}
+
+/// How many people the rows (name, full date, valid personal ID or 0) of one name, sorted,
+/// hold: the distinct dates, less those joined to another by a shared personal ID.
+fn people_of_one_name(rows: &[(u64, u32, u64)]) -> u32 {
+    let dates: Vec<u32> = {
+        let mut d: Vec<u32> = rows.iter().map(|r| r.1).collect();
+        d.dedup();
+        d
+    };
+    if dates.len() < 2 || rows.iter().all(|r| r.2 == 0) {
+        return dates.len() as u32;
+    }
+    // Union–find over the dates; each personal ID joins the dates it was given with.
+    let mut parent: Vec<u32> = (0..dates.len() as u32).collect();
+    fn root(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    let mut first: FastMap<u64, u32> = FastMap::default();
+    let mut people = dates.len() as u32;
+    for &(_, d, pid) in rows {
+        if pid == 0 {
+            continue;
+        }
+        let at = dates.binary_search(&d).expect("date of the group") as u32;
+        let other = *first.entry(pid).or_insert(at);
+        let (a, b) = (root(&mut parent, at), root(&mut parent, other));
+        if a != b {
+            parent[a as usize] = b;
+            people -= 1;
+        }
+    }
+    people
 }
 
 /// Share of each middle name among the records that give one.
@@ -995,6 +1051,73 @@ mod tests {
         assert_eq!(cond.weight(&pair), plain.weight(&pair));
     }
 
+    /// A record with the name words `w` (family, middle, given) born on the `i`-th day
+    /// from 1 January 1950.
+    fn person(w: [u32; 3], i: u32) -> Record {
+        use crate::normalise::Ymd;
+        let mut r = Record { n_names: 3, ..Default::default() };
+        r.names[..3].copy_from_slice(&w);
+        r.date = Ymd { year: 1950 + (i / 336) as u16, month: (i / 28 % 12 + 1) as u8, day: (i % 28 + 1) as u8 };
+        r
+    }
+
+    fn full_name_pair(w: [u32; 3]) -> Comparison {
+        let mut levels = [NULL; crate::compare::MAX_FIELDS];
+        levels[..3].copy_from_slice(&[0, 0, 0]);
+        Comparison {
+            levels,
+            family_sym: w[0],
+            given_sym: w[2],
+            middle: middle_key(&w[1..2]),
+            full: full_name_key(&w),
+            ..Default::default()
+        }
+    }
+
+    /// The full-name bound counts people, not records: three rows of one person (one birth
+    /// date, or one ID), as an uploaded list may hold, do not make her name look common, while
+    /// three people of that name (three dates) do bound it. Records without a full date are
+    /// not counted.
+    #[test]
+    fn three_records_of_one_person_do_not_make_the_name_common() {
+        let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+        let m = vec![vec![0.95, 0.03, 0.02], vec![0.95, 0.02, 0.01, 0.01, 0.01], vec![0.9, 0.05, 0.03, 0.02]];
+        let u = vec![vec![0.1, 0.05, 0.85], vec![0.01, 0.01, 0.03, 0.01, 0.94], vec![0.2, 0.1, 0.05, 0.65]];
+        // A small list: 20 people of other names, and three rows of one person A M G.
+        let mut recs: Vec<Record> = (0..20).map(|i| person([10 + i, 40 + i, 70 + i], i)).collect();
+        recs.extend((0..3).map(|_| person([1, 2, 3], 500)));
+        let one = model(fields.clone(), m.clone(), u.clone(), &recs, 100, vec![], &[]);
+        let pair = full_name_pair([1, 2, 3]);
+        let words: f64 = (0..3).map(|i| one.own_weight(i, &pair)).sum();
+        assert!(one.tf_full.is_empty(), "{:?}", one.tf_full);
+        assert!((one.weight(&pair) - words).abs() < 1e-9, "{} vs words {words}", one.weight(&pair));
+        // The same rows without a birth date are not counted either.
+        let mut undated = recs.clone();
+        for r in &mut undated[20..] {
+            r.date = Default::default();
+        }
+        let undated = model(fields.clone(), m.clone(), u.clone(), &undated, 100, vec![], &[]);
+        assert!((undated.weight(&pair) - words).abs() < 1e-9);
+        // One of the three rows with a typo in its date, all three with one valid personal
+        // ID: still one person.
+        let mut typo = recs.clone();
+        for r in &mut typo[20..] {
+            r.pid = 1_085_000_123;
+            r.id_check = Some(IdCheck::Valid);
+        }
+        typo[22] = Record { pid: 1_085_000_123, id_check: Some(IdCheck::Valid), ..person([1, 2, 3], 501) };
+        let typo = model(fields.clone(), m.clone(), u.clone(), &typo, 100, vec![], &[]);
+        assert!(typo.tf_full.is_empty(), "{:?}", typo.tf_full);
+        // Three people of that name (three birth dates): two others carry it, of 23 people.
+        for (r, i) in recs[20..].iter_mut().zip([500, 600, 700]) {
+            *r = person([1, 2, 3], i);
+        }
+        let three = model(fields, m, u, &recs, 100, vec![], &[]);
+        let full = (0.95f64 * 0.95 * 0.9 / (2.0 / 23.0)).log2();
+        assert!(full < words, "the test needs a binding bound: {full} vs {words}");
+        assert!((three.weight(&pair) - full).abs() < 1e-3, "{} vs {full}", three.weight(&pair));
+    }
+
     /// A full name that agrees weighs at most what its own frequency says: a common full
     /// name (its words go together) proves less than the product of its words' shares,
     /// and a rare one keeps the words' weights.
@@ -1004,34 +1127,19 @@ mod tests {
         let m = vec![vec![0.95, 0.03, 0.02], vec![0.95, 0.02, 0.01, 0.01, 0.01], vec![0.9, 0.05, 0.03, 0.02]];
         let u = vec![vec![0.1, 0.05, 0.85], vec![0.01, 0.01, 0.03, 0.01, 0.94], vec![0.2, 0.1, 0.05, 0.65]];
         // Words 1 = family A, 2 = middle M, 3 = given G (common together), 4 = family B,
-        // 5 = middle N, 6 = given H. 400 records are A M G; A, M and G are each also common
-        // in other combinations; one record is B N H.
-        let rec = |w: [u32; 3]| {
-            let mut r = Record { n_names: 3, ..Default::default() };
-            r.names[..3].copy_from_slice(&w);
-            r
-        };
-        let mut recs: Vec<Record> = (0..400).map(|_| rec([1, 2, 3])).collect();
-        recs.extend((0..600).map(|_| rec([1, 5, 6])));
-        recs.extend((0..600).map(|_| rec([4, 2, 6])));
-        recs.extend((0..600).map(|_| rec([4, 5, 3])));
-        recs.push(rec([4, 5, 6]));
+        // 5 = middle N, 6 = given H. 400 people are A M G; A, M and G are each also common
+        // in other combinations; one person is B N H. Each record is its own person (its
+        // own birth date).
+        let mut recs: Vec<Record> = (0..400).map(|i| person([1, 2, 3], i)).collect();
+        recs.extend((400..1000).map(|i| person([1, 5, 6], i)));
+        recs.extend((1000..1600).map(|i| person([4, 2, 6], i)));
+        recs.extend((1600..2200).map(|i| person([4, 5, 3], i)));
+        recs.push(person([4, 5, 6], 2200));
         let model = model(fields, m, u, &recs, 7, vec![], &[]);
-        let pair = |w: [u32; 3]| Comparison {
-            levels: {
-                let mut l = [NULL; crate::compare::MAX_FIELDS];
-                l[..3].copy_from_slice(&[0, 0, 0]);
-                l
-            },
-            family_sym: w[0],
-            given_sym: w[2],
-            middle: middle_key(&w[1..2]),
-            full: full_name_key(&w),
-            ..Default::default()
-        };
-        let common = pair([1, 2, 3]);
+        let common = full_name_pair([1, 2, 3]);
         let words: f64 = (0..3).map(|i| model.own_weight(i, &common)).sum();
-        let full = (0.95f64 * 0.95 * 0.9 / (398.0 / 2201.0)).log2();
+        // 399 other people of 2,201 carry the name.
+        let full = (0.95f64 * 0.95 * 0.9 / (399.0 / 2201.0)).log2();
         assert!((model.weight(&common) - full).abs() < 1e-3, "{} vs {full}", model.weight(&common));
         assert!(model.weight(&common) < words - 0.5, "{} vs words {words}", model.weight(&common));
         // Without the full-name key, the words' weights.

@@ -97,6 +97,22 @@ pub struct Comparison {
     /// [`full_name_key`] when the whole name agrees (family, given and middle name exact,
     /// or neither record has a middle name), else 0.
     pub full: u64,
+    /// With `full`: how many people the two records were counted as in the full-name
+    /// frequencies (0 without a full date on either side; 2 when both give full dates that
+    /// differ and no shared valid personal ID joins them; else 1).
+    pub full_own: u8,
+}
+
+/// How many people two records of one full name were counted as (see
+/// [`Comparison::full_own`]).
+fn own_people(a: &Record, b: &Record) -> u8 {
+    let (x, y) = (date_key(a.date), date_key(b.date));
+    let valid = |r: &Record| r.id_check == Some(crate::record::IdCheck::Valid);
+    match (x != 0, y != 0) {
+        (false, false) => 0,
+        (true, true) if x != y && !(valid(a) && valid(b) && a.pid == b.pid) => 2,
+        _ => 1,
+    }
 }
 
 /// A full name as one number, whatever the order its words were written in (0 for none):
@@ -235,6 +251,7 @@ impl Comparator<'_> {
         }
         if whole_name == [true; 3] {
             c.full = full_name_key(a.name_tokens());
+            c.full_own = own_people(a, b);
         }
         c
     }

@@ -43,8 +43,10 @@ pub struct Model {
     pub tf_date: FastMap<u32, f32>,
     /// Share of the records with a middle name that give each middle name ([`middle_key`]).
     pub tf_middle: FastMap<u64, f32>,
-    /// Share of records giving each full name ([`full_name_key`]).
-    pub tf_full: FastMap<u64, f32>,
+    /// People carrying each full name ([`full_name_key`]; see [`full_name_frequencies`]).
+    pub tf_full: FastMap<u64, u32>,
+    /// People counted in `tf_full`, over all names.
+    pub full_people: f64,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
     /// Conditioning on a context (one household; namesakes of one commune): per context,
@@ -92,12 +94,18 @@ impl Model {
     /// How much the three name fields, weighed each by its own frequency, overstate a full
     /// name that agrees: they are not independent (`Văn` goes with men's given names, `Thị`
     /// with women's, a lineage keeps its family and middle names together), so a common
-    /// full name is commoner than the product of its words' shares. The full name's own
-    /// share among the records bounds the three together (only downwards: a full name
-    /// carried by few records besides the pair's keeps the words' weights). Taken off
-    /// the given name's weight, so that the fields still sum to the total.
+    /// full name is commoner than the product of its words' shares. The share of the other
+    /// people carrying the full name (the pair's own person left out) bounds the three
+    /// together (only downwards: a full name no other person carries keeps the words'
+    /// weights). Taken off the given name's weight, so that the fields still sum to the
+    /// total.
     fn full_name_excess(&self, c: &Comparison) -> f64 {
-        let Some(&share) = self.tf_full.get(&c.full) else { return 0.0 };
+        let Some(&people) = self.tf_full.get(&c.full) else { return 0.0 };
+        let others = people.saturating_sub(c.full_own as u32);
+        if others == 0 {
+            return 0.0;
+        }
+        let share = others as f64 / self.full_people.max(1.0);
         let pos = |x: Field| self.fields.iter().position(|f| *f == x);
         let (Some(fam), Some(giv), Some(mid)) =
             (pos(Field::FamilyName), pos(Field::GivenName), pos(Field::MiddleName))
@@ -105,7 +113,7 @@ impl Model {
             return 0.0;
         };
         let mid_m = if c.levels[mid] == 0 { self.m[mid][0] } else { 1.0 };
-        let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share as f64).log2();
+        let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share).log2();
         let words = self.own_weight(fam, c) + self.own_weight(giv, c) + self.own_weight(mid, c);
         (words - full).max(0.0)
     }
@@ -717,7 +725,7 @@ pub fn model(
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
     let tf_date = date_frequencies(records);
     let tf_middle = middle_frequencies(records);
-    let tf_full = full_name_frequencies(records);
+    let (tf_full, full_people) = full_name_frequencies(records);
     let house_u = house.to_vec();
     let house = house
         .iter()
@@ -734,6 +742,7 @@ pub fn model(
         tf_date,
         tf_middle,
         tf_full,
+        full_people,
         m_source,
         house,
         house_u,
@@ -753,18 +762,16 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
     counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
 }
 
-/// Per full name, the share of the **other people** who carry it: the chance that a random
-/// non-matching record shows the name. People, not records: a person's own duplicates
-/// (an uploaded list holding three rows of one person) must not make her name look common.
-/// Among the records carrying a name, a person is told apart by the full birth date, and
-/// records giving one valid personal ID are one person whatever their dates (a row whose
-/// date has a typo is not a second person); records without a full date are not counted
-/// (they cannot be told apart). The pair compared is one person (if it is a match), so it
-/// is left out: (people − 1) over all the people so counted in the list. A name no other
-/// person carries has no entry (no bound). A true pair whose dates differ by a typo and
-/// who share no ID still counts two; in a large list a share of one person bounds far
-/// above the words' weight, but in a list of a few hundred it need not.
-fn full_name_frequencies(records: &[Record]) -> FastMap<u64, f32> {
+/// Per full name, how many **people** carry it, and the people counted over all names.
+/// People, not records: a person's own duplicates (an uploaded list holding three rows of
+/// one person) must not make her name look common. Among the records carrying a name, a
+/// person is told apart by the full birth date, and records giving one valid personal ID
+/// are one person whatever their dates (a row whose date has a typo is not a second
+/// person); records without a full date are not counted (they cannot be told apart).
+/// The pair compared is one person if it is a match, so the bound leaves out the people
+/// its own records were counted as ([`Comparison::full_own`]: a true pair whose dates
+/// differ by a typo was counted twice and leaves out two).
+fn full_name_frequencies(records: &[Record]) -> (FastMap<u64, u32>, f64) {
     let mut rows: Vec<(u64, u32, u64)> = records
         .par_iter()
         .filter_map(|r| {
@@ -776,17 +783,14 @@ fn full_name_frequencies(records: &[Record]) -> FastMap<u64, f32> {
         .collect();
     rows.par_sort_unstable();
     rows.dedup();
-    let mut people: Vec<(u64, u32)> = Vec::new();
+    let mut people: FastMap<u64, u32> = FastMap::default();
     let mut total = 0u64;
     for group in rows.chunk_by(|a, b| a.0 == b.0) {
         let n = people_of_one_name(group);
         total += n as u64;
-        if n > 1 {
-            people.push((group[0].0, n - 1));
-        }
+        people.insert(group[0].0, n);
     }
-    let n = total.max(1) as f64;
-    people.into_iter().map(|(k, others)| (k, (others as f64 / n) as f32)).collect()
+    (people, total as f64)
 }
 
 /// How many people the rows (name, full date, valid personal ID or 0) of one name, sorted,
@@ -1070,6 +1074,7 @@ mod tests {
             given_sym: w[2],
             middle: middle_key(&w[1..2]),
             full: full_name_key(&w),
+            full_own: 1,
             ..Default::default()
         }
     }
@@ -1089,7 +1094,7 @@ mod tests {
         let one = model(fields.clone(), m.clone(), u.clone(), &recs, 100, vec![], &[]);
         let pair = full_name_pair([1, 2, 3]);
         let words: f64 = (0..3).map(|i| one.own_weight(i, &pair)).sum();
-        assert!(one.tf_full.is_empty(), "{:?}", one.tf_full);
+        assert_eq!(one.tf_full.values().copied().max(), Some(1), "{:?}", one.tf_full);
         assert!((one.weight(&pair) - words).abs() < 1e-9, "{} vs words {words}", one.weight(&pair));
         // The same rows without a birth date are not counted either.
         let mut undated = recs.clone();
@@ -1107,7 +1112,15 @@ mod tests {
         }
         typo[22] = Record { pid: 1_085_000_123, id_check: Some(IdCheck::Valid), ..person([1, 2, 3], 501) };
         let typo = model(fields.clone(), m.clone(), u.clone(), &typo, 100, vec![], &[]);
-        assert!(typo.tf_full.is_empty(), "{:?}", typo.tf_full);
+        assert_eq!(typo.tf_full.values().copied().max(), Some(1), "{:?}", typo.tf_full);
+        assert!((typo.weight(&pair) - words).abs() < 1e-9);
+        // Without the ID the typo counts as a second person, but a pair of the two rows
+        // whose dates differ leaves out both: no other person carries the name.
+        let mut typo_no_id = recs.clone();
+        typo_no_id[22] = person([1, 2, 3], 501);
+        let typo_no_id = model(fields.clone(), m.clone(), u.clone(), &typo_no_id, 100, vec![], &[]);
+        let two_dates = Comparison { full_own: 2, ..pair };
+        assert!((typo_no_id.weight(&two_dates) - words).abs() < 1e-9);
         // Three people of that name (three birth dates): two others carry it, of 23 people.
         for (r, i) in recs[20..].iter_mut().zip([500, 600, 700]) {
             *r = person([1, 2, 3], i);
@@ -1193,6 +1206,7 @@ mod tests {
             tf_date: FastMap::default(),
             tf_middle: FastMap::default(),
             tf_full: FastMap::default(),
+            full_people: 0.0,
             m_source: vec![],
             house: vec![],
             house_u: vec![],

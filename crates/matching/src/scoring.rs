@@ -1061,7 +1061,8 @@ mod tests {
         use crate::normalise::Ymd;
         let mut r = Record { n_names: 3, ..Default::default() };
         r.names[..3].copy_from_slice(&w);
-        r.date = Ymd { year: 1950 + (i / 336) as u16, month: (i / 28 % 12 + 1) as u8, day: (i % 28 + 1) as u8 };
+        r.date =
+            Ymd { year: 1950 + (i / 336) as u16, month: (i / 28 % 12 + 1) as u8, day: (i % 28 + 1) as u8 };
         r
     }
 

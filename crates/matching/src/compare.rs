@@ -392,6 +392,15 @@ pub fn align_names<'r>(a: &'r [Sym], b: &'r [Sym]) -> Aligned<'r> {
 fn date_level(a: &Record, b: &Record) -> u8 {
     let (x, y) = (a.date, b.date);
     if !x.is_some() || !y.is_some() {
+        // A record without a date whose valid personal ID encodes a birth year other than
+        // the year the other record gives is not that person (same-name siblings, a
+        // namesake): a different date. A year that agrees is left as missing: the ID's
+        // year is no date the list gave, and an agreement would only repeat the ID.
+        let id_year_differs =
+            |r: &Record, d: crate::normalise::Ymd| r.id_year != 0 && d.is_some() && r.id_year != d.year;
+        if (!x.is_some() && id_year_differs(a, y)) || (!y.is_some() && id_year_differs(b, x)) {
+            return 5;
+        }
         return NULL;
     }
     if x.is_full() && y.is_full() {
@@ -599,6 +608,24 @@ mod tests {
 
     fn rec(y: u16, m: u8, d: u8) -> Record {
         Record { date: Ymd { year: y, month: m, day: d }, ..Default::default() }
+    }
+
+    /// A missing date against a date: the birth year of a valid personal ID speaks only
+    /// when it contradicts the other record's year.
+    #[test]
+    fn an_id_year_that_contradicts_the_date_is_a_different_date() {
+        let with_id =
+            |pid: u64| Record { pid, id_year: crate::normalise::id_birth_year(pid), ..Default::default() };
+        // 0 3 8 | 0 (man, 1900s) | 85 | serial: born 1985.
+        let a = with_id(38_085_757_419);
+        assert_eq!(a.id_year, 1985);
+        assert_eq!(crate::normalise::id_birth_year(82_323_132_420), 2023);
+        assert_eq!(date_level(&a, &rec(2023, 11, 13)), 5);
+        assert_eq!(date_level(&rec(2023, 11, 13), &a), 5);
+        assert_eq!(date_level(&a, &rec(2023, 0, 0)), 5);
+        assert_eq!(date_level(&a, &rec(1985, 11, 13)), NULL);
+        assert_eq!(date_level(&a, &Record::default()), NULL);
+        assert_eq!(date_level(&Record::default(), &rec(2023, 11, 13)), NULL);
     }
 
     #[test]

@@ -106,6 +106,28 @@ fn main() {
             m.model.probability(mid)
         );
     }
+    // `PATTERNS=1`: calibration by comparison pattern near the threshold (±8 bits): which
+    // kinds of pair the model weighs too high or too low.
+    if std::env::var("PATTERNS").is_ok() {
+        let mut by = std::collections::HashMap::<String, (u64, u64, f64)>::new();
+        for &(i, j, w) in &pairs {
+            if (w as f64 - tw).abs() > 8.0 {
+                continue;
+            }
+            let e = m.explain(i, j);
+            let key: Vec<&str> = e.fields.iter().map(|f| f.level).collect();
+            let x = by.entry(key.join(",")).or_default();
+            x.0 += 1;
+            x.1 += truth.same(i, j) as u64;
+            x.2 += m.model.probability(w as f64);
+        }
+        let mut v: Vec<_> = by.into_iter().collect();
+        v.sort_by_key(|b| std::cmp::Reverse(b.1 .0));
+        println!("  patterns within 8 bits of the threshold: pairs, true pairs, predicted true pairs");
+        for (p, (c, t, pr)) in v.iter().take(30) {
+            println!("    {c:>7} {t:>7} {pr:>9.1}  {p}");
+        }
+    }
     if std::env::var("SWEEP").is_ok() {
         for p in [0.3, 0.5, 0.7, 0.8, 0.9, 0.95] {
             let t = m.threshold_weight(p);

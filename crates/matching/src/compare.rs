@@ -626,6 +626,9 @@ mod tests {
         assert_eq!(date_level(&a, &rec(1985, 11, 13)), NULL);
         assert_eq!(date_level(&a, &Record::default()), NULL);
         assert_eq!(date_level(&Record::default(), &rec(2023, 11, 13)), NULL);
+        // A leading zero lost in a spreadsheet: the same digits, the same year.
+        assert_eq!(crate::normalise::id_birth_year_if_readable(79_185_088_039, "id.length"), 1985);
+        assert_eq!(crate::normalise::id_birth_year_if_readable(79_185_088_039, "id.province"), 0);
     }
 
     #[test]

@@ -359,6 +359,19 @@ pub fn id_birth_year(pid: u64) -> u16 {
     1900 + 100 * century + (pid / 1_000_000 % 100) as u16
 }
 
+/// The birth year of an ID reported only for its writing: a leading zero lost (11 digits,
+/// as spreadsheets do) or separators, whose 12 digits are otherwise a valid ID; else 0.
+pub fn id_birth_year_if_readable(pid: u64, rule: &str) -> u16 {
+    let readable = matches!(rule, "id.length" | "id.separators")
+        && pid < 1_000_000_000_000
+        && PersonalId::parse_until(&format!("{pid:012}"), 2200).is_ok();
+    if readable {
+        id_birth_year(pid)
+    } else {
+        0
+    }
+}
+
 /// Reads a CMND field: 9 digits, else missing.
 pub fn parse_cmnd(s: &str) -> Option<u32> {
     let s = s.trim();

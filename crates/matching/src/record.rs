@@ -389,6 +389,7 @@ pub fn build(
             }
             IdValue::BadFormat(n, rule) => {
                 r.pid = n;
+                r.id_year = normalise::id_birth_year_if_readable(n, rule);
                 r.id_check = Some(IdCheck::BadFormat(id_rule_index(rule)));
             }
             IdValue::Garbage(rule) => r.id_check = Some(IdCheck::BadFormat(id_rule_index(rule))),

@@ -76,6 +76,14 @@ fn main() {
             m.model.levels_text(i)
         );
     }
+    for (h, w) in m.model.house_u.iter().zip(&m.model.house) {
+        for (i, w) in w.iter().enumerate() {
+            if let Some(w) = w {
+                let text: Vec<String> = w.iter().map(|x| format!("{x:+.1}")).collect();
+                println!("  {:?} {:<14} {}", h.kind, m.model.fields[i].name(&cfg.categories), text.join(" "));
+            }
+        }
+    }
     // Calibration of the scored candidate pairs: predicted probability against the share
     // of true pairs, by weight band.
     let (pairs, _, _) = m.scored_pairs(-1e9, None);
@@ -97,6 +105,28 @@ fn main() {
             *t as f64 / *c as f64,
             m.model.probability(mid)
         );
+    }
+    // `PATTERNS=1`: calibration by comparison pattern near the threshold (±8 bits): which
+    // kinds of pair the model weighs too high or too low.
+    if std::env::var("PATTERNS").is_ok() {
+        let mut by = std::collections::HashMap::<String, (u64, u64, f64)>::new();
+        for &(i, j, w) in &pairs {
+            if (w as f64 - tw).abs() > 8.0 {
+                continue;
+            }
+            let e = m.explain(i, j);
+            let key: Vec<&str> = e.fields.iter().map(|f| f.level).collect();
+            let x = by.entry(key.join(",")).or_default();
+            x.0 += 1;
+            x.1 += truth.same(i, j) as u64;
+            x.2 += m.model.probability(w as f64);
+        }
+        let mut v: Vec<_> = by.into_iter().collect();
+        v.sort_by_key(|b| std::cmp::Reverse(b.1 .0));
+        println!("  patterns within 8 bits of the threshold: pairs, true pairs, predicted true pairs");
+        for (p, (c, t, pr)) in v.iter().take(30) {
+            println!("    {c:>7} {t:>7} {pr:>9.1}  {p}");
+        }
     }
     if std::env::var("SWEEP").is_ok() {
         for p in [0.3, 0.5, 0.7, 0.8, 0.9, 0.95] {

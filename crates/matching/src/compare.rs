@@ -94,6 +94,38 @@ pub struct Comparison {
     pub date: u32,
     /// [`middle_key`] of the middle name both records give alike, else 0.
     pub middle: u64,
+    /// [`full_name_key`] when the whole name agrees (family, given and middle name exact,
+    /// or neither record has a middle name), else 0.
+    pub full: u64,
+    /// With `full`: how many people the two records were counted as in the full-name
+    /// frequencies (0 without a full date on either side; 2 when both give full dates that
+    /// differ and no shared valid personal ID joins them; else 1).
+    pub full_own: u8,
+}
+
+/// How many people two records of one full name were counted as (see
+/// [`Comparison::full_own`]).
+fn own_people(a: &Record, b: &Record) -> u8 {
+    let (x, y) = (date_key(a.date), date_key(b.date));
+    let valid = |r: &Record| r.id_check == Some(crate::record::IdCheck::Valid);
+    match (x != 0, y != 0) {
+        (false, false) => 0,
+        (true, true) if x != y && !(valid(a) && valid(b) && a.pid == b.pid) => 2,
+        _ => 1,
+    }
+}
+
+/// A full name as one number, whatever the order its words were written in (0 for none):
+/// FNV-1a over the sorted word symbols.
+pub fn full_name_key(words: &[Sym]) -> u64 {
+    if words.len() < 2 {
+        return 0;
+    }
+    let mut w = [0 as Sym; 8];
+    let n = words.len().min(w.len());
+    w[..n].copy_from_slice(&words[..n]);
+    w[..n].sort_unstable();
+    middle_key(&w[..n])
 }
 
 /// The middle words of a name as one number (0 for none): FNV-1a over the word symbols,
@@ -139,12 +171,14 @@ impl Comparator<'_> {
     pub fn compare(&self, a: &Record, b: &Record) -> Comparison {
         let mut c = Comparison { levels: [NULL; MAX_FIELDS], ..Default::default() };
         let names = align_names(a.name_tokens(), b.name_tokens());
+        let mut whole_name = [false; 3];
         for (i, f) in self.fields.iter().enumerate() {
             c.levels[i] = match *f {
                 Field::FamilyName => {
                     let l = self.token_level(names.family, &[0.88]);
                     if l == 0 {
                         c.family_sym = names.family.0;
+                        whole_name[0] = true;
                     }
                     l
                 }
@@ -162,6 +196,7 @@ impl Comparator<'_> {
                     }
                     if l == 0 {
                         c.given_sym = names.given.0;
+                        whole_name[1] = true;
                     }
                     l
                 }
@@ -170,6 +205,7 @@ impl Comparator<'_> {
                     if l == 0 {
                         c.middle = middle_key(names.middle_a);
                     }
+                    whole_name[2] = l == 0 || l == NULL;
                     l
                 }
                 Field::BirthDate => {
@@ -212,6 +248,10 @@ impl Comparator<'_> {
                 Field::Phone => exact(a.phone, b.phone),
                 Field::Category(k) => exact(a.cats[k as usize] as u64, b.cats[k as usize] as u64),
             };
+        }
+        if whole_name == [true; 3] {
+            c.full = full_name_key(a.name_tokens());
+            c.full_own = own_people(a, b);
         }
         c
     }
@@ -352,6 +392,15 @@ pub fn align_names<'r>(a: &'r [Sym], b: &'r [Sym]) -> Aligned<'r> {
 fn date_level(a: &Record, b: &Record) -> u8 {
     let (x, y) = (a.date, b.date);
     if !x.is_some() || !y.is_some() {
+        // A record without a date whose valid personal ID encodes a birth year other than
+        // the year the other record gives is not that person (same-name siblings, a
+        // namesake): a different date. A year that agrees is left as missing: the ID's
+        // year is no date the list gave, and an agreement would only repeat the ID.
+        let id_year_differs =
+            |r: &Record, d: crate::normalise::Ymd| r.id_year != 0 && d.is_some() && r.id_year != d.year;
+        if (!x.is_some() && id_year_differs(a, y)) || (!y.is_some() && id_year_differs(b, x)) {
+            return 5;
+        }
         return NULL;
     }
     if x.is_full() && y.is_full() {
@@ -559,6 +608,27 @@ mod tests {
 
     fn rec(y: u16, m: u8, d: u8) -> Record {
         Record { date: Ymd { year: y, month: m, day: d }, ..Default::default() }
+    }
+
+    /// A missing date against a date: the birth year of a valid personal ID speaks only
+    /// when it contradicts the other record's year.
+    #[test]
+    fn an_id_year_that_contradicts_the_date_is_a_different_date() {
+        let with_id =
+            |pid: u64| Record { pid, id_year: crate::normalise::id_birth_year(pid), ..Default::default() };
+        // 0 3 8 | 0 (man, 1900s) | 85 | serial: born 1985.
+        let a = with_id(38_085_757_419);
+        assert_eq!(a.id_year, 1985);
+        assert_eq!(crate::normalise::id_birth_year(82_323_132_420), 2023);
+        assert_eq!(date_level(&a, &rec(2023, 11, 13)), 5);
+        assert_eq!(date_level(&rec(2023, 11, 13), &a), 5);
+        assert_eq!(date_level(&a, &rec(2023, 0, 0)), 5);
+        assert_eq!(date_level(&a, &rec(1985, 11, 13)), NULL);
+        assert_eq!(date_level(&a, &Record::default()), NULL);
+        assert_eq!(date_level(&Record::default(), &rec(2023, 11, 13)), NULL);
+        // A leading zero lost in a spreadsheet: the same digits, the same year.
+        assert_eq!(crate::normalise::id_birth_year_if_readable(79_185_088_039, "id.length"), 1985);
+        assert_eq!(crate::normalise::id_birth_year_if_readable(79_185_088_039, "id.province"), 0);
     }
 
     #[test]

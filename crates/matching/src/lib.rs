@@ -218,7 +218,7 @@ impl<'a> Matcher<'a> {
         } / walk.sample_every as f64;
         let (m, lambda, m_source, house) =
             scoring::train_sessions(&fields, &sessions, &patterns[nr], &u, all_pairs);
-        let mut model = scoring::model(fields, m, u, &ds.records, ds.strings.len(), m_source, house.as_ref());
+        let mut model = scoring::model(fields, m, u, &ds.records, ds.strings.len(), m_source, &house);
         model.lambda = lambda;
         let stats = TrainStats {
             training_pairs: bstats.pairs,
@@ -309,7 +309,7 @@ impl<'a> Matcher<'a> {
             &self.ds.records,
             self.ds.strings.len(),
             sources,
-            self.model.house_u.as_ref(),
+            &self.model.house_u.clone(),
         );
         self.model.lambda = lambda;
     }

@@ -352,6 +352,26 @@ pub fn parse_personal_id(s: &str) -> IdValue {
     }
 }
 
+/// The birth year a 12-digit personal ID encodes: its 4th digit gives the century (and the
+/// sex: 0–1 for 1900–1999, 2–3 for 2000–2099…), its 5th and 6th the year.
+pub fn id_birth_year(pid: u64) -> u16 {
+    let century = (pid / 100_000_000 % 10) as u16 / 2;
+    1900 + 100 * century + (pid / 1_000_000 % 100) as u16
+}
+
+/// The birth year of an ID reported only for its writing: a leading zero lost (11 digits,
+/// as spreadsheets do) or separators, whose 12 digits are otherwise a valid ID; else 0.
+pub fn id_birth_year_if_readable(pid: u64, rule: &str) -> u16 {
+    let readable = matches!(rule, "id.length" | "id.separators")
+        && pid < 1_000_000_000_000
+        && PersonalId::parse_until(&format!("{pid:012}"), 2200).is_ok();
+    if readable {
+        id_birth_year(pid)
+    } else {
+        0
+    }
+}
+
 /// Reads a CMND field: 9 digits, else missing.
 pub fn parse_cmnd(s: &str) -> Option<u32> {
     let s = s.trim();

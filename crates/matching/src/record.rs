@@ -100,6 +100,9 @@ pub struct Record {
     pub date: Ymd,
     /// The 12 personal-ID digits as a number (valid or not), 0 when absent.
     pub pid: u64,
+    /// The birth year a valid personal ID encodes (its 4th digit gives the century, the
+    /// 5th and 6th the year), else 0.
+    pub id_year: u16,
     pub cmnd: u32,
     /// 2025 commune code, 0 when unknown.
     pub commune: u32,
@@ -381,10 +384,12 @@ pub fn build(
             IdValue::Missing => {}
             IdValue::Valid(n) => {
                 r.pid = n;
+                r.id_year = normalise::id_birth_year(n);
                 r.id_check = Some(IdCheck::Valid);
             }
             IdValue::BadFormat(n, rule) => {
                 r.pid = n;
+                r.id_year = normalise::id_birth_year_if_readable(n, rule);
                 r.id_check = Some(IdCheck::BadFormat(id_rule_index(rule)));
             }
             IdValue::Garbage(rule) => r.id_check = Some(IdCheck::BadFormat(id_rule_index(rule))),

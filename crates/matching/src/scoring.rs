@@ -13,8 +13,8 @@ use crate::fastmap::FastMap;
 
 use rayon::prelude::*;
 
-use crate::compare::{date_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
-use crate::record::Record;
+use crate::compare::{date_key, full_name_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
+use crate::record::{IdCheck, Record};
 
 /// u probabilities are kept at or above this, so that a coincidence never seen among the
 /// random pairs cannot prove a match on its own (at most log2(1/FLOOR) ≈ 16.6 bits).
@@ -43,12 +43,16 @@ pub struct Model {
     pub tf_date: FastMap<u32, f32>,
     /// Share of the records with a middle name that give each middle name ([`middle_key`]).
     pub tf_middle: FastMap<u64, f32>,
+    /// People carrying each full name ([`full_name_key`]; see [`full_name_frequencies`]).
+    pub tf_full: FastMap<u64, u32>,
+    /// People counted in `tf_full`, over all names.
+    pub full_people: f64,
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
-    /// Household conditioning: per field the weights to use instead when the two records
-    /// are of one household (see [`HouseU`]).
-    pub house: Option<Vec<Option<Vec<f64>>>>,
-    pub house_u: Option<HouseU>,
+    /// Conditioning on a context (one household; namesakes of one commune): per context,
+    /// per field the weights to use instead when a pair is in that context (see [`HouseU`]).
+    pub house: Vec<Vec<Option<Vec<f64>>>>,
+    pub house_u: Vec<HouseU>,
 }
 
 impl Model {
@@ -68,6 +72,9 @@ impl Model {
     /// for exact family and given names.
     pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {
         let w = self.own_weight(i, c);
+        if self.fields[i] == Field::GivenName && c.full != 0 {
+            return w - self.full_name_excess(c);
+        }
         // A household shares its phone as it shares its address: when both agree they are
         // one piece of evidence ("same household"), counted once at the larger weight, so
         // twins or siblings at one address with one phone are not proved the same person.
@@ -84,6 +91,33 @@ impl Model {
         w
     }
 
+    /// How much the three name fields, weighed each by its own frequency, overstate a full
+    /// name that agrees: they are not independent (`Văn` goes with men's given names, `Thị`
+    /// with women's, a lineage keeps its family and middle names together), so a common
+    /// full name is commoner than the product of its words' shares. The share of the other
+    /// people carrying the full name (the pair's own person left out) bounds the three
+    /// together (only downwards: a full name no other person carries keeps the words'
+    /// weights). Taken off the given name's weight, so that the fields still sum to the
+    /// total.
+    fn full_name_excess(&self, c: &Comparison) -> f64 {
+        let Some(&people) = self.tf_full.get(&c.full) else { return 0.0 };
+        let others = people.saturating_sub(c.full_own as u32);
+        if others == 0 {
+            return 0.0;
+        }
+        let share = others as f64 / self.full_people.max(1.0);
+        let pos = |x: Field| self.fields.iter().position(|f| *f == x);
+        let (Some(fam), Some(giv), Some(mid)) =
+            (pos(Field::FamilyName), pos(Field::GivenName), pos(Field::MiddleName))
+        else {
+            return 0.0;
+        };
+        let mid_m = if c.levels[mid] == 0 { self.m[mid][0] } else { 1.0 };
+        let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share).log2();
+        let words = self.own_weight(fam, c) + self.own_weight(giv, c) + self.own_weight(mid, c);
+        (words - full).max(0.0)
+    }
+
     /// A field's weight on its own.
     fn own_weight(&self, i: usize, c: &Comparison) -> f64 {
         let l = c.levels[i];
@@ -91,12 +125,10 @@ impl Model {
             return 0.0;
         }
         let plain = self.plain_weight(i, c);
-        // The household explains resemblance; it never adds evidence (a level never seen
-        // among a few household pairs would otherwise weigh as proof).
-        match self.house_weight(i, &c.levels) {
-            Some(w) => plain.min(w),
-            None => plain,
-        }
+        // A context (the household, namesakes of one commune) explains resemblance; it
+        // never adds evidence (a level never seen among a few such pairs would otherwise
+        // weigh as proof).
+        (0..self.house_u.len()).filter_map(|k| self.house_weight(k, i, &c.levels)).fold(plain, f64::min)
     }
 
     /// A field's weight against random pairs, term frequency included.
@@ -139,14 +171,13 @@ impl Model {
         }
     }
 
-    /// The weight of field `i` against household pairs, for a pair at one house, when the
-    /// model conditions the field on the household.
-    fn house_weight(&self, i: usize, levels: &[u8]) -> Option<f64> {
-        let w = self.house.as_ref()?;
-        if !self.house_u.as_ref()?.holds(|f| levels[f]) {
+    /// The weight of field `i` against the pairs of context `k`, for a pair in that context,
+    /// when the model conditions the field on it.
+    fn house_weight(&self, k: usize, i: usize, levels: &[u8]) -> Option<f64> {
+        if !self.house_u[k].holds(|f| levels[f]) {
             return None;
         }
-        w[i].as_ref().map(|w| w[levels[i] as usize])
+        self.house[k][i].as_ref().map(|w| w[levels[i] as usize])
     }
 
     /// Total match weight in bits (log2 Bayes factor, prior excluded).
@@ -374,7 +405,7 @@ pub fn train_sessions(
     all: &FastMap<u64, u64>,
     u: &[Vec<f64>],
     all_pairs: f64,
-) -> (Vec<Vec<f64>>, f64, Vec<&'static str>, Option<HouseU>) {
+) -> (Vec<Vec<f64>>, f64, Vec<&'static str>, Vec<HouseU>) {
     let mut m = initial_m(fields);
     let mut source = vec!["prior"; fields.len()];
     let mut done = vec![false; fields.len()];
@@ -410,8 +441,12 @@ pub fn train_sessions(
             }
         }
     }
-    let house = house_u(fields, all);
-    let lambda = estimate_lambda(fields, all, &m, u, house.as_ref(), all_pairs);
+    let house: Vec<HouseU> =
+        [house_u(fields, all, Context::Household), house_u(fields, all, Context::Namesakes)]
+            .into_iter()
+            .flatten()
+            .collect();
+    let lambda = estimate_lambda(fields, all, &m, u, &house, all_pairs);
     (m, lambda, source, house)
 }
 
@@ -444,25 +479,74 @@ const MIN_HOUSE_PAIRS: f64 = 200.0;
 /// A shared phone marks a household as a shared house does: lists give a parent's number
 /// for children and the house number is often left out, so twins with one phone and one
 /// record without a house would otherwise weigh their shared birth date as strangers do.
+///
+/// Namesakes of one commune are the second such context: people who give the same full
+/// name in the same commune are often of one family line (a lineage keeps its family name
+/// and middle names in one village), and of one generation, so a shared birth year, a
+/// partial date that agrees or one part of a date that differs is far commoner between two
+/// of them than between two random records. Their u is read the same way, from the pairs
+/// of one commune whose full names agree and whose valid IDs differ (every such pair is
+/// proposed by blocking: `name_ends+commune`).
 #[derive(Debug, Clone)]
 pub struct HouseU {
+    pub kind: Context,
     pub address: usize,
     pub phone: Option<usize>,
+    /// Family, given and middle name fields (for [`Context::Namesakes`]).
+    pub names: [usize; 3],
     pub u: Vec<Option<Vec<f64>>>,
 }
 
+/// A group of pairs whose fields are not independent among non-matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// One house, or one phone number.
+    Household,
+    /// The same full name in the same commune.
+    Namesakes,
+}
+
 impl HouseU {
-    /// Whether a pair (its level per field) is of one household.
+    /// Whether a pair (its level per field) is in this context.
     pub fn holds(&self, level: impl Fn(usize) -> u8) -> bool {
-        same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0)
+        match self.kind {
+            Context::Household => {
+                same_house(level(self.address)) || self.phone.is_some_and(|p| level(p) == 0)
+            }
+            Context::Namesakes => {
+                let [family, given, middle] = self.names;
+                level(family) == 0
+                    && level(given) == 0
+                    && matches!(level(middle), 0 | NULL)
+                    && level(self.address) <= SAME_COMMUNE_OTHER_HOUSE
+            }
+        }
+    }
+
+    /// Whether field `f` is conditioned on this context.
+    fn conditions(&self, f: Field) -> bool {
+        match self.kind {
+            Context::Household => house_conditioned(f),
+            // The names define the context; what a lineage of one commune shares beyond
+            // them is its generation (the birth date) and, with the given name, the sex.
+            Context::Namesakes => matches!(f, Field::BirthDate | Field::Category(_)),
+        }
     }
 }
 
-fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
+/// The address level "same commune, another house": levels up to it are the same commune.
+const SAME_COMMUNE_OTHER_HOUSE: u8 = 3;
+
+fn house_u(fields: &[Field], all: &FastMap<u64, u64>, kind: Context) -> Option<HouseU> {
     let address = fields.iter().position(|f| *f == Field::Address)?;
     let pid = fields.iter().position(|f| *f == Field::PersonalId)?;
     let phone = fields.iter().position(|f| *f == Field::Phone);
-    let marks = HouseU { address, phone, u: Vec::new() };
+    let pos = |x: Field| fields.iter().position(|f| *f == x);
+    let names = match kind {
+        Context::Household => [0; 3],
+        Context::Namesakes => [pos(Field::FamilyName)?, pos(Field::GivenName)?, pos(Field::MiddleName)?],
+    };
+    let marks = HouseU { kind, address, phone, names, u: Vec::new() };
     let different = (Field::PersonalId.levels().len() - 1) as u8;
     let mut counts = empty_counts(fields);
     let mut pairs = 0.0;
@@ -486,7 +570,7 @@ fn house_u(fields: &[Field], all: &FastMap<u64, u64>) -> Option<HouseU> {
     let u = fields
         .iter()
         .zip(counts)
-        .map(|(f, c)| house_conditioned(*f).then(|| normalise(c, 1.0, FLOOR)))
+        .map(|(f, c)| marks.conditions(*f).then(|| normalise(c, 1.0, FLOOR)))
         .collect();
     Some(HouseU { u, ..marks })
 }
@@ -581,19 +665,23 @@ fn estimate_lambda(
     patterns: &FastMap<u64, u64>,
     m: &[Vec<f64>],
     u: &[Vec<f64>],
-    house: Option<&HouseU>,
+    house: &[HouseU],
     all_pairs: f64,
 ) -> f64 {
     let mut bf: Vec<(f64, f64)> = patterns
         .iter()
         .map(|(&p, &c)| {
             let mut r = 1.0;
-            let at_house = house.filter(|h| h.holds(|f| unpack(p, f)));
+            let at: Vec<&HouseU> = house.iter().filter(|h| h.holds(|f| unpack(p, f))).collect();
             for f in 0..fields.len() {
                 let l = unpack(p, f);
                 if l != NULL {
-                    // As in scoring: the household only ever lowers a weight.
-                    let hu = at_house.and_then(|h| h.u[f].as_ref()).map_or(0.0, |hu| hu[l as usize]);
+                    // As in scoring: a context only ever lowers a weight.
+                    let hu = at
+                        .iter()
+                        .filter_map(|h| h.u[f].as_ref())
+                        .map(|hu| hu[l as usize])
+                        .fold(0.0f64, f64::max);
                     r *= m[f][l as usize] / u[f][l as usize].max(hu);
                 }
             }
@@ -629,7 +717,7 @@ pub fn model(
     records: &[Record],
     n_strings: usize,
     m_source: Vec<&'static str>,
-    house: Option<&HouseU>,
+    house: &[HouseU],
 ) -> Model {
     let lambda = 0.5;
     let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
@@ -637,9 +725,28 @@ pub fn model(
     let (tf_family, tf_given) = name_frequencies(records, n_strings);
     let tf_date = date_frequencies(records);
     let tf_middle = middle_frequencies(records);
-    let house_u = house.cloned();
-    let house = house.map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect());
-    Model { fields, m, u, lambda, weights, tf_family, tf_given, tf_date, tf_middle, m_source, house, house_u }
+    let (tf_full, full_people) = full_name_frequencies(records);
+    let house_u = house.to_vec();
+    let house = house
+        .iter()
+        .map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect())
+        .collect();
+    Model {
+        fields,
+        m,
+        u,
+        lambda,
+        weights,
+        tf_family,
+        tf_given,
+        tf_date,
+        tf_middle,
+        tf_full,
+        full_people,
+        m_source,
+        house,
+        house_u,
+    }
 }
 
 /// Share of each full birth date among the records that give a full date.
@@ -653,6 +760,74 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
     }
     let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
     counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
+}
+
+/// Per full name, how many **people** carry it, and the people counted over all names.
+/// People, not records: a person's own duplicates (an uploaded list holding three rows of
+/// one person) must not make her name look common. Among the records carrying a name, a
+/// person is told apart by the full birth date, and records giving one valid personal ID
+/// are one person whatever their dates (a row whose date has a typo is not a second
+/// person); records without a full date are not counted (they cannot be told apart).
+/// The pair compared is one person if it is a match, so the bound leaves out the people
+/// its own records were counted as ([`Comparison::full_own`]: a true pair whose dates
+/// differ by a typo was counted twice and leaves out two).
+fn full_name_frequencies(records: &[Record]) -> (FastMap<u64, u32>, f64) {
+    let mut rows: Vec<(u64, u32, u64)> = records
+        .par_iter()
+        .filter_map(|r| {
+            let d = date_key(r.date);
+            let k = if d != 0 { full_name_key(r.name_tokens()) } else { 0 };
+            let pid = if r.id_check == Some(IdCheck::Valid) { r.pid } else { 0 };
+            (k != 0).then_some((k, d, pid))
+        })
+        .collect();
+    rows.par_sort_unstable();
+    rows.dedup();
+    let mut people: FastMap<u64, u32> = FastMap::default();
+    let mut total = 0u64;
+    for group in rows.chunk_by(|a, b| a.0 == b.0) {
+        let n = people_of_one_name(group);
+        total += n as u64;
+        people.insert(group[0].0, n);
+    }
+    (people, total as f64)
+}
+
+/// How many people the rows (name, full date, valid personal ID or 0) of one name, sorted,
+/// hold: the distinct dates, less those joined to another by a shared personal ID.
+fn people_of_one_name(rows: &[(u64, u32, u64)]) -> u32 {
+    let dates: Vec<u32> = {
+        let mut d: Vec<u32> = rows.iter().map(|r| r.1).collect();
+        d.dedup();
+        d
+    };
+    if dates.len() < 2 || rows.iter().all(|r| r.2 == 0) {
+        return dates.len() as u32;
+    }
+    // Union–find over the dates; each personal ID joins the dates it was given with.
+    let mut parent: Vec<u32> = (0..dates.len() as u32).collect();
+    fn root(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    let mut first: FastMap<u64, u32> = FastMap::default();
+    let mut people = dates.len() as u32;
+    for &(_, d, pid) in rows {
+        if pid == 0 {
+            continue;
+        }
+        let at = dates.binary_search(&d).expect("date of the group") as u32;
+        let other = *first.entry(pid).or_insert(at);
+        let (a, b) = (root(&mut parent, at), root(&mut parent, other));
+        if a != b {
+            parent[a as usize] = b;
+            people -= 1;
+        }
+    }
+    people
 }
 
 /// Share of each middle name among the records that give one.
@@ -746,7 +921,7 @@ mod tests {
         // given names differ; the rest differ in date too.
         *pats.entry(pack(&[3, 0, 0, 2])).or_default() += 30;
         *pats.entry(pack(&[3, 5, 0, 2])).or_default() += 970;
-        let h = house_u(&fields, &pats).expect("enough household pairs");
+        let h = house_u(&fields, &pats, Context::Household).expect("enough household pairs");
         assert_eq!(h.address, 2);
         let hu = h.u[1].as_ref().unwrap();
         assert!(hu[0] > 0.02 && hu[0] < 0.04, "{hu:?}");
@@ -764,8 +939,8 @@ mod tests {
             vec![0.9, 0.05, 0.05],
         ];
         let recs: Vec<Record> = Vec::new();
-        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
-        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], &[]);
+        let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
         let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
         twin.levels[..4].copy_from_slice(&[3, 0, 0, NULL]);
         assert!(
@@ -791,7 +966,7 @@ mod tests {
         // house: one side has none), different IDs: 3 % share a birth date.
         *pats.entry(pack(&[3, 0, 2, 2, 0])).or_default() += 30;
         *pats.entry(pack(&[3, 5, 2, 2, 0])).or_default() += 970;
-        let h = house_u(&fields, &pats).expect("household pairs by phone");
+        let h = house_u(&fields, &pats, Context::Household).expect("household pairs by phone");
         assert_eq!(h.phone, Some(4));
         let u = vec![
             vec![0.01, 0.01, 0.03, 0.95],
@@ -808,8 +983,8 @@ mod tests {
             vec![0.5, 0.5],
         ];
         let recs: Vec<Record> = Vec::new();
-        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], None);
-        let cond = model(fields, m, u, &recs, 0, vec![], Some(&h));
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], &[]);
+        let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
         let mut twin = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
         twin.levels[..5].copy_from_slice(&[3, 0, 2, NULL, 0]);
         assert!(
@@ -821,6 +996,170 @@ mod tests {
         // Another phone and no shared house: not a household.
         twin.levels[4] = 1;
         assert_eq!(cond.weight(&twin), plain.weight(&twin));
+    }
+
+    /// Namesakes of one commune (same full name, same commune) whose IDs differ often share
+    /// a birth year: a partial date that agrees weighs less between two of them than between
+    /// strangers, and nothing changes for a pair of another commune.
+    #[test]
+    fn namesakes_of_one_commune_weaken_a_partial_date() {
+        let fields = vec![
+            Field::FamilyName,
+            Field::GivenName,
+            Field::MiddleName,
+            Field::Address,
+            Field::BirthDate,
+            Field::PersonalId,
+        ];
+        let mut pats = FastMap::default();
+        // 1,000 pairs of namesakes in one commune (another house) with different IDs: 30 %
+        // agree on a partial date (one side gives the year only), the rest differ.
+        *pats.entry(pack(&[0, 0, 0, 3, 2, 2])).or_default() += 300;
+        *pats.entry(pack(&[0, 0, 0, 3, 5, 2])).or_default() += 700;
+        let h = house_u(&fields, &pats, Context::Namesakes).expect("enough namesake pairs");
+        assert!(h.u[4].is_some() && h.u[1].is_none(), "only the date is conditioned here");
+        assert!(house_u(&fields, &pats, Context::Household).is_none(), "no pair at one house");
+        let u = vec![
+            vec![0.1, 0.05, 0.85],
+            vec![0.01, 0.01, 0.03, 0.01, 0.94],
+            vec![0.2, 0.1, 0.05, 0.65],
+            vec![1e-5, 1e-5, 1e-4, 1e-3, 0.01, 0.98888],
+            vec![5e-5, 1e-5, 1e-3, 1e-3, 0.01, 0.98894],
+            vec![1e-5, 1e-5, 0.99998],
+        ];
+        let m = vec![
+            vec![0.95, 0.03, 0.02],
+            vec![0.95, 0.02, 0.01, 0.01, 0.01],
+            vec![0.9, 0.05, 0.03, 0.02],
+            vec![0.5, 0.2, 0.1, 0.05, 0.1, 0.05],
+            vec![0.85, 0.02, 0.05, 0.05, 0.02, 0.01],
+            vec![0.9, 0.05, 0.05],
+        ];
+        let recs: Vec<Record> = Vec::new();
+        let plain = model(fields.clone(), m.clone(), u.clone(), &recs, 0, vec![], &[]);
+        let cond = model(fields, m, u, &recs, 0, vec![], std::slice::from_ref(&h));
+        let mut pair = Comparison { levels: [NULL; crate::compare::MAX_FIELDS], ..Default::default() };
+        pair.levels[..6].copy_from_slice(&[0, 0, 0, 3, 2, NULL]);
+        assert!(
+            cond.weight(&pair) < plain.weight(&pair) - 5.0,
+            "{} vs {}",
+            cond.weight(&pair),
+            plain.weight(&pair)
+        );
+        // Another province: not namesakes of one commune.
+        pair.levels[3] = 5;
+        assert_eq!(cond.weight(&pair), plain.weight(&pair));
+        // A given name that differs: not namesakes either.
+        pair.levels[3] = 3;
+        pair.levels[1] = 4;
+        assert_eq!(cond.weight(&pair), plain.weight(&pair));
+    }
+
+    /// A record with the name words `w` (family, middle, given) born on the `i`-th day
+    /// from 1 January 1950.
+    fn person(w: [u32; 3], i: u32) -> Record {
+        use crate::normalise::Ymd;
+        let mut r = Record { n_names: 3, ..Default::default() };
+        r.names[..3].copy_from_slice(&w);
+        r.date =
+            Ymd { year: 1950 + (i / 336) as u16, month: (i / 28 % 12 + 1) as u8, day: (i % 28 + 1) as u8 };
+        r
+    }
+
+    fn full_name_pair(w: [u32; 3]) -> Comparison {
+        let mut levels = [NULL; crate::compare::MAX_FIELDS];
+        levels[..3].copy_from_slice(&[0, 0, 0]);
+        Comparison {
+            levels,
+            family_sym: w[0],
+            given_sym: w[2],
+            middle: middle_key(&w[1..2]),
+            full: full_name_key(&w),
+            full_own: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The full-name bound counts people, not records: three rows of one person (one birth
+    /// date, or one ID), as an uploaded list may hold, do not make her name look common, while
+    /// three people of that name (three dates) do bound it. Records without a full date are
+    /// not counted.
+    #[test]
+    fn three_records_of_one_person_do_not_make_the_name_common() {
+        let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+        let m = vec![vec![0.95, 0.03, 0.02], vec![0.95, 0.02, 0.01, 0.01, 0.01], vec![0.9, 0.05, 0.03, 0.02]];
+        let u = vec![vec![0.1, 0.05, 0.85], vec![0.01, 0.01, 0.03, 0.01, 0.94], vec![0.2, 0.1, 0.05, 0.65]];
+        // A small list: 20 people of other names, and three rows of one person A M G.
+        let mut recs: Vec<Record> = (0..20).map(|i| person([10 + i, 40 + i, 70 + i], i)).collect();
+        recs.extend((0..3).map(|_| person([1, 2, 3], 500)));
+        let one = model(fields.clone(), m.clone(), u.clone(), &recs, 100, vec![], &[]);
+        let pair = full_name_pair([1, 2, 3]);
+        let words: f64 = (0..3).map(|i| one.own_weight(i, &pair)).sum();
+        assert_eq!(one.tf_full.values().copied().max(), Some(1), "{:?}", one.tf_full);
+        assert!((one.weight(&pair) - words).abs() < 1e-9, "{} vs words {words}", one.weight(&pair));
+        // The same rows without a birth date are not counted either.
+        let mut undated = recs.clone();
+        for r in &mut undated[20..] {
+            r.date = Default::default();
+        }
+        let undated = model(fields.clone(), m.clone(), u.clone(), &undated, 100, vec![], &[]);
+        assert!((undated.weight(&pair) - words).abs() < 1e-9);
+        // One of the three rows with a typo in its date, all three with one valid personal
+        // ID: still one person.
+        let mut typo = recs.clone();
+        for r in &mut typo[20..] {
+            r.pid = 1_085_000_123;
+            r.id_check = Some(IdCheck::Valid);
+        }
+        typo[22] = Record { pid: 1_085_000_123, id_check: Some(IdCheck::Valid), ..person([1, 2, 3], 501) };
+        let typo = model(fields.clone(), m.clone(), u.clone(), &typo, 100, vec![], &[]);
+        assert_eq!(typo.tf_full.values().copied().max(), Some(1), "{:?}", typo.tf_full);
+        assert!((typo.weight(&pair) - words).abs() < 1e-9);
+        // Without the ID the typo counts as a second person, but a pair of the two rows
+        // whose dates differ leaves out both: no other person carries the name.
+        let mut typo_no_id = recs.clone();
+        typo_no_id[22] = person([1, 2, 3], 501);
+        let typo_no_id = model(fields.clone(), m.clone(), u.clone(), &typo_no_id, 100, vec![], &[]);
+        let two_dates = Comparison { full_own: 2, ..pair };
+        assert!((typo_no_id.weight(&two_dates) - words).abs() < 1e-9);
+        // Three people of that name (three birth dates): two others carry it, of 23 people.
+        for (r, i) in recs[20..].iter_mut().zip([500, 600, 700]) {
+            *r = person([1, 2, 3], i);
+        }
+        let three = model(fields, m, u, &recs, 100, vec![], &[]);
+        let full = (0.95f64 * 0.95 * 0.9 / (2.0 / 23.0)).log2();
+        assert!(full < words, "the test needs a binding bound: {full} vs {words}");
+        assert!((three.weight(&pair) - full).abs() < 1e-3, "{} vs {full}", three.weight(&pair));
+    }
+
+    /// A full name that agrees weighs at most what its own frequency says: a common full
+    /// name (its words go together) proves less than the product of its words' shares,
+    /// and a rare one keeps the words' weights.
+    #[test]
+    fn a_common_full_name_weighs_by_its_own_frequency() {
+        let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+        let m = vec![vec![0.95, 0.03, 0.02], vec![0.95, 0.02, 0.01, 0.01, 0.01], vec![0.9, 0.05, 0.03, 0.02]];
+        let u = vec![vec![0.1, 0.05, 0.85], vec![0.01, 0.01, 0.03, 0.01, 0.94], vec![0.2, 0.1, 0.05, 0.65]];
+        // Words 1 = family A, 2 = middle M, 3 = given G (common together), 4 = family B,
+        // 5 = middle N, 6 = given H. 400 people are A M G; A, M and G are each also common
+        // in other combinations; one person is B N H. Each record is its own person (its
+        // own birth date).
+        let mut recs: Vec<Record> = (0..400).map(|i| person([1, 2, 3], i)).collect();
+        recs.extend((400..1000).map(|i| person([1, 5, 6], i)));
+        recs.extend((1000..1600).map(|i| person([4, 2, 6], i)));
+        recs.extend((1600..2200).map(|i| person([4, 5, 3], i)));
+        recs.push(person([4, 5, 6], 2200));
+        let model = model(fields, m, u, &recs, 7, vec![], &[]);
+        let common = full_name_pair([1, 2, 3]);
+        let words: f64 = (0..3).map(|i| model.own_weight(i, &common)).sum();
+        // 399 other people of 2,201 carry the name.
+        let full = (0.95f64 * 0.95 * 0.9 / (399.0 / 2201.0)).log2();
+        assert!((model.weight(&common) - full).abs() < 1e-3, "{} vs {full}", model.weight(&common));
+        assert!(model.weight(&common) < words - 0.5, "{} vs words {words}", model.weight(&common));
+        // Without the full-name key, the words' weights.
+        let mut no_key = common;
+        no_key.full = 0;
+        assert!((model.weight(&no_key) - words).abs() < 1e-9);
     }
 
     /// An exact birth date is weighed by how common that date is: 1 January, where lists put
@@ -842,7 +1181,7 @@ mod tests {
                     .map(|(month, day)| Record { date: Ymd { year, month, day }, ..Default::default() }),
             );
         }
-        let model = model(fields, m, u, &recs, 1, vec![], None);
+        let model = model(fields, m, u, &recs, 1, vec![], &[]);
         let mut c = Comparison::default();
         c.levels[0] = 0;
         c.date = date_key(date(1, 1));
@@ -867,9 +1206,11 @@ mod tests {
             tf_given: vec![],
             tf_date: FastMap::default(),
             tf_middle: FastMap::default(),
+            tf_full: FastMap::default(),
+            full_people: 0.0,
             m_source: vec![],
-            house: None,
-            house_u: None,
+            house: vec![],
+            house_u: vec![],
         };
         let w = m.weight_for(0.9);
         assert!((m.probability(w) - 0.9).abs() < 1e-9);

@@ -80,7 +80,9 @@ fn febrl1_without_identifier_from_a_plain_mapping() {
     let (_, result) = dedup(&ds, &cfg, cfg.settings.threshold, Some(&truth));
     let q = eval::pairwise(&result.labels, &truth);
     eprintln!("FEBRL1: {q:?}");
-    assert!(q.f1 >= 0.97, "{q:?}");
+    // Issue 17's target. A full-name bound that counted a pair's own records (or a typo'd
+    // date of the pair as another person) lost one pair here (F1 0.9899).
+    assert!(q.f1 >= 0.99, "{q:?}");
 }
 
 #[test]

@@ -309,7 +309,7 @@ impl<'a> Matcher<'a> {
             &self.ds.records,
             self.ds.strings.len(),
             sources,
-            &self.model.house_u.clone(),
+            &self.model.house_u,
         );
         self.model.lambda = lambda;
     }

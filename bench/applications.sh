@@ -7,11 +7,12 @@
 # the application's next step. PEOPLE citizens (from `dancu gen`) are imported once; the
 # applications pile up in the same database across runs. Prints per run the applications
 # completed per second, the requests per second, latencies, and the CPU time per completed
-# application of the server and of the whole machine (wrk and PostgreSQL included), and the
+# application of the server, of PostgreSQL's processes, of wrk and of the whole machine, and the
 # load average before each run (the machine is shared).
 #
 #   bench/applications.sh [RUNS=3] [DURATION=15s] [CONNECTIONS=64] [PEOPLE=100000]
 #   BACKENDS="sqlite sqlite-full postgres" (sqlite-full: the SQLite URL with ?synchronous=full)
+#   PGDB: the PostgreSQL database (default dancu_bench_apps_$PEOPLE; one per $WORK)
 # Data is kept in $WORK (default /tmp/dancu-apps); delete it after a schema change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,16 @@ export DANCU_LOG=${DANCU_LOG:-warn}
 
 proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+# CPU ticks of every process named $1 (postgres backends and helpers, wrk); processes that
+# ended during the run are missed (none do: connections are pooled, wrk runs throughout).
+comm_ticks() {
+  local t=0 f c
+  for f in /proc/[0-9]*/stat; do
+    c=$(cat "$f" 2>/dev/null) || continue
+    case $c in *"($1)"*) t=$((t + $(echo "$c" | awk '{print $14+$15}'))) ;; esac
+  done
+  echo $t
+}
 
 run_backend() {
   local name=$1 url=$2 port=$3
@@ -46,6 +57,11 @@ run_backend() {
   DANCU_LOG=warn "$BIN" serve --database-url "$url" --listen "127.0.0.1:$port" --token-secret-file "$WORK/secret" &
   local pid=$!
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+  # The import's events get their feed positions before anything is measured.
+  case $url in
+    sqlite:*) local file=${url#sqlite://}; wait_sequenced sqlite "${file%%\?*}" ;;
+    *) wait_sequenced psql "$url" ;;
+  esac
   TOKEN=$(curl -sf -X POST -H 'content-type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PW\"}" \
     "http://127.0.0.1:$port/api/v1/auth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   export TOKEN
@@ -53,13 +69,19 @@ run_backend() {
   local hz; hz=$(getconf CLK_TCK)
   for r in $(seq "$RUNS"); do
     local load s0 m0 out s1 m1 n
-    load=$(cut -d' ' -f1 /proc/loadavg); s0=$(proc_ticks "$pid"); m0=$(machine_ticks)
-    out=$(RUN_TAG="r$r-$(date +%s%N)" wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/applications.lua \
-      "http://127.0.0.1:$port" | grep RESULT)
-    s1=$(proc_ticks "$pid"); m1=$(machine_ticks)
+    load=$(cut -d' ' -f1 /proc/loadavg); s0=$(proc_ticks "$pid"); m0=$(machine_ticks); p0=$(comm_ticks postgres)
+    RUN_TAG="r$r-$(date +%s%N)" wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/applications.lua \
+      "http://127.0.0.1:$port" > "$WORK/wrk.out" &
+    local wpid=$! w1=0
+    # wrk's own ticks, read just before it exits (its last second is missed: < 1/15 of a run).
+    while kill -0 $wpid 2>/dev/null; do w1=$(proc_ticks $wpid 2>/dev/null || echo "$w1"); sleep 1; done
+    wait $wpid
+    out=$(grep RESULT "$WORK/wrk.out")
+    s1=$(proc_ticks "$pid"); m1=$(machine_ticks); p1=$(comm_ticks postgres)
     n=$(echo "$out" | sed 's/.*applications_completed=\([0-9]*\).*/\1/')
-    echo "$name run $r (load $load): $out $(awk -v s=$((s1 - s0)) -v m=$((m1 - m0)) -v n="$n" -v hz="$hz" \
-      'BEGIN{printf "server_us_per_app=%.0f machine_us_per_app=%.0f", s*1e6/hz/n, m*1e6/hz/n}')"
+    echo "$name run $r (load $load): $out $(awk -v s=$((s1 - s0)) -v m=$((m1 - m0)) -v p=$((p1 - p0)) -v w="$w1" \
+      -v n="$n" -v hz="$hz" 'BEGIN{printf "server_us_per_app=%.0f postgres_us_per_app=%.0f wrk_us_per_app=%.0f machine_us_per_app=%.0f", \
+      s*1e6/hz/n, p*1e6/hz/n, w*1e6/hz/n, m*1e6/hz/n}')"
   done
   echo "$name serve peak RSS: $(grep VmHWM /proc/$pid/status)"
   kill -TERM $pid; wait $pid || true
@@ -74,7 +96,7 @@ for b in $BACKENDS; do
       [ -f "$WORK/sqlite.ready" ] && touch "$WORK/sqlite-full.ready"
       run_backend sqlite-full "sqlite://$WORK/apps-$PEOPLE.db?synchronous=full" 18102 ;;
     postgres)
-      PGDB="dancu_bench_apps_$PEOPLE"
+      PGDB=${PGDB:-dancu_bench_apps_$PEOPLE}
       pg_production_on "$PG_ADMIN"; trap pg_production_off EXIT
       # The database's audit chain is signed with $WORK's key: a database prepared from
       # another $WORK would be refused as tampered with, so it is made again.

@@ -210,9 +210,7 @@ pub async fn by_key(store: &dyn Store, id: &PersonalId, key: &str) -> Result<Opt
 /// savepoint of its own.
 pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Application, bool)> {
     for _ in 0..4 {
-        // Random ids (below 2⁵³, exact in JavaScript) need no round trip to the database
-        // to allocate and reveal nothing about the volume of applications.
-        let id = (rand::random::<u64>() >> 11) as i64 + 1;
+        let id = new_id(n.at);
         let insert = Stmt::new(
             format!(
                 "INSERT INTO applications ({COLS}, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, '', $7, \
@@ -249,6 +247,24 @@ pub async fn create(store: &dyn Store, n: &NewApplication) -> Result<(Applicatio
         }
     }
     Err(StoreError::Conflict(duplicate()))
+}
+
+/// 2025-01-01T00:00:00Z, where application ids' clock starts.
+const ID_EPOCH_MS: i64 = 1_735_689_600_000;
+
+/// A new application's id: the milliseconds since [`ID_EPOCH_MS`] in the high 41 bits (until
+/// 2094), 12 random bits below. Below 2⁵³ (exact in JavaScript), allocated without a round
+/// trip to the database, and saying nothing about how many applications there are.
+///
+/// Ids follow time so that a batch of new submissions and the moves of recent ones touch
+/// the last pages of the table and of the events' `(application_id, seq)` key: with ids
+/// drawn from the whole range, every insert dirtied a page of its own and split pages all
+/// over the tree (BENCHMARKS.md, issue 14). Two submissions in the same millisecond draw the
+/// same id once in 4,096 times; the insert's unique violation then sends [`create`] round
+/// its loop with another.
+fn new_id(at: Timestamp) -> i64 {
+    let ms = (at.timestamp_millis() - ID_EPOCH_MS).clamp(0, (1 << 41) - 1);
+    ((ms << 12) | (rand::random::<u64>() & 0xfff) as i64).max(1)
 }
 
 /// The row `create` has just stored, as `get` would read it.
@@ -602,5 +618,28 @@ mod open_index_tests {
         ] {
             assert_eq!(sql.matches(&cond).count(), 4, "{sql}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn ids_follow_time_and_stay_exact_in_javascript() {
+        let t = |ms: i64| Utc.timestamp_millis_opt(ID_EPOCH_MS + ms).unwrap();
+        // A later millisecond always gives a larger id, whatever the random bits.
+        for ms in [0, 1, 86_400_000, 30 * 365 * 86_400_000] {
+            let (a, b) = (new_id(t(ms)), new_id(t(ms + 1)));
+            assert!(0 < a && a < b, "{a} {b}");
+        }
+        let last = new_id(Utc.with_ymd_and_hms(2094, 1, 1, 0, 0, 0).unwrap());
+        assert!(last < 1 << 53, "{last}");
+        assert!(new_id(Utc.with_ymd_and_hms(2300, 1, 1, 0, 0, 0).unwrap()) < 1 << 53);
+        assert!(new_id(Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap()) >= 1);
+        // The low bits are drawn: a thousand ids of one millisecond are not all the same.
+        let same: std::collections::HashSet<i64> = (0..1000).map(|_| new_id(t(5))).collect();
+        assert!(same.len() > 500, "{}", same.len());
     }
 }

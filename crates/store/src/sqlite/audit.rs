@@ -23,7 +23,7 @@ impl AuditStore for SqliteStore {
     async fn append_audit(&self, entries: &[NewAuditEntry]) -> Result<AuditHead> {
         let entries = entries.to_vec();
         let key = self.inner.audit_key.clone();
-        self.write(move |conn, _| {
+        self.write_audit(move |conn| {
             let tx = immediate(conn)?;
             let head = {
                 let head = tx
@@ -76,7 +76,7 @@ impl AuditStore for SqliteStore {
     }
 
     async fn catch_up_audit(&self) -> Result<()> {
-        self.write(|conn, _| {
+        self.write_audit(|conn| {
             let tx = immediate(conn)?;
             let upto: i64 = tx.prepare_cached(rows::AUDIT_INDEXED_UPTO)?.query_row([], |r| r.get(0))?;
             let last: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM audit_log", [], |r| r.get(0))?;

@@ -30,9 +30,10 @@ const RESTART_FRAMES: i64 = 2048;
 /// The size a WAL file is cut back to when its log restarts (`PRAGMA journal_size_limit`).
 pub const JOURNAL_LIMIT: i64 = 32 << 20;
 
-/// Sets [`JOURNAL_LIMIT`] on both files of a connection that writes.
-pub(super) fn limit_journal(conn: &Connection) -> rusqlite::Result<()> {
-    for db in ["main", "audit"] {
+/// Sets [`JOURNAL_LIMIT`] on the files of a connection that writes or checkpoints: its
+/// `main`, and the attached audit file when `audit` (the checkpointer's).
+pub(super) fn limit_journal(conn: &Connection, audit: bool) -> rusqlite::Result<()> {
+    for db in ["main", "audit"].into_iter().take(1 + audit as usize) {
         conn.query_row(&format!("PRAGMA {db}.journal_size_limit = {JOURNAL_LIMIT}"), [], |_| Ok(()))?;
     }
     Ok(())
@@ -92,7 +93,7 @@ impl Checkpointer {
         let (stop, rx) = channel::<()>();
         let paused = Arc::new(AtomicBool::new(false));
         let flag = paused.clone();
-        limit_journal(&conn).map_err(std::io::Error::other)?;
+        limit_journal(&conn, true).map_err(std::io::Error::other)?;
         let thread = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
             // Each file's log length at the last pass: unchanged and not empty means idle.
             let mut last = [0i64; 2];
@@ -146,27 +147,20 @@ mod tests {
         let audit = std::path::PathBuf::from(audit_path(path.to_str().unwrap()));
         let store =
             SqliteStore::open(&format!("sqlite://{}", path.display()), AuditKey::generate()).await.unwrap();
-        let limits: Vec<i64> = ["main", "audit"]
+        let audit_writer = || store.inner.audit_writer.as_ref().unwrap().lock().unwrap();
+        let limits: Vec<i64> = [store.inner.writer.lock().unwrap(), audit_writer()]
             .iter()
-            .map(|db| {
-                let c = store.inner.writer.lock().unwrap();
-                c.query_row(&format!("PRAGMA {db}.journal_size_limit"), [], |r| r.get(0)).unwrap()
-            })
+            .map(|c| c.query_row("PRAGMA journal_size_limit", [], |r| r.get(0)).unwrap())
             .collect();
         assert_eq!(limits, vec![JOURNAL_LIMIT, JOURNAL_LIMIT]);
-        store
-            .transaction(vec![
-                Stmt::new("CREATE TABLE main.t (x TEXT)", vec![]),
-                Stmt::new("CREATE TABLE audit.t (x TEXT)", vec![]),
-            ])
-            .await
-            .unwrap();
-        // About 50 MB into each file, more than the limit.
+        store.transaction(vec![Stmt::new("CREATE TABLE t (x TEXT)", vec![])]).await.unwrap();
+        audit_writer().execute_batch("CREATE TABLE t (x TEXT)").unwrap();
+        // About 50 MB into each file, more than the limit, each by its own writer.
         let blob = "x".repeat(64 << 10);
         for _ in 0..800 {
-            let row =
-                |t: &str| Stmt::new(format!("INSERT INTO {t} VALUES ($1)"), vec![Val::Text(blob.clone())]);
-            store.transaction(vec![row("main.t"), row("audit.t")]).await.unwrap();
+            let row = Stmt::new("INSERT INTO t VALUES ($1)", vec![Val::Text(blob.clone())]);
+            store.transaction(vec![row]).await.unwrap();
+            audit_writer().execute("INSERT INTO t VALUES (?1)", [&blob]).unwrap();
         }
         // Idle now: the checkpointer's next passes empty both logs (deadline, not a timing claim).
         let deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -176,6 +176,13 @@ pub struct SqliteStore {
 
 struct Inner {
     writer: Mutex<Connection>,
+    /// The audit file's own writer (the file opened as `main`), `None` for an in-memory
+    /// database, whose writer holds the audit schema itself. Audit group commits then run
+    /// beside the data transactions instead of between them: `BEGIN IMMEDIATE` locks every
+    /// attached file, so the data writer attaches the audit file only while migrating.
+    audit_writer: Option<Mutex<Connection>>,
+    /// The audit file, attached to the writer while migrating (`None` in memory).
+    audit_file: Option<String>,
     /// Empty for an in-memory database: reads then use the writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -272,13 +279,18 @@ impl RowGet for rusqlite::Row<'_> {
     }
 }
 
-fn configure(c: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+/// Settings of every connection; `audit` says whether the audit file is attached to it.
+fn configure(c: &Connection, cache_kib: i64, audit: bool) -> rusqlite::Result<()> {
     c.busy_timeout(Duration::from_secs(30))?;
     c.set_prepared_statement_cache_capacity(64);
     c.execute_batch(&format!(
-        "PRAGMA main.synchronous = NORMAL; PRAGMA audit.synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{cache_kib}; PRAGMA audit.cache_size = -8192;"
-    ))
+        "PRAGMA main.synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{cache_kib};"
+    ))?;
+    if audit {
+        c.execute_batch("PRAGMA audit.synchronous = NORMAL; PRAGMA audit.cache_size = -8192;")?;
+    }
+    Ok(())
 }
 
 /// The URL's `synchronous` option: `?synchronous=full` makes every commit wait until the
@@ -347,9 +359,11 @@ impl SqliteStore {
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             let c = Connection::open_in_memory()?;
             c.execute_batch("ATTACH DATABASE ':memory:' AS audit")?;
-            configure(&c, 65_536)?;
+            configure(&c, 65_536, true)?;
             return Ok(SqliteStore::new(Inner {
                 writer: Mutex::new(c),
+                audit_writer: None,
+                audit_file: None,
                 readers: Vec::new(),
                 next_reader: 0.into(),
                 sql,
@@ -385,23 +399,28 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Config(format!("SQLite refused WAL mode (got {mode})")));
         }
+        configure(&writer, 262_144, false)?;
+        // Checkpoints run on the checkpointer's thread, never inside a commit; a WAL file cut
+        // back to its limit whenever the log restarts.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        checkpoint::limit_journal(&writer, false)?;
         let audit = audit_path(path);
-        writer.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
-        let mode: String = writer.query_row("PRAGMA audit.journal_mode = WAL", [], |r| r.get(0))?;
+        let audit_writer = Connection::open(&audit)?;
+        let mode: String = audit_writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Config(format!(
                 "SQLite refused WAL mode for the audit log (got {mode})"
             )));
         }
-        configure(&writer, 262_144)?;
+        configure(&audit_writer, 8192, false)?;
+        audit_writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        checkpoint::limit_journal(&audit_writer, false)?;
         if full_sync {
             // Every commit waits for the WAL to reach the disk (see synchronous_full).
-            writer.execute_batch("PRAGMA main.synchronous = FULL; PRAGMA audit.synchronous = FULL")?;
+            for c in [&writer, &audit_writer] {
+                c.execute_batch("PRAGMA main.synchronous = FULL")?;
+            }
         }
-        // Checkpoints run on the checkpointer's thread, never inside a commit; a WAL file cut
-        // back to its limit whenever the log restarts.
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-        checkpoint::limit_journal(&writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -412,7 +431,7 @@ impl SqliteStore {
             )?;
             r.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
             // Small: look-ups by random personal ID rarely hit a cache this size anyway.
-            configure(&r, 16_384)?;
+            configure(&r, 16_384, true)?;
             r.execute_batch("PRAGMA query_only = ON")?;
             readers.push(Mutex::new(r));
         }
@@ -423,6 +442,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Config(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(SqliteStore::new(Inner {
             writer: Mutex::new(writer),
+            audit_writer: Some(Mutex::new(audit_writer)),
+            audit_file: Some(audit),
             readers,
             next_reader: 0.into(),
             sql,
@@ -490,6 +511,21 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let mut c = lock(&inner.writer);
             f(&mut c, &inner.sql)
+        })
+        .await?
+    }
+
+    /// Runs `f` with the audit file's writer on the blocking pool; its tables are named
+    /// without a schema (`audit_log`), which resolves on either connection.
+    async fn write_audit<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = lock(inner.audit_writer.as_ref().unwrap_or(&inner.writer));
+            f(&mut c)
         })
         .await?
     }
@@ -571,7 +607,17 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<Vec<i64>> {
-        let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "sqlite").await?;
+        // Migrations create tables in both files (`audit.audit_log`): the writer holds the
+        // audit file for their time only (see `Inner::audit_writer`).
+        let file = self.inner.audit_file.clone();
+        if let Some(f) = file.clone() {
+            self.write(move |c, _| Ok(c.execute("ATTACH DATABASE ?1 AS audit", [f]).map(drop)?)).await?;
+        }
+        let applied = migrate::run(self, &exec::MIGRATION_DIALECT, MIGRATIONS, "sqlite").await;
+        if file.is_some() {
+            self.write(|c, _| Ok(c.execute_batch("DETACH DATABASE audit")?)).await?;
+        }
+        let applied = applied?;
         // A new database has none yet (built now, quietly); an old one missing some was
         // left so by an interrupted bulk import.
         if !applied.contains(&1) {

@@ -386,6 +386,17 @@ pub fn confirm_key_file(url: &str) -> String {
     path_for(url, "confirm.keys")
 }
 
+/// Where [`path_for`] keeps a PostgreSQL database's files when not in the working directory:
+/// the demo's data directory ([`keep_pg_files_in`]).
+static PG_FILE_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Keeps the files of a PostgreSQL database (keys, secrets, audit checkpoints) in `dir`
+/// instead of the working directory: `dancu demo --data-dir D --database-url postgres://…`
+/// leaves nothing outside `D`. Called once, before any path is resolved.
+pub fn keep_pg_files_in(dir: &Path) {
+    let _ = PG_FILE_DIR.set(dir.to_path_buf());
+}
+
 /// A file kept beside the database: next to the SQLite file, or in the working directory for
 /// PostgreSQL, named after the database (`dancu-<database>-<name>`), so that two databases
 /// served from one directory never share an audit checkpoint log. A file of the earlier
@@ -394,8 +405,10 @@ fn path_for(url: &str, name: &str) -> String {
     match url.strip_prefix("sqlite://") {
         Some(p) => Path::new(p).with_file_name(name).to_string_lossy().into_owned(),
         None => {
-            let legacy = format!("dancu-{name}");
-            let named = format!("dancu-{}-{name}", pg_database_name(url));
+            let dir = PG_FILE_DIR.get().map_or(Path::new(""), |d| d.as_path());
+            let at = |f: String| dir.join(f).to_string_lossy().into_owned();
+            let legacy = at(format!("dancu-{name}"));
+            let named = at(format!("dancu-{}-{name}", pg_database_name(url)));
             if Path::new(&legacy).exists() && !Path::new(&named).exists() {
                 legacy
             } else {

@@ -467,6 +467,7 @@ async fn sample_citizen(registry: &Registry, a: &Access, commune: &str) -> Resul
 pub async fn run(args: DemoArgs, file: &FileConfig) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    crate::config::keep_pg_files_in(&args.data_dir);
     let settings = args.settings(file)?;
     let secrets = dancu_server::secrets::Secrets::new(settings.server.secret_keys.clone());
     let (db, logins, sample, eid) = prepare(&args, &secrets).await?;

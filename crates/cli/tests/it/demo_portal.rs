@@ -97,6 +97,16 @@ fn run(database_url: Option<&str>) {
         result
     });
     drop(demo);
+    // Keys, secrets and audit checkpoints of a PostgreSQL database stay in the data
+    // directory, not in the working directory the demo was started from.
+    if database_url.is_some() {
+        let left: Vec<String> = std::fs::read_dir(".")
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.contains("demoportal"))
+            .collect();
+        assert!(left.is_empty(), "the demo left files outside its data directory: {left:?}");
+    }
 }
 
 async fn walk(c: &fantoccini::Client, rp: &str, id: &str, password: &str, key: &str) {

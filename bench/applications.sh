@@ -33,8 +33,9 @@ export DANCU_LOG=${DANCU_LOG:-warn}
 
 proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-# CPU ticks of every process named $1 (postgres backends and helpers, wrk); processes that
-# ended during the run are missed (none do: connections are pooled, wrk runs throughout).
+# CPU ticks of every process named $1 (PostgreSQL's backends and helpers): a process that
+# starts and ends within a run (an autovacuum worker) is missed; the server's connections
+# are pooled and stay.
 comm_ticks() {
   local t=0 f c
   for f in /proc/[0-9]*/stat; do
@@ -68,7 +69,7 @@ run_backend() {
   RUN_TAG="warm$(date +%s%N)" wrk -t2 -c"$CONNS" -d3s -s bench/applications.lua "http://127.0.0.1:$port" >/dev/null
   local hz; hz=$(getconf CLK_TCK)
   for r in $(seq "$RUNS"); do
-    local load s0 m0 out s1 m1 n
+    local load s0 m0 p0 out s1 m1 p1 n
     load=$(cut -d' ' -f1 /proc/loadavg); s0=$(proc_ticks "$pid"); m0=$(machine_ticks); p0=$(comm_ticks postgres)
     RUN_TAG="r$r-$(date +%s%N)" wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s bench/applications.lua \
       "http://127.0.0.1:$port" > "$WORK/wrk.out" &

@@ -397,8 +397,8 @@ pub fn keep_pg_files_in(dir: &Path) {
     let _ = PG_FILE_DIR.set(dir.to_path_buf());
 }
 
-/// A file kept beside the database: next to the SQLite file, or in the working directory for
-/// PostgreSQL, named after the database (`dancu-<database>-<name>`), so that two databases
+/// A file kept beside the database: next to the SQLite file, or in the working directory (the
+/// demo's data directory) for PostgreSQL, named after the database (`dancu-<database>-<name>`), so that two databases
 /// served from one directory never share an audit checkpoint log. A file of the earlier
 /// name (`dancu-<name>`) is still used where it exists and the new one does not.
 fn path_for(url: &str, name: &str) -> String {

@@ -501,18 +501,23 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `f` on the blocking pool with the store's connections.
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner)).await?
+    }
+
     /// Runs `f` with the writer connection on the blocking pool.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &Sql) -> Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = lock(&inner.writer);
-            f(&mut c, &inner.sql)
-        })
-        .await?
+        self.blocking(move |i| f(&mut lock(&i.writer), &i.sql)).await
     }
 
     /// Runs `f` with the audit file's writer on the blocking pool; its tables are named
@@ -522,12 +527,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = lock(inner.audit_writer.as_ref().unwrap_or(&inner.writer));
-            f(&mut c)
-        })
-        .await?
+        self.blocking(move |i| f(&mut lock(i.audit_writer.as_ref().unwrap_or(&i.writer)))).await
     }
 
     /// Runs a point read (one row by key, tens of microseconds) on the calling thread.
@@ -543,8 +543,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection, &Sql) -> Result<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.with_reader(f)).await?
+        self.blocking(move |i| i.with_reader(f)).await
     }
 }
 

@@ -344,6 +344,16 @@ impl AdminUnits {
         rows
     }
 
+    /// Every commune of the 2025 list (in no particular order).
+    pub fn all_communes_2025(&self) -> impl Iterator<Item = &Commune> {
+        self.communes_2025.values()
+    }
+
+    /// Every commune of the legacy list (in no particular order).
+    pub fn all_communes_legacy(&self) -> impl Iterator<Item = &Commune> {
+        self.communes_legacy.values()
+    }
+
     pub fn commune_2025(&self, code: &str) -> Option<&Commune> {
         self.communes_2025.get(code)
     }

@@ -228,7 +228,7 @@ impl Comparator<'_> {
                     NULL => NULL,
                     l => l + 3,
                 },
-                Field::Place => place_level(a, b),
+                Field::Place => location_level(a, b),
                 Field::Detail => {
                     if a.detail == 0 || b.detail == 0 {
                         NULL
@@ -507,8 +507,15 @@ fn location_level(a: &Record, b: &Record) -> u8 {
     }
 }
 
+/// Same commune / same province / different from the names as written, the provinces by
+/// their 2025 code when both are known (a pre-2025 province name and the name of the 2025
+/// province it went into are one province).
 fn place_level(a: &Record, b: &Record) -> u8 {
-    let prov = exact(a.province_text as u64, b.province_text as u64);
+    let prov = if a.province != 0 && b.province != 0 {
+        (a.province != b.province) as u8
+    } else {
+        exact(a.province_text as u64, b.province_text as u64)
+    };
     let comm = exact(a.commune_text as u64, b.commune_text as u64);
     match (comm, prov) {
         // The same commune name in two provinces is two places.

@@ -451,6 +451,103 @@ pub fn parse_unit(s: &str, bare: BareUnitList) -> Result<Option<Unit2025>, &'sta
     }
 }
 
+/// A commune written by its names (`tinh`, `xa` columns as text, folded by [`fold_place`])
+/// placed in the 2025 list, as its code would place it. Lists give a commune as a code in
+/// some rows and by name in others, and by its pre-2025 name when compiled before the
+/// reform; the official lists know all three, so a record that names its commune is
+/// compared with one that gives the code as the same place. Keys are (province, commune)
+/// names: 2025 names; legacy names under the legacy province; legacy names under the 2025
+/// province the commune went into (unless a 2025 commune of that province has the name).
+/// A pair of names that fits two different units (the same commune name in two districts
+/// of one legacy province) resolves to nothing.
+pub fn resolve_place(province: &str, commune: &str) -> Option<Unit2025> {
+    static INDEX: LazyLock<HashMap<String, Option<Unit2025>>> = LazyLock::new(place_index);
+    if province.is_empty() || commune.is_empty() {
+        return None;
+    }
+    INDEX.get(&format!("{province}\u{1f}{commune}")).cloned().flatten()
+}
+
+/// The 2025 province a province name (folded, 2025 or legacy) stands for, else 0: a legacy
+/// province whose communes went into more than one 2025 province stands for none.
+pub fn resolve_province(province: &str) -> u8 {
+    static INDEX: LazyLock<HashMap<String, u8>> = LazyLock::new(|| {
+        let units = admin_units();
+        let mut index: HashMap<String, u8> = HashMap::new();
+        for p in units.provinces_2025() {
+            index.insert(fold_place(&p.name), p.code.parse().unwrap_or(0));
+        }
+        for p in &units.provinces_legacy {
+            if let [one] = units.provinces_2025_of_legacy(&p.code).as_slice() {
+                index.entry(fold_place(&p.name)).or_insert(one.parse().unwrap_or(0));
+            }
+        }
+        index
+    });
+    INDEX.get(province).copied().unwrap_or(0)
+}
+
+fn place_index() -> HashMap<String, Option<Unit2025>> {
+    let units = admin_units();
+    let key =
+        |province: &str, commune: &str| format!("{}\u{1f}{}", fold_place(province), fold_place(commune));
+    // Two different units under one key make it ambiguous (None), whatever the order.
+    fn add(index: &mut HashMap<String, Option<Unit2025>>, k: String, u: Unit2025) {
+        index
+            .entry(k)
+            .and_modify(|v| {
+                if v.as_ref() != Some(&u) {
+                    *v = None
+                }
+            })
+            .or_insert(Some(u));
+    }
+    let province_of =
+        |code: &str| units.commune_2025(code).map_or(0, |c| c.province_code.parse::<u8>().unwrap_or(0));
+    let mut index = HashMap::new();
+    for c in units.all_communes_2025() {
+        let u =
+            Unit2025 { commune: c.code.parse().unwrap_or(0), split_from: 0, province: province_of(&c.code) };
+        add(&mut index, key(&c.province_name, &c.name), u);
+    }
+    let mut legacy = HashMap::new();
+    for c in units.all_communes_legacy() {
+        let (u, into) = match units.convert_legacy(&c.code) {
+            Conversion::One(u) => {
+                let u = Unit2025 {
+                    commune: u.code().parse().unwrap_or(0),
+                    split_from: 0,
+                    province: province_of(u.code()),
+                };
+                (u.clone(), vec![u.province])
+            }
+            Conversion::Split(cands) => {
+                let mut into: Vec<u8> = cands.iter().map(|x| province_of(x.code())).collect();
+                into.sort_unstable();
+                into.dedup();
+                let first = cands[0].code();
+                let u = Unit2025 {
+                    commune: first.parse().unwrap_or(0),
+                    split_from: c.code.parse().unwrap_or(0),
+                    province: province_of(first),
+                };
+                (u, into)
+            }
+            Conversion::Unmapped => continue,
+        };
+        add(&mut legacy, key(&c.province_name, &c.name), u.clone());
+        for p in into {
+            if let Some(p) = units.province_2025(&format!("{p:02}")) {
+                add(&mut legacy, key(&p.name, &c.name), u.clone());
+            }
+        }
+    }
+    for (k, u) in legacy {
+        index.entry(k).or_insert(u);
+    }
+    index
+}
+
 /// Folds a place name typed as text (`Tỉnh Tuyên Quang`, `TP. Hồ Chí Minh`, `xã Yên Sơn`)
 /// to its bare folded name, dropping the unit-kind word in front.
 pub fn fold_place(s: &str) -> String {
@@ -602,6 +699,27 @@ mod tests {
         assert_eq!(toks(&nfd), vec!["nguyen", "van", "duc"]);
         assert_ne!(toks("Huy"), toks("Hui"));
         assert_ne!(toks("An"), toks("Anh"));
+    }
+
+    #[test]
+    fn communes_written_by_name_are_placed_as_their_code_would_be() {
+        let place = |p: &str, c: &str| resolve_place(&fold_place(p), &fold_place(c));
+        let duong_huu = Some(Unit2025 { commune: 7672, split_from: 0, province: 24 });
+        // The 2025 names, with or without the unit-kind words and tone marks.
+        assert_eq!(place("Thành phố Bắc Ninh", "Xã Dương Hưu"), duong_huu);
+        assert_eq!(place("BAC NINH", "duong huu"), duong_huu);
+        // The pre-2025 commune (07666) under its pre-2025 province went wholly into it.
+        assert_eq!(place("Tỉnh Bắc Giang", "Xã Dương Hưu"), duong_huu);
+        // The same pre-2025 name in two districts of one province places nothing.
+        assert_eq!(place("Tỉnh Quảng Trị", "Phường 1"), None);
+        // Names the lists do not know, or a commune in another province, place nothing.
+        assert_eq!(place("Thành phố Bắc Ninh", "Xã Không Có"), None);
+        assert_eq!(place("Thành phố Hà Nội", "Xã Dương Hưu"), None);
+        assert_eq!(place("", "Xã Dương Hưu"), None);
+        // A province alone: by its 2025 name, or a pre-2025 name that went into one province.
+        assert_eq!(resolve_province(&fold_place("Tỉnh Bắc Giang")), 24);
+        assert_eq!(resolve_province(&fold_place("Thành phố Bắc Ninh")), 24);
+        assert_eq!(resolve_province(&fold_place("New South Wales")), 0);
     }
 
     #[test]

@@ -192,6 +192,9 @@ pub struct Interner {
     dates: Sharded<Result<Ymd, &'static str>>,
     units: [Sharded<Result<Option<normalise::Unit2025>, &'static str>>; 3],
     places: Sharded<Sym>,
+    /// Communes and provinces named as text, placed in the 2025 list.
+    named_units: Sharded<Option<normalise::Unit2025>>,
+    named_provinces: Sharded<u8>,
     categories: Sharded<Sym>,
     /// Legacy-encoding repairs by the row's suspect fields (short names like `Lê`, `Hà`
     /// recur, and the repair scores every syllable).
@@ -207,6 +210,8 @@ impl Default for Interner {
             dates: Sharded::default(),
             units: Default::default(),
             places: Sharded::default(),
+            named_units: Sharded::default(),
+            named_provinces: Sharded::default(),
             categories: Sharded::default(),
             repairs: Sharded::default(),
         }
@@ -288,6 +293,23 @@ impl Interner {
     /// The repaired texts of a row's suspect fields, `None` when left as they are.
     pub fn repair(&self, texts: &[&str]) -> Option<Vec<String>> {
         self.repairs.get_or_insert_with(&texts.join("\u{1f}"), || normalise::repair_row_text(texts))
+    }
+
+    /// The 2025 commune that a province and a commune written as names stand for
+    /// ([`normalise::resolve_place`]), else the 2025 province alone (commune 0), else `None`.
+    pub fn named_unit(&self, province: &str, commune: &str) -> Option<normalise::Unit2025> {
+        if province.trim().is_empty() {
+            return None;
+        }
+        let place = self.named_units.get_or_insert_with(&format!("{province}\u{1f}{commune}"), || {
+            normalise::resolve_place(&normalise::fold_place(province), &normalise::fold_place(commune))
+        });
+        place.or_else(|| {
+            let p = self.named_provinces.get_or_insert_with(province, || {
+                normalise::resolve_province(&normalise::fold_place(province))
+            });
+            (p != 0).then_some(normalise::Unit2025 { commune: 0, split_from: 0, province: p })
+        })
     }
 
     pub fn category(&self, s: &str) -> Sym {
@@ -413,6 +435,15 @@ pub fn build(
     }
     r.province_text = interner.place(f.get(Kind::Province));
     r.commune_text = interner.place(f.get(Kind::Commune));
+    if r.commune == 0 {
+        // No usable code: the names, when the official lists know them, place the record
+        // as a code would (compared and blocked with records that give the code).
+        if let Some(u) = interner.named_unit(f.get(Kind::Province), f.get(Kind::Commune)) {
+            r.commune = u.commune;
+            r.province = u.province;
+            r.split = u.split_from;
+        }
+    }
     let (detail, digits) = normalise::detail_hashes(f.get(Kind::AddressDetail));
     r.detail = detail;
     r.detail_digits = digits;

@@ -195,6 +195,40 @@ fn nameless_rows_are_kept_as_singletons() {
     assert_eq!(result.labels, vec![0, 1, 2]);
 }
 
+/// One list gives a commune by its code, another by its names (the 2025 names, or the
+/// pre-2025 commune under its pre-2025 province): the official lists place both, so the
+/// records are at the same house, not merely in the same province.
+#[test]
+fn a_commune_named_as_text_is_the_commune_its_code_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.csv");
+    std::fs::write(
+        &p,
+        "stt,ho_ten,ngay_sinh,gioi_tinh,so_dinh_danh,dien_thoai,dia_chi,xa,tinh,ma_xa\n\
+         S1,Phan Gia Bình,07/02/1998,,,,\"Số 154, Thôn 9\",,,2025:07672\n\
+         S2,Phan Gia Bình,,,,,Số 154 thôn 9,Xã Dương Hưu,Thành phố Bắc Ninh,\n\
+         S3,Phan Gia Bình,,,,,Số 154 thôn 9,Xã Dương Hưu,Tỉnh Bắc Giang,\n\
+         S4,Phan Gia Bình,,,,,Số 154 thôn 9,Xã Không Có,Tỉnh Bắc Giang,\n",
+    )
+    .unwrap();
+    let cfg = MatchConfig::from_toml(SECTOR_TOML).unwrap();
+    let ds = Dataset::read(&[&p], &cfg).unwrap();
+    let (m, _) = dedup(&ds, &cfg, cfg.settings.threshold, None);
+    let address = |i: u32, j: u32| {
+        m.explain(i, j)
+            .fields
+            .iter()
+            .find(|f| f.field == "address")
+            .map(|f| f.level)
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(address(0, 1), "same_commune_and_detail");
+    assert_eq!(address(0, 2), "same_commune_and_detail");
+    // An unknown commune name: only the province (Bắc Giang went into Bắc Ninh) is placed.
+    assert_eq!(address(0, 3), "same_province");
+}
+
 /// Twins (one house, one birth date, family and middle name shared, another given name) are
 /// two people: household conditioning must keep them apart. On a development-profile list,
 /// such pairs that the truth calls two people are almost never predicted; before the

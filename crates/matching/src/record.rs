@@ -472,6 +472,13 @@ pub fn build(
     for (i, c) in f.cats.iter().enumerate() {
         r.cats[i] = interner.category(c);
     }
+    // A personal ID says the sex as it says the birth year (its 4th digit: even for men,
+    // odd for women): a row that leaves the sex out but gives a readable ID has one.
+    if let Some(k) = cfg.categories.iter().position(|(key, _)| key == "sex") {
+        if r.cats[k] == 0 && r.id_year != 0 {
+            r.cats[k] = interner.category(if r.pid / 100_000_000 % 2 == 0 { "M" } else { "F" });
+        }
+    }
     let id = f.get(Kind::RecordId).trim().to_string();
     Some((r, id))
 }
@@ -501,5 +508,29 @@ mod tests {
         assert_eq!(i.date("04/05/1990"), normalise::parse_date("04/05/1990"));
         assert_eq!(i.repair(&["Nguyeãn"]), Some(vec!["Nguyễn".to_string()]));
         assert_eq!(i.repair(&["Hà"]), None);
+    }
+
+    #[test]
+    fn a_readable_id_gives_the_sex_a_row_leaves_out() {
+        let cfg = MatchConfig::from_toml(
+            "[columns]\nfull_name = \"ten\"\npersonal_id = \"so\"\n[categories]\nsex = \"gt\"\n",
+        )
+        .unwrap();
+        let interner = Interner::default();
+        let sex_of = |id: &'static str, sex: &'static str| {
+            let mut f = RowFields::default();
+            f.set(Kind::FullName, "Lê Thị Hoa");
+            f.set(Kind::PersonalId, id);
+            f.cats[0] = sex.into();
+            let (r, _) = build(f, &cfg, &interner, 2, &mut Vec::new()).unwrap();
+            r.cats[0]
+        };
+        let (m, w) = (interner.category("Nam"), interner.category("Nữ"));
+        assert_eq!(sex_of("001190000001", ""), w); // 4th digit 1: a woman born in the 1900s
+        assert_eq!(sex_of("001290000001", ""), m); // 2: a man born in the 2000s
+        assert_eq!(sex_of("01190000001", ""), w); // a leading zero lost: still readable
+        assert_eq!(sex_of("001190000001", "Nam"), m); // the row's own value stands
+        assert_eq!(sex_of("", ""), 0);
+        assert_eq!(sex_of("12345", ""), 0);
     }
 }

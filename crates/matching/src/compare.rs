@@ -54,6 +54,9 @@ impl Field {
                 "same_commune_other_house",
                 "same_province",
                 "different",
+                // Appended, so that the levels above keep their numbers.
+                "same_province_and_detail",
+                "same_province_and_numbers",
             ],
             Field::Place => &["same_commune", "same_province", "different"],
             Field::Detail => &["exact", "same_numbers_and_words", "same_numbers", "most_words", "different"],
@@ -226,6 +229,11 @@ impl Comparator<'_> {
                     0 if a.detail_digits != 0 && b.detail_digits != 0 => 3,
                     0 => 2,
                     NULL => NULL,
+                    // The same house in the same province whose commune is missing on one
+                    // side, or written with a typo: how much that proves is the data's to
+                    // say (m and u per level), not a house in another commune's to deny.
+                    1 if a.detail != 0 && a.detail == b.detail => 6,
+                    1 if a.detail_digits != 0 && a.detail_digits == b.detail_digits => 7,
                     l => l + 3,
                 },
                 Field::Place => location_level(a, b),

@@ -149,6 +149,18 @@ fn local_places(r: &Record) -> [u64; 2] {
     [r.commune as u64 | 1 << 41, second.map(|c| c as u64 | 1 << 41).unwrap_or(0)]
 }
 
+/// The commune by code ([`local_places`]), else by its name as written (a list whose
+/// communes are not official units), else nothing.
+fn commune_places(r: &Record) -> [u64; 2] {
+    if r.commune != 0 {
+        local_places(r)
+    } else if r.commune_text != 0 {
+        [r.commune_text as u64 | 1 << 42, 0]
+    } else {
+        [0, 0]
+    }
+}
+
 /// Birth decade (0 when unknown): most date errors (swapped day and month, year only, a
 /// wrong day) keep it, and it splits the blocks of common names tenfold.
 fn decade(r: &Record) -> u64 {
@@ -193,10 +205,10 @@ fn date_commune_keys(r: &Record) -> [u64; 2] {
 /// Given name, commune and birth decade: robust to a family-name error together with a
 /// day/month error or a wrong ID.
 fn given_commune_keys(r: &Record) -> [u64; 2] {
-    if r.commune == 0 || r.n_names < 2 {
+    if r.n_names < 2 {
         return [0, 0];
     }
-    local_places(r).map(|p| if p == 0 { 0 } else { key(&[7, r.given() as u64, p, decade(r)]) })
+    commune_places(r).map(|p| if p == 0 { 0 } else { key(&[7, r.given() as u64, p, decade(r)]) })
 }
 
 /// First and last name word (in either order) and the commune, by code (both candidates of
@@ -299,7 +311,7 @@ fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
             date_commune_keys,
             &[Field::BirthDate, Field::Unit, Field::Address, Field::Place, Field::Detail],
         ),
-        "given+commune+decade" if has(Field::Unit) || has(Field::Address) => r(
+        "given+commune+decade" if fields.iter().any(|f| PLACES.contains(f)) => r(
             "given+commune+decade",
             given_commune_keys,
             &[Field::GivenName, Field::Unit, Field::Address, Field::Place, Field::Detail],

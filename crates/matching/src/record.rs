@@ -476,7 +476,7 @@ pub fn build(
     // odd for women): a row that leaves the sex out but gives a readable ID has one.
     if let Some(k) = cfg.categories.iter().position(|(key, _)| key == "sex") {
         if r.cats[k] == 0 && r.id_year != 0 {
-            r.cats[k] = interner.category(if r.pid / 100_000_000 % 2 == 0 { "M" } else { "F" });
+            r.cats[k] = interner.category(if (r.pid / 100_000_000).is_multiple_of(2) { "M" } else { "F" });
         }
     }
     let id = f.get(Kind::RecordId).trim().to_string();

@@ -146,6 +146,20 @@ fn report_read(ds: &Dataset, rejects: Option<&Path>, started: Instant) -> Result
             if i.dropped { "row rejected" } else { "field ignored" }
         );
     }
+    let idf = ds.id_fields;
+    let pct = |s: Option<f64>| {
+        s.map_or("too few rows to judge".to_string(), |s| format!("{:.1} % agree", 100.0 * s))
+    };
+    if !idf.year_used || (!idf.sex_used && idf.sex_agreement.is_some()) {
+        eprintln!(
+            "personal IDs: the birth year they encode ({}) and the sex ({}) are read only where most rows agree; \
+             birth year {}, sex {}",
+            pct(idf.year_agreement),
+            pct(idf.sex_agreement),
+            if idf.year_used { "read" } else { "not read" },
+            if idf.sex_used { "read" } else { "not read" }
+        );
+    }
     if let Some(p) = rejects {
         dancu_matching::io::write_issues(p, &ds.issues)?;
         eprintln!("issues written to {}", p.display());

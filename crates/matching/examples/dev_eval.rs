@@ -43,6 +43,7 @@ fn main() {
     let started = Instant::now();
     let ds = Dataset::read(&[&list], &cfg).unwrap();
     let truth = Truth::read(&truth_path, &ds.ids).unwrap();
+    println!("personal IDs: {:?}", ds.id_fields);
     let threshold =
         std::env::var("THRESHOLD").ok().and_then(|t| t.parse().ok()).unwrap_or(cfg.settings.threshold);
     let (m, result) = dedup(&ds, &cfg, threshold, Some(&truth));

@@ -62,6 +62,8 @@ pub struct Loader {
     pub records: Vec<Record>,
     pub ids: Vec<Box<str>>,
     pub issues: Vec<Issue>,
+    /// The `[categories]` slot keyed `sex`, when the mapping has one.
+    pub sex_category: Option<usize>,
 }
 
 /// Where each kind's value is in a row (column index), from the header.
@@ -313,6 +315,7 @@ impl Loader {
         has_id_column: bool,
         seen: &mut FastMap<u64, u32>,
     ) {
+        self.sex_category = cfg.categories.iter().position(|(key, _)| key == "sex");
         let id_col = cfg.column(Kind::RecordId.key()).unwrap_or("record_id");
         let reject =
             |line: u32, rule: &'static str| Issue { line, column: id_col.to_string(), rule, dropped: true };

@@ -23,6 +23,7 @@ pub mod config;
 pub mod eval;
 pub mod explain;
 pub mod fastmap;
+pub mod id_fields;
 pub mod io;
 pub mod normalise;
 pub mod reconcile;
@@ -50,6 +51,8 @@ pub struct Dataset {
     pub issues: Vec<Issue>,
     /// Two sources: only pairs across them are compared.
     pub cross: bool,
+    /// Whether the list's personal IDs were found to carry the rows' birth year and sex.
+    pub id_fields: id_fields::IdFields,
 }
 
 impl Dataset {
@@ -63,8 +66,12 @@ impl Dataset {
     }
 
     pub fn from_loader(loader: Loader, cross: bool) -> Self {
-        let (strings, records) = canonical_symbols(loader.interner.strings(), loader.records);
-        Dataset { records, ids: loader.ids, strings, issues: loader.issues, cross }
+        let (strings, mut records) = canonical_symbols(loader.interner.strings(), loader.records);
+        // Sex values are interned as `m` / `f` (record::Interner::category).
+        let sym = |s: &str| strings.binary_search_by(|x| x.as_ref().cmp(s)).ok().map(|i| i as record::Sym);
+        let sex = loader.sex_category.map(|k| (k, sym("m").unwrap_or(0), sym("f").unwrap_or(0)));
+        let id_fields = id_fields::check(&mut records, sex);
+        Dataset { records, ids: loader.ids, strings, issues: loader.issues, cross, id_fields }
     }
 
     pub fn len(&self) -> usize {

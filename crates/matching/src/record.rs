@@ -103,6 +103,8 @@ pub struct Record {
     /// The birth year a valid personal ID encodes (its 4th digit gives the century, the
     /// 5th and 6th the year), else 0.
     pub id_year: u16,
+    /// The sex a readable personal ID encodes (1 male, 2 female), else 0.
+    pub id_sex: u8,
     pub cmnd: u32,
     /// 2025 commune code, 0 when unknown.
     pub commune: u32,
@@ -473,11 +475,10 @@ pub fn build(
         r.cats[i] = interner.category(c);
     }
     // A personal ID says the sex as it says the birth year (its 4th digit: even for men,
-    // odd for women): a row that leaves the sex out but gives a readable ID has one.
-    if let Some(k) = cfg.categories.iter().position(|(key, _)| key == "sex") {
-        if r.cats[k] == 0 && r.id_year != 0 {
-            r.cats[k] = interner.category(if (r.pid / 100_000_000).is_multiple_of(2) { "M" } else { "F" });
-        }
+    // odd for women); whether this list's IDs can be trusted for both is decided over the
+    // whole list (`id_fields::check`).
+    if r.id_year != 0 {
+        r.id_sex = if (r.pid / 100_000_000).is_multiple_of(2) { 1 } else { 2 };
     }
     let id = f.get(Kind::RecordId).trim().to_string();
     Some((r, id))
@@ -511,26 +512,23 @@ mod tests {
     }
 
     #[test]
-    fn a_readable_id_gives_the_sex_a_row_leaves_out() {
+    fn a_readable_id_gives_a_sex() {
         let cfg = MatchConfig::from_toml(
             "[columns]\nfull_name = \"ten\"\npersonal_id = \"so\"\n[categories]\nsex = \"gt\"\n",
         )
         .unwrap();
         let interner = Interner::default();
-        let sex_of = |id: &'static str, sex: &'static str| {
+        let sex_of = |id: &'static str| {
             let mut f = RowFields::default();
             f.set(Kind::FullName, "Lê Thị Hoa");
             f.set(Kind::PersonalId, id);
-            f.cats[0] = sex.into();
             let (r, _) = build(f, &cfg, &interner, 2, &mut Vec::new()).unwrap();
-            r.cats[0]
+            r.id_sex
         };
-        let (m, w) = (interner.category("Nam"), interner.category("Nữ"));
-        assert_eq!(sex_of("001190000001", ""), w); // 4th digit 1: a woman born in the 1900s
-        assert_eq!(sex_of("001290000001", ""), m); // 2: a man born in the 2000s
-        assert_eq!(sex_of("01190000001", ""), w); // a leading zero lost: still readable
-        assert_eq!(sex_of("001190000001", "Nam"), m); // the row's own value stands
-        assert_eq!(sex_of("", ""), 0);
-        assert_eq!(sex_of("12345", ""), 0);
+        assert_eq!(sex_of("001190000001"), 2); // 4th digit 1: a woman born in the 1900s
+        assert_eq!(sex_of("001290000001"), 1); // 2: a man born in the 2000s
+        assert_eq!(sex_of("01190000001"), 2); // a leading zero lost: still readable
+        assert_eq!(sex_of(""), 0);
+        assert_eq!(sex_of("12345"), 0);
     }
 }

@@ -406,10 +406,12 @@ where
         oversized.push(big);
         let earlier = &rules[..=r];
         let over = &oversized;
-        let covered = |a: &Record, b: &Record, current: u64| -> bool {
-            for (rr, rule) in earlier.iter().enumerate() {
-                let (ka, kb) = ((rule.keys)(a), (rule.keys)(b));
-                for x in ka {
+        // Whether an earlier rule (or an earlier key of this one) already compared the pair,
+        // from the keys of the two records under every rule so far (`ka`, `kb`: one entry
+        // per rule, computed once per block member rather than once per pair).
+        let covered = |ka: &[[u64; 2]], kb: &[[u64; 2]], current: u64| -> bool {
+            for (rr, (ka, kb)) in ka.iter().zip(kb).enumerate() {
+                for &x in ka {
                     if x == 0 || !kb.contains(&x) || over[rr].contains(&x) {
                         continue;
                     }
@@ -427,29 +429,30 @@ where
                 |(mut acc, mut n), &(s, e)| {
                     let k = entries[s].0;
                     let mut members: Vec<u32> = entries[s..e].iter().map(|x| x.1).collect();
-                    let mut each = |i: u32, j: u32| {
+                    if members.len() > max_block {
+                        members.sort_unstable_by_key(|&i| sort_key(&records[i as usize]));
+                    }
+                    let width = earlier.len();
+                    let keys: Vec<[u64; 2]> = members
+                        .iter()
+                        .flat_map(|&i| earlier.iter().map(move |rule| (rule.keys)(&records[i as usize])))
+                        .collect();
+                    let mut each = |x: usize, y: usize| {
+                        let (i, j) = (members[x], members[y]);
                         let (a, b) = (&records[i as usize], &records[j as usize]);
                         if cross && a.source == b.source {
                             return;
                         }
-                        if covered(a, b, k) {
+                        if covered(&keys[x * width..(x + 1) * width], &keys[y * width..(y + 1) * width], k) {
                             return;
                         }
                         n += 1;
                         visit(&mut acc, i.min(j), i.max(j));
                     };
-                    if members.len() <= max_block {
-                        for x in 0..members.len() {
-                            for y in x + 1..members.len() {
-                                each(members[x], members[y]);
-                            }
-                        }
-                    } else {
-                        members.sort_unstable_by_key(|&i| sort_key(&records[i as usize]));
-                        for x in 0..members.len() {
-                            for y in x + 1..(x + 1 + window).min(members.len()) {
-                                each(members[x], members[y]);
-                            }
+                    let reach = if members.len() <= max_block { members.len() } else { window + 1 };
+                    for x in 0..members.len() {
+                        for y in x + 1..(x + reach).min(members.len()) {
+                            each(x, y);
                         }
                     }
                     (acc, n)

@@ -269,28 +269,32 @@ impl<'a> Matcher<'a> {
             cross: self.ds.cross,
             sample_every: 1,
         };
-        let ((mut pairs, true_compared), stats) = blocking::visit(
+        let ((mut pairs, mut true_compared), stats) = blocking::visit(
             &self.ds.records,
             &self.rules,
             walk,
-            || (Vec::new(), 0u64),
-            |acc: &mut (Vec<(u32, u32, f32)>, u64), i, j| {
+            || (Vec::new(), Vec::new()),
+            |acc: &mut (Vec<(u32, u32, f32)>, Vec<(u32, u32)>), i, j| {
                 let w = self.weight(i, j);
                 if w >= min_weight {
                     acc.0.push((i, j, w as f32));
                 }
                 if truth.is_some_and(|t| t.same(i, j)) {
-                    acc.1 += 1;
+                    acc.1.push((i, j));
                 }
             },
             |mut a, b| {
                 a.0.extend(b.0);
-                (a.0, a.1 + b.1)
+                a.1.extend(b.1);
+                a
             },
         );
+        // A pair met in the window of an oversized block may be met again by a later rule.
         pairs.sort_unstable_by_key(|p| (p.0, p.1));
         pairs.dedup_by_key(|p| (p.0, p.1));
-        (pairs, stats, true_compared)
+        true_compared.sort_unstable();
+        true_compared.dedup();
+        (pairs, stats, true_compared.len() as u64)
     }
 
     /// Replaces the m probabilities EM learned by a conservative prior (per field: 0.9 for

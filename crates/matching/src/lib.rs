@@ -42,6 +42,9 @@ pub use io::{Loader, MatchError};
 use record::{Issue, Record};
 use scoring::Model;
 
+/// Two record indices and the pair's match weight.
+type ScoredPair = (u32, u32, f32);
+
 /// Loaded records of one or two sources, with the interned name strings.
 #[derive(Debug)]
 pub struct Dataset {
@@ -274,7 +277,7 @@ impl<'a> Matcher<'a> {
             &self.rules,
             walk,
             || (Vec::new(), Vec::new()),
-            |acc: &mut (Vec<(u32, u32, f32)>, Vec<(u32, u32)>), i, j| {
+            |acc: &mut (Vec<ScoredPair>, Vec<(u32, u32)>), i, j| {
                 let w = self.weight(i, j);
                 if w >= min_weight {
                     acc.0.push((i, j, w as f32));

@@ -431,21 +431,21 @@ pub fn parse_unit(s: &str, bare: BareUnitList) -> Result<Option<Unit2025>, &'sta
         };
         UnitRef::new(list, s).map_err(|v| v.rule)?
     };
+    unit_2025(&unit).map(Some)
+}
+
+/// A known unit placed in the 2025 list: legacy communes through the old→new table (a split
+/// commune: its first candidate, with the legacy code kept in `split_from`).
+fn unit_2025(unit: &UnitRef) -> Result<Unit2025, &'static str> {
     let code = |u: &UnitRef| u.code().parse::<u32>().unwrap_or(0);
     let province = |u: &UnitRef| u.describe().province_code.parse::<u8>().unwrap_or(0);
     match unit.list {
-        UnitList::V2025 => {
-            Ok(Some(Unit2025 { commune: code(&unit), split_from: 0, province: province(&unit) }))
-        }
+        UnitList::V2025 => Ok(Unit2025 { commune: code(unit), split_from: 0, province: province(unit) }),
         UnitList::Legacy => match admin_units().convert_legacy(unit.code()) {
-            Conversion::One(u) => {
-                Ok(Some(Unit2025 { commune: code(&u), split_from: 0, province: province(&u) }))
+            Conversion::One(u) => Ok(Unit2025 { commune: code(&u), split_from: 0, province: province(&u) }),
+            Conversion::Split(c) => {
+                Ok(Unit2025 { commune: code(&c[0]), split_from: code(unit), province: province(&c[0]) })
             }
-            Conversion::Split(c) => Ok(Some(Unit2025 {
-                commune: code(&c[0]),
-                split_from: code(&unit),
-                province: province(&c[0]),
-            })),
             Conversion::Unmapped => Err("unit.unmapped"),
         },
     }
@@ -502,39 +502,24 @@ fn place_index() -> HashMap<String, Option<Unit2025>> {
             })
             .or_insert(Some(u));
     }
-    let province_of =
-        |code: &str| units.commune_2025(code).map_or(0, |c| c.province_code.parse::<u8>().unwrap_or(0));
+    let placed = |list: UnitList, code: &str| UnitRef::new(list, code).ok().and_then(|u| unit_2025(&u).ok());
     let mut index = HashMap::new();
     for c in units.all_communes_2025() {
-        let u =
-            Unit2025 { commune: c.code.parse().unwrap_or(0), split_from: 0, province: province_of(&c.code) };
-        add(&mut index, key(&c.province_name, &c.name), u);
+        if let Some(u) = placed(UnitList::V2025, &c.code) {
+            add(&mut index, key(&c.province_name, &c.name), u);
+        }
     }
     let mut legacy = HashMap::new();
     for c in units.all_communes_legacy() {
-        let (u, into) = match units.convert_legacy(&c.code) {
-            Conversion::One(u) => {
-                let u = Unit2025 {
-                    commune: u.code().parse().unwrap_or(0),
-                    split_from: 0,
-                    province: province_of(u.code()),
-                };
-                (u.clone(), vec![u.province])
-            }
-            Conversion::Split(cands) => {
-                let mut into: Vec<u8> = cands.iter().map(|x| province_of(x.code())).collect();
-                into.sort_unstable();
-                into.dedup();
-                let first = cands[0].code();
-                let u = Unit2025 {
-                    commune: first.parse().unwrap_or(0),
-                    split_from: c.code.parse().unwrap_or(0),
-                    province: province_of(first),
-                };
-                (u, into)
-            }
-            Conversion::Unmapped => continue,
-        };
+        let Some(u) = placed(UnitList::Legacy, &c.code) else { continue };
+        // The 2025 provinces the commune went into (several candidates for a split one).
+        let mut into: Vec<u8> = split_candidates(u.split_from)
+            .iter()
+            .filter_map(|&n| placed(UnitList::V2025, &format!("{n:05}")).map(|x| x.province))
+            .collect();
+        into.push(u.province);
+        into.sort_unstable();
+        into.dedup();
         add(&mut legacy, key(&c.province_name, &c.name), u.clone());
         for p in into {
             if let Some(p) = units.province_2025(&format!("{p:02}")) {

@@ -195,6 +195,11 @@ fn nameless_rows_are_kept_as_singletons() {
     assert_eq!(result.labels, vec![0, 1, 2]);
 }
 
+/// The level a field of an explained pair is at ("" when the model has no such field).
+fn level(e: &dancu_matching::Explanation, field: &str) -> &'static str {
+    e.fields.iter().find(|f| f.field == field).map(|f| f.level).unwrap_or("")
+}
+
 /// One list gives a commune by its code, another by its names (the 2025 names, or the
 /// pre-2025 commune under its pre-2025 province): the official lists place both, so the
 /// records are at the same house, not merely in the same province.
@@ -214,15 +219,7 @@ fn a_commune_named_as_text_is_the_commune_its_code_names() {
     let cfg = MatchConfig::from_toml(SECTOR_TOML).unwrap();
     let ds = Dataset::read(&[&p], &cfg).unwrap();
     let (m, _) = dedup(&ds, &cfg, cfg.settings.threshold, None);
-    let address = |i: u32, j: u32| {
-        m.explain(i, j)
-            .fields
-            .iter()
-            .find(|f| f.field == "address")
-            .map(|f| f.level)
-            .unwrap_or("")
-            .to_string()
-    };
+    let address = |i: u32, j: u32| level(&m.explain(i, j), "address");
     assert_eq!(address(0, 1), "same_commune_and_detail");
     assert_eq!(address(0, 2), "same_commune_and_detail");
     // An unknown commune name: only the province (Bắc Giang went into Bắc Ninh) is placed,
@@ -258,9 +255,6 @@ fn twins_kept_apart(mapping: &str) {
     let ds = Dataset::read(&[&list], &cfg).unwrap();
     let truth = Truth::read(&truth, &ds.ids).unwrap();
     let (m, result) = dedup(&ds, &cfg, cfg.settings.threshold, Some(&truth));
-    let level = |e: &dancu_matching::Explanation, field: &str| {
-        e.fields.iter().find(|f| f.field == field).map(|f| f.level).unwrap_or("")
-    };
     let (mut twins, mut merged) = (0, 0);
     // Every candidate pair at or above a low weight (twins scored far above it before).
     let (pairs, _, _) = m.scored_pairs(m.threshold_weight(0.001), None);

@@ -106,12 +106,13 @@ pub struct Record {
     /// The sex a readable personal ID encodes (1 male, 2 female), else 0.
     pub id_sex: u8,
     pub cmnd: u32,
-    /// 2025 commune code, 0 when unknown.
+    /// 2025 commune code (from the unit, or from commune and province names the official
+    /// lists know), 0 when unknown.
     pub commune: u32,
     /// The legacy commune code when that commune was split over several 2025 communes
     /// (candidates: [`normalise::split_candidates`]), else 0.
     pub split: u32,
-    /// 2025 province code (from the unit), 0 when unknown.
+    /// 2025 province code (from the unit, or from the names), 0 when unknown.
     pub province: u8,
     pub province_text: Sym,
     pub commune_text: Sym,

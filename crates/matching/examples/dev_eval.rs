@@ -77,6 +77,7 @@ fn main() {
             m.model.levels_text(i)
         );
     }
+    println!("  commune lift by full-name band (bits): {:.2?}", m.model.commune_lift);
     for (h, w) in m.model.house_u.iter().zip(&m.model.house) {
         for (i, w) in w.iter().enumerate() {
             if let Some(w) = w {

@@ -151,7 +151,7 @@ fn local_places(r: &Record) -> [u64; 2] {
 
 /// The commune by code ([`local_places`]), else by its name as written (a list whose
 /// communes are not official units), else nothing.
-fn commune_places(r: &Record) -> [u64; 2] {
+pub(crate) fn commune_places(r: &Record) -> [u64; 2] {
     if r.commune != 0 {
         local_places(r)
     } else if r.commune_text != 0 {

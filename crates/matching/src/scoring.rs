@@ -14,7 +14,7 @@ use crate::fastmap::FastMap;
 use rayon::prelude::*;
 
 use crate::compare::{date_key, full_name_key, middle_key, unpack, Comparator, Comparison, Field, NULL};
-use crate::record::{IdCheck, Record};
+use crate::record::{IdCheck, Record, Sym};
 
 /// u probabilities are kept at or above this, so that a coincidence never seen among the
 /// random pairs cannot prove a match on its own (at most log2(1/FLOOR) ≈ 16.6 bits).
@@ -47,6 +47,11 @@ pub struct Model {
     pub tf_full: FastMap<u64, u32>,
     /// People counted in `tf_full`, over all names.
     pub full_people: f64,
+    /// Per band of a full name's people count ([`name_band`]): how many bits likelier than
+    /// two random records two different people of one full name are to live in one commune
+    /// (see [`commune_lift`]); taken off the address weight of a pair whose full name and
+    /// commune agree.
+    pub commune_lift: [f64; NAME_BANDS],
     /// Per field, the training session (blocking rule) its m came from.
     pub m_source: Vec<&'static str>,
     /// Conditioning on a context (one household; namesakes of one commune): per context,
@@ -74,6 +79,13 @@ impl Model {
         let w = self.own_weight(i, c);
         if self.fields[i] == Field::GivenName && c.full != 0 {
             return w - self.full_name_excess(c);
+        }
+        if self.fields[i] == Field::Address
+            && c.full != 0
+            && matches!(c.levels[i], 2 | SAME_COMMUNE_OTHER_HOUSE)
+        {
+            let band = name_band(self.name_info(c.family_sym, c.given_sym, c.middle));
+            return w - self.commune_lift[band];
         }
         // A household shares its phone as it shares its address: when both agree they are
         // one piece of evidence ("same household"), counted once at the larger weight, so
@@ -116,6 +128,24 @@ impl Model {
         let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share).log2();
         let words = self.own_weight(fam, c) + self.own_weight(giv, c) + self.own_weight(mid, c);
         (words - full).max(0.0)
+    }
+
+    /// How rare a full name is by its words: −log2 of the product of the family and given
+    /// names' shares (each in either end role) and the middle name's share (1 without one).
+    /// It does not count the pair's own people, unlike `tf_full`, whose small counts say
+    /// as much about the pair as about the name.
+    pub fn name_info(&self, family: Sym, given: Sym, middle: u64) -> f64 {
+        let share_of = |s: Sym| {
+            let f = self.tf_family.get(s as usize).copied().unwrap_or(0.0);
+            let g = self.tf_given.get(s as usize).copied().unwrap_or(0.0);
+            f.max(g).max(1e-9) as f64
+        };
+        let mid = if middle == 0 {
+            1.0
+        } else {
+            self.tf_middle.get(&middle).copied().unwrap_or(1.0).max(1e-9) as f64
+        };
+        -(share_of(family) * share_of(given) * mid).log2()
     }
 
     /// A field's weight on its own.
@@ -731,7 +761,7 @@ pub fn model(
         .iter()
         .map(|h| m.iter().zip(&h.u).map(|(m, hu)| hu.as_ref().map(|hu| ratio(m, hu))).collect())
         .collect();
-    Model {
+    let mut model = Model {
         fields,
         m,
         u,
@@ -743,10 +773,22 @@ pub fn model(
         tf_middle,
         tf_full,
         full_people,
+        commune_lift: [0.0; NAME_BANDS],
         m_source,
         house,
         house_u,
+    };
+    if let Some(a) = model.fields.iter().position(|f| *f == Field::Address) {
+        // The levels the lift applies to: the same commune, not one house.
+        let same_commune = model.u[a][2] + model.u[a][SAME_COMMUNE_OTHER_HOUSE as usize];
+        let info = |r: &Record| {
+            let t = r.name_tokens();
+            let middle = if t.len() > 2 { middle_key(&t[1..t.len() - 1]) } else { 0 };
+            model.name_info(r.family(), r.given(), middle)
+        };
+        model.commune_lift = commune_lift(records, info, same_commune);
     }
+    model
 }
 
 /// Share of each full birth date among the records that give a full date.
@@ -791,6 +833,83 @@ fn full_name_frequencies(records: &[Record]) -> (FastMap<u64, u32>, f64) {
         people.insert(group[0].0, n);
     }
     (people, total as f64)
+}
+
+/// Bands of a full name's rarity ([`Model::name_info`], 3 bits wide from 9 bits up).
+pub const NAME_BANDS: usize = 7;
+
+/// The band of a full name whose words carry `info` bits.
+pub fn name_band(info: f64) -> usize {
+    ((info - 9.0) / 3.0).floor().clamp(0.0, (NAME_BANDS - 1) as f64) as usize
+}
+
+/// Below this many pairs of different people of one full name in a band, no lift.
+const MIN_NAME_PAIRS: u64 = 200;
+
+/// Per band of the name's people count, log2 of how much likelier two **different** people
+/// of one full name are to live in the same commune than two random records
+/// (`same_commune`: the u of the address levels that say "same commune"), never below 0.
+///
+/// Fellegi–Sunter takes the name and the address as independent among non-matches, so a
+/// pair agreeing on both gets the name's weight and the commune's (about 11 bits) in full.
+/// But names are not spread evenly: a lineage keeps its family and middle names in one
+/// village, and parents name children after relatives, so two people of one full name live
+/// in one commune far more often than two strangers, the more so the rarer the name. The
+/// chain rule P(name, commune) = P(name) · P(commune | name) needs this second factor, read
+/// here from the records with a valid personal ID: people are distinct IDs (IDs one digit
+/// apart, or with two adjacent digits swapped, in one commune are one person), the pairs of
+/// different people of each name counted nation-wide and within each commune. Names whose
+/// records give no ID contribute nothing; a list without IDs (or too few) gets no lift.
+fn commune_lift(
+    records: &[Record],
+    info: impl Fn(&Record) -> f64 + Sync,
+    same_commune: f64,
+) -> [f64; NAME_BANDS] {
+    let mut rows: Vec<(u64, u64, u64, usize, u64)> = records
+        .par_iter()
+        .filter_map(|r| {
+            let name = full_name_key(r.name_tokens());
+            let place = crate::blocking::commune_places(r)[0];
+            let valid = r.id_check == Some(IdCheck::Valid);
+            (valid && name != 0).then(|| (name, place, r.pid, name_band(info(r)), r.detail_digits))
+        })
+        .collect();
+    rows.par_sort_unstable();
+    rows.dedup();
+    let mut all = [0u64; NAME_BANDS];
+    let mut local = [0u64; NAME_BANDS];
+    for name in rows.chunk_by(|a, b| a.0 == b.0) {
+        let band = name[0].3;
+        let mut ids: Vec<u64> = name.iter().map(|r| r.2).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut people = ids.len() as u64;
+        let mut here = 0u64;
+        for commune in name.chunk_by(|a, b| a.1 == b.1).filter(|g| g[0].1 != 0) {
+            let mut k = commune.len() as u64;
+            let mut one_house = 0;
+            for (x, a) in commune.iter().enumerate() {
+                if commune[..x].iter().any(|b| crate::compare::id_level(a.2, b.2) == 1) {
+                    k -= 1;
+                    people -= 1;
+                } else {
+                    one_house +=
+                        commune[..x].iter().filter(|b| a.4 != 0 && a.4 == b.4 && a.2 != b.2).count() as u64;
+                }
+            }
+            here += (k * k.saturating_sub(1) / 2).saturating_sub(one_house);
+        }
+        all[band] += people * people.saturating_sub(1) / 2;
+        local[band] += here;
+    }
+    let mut lift = [0.0; NAME_BANDS];
+    for b in 0..NAME_BANDS {
+        if all[b] >= MIN_NAME_PAIRS && local[b] > 0 && same_commune > 0.0 {
+            let share = local[b] as f64 / all[b] as f64;
+            lift[b] = (share / same_commune).log2().clamp(0.0, -same_commune.log2());
+        }
+    }
+    lift
 }
 
 /// How many people the rows (name, full date, valid personal ID or 0) of one name, sorted,
@@ -1080,6 +1199,50 @@ mod tests {
         }
     }
 
+    /// Two different people of one full name who live in one commune are no coincidence of
+    /// two independent fields: the lift measures how much likelier than two random records
+    /// they are to share it, from the records with valid IDs; a second ID one digit off in
+    /// the same commune is a typo of the same person, not a second person.
+    #[test]
+    fn people_of_one_name_in_one_commune_lift_the_commune_u() {
+        let row = |k: u32, commune: u32, pid: u64| {
+            let mut r = person([1000 + k, 1, 2000 + k], k);
+            r.commune = commune;
+            r.pid = pid;
+            r.id_check = Some(IdCheck::Valid);
+            r
+        };
+        let same_commune = 0.001;
+        let lift = |recs: &[Record]| commune_lift(recs, |_| 20.0, same_commune)[name_band(20.0)];
+        let id = |k: u32, j: u64| 100_000_000_000 + 1_000 * k as u64 + 123 * j;
+        // 600 names, each carried by two people of one commune.
+        let lineage: Vec<Record> =
+            (0..600).flat_map(|k| [row(k, 100 + k, id(k, 1)), row(k, 100 + k, id(k, 2))]).collect();
+        assert!((lift(&lineage) - (1.0 / same_commune).log2()).abs() < 1e-9, "{}", lift(&lineage));
+        // The same names, the two people in two communes, one of them with a second record
+        // whose ID has one digit wrong.
+        let spread: Vec<Record> = (0..600)
+            .flat_map(|k| {
+                [
+                    row(k, 100 + 2 * k, id(k, 1)),
+                    row(k, 100 + 2 * k, id(k, 1) + 1),
+                    row(k, 101 + 2 * k, id(k, 2)),
+                ]
+            })
+            .collect();
+        assert_eq!(lift(&spread), 0.0);
+        // Without valid IDs nothing can be read.
+        let unread: Vec<Record> = lineage
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.id_check = None;
+                r
+            })
+            .collect();
+        assert_eq!(lift(&unread), 0.0);
+    }
+
     /// The full-name bound counts people, not records: three rows of one person (one birth
     /// date, or one ID), as an uploaded list may hold, do not make her name look common, while
     /// three people of that name (three dates) do bound it. Records without a full date are
@@ -1208,6 +1371,7 @@ mod tests {
             tf_middle: FastMap::default(),
             tf_full: FastMap::default(),
             full_people: 0.0,
+            commune_lift: [0.0; NAME_BANDS],
             m_source: vec![],
             house: vec![],
             house_u: vec![],

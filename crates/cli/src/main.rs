@@ -101,7 +101,7 @@ enum Command {
         #[command(subcommand)]
         what: IdCmd,
     },
-    /// Finds records of the same person in one list (--config: mapping, docs/MATCHING.md).
+    /// Finds records of the same person in one list (--mapping: the columns, docs/MATCHING.md).
     Dedup(matching_cmd::DedupArgs),
     /// Finds records of the same person across two lists.
     Link(matching_cmd::LinkArgs),

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::compare::Field;
 use crate::normalise::key;
-use crate::record::{Record, Sym, MAX_NAME_TOKENS};
+use crate::record::{Record, MAX_NAME_TOKENS};
 
 /// A blocking rule: up to two keys per record (0 = none).
 #[derive(Debug, Clone, Copy)]
@@ -68,16 +68,20 @@ fn name_ends_year_keys(r: &Record) -> [u64; 2] {
 }
 
 /// Given name and full birth date (day and month in either order): robust to a move, a
-/// family-name error and a middle-name error. A name written given-first has its family
-/// name last, so the first word is tried too.
+/// family-name error and a middle-name error; and the family name with the full date and
+/// the given name's first letter: robust to a typo in the given name (`Lan`/`Lam`). The
+/// family name and date alone made blocks of a hundred strangers at ten million records
+/// (every Nguyễn born on one day).
 fn given_date_keys(r: &Record) -> [u64; 2] {
     let d = r.date;
     if r.n_names < 2 || !d.is_full() {
         return [0, 0];
     }
-    let dk =
-        |w: Sym| key(&[9, w as u64, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64]);
-    [dk(r.given()), dk(r.family())]
+    let (lo, hi) = (d.month.min(d.day) as u64, d.month.max(d.day) as u64);
+    [
+        key(&[9, r.given() as u64, d.year as u64, lo, hi]),
+        key(&[16, r.family() as u64, r.given_initial as u64, d.year as u64, lo, hi]),
+    ]
 }
 
 /// A sound key of a folded name word: the first letter and the consonant skeleton of the
@@ -385,7 +389,12 @@ where
             .enumerate()
             .flat_map_iter(|(i, rec)| {
                 // A record without a name is never blocked (it stays a cluster of its own).
-                let keys = if rec.n_names == 0 { [0, 0] } else { (rule.keys)(rec) };
+                let mut keys = if rec.n_names == 0 { [0, 0] } else { (rule.keys)(rec) };
+                // Two equal keys (given name and family name alike, say) would put the record
+                // twice in one block and pair it with itself.
+                if keys[1] == keys[0] {
+                    keys[1] = 0;
+                }
                 keys.into_iter().filter(|k| *k != 0).map(move |k| (k, i as u32))
             })
             .collect();
@@ -545,5 +554,14 @@ mod tests {
         // Window of 3 in a block of 50, in each of the rules that block them together.
         assert!(stats.pairs < 3 * 50 * 3 + 1, "{stats:?}");
         assert!(stats.rules.iter().any(|r| r.2 > 0));
+    }
+
+    /// A rule whose two keys of a record are equal puts the record in one block once: it is
+    /// never compared with itself.
+    #[test]
+    fn a_record_is_never_its_own_pair() {
+        let twice = Rule { name: "twice", keys: |_| [7, 7], involves: &[] };
+        let (pairs, _) = pairs_of(&[rec(&[3, 3], 1990, 0), rec(&[4, 5], 1980, 0)], &[twice]);
+        assert_eq!(pairs, vec![(0, 1)]);
     }
 }

@@ -125,7 +125,7 @@ impl Default for Settings {
             threshold: 0.5,
             optional_columns: Vec::new(),
             unit_list: BareUnitList::V2025,
-            max_block: 400,
+            max_block: 200,
             window: 25,
             max_cluster: 20,
             u_sample_pairs: 1_000_000,

@@ -180,8 +180,16 @@ fn report_model(m: &Matcher<'_>, stats: &dancu_matching::TrainStats, truth: Opti
     }
     let oversized: u64 = stats.blocking.rules.iter().map(|r| r.2).sum();
     if oversized > 0 {
+        let own: Vec<String> = m
+            .rules
+            .iter()
+            .filter_map(|r| {
+                r.max_block.filter(|b| *b < m.cfg.settings.max_block).map(|b| format!("{}: {b}", r.name))
+            })
+            .collect();
+        let own = if own.is_empty() { String::new() } else { format!(" ({})", own.join(", ")) };
         eprintln!(
-            "warning: {oversized} blocks had more than settings.max_block = {} records; they were compared \
+            "warning: {oversized} blocks had more than settings.max_block = {} records{own}; they were compared \
              through a sorted window of {} neighbours, not all against all",
             m.cfg.settings.max_block, m.cfg.settings.window
         );

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::compare::Field;
 use crate::normalise::key;
-use crate::record::{Record, MAX_NAME_TOKENS};
+use crate::record::{Record, Sym, MAX_NAME_TOKENS};
 
 /// A blocking rule: up to two keys per record (0 = none).
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +25,16 @@ pub struct Rule {
     pub keys: fn(&Record) -> [u64; 2],
     /// Fields whose agreement the rule forces (not trained on this rule's pairs).
     pub involves: &'static [Field],
+    /// Blocks larger than this (or than `settings.max_block`, whichever is smaller) are
+    /// windowed: for a rule whose key groups many strangers.
+    pub max_block: Option<usize>,
 }
+
+/// The block size from which `given+birth_date` windows its blocks: its family-name key
+/// groups everyone of one family born on one day (about 130 Nguyễn a day at ten million
+/// records, nearly all strangers), and a given name with a typo still sorts near the right
+/// one inside the window (symbols are numbered in alphabetical order).
+pub const DENSE_MAX_BLOCK: usize = 50;
 
 impl Rule {
     /// Whether two records share a key of this rule.
@@ -68,20 +77,17 @@ fn name_ends_year_keys(r: &Record) -> [u64; 2] {
 }
 
 /// Given name and full birth date (day and month in either order): robust to a move, a
-/// family-name error and a middle-name error; and the family name with the full date and
-/// the given name's first letter: robust to a typo in the given name (`Lan`/`Lam`). The
-/// family name and date alone made blocks of a hundred strangers at ten million records
-/// (every Nguyễn born on one day).
+/// family-name error and a middle-name error; and the family name with the full date: robust
+/// to a typo in the given name (`Lan`/`Lam`), and to a name written given-first (its family
+/// name last). Its blocks are windowed from [`DENSE_MAX_BLOCK`] records.
 fn given_date_keys(r: &Record) -> [u64; 2] {
     let d = r.date;
     if r.n_names < 2 || !d.is_full() {
         return [0, 0];
     }
-    let (lo, hi) = (d.month.min(d.day) as u64, d.month.max(d.day) as u64);
-    [
-        key(&[9, r.given() as u64, d.year as u64, lo, hi]),
-        key(&[16, r.family() as u64, r.given_initial as u64, d.year as u64, lo, hi]),
-    ]
+    let dk =
+        |w: Sym| key(&[9, w as u64, d.year as u64, d.month.min(d.day) as u64, d.month.max(d.day) as u64]);
+    [dk(r.given()), dk(r.family())]
 }
 
 /// A sound key of a folded name word: the first letter and the consonant skeleton of the
@@ -277,7 +283,7 @@ const PLACES: &[Field] = &[Field::Unit, Field::Address, Field::Place, Field::Det
 fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
     let has = |f: Field| fields.contains(&f);
     let r = |name: &'static str, keys: fn(&Record) -> [u64; 2], involves: &'static [Field]| {
-        Some(Rule { name, keys, involves })
+        Some(Rule { name, keys, involves, max_block: None })
     };
     match name {
         "personal_id" if has(Field::PersonalId) => r("personal_id", pid_keys, &[Field::PersonalId]),
@@ -291,6 +297,7 @@ fn rule(name: &str, fields: &[Field]) -> Option<Rule> {
         }
         "given+birth_date" if has(Field::BirthDate) => {
             r("given+birth_date", given_date_keys, &[Field::FamilyName, Field::GivenName, Field::BirthDate])
+                .map(|rule| Rule { max_block: Some(DENSE_MAX_BLOCK), ..rule })
         }
         "sound_names+month_day" if has(Field::BirthDate) => r(
             "sound_names+month_day",
@@ -384,6 +391,7 @@ where
     let mut stats = BlockStats::default();
     let mut total: Option<A> = None;
     for (r, rule) in rules.iter().enumerate() {
+        let max_block = rule.max_block.map_or(max_block, |m| m.min(max_block));
         let mut entries: Vec<(u64, u32)> = records
             .par_iter()
             .enumerate()
@@ -560,7 +568,7 @@ mod tests {
     /// never compared with itself.
     #[test]
     fn a_record_is_never_its_own_pair() {
-        let twice = Rule { name: "twice", keys: |_| [7, 7], involves: &[] };
+        let twice = Rule { name: "twice", keys: |_| [7, 7], involves: &[], max_block: None };
         let (pairs, _) = pairs_of(&[rec(&[3, 3], 1990, 0), rec(&[4, 5], 1980, 0)], &[twice]);
         assert_eq!(pairs, vec![(0, 1)]);
     }

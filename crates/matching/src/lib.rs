@@ -111,10 +111,7 @@ fn canonical_symbols(strings: Vec<Box<str>>, mut records: Vec<Record>) -> (Vec<B
         map(&mut r.province_text);
         map(&mut r.commune_text);
     });
-    records.par_iter_mut().for_each(|r| {
-        r.sound_names = blocking::sound_names(r, &sorted);
-        r.given_initial = sorted.get(r.given() as usize).and_then(|s| s.bytes().next()).unwrap_or(0);
-    });
+    records.par_iter_mut().for_each(|r| r.sound_names = blocking::sound_names(r, &sorted));
     (sorted, records)
 }
 

@@ -126,8 +126,6 @@ pub struct Record {
     /// Sorted sound keys of the name words, hashed ([`crate::blocking::sound_key`]; set
     /// when the dataset is built), 0 without names.
     pub sound_names: u64,
-    /// First letter of the folded given name (set when the dataset is built), 0 without one.
-    pub given_initial: u8,
     /// Which file a record came from (link and reconcile modes): 0 left, 1 right.
     pub source: u8,
     pub id_check: Option<IdCheck>,

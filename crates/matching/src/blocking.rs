@@ -10,11 +10,10 @@
 //! all-against-all but through a sorted window of `window` neighbours, so the work stays
 //! near linear whatever the name distribution.
 
-use std::collections::HashSet;
-
 use rayon::prelude::*;
 
 use crate::compare::Field;
+use crate::fastmap::FastSet;
 use crate::normalise::key;
 use crate::record::{Record, Sym, MAX_NAME_TOKENS};
 
@@ -387,7 +386,7 @@ where
     R: Fn(A, A) -> A + Sync + Send,
 {
     let Walk { max_block, window, cross, sample_every } = walk;
-    let mut oversized: Vec<HashSet<u64>> = Vec::new();
+    let mut oversized: Vec<FastSet<u64>> = Vec::new();
     let mut stats = BlockStats::default();
     let mut total: Option<A> = None;
     for (r, rule) in rules.iter().enumerate() {
@@ -417,7 +416,7 @@ where
                 start = i;
             }
         }
-        let big: HashSet<u64> =
+        let big: FastSet<u64> =
             groups.iter().filter(|(s, e)| e - s > max_block).map(|(s, _)| entries[*s].0).collect();
         stats.rules.push((rule.name, 0, big.len() as u64));
         oversized.push(big);

@@ -23,6 +23,8 @@ const FLOOR: f64 = 1e-5;
 /// different birth date, a different valid ID — is strong evidence against a match, and
 /// must outweigh a household's shared family name, given name and address.
 const M_FLOOR: f64 = 1e-7;
+/// The most a word of a name can carry in [`Model::name_info`] (a share of 10⁻⁹).
+const MAX_INFO_BITS: f64 = 29.897_352_853_986_263;
 /// How far a term-frequency adjustment may move an exact-name weight, in bits.
 const TF_MAX_SHIFT: f64 = 8.0;
 
@@ -39,10 +41,18 @@ pub struct Model {
     /// Share of records whose family (given) name is each symbol; empty when not adjusting.
     pub tf_family: Vec<f32>,
     pub tf_given: Vec<f32>,
-    /// Share of the records with a full birth date that give each date ([`date_key`]).
-    pub tf_date: FastMap<u32, f32>,
-    /// Share of the records with a middle name that give each middle name ([`middle_key`]).
-    pub tf_middle: FastMap<u64, f32>,
+    /// Per symbol, −log2 of its share in either end role (the larger of `tf_family` and
+    /// `tf_given`), +∞ for a word no record gives: the exact-name weights are log2 m plus
+    /// this, with no logarithm per pair.
+    pub end_bits: Vec<f64>,
+    /// −log2 of the share of the records with a full birth date that give each date
+    /// ([`date_key`]).
+    pub tf_date: FastMap<u32, f64>,
+    /// −log2 of the share of the records with a middle name that give each middle name
+    /// ([`middle_key`]).
+    pub tf_middle: FastMap<u64, f64>,
+    /// log2 of each field's m for its exact level.
+    pub exact_m_bits: Vec<f64>,
     /// People carrying each full name ([`full_name_key`]; see [`full_name_frequencies`]).
     pub tf_full: FastMap<u64, u32>,
     /// People counted in `tf_full`, over all names.
@@ -76,9 +86,24 @@ impl Model {
     /// The weight a field contributes (0 for a `NULL` level), with term-frequency adjustment
     /// for exact family and given names.
     pub fn field_weight(&self, i: usize, c: &Comparison) -> f64 {
-        let w = self.own_weight(i, c);
+        self.field_weight_in(i, c, self.contexts(c))
+    }
+
+    /// The contexts (household, namesakes of one commune) a pair is in, one bit each:
+    /// worked out once per pair, not once per field.
+    fn contexts(&self, c: &Comparison) -> u8 {
+        self.house_u
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.holds(|f| c.levels[f]))
+            .fold(0, |m, (k, _)| m | 1 << k)
+    }
+
+    /// [`Model::field_weight`] with the pair's [`Model::contexts`].
+    fn field_weight_in(&self, i: usize, c: &Comparison, ctx: u8) -> f64 {
+        let w = self.own_weight_in(i, c, ctx);
         if self.fields[i] == Field::GivenName && c.full != 0 {
-            return w - self.full_name_excess(c);
+            return w - self.full_name_excess(c, ctx);
         }
         if self.fields[i] == Field::Address
             && c.full != 0
@@ -96,7 +121,7 @@ impl Model {
                 .iter()
                 .enumerate()
                 .filter(|(_, f)| matches!(f, Field::Address | Field::Detail | Field::Unit | Field::Place))
-                .map(|(k, _)| self.own_weight(k, c))
+                .map(|(k, _)| self.own_weight_in(k, c, ctx))
                 .fold(0.0f64, f64::max);
             return (w - place).max(0.0);
         }
@@ -111,7 +136,7 @@ impl Model {
     /// together (only downwards: a full name no other person carries keeps the words'
     /// weights). Taken off the given name's weight, so that the fields still sum to the
     /// total.
-    fn full_name_excess(&self, c: &Comparison) -> f64 {
+    fn full_name_excess(&self, c: &Comparison, ctx: u8) -> f64 {
         let Some(&people) = self.tf_full.get(&c.full) else { return 0.0 };
         let others = people.saturating_sub(c.full_own as u32);
         if others == 0 {
@@ -126,7 +151,9 @@ impl Model {
         };
         let mid_m = if c.levels[mid] == 0 { self.m[mid][0] } else { 1.0 };
         let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share).log2();
-        let words = self.own_weight(fam, c) + self.own_weight(giv, c) + self.own_weight(mid, c);
+        let words = self.own_weight_in(fam, c, ctx)
+            + self.own_weight_in(giv, c, ctx)
+            + self.own_weight_in(mid, c, ctx);
         (words - full).max(0.0)
     }
 
@@ -135,21 +162,18 @@ impl Model {
     /// It does not count the pair's own people, unlike `tf_full`, whose small counts say
     /// as much about the pair as about the name.
     pub fn name_info(&self, family: Sym, given: Sym, middle: u64) -> f64 {
-        let share_of = |s: Sym| {
-            let f = self.tf_family.get(s as usize).copied().unwrap_or(0.0);
-            let g = self.tf_given.get(s as usize).copied().unwrap_or(0.0);
-            f.max(g).max(1e-9) as f64
-        };
+        let bits =
+            |s: Sym| self.end_bits.get(s as usize).copied().unwrap_or(f64::INFINITY).min(MAX_INFO_BITS);
         let mid = if middle == 0 {
-            1.0
+            0.0
         } else {
-            self.tf_middle.get(&middle).copied().unwrap_or(1.0).max(1e-9) as f64
+            self.tf_middle.get(&middle).copied().unwrap_or(0.0).min(MAX_INFO_BITS)
         };
-        -(share_of(family) * share_of(given) * mid).log2()
+        bits(family) + bits(given) + mid
     }
 
-    /// A field's weight on its own.
-    fn own_weight(&self, i: usize, c: &Comparison) -> f64 {
+    /// A field's weight on its own, in the pair's contexts `ctx` ([`Model::contexts`]).
+    fn own_weight_in(&self, i: usize, c: &Comparison, ctx: u8) -> f64 {
         let l = c.levels[i];
         if l == NULL {
             return 0.0;
@@ -158,7 +182,10 @@ impl Model {
         // A context (the household, namesakes of one commune) explains resemblance; it
         // never adds evidence (a level never seen among a few such pairs would otherwise
         // weigh as proof).
-        (0..self.house_u.len()).filter_map(|k| self.house_weight(k, i, &c.levels)).fold(plain, f64::min)
+        (0..self.house.len())
+            .filter(|k| ctx & 1 << k != 0)
+            .filter_map(|k| self.house[k][i].as_ref().map(|w| w[l as usize]))
+            .fold(plain, f64::min)
     }
 
     /// A field's weight against random pairs, term frequency included.
@@ -171,14 +198,10 @@ impl Model {
         // A word's frequency in either end role: names are aligned (family and given may
         // be swapped), so "Anh" agreeing in the family slot is weighed as the common given
         // name it is, not as a rare family name.
-        let share_of = |s: u32| {
-            let f = self.tf_family.get(s as usize).copied().unwrap_or(0.0);
-            let g = self.tf_given.get(s as usize).copied().unwrap_or(0.0);
-            f.max(g)
-        };
-        let tf = match self.fields[i] {
-            Field::FamilyName => Some(share_of(c.family_sym)),
-            Field::GivenName => Some(share_of(c.given_sym)),
+        let end = |s: Sym| self.end_bits.get(s as usize).copied().filter(|b| b.is_finite());
+        let bits = match self.fields[i] {
+            Field::FamilyName => end(c.family_sym),
+            Field::GivenName => end(c.given_sym),
             // Birth dates are not spread evenly either: 1 January stands in for an unknown
             // day in many lists, and some years are far commoner than others.
             Field::BirthDate => self.tf_date.get(&c.date).copied(),
@@ -187,9 +210,9 @@ impl Model {
             Field::MiddleName => self.tf_middle.get(&c.middle).copied(),
             _ => None,
         };
-        match tf {
-            Some(share) if share > 0.0 => {
-                let adjusted = (self.m[i][0] / share as f64).log2();
+        match bits {
+            Some(bits) => {
+                let adjusted = self.exact_m_bits[i] + bits;
                 // A middle name's frequency only ever lowers its weight: siblings and
                 // cousins of one family share an uncommon middle name, so an uncommon one
                 // is no stronger proof than the trained weight (on the development profile
@@ -197,22 +220,14 @@ impl Model {
                 let up = if self.fields[i] == Field::MiddleName { 0.0 } else { TF_MAX_SHIFT };
                 adjusted.clamp(base - TF_MAX_SHIFT, base + up)
             }
-            _ => base,
+            None => base,
         }
-    }
-
-    /// The weight of field `i` against the pairs of context `k`, for a pair in that context,
-    /// when the model conditions the field on it.
-    fn house_weight(&self, k: usize, i: usize, levels: &[u8]) -> Option<f64> {
-        if !self.house_u[k].holds(|f| levels[f]) {
-            return None;
-        }
-        self.house[k][i].as_ref().map(|w| w[levels[i] as usize])
     }
 
     /// Total match weight in bits (log2 Bayes factor, prior excluded).
     pub fn weight(&self, c: &Comparison) -> f64 {
-        (0..self.fields.len()).map(|i| self.field_weight(i, c)).sum()
+        let ctx = self.contexts(c);
+        (0..self.fields.len()).map(|i| self.field_weight_in(i, c, ctx)).sum()
     }
 
     /// Match probability of a weight, with the prior λ.
@@ -756,6 +771,12 @@ pub fn model(
     let tf_date = date_frequencies(records);
     let tf_middle = middle_frequencies(records);
     let (tf_full, full_people) = full_name_frequencies(records);
+    let end_bits = tf_family
+        .iter()
+        .zip(&tf_given)
+        .map(|(f, g)| if f.max(*g) > 0.0 { -(f.max(*g) as f64).log2() } else { f64::INFINITY })
+        .collect();
+    let exact_m_bits = m.iter().map(|m| m[0].log2()).collect();
     let house_u = house.to_vec();
     let house = house
         .iter()
@@ -769,8 +790,10 @@ pub fn model(
         weights,
         tf_family,
         tf_given,
+        end_bits,
         tf_date,
         tf_middle,
+        exact_m_bits,
         tf_full,
         full_people,
         commune_lift: [0.0; NAME_BANDS],
@@ -791,8 +814,8 @@ pub fn model(
     model
 }
 
-/// Share of each full birth date among the records that give a full date.
-fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
+/// −log2 of the share of each full birth date among the records that give a full date.
+fn date_frequencies(records: &[Record]) -> FastMap<u32, f64> {
     let mut counts: FastMap<u32, u32> = FastMap::default();
     for r in records {
         let k = date_key(r.date);
@@ -801,7 +824,7 @@ fn date_frequencies(records: &[Record]) -> FastMap<u32, f32> {
         }
     }
     let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
-    counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
+    counts.into_iter().map(|(k, c)| (k, share_bits(c, n))).collect()
 }
 
 /// Per full name, how many **people** carry it, and the people counted over all names.
@@ -949,8 +972,8 @@ fn people_of_one_name(rows: &[(u64, u32, u64)]) -> u32 {
     people
 }
 
-/// Share of each middle name among the records that give one.
-fn middle_frequencies(records: &[Record]) -> FastMap<u64, f32> {
+/// −log2 of the share of each middle name among the records that give one.
+fn middle_frequencies(records: &[Record]) -> FastMap<u64, f64> {
     let mut counts: FastMap<u64, u32> = FastMap::default();
     for r in records {
         let t = r.name_tokens();
@@ -959,7 +982,12 @@ fn middle_frequencies(records: &[Record]) -> FastMap<u64, f32> {
         }
     }
     let n = counts.values().map(|&c| c as f64).sum::<f64>().max(1.0);
-    counts.into_iter().map(|(k, c)| (k, (c as f64 / n) as f32)).collect()
+    counts.into_iter().map(|(k, c)| (k, share_bits(c, n))).collect()
+}
+
+/// −log2 of `count / n`, the share rounded to `f32` first as the shares are kept elsewhere.
+fn share_bits(count: u32, n: f64) -> f64 {
+    -((count as f64 / n) as f32 as f64).log2()
 }
 
 /// Share of records with each family name and each given name.
@@ -1257,7 +1285,7 @@ mod tests {
         recs.extend((0..3).map(|_| person([1, 2, 3], 500)));
         let one = model(fields.clone(), m.clone(), u.clone(), &recs, 100, vec![], &[]);
         let pair = full_name_pair([1, 2, 3]);
-        let words: f64 = (0..3).map(|i| one.own_weight(i, &pair)).sum();
+        let words: f64 = (0..3).map(|i| one.own_weight_in(i, &pair, 0)).sum();
         assert_eq!(one.tf_full.values().copied().max(), Some(1), "{:?}", one.tf_full);
         assert!((one.weight(&pair) - words).abs() < 1e-9, "{} vs words {words}", one.weight(&pair));
         // The same rows without a birth date are not counted either.
@@ -1314,7 +1342,7 @@ mod tests {
         recs.push(person([4, 5, 6], 2200));
         let model = model(fields, m, u, &recs, 7, vec![], &[]);
         let common = full_name_pair([1, 2, 3]);
-        let words: f64 = (0..3).map(|i| model.own_weight(i, &common)).sum();
+        let words: f64 = (0..3).map(|i| model.own_weight_in(i, &common, 0)).sum();
         // 399 other people of 2,201 carry the name.
         let full = (0.95f64 * 0.95 * 0.9 / (399.0 / 2201.0)).log2();
         assert!((model.weight(&common) - full).abs() < 1e-3, "{} vs {full}", model.weight(&common));
@@ -1367,8 +1395,10 @@ mod tests {
             weights: vec![],
             tf_family: vec![],
             tf_given: vec![],
+            end_bits: vec![],
             tf_date: FastMap::default(),
             tf_middle: FastMap::default(),
+            exact_m_bits: vec![],
             tf_full: FastMap::default(),
             full_people: 0.0,
             commune_lift: [0.0; NAME_BANDS],

@@ -38,12 +38,9 @@ pub struct Model {
     pub lambda: f64,
     /// log2(m/u) per field and level.
     pub weights: Vec<Vec<f64>>,
-    /// Share of records whose family (given) name is each symbol; empty when not adjusting.
-    pub tf_family: Vec<f32>,
-    pub tf_given: Vec<f32>,
-    /// Per symbol, −log2 of its share in either end role (the larger of `tf_family` and
-    /// `tf_given`), +∞ for a word no record gives: the exact-name weights are log2 m plus
-    /// this, with no logarithm per pair.
+    /// Per symbol, −log2 of its share in either end role (the larger of its share of the
+    /// records as family name and as given name), +∞ for a word no record gives: the
+    /// exact-name weights are log2 m plus this, with no logarithm per pair.
     pub end_bits: Vec<f64>,
     /// −log2 of the share of the records with a full birth date that give each date
     /// ([`date_key`]).
@@ -57,7 +54,7 @@ pub struct Model {
     pub tf_full: FastMap<u64, u32>,
     /// People counted in `tf_full`, over all names.
     pub full_people: f64,
-    /// Per band of a full name's people count ([`name_band`]): how many bits likelier than
+    /// Per band of a full name's rarity ([`name_band`]): how many bits likelier than
     /// two random records two different people of one full name are to live in one commune
     /// (see [`commune_lift`]); taken off the address weight of a pair whose full name and
     /// commune agree.
@@ -767,15 +764,10 @@ pub fn model(
     let lambda = 0.5;
     let ratio = |m: &[f64], u: &[f64]| -> Vec<f64> { m.iter().zip(u).map(|(a, b)| (a / b).log2()).collect() };
     let weights = m.iter().zip(&u).map(|(m, u)| ratio(m, u)).collect();
-    let (tf_family, tf_given) = name_frequencies(records, n_strings);
+    let end_bits = end_word_bits(records, n_strings);
     let tf_date = date_frequencies(records);
     let tf_middle = middle_frequencies(records);
     let (tf_full, full_people) = full_name_frequencies(records);
-    let end_bits = tf_family
-        .iter()
-        .zip(&tf_given)
-        .map(|(f, g)| if f.max(*g) > 0.0 { -(f.max(*g) as f64).log2() } else { f64::INFINITY })
-        .collect();
     let exact_m_bits = m.iter().map(|m| m[0].log2()).collect();
     let house_u = house.to_vec();
     let house = house
@@ -788,8 +780,6 @@ pub fn model(
         u,
         lambda,
         weights,
-        tf_family,
-        tf_given,
         end_bits,
         tf_date,
         tf_middle,
@@ -869,9 +859,10 @@ pub fn name_band(info: f64) -> usize {
 /// Below this many pairs of different people of one full name in a band, no lift.
 const MIN_NAME_PAIRS: u64 = 200;
 
-/// Per band of the name's people count, log2 of how much likelier two **different** people
+/// Per band of the name's rarity ([`name_band`]), log2 of how much likelier two **different** people
 /// of one full name are to live in the same commune than two random records
-/// (`same_commune`: the u of the address levels that say "same commune"), never below 0.
+/// (`same_commune`: the u of the address levels the lift applies to, the same commune but
+/// not one house), never below 0.
 ///
 /// Fellegi–Sunter takes the name and the address as independent among non-matches, so a
 /// pair agreeing on both gets the name's weight and the commune's (about 11 bits) in full.
@@ -881,7 +872,8 @@ const MIN_NAME_PAIRS: u64 = 200;
 /// chain rule P(name, commune) = P(name) · P(commune | name) needs this second factor, read
 /// here from the records with a valid personal ID: people are distinct IDs (IDs one digit
 /// apart, or with two adjacent digits swapped, in one commune are one person), the pairs of
-/// different people of each name counted nation-wide and within each commune. Names whose
+/// different people of each name counted nation-wide and within each commune (pairs at one
+/// house left out: the household context weighs those). Names whose
 /// records give no ID contribute nothing; a list without IDs (or too few) gets no lift.
 fn commune_lift(
     records: &[Record],
@@ -990,8 +982,9 @@ fn share_bits(count: u32, n: f64) -> f64 {
     -((count as f64 / n) as f32 as f64).log2()
 }
 
-/// Share of records with each family name and each given name.
-fn name_frequencies(records: &[Record], n_strings: usize) -> (Vec<f32>, Vec<f32>) {
+/// Per symbol, −log2 of the larger of its shares of the records as family name and as given
+/// name (+∞ for a word in neither role): [`Model::end_bits`].
+fn end_word_bits(records: &[Record], n_strings: usize) -> Vec<f64> {
     let mut fam = vec![0u32; n_strings];
     let mut giv = vec![0u32; n_strings];
     for r in records {
@@ -1001,8 +994,18 @@ fn name_frequencies(records: &[Record], n_strings: usize) -> (Vec<f32>, Vec<f32>
         giv[r.given() as usize] += 1;
     }
     let n = records.len().max(1) as f32;
-    let share = |v: Vec<u32>| v.into_iter().map(|c| c as f32 / n).collect();
-    (share(fam), share(giv))
+    let share = |c: u32| c as f32 / n;
+    fam.into_iter()
+        .zip(giv)
+        .map(|(f, g)| {
+            let s = share(f).max(share(g));
+            if s > 0.0 {
+                -(s as f64).log2()
+            } else {
+                f64::INFINITY
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1393,8 +1396,6 @@ mod tests {
             u: vec![],
             lambda: 0.01,
             weights: vec![],
-            tf_family: vec![],
-            tf_given: vec![],
             end_bits: vec![],
             tf_date: FastMap::default(),
             tf_middle: FastMap::default(),

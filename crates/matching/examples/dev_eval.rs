@@ -130,6 +130,30 @@ fn main() {
             println!("    {c:>7} {t:>7} {pr:>9.1}  {p}");
         }
     }
+    // `LEVELS=1`: calibration by field level near the threshold (±8 bits): a level whose
+    // pairs hold more true pairs than predicted is weighed too low.
+    if std::env::var("LEVELS").is_ok() {
+        let mut by = std::collections::BTreeMap::<(String, &str), (u64, f64, f64, f64)>::new();
+        for &(i, j, w) in &pairs {
+            if (w as f64 - tw).abs() > 8.0 {
+                continue;
+            }
+            let e = m.explain(i, j);
+            let t = truth.same(i, j) as u64 as f64;
+            let p = m.model.probability(w as f64);
+            for f in &e.fields {
+                let x = by.entry((f.field.clone(), f.level)).or_default();
+                x.0 += 1;
+                x.1 += t;
+                x.2 += p;
+                x.3 += f.weight;
+            }
+        }
+        println!("  levels within 8 bits of the threshold: pairs, true, predicted, mean weight");
+        for ((f, l), (c, t, p, w)) in &by {
+            println!("    {f:<12} {l:<26} {c:>8} {t:>8.0} {p:>9.1} {:>+6.2}", w / *c as f64);
+        }
+    }
     if std::env::var("SWEEP").is_ok() {
         for p in [0.3, 0.5, 0.7, 0.8, 0.9, 0.95] {
             let t = m.threshold_weight(p);

@@ -402,12 +402,20 @@ fn date_level(a: &Record, b: &Record) -> u8 {
     if !x.is_some() || !y.is_some() {
         // A record without a date whose valid personal ID encodes a birth year other than
         // the year the other record gives is not that person (same-name siblings, a
-        // namesake): a different date. A year that agrees is left as missing: the ID's
-        // year is no date the list gave, and an agreement would only repeat the ID.
+        // namesake): a different date. A year that agrees is what a year-only date that
+        // agrees would say, when the other record has no ID giving a year of its own;
+        // when it has one, the ID comparison already weighs it (the years are part of the
+        // two IDs) and the date stays missing.
         let id_year_differs =
             |r: &Record, d: crate::normalise::Ymd| r.id_year != 0 && d.is_some() && r.id_year != d.year;
         if (!x.is_some() && id_year_differs(a, y)) || (!y.is_some() && id_year_differs(b, x)) {
             return 5;
+        }
+        let id_year_agrees = |r: &Record, d: crate::normalise::Ymd, other: &Record| {
+            r.id_year != 0 && d.is_some() && r.id_year == d.year && other.id_year == 0
+        };
+        if (!x.is_some() && id_year_agrees(a, y, b)) || (!y.is_some() && id_year_agrees(b, x, a)) {
+            return 2;
         }
         return NULL;
     }
@@ -625,10 +633,10 @@ mod tests {
         Record { date: Ymd { year: y, month: m, day: d }, ..Default::default() }
     }
 
-    /// A missing date against a date: the birth year of a valid personal ID speaks only
-    /// when it contradicts the other record's year.
+    /// A missing date against a date: the birth year of a valid personal ID is a year-only
+    /// date, which disagrees or agrees with the other record's year.
     #[test]
-    fn an_id_year_that_contradicts_the_date_is_a_different_date() {
+    fn an_id_year_weighs_as_a_year_only_date() {
         let with_id =
             |pid: u64| Record { pid, id_year: crate::normalise::id_birth_year(pid), ..Default::default() };
         // 0 3 8 | 0 (man, 1900s) | 85 | serial: born 1985.
@@ -638,7 +646,12 @@ mod tests {
         assert_eq!(date_level(&a, &rec(2023, 11, 13)), 5);
         assert_eq!(date_level(&rec(2023, 11, 13), &a), 5);
         assert_eq!(date_level(&a, &rec(2023, 0, 0)), 5);
-        assert_eq!(date_level(&a, &rec(1985, 11, 13)), NULL);
+        // A year that agrees says what a year-only date would, unless the other record's
+        // own ID gives a year (the ID comparison weighs that).
+        assert_eq!(date_level(&a, &rec(1985, 11, 13)), 2);
+        assert_eq!(date_level(&rec(1985, 11, 13), &a), 2);
+        let dated_with_id = Record { id_year: 1985, ..rec(1985, 11, 13) };
+        assert_eq!(date_level(&a, &dated_with_id), NULL);
         assert_eq!(date_level(&a, &Record::default()), NULL);
         assert_eq!(date_level(&Record::default(), &rec(2023, 11, 13)), NULL);
         // A leading zero lost in a spreadsheet: the same digits, the same year.

@@ -305,7 +305,10 @@ impl Comparator<'_> {
         };
         let (mut ba, mut bb) = ([0u8; 64], [0u8; 64]);
         let (na, nb) = (join(a, &mut ba), join(b, &mut bb));
-        if jaro_winkler(&ba[..na], &bb[..nb]) >= 0.88 {
+        // One keystroke apart counts as similar, as for the given name: in a short word
+        // (`Đc` for `Đức`) a dropped letter leaves Jaro–Winkler far below the bar.
+        let (x, y) = (&ba[..na], &bb[..nb]);
+        if jaro_winkler(x, y) >= 0.88 || one_edit(x, y) {
             2
         } else {
             3
@@ -606,6 +609,17 @@ mod tests {
 
     use super::*;
     use crate::normalise::Ymd;
+
+    #[test]
+    fn middle_names_one_keystroke_apart_are_similar() {
+        let strings: Vec<Box<str>> = ["duc", "dc", "thi", "yhi", "van", "ngoc"].map(Box::from).to_vec();
+        let c = Comparator { fields: vec![Field::MiddleName], strings: &strings };
+        assert_eq!(c.middle_level(&[0], &[0]), 0);
+        assert_eq!(c.middle_level(&[0], &[1]), 2, "a dropped letter");
+        assert_eq!(c.middle_level(&[2], &[3]), 2, "a neighbouring key");
+        assert_eq!(c.middle_level(&[2], &[4]), 3);
+        assert_eq!(c.middle_level(&[4], &[5]), 3);
+    }
 
     #[test]
     fn jaro_winkler_known_values() {

@@ -589,11 +589,16 @@ const LEVELS: &[(&str, &str, &str)] = &[
     ("partial_date_agrees", "Khớp phần ngày đã biết", "Known part agrees"),
     ("one_part_differs", "Lệch một phần", "One part differs"),
     ("same_year", "Cùng năm sinh", "Same year"),
+    ("partial_date_year_off", "Chỉ biết năm, lệch một năm", "Year only, one year off"),
+    ("one_edit", "Sai một ký tự", "One keystroke apart"),
     ("one_digit_off", "Lệch một chữ số", "One digit off"),
     ("same_commune", "Cùng xã", "Same commune"),
     ("same_province", "Cùng tỉnh", "Same province"),
     ("same_commune_and_detail", "Cùng xã và địa chỉ", "Same commune and address"),
     ("same_commune_and_numbers", "Cùng xã và số nhà", "Same commune and house number"),
+    ("same_commune_other_house", "Cùng xã, khác nhà", "Same commune, another house"),
+    ("same_province_and_detail", "Cùng tỉnh và địa chỉ", "Same province and address"),
+    ("same_province_and_numbers", "Cùng tỉnh và số nhà", "Same province and house number"),
     ("same_numbers_and_words", "Cùng số nhà và tên đường", "Same numbers and words"),
     ("same_numbers", "Cùng số nhà", "Same numbers"),
     ("most_words", "Phần lớn các từ", "Most words"),
@@ -786,6 +791,34 @@ pub fn service(lang: Lang, code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every comparison level the matcher can report has words on the dedup page.
+    #[test]
+    fn every_match_level_has_words() {
+        use dancu_matching::compare::Field;
+        let fields = [
+            Field::FamilyName,
+            Field::GivenName,
+            Field::MiddleName,
+            Field::BirthDate,
+            Field::PersonalId,
+            Field::Cmnd,
+            Field::Unit,
+            Field::Address,
+            Field::Place,
+            Field::Detail,
+            Field::Postcode,
+            Field::Phone,
+            Field::Category(0),
+        ];
+        for f in fields {
+            for level in f.levels() {
+                for lang in [Lang::Vi, Lang::En] {
+                    assert!(lookup(lang, LEVELS, level).is_some(), "{f:?} {level} has no words");
+                }
+            }
+        }
+    }
 
     #[test]
     fn days_are_parsed_with_the_field_named() {

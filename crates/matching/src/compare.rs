@@ -43,8 +43,6 @@ impl Field {
                 "one_part_differs",
                 "same_year",
                 "different",
-                // Appended, so that the levels above keep their numbers.
-                "partial_date_year_off",
             ],
             Field::PersonalId => &["exact", "one_digit_off", "different"],
             Field::Cmnd | Field::Postcode | Field::Phone | Field::Category(_) => &["exact", "different"],
@@ -414,9 +412,7 @@ fn date_level(a: &Record, b: &Record) -> u8 {
         let id_year_differs =
             |r: &Record, d: crate::normalise::Ymd| r.id_year != 0 && d.is_some() && r.id_year != d.year;
         if (!x.is_some() && id_year_differs(a, y)) || (!y.is_some() && id_year_differs(b, x)) {
-            let off = |r: &Record, d: crate::normalise::Ymd| r.id_year.abs_diff(d.year) == 1;
-            let one_off = if x.is_some() { off(b, x) } else { off(a, y) };
-            return if one_off { PARTIAL_YEAR_OFF } else { 5 };
+            return 5;
         }
         let id_year_agrees = |r: &Record, d: crate::normalise::Ymd, other: &Record| {
             r.id_year != 0 && d.is_some() && r.id_year == d.year && other.id_year == 0
@@ -455,18 +451,8 @@ fn date_level(a: &Record, b: &Record) -> u8 {
     if x.year == y.year {
         return 4;
     }
-    // A date known only to the year (year-only, month-year, or put on 1 January) whose year
-    // is one off the other's: the lunar year given for a birth early in the solar year, or
-    // a clerk's slip, on top of the missing day.
-    if x.year.abs_diff(y.year) == 1 && (!x.is_full() || !y.is_full() || jan1(x) || jan1(y)) {
-        return PARTIAL_YEAR_OFF;
-    }
     5
 }
-
-/// The date level "partial date, year one off" (appended after `different`, so that the
-/// levels above keep their numbers).
-const PARTIAL_YEAR_OFF: u8 = 6;
 
 /// Identifier levels: equal; one digit wrong or two adjacent digits swapped; different.
 pub fn id_level(a: u64, b: u64) -> u8 {
@@ -674,8 +660,6 @@ mod tests {
         assert_eq!(date_level(&a, &rec(2023, 11, 13)), 5);
         assert_eq!(date_level(&rec(2023, 11, 13), &a), 5);
         assert_eq!(date_level(&a, &rec(2023, 0, 0)), 5);
-        assert_eq!(date_level(&a, &rec(1986, 2, 9)), PARTIAL_YEAR_OFF);
-        assert_eq!(date_level(&rec(1984, 0, 0), &a), PARTIAL_YEAR_OFF);
         // A year that agrees says what a year-only date would, unless the other record's
         // own ID gives a year (the ID comparison weighs that).
         assert_eq!(date_level(&a, &rec(1985, 11, 13)), 2);
@@ -701,13 +685,8 @@ mod tests {
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1980, 5, 4)), 3); // one year digit
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 1, 1)), 2); // defaulted to 1 January
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1990, 8, 19)), 4);
-        // Known to the year only, and the year one off (a lunar year, a slip).
-        assert_eq!(date_level(&rec(1991, 2, 4), &rec(1990, 0, 0)), PARTIAL_YEAR_OFF);
-        assert_eq!(date_level(&rec(1990, 1, 1), &rec(1991, 2, 4)), PARTIAL_YEAR_OFF);
-        assert_eq!(date_level(&rec(1992, 2, 4), &rec(1990, 0, 0)), 5);
-        assert_eq!(date_level(&rec(1991, 2, 4), &rec(1990, 8, 19)), 5);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(1975, 8, 19)), 5);
-        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), PARTIAL_YEAR_OFF);
+        assert_eq!(date_level(&rec(1990, 5, 4), &rec(1991, 0, 0)), 5);
         assert_eq!(date_level(&rec(1990, 5, 4), &rec(0, 0, 0)), NULL);
     }
 

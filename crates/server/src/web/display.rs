@@ -589,7 +589,6 @@ const LEVELS: &[(&str, &str, &str)] = &[
     ("partial_date_agrees", "Khớp phần ngày đã biết", "Known part agrees"),
     ("one_part_differs", "Lệch một phần", "One part differs"),
     ("same_year", "Cùng năm sinh", "Same year"),
-    ("partial_date_year_off", "Chỉ biết năm, lệch một năm", "Year only, one year off"),
     ("one_edit", "Sai một ký tự", "One keystroke apart"),
     ("one_digit_off", "Lệch một chữ số", "One digit off"),
     ("same_commune", "Cùng xã", "Same commune"),

@@ -409,18 +409,17 @@ fn date_level(a: &Record, b: &Record) -> u8 {
         // agrees would say, when the other record has no ID giving a year of its own;
         // when it has one, the ID comparison already weighs it (the years are part of the
         // two IDs) and the date stays missing.
-        let id_year_differs =
-            |r: &Record, d: crate::normalise::Ymd| r.id_year != 0 && d.is_some() && r.id_year != d.year;
-        if (!x.is_some() && id_year_differs(a, y)) || (!y.is_some() && id_year_differs(b, x)) {
-            return 5;
+        let (undated, dated, date) = if x.is_some() { (b, a, x) } else { (a, b, y) };
+        if undated.id_year == 0 || !date.is_some() {
+            return NULL;
         }
-        let id_year_agrees = |r: &Record, d: crate::normalise::Ymd, other: &Record| {
-            r.id_year != 0 && d.is_some() && r.id_year == d.year && other.id_year == 0
+        return if undated.id_year != date.year {
+            5
+        } else if dated.id_year == 0 {
+            2
+        } else {
+            NULL
         };
-        if (!x.is_some() && id_year_agrees(a, y, b)) || (!y.is_some() && id_year_agrees(b, x, a)) {
-            return 2;
-        }
-        return NULL;
     }
     if x.is_full() && y.is_full() {
         if x == y {

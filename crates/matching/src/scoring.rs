@@ -27,6 +27,9 @@ const M_FLOOR: f64 = 1e-7;
 const MAX_INFO_BITS: f64 = 29.897_352_853_986_263;
 /// How far a term-frequency adjustment may move an exact-name weight, in bits.
 const TF_MAX_SHIFT: f64 = 8.0;
+/// Pseudo-people added to a full name's count, at the share its words predict, when a
+/// name rarer than its words is estimated ([`Model::full_name_excess`]).
+const FULL_NAME_PRIOR: f64 = 1.0;
 
 /// A trained model.
 #[derive(Debug, Clone)]
@@ -125,33 +128,47 @@ impl Model {
         w
     }
 
-    /// How much the three name fields, weighed each by its own frequency, overstate a full
-    /// name that agrees: they are not independent (`Văn` goes with men's given names, `Thị`
-    /// with women's, a lineage keeps its family and middle names together), so a common
-    /// full name is commoner than the product of its words' shares. The share of the other
-    /// people carrying the full name (the pair's own person left out) bounds the three
-    /// together (only downwards: a full name no other person carries keeps the words'
-    /// weights). Taken off the given name's weight, so that the fields still sum to the
-    /// total.
+    /// How much the three name fields, weighed each by its own frequency, misstate a full
+    /// name that agrees (positive: overstate). They are not independent (`Văn` goes with
+    /// men's given names, `Thị` with women's, a lineage keeps its family and middle names
+    /// together), so a common full name is commoner than the product of its words' shares:
+    /// the share of the other people carrying the full name (the pair's own people left
+    /// out) bounds the three together. A full name that fewer people carry than its words
+    /// predict is rarer than they say: its share is estimated by shrinking the count of the
+    /// other people towards the words' prediction (one pseudo-person, [`FULL_NAME_PRIOR`]),
+    /// and the name weighs more, but only for a pair in no context (one house, namesakes of
+    /// one commune), where the resemblance of kin is not explained away. Taken off (or
+    /// added to) the given name's weight, so that the fields still sum to the total.
     fn full_name_excess(&self, c: &Comparison, ctx: u8) -> f64 {
-        let Some(&people) = self.tf_full.get(&c.full) else { return 0.0 };
-        let others = people.saturating_sub(c.full_own as u32);
-        if others == 0 {
-            return 0.0;
-        }
-        let share = others as f64 / self.full_people.max(1.0);
         let pos = |x: Field| self.fields.iter().position(|f| *f == x);
         let (Some(fam), Some(giv), Some(mid)) =
             (pos(Field::FamilyName), pos(Field::GivenName), pos(Field::MiddleName))
         else {
             return 0.0;
         };
+        let people = self.tf_full.get(&c.full).copied().unwrap_or(0);
         let mid_m = if c.levels[mid] == 0 { self.m[mid][0] } else { 1.0 };
-        let full = (self.m[fam][0] * self.m[giv][0] * mid_m / share).log2();
         let words = self.own_weight_in(fam, c, ctx)
             + self.own_weight_in(giv, c, ctx)
             + self.own_weight_in(mid, c, ctx);
-        (words - full).max(0.0)
+        let full = |share: f64| (self.m[fam][0] * self.m[giv][0] * mid_m / share).log2();
+        let n = self.full_people.max(1.0);
+        let others = people.saturating_sub(c.full_own as u32);
+        if others > 0 {
+            let excess = words - full(others as f64 / n);
+            if excess > 0.0 {
+                return excess;
+            }
+        }
+        if ctx != 0 {
+            return 0.0;
+        }
+        // Raising, the pair counts as one person at most: two records of one name whose
+        // dates differ may be two people, and then the name is not as rare as it looks.
+        let others = people.saturating_sub(c.full_own.min(1) as u32) as f64;
+        let words_share = (-self.name_info(c.family_sym, c.given_sym, c.middle)).exp2();
+        let share = (others + FULL_NAME_PRIOR) / (n + FULL_NAME_PRIOR / words_share);
+        (words - full(share)).min(0.0)
     }
 
     /// How rare a full name is by its words: −log2 of the product of the family and given
@@ -1275,9 +1292,9 @@ mod tests {
     }
 
     /// The full-name bound counts people, not records: three rows of one person (one birth
-    /// date, or one ID), as an uploaded list may hold, do not make her name look common, while
-    /// three people of that name (three dates) do bound it. Records without a full date are
-    /// not counted.
+    /// date, or one ID), as an uploaded list may hold, do not make her name look common (it
+    /// is rarer than its words, and weighs more), while three people of that name (three
+    /// dates) do bound it. Records without a full date are not counted.
     #[test]
     fn three_records_of_one_person_do_not_make_the_name_common() {
         let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
@@ -1289,15 +1306,25 @@ mod tests {
         let one = model(fields.clone(), m.clone(), u.clone(), &recs, 100, vec![], &[]);
         let pair = full_name_pair([1, 2, 3]);
         let words: f64 = (0..3).map(|i| one.own_weight_in(i, &pair, 0)).sum();
+        // The name's weight when `others` other people carry it, shrunk towards its words.
+        let raised = |model: &Model, others: f64| {
+            let words_share = (-model.name_info(1, 3, pair.middle)).exp2();
+            let share = (others + FULL_NAME_PRIOR) / (model.full_people + FULL_NAME_PRIOR / words_share);
+            (0.95f64 * 0.95 * 0.9 / share).log2().max(words)
+        };
         assert_eq!(one.tf_full.values().copied().max(), Some(1), "{:?}", one.tf_full);
-        assert!((one.weight(&pair) - words).abs() < 1e-9, "{} vs words {words}", one.weight(&pair));
+        assert!(
+            (one.weight(&pair) - raised(&one, 0.0)).abs() < 1e-9,
+            "{} vs words {words}",
+            one.weight(&pair)
+        );
         // The same rows without a birth date are not counted either.
         let mut undated = recs.clone();
         for r in &mut undated[20..] {
             r.date = Default::default();
         }
         let undated = model(fields.clone(), m.clone(), u.clone(), &undated, 100, vec![], &[]);
-        assert!((undated.weight(&pair) - words).abs() < 1e-9);
+        assert!((undated.weight(&pair) - raised(&undated, 0.0)).abs() < 1e-9);
         // One of the three rows with a typo in its date, all three with one valid personal
         // ID: still one person.
         let mut typo = recs.clone();
@@ -1308,14 +1335,15 @@ mod tests {
         typo[22] = Record { pid: 1_085_000_123, id_check: Some(IdCheck::Valid), ..person([1, 2, 3], 501) };
         let typo = model(fields.clone(), m.clone(), u.clone(), &typo, 100, vec![], &[]);
         assert_eq!(typo.tf_full.values().copied().max(), Some(1), "{:?}", typo.tf_full);
-        assert!((typo.weight(&pair) - words).abs() < 1e-9);
+        assert!((typo.weight(&pair) - raised(&typo, 0.0)).abs() < 1e-9);
         // Without the ID the typo counts as a second person, but a pair of the two rows
-        // whose dates differ leaves out both: no other person carries the name.
+        // whose dates differ leaves out both: no other person bounds the name. Raising it,
+        // the pair counts as one person: the other may be a second one.
         let mut typo_no_id = recs.clone();
         typo_no_id[22] = person([1, 2, 3], 501);
         let typo_no_id = model(fields.clone(), m.clone(), u.clone(), &typo_no_id, 100, vec![], &[]);
         let two_dates = Comparison { full_own: 2, ..pair };
-        assert!((typo_no_id.weight(&two_dates) - words).abs() < 1e-9);
+        assert!((typo_no_id.weight(&two_dates) - raised(&typo_no_id, 1.0)).abs() < 1e-9);
         // Three people of that name (three birth dates): two others carry it, of 23 people.
         for (r, i) in recs[20..].iter_mut().zip([500, 600, 700]) {
             *r = person([1, 2, 3], i);
@@ -1326,9 +1354,51 @@ mod tests {
         assert!((three.weight(&pair) - full).abs() < 1e-3, "{} vs {full}", three.weight(&pair));
     }
 
+    /// A full name whose words are common but which one person carries is rarer than its
+    /// words say and weighs more, outside a context; one house (kin share names) keeps the
+    /// words' weights, and a pair whose dates differ counts as one person at most.
+    #[test]
+    fn a_full_name_rarer_than_its_words_weighs_more() {
+        let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];
+        let m = vec![vec![0.95, 0.03, 0.02], vec![0.95, 0.02, 0.01, 0.01, 0.01], vec![0.9, 0.05, 0.03, 0.02]];
+        let u = vec![vec![0.1, 0.05, 0.85], vec![0.01, 0.01, 0.03, 0.01, 0.94], vec![0.2, 0.1, 0.05, 0.65]];
+        // 300 people, each sharing one word with A M G (words 1, 2, 3); one A M G.
+        let mut recs: Vec<Record> = (0..300)
+            .map(|i| match i % 3 {
+                0 => person([1, 10 + i, 400 + i], i),
+                1 => person([10 + i, 2, 400 + i], i),
+                _ => person([10 + i, 400 + i, 3], i),
+            })
+            .collect();
+        let trained = |recs: &[Record]| model(fields.clone(), m.clone(), u.clone(), recs, 1000, vec![], &[]);
+        let pair = full_name_pair([1, 2, 3]);
+        // The name's weight when `others` other people carry it, and the words' weights.
+        let expect = |model: &Model, others: f64| {
+            let words: f64 = (0..3).map(|i| model.own_weight_in(i, &pair, 0)).sum();
+            let words_share = (-model.name_info(1, 3, pair.middle)).exp2();
+            let share = (others + FULL_NAME_PRIOR) / (model.full_people + FULL_NAME_PRIOR / words_share);
+            ((0.95f64 * 0.95 * 0.9 / share).log2(), words)
+        };
+        recs.push(person([1, 2, 3], 900));
+        let one = trained(&recs);
+        let (full, words) = expect(&one, 0.0);
+        assert!(full > words + 1.0, "{full} vs words {words}");
+        assert!((one.weight(&pair) - full).abs() < 1e-9, "{} vs {full}", one.weight(&pair));
+        // One house: the words' weights.
+        assert!((one.field_weight_in(1, &pair, 1) - one.own_weight_in(1, &pair, 1)).abs() < 1e-9);
+        // Two records of the name, two dates, no shared ID, and the pair of the two: it may
+        // be two people, so one other person may carry the name.
+        recs.push(person([1, 2, 3], 901));
+        let two = trained(&recs);
+        let two_dates = Comparison { full_own: 2, ..pair };
+        let (full_two, words) = expect(&two, 1.0);
+        assert!(full_two < expect(&two, 0.0).0 && full_two > words, "{full_two} vs words {words}");
+        assert!((two.weight(&two_dates) - full_two).abs() < 1e-9, "{} vs {full_two}", two.weight(&two_dates));
+    }
+
     /// A full name that agrees weighs at most what its own frequency says: a common full
     /// name (its words go together) proves less than the product of its words' shares,
-    /// and a rare one keeps the words' weights.
+    /// (a rarer one weighs more: `three_records_of_one_person_do_not_make_the_name_common`).
     #[test]
     fn a_common_full_name_weighs_by_its_own_frequency() {
         let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];

@@ -89,10 +89,13 @@ impl Dataset {
 /// Renumbers the interned strings in sorted order. The reading threads hand out symbols in
 /// the order they meet new words, which varies from run to run; blocking keys, the training
 /// sample and the order inside oversized blocks depend on the symbols, so without this the
-/// same file could give another model on another run or thread count.
+/// same file could give another model on another run or thread count. Symbols handed out
+/// but never stored (empty strings) are dropped: were they kept, they would sort first and
+/// shift every symbol by their number, which also varies from run to run.
 fn canonical_symbols(strings: Vec<Box<str>>, mut records: Vec<Record>) -> (Vec<Box<str>>, Vec<Record>) {
     use rayon::prelude::*;
-    let mut order: Vec<u32> = (1..strings.len() as u32).collect();
+    let mut order: Vec<u32> =
+        (1..strings.len() as u32).filter(|&s| !strings[s as usize].is_empty()).collect();
     order.par_sort_unstable_by(|&a, &b| strings[a as usize].cmp(&strings[b as usize]));
     let mut remap = vec![0u32; strings.len()];
     for (new, &old) in order.iter().enumerate() {
@@ -416,4 +419,28 @@ pub fn dedup_with_review<'a>(
     stats.true_pairs_compared = truth.map(|_| true_compared);
     let labels = cluster::cluster(ds.len(), &pairs, tw, cfg.settings.max_cluster, |i, j| m.weight(i, j));
     (m, DedupResult { labels, pairs, stats })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symbol drawn but never stored (an empty string at its number) takes no place in the
+    /// sorted numbering: the same words get the same symbols whether or not a run left gaps.
+    #[test]
+    fn canonical_symbols_skip_gaps() {
+        let rec = |names: [u32; 2]| {
+            let mut r = Record { n_names: 2, ..Default::default() };
+            r.names[..2].copy_from_slice(&names);
+            r
+        };
+        let with_gap: Vec<Box<str>> = ["", "b", "", "a"].map(Into::into).to_vec();
+        let without: Vec<Box<str>> = ["", "a", "b"].map(Into::into).to_vec();
+        let (s1, r1) = canonical_symbols(with_gap, vec![rec([1, 3])]);
+        let (s2, r2) = canonical_symbols(without, vec![rec([2, 1])]);
+        assert_eq!(s1, s2);
+        assert_eq!(&s1[..], &["".into(), "a".into(), "b".into()] as &[Box<str>]);
+        assert_eq!(r1[0].names[..2], [2, 1]);
+        assert_eq!(r1[0].names[..2], r2[0].names[..2]);
+    }
 }

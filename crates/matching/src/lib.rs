@@ -90,8 +90,9 @@ impl Dataset {
 /// the order they meet new words, which varies from run to run; blocking keys, the training
 /// sample and the order inside oversized blocks depend on the symbols, so without this the
 /// same file could give another model on another run or thread count. Symbols handed out
-/// but never stored (empty strings) are dropped: were they kept, they would sort first and
-/// shift every symbol by their number, which also varies from run to run.
+/// but never stored (empty strings: two threads that meet a new word at once each draw a
+/// number, and one is kept) are dropped: were they kept, they would sort first and shift
+/// every symbol by their number, which also varies from run to run.
 fn canonical_symbols(strings: Vec<Box<str>>, mut records: Vec<Record>) -> (Vec<Box<str>>, Vec<Record>) {
     use rayon::prelude::*;
     let mut order: Vec<u32> =

@@ -179,12 +179,6 @@ impl<V: Clone> Sharded<V> {
         let v = make();
         self.shard(s).lock().unwrap().entry(s.into()).or_insert(v).clone()
     }
-
-    /// As [`Sharded::get_or_insert_with`], but `make` runs under the shard's lock, once per
-    /// key: for values that must not be drawn twice (a symbol number).
-    pub fn get_or_insert_locked(&self, s: &str, make: impl FnOnce() -> V) -> V {
-        self.shard(s).lock().unwrap().entry(s.into()).or_insert_with(make).clone()
-    }
 }
 
 /// Name words of one field: up to [`MAX_NAME_TOKENS`] symbols.
@@ -232,9 +226,7 @@ impl Interner {
         if s.is_empty() {
             return 0;
         }
-        // Under the lock: two threads meeting a new word at once would otherwise each draw a
-        // number, and the loser's would be a gap in the symbols.
-        self.syms.get_or_insert_locked(s, || self.next.fetch_add(1, Ordering::Relaxed))
+        self.syms.get_or_insert_with(s, || self.next.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The strings by symbol (index 0 is the empty string).

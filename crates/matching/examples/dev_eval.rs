@@ -267,8 +267,9 @@ fn main() {
 /// order of their true share. Cross-fitted, so that small cells do not score by luck: the
 /// order is read from one half of the pairs and applied to the other, and the two halves'
 /// figures are averaged; a cell's share is shrunk towards the model's own prediction, so a
-/// cell of a few pairs keeps about the model's place. What the oracle cannot find needs evidence the comparison does not
-/// extract (or the records do not hold); pairs blocking never proposed count as missed.
+/// cell of a few pairs keeps about the model's place. What the oracle cannot find needs
+/// evidence the comparison does not extract (or the records do not hold); pairs blocking
+/// never proposed count as missed.
 fn oracle(m: &dancu_matching::Matcher<'_>, pairs: &[(u32, u32, f32)], truth: &Truth, tw: f64) {
     type Cells = std::collections::HashMap<(String, i64), [(u64, u64, f64); 2]>;
     let mut cells = Cells::new();

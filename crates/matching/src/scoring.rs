@@ -1291,6 +1291,14 @@ mod tests {
         assert_eq!(lift(&unread), 0.0);
     }
 
+    /// The weight of the full name A M G (words 1, 2, 3; m 0.95, 0.95, 0.9) when `others`
+    /// other people carry it, shrunk towards its words' share as `full_name_excess` does.
+    fn shrunk_full_bits(model: &Model, pair: &Comparison, others: f64) -> f64 {
+        let words_share = (-model.name_info(1, 3, pair.middle)).exp2();
+        let share = (others + FULL_NAME_PRIOR) / (model.full_people + FULL_NAME_PRIOR / words_share);
+        (0.95f64 * 0.95 * 0.9 / share).log2()
+    }
+
     /// The full-name bound counts people, not records: three rows of one person (one birth
     /// date, or one ID), as an uploaded list may hold, do not make her name look common (it
     /// is rarer than its words, and weighs more), while three people of that name (three
@@ -1307,11 +1315,7 @@ mod tests {
         let pair = full_name_pair([1, 2, 3]);
         let words: f64 = (0..3).map(|i| one.own_weight_in(i, &pair, 0)).sum();
         // The name's weight when `others` other people carry it, shrunk towards its words.
-        let raised = |model: &Model, others: f64| {
-            let words_share = (-model.name_info(1, 3, pair.middle)).exp2();
-            let share = (others + FULL_NAME_PRIOR) / (model.full_people + FULL_NAME_PRIOR / words_share);
-            (0.95f64 * 0.95 * 0.9 / share).log2().max(words)
-        };
+        let raised = |model: &Model, others: f64| shrunk_full_bits(model, &pair, others).max(words);
         assert_eq!(one.tf_full.values().copied().max(), Some(1), "{:?}", one.tf_full);
         assert!(
             (one.weight(&pair) - raised(&one, 0.0)).abs() < 1e-9,
@@ -1375,9 +1379,7 @@ mod tests {
         // The name's weight when `others` other people carry it, and the words' weights.
         let expect = |model: &Model, others: f64| {
             let words: f64 = (0..3).map(|i| model.own_weight_in(i, &pair, 0)).sum();
-            let words_share = (-model.name_info(1, 3, pair.middle)).exp2();
-            let share = (others + FULL_NAME_PRIOR) / (model.full_people + FULL_NAME_PRIOR / words_share);
-            ((0.95f64 * 0.95 * 0.9 / share).log2(), words)
+            (shrunk_full_bits(model, &pair, others), words)
         };
         recs.push(person([1, 2, 3], 900));
         let one = trained(&recs);

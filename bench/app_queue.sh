@@ -4,8 +4,9 @@
 # inserts (crates/store/examples/seed_applications.rs: services, states, channels, due dates
 # of the last two years as the engine stores them). Three officers log in: one scoped to
 # the commune with the most applications, one to the province with the most, one
-# nation-wide. For each, wrk with one connection (one officer clicking) loads each queue
-# kind for DURATION, round robin over its paths: the page `/applications` (all, overdue
+# nation-wide. For each, one connection (one officer clicking, bench/officer_clicks.py:
+# each request sent when the last page has arrived) loads each queue kind for DURATION
+# (seconds, `5s` or `5`), round robin over its paths: the page `/applications` (all, overdue
 # only, each open state, further pages) and the API `GET /api/v1/applications` (same
 # filters). p50 / p95 / p99 per kind and run. Every list is audited as in production.
 #
@@ -88,7 +89,7 @@ run_backend() {
       for kind in page api; do
         local f="$WORK/$kind-paths" c="$cookie" t=""
         [ "$kind" = api ] && { c=""; t="$tok"; }
-        out=$(COOKIE=$c TOKEN=$t PATHS_FILE=$f wrk -t1 -c1 -d"$DURATION" --latency -s bench/pages.lua "$base" | grep RESULT)
+        out=$(COOKIE=$c TOKEN=$t PATHS_FILE=$f python3 bench/officer_clicks.py 127.0.0.1 "$port" "${DURATION%s}" | grep RESULT)
         echo "$name run $r $scope $kind ($(wc -l < "$f") paths, load $(cut -d' ' -f1 /proc/loadavg)): $out"
       done
     done

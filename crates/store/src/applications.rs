@@ -113,7 +113,8 @@ pub struct QueueFilter {
     /// Open applications past their due date only.
     pub overdue_only: bool,
     /// Open applications only (submitted, accepted, in process, information requested):
-    /// an officer's work, read through the (scope, state, due date) indexes of 0021.
+    /// an officer's work, read through the open-work partial indexes of 0034. A `state`
+    /// filter takes precedence.
     pub open_only: bool,
     /// One applicant's applications only (the portal).
     pub personal_id: Option<PersonalId>,
@@ -541,7 +542,10 @@ fn filter_where(scope: &Scope, f: &QueueFilter, today: NaiveDate) -> (String, Ve
         params.push(Val::Text(id.to_string()));
         cond += &format!(" AND personal_id = ${}", params.len());
     }
-    if f.open_only && f.state.is_none() {
+    // Open work, and one open state, read the open-work partial indexes of 0034 (the only
+    // indexes that order a scope's open applications by due date, and carry the state);
+    // the planners use them only when the query repeats their condition word for word.
+    if f.state.map_or(f.open_only, AppState::is_open) {
         cond += &format!(" AND state IN ({})", open_list());
     }
     if f.overdue_only {
@@ -607,16 +611,75 @@ pub async fn counts(store: &dyn Store, scope: &Scope) -> Result<Vec<ApplicationC
 
 #[cfg(test)]
 mod open_index_tests {
-    /// The partial indexes of migration 0023 serve the queue only if their condition is the
-    /// one the queue writes.
+    /// The partial indexes of migrations 0023 and 0034 serve the queue only if their
+    /// condition is the one the queue writes.
     #[test]
     fn open_indexes_use_the_queue_condition() {
         let cond = format!("WHERE state IN ({})", super::open_list());
         for sql in [
             include_str!("../migrations/sqlite/0023_open_application_indexes.sql"),
             include_str!("../migrations/postgres/0023_open_application_indexes.sql"),
+            include_str!("../migrations/sqlite/0034_open_queue_indexes.sql"),
+            include_str!("../migrations/postgres/0034_open_queue_indexes.sql"),
         ] {
             assert_eq!(sql.matches(&cond).count(), 4, "{sql}");
+        }
+    }
+
+    /// Every queue the officer's page offers (open work, overdue, one open state, one
+    /// service) is read in due-date order from an open-work index, and counted from that
+    /// index alone, on every scope; a decided state's list reads a (scope, due date) index.
+    /// What keeps the queues fast without the (scope, state, due date) indexes (0034).
+    #[tokio::test]
+    async fn sqlite_queues_read_an_index_in_due_date_order() {
+        use super::*;
+        use crate::audit_chain::AuditKey;
+        use crate::exec::SqlExec;
+        use crate::sqlite::SqliteStore;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("q.db").display());
+        let store = SqliteStore::open(&url, AuditKey::generate()).await.unwrap();
+        crate::Store::migrate(&store).await.unwrap();
+        let plan = |sql: String, params: Vec<Val>| {
+            let store = &store;
+            async move {
+                let rows = store.query(&format!("EXPLAIN QUERY PLAN {sql}"), params).await.unwrap();
+                rows.iter().map(|r| r.text(3).unwrap()).collect::<Vec<_>>()
+            }
+        };
+        let open = QueueFilter { open_only: true, ..Default::default() };
+        let service = QueueFilter { service_code: Some("residence_temporary".into()), ..open.clone() };
+        let mut filters = vec![open.clone(), QueueFilter { overdue_only: true, ..open.clone() }, service];
+        filters.extend(AppState::OPEN.map(|st| QueueFilter { state: Some(st), ..open.clone() }));
+        let decided = QueueFilter { state: Some(AppState::Completed), ..open.clone() };
+        let day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        for scope in [Scope::Nation, Scope::Province("79".into()), Scope::Commune("26734".into())] {
+            for f in filters.iter().chain([&decided]) {
+                let (cond, params) = filter_where(&scope, f, day);
+                let list = plan(
+                    format!("SELECT {COLS} FROM applications WHERE {cond} ORDER BY due_date, id"),
+                    params.clone(),
+                )
+                .await;
+                let count = plan(format!("SELECT COUNT(*) FROM applications WHERE {cond}"), params).await;
+                let why = format!("{scope:?} {f:?}: {list:?} {count:?}");
+                let index =
+                    if f.state.is_some_and(|s| !s.is_open()) { "_due" } else { "INDEX applications_open_" };
+                assert!(list[0].contains(index), "{why}");
+                // A service's open work nation-wide is the one list sorted after reading (its
+                // index is by province first): a few thousand rows, not the nation's.
+                let sorted = matches!(scope, Scope::Nation) && f.service_code.is_some();
+                assert_eq!(list.len(), 1 + sorted as usize, "{why}");
+                // Counted from an index alone; a province's or the nation's from the open
+                // work only (a commune's report index, all its rows, is a few hundred).
+                let counted = match scope {
+                    Scope::Commune(_) => "COVERING INDEX applications_",
+                    _ => "COVERING INDEX applications_open_",
+                };
+                if f.state.is_none_or(AppState::is_open) {
+                    assert!(count.len() == 1 && count[0].contains(counted), "{why}");
+                }
+            }
         }
     }
 }

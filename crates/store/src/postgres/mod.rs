@@ -162,6 +162,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "month_counts_update_row",
         sql: include_str!("../../migrations/postgres/0033_month_counts_update_row.sql"),
     },
+    Migration {
+        version: 34,
+        name: "open_queue_indexes",
+        sql: include_str!("../../migrations/postgres/0034_open_queue_indexes.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

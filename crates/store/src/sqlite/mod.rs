@@ -149,6 +149,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhook_lease_index",
         sql: include_str!("../../migrations/sqlite/0031_webhook_lease_index.sql"),
     },
+    Migration {
+        version: 34,
+        name: "open_queue_indexes",
+        sql: include_str!("../../migrations/sqlite/0034_open_queue_indexes.sql"),
+    },
 ];
 
 const READERS: usize = 4;

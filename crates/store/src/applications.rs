@@ -562,7 +562,9 @@ fn filter_where(scope: &Scope, f: &QueueFilter, today: NaiveDate) -> (String, Ve
 /// only the scope's province and the service, which the rollup has too. Any other queue is
 /// counted directly: a commune's rows are few, and the other filters read the open work.
 fn count_sql(scope: &Scope, f: &QueueFilter, cond: &str) -> String {
-    let every_state = f.state.is_none() && !f.open_only && !f.overdue_only && f.personal_id.is_none();
+    // Every field named: a filter added later must be placed here, in the rollup or not.
+    let QueueFilter { state, service_code: _, overdue_only, open_only, personal_id } = f;
+    let every_state = state.is_none() && !open_only && !overdue_only && personal_id.is_none();
     if every_state && !matches!(scope, Scope::Commune(_)) {
         format!(
             "SELECT CAST(COALESCE(SUM(received), 0) AS BIGINT) FROM application_month_counts WHERE {cond}"

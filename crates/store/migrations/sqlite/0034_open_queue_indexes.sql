@@ -9,9 +9,9 @@ DROP INDEX applications_commune_state_due;
 DROP INDEX applications_province_state_due;
 DROP INDEX applications_state_due;
 -- The open-work indexes of 0023 now carry the state, so that one open state's queue and
--- its count are read from the index alone (the count of a scope's open work read the
--- whole scope's report index before, as the only index holding `state`). A state move
--- already rewrote these entries: their condition names `state`.
+-- its count are read from the index alone (without it, SQLite counts a scope's open work
+-- from the scope's whole report index of 0026, then the only index holding `state`). A
+-- state move already rewrote these entries: their condition names `state`.
 DROP INDEX applications_open_due;
 DROP INDEX applications_open_province;
 DROP INDEX applications_open_commune;

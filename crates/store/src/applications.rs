@@ -652,20 +652,8 @@ mod open_index_tests {
     #[tokio::test]
     async fn sqlite_queues_read_an_index_in_due_date_order() {
         use super::*;
-        use crate::audit_chain::AuditKey;
-        use crate::exec::SqlExec;
-        use crate::sqlite::SqliteStore;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("q.db").display());
-        let store = SqliteStore::open(&url, AuditKey::generate()).await.unwrap();
-        crate::Store::migrate(&store).await.unwrap();
-        let plan = |sql: String, params: Vec<Val>| {
-            let store = &store;
-            async move {
-                let rows = store.query(&format!("EXPLAIN QUERY PLAN {sql}"), params).await.unwrap();
-                rows.iter().map(|r| r.text(3).unwrap()).collect::<Vec<_>>()
-            }
-        };
+        use crate::sqlite::{migrated_temp, query_plan};
+        let (_dir, store) = migrated_temp().await;
         let open = QueueFilter { open_only: true, ..Default::default() };
         let service = QueueFilter { service_code: Some("residence_temporary".into()), ..open.clone() };
         let mut filters = vec![open.clone(), QueueFilter { overdue_only: true, ..open.clone() }, service];
@@ -675,12 +663,13 @@ mod open_index_tests {
         for scope in [Scope::Nation, Scope::Province("79".into()), Scope::Commune("26734".into())] {
             for f in filters.iter().chain([&decided]) {
                 let (cond, params) = filter_where(&scope, f, day);
-                let list = plan(
-                    format!("SELECT {COLS} FROM applications WHERE {cond} ORDER BY due_date, id"),
+                let list = query_plan(
+                    &store,
+                    &format!("SELECT {COLS} FROM applications WHERE {cond} ORDER BY due_date, id"),
                     params.clone(),
                 )
                 .await;
-                let count = plan(count_sql(&scope, f, &cond), params).await;
+                let count = query_plan(&store, &count_sql(&scope, f, &cond), params).await;
                 let why = format!("{scope:?} {f:?}: {list:?} {count:?}");
                 if f.state.is_some_and(|s| !s.is_open()) {
                     assert!(list[0].contains("_due") && !list[0].contains("_open_"), "{why}");

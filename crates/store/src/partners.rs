@@ -423,24 +423,17 @@ pub async fn verify_details(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit_chain::AuditKey;
-    use crate::exec::SqlExec;
-    use crate::sqlite::SqliteStore;
+    use crate::sqlite::{migrated_temp, query_plan};
 
     /// On SQLite the verification read must come from the covering index alone: the plan
     /// SQLite picks by itself reads the primary key's index and then the table row.
     #[tokio::test]
     async fn sqlite_verification_reads_only_the_covering_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("v.db").display());
-        let store = SqliteStore::open(&url, AuditKey::generate()).await.unwrap();
-        crate::Store::migrate(&store).await.unwrap();
+        let (_dir, store) = migrated_temp().await;
         let (_, from) = verify_source(&store);
         for n in SIZES {
-            let sql = format!("EXPLAIN QUERY PLAN {}", in_sql(VERIFY_COLUMNS, from, n));
             let params = vec![Val::Text("001099000001".into()); n];
-            let plan: Vec<String> =
-                store.query(&sql, params).await.unwrap().iter().map(|r| r.text(3).unwrap()).collect();
+            let plan = query_plan(&store, &in_sql(VERIFY_COLUMNS, from, n), params).await;
             assert_eq!(plan.len(), 1, "{plan:?}");
             assert!(plan[0].contains("USING COVERING INDEX citizens_verify"), "{n} IDs: {plan:?}");
         }

@@ -351,6 +351,25 @@ fn create_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A migrated SQLite store in a temporary directory (removed when the guard drops), for
+/// tests that read the plans SQLite picks for the project's schema.
+#[cfg(test)]
+pub(crate) async fn migrated_temp() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plans.db").display());
+    let store = SqliteStore::open(&url, AuditKey::generate()).await.unwrap();
+    Store::migrate(&store).await.unwrap();
+    (dir, store)
+}
+
+/// The steps of SQLite's plan for `sql` (`EXPLAIN QUERY PLAN`, its detail column).
+#[cfg(test)]
+pub(crate) async fn query_plan(store: &SqliteStore, sql: &str, params: Vec<Val>) -> Vec<String> {
+    use crate::exec::SqlExec;
+    let rows = store.query(&format!("EXPLAIN QUERY PLAN {sql}"), params).await.unwrap();
+    rows.iter().map(|r| r.text(3).unwrap()).collect()
+}
+
 impl SqliteStore {
     /// Opens `sqlite://path/to/file.db` (created if missing; `sqlite:///abs/path` for an
     /// absolute path) or `sqlite::memory:`. Does not migrate; see [`crate::open`].

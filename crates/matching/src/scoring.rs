@@ -1399,8 +1399,8 @@ mod tests {
     }
 
     /// A full name that agrees weighs at most what its own frequency says: a common full
-    /// name (its words go together) proves less than the product of its words' shares,
-    /// (a rarer one weighs more: `three_records_of_one_person_do_not_make_the_name_common`).
+    /// name (its words go together) proves less than the product of its words' shares (a
+    /// rarer one weighs more: `three_records_of_one_person_do_not_make_the_name_common`).
     #[test]
     fn a_common_full_name_weighs_by_its_own_frequency() {
         let fields = vec![Field::FamilyName, Field::GivenName, Field::MiddleName];

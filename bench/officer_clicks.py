@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One officer clicking: GET the paths of $PATHS_FILE round robin on one keep-alive
 connection for DURATION seconds, each request sent when the previous answer has been read,
-and print the percentiles of the latencies seen (bench/app_queue.sh).
+and print the percentiles of the latencies seen (bench/app_queue.sh, bench/pages.sh).
 
 Not wrk: wrk 4 corrects for coordinated omission by adding synthetic samples for every
 request slower than the mean interval, as if requests kept arriving at a fixed rate. For one

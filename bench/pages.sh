@@ -3,13 +3,15 @@
 # 1,000,000 people, on both backends). The data is the demo's (`dancu demo --people N
 # --no-serve`, one province: imported citizens, planted duplicates and the duplicate
 # worklist, cards, card applications, eID accounts, quality findings), on embedded SQLite
-# and on PostgreSQL. Each page kind is loaded on its own by wrk with one connection (one
-# officer clicking), round robin over up to 200 real paths of that kind, and its p50 /
-# p95 / p99 latency reported. Every read is audited as in production.
+# and on PostgreSQL. Each page kind is loaded on its own over one connection (one officer
+# clicking, bench/officer_clicks.py: each request sent when the last page has arrived),
+# round robin over up to 200 real paths of that kind, and its p50 / p95 / p99 and largest
+# latency reported. Every read is audited as in production.
 #
 #   bench/pages.sh [PEOPLE=1000000] [DURATION=10s] [RUNS=3]   (BACKENDS="sqlite postgres", KINDS="search …")
+#   DURATION in seconds, `10s` or `10`.
 # Data is kept in $WORK (default /tmp/dancu-pages) between runs; delete it after a schema change.
-# Needs: wrk (apt-get install wrk), curl, PostgreSQL at $PG_ADMIN for the PostgreSQL half.
+# Needs: python3, curl, PostgreSQL at $PG_ADMIN for the PostgreSQL half.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEOPLE=${1:-1000000}; DURATION=${2:-10s}; RUNS=${3:-3}
@@ -82,7 +84,7 @@ run_backend() {
       if [ -n "${KINDS:-}" ] && [[ " $KINDS " != *" $kind "* ]]; then continue; fi
       # The portal's pages are public: no officer cookie.
       local c=$COOKIE; [ "$kind" = portal ] && c=""
-      out=$(COOKIE=$c PATHS_FILE=$f wrk -t1 -c1 -d"$DURATION" --latency -s bench/pages.lua "$BASE" | grep RESULT)
+      out=$(COOKIE=$c PATHS_FILE=$f python3 bench/officer_clicks.py 127.0.0.1 "$port" "${DURATION%s}" | grep RESULT)
       echo "$name run $r $kind ($(wc -l < "$f") paths): $out"
     done
   done

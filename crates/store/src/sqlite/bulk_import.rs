@@ -1,10 +1,10 @@
-//! SQLite: bulk imports (foreign keys off per batch, deferred indexes, a heap limit lifted for the
-//! load).
+//! SQLite: bulk imports (foreign keys off per batch, deferred indexes, a bigger writer cache for
+//! the load).
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{immediate, set_heap_limit, Sql, SqliteStore, HEAP_LIMIT, PH};
+use super::{immediate, set_cache, Sql, SqliteStore, IMPORT_CACHE_KIB, PH, WRITER_CACHE_KIB};
 use crate::import::{self, Fate, ImportItem, Stored};
 use crate::model::*;
 use crate::rows::{self, Val};
@@ -180,7 +180,7 @@ impl ImportStore for SqliteStore {
                 for (name, _) in rows::DEFERRABLE_INDEXES {
                     c.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
                 }
-                set_heap_limit(c, 0)?;
+                set_cache(c, IMPORT_CACHE_KIB)?;
                 Ok(true)
             })
             .await?;
@@ -196,7 +196,7 @@ impl ImportStore for SqliteStore {
             .write(|c, _| {
                 create_indexes(c)?;
                 c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
-                set_heap_limit(c, HEAP_LIMIT)?;
+                set_cache(c, WRITER_CACHE_KIB)?;
                 Ok(())
             })
             .await;

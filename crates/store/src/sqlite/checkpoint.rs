@@ -61,7 +61,7 @@ fn idle_truncate(conn: &Connection, db: &str) -> rusqlite::Result<i64> {
     conn.busy_timeout(Duration::ZERO)?;
     let busy: rusqlite::Result<i64> =
         conn.query_row(&format!("PRAGMA {db}.wal_checkpoint(TRUNCATE)"), [], |r| r.get(0));
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_handler(Some(super::busy_wait::<5>))?;
     match busy {
         Ok(0) => Ok(0),
         Ok(_) | Err(rusqlite::Error::SqliteFailure(_, _)) => Ok(-1),
@@ -88,7 +88,7 @@ impl Drop for Checkpointer {
 
 impl Checkpointer {
     /// Starts checkpointing the database and its attached audit file through `conn`
-    /// (opened and attached by the caller, with a busy timeout for the restarts).
+    /// (opened and attached by the caller, with a busy handler for the restarts).
     pub(super) fn start(conn: Connection) -> std::io::Result<Checkpointer> {
         let (stop, rx) = channel::<()>();
         let paused = Arc::new(AtomicBool::new(false));

@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 PEOPLE=${1:-1000000}; RUNS=${2:-3}; DURATION=${3:-15s}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dancu-target}"
-cargo build --release -q -p dancu
-BIN="$CARGO_TARGET_DIR/release/dancu"
+# DANCU_BIN: a dancu binary already built (no build then).
+[ -n "${DANCU_BIN:-}" ] || cargo build --release -q -p dancu
+BIN=${DANCU_BIN:-$CARGO_TARGET_DIR/release/dancu}
 WORK=${WORK:-/tmp/dancu-bench}; mkdir -p "$WORK"
 CSV="$WORK/people-$PEOPLE.csv"
 [ -f "$CSV" ] || "$BIN" gen --people "$PEOPLE" --seed 42 --out "$CSV"

@@ -113,7 +113,7 @@ pub struct QueueFilter {
     /// Open applications past their due date only.
     pub overdue_only: bool,
     /// Open applications only (submitted, accepted, in process, information requested):
-    /// an officer's work, read through the open-work partial indexes of 0034. A `state`
+    /// an officer's work, read through the open-work partial indexes of 0035. A `state`
     /// filter takes precedence.
     pub open_only: bool,
     /// One applicant's applications only (the portal).
@@ -141,6 +141,15 @@ const COLS: &str = "id, service_code, personal_id, channel, unit, state, state_r
 
 pub(crate) fn open_list() -> String {
     AppState::OPEN.iter().map(|s| format!("'{}'", s.code())).collect::<Vec<_>>().join(", ")
+}
+
+/// The condition of the open-work partial indexes (migration 0035), which a query must
+/// repeat word for word for SQLite to use them. Equalities, not `state IN (…)`: SQLite
+/// evaluates an IN list of more than two constants through a temporary b-tree, for the old
+/// and the new row of every UPDATE.
+pub(crate) fn open_condition() -> String {
+    let eq: Vec<String> = AppState::OPEN.iter().map(|s| format!("state = '{}'", s.code())).collect();
+    format!("({})", eq.join(" OR "))
 }
 
 fn day(s: &str) -> Result<NaiveDate> {
@@ -358,6 +367,10 @@ pub async fn move_to(
 
 /// [`move_to`] with the procedure's own writes (`effects`, a completed residence
 /// procedure's) in the same transaction: all of them or none.
+/// A state move: the row at the version read, with what the move sets.
+const MOVE_SQL: &str = "UPDATE applications SET state = $2, state_reason = $3, decided_at = $4, \
+     on_time = $5, updated_at = $6, updated_by = $7, version = version + 1 WHERE id = $1 AND version = $8";
+
 pub(crate) async fn move_with(
     store: &dyn Store,
     app: &Application,
@@ -376,8 +389,7 @@ pub(crate) async fn move_with(
     let (decided, on_time_val) =
         (decided_at.map_or(Val::Null, Val::Ts), on_time.map_or(Val::Null, |b| Val::Int(b as i64)));
     let update = Stmt::new(
-        "UPDATE applications SET state = $2, state_reason = $3, decided_at = $4, on_time = $5, \
-         updated_at = $6, updated_by = $7, version = version + 1 WHERE id = $1 AND version = $8",
+        MOVE_SQL,
         vec![
             Val::Int(app.id),
             Val::Text(to.code().into()),
@@ -542,15 +554,15 @@ fn filter_where(scope: &Scope, f: &QueueFilter, today: NaiveDate) -> (String, Ve
         params.push(Val::Text(id.to_string()));
         cond += &format!(" AND personal_id = ${}", params.len());
     }
-    // Open work, and one open state, read the open-work partial indexes of 0034 (the only
+    // Open work, and one open state, read the open-work partial indexes of 0035 (the only
     // indexes that order a scope's open applications by due date, and carry the state);
     // the planners use them only when the query repeats their condition word for word.
     if f.state.map_or(f.open_only, AppState::is_open) {
-        cond += &format!(" AND state IN ({})", open_list());
+        cond += &format!(" AND {}", open_condition());
     }
     if f.overdue_only {
         params.push(Val::Text(today.to_string()));
-        cond += &format!(" AND state IN ({}) AND due_date < ${}", open_list(), params.len());
+        cond += &format!(" AND {} AND due_date < ${}", open_condition(), params.len());
     }
     (cond, params)
 }
@@ -630,19 +642,34 @@ pub async fn counts(store: &dyn Store, scope: &Scope) -> Result<Vec<ApplicationC
 
 #[cfg(test)]
 mod open_index_tests {
-    /// The partial indexes of migrations 0023 and 0034 serve the queue only if their
-    /// condition is the one the queue writes.
+    /// The partial indexes of migration 0035 serve the queue only if their condition is
+    /// the one the queue writes.
     #[test]
     fn open_indexes_use_the_queue_condition() {
-        let cond = format!("WHERE state IN ({})", super::open_list());
+        let cond = format!("WHERE {}", super::open_condition());
         for sql in [
-            include_str!("../migrations/sqlite/0023_open_application_indexes.sql"),
-            include_str!("../migrations/postgres/0023_open_application_indexes.sql"),
-            include_str!("../migrations/sqlite/0034_open_queue_indexes.sql"),
-            include_str!("../migrations/postgres/0034_open_queue_indexes.sql"),
+            include_str!("../migrations/sqlite/0035_open_condition_without_in.sql"),
+            include_str!("../migrations/postgres/0035_open_condition_without_in.sql"),
         ] {
             assert_eq!(sql.matches(&cond).count(), 4, "{sql}");
         }
+    }
+
+    /// A state move's UPDATE checks the open-work indexes' condition, for the old and the
+    /// new row, without building a temporary b-tree, as SQLite does for an IN list of more
+    /// than two constants (migration 0035).
+    #[tokio::test]
+    async fn sqlite_state_move_builds_no_temporary_btree() {
+        use crate::exec::SqlExec;
+        use crate::rows::RowGet;
+        let (_dir, store) = crate::sqlite::migrated_temp().await;
+        let rows = store
+            .query(&format!("EXPLAIN {}", super::MOVE_SQL), vec![crate::rows::Val::Null; 8])
+            .await
+            .unwrap();
+        let ops: Vec<String> = rows.iter().map(|r| r.text(1).unwrap()).collect();
+        assert!(ops.iter().any(|o| o == "IdxInsert"), "{ops:?}");
+        assert!(!ops.iter().any(|o| o == "OpenEphemeral"), "{ops:?}");
     }
 
     /// Every queue the officer's page offers (open work, overdue, one open state, one

@@ -167,6 +167,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_queue_indexes",
         sql: include_str!("../../migrations/postgres/0034_open_queue_indexes.sql"),
     },
+    Migration {
+        version: 35,
+        name: "open_condition_without_in",
+        sql: include_str!("../../migrations/postgres/0035_open_condition_without_in.sql"),
+    },
 ];
 
 const PH: Ph = Ph::Dollar;

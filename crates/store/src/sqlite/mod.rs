@@ -154,6 +154,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "open_queue_indexes",
         sql: include_str!("../../migrations/sqlite/0034_open_queue_indexes.sql"),
     },
+    Migration {
+        version: 35,
+        name: "open_condition_without_in",
+        sql: include_str!("../../migrations/sqlite/0035_open_condition_without_in.sql"),
+    },
 ];
 
 const READERS: usize = 4;

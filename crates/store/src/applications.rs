@@ -365,12 +365,12 @@ pub async fn move_to(
     move_with(store, app, to, reason, at, actor, Vec::new()).await
 }
 
-/// [`move_to`] with the procedure's own writes (`effects`, a completed residence
-/// procedure's) in the same transaction: all of them or none.
 /// A state move: the row at the version read, with what the move sets.
 const MOVE_SQL: &str = "UPDATE applications SET state = $2, state_reason = $3, decided_at = $4, \
      on_time = $5, updated_at = $6, updated_by = $7, version = version + 1 WHERE id = $1 AND version = $8";
 
+/// [`move_to`] with the procedure's own writes (`effects`, a completed residence
+/// procedure's) in the same transaction: all of them or none.
 pub(crate) async fn move_with(
     store: &dyn Store,
     app: &Application,

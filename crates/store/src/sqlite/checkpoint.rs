@@ -27,6 +27,10 @@ const INTERVAL: Duration = Duration::from_millis(500);
 /// with 16 KiB pages).
 const RESTART_FRAMES: i64 = 2048;
 
+/// How long a `RESTART` waits for the writers and readers before it gives up until the next
+/// pass (5 s).
+const RESTART_WAIT: fn(i32) -> bool = super::busy_wait::<5>;
+
 /// The size a WAL file is cut back to when its log restarts (`PRAGMA journal_size_limit`).
 pub const JOURNAL_LIMIT: i64 = 32 << 20;
 
@@ -61,7 +65,7 @@ fn idle_truncate(conn: &Connection, db: &str) -> rusqlite::Result<i64> {
     conn.busy_timeout(Duration::ZERO)?;
     let busy: rusqlite::Result<i64> =
         conn.query_row(&format!("PRAGMA {db}.wal_checkpoint(TRUNCATE)"), [], |r| r.get(0));
-    conn.busy_handler(Some(super::busy_wait::<5>))?;
+    conn.busy_handler(Some(RESTART_WAIT))?;
     match busy {
         Ok(0) => Ok(0),
         Ok(_) | Err(rusqlite::Error::SqliteFailure(_, _)) => Ok(-1),
@@ -88,8 +92,9 @@ impl Drop for Checkpointer {
 
 impl Checkpointer {
     /// Starts checkpointing the database and its attached audit file through `conn`
-    /// (opened and attached by the caller, with a busy handler for the restarts).
+    /// (opened and attached by the caller).
     pub(super) fn start(conn: Connection) -> std::io::Result<Checkpointer> {
+        conn.busy_handler(Some(RESTART_WAIT)).map_err(std::io::Error::other)?;
         let (stop, rx) = channel::<()>();
         let paused = Arc::new(AtomicBool::new(false));
         let flag = paused.clone();

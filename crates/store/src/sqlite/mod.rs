@@ -172,9 +172,8 @@ pub(super) const WRITER_CACHE_KIB: i64 = 65_536;
 pub(super) const IMPORT_CACHE_KIB: i64 = 262_144;
 
 /// Sets the page cache of `c`'s main database, in KiB.
-pub(super) fn set_cache(c: &Connection, kib: i64) -> Result<()> {
-    c.execute_batch(&format!("PRAGMA main.cache_size = -{kib}"))?;
-    Ok(())
+pub(super) fn set_cache(c: &Connection, kib: i64) -> rusqlite::Result<()> {
+    c.execute_batch(&format!("PRAGMA main.cache_size = -{kib}"))
 }
 const PH: Ph = Ph::Question;
 
@@ -317,10 +316,10 @@ pub(super) fn busy_wait<const SECS: u64>(tries: i32) -> bool {
 fn configure(c: &Connection, cache_kib: i64, audit: bool) -> rusqlite::Result<()> {
     c.busy_handler(Some(busy_wait::<30>))?;
     c.set_prepared_statement_cache_capacity(64);
-    c.execute_batch(&format!(
-        "PRAGMA main.synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{cache_kib};"
-    ))?;
+    c.execute_batch(
+        "PRAGMA main.synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+    )?;
+    set_cache(c, cache_kib)?;
     if audit {
         c.execute_batch("PRAGMA audit.synchronous = NORMAL; PRAGMA audit.cache_size = -8192;")?;
     }
@@ -489,7 +488,6 @@ impl SqliteStore {
         }
         let cp = Connection::open(path)?;
         cp.execute("ATTACH DATABASE ?1 AS audit", [&audit])?;
-        cp.busy_handler(Some(busy_wait::<5>))?;
         let checkpointer = Checkpointer::start(cp)
             .map_err(|e| StoreError::Config(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(SqliteStore::new(Inner {

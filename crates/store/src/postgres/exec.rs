@@ -98,10 +98,54 @@ async fn run_stmts_noting(
     Ok(())
 }
 
+/// Runs groups of statements in one transaction, each answered on its own.
+///
+/// First without savepoints, every statement of every group sent at once ([`run_flat`]):
+/// one round trip for the batch, and no subtransactions. Only if a statement of that run
+/// fails (a stale version, a retried key) is it rolled back and the batch run again with a
+/// savepoint per group ([`run_savepointed`]), where a failing group is rolled back alone.
+pub(super) async fn run_groups(pool: &deadpool_postgres::Pool, groups: Vec<Group>) -> GroupRun {
+    match run_flat(pool, &groups).await {
+        Ok(true) => {
+            let answers = groups.iter().map(|_| Ok(())).collect();
+            (groups, answers, Ok(()))
+        }
+        Ok(false) | Err(_) => run_savepointed(pool, groups).await,
+    }
+}
+
+/// Runs every statement of `groups` pipelined in one transaction and commits only if all of
+/// them succeeded as expected (`false`: something failed and nothing was kept). Each
+/// statement of the savepoint path costs PostgreSQL a message and a wake-up of its own, and
+/// each savepoint a subtransaction id (more than 64 in a transaction overflow every
+/// backend's cache of them); the flat run costs neither. The statements' expectations are
+/// only read, not taken, so that the savepoint run after a failure still has them.
+async fn run_flat(pool: &deadpool_postgres::Pool, groups: &[Group]) -> Result<bool> {
+    let mut c = pool.get().await?;
+    let tx = c.transaction().await?;
+    let stmts: Vec<&Stmt> = groups.iter().flatten().collect();
+    let prepared =
+        futures_util::future::try_join_all(stmts.iter().map(|s| tx.prepare_cached(&s.sql))).await?;
+    let params: Vec<_> = stmts.iter().map(|s| refs(&s.params)).collect();
+    let outcomes =
+        futures_util::future::join_all(prepared.iter().zip(&params).map(|(st, p)| tx.execute(st, p))).await;
+    let as_expected = |(s, outcome): (&&Stmt, &std::result::Result<u64, tokio_postgres::Error>)| match outcome
+    {
+        Ok(n) => s.expect_rows.as_ref().is_none_or(|(want, _)| want == n),
+        Err(_) => false,
+    };
+    if !stmts.iter().zip(&outcomes).all(as_expected) {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Runs groups of statements in one transaction, each group under a savepoint: a group that
 /// fails is rolled back alone and answered with its error. Releasing one savepoint and
 /// setting the next is one round trip.
-pub(super) async fn run_groups(pool: &deadpool_postgres::Pool, mut groups: Vec<Group>) -> GroupRun {
+async fn run_savepointed(pool: &deadpool_postgres::Pool, mut groups: Vec<Group>) -> GroupRun {
     let mut answers = Vec::with_capacity(groups.len());
     let batch = async {
         let mut c = pool.get().await?;

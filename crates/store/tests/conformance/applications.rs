@@ -1,7 +1,6 @@
 //! Public-service applications written together (`SqlExec::transaction_combined`): requests
-//! that arrive at once share a transaction, each under its own savepoint, and each gets its
-//! own answer; one that fails (even after a statement that worked) leaves nothing and
-//! fails alone.
+//! that arrive at once share a transaction and each gets its own answer; one that fails
+//! (even after a statement that worked) leaves nothing and fails alone.
 
 use super::*;
 use dancu_domain::application::{AppState, Channel};
@@ -103,6 +102,36 @@ pub(crate) async fn concurrent_application_writes_are_answered_each_alone(h: &Ha
     let steps: Vec<_> = history.iter().map(|e| e.to_state.as_str()).collect();
     assert_eq!(steps, ["submitted", "accepted"]);
     assert_month_rollup_matches(h).await;
+}
+
+/// Writes that arrive together and all succeed are committed as one transaction; on
+/// PostgreSQL without a savepoint each (`postgres::exec::run_flat`): every row written
+/// carries the one transaction's id, where a savepoint would have given each group a
+/// subtransaction id of its own.
+pub(crate) async fn good_application_writes_share_one_plain_transaction(h: &Harness) {
+    let c = citizen(&id(Sex::Male, 1979, 41), "Phạm Văn Lô", "1979-08-09", BA_DINH);
+    h.store.create_citizen(&c, &change("a", "b")).await.unwrap();
+    let s = h.store.as_ref();
+    let subs: Vec<_> = (0..30).map(|i| submission(&c.personal_id, "passport", &format!("g{i}"))).collect();
+    let created: Vec<_> =
+        join_all(subs.iter().map(|n| apps::create(s, n))).await.into_iter().map(|a| a.unwrap().0).collect();
+    let at = now();
+    let moved =
+        join_all(created.iter().map(|a| apps::move_to(s, a, AppState::Accepted, "", at, "officer:lan")))
+            .await;
+    for (a, m) in created.iter().zip(moved) {
+        assert_eq!(m.unwrap().version, 2, "application {}", a.id);
+    }
+    assert_eq!(
+        h.scalar("SELECT count(*) FROM applications WHERE state = 'accepted' AND version = 2").await,
+        30
+    );
+    assert_eq!(h.scalar("SELECT count(*) FROM application_events").await, 60);
+    if h.store.backend() == "postgres" {
+        // The 30 moves in one transaction, the 30 submissions in another.
+        assert_eq!(h.scalar("SELECT count(DISTINCT xmin::text) FROM applications").await, 1);
+        assert_eq!(h.scalar("SELECT count(DISTINCT xmin::text) FROM application_events").await, 2);
+    }
 }
 
 /// The month rollup (`application_month_counts`, migration 0028) holds, per province,

@@ -223,6 +223,7 @@ macro_rules! conformance {
 conformance!(
     migrate_twice_is_a_no_op,
     concurrent_application_writes_are_answered_each_alone,
+    good_application_writes_share_one_plain_transaction,
     application_month_rollup_equals_direct_counts,
     shared_throttle_locks_counts_windows_and_sweeps,
     migrations_are_checksummed_and_edits_refused,

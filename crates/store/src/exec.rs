@@ -133,9 +133,14 @@ pub trait SqlExec: Send + Sync {
     }
 }
 
+/// Where [`page`] puts its `LIMIT`/`OFFSET` in a `page_sql` that must not end with them (a
+/// page chosen in a subquery).
+pub(crate) const PAGE_CLAUSE: &str = "{page}";
+
 /// One page of a listing in shared SQL: `count_sql` counts what `params` select, and
 /// `page_sql` (ordered, without `LIMIT`/`OFFSET`, which are appended as the next two
-/// parameters) returns the rows, each turned into an item by `item`.
+/// parameters, or put where it says [`PAGE_CLAUSE`]) returns the rows, each turned into an
+/// item by `item`.
 pub(crate) async fn page<T>(
     exec: &dyn SqlExec,
     count_sql: &str,
@@ -149,7 +154,13 @@ pub(crate) async fn page<T>(
     let total = exec.query(count_sql, params.clone()).await?;
     let n = params.len();
     params.extend([Val::Int(limit.into()), Val::Int(offset as i64)]);
-    let rows = exec.query(&format!("{page_sql} LIMIT ${} OFFSET ${}", n + 1, n + 2), params).await?;
+    let clause = format!("LIMIT ${} OFFSET ${}", n + 1, n + 2);
+    let sql = if page_sql.contains(PAGE_CLAUSE) {
+        page_sql.replace(PAGE_CLAUSE, &clause)
+    } else {
+        format!("{page_sql} {clause}")
+    };
+    let rows = exec.query(&sql, params).await?;
     let items = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
     let total = total.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
     Ok(crate::model::Page { items, total, limit, offset })

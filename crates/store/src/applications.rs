@@ -294,8 +294,9 @@ static LOW_BITS: std::sync::LazyLock<std::sync::Mutex<LowBits>> = std::sync::Laz
 impl LowBits {
     /// 12 random bits not yet drawn in `ms` (any, once all 4,096 are taken).
     fn draw(&mut self, ms: i64) -> u16 {
-        if self.by_ms.len() > 64 && !self.by_ms.contains_key(&ms) {
-            self.by_ms.retain(|seen, _| (ms - 1_000..=ms + 1_000).contains(seen));
+        // Pruned now and then, not at every new millisecond: the sets of the last 50 ms stay.
+        if self.by_ms.len() > 128 && !self.by_ms.contains_key(&ms) {
+            self.by_ms.retain(|seen, _| (ms - 50..=ms + 50).contains(seen));
         }
         let drawn = self.by_ms.entry(ms).or_default();
         loop {
@@ -817,5 +818,12 @@ mod tests {
         assert!(sequential.windows(2).any(|w| w[1] != w[0] + 1), "drawn, not counted: {sequential:?}");
         // Every one of a millisecond's ids taken: still an id of that millisecond.
         assert_eq!(new_id(t(5)) >> 12, 5);
+        // What is kept stays bounded, and holds the recent milliseconds' draws.
+        let mut bits = LowBits::default();
+        for ms in 0..10_000 {
+            bits.draw(ms);
+        }
+        assert!(bits.by_ms.len() <= 129, "{}", bits.by_ms.len());
+        assert!((9_950..10_000).all(|ms| bits.by_ms.get(&ms).is_some_and(|d| d.len() == 1)));
     }
 }

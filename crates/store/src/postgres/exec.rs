@@ -118,9 +118,9 @@ pub(super) async fn run_groups(pool: &deadpool_postgres::Pool, groups: Vec<Group
 /// them succeeded as expected (`false`: something failed and nothing was kept). Each
 /// statement of the savepoint path costs PostgreSQL a message and a wake-up of its own, and
 /// each savepoint a subtransaction id (past 64 in one transaction, PostgreSQL's cache of
-/// them overflows and other sessions' visibility checks look them up in `pg_subtrans`); the flat run
-/// costs neither. The statements' expectations are
-/// only read, not taken, so that the savepoint run after a failure still has them.
+/// them overflows and other sessions' visibility checks look them up in `pg_subtrans`); the
+/// flat run costs neither. The statements' expectations are only read, not taken, so that
+/// the savepoint run after a failure still has them.
 async fn run_flat(pool: &deadpool_postgres::Pool, groups: &[Group]) -> Result<bool> {
     let mut c = pool.get().await?;
     let tx = c.transaction().await?;

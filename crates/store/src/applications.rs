@@ -751,9 +751,7 @@ mod open_index_tests {
                 let (cond, params) = filter_where(&scope, f, day);
                 let mut page_params = params.clone();
                 page_params.extend([Val::Int(50), Val::Int(0)]);
-                let n = params.len();
-                let sql = page_sql(&cond)
-                    .replace(crate::exec::PAGE_CLAUSE, &format!("LIMIT ${} OFFSET ${}", n + 1, n + 2));
+                let sql = crate::exec::paged_sql(&page_sql(&cond), params.len());
                 let list = query_plan(&store, &sql, page_params).await;
                 let count = query_plan(&store, &count_sql(&scope, f, &cond), params).await;
                 let why = format!("{scope:?} {f:?}: {list:?} {count:?}");

@@ -3,7 +3,8 @@
 //! instead of once per request. Used for card stage transitions, which officers make in
 //! bursts at the counter, and for the transactions of public-service applications
 //! (submissions and moves, [`crate::exec::SqlExec::transaction_combined`]): each request's
-//! statements run under a savepoint of their own, so one that fails is rolled back alone.
+//! statements run under a savepoint of their own, so one that fails is rolled back alone
+//! (on PostgreSQL only once a plain run of the whole batch has failed, `postgres::exec`).
 
 use std::future::Future;
 

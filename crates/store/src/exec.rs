@@ -154,16 +154,21 @@ pub(crate) async fn page<T>(
     let total = exec.query(count_sql, params.clone()).await?;
     let n = params.len();
     params.extend([Val::Int(limit.into()), Val::Int(offset as i64)]);
-    let clause = format!("LIMIT ${} OFFSET ${}", n + 1, n + 2);
-    let sql = if page_sql.contains(PAGE_CLAUSE) {
-        page_sql.replace(PAGE_CLAUSE, &clause)
-    } else {
-        format!("{page_sql} {clause}")
-    };
-    let rows = exec.query(&sql, params).await?;
+    let rows = exec.query(&paged_sql(page_sql, n), params).await?;
     let items = rows.iter().map(item).collect::<Result<Vec<_>>>()?;
     let total = total.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) as u64;
     Ok(crate::model::Page { items, total, limit, offset })
+}
+
+/// `page_sql` with the `LIMIT`/`OFFSET` of [`page`], taken from parameters `n + 1` and
+/// `n + 2`: at [`PAGE_CLAUSE`] if it has one, else at the end.
+pub(crate) fn paged_sql(page_sql: &str, n: usize) -> String {
+    let clause = format!("LIMIT ${} OFFSET ${}", n + 1, n + 2);
+    if page_sql.contains(PAGE_CLAUSE) {
+        page_sql.replace(PAGE_CLAUSE, &clause)
+    } else {
+        format!("{page_sql} {clause}")
+    }
 }
 
 /// Checks a statement's outcome against its expectations; shared by both backends.
